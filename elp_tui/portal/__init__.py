@@ -1,0 +1,24 @@
+"""The service layer: every portal operation, its rules, its checks, its log entry.
+
+Never imports textual: the CLI and the screens call the very same functions.
+"""
+
+from elp_tui.portal.check import CheckMixin
+from elp_tui.portal.clock import fixed_clock, system_clock
+from elp_tui.portal.credits import CreditsMixin
+from elp_tui.portal.errors import (
+    InvalidInput, NotFound, PermissionDenied, PortalError, RuleViolation, SignInRefused, StaleQuote,
+)
+from elp_tui.portal.people import PeopleMixin
+from elp_tui.portal.quotes import GenerateQuote, RenewQuote
+from elp_tui.portal.seats import SeatsMixin
+
+
+class Portal(CreditsMixin, PeopleMixin, SeatsMixin, CheckMixin):
+    """One object for every operation; each takes the acting user's email first."""
+
+
+__all__ = [
+    "Portal", "PortalError", "PermissionDenied", "NotFound", "InvalidInput", "RuleViolation", "SignInRefused",
+    "StaleQuote", "GenerateQuote", "RenewQuote", "fixed_clock", "system_clock",
+]

@@ -1,0 +1,216 @@
+"""Shared plumbing of the service layer: acting user, lookups, activity log, outbox, IDs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+import secrets
+from typing import Any, Callable
+
+from email_validator import EmailNotValidError, validate_email
+from tinydb import Query, TinyDB
+
+from elp_tui.models import Activity, Email, Role, User, UserStatus
+from elp_tui.portal.clock import Clock, system_clock
+from elp_tui.portal.errors import InvalidInput, NotFound, PermissionDenied, SignInRefused
+from elp_tui.store import Store
+
+Q = Query()
+
+# Readable aloud: no 0/O, 1/I/L, no U/V confusion.
+ACTIVATION_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
+VENDOR_EMAIL = "enterprise@quillstone.example.com"
+
+T_ORGS = "organizations"
+T_USERS = "users"
+T_PRODUCTS = "products"
+T_RESTRICTIONS = "restrictions"
+T_BANKS = "banks"
+T_LICENSES = "licenses"
+T_LEDGER = "ledger"
+T_POOLS = "seat_pools"
+T_HOLDERS = "seat_holders"
+T_TEAMS = "teams"
+T_REQUESTS = "requests"
+T_ACTIVITY = "activity"
+T_OUTBOX = "outbox"
+
+
+def normalise_email(text: str) -> str:
+    """Validate an email and return it in the one form the store keeps (lower case)."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("An email address is needed (e.g. ana@studio.com).")
+    try:
+        info = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidInput(f"{text!r} is not a valid email address: {exc}") from None
+    return info.normalized.lower()
+
+
+def positive_int(value: Any, what: str, *, minimum: int = 1) -> int:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{what} must be a whole number (got {value!r}).") from None
+    if number < minimum:
+        raise InvalidInput(f"{what} must be at least {minimum} (got {number}).")
+    return number
+
+
+def rows(db: TinyDB, table: str) -> list[dict[str, Any]]:
+    """All documents of a table as plain dicts (fast: no Document wrapping)."""
+    return list(db.storage.read().get(table, {}).values())
+
+
+class PortalBase:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock = system_clock,
+        rng: random.Random | None = None,
+        now: Callable[[], dt.datetime] | None = None,
+    ):
+        self.store = store
+        self.clock = clock
+        self.rng = rng or secrets.SystemRandom()
+        self._now = now
+
+    # -- time --------------------------------------------------------------------
+    def today(self) -> dt.date:
+        return self.clock()
+
+    def _stamp(self) -> str:
+        if self._now is not None:
+            return self._now().isoformat(timespec="seconds")
+        now = dt.datetime.now()
+        today = self.today()
+        return dt.datetime.combine(today, now.time()).isoformat(timespec="seconds")
+
+    # -- identity ----------------------------------------------------------------
+    def _user(self, db: TinyDB, email: str) -> dict[str, Any] | None:
+        return db.table(T_USERS).get(Q.email == email.strip().lower())  # type: ignore[return-value]
+
+    def _actor(self, db: TinyDB, email: str | None, *, admin: bool = True) -> dict[str, Any]:
+        if not email:
+            raise PermissionDenied("Say who you are: pass --as EMAIL or set ELP_USER.")
+        user = self._user(db, email)
+        if user is None:
+            raise PermissionDenied(f"{email} is not an ELP user: ask your organization admin for an invitation.")
+        if user["status"] == UserStatus.inactive.value:
+            raise PermissionDenied(f"{user['email']} is inactive: ask an admin of your organization to reactivate you.")
+        if user["status"] == UserStatus.invited.value:
+            raise PermissionDenied(f"{user['email']} has not signed in yet: sign in first (run any command --as them).")
+        if not user.get("organization"):
+            raise PermissionDenied(f"{user['email']} belongs to no organization.")
+        if admin and user["role"] != Role.admin.value:
+            raise PermissionDenied(
+                f"{user['email']} is a regular user: only organization admins can do this. "
+                "Ask an admin, or use 'elp licenses mine' for your own licenses."
+            )
+        return dict(user)
+
+    def sign_in(self, email: str) -> dict[str, Any]:
+        """First sign-in activates an invited user; inactive and unknown users are refused."""
+        try:
+            address = normalise_email(email)
+        except InvalidInput as exc:
+            raise SignInRefused(str(exc)) from None
+        db = self.store.read()
+        user = self._user(db, address)
+        if user is None:
+            raise SignInRefused(f"{address} is not an ELP user: ask your organization admin for an invitation.")
+        if user["status"] == UserStatus.inactive.value:
+            raise SignInRefused(f"{address} is inactive: ask an admin of your organization to reactivate you.")
+        if user["status"] == UserStatus.active.value:
+            return dict(user)
+        with self.store.transaction() as db:
+            user = self._user(db, address)
+            if user is None:
+                raise SignInRefused(f"{address} is not an ELP user: ask your organization admin for an invitation.")
+            if user["status"] == UserStatus.invited.value:
+                db.table(T_USERS).update(
+                    {"status": UserStatus.active.value, "signed_in_on": self.today().isoformat()},
+                    Q.email == address,
+                )
+                self._log(db, user.get("organization"), address, "sign-in", address, "first sign-in: invited -> active")
+            user = self._user(db, address)
+        return dict(user)  # type: ignore[arg-type]
+
+    def organization_name(self, org_id: str | None) -> str:
+        if not org_id:
+            return ""
+        org = self.store.read().table(T_ORGS).get(Q.id == org_id)
+        return org["name"] if org else org_id
+
+    def organization_name_in(self, db: TinyDB, org_id: str) -> str:
+        org = db.table(T_ORGS).get(Q.id == org_id)
+        return org["name"] if org else org_id
+
+    def _invite_in(self, db: TinyDB, me: dict[str, Any], address: str, why: str) -> None:
+        """Invite a new regular member as part of another action (the confirmation said so)."""
+        user = User(email=address, organization=me["organization"], role=Role.regular, status=UserStatus.invited, invited_on=self.today())
+        db.table(T_USERS).insert(user.to_doc())
+        org = self.organization_name_in(db, me["organization"])
+        self._mail(db, address, f"You are invited to {org} on the Enterprise License Portal",
+                   f"{me['email']} invited you to {org} ({why}). Sign in with this email address to accept.")
+        self._log(db, me["organization"], me["email"], "user-invite", address, f"invited as regular ({why})")
+
+    # -- writes that go with every change ------------------------------------------
+    def _log(
+        self,
+        db: TinyDB,
+        org: str | None,
+        actor: str,
+        action: str,
+        target: str = "",
+        details: str = "",
+        *,
+        credits: int = 0,
+        seats: int = 0,
+    ) -> None:
+        table = db.table(T_ACTIVITY)
+        seq = len(table) + 1
+        entry = Activity(
+            seq=seq,
+            organization=org,
+            on=self.today(),
+            at=self._stamp(),
+            actor=actor,
+            action=action,
+            target=target,
+            details=details,
+            credits=credits,
+            seats=seats,
+        )
+        table.insert(entry.to_doc())
+
+    def _mail(self, db: TinyDB, to: str, subject: str, body: str) -> None:
+        table = db.table(T_OUTBOX)
+        mail = Email(id=len(table) + 1, to=to, subject=subject, body=body, created_on=self.today())
+        table.insert(mail.to_doc())
+
+    # -- identifiers -------------------------------------------------------------
+    def _activation_id(self, taken: set[str]) -> str:
+        while True:
+            raw = "".join(self.rng.choice(ACTIVATION_ALPHABET) for _ in range(16))
+            aid = "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+            if aid not in taken:
+                taken.add(aid)
+                return aid
+
+    @staticmethod
+    def _next_id(db: TinyDB, table: str, prefix: str, field: str = "id") -> str:
+        highest = 0
+        for doc in rows(db, table):
+            match = re.fullmatch(rf"{re.escape(prefix)}(\d+)", str(doc.get(field, "")))
+            if match:
+                highest = max(highest, int(match.group(1)))
+        return f"{prefix}{highest + 1:04d}"
+
+    def _get(self, db: TinyDB, table: str, cond: Any, what: str) -> dict[str, Any]:
+        doc = db.table(table).get(cond)
+        if doc is None:
+            raise NotFound(what)
+        return dict(doc)

@@ -1,0 +1,513 @@
+"""Credit banks and the licenses they pay for (SPEC.md §3, §4)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from typing import Any
+
+from tinydb import TinyDB
+
+from elp_tui.models import Bank, LedgerEntry, License, LicenseStatus, LicenseType, Product, Request, Role, User, UserStatus
+from elp_tui.portal.base import (
+    T_BANKS,
+    T_LEDGER,
+    T_LICENSES,
+    T_PRODUCTS,
+    T_REQUESTS,
+    T_USERS,
+    VENDOR_EMAIL,
+    PortalBase,
+    Q,
+    normalise_email,
+    positive_int,
+    rows,
+)
+from elp_tui.portal.dates import add_months, months_to_cover, parse_date, version_key
+from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation, StaleQuote
+from elp_tui.portal.quotes import GenerateQuote, RenewQuote
+
+RETURN_MIN_VERSION = (25, 1)
+CSV_COLUMNS = [
+    "activation_id",
+    "product",
+    "type",
+    "computers",
+    "assignee",
+    "start",
+    "expires_on",
+    "status",
+    "credits_used",
+    "bank",
+    "bank_start",
+    "bank_expires_on",
+]
+
+
+def license_status(doc: dict[str, Any], today_iso: str) -> str:
+    """Derived from the clock (ISO strings compare as dates)."""
+    if today_iso >= doc["expires_on"]:
+        return LicenseStatus.expired.value
+    if not doc.get("assignee"):
+        return LicenseStatus.returned.value
+    if today_iso < doc["start"]:
+        return LicenseStatus.scheduled.value
+    return LicenseStatus.active.value
+
+
+def return_blocked_reason(bank: dict[str, Any]) -> str | None:
+    """Why licenses of this bank cannot be returned or reassigned, or None if they can."""
+    if not bank.get("portable"):
+        return "bank is not portable: licenses cannot be returned once assigned"
+    if version_key(bank.get("product_version")) < RETURN_MIN_VERSION:
+        version = bank.get("product_version") or "unknown"
+        return f"bank product version {version} is before 25.1: licenses cannot be returned"
+    return None
+
+
+def neutralise_cell(value: Any) -> str:
+    """A spreadsheet must show a cell, never run it as a formula."""
+    text = "" if value is None else str(value)
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return text
+
+
+class CreditsMixin(PortalBase):
+    # -- banks -------------------------------------------------------------------
+    def _used_by_bank(self, db: TinyDB) -> dict[str, int]:
+        used: dict[str, int] = defaultdict(int)
+        for entry in rows(db, T_LEDGER):
+            used[entry["bank"]] += entry["credits"]
+        return used
+
+    def _bank_row(self, bank: dict[str, Any], used: int) -> dict[str, Any]:
+        today = self.today().isoformat()
+        granted = bank["credits_granted"]
+        expired = today >= bank["expires_on"]
+        left = max(0, granted - used)
+        return {
+            "id": bank["id"],
+            "product": bank["product"],
+            "credits_requested": bank["credits_requested"],
+            "credits_granted": granted,
+            "used": used,
+            "remaining": 0 if expired else left,
+            "forfeited": left if expired else 0,
+            "start": bank["start"],
+            "expires_on": bank["expires_on"],
+            "product_version": bank.get("product_version"),
+            "portable": bool(bank.get("portable")),
+            "expired": expired,
+            "days_left": (dt.date.fromisoformat(bank["expires_on"]) - self.today()).days,
+            "return_blocked": return_blocked_reason(bank),
+        }
+
+    def list_banks(self, actor: str) -> list[dict[str, Any]]:
+        db = self.store.read()
+        me = self._actor(db, actor)
+        used = self._used_by_bank(db)
+        banks = [b for b in rows(db, T_BANKS) if b["organization"] == me["organization"]]
+        banks.sort(key=lambda b: (b["product"], b["expires_on"], b["id"]))
+        return [self._bank_row(b, used.get(b["id"], 0)) for b in banks]
+
+    def add_bank(
+        self,
+        actor: str,
+        *,
+        product: str,
+        credits: int,
+        start: dt.date | str,
+        expires_on: dt.date | str,
+        product_version: str | None = None,
+        portable: bool = False,
+    ) -> dict[str, Any]:
+        """Vendor side: record credits granted to the actor's organization."""
+        product = (product or "").strip()
+        if not product:
+            raise InvalidInput("A product name is needed (e.g. --product 'Quillstone Animate').")
+        credits = positive_int(credits, "Credits")
+        start_d = start if isinstance(start, dt.date) else parse_date(start, "Start")
+        end_d = expires_on if isinstance(expires_on, dt.date) else parse_date(expires_on, "Expiry")
+        if end_d <= start_d:
+            raise InvalidInput(f"The bank must expire after it starts ({start_d} .. {end_d}): give a later --expires.")
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            catalog = db.table(T_PRODUCTS).get(Q.name == product)
+            if catalog is not None and catalog.get("kind") == "seats":
+                raise RuleViolation(f"{product} is sold as seats, not credits: use 'elp seats add'.")
+            if catalog is None:
+                db.table(T_PRODUCTS).insert(Product(name=product, kind="credits").to_doc())
+            bank = Bank(
+                id=self._next_id(db, T_BANKS, "BK-"),
+                organization=me["organization"],
+                product=product,
+                credits_requested=credits,
+                credits_granted=credits,
+                start=start_d,
+                expires_on=end_d,
+                product_version=product_version or None,
+                portable=portable,
+            )
+            db.table(T_BANKS).insert(bank.to_doc())
+            self._log(
+                db, me["organization"], me["email"], "bank-add", bank.id,
+                f"{product}: {credits} credits granted, {start_d} .. {end_d}", credits=credits,
+            )
+            return self._bank_row(bank.to_doc(), 0)
+
+    def request_credits(self, actor: str, bank_id: str, credits: int) -> dict[str, Any]:
+        credits = positive_int(credits, "Credits requested")
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            bank = self._org_bank(db, me, bank_id)
+            request = Request(
+                id=len(db.table(T_REQUESTS)) + 1, organization=me["organization"], kind="credits",
+                target=bank["id"], product=bank["product"], amount=credits, actor=me["email"], on=self.today(),
+            )
+            db.table(T_REQUESTS).insert(request.to_doc())
+            db.table(T_BANKS).update({"credits_requested": bank["credits_requested"] + credits}, Q.id == bank["id"])
+            org = self.organization_name_in(db, me["organization"])
+            self._mail(
+                db, VENDOR_EMAIL, f"Credit request: {credits} credits of {bank['product']} for {org}",
+                f"{me['email']} of {org} requests {credits} more monthly term credits of {bank['product']} "
+                f"(bank {bank['id']}).",
+            )
+            self._log(db, me["organization"], me["email"], "credits-request", bank["id"], f"{credits} credits requested from the vendor")
+            return request.to_doc()
+
+    def refresh_banks(self, actor: str, previous: list[dict[str, Any]] | None) -> tuple[list[dict[str, Any]], list[str]]:
+        """Reload the latest grants and say what changed since `previous`."""
+        current = self.list_banks(actor)
+        changes: list[str] = []
+        before = {b["id"]: b for b in previous or []}
+        for bank in current:
+            old = before.pop(bank["id"], None)
+            if old is None:
+                if previous is not None:
+                    changes.append(f"new bank {bank['id']} ({bank['product']}): {bank['credits_granted']} credits")
+                continue
+            for field in ("credits_requested", "credits_granted", "used", "remaining", "expires_on"):
+                if old.get(field) != bank[field]:
+                    changes.append(f"{bank['id']} {field}: {old.get(field)} -> {bank[field]}")
+        for gone in before.values():
+            changes.append(f"bank {gone['id']} is gone")
+        return current, changes
+
+    def _org_bank(self, db: TinyDB, me: dict[str, Any], bank_id: str) -> dict[str, Any]:
+        bank = db.table(T_BANKS).get(Q.id == (bank_id or "").strip().upper())
+        if bank is None or bank["organization"] != me["organization"]:
+            raise NotFound(f"No bank {bank_id!r} in your organization: 'elp banks list' shows their IDs.")
+        return dict(bank)
+
+    def _remaining(self, db: TinyDB, bank: dict[str, Any]) -> int:
+        used = sum(e["credits"] for e in rows(db, T_LEDGER) if e["bank"] == bank["id"])
+        return self._bank_row(bank, used)["remaining"]
+
+    # -- recipients --------------------------------------------------------------
+    def _recipient(self, db: TinyDB, me: dict[str, Any], email: str) -> tuple[str, bool]:
+        """The normalised email and whether the action will invite them."""
+        address = normalise_email(email)
+        user = self._user(db, address)
+        if user is None:
+            return address, True
+        if user.get("organization") != me["organization"]:
+            raise RuleViolation(
+                f"{address} belongs to another organization: they must be removed there before they can "
+                "receive licenses here."
+            )
+        if user["status"] == UserStatus.inactive.value:
+            raise RuleViolation(f"{address} is inactive: reactivate them on the Users page first.")
+        return address, False
+
+    # -- generate ----------------------------------------------------------------
+    def _quote_generate(
+        self, db: TinyDB, me: dict[str, Any], bank_id: str, license_type: str | LicenseType, months: Any,
+        quantity: Any, start: dt.date | str, email: str, product: str | None,
+    ) -> GenerateQuote:
+        try:
+            kind = LicenseType(license_type)
+        except ValueError:
+            raise InvalidInput(f"License type {license_type!r} is unknown: use node-lock, multiseat or floating.") from None
+        months = positive_int(months, "Months")
+        quantity = positive_int(quantity, "Quantity")
+        start_d = start if isinstance(start, dt.date) else parse_date(start, "Start date")
+        bank = self._org_bank(db, me, bank_id)
+        today = self.today()
+        bank_start = dt.date.fromisoformat(bank["start"])
+        bank_end = dt.date.fromisoformat(bank["expires_on"])
+        if product and product != bank["product"]:
+            raise RuleViolation(f"Bank {bank['id']} holds {bank['product']} credits, not {product}: pick a {product} bank.")
+        if today >= bank_end:
+            raise RuleViolation(f"Bank {bank['id']} expired on {bank_end}: its credits are lost. Pick a valid bank or request credits.")
+        if start_d < today:
+            raise InvalidInput(f"Start date {start_d} is in the past: use today ({today}) or later.")
+        if start_d < bank_start:
+            raise RuleViolation(f"Start date {start_d} is before bank {bank['id']} starts ({bank_start}): start on {bank_start} or later.")
+        if start_d >= bank_end:
+            raise RuleViolation(f"Start date {start_d} is not before bank {bank['id']} expires ({bank_end}): start earlier.")
+        address, invites = self._recipient(db, me, email)
+        full_end = add_months(start_d, months)
+        expires = min(full_end, bank_end)
+        charged_months = min(months, months_to_cover(start_d, bank_end))
+        licenses, computers = (quantity, 1) if kind is LicenseType.node_lock else (1, quantity)
+        credits = licenses * computers * charged_months
+        remaining = self._remaining(db, bank)
+        if credits > remaining:
+            raise RuleViolation(
+                f"Bank {bank['id']} has {remaining} credits left; this needs {credits} "
+                f"({licenses * computers} computer(s) x {charged_months} month(s)): {credits - remaining} short. "
+                "Lower the months or quantity, or request credits."
+            )
+        return GenerateQuote(
+            bank=bank["id"], product=bank["product"], type=kind, months=months, quantity=quantity, start=start_d,
+            email=address, licenses=licenses, computers=computers, expires_on=expires,
+            cut_by_bank=full_end > bank_end, bank_expires_on=bank_end, months_charged=charged_months,
+            credits=credits, remaining_before=remaining, remaining_after=remaining - credits, invites_recipient=invites,
+        )
+
+    def quote_generate(
+        self, actor: str, *, bank: str, type: str | LicenseType, months: Any, quantity: Any,
+        start: dt.date | str, email: str, product: str | None = None,
+    ) -> GenerateQuote:
+        db = self.store.read()
+        me = self._actor(db, actor)
+        return self._quote_generate(db, me, bank, type, months, quantity, start, email, product)
+
+    def generate(self, actor: str, quote: GenerateQuote) -> list[dict[str, Any]]:
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            try:
+                fresh = self._quote_generate(db, me, quote.bank, quote.type, quote.months, quote.quantity, quote.start, quote.email, quote.product)
+            except Exception as exc:
+                raise StaleQuote(f"The data changed since the quote: {exc}", None) from None
+            if fresh != quote:
+                raise StaleQuote("The data changed since the quote was shown; nothing was written. Check the new quote.", fresh)
+            if fresh.invites_recipient:
+                self._invite_in(db, me, fresh.email, f"to receive {fresh.product} licenses")
+            taken = {d["activation_id"] for d in rows(db, T_LICENSES)}
+            created: list[dict[str, Any]] = []
+            ledger = db.table(T_LEDGER)
+            next_entry = len(ledger) + 1
+            for _ in range(fresh.licenses):
+                lic = License(
+                    activation_id=self._activation_id(taken), organization=me["organization"], product=fresh.product,
+                    bank=fresh.bank, type=fresh.type, computers=fresh.computers, assignee=fresh.email,
+                    start=fresh.start, expires_on=fresh.expires_on,
+                    credits_used=fresh.computers * fresh.months_charged, created_on=self.today(),
+                )
+                created.append(lic.to_doc())
+            db.table(T_LICENSES).insert_multiple(created)
+            entries = []
+            for lic_doc in created:
+                entries.append(LedgerEntry(
+                    id=next_entry, bank=fresh.bank, license=lic_doc["activation_id"], credits=lic_doc["credits_used"],
+                    reason="generate", actor=me["email"], on=self.today(),
+                ).to_doc())
+                next_entry += 1
+            ledger.insert_multiple(entries)
+            ids = ", ".join(d["activation_id"] for d in created)
+            self._mail(
+                db, fresh.email, f"New {fresh.product} license(s) assigned to you",
+                f"{me['email']} assigned you {fresh.licenses} {fresh.type.value} license(s) of {fresh.product}: {ids}. "
+                f"Valid {fresh.start} until {fresh.expires_on} (exclusive), {fresh.computers} computer(s) each.",
+            )
+            self._log(
+                db, me["organization"], me["email"], "license-generate", ids,
+                f"{fresh.licenses} x {fresh.type.value} {fresh.product} for {fresh.email}, {fresh.start} .. {fresh.expires_on}"
+                + (" (cut by bank expiry)" if fresh.cut_by_bank else ""),
+                credits=fresh.credits,
+            )
+            bank = self._org_bank(db, me, fresh.bank)
+            return [self._license_row(d, bank) for d in created]
+
+    # -- renew -------------------------------------------------------------------
+    def _org_license(self, db: TinyDB, me: dict[str, Any], activation_id: str) -> dict[str, Any]:
+        aid = (activation_id or "").strip().upper()
+        lic = db.table(T_LICENSES).get(Q.activation_id == aid)
+        if lic is None or lic["organization"] != me["organization"]:
+            raise NotFound(f"No license {activation_id!r} in your organization: 'elp licenses list' shows activation IDs.")
+        return dict(lic)
+
+    def _quote_renew(self, db: TinyDB, me: dict[str, Any], activation_id: str, months: Any, computers: Any) -> RenewQuote:
+        lic = self._org_license(db, me, activation_id)
+        months = positive_int(months, "Months", minimum=0)
+        kind = LicenseType(lic["type"])
+        new_computers = lic["computers"] if computers in (None, "") else positive_int(computers, "Computers")
+        if new_computers != lic["computers"] and kind is not LicenseType.multiseat:
+            raise RuleViolation(f"Only multiseat licenses change their computer count; {lic['activation_id']} is {kind.value}.")
+        if new_computers < lic["computers"]:
+            raise RuleViolation(
+                f"A renewal cannot lower the computers ({lic['computers']} -> {new_computers}): keep {lic['computers']} or more."
+            )
+        if months == 0 and new_computers == lic["computers"]:
+            raise InvalidInput("Months must be at least 1 (or raise the computers of a multiseat license).")
+        today = self.today()
+        expires = dt.date.fromisoformat(lic["expires_on"])
+        start = dt.date.fromisoformat(lic["start"])
+        if today >= expires:
+            raise RuleViolation(f"License {lic['activation_id']} expired on {expires}: expired licenses cannot be renewed; generate a new one.")
+        bank = db.table(T_BANKS).get(Q.id == lic["bank"])
+        assert bank is not None
+        bank_end = dt.date.fromisoformat(bank["expires_on"])
+        if months and expires >= bank_end:
+            raise RuleViolation(
+                f"License {lic['activation_id']} already ends at its bank's expiry ({bank_end}): it cannot be extended. "
+                "Generate a new license from a newer bank."
+            )
+        full_end = add_months(expires, months)
+        new_expires = min(full_end, bank_end)
+        charged_months = min(months, months_to_cover(expires, bank_end))
+        added = new_computers - lic["computers"]
+        term_left = months_to_cover(max(today, start), expires)
+        credits_renewal = new_computers * charged_months
+        credits_added = added * term_left
+        credits = credits_renewal + credits_added
+        remaining = self._remaining(db, dict(bank))
+        if credits > remaining:
+            raise RuleViolation(
+                f"Bank {bank['id']} has {remaining} credits left; this renewal needs {credits}: {credits - remaining} short. "
+                "Renew for fewer months, or request credits."
+            )
+        return RenewQuote(
+            activation_id=lic["activation_id"], bank=bank["id"], product=lic["product"], type=kind, months=months,
+            computers_before=lic["computers"], computers_after=new_computers, expires_before=expires,
+            expires_after=new_expires, cut_by_bank=full_end > bank_end, bank_expires_on=bank_end,
+            months_charged=charged_months, credits_renewal=credits_renewal, credits_added_computers=credits_added,
+            term_months_left=term_left, credits=credits, remaining_before=remaining, remaining_after=remaining - credits,
+        )
+
+    def quote_renew(self, actor: str, activation_id: str, *, months: Any, computers: Any = None) -> RenewQuote:
+        db = self.store.read()
+        me = self._actor(db, actor)
+        return self._quote_renew(db, me, activation_id, months, computers)
+
+    def renew(self, actor: str, quote: RenewQuote) -> dict[str, Any]:
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            try:
+                fresh = self._quote_renew(db, me, quote.activation_id, quote.months, quote.computers_after)
+            except Exception as exc:
+                raise StaleQuote(f"The data changed since the quote: {exc}", None) from None
+            if fresh != quote:
+                raise StaleQuote("The data changed since the quote was shown; nothing was written. Check the new quote.", fresh)
+            lic = self._org_license(db, me, fresh.activation_id)
+            ledger = db.table(T_LEDGER)
+            entries = []
+            for credits, reason in ((fresh.credits_renewal, "renew"), (fresh.credits_added_computers, "renew-computers")):
+                if credits:
+                    entries.append(LedgerEntry(
+                        id=len(ledger) + 1 + len(entries), bank=fresh.bank, license=fresh.activation_id, credits=credits,
+                        reason=reason, actor=me["email"], on=self.today(),
+                    ).to_doc())
+            ledger.insert_multiple(entries)
+            db.table(T_LICENSES).update(
+                {
+                    "expires_on": fresh.expires_after.isoformat(),
+                    "computers": fresh.computers_after,
+                    "credits_used": lic["credits_used"] + fresh.credits,
+                },
+                Q.activation_id == fresh.activation_id,
+            )
+            detail = f"expires {fresh.expires_before} -> {fresh.expires_after}"
+            if fresh.computers_after != fresh.computers_before:
+                detail += f", computers {fresh.computers_before} -> {fresh.computers_after}"
+            if fresh.cut_by_bank:
+                detail += " (cut by bank expiry)"
+            self._log(db, me["organization"], me["email"], "license-renew", fresh.activation_id, detail, credits=fresh.credits)
+            if lic.get("assignee"):
+                self._mail(db, lic["assignee"], f"Your {fresh.product} license was renewed",
+                           f"License {fresh.activation_id} now expires on {fresh.expires_after}, {fresh.computers_after} computer(s).")
+            bank = self._org_bank(db, me, fresh.bank)
+            updated = self._org_license(db, me, fresh.activation_id)
+            return self._license_row(updated, bank)
+
+    # -- return / assign ---------------------------------------------------------
+    def return_license(self, actor: str, activation_id: str, email: str) -> dict[str, Any]:
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            lic = self._org_license(db, me, activation_id)
+            bank = self._org_bank(db, me, lic["bank"])
+            address = normalise_email(email)
+            blocked = return_blocked_reason(bank)
+            if blocked:
+                raise RuleViolation(f"License {lic['activation_id']} cannot be returned: {blocked}.")
+            status = license_status(lic, self.today().isoformat())
+            if status == LicenseStatus.expired.value:
+                raise RuleViolation(f"License {lic['activation_id']} has expired: there is nothing to return.")
+            if status == LicenseStatus.returned.value:
+                raise RuleViolation(f"License {lic['activation_id']} is already returned: assign it instead.")
+            if lic["assignee"] != address:
+                raise RuleViolation(
+                    f"License {lic['activation_id']} is not assigned to {address}: check the email (it is assigned to someone else)."
+                )
+            db.table(T_LICENSES).update({"assignee": None}, Q.activation_id == lic["activation_id"])
+            self._log(db, me["organization"], me["email"], "license-return", lic["activation_id"], f"returned by {address}; no credits come back")
+            self._mail(db, address, f"Your {lic['product']} license was returned",
+                       f"License {lic['activation_id']} is no longer assigned to you.")
+            lic["assignee"] = None
+            return self._license_row(lic, bank)
+
+    def assign_license(self, actor: str, activation_id: str, email: str) -> dict[str, Any]:
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            lic = self._org_license(db, me, activation_id)
+            bank = self._org_bank(db, me, lic["bank"])
+            blocked = return_blocked_reason(bank)
+            if blocked:
+                raise RuleViolation(f"License {lic['activation_id']} cannot be reassigned: {blocked}.")
+            status = license_status(lic, self.today().isoformat())
+            if status == LicenseStatus.expired.value:
+                raise RuleViolation(f"License {lic['activation_id']} has expired: it cannot be assigned.")
+            if status != LicenseStatus.returned.value:
+                raise RuleViolation(
+                    f"License {lic['activation_id']} is assigned to {lic['assignee']}: return it first, then assign it."
+                )
+            address, invites = self._recipient(db, me, email)
+            if invites:
+                self._invite_in(db, me, address, f"to receive license {lic['activation_id']}")
+            db.table(T_LICENSES).update({"assignee": address}, Q.activation_id == lic["activation_id"])
+            self._log(db, me["organization"], me["email"], "license-assign", lic["activation_id"], f"assigned to {address}")
+            self._mail(db, address, f"A {lic['product']} license was assigned to you",
+                       f"License {lic['activation_id']} ({lic['type']}, {lic['computers']} computer(s)) is yours until {lic['expires_on']}.")
+            lic["assignee"] = address
+            return self._license_row(lic, bank)
+
+    # -- lists and export --------------------------------------------------------
+    def _license_row(self, lic: dict[str, Any], bank: dict[str, Any], today_iso: str | None = None) -> dict[str, Any]:
+        today_iso = today_iso or self.today().isoformat()
+        return {
+            "activation_id": lic["activation_id"],
+            "product": lic["product"],
+            "bank": lic["bank"],
+            "type": lic["type"],
+            "computers": lic["computers"],
+            "assignee": lic.get("assignee"),
+            "start": lic["start"],
+            "expires_on": lic["expires_on"],
+            "status": license_status(lic, today_iso),
+            "credits_used": lic["credits_used"],
+            "bank_start": bank["start"],
+            "bank_expires_on": bank["expires_on"],
+            "return_blocked": return_blocked_reason(bank),
+        }
+
+    def list_licenses(self, actor: str) -> list[dict[str, Any]]:
+        db = self.store.read()
+        me = self._actor(db, actor)
+        org = me["organization"]
+        banks = {b["id"]: b for b in rows(db, T_BANKS) if b["organization"] == org}
+        today_iso = self.today().isoformat()
+        out = [self._license_row(lic, banks[lic["bank"]], today_iso) for lic in rows(db, T_LICENSES) if lic["organization"] == org]
+        out.sort(key=lambda r: (r["expires_on"], r["activation_id"]), reverse=True)
+        return out
+
+    def export_csv(self, actor: str) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for row in self.list_licenses(actor):
+            writer.writerow([neutralise_cell(row[c]) for c in CSV_COLUMNS])
+        return buffer.getvalue()

@@ -1,0 +1,292 @@
+"""Organizations, users and roles (SPEC.md §6), product versions (§5), activity log."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tinydb import TinyDB
+
+from elp_tui.models import Organization, Restriction, Role, User, UserStatus
+from elp_tui.portal.base import (
+    T_ACTIVITY,
+    T_BANKS,
+    T_HOLDERS,
+    T_LICENSES,
+    T_ORGS,
+    T_POOLS,
+    T_PRODUCTS,
+    T_RESTRICTIONS,
+    T_TEAMS,
+    T_USERS,
+    PortalBase,
+    Q,
+    normalise_email,
+    rows,
+)
+from elp_tui.portal.credits import license_status
+from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation
+from elp_tui.store import StoreError
+
+
+class PeopleMixin(PortalBase):
+    # -- organizations -----------------------------------------------------------
+    def init_organization(self, name: str, admin_email: str) -> dict[str, Any]:
+        """Create an organization and its first (active) admin; creates the store if needed."""
+        name = (name or "").strip()
+        if not name:
+            raise InvalidInput("An organization name is needed (--org NAME).")
+        address = normalise_email(admin_email)
+        if not self.store.exists():
+            try:
+                self.store.create()
+            except StoreError:
+                pass
+        with self.store.transaction() as db:
+            if any(o["name"].lower() == name.lower() for o in rows(db, T_ORGS)):
+                raise RuleViolation(f"An organization named {name!r} already exists in this store: pick another name.")
+            if self._user(db, address) is not None:
+                raise RuleViolation(f"{address} already belongs to an organization: a user belongs to one organization at a time.")
+            slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "org"
+            org_id, n = slug, 1
+            taken = {o["id"] for o in rows(db, T_ORGS)}
+            while org_id in taken:
+                n += 1
+                org_id = f"{slug}-{n}"
+            org = Organization(id=org_id, name=name, created_on=self.today())
+            db.table(T_ORGS).insert(org.to_doc())
+            admin = User(email=address, organization=org_id, role=Role.admin, status=UserStatus.active,
+                         invited_on=self.today(), signed_in_on=self.today())
+            db.table(T_USERS).insert(admin.to_doc())
+            self._log(db, org_id, address, "org-create", name, f"organization created with admin {address}")
+            return org.to_doc()
+
+    # -- users -------------------------------------------------------------------
+    @staticmethod
+    def _user_row(user: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "email": user["email"],
+            "role": user["role"],
+            "status": user["status"],
+            "organization": user.get("organization"),
+        }
+
+    def list_users(self, actor: str) -> list[dict[str, Any]]:
+        db = self.store.read()
+        me = self._actor(db, actor)
+        users = [u for u in rows(db, T_USERS) if u.get("organization") == me["organization"]]
+        users.sort(key=lambda u: u["email"])
+        return [self._user_row(u) for u in users]
+
+    def invite(self, actor: str, email: str, role: str = "regular") -> dict[str, Any]:
+        try:
+            role_v = Role(role)
+        except ValueError:
+            raise InvalidInput(f"Role {role!r} is unknown: use admin or regular.") from None
+        address = normalise_email(email)
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            existing = self._user(db, address)
+            if existing is not None:
+                if existing.get("organization") == me["organization"]:
+                    raise RuleViolation(f"{address} is already a member of your organization.")
+                raise RuleViolation(
+                    f"{address} belongs to another organization: a user belongs to one organization at a time. "
+                    "They must be removed there first (and hold no licenses there)."
+                )
+            user = User(email=address, organization=me["organization"], role=role_v, status=UserStatus.invited, invited_on=self.today())
+            db.table(T_USERS).insert(user.to_doc())
+            org = self.organization_name_in(db, me["organization"])
+            self._mail(db, address, f"You are invited to {org} on the Enterprise License Portal",
+                       f"{me['email']} invited you to {org} as {role_v.value}. Sign in with this email address to accept.")
+            self._log(db, me["organization"], me["email"], "user-invite", address, f"invited as {role_v.value}")
+            return self._user_row(user.to_doc())
+
+    def _member(self, db: TinyDB, me: dict[str, Any], email: str) -> dict[str, Any]:
+        address = normalise_email(email)
+        user = self._user(db, address)
+        if user is None or user.get("organization") != me["organization"]:
+            raise NotFound(f"{address} is not a member of your organization: 'elp users list' shows them.")
+        return dict(user)
+
+    def _other_active_admins(self, db: TinyDB, org: str, email: str) -> int:
+        return sum(
+            1
+            for u in rows(db, T_USERS)
+            if u.get("organization") == org and u["role"] == "admin" and u["status"] == "active" and u["email"] != email
+        )
+
+    def _guard_last_admin(self, db: TinyDB, user: dict[str, Any], doing: str) -> None:
+        if user["role"] == "admin" and user["status"] == "active" and not self._other_active_admins(db, user["organization"], user["email"]):
+            raise RuleViolation(
+                f"{user['email']} is the last active admin of the organization: {doing} is refused. "
+                "Make another member an admin first."
+            )
+
+    def set_role(self, actor: str, email: str, role: str) -> dict[str, Any]:
+        try:
+            role_v = Role(role)
+        except ValueError:
+            raise InvalidInput(f"Role {role!r} is unknown: use admin or regular.") from None
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            user = self._member(db, me, email)
+            if user["role"] == role_v.value:
+                raise RuleViolation(f"{user['email']} is already {role_v.value}.")
+            if role_v is Role.regular:
+                self._guard_last_admin(db, user, "demoting them")
+            db.table(T_USERS).update({"role": role_v.value}, Q.email == user["email"])
+            self._log(db, me["organization"], me["email"], "user-role", user["email"], f"role {user['role']} -> {role_v.value}")
+            user["role"] = role_v.value
+            return self._user_row(user)
+
+    def set_status(self, actor: str, email: str, status: str) -> dict[str, Any]:
+        if status not in ("active", "inactive"):
+            raise InvalidInput(f"Status {status!r} is unknown: use active or inactive.")
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            user = self._member(db, me, email)
+            if user["status"] == status:
+                raise RuleViolation(f"{user['email']} is already {status}.")
+            if status == "inactive":
+                self._guard_last_admin(db, user, "deactivating them")
+            db.table(T_USERS).update({"status": status}, Q.email == user["email"])
+            self._log(db, me["organization"], me["email"], "user-status", user["email"], f"status {user['status']} -> {status}")
+            user["status"] = status
+            return self._user_row(user)
+
+    def held_licenses(self, db: TinyDB, org: str, email: str) -> list[str]:
+        today_iso = self.today().isoformat()
+        return sorted(
+            lic["activation_id"]
+            for lic in rows(db, T_LICENSES)
+            if lic["organization"] == org and lic.get("assignee") == email and license_status(lic, today_iso) != "expired"
+        )
+
+    def delete_user(self, actor: str, email: str) -> dict[str, Any]:
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            user = self._member(db, me, email)
+            self._guard_last_admin(db, user, "deleting them")
+            held = self.held_licenses(db, me["organization"], user["email"])
+            if held:
+                listed = ", ".join(held[:10]) + (f" and {len(held) - 10} more" if len(held) > 10 else "")
+                raise RuleViolation(
+                    f"{user['email']} still holds {len(held)} unexpired license(s): {listed}. "
+                    "Return them (portable banks) or wait until they expire, then delete."
+                )
+            freed = 0
+            pools = {p["id"] for p in rows(db, T_POOLS) if p["organization"] == me["organization"]}
+            for team in rows(db, T_TEAMS):
+                if team["pool"] in pools and user["email"] in team["members"]:
+                    db.table(T_TEAMS).update({"members": [m for m in team["members"] if m != user["email"]]}, Q.id == team["id"])
+            freed = len(db.table(T_HOLDERS).remove((Q.email == user["email"]) & Q.pool.one_of(sorted(pools))))
+            db.table(T_USERS).remove(Q.email == user["email"])
+            self._log(
+                db, me["organization"], me["email"], "user-delete", user["email"],
+                f"removed from the organization; {freed} seat(s) returned to the pool", seats=-freed,
+            )
+            return self._user_row(user)
+
+    # -- product versions --------------------------------------------------------
+    def list_versions(self, actor: str) -> list[dict[str, Any]]:
+        db = self.store.read()
+        me = self._actor(db, actor)
+        restrictions = {r["product"]: r for r in rows(db, T_RESTRICTIONS) if r["organization"] == me["organization"]}
+        out = []
+        for product in sorted(rows(db, T_PRODUCTS), key=lambda p: p["name"]):
+            rule = restrictions.get(product["name"])
+            enabled = bool(rule and rule["enabled"])
+            selected = set(rule["builds"]) if rule else set()
+            builds = sorted(product.get("builds", []), key=lambda b: b["released"], reverse=True)
+            out.append(
+                {
+                    "product": product["name"],
+                    "kind": product.get("kind", "credits"),
+                    "restriction": "enabled" if enabled else "disabled",
+                    "builds": [
+                        {**b, "selected": b["version"] in selected, "accessible": (not enabled) or b["version"] in selected}
+                        for b in builds
+                    ],
+                }
+            )
+        return out
+
+    def restrict(self, actor: str, product: str, builds: list[str]) -> dict[str, Any]:
+        wanted = [b.strip() for b in builds if b and b.strip()]
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            catalog = db.table(T_PRODUCTS).get(Q.name == product)
+            if catalog is None:
+                raise NotFound(f"No product {product!r} in the catalog: 'elp versions list' shows them.")
+            if not wanted:
+                raise InvalidInput("Enabling the restriction with no build selected is refused: select at least one build.")
+            known = {b["version"] for b in catalog.get("builds", [])}
+            unknown = [b for b in wanted if b not in known]
+            if unknown:
+                raise InvalidInput(
+                    f"{product} has no build {', '.join(unknown)}: known builds are {', '.join(sorted(known)) or 'none'}."
+                )
+            rule = Restriction(organization=me["organization"], product=product, enabled=True, builds=sorted(set(wanted)))
+            table = db.table(T_RESTRICTIONS)
+            cond = (Q.organization == me["organization"]) & (Q.product == product)
+            table.upsert(rule.to_doc(), cond)
+            self._log(db, me["organization"], me["email"], "versions-restrict", product, f"only builds {', '.join(rule.builds)}")
+            return rule.to_doc()
+
+    def unrestrict(self, actor: str, product: str) -> dict[str, Any]:
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            if db.table(T_PRODUCTS).get(Q.name == product) is None:
+                raise NotFound(f"No product {product!r} in the catalog: 'elp versions list' shows them.")
+            table = db.table(T_RESTRICTIONS)
+            cond = (Q.organization == me["organization"]) & (Q.product == product)
+            rule = table.get(cond)
+            if rule is None or not rule["enabled"]:
+                raise RuleViolation(f"{product} is not restricted: all builds are already accessible.")
+            table.update({"enabled": False}, cond)
+            self._log(db, me["organization"], me["email"], "versions-unrestrict", product, "all builds accessible")
+            return {**rule, "enabled": False}
+
+    # -- my licenses -------------------------------------------------------------
+    def my_licenses(self, actor: str) -> list[dict[str, Any]]:
+        """The signed-in user's own licenses, with download links for accessible builds only."""
+        db = self.store.read()
+        me = self._actor(db, actor, admin=False)
+        org = me["organization"]
+        catalog = {p["name"]: p for p in rows(db, T_PRODUCTS)}
+        restrictions = {r["product"]: r for r in rows(db, T_RESTRICTIONS) if r["organization"] == org and r["enabled"]}
+        today_iso = self.today().isoformat()
+        out = []
+        for lic in rows(db, T_LICENSES):
+            if lic["organization"] != org or lic.get("assignee") != me["email"]:
+                continue
+            rule = restrictions.get(lic["product"])
+            builds = catalog.get(lic["product"], {}).get("builds", [])
+            accessible = [b for b in builds if rule is None or b["version"] in rule["builds"]]
+            accessible.sort(key=lambda b: b["released"], reverse=True)
+            out.append(
+                {
+                    "activation_id": lic["activation_id"],
+                    "product": lic["product"],
+                    "type": lic["type"],
+                    "computers": lic["computers"],
+                    "start": lic["start"],
+                    "expires_on": lic["expires_on"],
+                    "status": license_status(lic, today_iso),
+                    "downloads": [{"version": b["version"], "released": b["released"], "urls": b["downloads"]} for b in accessible],
+                }
+            )
+        out.sort(key=lambda r: (r["status"] == "expired", r["expires_on"]))
+        return out
+
+    # -- activity ----------------------------------------------------------------
+    def activity(self, actor: str) -> list[dict[str, Any]]:
+        db = self.store.read()
+        me = self._actor(db, actor)
+        entries = [a for a in rows(db, T_ACTIVITY) if a.get("organization") == me["organization"]]
+        entries.sort(key=lambda a: a["seq"], reverse=True)
+        return entries
+
+    def banks_of(self, db: TinyDB, org: str) -> list[dict[str, Any]]:
+        return [b for b in rows(db, T_BANKS) if b["organization"] == org]

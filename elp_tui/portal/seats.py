@@ -1,0 +1,199 @@
+"""Seat pools and teams (SPEC.md §7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinydb import TinyDB
+
+from elp_tui.models import Product, Request, SeatHolder, SeatPool, Team
+from elp_tui.portal.base import (
+    T_HOLDERS,
+    T_POOLS,
+    T_PRODUCTS,
+    T_REQUESTS,
+    T_TEAMS,
+    VENDOR_EMAIL,
+    PortalBase,
+    Q,
+    normalise_email,
+    positive_int,
+    rows,
+)
+from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation
+
+
+class SeatsMixin(PortalBase):
+    def _pool_by_product(self, db: TinyDB, org: str, product: str) -> dict[str, Any]:
+        for pool in rows(db, T_POOLS):
+            if pool["organization"] == org and (pool["product"].lower() == (product or "").strip().lower() or pool["id"] == product):
+                return pool
+        raise NotFound(f"No seat pool for {product!r} in your organization: 'elp seats show' lists the pools.")
+
+    def _team(self, db: TinyDB, org: str, name: str) -> dict[str, Any]:
+        pools = {p["id"] for p in rows(db, T_POOLS) if p["organization"] == org}
+        for team in rows(db, T_TEAMS):
+            if team["pool"] in pools and (team["name"].lower() == (name or "").strip().lower() or team["id"] == name):
+                return team
+        raise NotFound(f"No team {name!r} in your organization: 'elp teams list' shows them.")
+
+    def _seat_states(self, db: TinyDB, pool: dict[str, Any]) -> dict[str, str]:
+        """email -> active | pending | unassigned for every holder of a seat of this pool."""
+        users = {u["email"]: u for u in rows(db, "users")}
+        in_team: set[str] = set()
+        for team in rows(db, T_TEAMS):
+            if team["pool"] == pool["id"]:
+                in_team.update(team["members"])
+        states = {}
+        for holder in rows(db, T_HOLDERS):
+            if holder["pool"] != pool["id"]:
+                continue
+            email = holder["email"]
+            if email not in in_team:
+                states[email] = "unassigned"
+            elif users.get(email, {}).get("status") == "invited":
+                states[email] = "pending"
+            else:
+                states[email] = "active"
+        return states
+
+    def _pool_row(self, db: TinyDB, pool: dict[str, Any]) -> dict[str, Any]:
+        states = self._seat_states(db, pool)
+        counts = {s: sum(1 for v in states.values() if v == s) for s in ("active", "pending", "unassigned")}
+        teams = []
+        for team in sorted((t for t in rows(db, T_TEAMS) if t["pool"] == pool["id"]), key=lambda t: t["name"].lower()):
+            teams.append(
+                {
+                    "id": team["id"],
+                    "name": team["name"],
+                    "members": [{"email": m, "state": states.get(m, "active")} for m in team["members"]],
+                }
+            )
+        unassigned = sorted(e for e, s in states.items() if s == "unassigned")
+        return {
+            "id": pool["id"],
+            "product": pool["product"],
+            "purchased": pool["seats"],
+            **counts,
+            "unused": pool["seats"] - len(states),
+            "teams": teams,
+            "unassigned_members": unassigned,
+        }
+
+    def seats_overview(self, actor: str) -> list[dict[str, Any]]:
+        db = self.store.read()
+        me = self._actor(db, actor)
+        pools = sorted((p for p in rows(db, T_POOLS) if p["organization"] == me["organization"]), key=lambda p: p["product"])
+        return [self._pool_row(db, p) for p in pools]
+
+    def add_seats(self, actor: str, product: str, seats: int) -> dict[str, Any]:
+        """Vendor side: a new pool for the product, or more purchased seats in its pool."""
+        product = (product or "").strip()
+        if not product:
+            raise InvalidInput("A product name is needed (--product NAME).")
+        seats = positive_int(seats, "Seats")
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            catalog = db.table(T_PRODUCTS).get(Q.name == product)
+            if catalog is not None and catalog.get("kind") != "seats":
+                raise RuleViolation(f"{product} is sold as credits, not seats: use 'elp banks add'.")
+            if catalog is None:
+                db.table(T_PRODUCTS).insert(Product(name=product, kind="seats").to_doc())
+            existing = [p for p in rows(db, T_POOLS) if p["organization"] == me["organization"] and p["product"] == product]
+            if existing:
+                pool = dict(existing[0])
+                pool["seats"] += seats
+                db.table(T_POOLS).update({"seats": pool["seats"]}, Q.id == pool["id"])
+            else:
+                pool = SeatPool(id=self._next_id(db, T_POOLS, "SP-"), organization=me["organization"], product=product, seats=seats).to_doc()
+                db.table(T_POOLS).insert(pool)
+            self._log(db, me["organization"], me["email"], "seats-add", pool["id"], f"{product}: +{seats} seats purchased ({pool['seats']} in all)", seats=seats)
+            return self._pool_row(db, pool)
+
+    def request_seats(self, actor: str, product: str, seats: int) -> dict[str, Any]:
+        seats = positive_int(seats, "Seats requested")
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            pool = self._pool_by_product(db, me["organization"], product)
+            request = Request(
+                id=len(db.table(T_REQUESTS)) + 1, organization=me["organization"], kind="seats", target=pool["id"],
+                product=pool["product"], amount=seats, actor=me["email"], on=self.today(),
+            )
+            db.table(T_REQUESTS).insert(request.to_doc())
+            org = self.organization_name_in(db, me["organization"])
+            self._mail(db, VENDOR_EMAIL, f"Seat request: {seats} seats of {pool['product']} for {org}",
+                       f"{me['email']} of {org} requests {seats} more seats of {pool['product']} (pool {pool['id']}).")
+            self._log(db, me["organization"], me["email"], "seats-request", pool["id"], f"{seats} seats requested from the vendor")
+            return request.to_doc()
+
+    def list_teams(self, actor: str) -> list[dict[str, Any]]:
+        out = []
+        for pool in self.seats_overview(actor):
+            for team in pool["teams"]:
+                out.append({**team, "pool": pool["id"], "product": pool["product"]})
+        return out
+
+    def create_team(self, actor: str, name: str, pool_product: str) -> dict[str, Any]:
+        name = (name or "").strip()
+        if not name:
+            raise InvalidInput("A team name is needed.")
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            pool = self._pool_by_product(db, me["organization"], pool_product)
+            try:
+                self._team(db, me["organization"], name)
+            except NotFound:
+                pass
+            else:
+                raise RuleViolation(f"A team named {name!r} already exists: pick another name.")
+            team = Team(id=self._next_id(db, T_TEAMS, "T-"), organization=me["organization"], pool=pool["id"], name=name)
+            db.table(T_TEAMS).insert(team.to_doc())
+            self._log(db, me["organization"], me["email"], "team-create", name, f"team of the {pool['product']} pool")
+            return team.to_doc()
+
+    def team_add(self, actor: str, team_name: str, email: str) -> dict[str, Any]:
+        address = normalise_email(email)
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            team = self._team(db, me["organization"], team_name)
+            if address in team["members"]:
+                raise RuleViolation(f"{address} is already in team {team['name']}.")
+            pool = db.table(T_POOLS).get(Q.id == team["pool"])
+            assert pool is not None
+            user = self._user(db, address)
+            if user is not None and user.get("organization") != me["organization"]:
+                raise RuleViolation(f"{address} belongs to another organization: they must be removed there first.")
+            holds = db.table(T_HOLDERS).get((Q.pool == pool["id"]) & (Q.email == address)) is not None
+            seats_moved = 0
+            if not holds:
+                row = self._pool_row(db, pool)
+                if row["unused"] <= 0:
+                    raise RuleViolation(
+                        f"No unused seat left in the {pool['product']} pool ({row['purchased']} purchased: "
+                        f"{row['active']} active, {row['pending']} pending, {row['unassigned']} unassigned). "
+                        "Free one by deleting a member from the organization, or request more seats."
+                    )
+                db.table(T_HOLDERS).insert(SeatHolder(pool=pool["id"], email=address, since=self.today()).to_doc())
+                seats_moved = 1
+            if user is None:
+                self._invite_in(db, me, address, f"to join team {team['name']}")
+            db.table(T_TEAMS).update({"members": team["members"] + [address]}, Q.id == team["id"])
+            how = "took an unused seat" if seats_moved else "reuses their seat"
+            self._log(db, me["organization"], me["email"], "team-add", team["name"], f"{address} joined ({how})", seats=seats_moved)
+            self._mail(db, address, f"You joined team {team['name']}", f"{me['email']} added you to team {team['name']} ({pool['product']}).")
+            return self._pool_row(db, pool)
+
+    def team_remove(self, actor: str, team_name: str, email: str) -> dict[str, Any]:
+        address = normalise_email(email)
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            team = self._team(db, me["organization"], team_name)
+            if address not in team["members"]:
+                raise RuleViolation(f"{address} is not in team {team['name']}.")
+            db.table(T_TEAMS).update({"members": [m for m in team["members"] if m != address]}, Q.id == team["id"])
+            pool = db.table(T_POOLS).get(Q.id == team["pool"])
+            assert pool is not None
+            row = self._pool_row(db, pool)
+            note = " (now unassigned: still holds the seat)" if address in row["unassigned_members"] else ""
+            self._log(db, me["organization"], me["email"], "team-remove", team["name"], f"{address} left{note}")
+            return row
