@@ -1,0 +1,171 @@
+"""The App: navigation, global bindings, command palette, theme."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from elp_tui.i18n import N_, _, detect_language, set_language
+from elp_tui.portal import Portal, PortalError, system_clock
+from elp_tui.portal.clock import Clock, fixed_clock
+from elp_tui.screens.activity import ActivityPage
+from elp_tui.screens.banks import BanksPage
+from elp_tui.screens.base import Page
+from elp_tui.screens.dashboard import DashboardPage
+from elp_tui.screens.help import HelpScreen
+from elp_tui.screens.licenses import LicensesPage
+from elp_tui.screens.main import MainScreen
+from elp_tui.screens.my_licenses import MyLicensesPage
+from elp_tui.screens.teams import TeamsPage
+from elp_tui.screens.users import UsersPage
+from elp_tui.screens.versions import VersionsPage
+from elp_tui.settings import load_settings, save_settings, settings_path
+from elp_tui.store import Store, StoreError
+from elp_tui.widgets.bindings import TranslatedBindings
+from elp_tui.widgets.safe import plain
+
+# Navigation order of SPEC.md §8: Manage Workspace, then Manage Organization.
+PAGES: list[type[Page]] = [
+    MyLicensesPage,
+    DashboardPage,
+    BanksPage,
+    LicensesPage,
+    VersionsPage,
+    UsersPage,
+    TeamsPage,
+    ActivityPage,
+]
+
+
+class ELPApp(TranslatedBindings, App[None]):
+    CSS_PATH = "elp.tcss"
+    TITLE = "ELP"
+
+    BINDINGS = [
+        Binding("ctrl+q", "quit", N_("Quit"), id="app.quit", priority=True),
+        Binding("question_mark,f1", "help", N_("Help"), id="app.help", tooltip=N_("Every key of this page")),
+    ]
+
+    def __init__(
+        self,
+        portal: Portal,
+        user_email: str,
+        *,
+        settings_file: Path | None = None,
+    ):
+        super().__init__()
+        self.portal = portal
+        self.user = portal.sign_in(user_email)
+        self.user_email: str = self.user["email"]
+        self.organization = portal.organization_name(self.user.get("organization"))
+        self.settings_file = settings_file
+        self.settings = load_settings(settings_file)
+        self._theme_ready = False
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user["role"] == "admin"
+
+    def allowed_pages(self) -> list[type[Page]]:
+        return [p for p in PAGES if self.is_admin or not p.ADMIN_ONLY]
+
+    def on_mount(self) -> None:
+        theme = self.settings.get("theme")
+        if theme in self.available_themes:
+            self.theme = theme
+        self._theme_ready = True
+        self.push_screen(MainScreen(self.allowed_pages(), start="dashboard" if self.is_admin else "my-licenses"))
+
+    def watch_theme(self, theme: str) -> None:
+        if getattr(self, "_theme_ready", False):
+            self.settings["theme"] = theme
+            save_settings(self.settings_file, self.settings)
+
+    # -- refusals ----------------------------------------------------------------------
+    def refuse(self, exc: Exception) -> None:
+        """A portal refusal: the message says what was wrong and what to do; never markup."""
+        self.notify(plain(str(exc)), title=_("Refused"), severity="error", timeout=8, markup=False)
+
+    # -- navigation --------------------------------------------------------------------
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_show_page(self, page_id: str) -> None:
+        main = self._main()
+        if main is not None:
+            main.show_page(page_id)
+
+    def _main(self) -> MainScreen | None:
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, MainScreen):
+                return screen
+        return None
+
+    def run_page_action(self, page_id: str, method: str) -> None:
+        main = self._main()
+        if main is None or not main.show_page(page_id):
+            return
+        page = main.page(page_id)
+        if page is not None:
+            self.call_after_refresh(getattr(page, method))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for page_cls in self.allowed_pages():
+            title = _(page_cls.TITLE)
+            yield SystemCommand(
+                _("Go to: {page}").format(page=title), _("Open the {page} page").format(page=title),
+                lambda pid=page_cls.PAGE_ID: self.action_show_page(pid),
+            )
+            for action in page_cls.ACTIONS:
+                yield SystemCommand(
+                    f"{title}: {_(action.title)}", _(action.help),
+                    lambda pid=page_cls.PAGE_ID, m=action.method: self.run_page_action(pid, m),
+                )
+
+
+def make_app(
+    store: Store | str | Path,
+    user_email: str,
+    *,
+    clock: Clock | str | dt.date | None = None,
+    lang: str | None = None,
+    settings_file: Path | None = None,
+) -> ELPApp:
+    """The app on a store, for a signed-in user (tests pass a temp store and a fixed clock)."""
+    set_language(detect_language(lang))
+    if not isinstance(store, Store):
+        store = Store(store)
+    if clock is None:
+        clock_fn: Clock = system_clock
+    elif callable(clock):
+        clock_fn = clock
+    else:
+        clock_fn = fixed_clock(clock)
+    return ELPApp(Portal(store, clock_fn), user_email, settings_file=settings_file)
+
+
+def run_app(store_path: str | Path, user_email: str | None, lang: str | None = None) -> int:
+    """Open the terminal app; a user who cannot sign in gets a clear line, not a traceback."""
+    if not user_email:
+        print("elp: say who you are: pass --as EMAIL or set ELP_USER.", file=sys.stderr)
+        return 1
+    try:
+        app = make_app(store_path, user_email, lang=lang, settings_file=settings_path())
+    except (PortalError, StoreError, ValueError) as exc:
+        print(f"elp: {exc}", file=sys.stderr)
+        return 1
+    app.run()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run_app(os.environ.get("ELP_STORE", ""), os.environ.get("ELP_USER")))

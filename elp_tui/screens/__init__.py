@@ -1,0 +1,1 @@
+"""One module per portal page, plus dialogs/ for the modal confirmations."""

@@ -1,0 +1,50 @@
+"""Activity: the append-only log, newest first, filterable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from elp_tui.i18n import N_, _
+from elp_tui.screens.base import Page
+from elp_tui.widgets.filter import FilterBar
+from elp_tui.widgets.safe import content
+from elp_tui.widgets.table import Column, RecordTable
+
+
+def _signed(value: Any) -> str:
+    return "" if not value else f"{value:+d}"
+
+
+class ActivityPage(Page):
+    PAGE_ID = "activity"
+    TITLE = N_("Activity")
+
+    COLUMNS = [
+        Column("seq", N_("#"), 5, "right"),
+        Column("on", N_("Date"), 10),
+        Column("actor", N_("Who"), 26),
+        Column("action", N_("Action"), 18),
+        Column("target", N_("Target"), 22),
+        Column("credits", N_("Credits"), 7, "right", _signed),
+        Column("seats", N_("Seats"), 5, "right", _signed),
+        Column("details", N_("Details"), 60),
+    ]
+
+    def compose(self) -> ComposeResult:
+        self.table = RecordTable(self.COLUMNS, id="activity-table")
+        yield self.title_widget()
+        yield FilterBar(self.table, id="activity-filter")
+        yield self.table
+        yield Static("", id="activity-count", classes="page-note")
+
+    def fetch(self) -> list[dict[str, Any]]:
+        return self.portal.activity(self.me)
+
+    def show_data(self, data: list[dict[str, Any]]) -> None:
+        self.table.set_rows(data, keep="seq")
+        self.query_one("#activity-count", Static).update(
+            content(_("{n} entries, newest first").format(n=len(data)))
+        )

@@ -1,0 +1,107 @@
+"""What every portal page shares: its place in the navigation, its actions, data loading."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+from textual import work
+from textual.containers import Vertical
+from textual.widgets import Input, Static
+
+from elp_tui.i18n import _
+from elp_tui.portal import PortalError, StaleQuote
+from elp_tui.store import StoreError
+from elp_tui.widgets.bindings import TranslatedBindings
+from elp_tui.widgets.safe import content
+
+if TYPE_CHECKING:
+    from elp_tui.app import ELPApp
+
+
+@dataclass(frozen=True)
+class PageAction:
+    """An action of a page, offered in the command palette (title/help are message ids)."""
+
+    title: str
+    help: str
+    method: str
+
+
+class Page(TranslatedBindings, Vertical):
+    """A portal page. Subclasses set PAGE_ID, TITLE, ADMIN_ONLY and implement `load`."""
+
+    PAGE_ID: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+    ADMIN_ONLY: ClassVar[bool] = True
+    ACTIONS: ClassVar[list[PageAction]] = []
+
+    DEFAULT_CSS = """
+    Page { height: 1fr; padding: 0 1; }
+    Page > .page-title { text-style: bold; color: $accent; height: 1; margin: 0 0 1 0; }
+    Page > .page-note { color: $text-muted; height: auto; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(id=f"page-{self.PAGE_ID}", **kwargs)
+        self.loaded = False
+
+    @property
+    def elp(self) -> "ELPApp":
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def portal(self):  # noqa: ANN201 - the app's Portal
+        return self.elp.portal
+
+    @property
+    def me(self) -> str:
+        return self.elp.user_email
+
+    def title_widget(self) -> Static:
+        return Static(content(_(self.TITLE)), classes="page-title")
+
+    # -- data ------------------------------------------------------------------------
+    def on_show(self) -> None:
+        if not self.loaded:
+            self.reload()
+
+    def reload(self) -> None:
+        self.loaded = True
+        self._load_worker()
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load_worker(self) -> None:
+        try:
+            data = self.fetch()
+        except (PortalError, StoreError) as exc:
+            self.app.call_from_thread(self.elp.refuse, exc)
+            return
+        self.app.call_from_thread(self.show_data, data)
+
+    def fetch(self) -> Any:
+        """Read what the page shows (runs in a thread)."""
+        return None
+
+    def show_data(self, data: Any) -> None:
+        """Put fetched data on screen (runs on the UI thread)."""
+
+    # -- acting ------------------------------------------------------------------------
+    async def call_portal(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a portal operation off the UI thread; refusals become a message, return None."""
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except StaleQuote:
+            raise
+        except (PortalError, StoreError) as exc:
+            self.elp.refuse(exc)
+            return None
+
+    def focus_filter(self) -> bool:
+        """Give focus to the page's filter, if it has one."""
+        for widget in self.query(Input).results():
+            if widget.has_class("filter"):
+                widget.focus()
+                return True
+        return False

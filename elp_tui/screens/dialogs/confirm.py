@@ -1,0 +1,78 @@
+"""A confirmation: what will change, as the portal quoted it. Nothing is written before Confirm."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from elp_tui.i18n import N_, _
+from elp_tui.widgets.bindings import TranslatedBindings
+from elp_tui.widgets.safe import content
+
+
+class ConfirmDialog(TranslatedBindings, ModalScreen[bool]):
+    """Rows of (label, value); `y` / Confirm → True, `n` / `escape` / Cancel → False."""
+
+    DEFAULT_CSS = """
+    ConfirmDialog { align: center middle; }
+    ConfirmDialog > Vertical {
+        width: 76; max-width: 95%; height: auto; max-height: 90%;
+        border: thick $accent; background: $surface; padding: 1 2;
+    }
+    ConfirmDialog .dialog-title { text-style: bold; color: $accent; margin-bottom: 1; }
+    ConfirmDialog .dialog-warning { color: $warning; margin-top: 1; }
+    ConfirmDialog .quote-row { height: auto; }
+    ConfirmDialog .quote-label { width: 30; color: $text-muted; }
+    ConfirmDialog .quote-value { width: 1fr; }
+    ConfirmDialog .dialog-buttons { height: auto; margin-top: 1; align-horizontal: right; }
+    ConfirmDialog Button { margin-left: 2; }
+    """
+
+    BINDINGS = [
+        Binding("y", "confirm", N_("Confirm"), id="dialog.confirm"),
+        Binding("n,escape", "cancel", N_("Cancel"), id="dialog.cancel"),
+    ]
+
+    def __init__(
+        self,
+        title: str,
+        rows: list[tuple[str, str]],
+        *,
+        warning: str = "",
+        confirm_label: str = N_("Confirm"),
+        danger: bool = False,
+    ):
+        super().__init__()
+        self.title_text = title
+        self.rows = rows
+        self.warning = warning
+        self.confirm_label = confirm_label
+        self.danger = danger
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(content(self.title_text), classes="dialog-title")
+            for label, value in self.rows:
+                with Horizontal(classes="quote-row"):
+                    yield Static(content(_(label)), classes="quote-label")
+                    yield Static(content(value), classes="quote-value")
+            if self.warning:
+                yield Static(content(self.warning), classes="dialog-warning", id="dialog-warning")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(_("Cancel") + " (n)", id="cancel")
+                yield Button(_(self.confirm_label) + " (y)", id="confirm", variant="error" if self.danger else "primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm")
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

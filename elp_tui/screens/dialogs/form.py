@@ -1,0 +1,200 @@
+"""A form that checks as you type and says what is wrong beside the field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Select, SelectionList, Static
+
+from elp_tui.i18n import N_, _
+from elp_tui.portal.base import normalise_email, positive_int
+from elp_tui.portal.dates import parse_date
+from elp_tui.portal.errors import PortalError
+from elp_tui.widgets.bindings import TranslatedBindings
+from elp_tui.widgets.safe import content
+
+
+@dataclass
+class Field:
+    """One form field. kind: text | email | date | int | select | multi | info."""
+
+    name: str
+    label: str
+    kind: str = "text"
+    value: Any = ""
+    options: list[tuple[str, Any]] = field(default_factory=list)
+    minimum: int = 1
+    required: bool = True
+    placeholder: str = ""
+    check: Callable[[str], str | None] | None = None
+
+
+def field_error(spec: Field, raw: Any) -> str | None:
+    """What is wrong with this value, in the user's language, or None."""
+    if spec.kind in ("info",):
+        return None
+    if spec.kind == "multi":
+        if spec.required and not raw:
+            return _("Select at least one.")
+        return None
+    if spec.kind == "select":
+        if spec.required and (raw is None or raw == Select.BLANK):
+            return _("Choose one.")
+        return None
+    text = "" if raw is None else str(raw).strip()
+    if not text:
+        return _("Required.") if spec.required else None
+    try:
+        if spec.kind == "email":
+            normalise_email(text)
+        elif spec.kind == "date":
+            parse_date(text)
+        elif spec.kind == "int":
+            positive_int(text, _("Number"), minimum=spec.minimum)
+    except PortalError:
+        if spec.kind == "email":
+            return _("Not a valid email address (e.g. ana@studio.com).")
+        if spec.kind == "date":
+            return _("Write the date as YYYY-MM-DD.")
+        return _("A whole number, at least {minimum}.").format(minimum=spec.minimum)
+    if spec.check is not None:
+        return spec.check(text)
+    return None
+
+
+class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
+    DEFAULT_CSS = """
+    FormDialog { align: center middle; }
+    FormDialog > Vertical {
+        width: 76; max-width: 95%; height: auto; max-height: 95%;
+        border: thick $accent; background: $surface; padding: 1 2;
+    }
+    FormDialog VerticalScroll { height: auto; max-height: 24; }
+    FormDialog .dialog-title { text-style: bold; color: $accent; margin-bottom: 1; }
+    FormDialog .dialog-note { color: $text-muted; margin-bottom: 1; }
+    FormDialog .form-row { height: auto; }
+    FormDialog .form-label { width: 22; padding-top: 1; }
+    FormDialog .form-input { width: 1fr; }
+    FormDialog Input, FormDialog Select { width: 1fr; }
+    FormDialog SelectionList { height: auto; max-height: 8; width: 1fr; }
+    FormDialog .form-error { color: $error; height: auto; padding-left: 22; }
+    FormDialog .form-error.-ok { display: none; }
+    FormDialog .form-info { width: 1fr; padding-top: 1; }
+    FormDialog .dialog-buttons { height: auto; margin-top: 1; align-horizontal: right; }
+    FormDialog Button { margin-left: 2; }
+    """
+
+    BINDINGS = [
+        Binding("ctrl+s", "submit", N_("Submit"), id="dialog.submit"),
+        Binding("escape", "cancel", N_("Cancel"), id="dialog.cancel"),
+    ]
+
+    def __init__(self, title: str, fields: list[Field], *, submit_label: str = N_("Continue"), note: str = ""):
+        super().__init__()
+        self.title_text = title
+        self.fields = fields
+        self.submit_label = submit_label
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(content(self.title_text), classes="dialog-title")
+            if self.note:
+                yield Static(content(self.note), classes="dialog-note")
+            with VerticalScroll():
+                for spec in self.fields:
+                    with Horizontal(classes="form-row"):
+                        yield Static(content(_(spec.label)), classes="form-label")
+                        yield self._widget(spec)
+                    yield Static("", id=f"error-{spec.name}", classes="form-error -ok")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(_("Cancel") + " (esc)", id="cancel")
+                yield Button(_(self.submit_label) + " (ctrl+s)", id="submit", variant="primary")
+
+    def _widget(self, spec: Field):  # noqa: ANN202 - a widget
+        wid = f"field-{spec.name}"
+        if spec.kind == "info":
+            return Static(content(spec.value), id=wid, classes="form-info")
+        if spec.kind == "select":
+            value = spec.value if spec.value not in ("", None) else Select.BLANK
+            return Select([(label, v) for label, v in spec.options], value=value, id=wid, allow_blank=not spec.value)
+        if spec.kind == "multi":
+            chosen = set(spec.value or [])
+            return SelectionList(*[(label, v, v in chosen) for label, v in spec.options], id=wid)
+        return Input(
+            value="" if spec.value is None else str(spec.value), id=wid, placeholder=spec.placeholder,
+            classes="form-input", select_on_focus=False,
+        )
+
+    def on_mount(self) -> None:
+        for spec in self.fields:
+            if spec.kind != "info":
+                self.query_one(f"#field-{spec.name}").focus()
+                break
+
+    def _raw(self, spec: Field) -> Any:
+        widget = self.query_one(f"#field-{spec.name}")
+        if isinstance(widget, Input):
+            return widget.value
+        if isinstance(widget, Select):
+            return widget.value
+        if isinstance(widget, SelectionList):
+            return list(widget.selected)
+        return spec.value
+
+    def _show_error(self, spec: Field, message: str | None) -> None:
+        label = self.query_one(f"#error-{spec.name}", Static)
+        label.update(content(message or ""))
+        label.set_class(not message, "-ok")
+
+    @on(Input.Changed)
+    def _typed(self, event: Input.Changed) -> None:
+        name = (event.input.id or "").removeprefix("field-")
+        for spec in self.fields:
+            if spec.name == name:
+                self._show_error(spec, field_error(spec, event.value) if event.value else None)
+
+    @on(Input.Submitted)
+    def _enter(self, event: Input.Submitted) -> None:
+        inputs = [w for w in self.query(Input).results() if w.id and w.id.startswith("field-")]
+        if event.input is inputs[-1]:
+            self.action_submit()
+        else:
+            self.focus_next()
+
+    def values(self) -> tuple[dict[str, Any], list[str]]:
+        values: dict[str, Any] = {}
+        invalid: list[str] = []
+        for spec in self.fields:
+            raw = self._raw(spec)
+            error = field_error(spec, raw)
+            self._show_error(spec, error)
+            if error:
+                invalid.append(spec.name)
+            value = raw.strip() if isinstance(raw, str) else raw
+            if spec.kind == "int" and not error and value not in ("", None):
+                value = int(value)
+            values[spec.name] = None if value == Select.BLANK else value
+        return values, invalid
+
+    def action_submit(self) -> None:
+        values, invalid = self.values()
+        if invalid:
+            self.query_one(f"#field-{invalid[0]}").focus()
+            return
+        self.dismiss(values)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "submit":
+            self.action_submit()
+        else:
+            self.action_cancel()

@@ -1,0 +1,67 @@
+"""`?` — every key of the current page, built from the live bindings."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+from elp_tui.i18n import N_, _
+from elp_tui.widgets.bindings import TranslatedBindings
+from elp_tui.widgets.safe import content
+
+GENERAL = [
+    ("ctrl+p", N_("Command palette: every page and action")),
+    ("1-8", N_("Go to a page of the sidebar")),
+    ("tab / shift+tab", N_("Next / previous pane")),
+    ("/", N_("Filter the rows of this page")),
+    ("escape", N_("Back, or clear the filter")),
+    ("j / k", N_("Down / up in a table")),
+    ("g / G", N_("First / last row")),
+    ("o", N_("Sort by the next column (again: reverse); click a header to sort by it")),
+    ("r", N_("Refresh this page")),
+    ("?", N_("This help")),
+    ("ctrl+q", N_("Quit")),
+]
+
+
+class HelpScreen(TranslatedBindings, ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 78; max-width: 95%; height: auto; max-height: 90%;
+        border: thick $accent; background: $surface; padding: 1 2;
+    }
+    HelpScreen .help-title { text-style: bold; color: $accent; margin-top: 1; }
+    HelpScreen .help-row { height: 1; }
+    """
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss_help", N_("Close"))]
+
+    def __init__(self, under: Screen):
+        super().__init__()
+        self.under = under
+
+    def _page_keys(self) -> list[tuple[str, str]]:
+        seen: dict[str, str] = {}
+        for key, active in self.under.active_bindings.items():
+            binding = active.binding
+            if not binding.description or binding.system:
+                continue
+            display = binding.key_display or self.app.get_key_display(binding)
+            seen.setdefault(binding.description, display)
+        return [(k, d) for d, k in seen.items()]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(content(_("Keys")), classes="help-title")
+            for key, text in GENERAL:
+                yield Static(content(f"{key:<18} {_(text)}"), classes="help-row")
+            yield Static(content(_("On this page")), classes="help-title")
+            for key, text in self._page_keys():
+                yield Static(content(f"{key:<18} {text}"), classes="help-row")
+            yield Static(content(_("The mouse works too: click the sidebar, rows, buttons and column headers.")), classes="help-title")
+
+    def action_dismiss_help(self) -> None:
+        self.dismiss(None)

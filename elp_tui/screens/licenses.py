@@ -1,0 +1,17 @@
+"""Manage Licenses (placeholder until the page lands)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+
+from elp_tui.i18n import N_
+from elp_tui.screens.base import Page
+
+
+class LicensesPage(Page):
+    PAGE_ID = "licenses"
+    TITLE = N_("Manage Licenses")
+    ADMIN_ONLY = True
+
+    def compose(self) -> ComposeResult:
+        yield self.title_widget()

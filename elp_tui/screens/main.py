@@ -1,0 +1,156 @@
+"""The main screen: who is signed in, the sidebar of portal pages, the current page, the keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from elp_tui.i18n import N_, _
+from elp_tui.screens.base import Page
+from elp_tui.widgets.bindings import TranslatedBindings
+from elp_tui.widgets.safe import content
+from elp_tui.widgets.table import RecordTable
+
+if TYPE_CHECKING:
+    from elp_tui.app import ELPApp
+
+
+class Sidebar(OptionList):
+    """Manage Workspace / Manage Organization, as in the portal."""
+
+    DEFAULT_CSS = """
+    Sidebar { width: 28; height: 1fr; border: none; border-right: tall $panel; background: $surface; padding: 0; }
+    """
+
+
+class MainScreen(TranslatedBindings, Screen[None]):
+    BINDINGS = [
+        Binding("slash", "filter", N_("Filter"), id="main.filter", tooltip=N_("Filter the rows of this page")),
+        Binding("r", "refresh", N_("Refresh"), id="main.refresh", tooltip=N_("Reload this page from the store")),
+        Binding("escape", "back", N_("Back"), id="main.back", show=False),
+        Binding("tab", "focus_next", N_("Next pane"), show=False),
+        Binding("shift+tab", "focus_previous", N_("Previous pane"), show=False),
+        Binding("ctrl+b", "toggle_sidebar", N_("Sidebar"), id="main.sidebar", show=False),
+    ]
+
+    def __init__(self, pages: list[type[Page]], start: str):
+        super().__init__()
+        self.page_classes = pages
+        self.start = start
+        for number, page in enumerate(pages, start=1):
+            if number <= 9:
+                self._bindings.bind(
+                    str(number), f"app.show_page('{page.PAGE_ID}')", _(page.TITLE), show=False
+                )
+
+    @property
+    def elp(self) -> "ELPApp":
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        app = self.elp
+        role = _("admin") if app.is_admin else _("regular user")
+        who = f" ELP · {app.organization} · {app.user_email} ({role})"
+        yield Static(content(who), id="signed-in")
+        with Horizontal(id="body"):
+            yield Sidebar(*self._options(), id="sidebar")
+            with ContentSwitcher(initial=f"page-{self.start}", id="pages"):
+                for page_cls in self.page_classes:
+                    yield page_cls()
+        yield Footer()
+
+    def _options(self) -> list[Option | None]:
+        options: list[Option | None] = []
+        workspace = [p for p in self.page_classes if not p.ADMIN_ONLY]
+        organization = [p for p in self.page_classes if p.ADMIN_ONLY]
+        number = 1
+        for heading, group in ((N_("Manage Workspace"), workspace), (N_("Manage Organization"), organization)):
+            if not group:
+                continue
+            options.append(Option(content(_(heading).upper()), id=f"heading-{heading}", disabled=True))
+            for page_cls in group:
+                options.append(Option(content(f" {number} {_(page_cls.TITLE)}"), id=page_cls.PAGE_ID))
+                number += 1
+        return options
+
+    def on_mount(self) -> None:
+        sidebar = self.query_one(Sidebar)
+        sidebar.highlighted = sidebar.get_option_index(self.start)
+        self.call_after_refresh(self._focus_page)
+
+    def page(self, page_id: str) -> Page | None:
+        for page in self.query(Page).results():
+            if page.PAGE_ID == page_id:
+                return page
+        return None
+
+    def show_page(self, page_id: str) -> bool:
+        """Switch to a page the signed-in user may see; anything else is refused."""
+        if page_id not in {p.PAGE_ID for p in self.page_classes}:
+            self.elp.notify(_("This page is for organization admins."), severity="error", markup=False)
+            return False
+        switcher = self.query_one(ContentSwitcher)
+        switcher.current = f"page-{page_id}"
+        sidebar = self.query_one(Sidebar)
+        index = sidebar.get_option_index(page_id)
+        if sidebar.highlighted != index:
+            sidebar.highlighted = index
+        self.call_after_refresh(self._focus_page)
+        return True
+
+    def current_page(self) -> Page | None:
+        switcher = self.query_one(ContentSwitcher)
+        return self.page((switcher.current or "").removeprefix("page-"))
+
+    def _focus_page(self) -> None:
+        page = self.current_page()
+        if page is not None:
+            focusable = [w for w in page.query("*").results() if w.focusable and w.display]
+            tables = [w for w in focusable if isinstance(w, RecordTable)]
+            if tables or focusable:
+                (tables or focusable)[0].focus()
+
+    @on(OptionList.OptionHighlighted, "#sidebar")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id and not event.option.id.startswith("heading-"):
+            switcher = self.query_one(ContentSwitcher)
+            if switcher.current != f"page-{event.option.id}":
+                switcher.current = f"page-{event.option.id}"
+
+    @on(OptionList.OptionSelected, "#sidebar")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.show_page(event.option.id)
+
+    def action_filter(self) -> None:
+        page = self.current_page()
+        if page is not None and not page.focus_filter():
+            self.elp.notify(_("This page has nothing to filter."), timeout=3)
+
+    def action_refresh(self) -> None:
+        page = self.current_page()
+        if page is not None:
+            refresh = getattr(page, "action_refresh_page", None)
+            if refresh is not None:
+                refresh()
+            else:
+                page.reload()
+                self.elp.notify(_("Reloaded."), timeout=2)
+
+    def action_back(self) -> None:
+        focused = self.focused
+        if isinstance(focused, Sidebar):
+            self._focus_page()
+        else:
+            self.query_one(Sidebar).focus()
+
+    def action_toggle_sidebar(self) -> None:
+        sidebar = self.query_one(Sidebar)
+        sidebar.display = not sidebar.display

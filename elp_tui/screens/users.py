@@ -1,0 +1,17 @@
+"""Users (placeholder until the page lands)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+
+from elp_tui.i18n import N_
+from elp_tui.screens.base import Page
+
+
+class UsersPage(Page):
+    PAGE_ID = "users"
+    TITLE = N_("Users")
+    ADMIN_ONLY = True
+
+    def compose(self) -> ComposeResult:
+        yield self.title_widget()

@@ -1,0 +1,17 @@
+"""Product Versions (placeholder until the page lands)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+
+from elp_tui.i18n import N_
+from elp_tui.screens.base import Page
+
+
+class VersionsPage(Page):
+    PAGE_ID = "versions"
+    TITLE = N_("Product Versions")
+    ADMIN_ONLY = True
+
+    def compose(self) -> ComposeResult:
+        yield self.title_widget()

@@ -1,0 +1,1 @@
+"""Reusable pieces: the windowed record table, consumption bar, filter bar."""

@@ -1,0 +1,34 @@
+"""The `/` filter: narrows a RecordTable as you type; escape clears it."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.widgets import Input
+
+from elp_tui.i18n import N_, _
+from elp_tui.widgets.bindings import TranslatedBindings
+from elp_tui.widgets.table import RecordTable
+
+
+class FilterBar(TranslatedBindings, Input):
+    DEFAULT_CSS = """
+    FilterBar { height: 3; margin: 0 0 0 0; }
+    """
+    BINDINGS = [Binding("escape", "clear", N_("Clear filter"))]
+
+    def __init__(self, table: RecordTable, **kwargs):
+        super().__init__(placeholder=_("/ filter: type to narrow the rows, escape to clear"), classes="filter", **kwargs)
+        self.table = table
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.table.set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.table.focus()
+
+    def action_clear(self) -> None:
+        if self.value:
+            self.value = ""
+        self.table.focus()
