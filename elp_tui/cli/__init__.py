@@ -1,0 +1,122 @@
+"""The command-line interface: the same portal operations as the screens, for scripts and SSH.
+
+Exit status: 0 done; 1 refused (one line on stderr, the store unchanged); 2 malformed
+command line. No textual import here: only `setup.open_app` imports it, when it draws.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from elp_tui.cli import credits, people, seats, setup
+from elp_tui.cli.console import Console, Refused, plain
+from elp_tui.cli.parser import build_parser
+from elp_tui.cli.session import Session
+from elp_tui.portal import Portal, PortalError, StaleQuote, system_clock
+from elp_tui.store import Store, StoreError, default_store_path
+
+Handler = Callable[[Session], "int | None"]
+
+# (command, action) -> handler. Commands in NO_USER run without signing anyone in.
+COMMANDS: dict[tuple[str, str | None], Handler] = {
+    ("init", None): setup.init,
+    ("demo", None): setup.demo,
+    ("check", None): setup.check,
+    ("signin", None): people.signin,
+    ("log", None): people.log,
+    ("banks", "list"): credits.banks_list,
+    ("banks", "add"): credits.banks_add,
+    ("banks", "request"): credits.banks_request,
+    ("banks", "refresh"): credits.banks_refresh,
+    ("licenses", "list"): credits.licenses_list,
+    ("licenses", "generate"): credits.licenses_generate,
+    ("licenses", "renew"): credits.licenses_renew,
+    ("licenses", "return"): credits.licenses_return,
+    ("licenses", "assign"): credits.licenses_assign,
+    ("licenses", "export"): credits.licenses_export,
+    ("licenses", "mine"): credits.licenses_mine,
+    ("users", "list"): people.users_list,
+    ("users", "invite"): people.users_invite,
+    ("users", "set-role"): people.users_set_role,
+    ("users", "set-status"): people.users_set_status,
+    ("users", "delete"): people.users_delete,
+    ("versions", "list"): people.versions_list,
+    ("versions", "restrict"): people.versions_restrict,
+    ("versions", "unrestrict"): people.versions_unrestrict,
+    ("seats", "add"): seats.seats_add,
+    ("seats", "show"): seats.seats_show,
+    ("seats", "request"): seats.seats_request,
+    ("teams", "list"): seats.teams_list,
+    ("teams", "create"): seats.teams_create,
+    ("teams", "add"): seats.teams_add,
+    ("teams", "remove"): seats.teams_remove,
+}
+NO_USER = {"init", "demo", "check"}
+
+
+def store_path(args: argparse.Namespace) -> Path:
+    """--store, else $ELP_STORE, else the user data folder."""
+    if getattr(args, "store", None):
+        return Path(args.store).expanduser()
+    return default_store_path()
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    try:
+        system_clock()  # a bad ELP_TODAY is refused before anything is read or written
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
+    if getattr(args, "lang", None):
+        os.environ["ELP_LANG"] = args.lang
+    path = store_path(args)
+    session = Session(Portal(Store(path), system_clock), console, path, args)
+    if args.command is None:
+        return setup.app(session)
+    handler = COMMANDS[(args.command, getattr(args, "action", None))]
+    if args.command not in NO_USER:
+        session.sign_in()
+    result = handler(session)
+    return result if isinstance(result, int) else 0
+
+
+def refuse(console: Console, message: str) -> int:
+    console.note(f"elp: {plain(message)}")
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a malformed command line (2)
+        return exc.code if isinstance(exc.code, int) else 2
+    console = Console(as_json=bool(getattr(args, "json", False)))
+    try:
+        return run(args, console)
+    except StaleQuote as exc:
+        console.note(f"elp: {plain(exc)}")
+        if exc.fresh is not None:
+            console.note("The quote as it stands now:")
+            for label, value in exc.fresh.lines():
+                console.note(f"  {label}: {plain(value)}")
+        return 1
+    except (PortalError, StoreError, Refused) as exc:
+        return refuse(console, str(exc))
+    except KeyboardInterrupt:
+        console.note("\nelp: interrupted.")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, without a traceback at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return refuse(console, f"{exc.strerror or exc}{where}")
+
+
+__all__ = ["main", "build_parser", "COMMANDS"]

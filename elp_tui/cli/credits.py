@@ -1,0 +1,306 @@
+"""elp banks … and elp licenses …: credit banks and the licenses they pay for."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from elp_tui.cli.console import Column, Console, only, plain
+from elp_tui.cli.session import Session
+from elp_tui.portal import NotFound, RuleViolation
+from elp_tui.portal.base import VENDOR_EMAIL, normalise_email, positive_int
+
+BANK_KEYS = (
+    "id", "product", "credits_requested", "credits_granted", "used", "remaining", "forfeited",
+    "start", "expires_on", "product_version", "portable",
+)
+LICENSE_KEYS = (
+    "activation_id", "product", "bank", "type", "computers", "assignee", "start", "expires_on", "status",
+    "credits_used",
+)
+# Warn about credits that will be lost when the bank expires within this many days.
+EXPIRY_WARNING_DAYS = 30
+
+BANK_COLUMNS = (
+    Column("id", "BANK"),
+    Column("product", "PRODUCT", flex=True),
+    Column("credits_granted", "GRANTED", right=True),
+    Column("used", "USED", right=True),
+    Column("remaining", "REMAINING", right=True),
+    Column("forfeited", "FORFEITED", right=True, drop=2),
+    Column("start", "START", drop=3),
+    Column("expires_on", "EXPIRES", ),
+    Column("product_version", "VERSION", drop=4),
+    Column("portable", "PORTABLE", drop=5),
+    Column("credits_requested", "REQUESTED", right=True, drop=6),
+)
+LICENSE_COLUMNS = (
+    Column("activation_id", "ACTIVATION ID"),
+    Column("product", "PRODUCT", flex=True, drop=3),
+    Column("type", "TYPE"),
+    Column("computers", "PCS", right=True),
+    Column("assignee", "ASSIGNEE", flex=True, show=lambda v: v or "-"),
+    Column("start", "START", drop=5),
+    Column("expires_on", "EXPIRES"),
+    Column("status", "STATUS"),
+    Column("credits_used", "CREDITS", right=True, drop=4),
+    Column("bank", "BANK", drop=6),
+)
+
+
+# -- banks -------------------------------------------------------------------------
+def show_banks(console: Console, banks: list[dict[str, Any]]) -> None:
+    console.table(BANK_COLUMNS, banks, empty="No credit banks yet: record one with 'elp banks add'.")
+    for bank in banks:
+        if bank.get("expired") and bank["forfeited"]:
+            console.line(f"  {plain(bank['id'])} expired on {bank['expires_on']}: {bank['forfeited']} unused credit(s) were lost.")
+        elif not bank.get("expired") and bank["remaining"] and 0 <= bank.get("days_left", 10**6) <= EXPIRY_WARNING_DAYS:
+            console.line(
+                f"! {plain(bank['id'])}: {bank['remaining']} credit(s) will be lost on {bank['expires_on']} "
+                f"({bank['days_left']} day(s) left): use them before then."
+            )
+
+
+def banks_list(s: Session) -> None:
+    banks = s.portal.list_banks(s.actor)
+    if s.args.json:
+        s.console.json([only(b, BANK_KEYS) for b in banks])
+    else:
+        show_banks(s.console, banks)
+
+
+def banks_add(s: Session) -> None:
+    a = s.args
+    bank = s.portal.add_bank(
+        s.actor, product=a.product, credits=a.credits, start=a.start, expires_on=a.expires,
+        product_version=a.product_version, portable=a.portable,
+    )
+    if a.json:
+        s.console.json(only(bank, BANK_KEYS))
+        return
+    s.console.line(
+        f"Bank {plain(bank['id'])} added: {bank['credits_granted']} credits of {plain(bank['product'])}, "
+        f"valid {bank['start']} until {bank['expires_on']} (exclusive)."
+    )
+
+
+def _find_bank(s: Session, bank_id: str) -> dict[str, Any]:
+    wanted = (bank_id or "").strip().upper()
+    for bank in s.portal.list_banks(s.actor):
+        if bank["id"] == wanted:
+            return bank
+    raise NotFound(f"No bank {bank_id!r} in your organization: 'elp banks list' shows their IDs.")
+
+
+def banks_request(s: Session) -> None:
+    credits = positive_int(s.args.credits, "Credits requested")
+    bank = _find_bank(s, s.args.bank_id)
+    s.console.line(
+        f"Request {credits} more credit(s) of {plain(bank['product'])} for bank {plain(bank['id'])}: "
+        f"the vendor's enterprise team ({VENDOR_EMAIL}) will be emailed."
+    )
+    s.console.confirm(s.args.yes)
+    request = s.portal.request_credits(s.actor, bank["id"], credits)
+    s.console.line(f"Request #{request['id']} recorded: {credits} credit(s) of {plain(bank['product'])} asked from the vendor.")
+
+
+def _snapshot_path(store_path: Path) -> Path:
+    """What `banks refresh` saw last time, per user, next to the store (not inside it)."""
+    return store_path.with_name(f".{store_path.name}.banks-seen.json")
+
+
+def _load_snapshot(path: Path, actor: str) -> list[dict[str, Any]] | None:
+    try:
+        seen = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    banks = seen.get(actor) if isinstance(seen, dict) else None
+    return banks if isinstance(banks, list) else None
+
+
+def _save_snapshot(path: Path, actor: str, banks: list[dict[str, Any]]) -> None:
+    try:
+        seen = orjson.loads(path.read_bytes())
+        if not isinstance(seen, dict):
+            seen = {}
+    except (OSError, orjson.JSONDecodeError):
+        seen = {}
+    seen[actor] = [only(b, BANK_KEYS) for b in banks]
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(orjson.dumps(seen))
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def banks_refresh(s: Session) -> None:
+    path = _snapshot_path(s.store_path)
+    previous = _load_snapshot(path, s.actor)
+    banks, changes = s.portal.refresh_banks(s.actor, previous)
+    show_banks(s.console, banks)
+    s.console.line()
+    if previous is None:
+        s.console.line("First refresh: nothing to compare with yet. The next refresh shows what changed.")
+    elif changes:
+        s.console.line("Changed since your last refresh:")
+        for change in changes:
+            s.console.line(f"  {plain(change)}")
+    else:
+        s.console.line("Nothing changed since your last refresh.")
+    try:
+        _save_snapshot(path, s.actor, banks)
+    except OSError as exc:
+        s.console.note(f"elp: could not remember this refresh ({exc.strerror}): the next one will not show changes.")
+
+
+# -- licenses ----------------------------------------------------------------------
+def show_licenses(console: Console, licenses: list[dict[str, Any]], empty: str = "") -> None:
+    console.table(LICENSE_COLUMNS, licenses, empty=empty)
+
+
+def licenses_list(s: Session) -> None:
+    licenses = s.portal.list_licenses(s.actor)
+    if s.args.json:
+        s.console.json([only(lic, LICENSE_KEYS) for lic in licenses])
+    else:
+        show_licenses(s.console, licenses, "No licenses yet: add some with 'elp licenses generate'.")
+
+
+def _quiet(s: Session) -> bool:
+    """--yes --json: a script asked for data only, no quote."""
+    return bool(s.args.yes and getattr(s.args, "json", False))
+
+
+def show_quote(console: Console, title: str, lines: list[tuple[str, str]]) -> None:
+    console.line(title)
+    console.pairs(lines)
+
+
+def licenses_generate(s: Session) -> None:
+    a = s.args
+    quote = s.portal.quote_generate(
+        s.actor, bank=a.bank, type=a.license_type, months=a.months, quantity=a.quantity, start=a.start, email=a.email,
+    )
+    if not _quiet(s):
+        show_quote(s.console, "Add licenses:", quote.lines())
+    s.console.confirm(a.yes)
+    created = s.portal.generate(s.actor, quote)
+    if a.json:
+        s.console.json([only(lic, LICENSE_KEYS) for lic in created])
+        return
+    s.console.line(
+        f"Created {len(created)} license(s) for {plain(quote.email)}; {quote.credits} credit(s) deducted "
+        f"from {plain(quote.bank)} ({quote.remaining_after} left)."
+    )
+    show_licenses(s.console, created)
+
+
+def licenses_renew(s: Session) -> None:
+    a = s.args
+    quote = s.portal.quote_renew(s.actor, a.activation_id, months=a.months, computers=a.computers)
+    if not _quiet(s):
+        show_quote(s.console, "Renew license:", quote.lines())
+    s.console.confirm(a.yes)
+    lic = s.portal.renew(s.actor, quote)
+    if a.json:
+        s.console.json(only(lic, LICENSE_KEYS))
+        return
+    s.console.line(
+        f"License {plain(lic['activation_id'])} now expires on {lic['expires_on']} ({lic['computers']} computer(s)); "
+        f"{quote.credits} credit(s) deducted from {plain(quote.bank)} ({quote.remaining_after} left)."
+    )
+
+
+def _find_license(s: Session, activation_id: str) -> dict[str, Any]:
+    wanted = (activation_id or "").strip().upper()
+    for lic in s.portal.list_licenses(s.actor):
+        if lic["activation_id"] == wanted:
+            return lic
+    raise NotFound(f"No license {activation_id!r} in your organization: 'elp licenses list' shows activation IDs.")
+
+
+def _describe(lic: dict[str, Any]) -> str:
+    return (
+        f"{plain(lic['activation_id'])} ({plain(lic['product'])}, {lic['type']}, {lic['computers']} computer(s), "
+        f"expires on {lic['expires_on']})"
+    )
+
+
+def licenses_return(s: Session) -> None:
+    lic = _find_license(s, s.args.activation_id)
+    address = normalise_email(s.args.email)
+    # Say why before asking, instead of confirming an action that cannot happen (SPEC §4).
+    if lic.get("return_blocked"):
+        raise RuleViolation(f"License {lic['activation_id']} cannot be returned: {lic['return_blocked']}.")
+    s.console.line(f"Return license {_describe(lic)} from {plain(address)}.")
+    s.console.line("It keeps its expiry and no credits come back; it can then be assigned to another member.")
+    s.console.confirm(s.args.yes)
+    s.portal.return_license(s.actor, lic["activation_id"], address)
+    s.console.line(
+        f"License {plain(lic['activation_id'])} returned. Assign it with "
+        f"'elp licenses assign {plain(lic['activation_id'])} --email EMAIL'."
+    )
+
+
+def licenses_assign(s: Session) -> None:
+    lic = _find_license(s, s.args.activation_id)
+    address = normalise_email(s.args.email)
+    if lic.get("return_blocked"):
+        raise RuleViolation(f"License {lic['activation_id']} cannot be reassigned: {lic['return_blocked']}.")
+    if lic["status"] != "returned":
+        owner = f" to {plain(lic['assignee'])}" if lic.get("assignee") else ""
+        raise RuleViolation(
+            f"License {lic['activation_id']} is {lic['status']}{owner}: only a returned, unexpired license can be assigned."
+        )
+    members = {u["email"] for u in s.portal.list_users(s.actor)}
+    invite = "" if address in members else " (not a member yet: they will be invited)"
+    s.console.line(f"Assign license {_describe(lic)} to {plain(address)}{invite}. They will be notified by email.")
+    s.console.confirm(s.args.yes)
+    s.portal.assign_license(s.actor, lic["activation_id"], address)
+    s.console.line(f"License {plain(lic['activation_id'])} assigned to {plain(address)}.")
+
+
+def licenses_export(s: Session) -> None:
+    text = s.portal.export_csv(s.actor)
+    if s.console.out.isatty():
+        # On a screen, a control character in a cell must not reach the terminal raw.
+        text = "\n".join(plain(line) for line in text.split("\n"))
+    s.console.raw(text)
+
+
+def licenses_mine(s: Session) -> None:
+    licenses = s.portal.my_licenses(s.actor)
+    if s.args.json:
+        s.console.json(licenses)
+        return
+    c = s.console
+    if not licenses:
+        c.line("No licenses are assigned to you. Ask your organization admin.")
+        return
+    for n, lic in enumerate(licenses):
+        if n:
+            c.line()
+        c.line(f"{plain(lic['activation_id'])}  {plain(lic['product'])}  [{lic['status']}]")
+        c.pairs([
+            ("Type", lic["type"]),
+            ("Computers", lic["computers"]),
+            ("Valid", f"{lic['start']} until {lic['expires_on']} (exclusive)"),
+        ])
+        if not lic["downloads"]:
+            c.line("  Downloads: none accessible (your admin restricted the builds, or none are published).")
+            continue
+        c.line("  Downloads:")
+        for build in lic["downloads"]:
+            c.line(f"    {plain(build['version'])} (released {plain(build['released'])})")
+            for os_name, url in sorted(build.get("urls", {}).items()):
+                c.line(f"      {plain(os_name):<8} {plain(url)}")

@@ -1,0 +1,167 @@
+"""The command line: names scripts and admins rely on (keep them stable)."""
+
+from __future__ import annotations
+
+import argparse
+
+LANGS = ("en", "fr")
+LICENSE_TYPES = ("node-lock", "multiseat", "floating")
+
+
+def _globals(defaults: bool) -> argparse.ArgumentParser:
+    """--store/--as/--lang, accepted before the command and after it.
+
+    After the command they default to SUPPRESS so they never overwrite the values given
+    before it.
+    """
+    parent = argparse.ArgumentParser(add_help=False)
+    default = None if defaults else argparse.SUPPRESS
+    parent.add_argument("--store", metavar="PATH", default=default,
+                        help="the store file (default: $ELP_STORE, else your user data folder)")
+    parent.add_argument("--as", dest="as_user", metavar="EMAIL", default=default,
+                        help="act as this user (default: $ELP_USER)")
+    parent.add_argument("--lang", choices=LANGS, default=default, help="language of the terminal app")
+    return parent
+
+
+def _json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _yes(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+
+def _group(sub: argparse._SubParsersAction, name: str, help: str, common: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    parser = sub.add_parser(name, help=help, description=help, parents=[common])
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    return actions
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _globals(defaults=False)
+    parser = argparse.ArgumentParser(
+        prog="elp",
+        description="Enterprise License Portal: credit banks, licenses, seat pools. "
+        "Without a command, opens the terminal app.",
+        parents=[_globals(defaults=True)],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("init", help="create an organization and its first admin", parents=[common])
+    p.add_argument("--org", required=True, metavar="NAME")
+    p.add_argument("--admin", required=True, metavar="EMAIL")
+
+    p = sub.add_parser("demo", help="write a demo store and open it", parents=[common])
+    p.add_argument("--size", choices=("small", "large"), default="small")
+    p.add_argument("--force", action="store_true", help="overwrite an existing store")
+    p.add_argument("--no-open", action="store_true", help="do not open the terminal app afterwards")
+
+    # -- banks ---------------------------------------------------------------------
+    banks = _group(sub, "banks", "credit banks", common)
+    p = banks.add_parser("list", help="banks with used, remaining and forfeited credits", parents=[common])
+    _json(p)
+    p = banks.add_parser("add", help="record credits granted by the vendor", parents=[common])
+    p.add_argument("--product", required=True, metavar="NAME")
+    p.add_argument("--credits", required=True, type=int, metavar="N")
+    p.add_argument("--start", required=True, metavar="DATE")
+    p.add_argument("--expires", required=True, metavar="DATE", help="first day the bank is no longer valid")
+    p.add_argument("--version", metavar="V", dest="product_version")
+    p.add_argument("--portable", action="store_true")
+    _json(p)
+    p = banks.add_parser("request", help="ask the vendor for more credits", parents=[common])
+    p.add_argument("bank_id", metavar="BANK_ID")
+    p.add_argument("--credits", required=True, type=int, metavar="N")
+    _yes(p)
+    banks.add_parser("refresh", help="reload the grants and show what changed", parents=[common])
+
+    # -- licenses ------------------------------------------------------------------
+    lic = _group(sub, "licenses", "licenses", common)
+    p = lic.add_parser("list", help="the organization's licenses", parents=[common])
+    _json(p)
+    p = lic.add_parser("generate", help="add licenses paid from a bank", parents=[common])
+    p.add_argument("--bank", required=True, metavar="ID")
+    p.add_argument("--type", required=True, choices=LICENSE_TYPES, dest="license_type")
+    p.add_argument("--months", required=True, type=int, metavar="N")
+    p.add_argument("--quantity", required=True, type=int, metavar="N")
+    p.add_argument("--start", required=True, metavar="DATE")
+    p.add_argument("--email", required=True, metavar="EMAIL")
+    _yes(p)
+    _json(p)
+    p = lic.add_parser("renew", help="extend a license (and raise a multiseat's computers)", parents=[common])
+    p.add_argument("activation_id", metavar="ACTIVATION_ID")
+    p.add_argument("--months", required=True, type=int, metavar="N")
+    p.add_argument("--computers", type=int, metavar="N")
+    _yes(p)
+    _json(p)
+    p = lic.add_parser("return", help="take a portable license back from its user", parents=[common])
+    p.add_argument("activation_id", metavar="ACTIVATION_ID")
+    p.add_argument("--email", required=True, metavar="EMAIL", help="the user it is assigned to")
+    _yes(p)
+    p = lic.add_parser("assign", help="give a returned license to a member", parents=[common])
+    p.add_argument("activation_id", metavar="ACTIVATION_ID")
+    p.add_argument("--email", required=True, metavar="EMAIL")
+    _yes(p)
+    lic.add_parser("export", help="CSV of every license on stdout", parents=[common])
+    p = lic.add_parser("mine", help="my assigned licenses with download links", parents=[common])
+    _json(p)
+
+    # -- users ---------------------------------------------------------------------
+    users = _group(sub, "users", "users and roles", common)
+    p = users.add_parser("list", help="members of the organization", parents=[common])
+    _json(p)
+    p = users.add_parser("invite", help="invite a user by email", parents=[common])
+    p.add_argument("email", metavar="EMAIL")
+    p.add_argument("--role", choices=("admin", "regular"), default="regular")
+    p = users.add_parser("set-role", help="make a member admin or regular", parents=[common])
+    p.add_argument("email", metavar="EMAIL")
+    p.add_argument("role", choices=("admin", "regular"), metavar="ROLE")
+    p = users.add_parser("set-status", help="activate or deactivate a member", parents=[common])
+    p.add_argument("email", metavar="EMAIL")
+    p.add_argument("status", choices=("active", "inactive"))
+    p = users.add_parser("delete", help="remove a member (their seats return to the pools)", parents=[common])
+    p.add_argument("email", metavar="EMAIL")
+    _yes(p)
+
+    # -- versions ------------------------------------------------------------------
+    versions = _group(sub, "versions", "product versions and restrictions", common)
+    p = versions.add_parser("list", help="builds and which are accessible", parents=[common])
+    _json(p)
+    p = versions.add_parser("restrict", help="allow only the selected builds", parents=[common])
+    p.add_argument("product", metavar="PRODUCT")
+    p.add_argument("--builds", required=True, metavar="V[,V...]")
+    p = versions.add_parser("unrestrict", help="allow every build again", parents=[common])
+    p.add_argument("product", metavar="PRODUCT")
+
+    # -- seats and teams -----------------------------------------------------------
+    seats = _group(sub, "seats", "seat pools", common)
+    p = seats.add_parser("add", help="record purchased seats", parents=[common])
+    p.add_argument("--product", required=True, metavar="NAME")
+    p.add_argument("--seats", required=True, type=int, metavar="N")
+    _json(p)
+    p = seats.add_parser("show", help="seat consumption per pool and members per team", parents=[common])
+    _json(p)
+    p = seats.add_parser("request", help="ask the vendor for more seats", parents=[common])
+    p.add_argument("--product", required=True, metavar="NAME")
+    p.add_argument("--seats", required=True, type=int, metavar="N")
+    _yes(p)
+
+    teams = _group(sub, "teams", "teams of a seat pool", common)
+    p = teams.add_parser("list", help="teams and their members", parents=[common])
+    _json(p)
+    p = teams.add_parser("create", help="create a team in a seat pool", parents=[common])
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--pool", required=True, metavar="PRODUCT")
+    p = teams.add_parser("add", help="add a member to a team (takes a seat)", parents=[common])
+    p.add_argument("team", metavar="TEAM")
+    p.add_argument("email", metavar="EMAIL")
+    p = teams.add_parser("remove", help="remove a member from a team (keeps the seat)", parents=[common])
+    p.add_argument("team", metavar="TEAM")
+    p.add_argument("email", metavar="EMAIL")
+
+    # -- the rest ------------------------------------------------------------------
+    p = sub.add_parser("log", help="the activity log, newest first", parents=[common])
+    _json(p)
+    sub.add_parser("check", help="check every invariant of the store", parents=[common])
+    sub.add_parser("signin", help="first sign-in of an invited user", parents=[common])
+    return parser

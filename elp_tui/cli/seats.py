@@ -1,0 +1,134 @@
+"""elp seats … and elp teams …: seat pools, their consumption, and the teams using them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elp_tui.cli.console import Column, plain
+from elp_tui.cli.session import Session
+from elp_tui.portal import NotFound
+from elp_tui.portal.base import VENDOR_EMAIL, positive_int
+
+BAR_WIDTH = 40
+# active / pending / unassigned / unused, in the order the dashboard bar shows them
+BAR_MARKS = (("active", "#"), ("pending", "+"), ("unassigned", "-"), ("unused", "."))
+
+POOL_COLUMNS = (
+    Column("id", "POOL"),
+    Column("product", "PRODUCT", flex=True),
+    Column("purchased", "PURCHASED", right=True),
+    Column("active", "ACTIVE", right=True),
+    Column("pending", "PENDING", right=True),
+    Column("unassigned", "UNASSIGNED", right=True),
+    Column("unused", "UNUSED", right=True),
+)
+MEMBER_COLUMNS = (
+    Column("team", "TEAM", flex=True),
+    Column("email", "MEMBER", flex=True),
+    Column("state", "SEAT"),
+)
+TEAM_COLUMNS = (
+    Column("name", "TEAM", flex=True),
+    Column("product", "PRODUCT", flex=True),
+    Column("pool", "POOL"),
+    Column("members", "MEMBERS", right=True, show=len),
+)
+
+
+def consumption_bar(pool: dict[str, Any], width: int = BAR_WIDTH) -> str:
+    """[####++--......]: one mark per share of the purchased seats (never below zero)."""
+    total = max(pool["purchased"], 1)
+    counts = [max(0, pool[state]) for state, _ in BAR_MARKS]
+    cells = [round(n * width / total) for n in counts]
+    # rounding must not change the bar's length: adjust the largest share
+    cells[cells.index(max(cells))] += width - sum(cells)
+    return "[" + "".join(mark * n for (_, mark), n in zip(BAR_MARKS, cells)) + "]"
+
+
+def seats_add(s: Session) -> None:
+    pool = s.portal.add_seats(s.actor, s.args.product, s.args.seats)
+    if s.args.json:
+        s.console.json(pool)
+        return
+    s.console.line(
+        f"{plain(pool['id'])} {plain(pool['product'])}: {pool['purchased']} seat(s) purchased, {pool['unused']} unused."
+    )
+
+
+def seats_show(s: Session) -> None:
+    pools = s.portal.seats_overview(s.actor)
+    if s.args.json:
+        s.console.json(pools)
+        return
+    c = s.console
+    if not pools:
+        c.line("No seat pools yet: record purchased seats with 'elp seats add'.")
+        return
+    c.table(POOL_COLUMNS, pools)
+    c.line()
+    for pool in pools:
+        c.line(
+            f"{plain(pool['id'])} {consumption_bar(pool)} {pool['active']} active, {pool['pending']} pending, "
+            f"{pool['unassigned']} unassigned, {pool['unused']} unused"
+        )
+    c.line("  # active  + pending  - unassigned  . unused")
+    for pool in pools:
+        c.line()
+        c.line(f"Members per team, {plain(pool['product'])} ({plain(pool['id'])}):")
+        members = [
+            {"team": team["name"], "email": m["email"], "state": m["state"]}
+            for team in pool["teams"]
+            for m in team["members"]
+        ]
+        members += [{"team": "(no team)", "email": e, "state": "unassigned"} for e in pool["unassigned_members"]]
+        empty_teams = [t["name"] for t in pool["teams"] if not t["members"]]
+        c.table(MEMBER_COLUMNS, members, indent="  ", empty="no members yet")
+        if empty_teams:
+            c.line(f"  Teams without members: {plain(', '.join(empty_teams))}")
+
+
+def seats_request(s: Session) -> None:
+    seats = positive_int(s.args.seats, "Seats requested")
+    wanted = (s.args.product or "").strip().lower()
+    pool = next(
+        (p for p in s.portal.seats_overview(s.actor) if p["product"].lower() == wanted or p["id"] == s.args.product),
+        None,
+    )
+    if pool is None:
+        raise NotFound(f"No seat pool for {s.args.product!r} in your organization: 'elp seats show' lists the pools.")
+    s.console.line(
+        f"Request {seats} more seat(s) of {plain(pool['product'])} (pool {plain(pool['id'])}, {pool['purchased']} "
+        f"purchased): the vendor's enterprise team ({VENDOR_EMAIL}) will be emailed."
+    )
+    s.console.confirm(s.args.yes)
+    request = s.portal.request_seats(s.actor, pool["product"], seats)
+    s.console.line(f"Request #{request['id']} recorded: {seats} seat(s) of {plain(pool['product'])} asked from the vendor.")
+
+
+# -- teams -------------------------------------------------------------------------
+def teams_list(s: Session) -> None:
+    teams = s.portal.list_teams(s.actor)
+    if s.args.json:
+        s.console.json(teams)
+        return
+    s.console.table(TEAM_COLUMNS, teams, empty="No teams yet: create one with 'elp teams create NAME --pool PRODUCT'.")
+
+
+def teams_create(s: Session) -> None:
+    team = s.portal.create_team(s.actor, s.args.name, s.args.pool)
+    s.console.line(f"Team {plain(team['name'])} created in pool {plain(team['pool'])}.")
+
+
+def teams_add(s: Session) -> None:
+    pool = s.portal.team_add(s.actor, s.args.team, s.args.email)
+    s.console.line(
+        f"{plain(s.args.email.strip())} joined {plain(s.args.team)}; {plain(pool['product'])} pool: "
+        f"{pool['unused']} unused seat(s) left."
+    )
+
+
+def teams_remove(s: Session) -> None:
+    pool = s.portal.team_remove(s.actor, s.args.team, s.args.email)
+    email = s.args.email.strip().lower()
+    note = " They still hold their seat (unassigned) until deleted from the organization." if email in pool["unassigned_members"] else ""
+    s.console.line(f"{plain(s.args.email.strip())} left {plain(s.args.team)}.{note}")

@@ -1,0 +1,42 @@
+"""What every command runs with: the portal, the console, the store, who is acting."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from elp_tui.cli.console import Console
+from elp_tui.portal import Portal, PermissionDenied
+
+
+@dataclass
+class Session:
+    portal: Portal
+    console: Console
+    store_path: Path
+    args: argparse.Namespace
+    user: dict[str, Any] | None = None
+
+    @property
+    def lang(self) -> str | None:
+        return getattr(self.args, "lang", None) or os.environ.get("ELP_LANG") or None
+
+    def who(self) -> str | None:
+        """The email given with --as, else $ELP_USER."""
+        return getattr(self.args, "as_user", None) or os.environ.get("ELP_USER") or None
+
+    def sign_in(self) -> dict[str, Any]:
+        """Every command run as an invited user is their first sign-in (SPEC §6)."""
+        email = self.who()
+        if not email:
+            raise PermissionDenied("Say who you are: pass --as EMAIL or set ELP_USER.")
+        self.user = self.portal.sign_in(email)
+        return self.user
+
+    @property
+    def actor(self) -> str:
+        assert self.user is not None, "sign_in() first"
+        return self.user["email"]

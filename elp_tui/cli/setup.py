@@ -1,0 +1,81 @@
+"""elp init, elp demo, elp check, and opening the terminal app.
+
+textual is imported only inside `open_app`: every other command starts without it.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+from elp_tui.cli.console import Console, Refused, plain
+from elp_tui.cli.session import Session
+
+
+def _command(store_path: Path, email: str) -> str:
+    return f"elp --store {shlex.quote(str(store_path))} --as {shlex.quote(email)}"
+
+
+def init(s: Session) -> None:
+    org = s.portal.init_organization(s.args.org, s.args.admin)
+    admin = s.args.admin.strip().lower()
+    s.console.line(f"Organization {plain(org['name'])} ({plain(org['id'])}) created in {plain(s.store_path)}.")
+    s.console.line(f"Admin: {plain(admin)}. Next, record a credit bank:")
+    s.console.line(
+        f"  {plain(_command(s.store_path, admin))} banks add --product NAME --credits N --start DATE --expires DATE"
+    )
+
+
+def demo(s: Session) -> int:
+    try:
+        from elp_tui.demo import write_demo
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("elp_tui.demo",):
+            raise
+        raise Refused("the demo builder (elp_tui.demo) is not installed yet.") from None
+    console = s.console
+    result = write_demo(s.store_path, size=s.args.size, force=s.args.force, progress=console.out.isatty())
+    store = Path(result.get("store") or s.store_path)
+    admin, regular = result["admin"], result["regular"]
+    console.line(f"Admin:        {plain(admin)}")
+    console.line(f"Regular user: {plain(regular)}")
+    console.line(f"Demo store:   {plain(store)}")
+    console.line("Sign in with:")
+    console.line(f"  {plain(_command(store, admin))}")
+    console.line(f"  {plain(_command(store, regular))}")
+    if s.args.no_open or not console.out.isatty():
+        return 0
+    return open_app(console, store, admin, s.lang)
+
+
+def check(s: Session) -> int:
+    problems = s.portal.check()
+    if not problems:
+        s.console.line(f"OK: the store {plain(s.store_path)} keeps every invariant.")
+        return 0
+    for problem in problems:
+        s.console.line(plain(problem))
+    s.console.note(f"elp: {len(problems)} problem(s) found in {plain(s.store_path)}: the store has drifted.")
+    return 1
+
+
+def open_app(console: Console, store_path: Path, email: str, lang: str | None) -> int:
+    if lang:
+        os.environ["ELP_LANG"] = lang
+    try:
+        from elp_tui.app import run_app
+    except ImportError:
+        console.line(
+            "The terminal app is not installed yet: sign in with "
+            f"{plain(_command(store_path, email))} <command>"
+        )
+        return 0
+    result = run_app(store_path, email, lang)
+    return result if isinstance(result, int) else 0
+
+
+def app(s: Session) -> int:
+    """`elp` with no command: the terminal app, signed in as --as / $ELP_USER."""
+    user = s.sign_in()
+    return open_app(s.console, s.store_path, user["email"], s.lang)
