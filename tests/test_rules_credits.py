@@ -17,7 +17,7 @@ from elp_tui.portal.credits import CSV_COLUMNS, neutralise_cell
 from elp_tui.portal.dates import add_months, months_to_cover, version_key
 from elp_tui.store import Store
 
-from conftest import ADMIN, TODAY
+from tests.conftest import ADMIN, TODAY
 
 D = dt.date.fromisoformat
 ANA = "ana@lumenfox.studio"

@@ -12,7 +12,7 @@ from elp_tui.portal import (
 )
 from elp_tui.store import Store
 
-from conftest import ADMIN, TODAY
+from tests.conftest import ADMIN, TODAY
 
 ANA = "ana@lumenfox.studio"
 BOB = "bob@lumenfox.studio"
