@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-large test bench lint clean
+.PHONY: demo demo-large test bench lint clean i18n
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is needed: install python3.11 or run 'make PY=/path/to/python3.11'"; exit 1; }
@@ -27,3 +27,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) demo-store
+
+# Catalogs: extract every _() / N_() message, merge into the French .po, compile the .mo that ships.
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location --sort-output -o elp_tui/locale/elp.pot elp_tui
+	$(BIN)/pybabel update -i elp_tui/locale/elp.pot -d elp_tui/locale -D elp -l fr --no-fuzzy-matching
+	$(BIN)/pybabel compile -d elp_tui/locale -D elp -l fr
