@@ -1,0 +1,234 @@
+"""The store on disk: permissions, refusing files it cannot read, all-or-nothing transactions,
+and seeing what another Store object (another process, another admin) committed."""
+
+from __future__ import annotations
+
+import os
+import random
+import stat
+
+import orjson
+import pytest
+
+from elp_tui.models import SCHEMA_VERSION
+from elp_tui.portal import Portal, StaleQuote, fixed_clock
+from elp_tui.store import Store, StoreError
+from tests.conftest import ADMIN, TODAY
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def users_of(store: Store) -> list[str]:
+    return sorted(u["email"] for u in store.read().table("users").all())
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    s = Store(tmp_path / "new" / "deeper" / "elp.json")
+    s.create()
+    return s
+
+
+# -- a new store is private ------------------------------------------------------------
+def test_new_store_is_0600_in_a_0700_folder(store):
+    assert mode(store.path) == 0o600
+    assert mode(store.path.parent) == 0o700
+    with store.transaction() as db:
+        db.table("users").insert({"email": "a@b.example"})
+    assert mode(store.path) == 0o600, "a rewrite must keep the file private"
+    lock = store.path.with_name(store.path.name + ".lock")
+    if lock.exists():
+        assert mode(lock) & 0o077 == 0, "the lock file must not be writable by others"
+
+
+def test_portal_store_is_private(portal, store_path):
+    assert mode(store_path) == 0o600
+    assert mode(store_path.parent) == 0o700
+
+
+def test_a_new_store_carries_its_schema_version(store):
+    data = orjson.loads(store.path.read_bytes())
+    assert data["_meta"]["1"]["schema"] == SCHEMA_VERSION
+
+
+def test_create_refuses_to_replace_an_existing_store(store):
+    with store.transaction() as db:
+        db.table("users").insert({"email": "keep@me.example"})
+    before = store.path.read_bytes()
+    with pytest.raises(StoreError, match="already exists"):
+        Store(store.path).create()
+    assert store.path.read_bytes() == before
+
+
+def test_missing_store_says_how_to_create_one(tmp_path):
+    with pytest.raises(StoreError, match="elp init"):
+        Store(tmp_path / "none.json").read()
+
+
+# -- files it cannot read are refused and left alone --------------------------------------
+BAD_FILES = {
+    "truncated": b'{"_meta": {"1": {"schema": 1}}, "users": {"1": {"email": "a',
+    "not json": b"hello, I am not a store\n",
+    "empty": b"",
+    "a list": b"[1, 2, 3]",
+    "no schema": b'{"users": {}}',
+    "binary": bytes(range(256)),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_FILES))
+def test_unparseable_store_is_refused_and_left_byte_for_byte(tmp_path, name):
+    path = tmp_path / "elp.json"
+    raw = BAD_FILES[name]
+    path.write_bytes(raw)
+    os.chmod(path, 0o600)
+    mtime = os.stat(path).st_mtime_ns
+    store = Store(path)
+    with pytest.raises(StoreError) as info:
+        store.read()
+    assert str(path) in str(info.value) and "untouched" in str(info.value)
+    with pytest.raises(StoreError):
+        with store.transaction() as db:
+            db.table("users").insert({"email": "x@y.example"})
+    portal = Portal(Store(path), fixed_clock(TODAY))
+    with pytest.raises(StoreError):
+        portal.init_organization("Lumenfox Studios", ADMIN)
+    with pytest.raises(StoreError):
+        portal.list_banks(ADMIN)
+    with pytest.raises(StoreError):
+        portal.check()
+    assert path.read_bytes() == raw
+    assert os.stat(path).st_mtime_ns == mtime
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == ["elp.json"]
+
+
+@pytest.mark.parametrize("version", [SCHEMA_VERSION + 1, 0, "1", None])
+def test_unknown_schema_version_is_refused_and_untouched(tmp_path, version):
+    path = tmp_path / "elp.json"
+    raw = orjson.dumps({"_meta": {"1": {"schema": version}}, "users": {"1": {"email": "keep@me.example"}}})
+    path.write_bytes(raw)
+    store = Store(path)
+    with pytest.raises(StoreError, match="schema") as info:
+        store.read()
+    assert repr(version) in str(info.value) or "no schema version" in str(info.value)
+    with pytest.raises(StoreError):
+        with store.transaction() as db:
+            db.table("users").truncate()
+    with pytest.raises(StoreError):
+        Portal(store, fixed_clock(TODAY)).init_organization("Org", ADMIN)
+    assert path.read_bytes() == raw
+
+
+# -- transactions are all or nothing ---------------------------------------------------
+def test_a_transaction_whose_body_raises_writes_nothing(store):
+    with store.transaction() as db:
+        db.table("users").insert({"email": "first@x.example"})
+    before = store.path.read_bytes()
+    stamp = os.stat(store.path).st_mtime_ns
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        with store.transaction() as db:
+            db.table("users").insert({"email": "second@x.example"})
+            db.table("users").remove(doc_ids=[1])
+            db.table("licenses").insert({"activation_id": "HALF-DONE"})
+            raise Boom()
+    assert store.path.read_bytes() == before
+    assert os.stat(store.path).st_mtime_ns == stamp
+    # the half-done change is gone from memory too: this and any other Store object see the file
+    assert users_of(store) == ["first@x.example"]
+    assert store.read().table("licenses").all() == []
+    assert users_of(Store(store.path)) == ["first@x.example"]
+    with store.transaction() as db:
+        db.table("users").insert({"email": "third@x.example"})
+    assert users_of(Store(store.path)) == ["first@x.example", "third@x.example"]
+
+
+def test_a_failed_write_leaves_the_old_store_and_no_temp_file(store, monkeypatch):
+    with store.transaction() as db:
+        db.table("users").insert({"email": "first@x.example"})
+    before = store.path.read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("elp_tui.store.db.os.replace", disk_full)
+    with pytest.raises(OSError):
+        with store.transaction() as db:
+            db.table("users").insert({"email": "lost@x.example"})
+    monkeypatch.undo()
+    assert store.path.read_bytes() == before
+    assert users_of(store) == ["first@x.example"]
+    leftovers = [p.name for p in store.path.parent.iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+def test_a_committed_transaction_leaves_only_the_store_and_its_lock(store):
+    for n in range(5):
+        with store.transaction() as db:
+            db.table("users").insert({"email": f"u{n}@x.example"})
+    names = sorted(p.name for p in store.path.parent.iterdir())
+    assert names in (["elp.json"], ["elp.json", "elp.json.lock"])
+    assert orjson.loads(store.path.read_bytes())["_meta"]["1"]["schema"] == SCHEMA_VERSION
+
+
+def test_a_transaction_that_changes_nothing_does_not_rewrite(store):
+    before = os.stat(store.path)
+    with store.transaction() as db:
+        db.table("users").all()
+    after = os.stat(store.path)
+    assert (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns)
+
+
+# -- two Store objects on one file ------------------------------------------------------
+def test_a_second_store_object_sees_the_first_ones_committed_write(store):
+    other = Store(store.path)
+    assert users_of(other) == []  # cached now
+    with store.transaction() as db:
+        db.table("users").insert({"email": "one@x.example"})
+    assert users_of(other) == ["one@x.example"]
+    with other.transaction() as db:
+        db.table("users").insert({"email": "two@x.example"})
+    assert users_of(store) == ["one@x.example", "two@x.example"]
+    # a transaction starts from the latest file, not from a stale cached copy
+    with store.transaction() as db:
+        assert sorted(u["email"] for u in db.table("users").all()) == ["one@x.example", "two@x.example"]
+        db.table("users").insert({"email": "three@x.example"})
+    assert users_of(other) == ["one@x.example", "three@x.example", "two@x.example"]
+
+
+def test_two_admins_on_two_portals_never_lose_each_others_changes(portal, bank, store_path):
+    second = Portal(Store(store_path), fixed_clock(TODAY), rng=random.Random(99))
+    assert [b["id"] for b in second.list_banks(ADMIN)] == [bank["id"]]
+    q1 = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=2, start=TODAY, email=ADMIN)
+    q2 = second.quote_generate(ADMIN, bank=bank["id"], type="multiseat", months=1, quantity=3, start=TODAY, email=ADMIN)
+    portal.generate(ADMIN, q1)
+    second.invite(ADMIN, "ana@lumenfox.studio")
+    with pytest.raises(StaleQuote):
+        second.generate(ADMIN, q2)  # stale: the first admin spent credits meanwhile
+    fresh = second.quote_generate(ADMIN, bank=bank["id"], type="multiseat", months=1, quantity=3, start=TODAY, email=ADMIN)
+    assert fresh.remaining_before == 98
+    second.generate(ADMIN, fresh)
+    assert len(portal.list_licenses(ADMIN)) == 3
+    assert "ana@lumenfox.studio" in [u["email"] for u in portal.list_users(ADMIN)]
+    assert next(b for b in portal.list_banks(ADMIN))["used"] == 5
+    assert portal.check() == [] and second.check() == []
+
+
+def test_the_file_is_replaced_whole_so_a_reader_never_sees_half_a_write(store):
+    """Every write goes through a new file renamed over the old one (a new inode)."""
+    inode = os.stat(store.path).st_ino
+    reader = open(store.path, "rb")  # a reader that opened the old version
+    try:
+        old = reader.read()
+        with store.transaction() as db:
+            db.table("users").insert({"email": "new@x.example"})
+        reader.seek(0)
+        assert reader.read() == old  # still the complete old version
+    finally:
+        reader.close()
+    assert os.stat(store.path).st_ino != inode
