@@ -3,6 +3,7 @@
 Never imports textual: the CLI and the screens call the very same functions.
 """
 
+from elp_tui.portal.alerts import AlertsMixin
 from elp_tui.portal.check import CheckMixin
 from elp_tui.portal.clock import fixed_clock, system_clock
 from elp_tui.portal.credits import CreditsMixin
@@ -14,7 +15,7 @@ from elp_tui.portal.quotes import GenerateQuote, RenewQuote
 from elp_tui.portal.seats import SeatsMixin
 
 
-class Portal(CreditsMixin, PeopleMixin, SeatsMixin, CheckMixin):
+class Portal(CreditsMixin, PeopleMixin, SeatsMixin, CheckMixin, AlertsMixin):
     """One object for every operation; each takes the acting user's email first."""
 
 
