@@ -1,0 +1,633 @@
+"""The `elp` command line: names, exit statuses, JSON shapes, confirmations, refusals.
+
+Most tests call `main(argv)` in-process (fast); a few run `python -m elp_tui` as a real
+subprocess to check what a script over SSH sees: exit codes, stderr, no textual import.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from elp_tui.cli import COMMANDS, main
+from elp_tui.cli.console import Column, Console, fit_columns, plain
+from elp_tui.portal import Portal, fixed_clock
+from elp_tui.portal.credits import CSV_COLUMNS
+from elp_tui.store import Store
+
+from tests.conftest import ADMIN, TODAY
+
+ROOT = Path(__file__).resolve().parents[1]
+ANA = "ana@lumenfox.studio"
+BOB = "bob@lumenfox.studio"
+PRODUCT = "Quillstone Animate"
+SEATS_PRODUCT = "Quillstone Sketch"
+
+BANK_KEYS = {
+    "id", "product", "credits_requested", "credits_granted", "used", "remaining", "forfeited", "start",
+    "expires_on", "product_version", "portable",
+}
+LICENSE_KEYS = {
+    "activation_id", "product", "bank", "type", "computers", "assignee", "start", "expires_on", "status", "credits_used",
+}
+USER_KEYS = {"email", "role", "status", "organization"}
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+class Terminal(io.StringIO):
+    """stdin of a person at a terminal who answers the prompt."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture(autouse=True)
+def cli_env(monkeypatch):
+    monkeypatch.setenv("ELP_TODAY", TODAY.isoformat())
+    for name in ("ELP_USER", "ELP_STORE", "ELP_LANG", "COLUMNS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # no terminal unless a test says so
+
+
+@pytest.fixture
+def elp(store_path, capsys):
+    """Run `elp --store STORE [--as USER] ARGS...` in-process."""
+
+    def run(*args: str, user: str | None = ADMIN) -> Result:
+        argv = ["--store", str(store_path)] + (["--as", user] if user else []) + list(args)
+        code = main(argv)
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
+
+
+@pytest.fixture
+def org(elp, store_path):
+    """A store with one organization and its admin, made by `elp init`."""
+    result = elp("init", "--org", "Lumenfox Studios", "--admin", ADMIN, user=None)
+    assert result.code == 0, result.err
+    return store_path
+
+
+@pytest.fixture
+def bank_id(elp, org) -> str:
+    """A portable 25.1 bank of 100 credits valid 2026-11-01 .. 2027-05-01."""
+    result = elp("banks", "add", "--product", PRODUCT, "--credits", "100", "--start", "2026-11-01",
+                 "--expires", "2027-05-01", "--version", "25.1", "--portable", "--json")
+    assert result.code == 0, result.err
+    return result.json()["id"]
+
+
+@pytest.fixture
+def regular(elp, org) -> str:
+    """ANA, a signed-in (active) regular member."""
+    assert elp("users", "invite", ANA).code == 0
+    assert elp("signin", user=ANA).code == 0
+    return ANA
+
+
+def generate(elp, bank_id: str, email: str = ANA, *extra: str, quantity: str = "1", months: str = "3") -> Result:
+    return elp("licenses", "generate", "--bank", bank_id, "--type", "node-lock", "--months", months,
+               "--quantity", quantity, "--start", TODAY.isoformat(), "--email", email, *extra)
+
+
+def add_builds(store_path: Path, product: str, versions: list[str]) -> None:
+    """The vendor catalog's builds (the vendor side has no command)."""
+    with Store(store_path).transaction() as db:
+        table = db.table("products")
+        doc = next(p for p in table.all() if p["name"] == product)
+        builds = [
+            {"version": v, "released": f"2026-0{i + 1}-15",
+             "downloads": {"linux": f"https://downloads.example/{v}/linux", "windows": f"https://downloads.example/{v}/win"}}
+            for i, v in enumerate(versions)
+        ]
+        table.update({"builds": builds}, doc_ids=[doc.doc_id])
+
+
+def one_refusal_line(result: Result) -> None:
+    assert result.code == 1
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("elp: "), result.err
+    assert "Traceback" not in result.err
+
+
+# -- exit statuses ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["nonsense"],
+        ["banks"],
+        ["banks", "listx"],
+        ["banks", "add", "--product", PRODUCT],
+        ["banks", "add", "--product", PRODUCT, "--credits", "many", "--start", "2026-11-01", "--expires", "2027-01-01"],
+        ["licenses", "generate", "--bank", "BK-0001", "--type", "dongle", "--months", "1", "--quantity", "1",
+         "--start", "2026-11-23", "--email", ANA],
+        ["users", "set-role", ANA, "owner"],
+        ["--lang", "de", "banks", "list"],
+    ],
+)
+def test_malformed_command_line_exits_2(elp, org, argv):
+    before = org.read_bytes()
+    assert elp(*argv).code == 2
+    assert org.read_bytes() == before
+
+
+def test_help_exits_0(elp):
+    assert elp("--help", user=None).code == 0
+    assert elp("licenses", "generate", "--help", user=None).code == 0
+
+
+def test_no_store_is_refused_with_the_way_out(elp, store_path):
+    result = elp("banks", "list")
+    one_refusal_line(result)
+    assert "elp init" in result.err and not store_path.exists()
+
+
+def test_no_user_is_refused(elp, org):
+    result = elp("banks", "list", user=None)
+    one_refusal_line(result)
+    assert "--as EMAIL" in result.err
+
+
+def test_elp_user_and_elp_store_from_the_environment(elp, org, monkeypatch, capsys):
+    monkeypatch.setenv("ELP_USER", ADMIN)
+    monkeypatch.setenv("ELP_STORE", str(org))
+    assert main(["users", "list", "--json"]) == 0
+    assert [u["email"] for u in json.loads(capsys.readouterr().out)] == [ADMIN]
+
+
+def test_global_options_also_after_the_command(org, capsys):
+    assert main(["users", "list", "--json", "--store", str(org), "--as", ADMIN]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["email"] == ADMIN
+
+
+def test_bad_elp_today_is_refused(elp, org, monkeypatch):
+    monkeypatch.setenv("ELP_TODAY", "23/11/2026")
+    result = elp("banks", "list")
+    one_refusal_line(result)
+    assert "ELP_TODAY" in result.err and "YYYY-MM-DD" in result.err
+
+
+# -- JSON shapes ---------------------------------------------------------------------
+def test_banks_json_shapes(elp, bank_id):
+    banks = elp("banks", "list", "--json").json()
+    assert len(banks) == 1 and set(banks[0]) == BANK_KEYS
+    assert banks[0] == {
+        "id": bank_id, "product": PRODUCT, "credits_requested": 100, "credits_granted": 100, "used": 0,
+        "remaining": 100, "forfeited": 0, "start": "2026-11-01", "expires_on": "2027-05-01",
+        "product_version": "25.1", "portable": True,
+    }
+    added = elp("banks", "add", "--product", "Quillstone Paint", "--credits", "5", "--start", "2026-11-01",
+                "--expires", "2026-12-01", "--json").json()
+    assert set(added) == BANK_KEYS and added["portable"] is False and added["product_version"] is None
+
+
+def test_licenses_json_shapes(elp, bank_id):
+    created = generate(elp, bank_id, ANA, "--yes", "--json", quantity="2").json()
+    assert isinstance(created, list) and len(created) == 2
+    assert all(set(lic) == LICENSE_KEYS for lic in created)
+    listed = elp("licenses", "list", "--json").json()
+    assert {lic["activation_id"] for lic in listed} == {lic["activation_id"] for lic in created}
+    assert all(set(lic) == LICENSE_KEYS for lic in listed)
+    lic = listed[0]
+    assert (lic["type"], lic["computers"], lic["assignee"], lic["start"], lic["expires_on"], lic["status"], lic["credits_used"]) == (
+        "node-lock", 1, ANA, "2026-11-23", "2027-02-23", "active", 3
+    )
+
+
+def test_users_json_shape(elp, regular):
+    users = elp("users", "list", "--json").json()
+    assert all(set(u) == USER_KEYS for u in users)
+    assert {(u["email"], u["role"], u["status"]) for u in users} == {(ADMIN, "admin", "active"), (ANA, "regular", "active")}
+
+
+def test_renew_json_and_quote(elp, bank_id):
+    aid = generate(elp, bank_id, ANA, "--yes", "--json").json()[0]["activation_id"]
+    result = elp("licenses", "renew", aid, "--months", "2", "--yes", "--json")
+    assert result.code == 0, result.err
+    lic = result.json()
+    assert set(lic) == LICENSE_KEYS and lic["expires_on"] == "2027-04-23" and lic["credits_used"] == 5
+
+
+# -- confirmations ---------------------------------------------------------------------
+def test_generate_without_yes_and_no_terminal_refuses(elp, bank_id, org):
+    before = org.read_bytes()
+    result = generate(elp, bank_id)
+    one_refusal_line(result)
+    assert "--yes" in result.err
+    assert "Credits to deduct" in result.out and "100 -> 97" in result.out  # the quote was shown
+    assert org.read_bytes() == before
+
+
+def test_generate_confirmed_at_the_terminal(elp, bank_id, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", Terminal("y\n"))
+    result = generate(elp, bank_id)
+    assert result.code == 0, result.err
+    assert "Proceed? [y/N]" in result.out and "Created 1 license(s)" in result.out
+    assert len(elp("licenses", "list", "--json").json()) == 1
+
+
+@pytest.mark.parametrize("answer", ["n\n", "\n", ""])
+def test_generate_declined_at_the_terminal_changes_nothing(elp, bank_id, org, monkeypatch, answer):
+    before = org.read_bytes()
+    monkeypatch.setattr(sys, "stdin", Terminal(answer))
+    result = generate(elp, bank_id)
+    one_refusal_line(result)
+    assert "cancelled" in result.err and org.read_bytes() == before
+
+
+def test_generate_with_yes_then_listed(elp, bank_id):
+    result = generate(elp, bank_id, BOB, "--yes")
+    assert result.code == 0, result.err
+    assert "will be invited" in result.out  # the quote says the action invites BOB
+    licenses = elp("licenses", "list", "--json").json()
+    assert [(lic["assignee"], lic["bank"]) for lic in licenses] == [(BOB, bank_id)]
+    assert elp("banks", "list", "--json").json()[0]["used"] == 3
+
+
+def test_json_with_a_question_keeps_stdout_parseable(elp, bank_id, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", Terminal("y\n"))
+    result = generate(elp, bank_id, ANA, "--json")
+    assert result.code == 0
+    assert len(result.json()) == 1  # quote and prompt went to stderr
+    assert "Proceed?" in result.err
+
+
+def test_stale_quote_shows_the_fresh_quote(elp, bank_id, store_path, monkeypatch):
+    """Another admin spends credits while this one reads the quote: nothing is written."""
+
+    class RacingTerminal(Terminal):
+        def readline(self, *args):
+            other = Portal(Store(store_path), fixed_clock(TODAY), rng=random.Random(1))
+            quote = other.quote_generate(ADMIN, bank=bank_id, type="multiseat", months=1, quantity=10,
+                                         start=TODAY, email=BOB)
+            other.generate(ADMIN, quote)
+            return "y\n"
+
+    monkeypatch.setattr(sys, "stdin", RacingTerminal(""))
+    result = generate(elp, bank_id)
+    assert result.code == 1
+    assert "changed" in result.err and "Bank remaining: 90 -> 87" in result.err
+    assert [lic["assignee"] for lic in elp("licenses", "list", "--json").json()] == [BOB]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["banks", "request", "BK-0001", "--credits", "10"],
+        ["seats", "request", "--product", SEATS_PRODUCT, "--seats", "2"],
+        ["users", "delete", BOB],
+    ],
+)
+def test_other_changing_commands_need_confirmation(elp, bank_id, org, argv):
+    assert elp("seats", "add", "--product", SEATS_PRODUCT, "--seats", "3").code == 0
+    assert elp("users", "invite", BOB).code == 0
+    before = org.read_bytes()
+    result = elp(*argv)
+    one_refusal_line(result)
+    assert "--yes" in result.err and org.read_bytes() == before
+    assert result.out.strip()  # the one-line summary was shown
+    assert elp(*argv, "--yes").code == 0
+    assert org.read_bytes() != before
+
+
+# -- refusals leave the store as it was --------------------------------------------------
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["licenses", "generate", "--bank", "BK-0001", "--type", "multiseat", "--months", "6", "--quantity", "20",
+          "--start", "2026-11-23", "--email", ANA, "--yes"], "short"),
+        (["licenses", "generate", "--bank", "BK-0001", "--type", "node-lock", "--months", "1", "--quantity", "1",
+          "--start", "2026-11-23", "--email", "not-an-email", "--yes"], "not a valid email"),
+        (["licenses", "generate", "--bank", "BK-0001", "--type", "node-lock", "--months", "1", "--quantity", "1",
+          "--start", "2026-11-01", "--email", ANA, "--yes"], "in the past"),
+        (["licenses", "generate", "--bank", "BK-9999", "--type", "node-lock", "--months", "1", "--quantity", "1",
+          "--start", "2026-11-23", "--email", ANA, "--yes"], "No bank"),
+        (["licenses", "renew", "NOPE-NOPE-NOPE-NOPE", "--months", "1", "--yes"], "No license"),
+        (["users", "invite", "ana@@lumenfox"], "not a valid email"),
+        (["users", "set-role", ADMIN, "regular"], "last active admin"),
+        (["users", "delete", ADMIN, "--yes"], "last active admin"),
+        (["banks", "add", "--product", PRODUCT, "--credits", "0", "--start", "2026-11-01", "--expires", "2027-01-01"], "at least 1"),
+        (["banks", "add", "--product", PRODUCT, "--credits", "5", "--start", "2026-13-01", "--expires", "2027-01-01"], "YYYY-MM-DD"),
+        (["banks", "request", "BK-0001", "--credits", "-4", "--yes"], "at least 1"),
+        (["versions", "restrict", PRODUCT, "--builds", "99.9"], "no build"),
+        (["teams", "create", "Layout", "--pool", "Nothing"], "No seat pool"),
+        (["init", "--org", "Lumenfox Studios", "--admin", "boss@other.example"], "already exists"),
+    ],
+)
+def test_refusal_leaves_the_store_byte_for_byte(elp, bank_id, org, argv, says):
+    assert bank_id == "BK-0001"
+    before = org.read_bytes()
+    result = elp(*argv)
+    one_refusal_line(result)
+    assert says in result.err
+    assert org.read_bytes() == before
+
+
+def test_return_refused_where_the_bank_forbids_it_before_asking(elp, org):
+    elp("banks", "add", "--product", PRODUCT, "--credits", "10", "--start", "2026-11-01", "--expires", "2027-05-01",
+        "--version", "24.2", "--portable")
+    aid = generate(elp, "BK-0001", ANA, "--yes", "--json").json()[0]["activation_id"]
+    before = org.read_bytes()
+    result = elp("licenses", "return", aid, "--email", ANA)
+    one_refusal_line(result)
+    assert "before 25.1" in result.err and "--yes" not in result.err
+    assert result.out == "" and org.read_bytes() == before
+
+
+def test_return_then_assign(elp, bank_id):
+    aid = generate(elp, bank_id, ANA, "--yes", "--json").json()[0]["activation_id"]
+    assert elp("licenses", "assign", aid, "--email", BOB, "--yes").code == 1  # still assigned to ANA
+    result = elp("licenses", "return", aid, "--email", ANA, "--yes")
+    assert result.code == 0, result.err
+    assert elp("licenses", "list", "--json").json()[0]["status"] == "returned"
+    result = elp("licenses", "assign", aid, "--email", BOB, "--yes")
+    assert result.code == 0, result.err
+    assert "will be invited" in result.out
+    lic = elp("licenses", "list", "--json").json()[0]
+    assert (lic["assignee"], lic["status"], lic["credits_used"]) == (BOB, "active", 3)
+
+
+# -- roles and sign-in -------------------------------------------------------------------
+ADMIN_COMMANDS = [
+    ["banks", "list"],
+    ["banks", "list", "--json"],
+    ["banks", "add", "--product", PRODUCT, "--credits", "5", "--start", "2026-11-01", "--expires", "2027-01-01"],
+    ["banks", "request", "BK-0001", "--credits", "5", "--yes"],
+    ["banks", "refresh"],
+    ["licenses", "list"],
+    ["licenses", "generate", "--bank", "BK-0001", "--type", "node-lock", "--months", "1", "--quantity", "1",
+     "--start", "2026-11-23", "--email", ANA, "--yes"],
+    ["licenses", "renew", "AAAA-BBBB-CCCC-DDDD", "--months", "1", "--yes"],
+    ["licenses", "return", "AAAA-BBBB-CCCC-DDDD", "--email", ANA, "--yes"],
+    ["licenses", "assign", "AAAA-BBBB-CCCC-DDDD", "--email", ANA, "--yes"],
+    ["licenses", "export"],
+    ["users", "list"],
+    ["users", "invite", BOB],
+    ["users", "set-role", ANA, "admin"],
+    ["users", "set-status", ADMIN, "inactive"],
+    ["users", "delete", ADMIN, "--yes"],
+    ["versions", "list"],
+    ["versions", "restrict", PRODUCT, "--builds", "25.1"],
+    ["versions", "unrestrict", PRODUCT],
+    ["seats", "add", "--product", SEATS_PRODUCT, "--seats", "5"],
+    ["seats", "show"],
+    ["seats", "request", "--product", SEATS_PRODUCT, "--seats", "1", "--yes"],
+    ["teams", "list"],
+    ["teams", "create", "Layout", "--pool", SEATS_PRODUCT],
+    ["teams", "add", "Layout", ANA],
+    ["teams", "remove", "Layout", ANA],
+    ["log"],
+]
+USER_COMMANDS = {("licenses", "mine"), ("signin", None)}  # a regular user's own data
+NO_USER_COMMANDS = {("init", None), ("demo", None), ("check", None)}
+
+
+def test_every_admin_command_is_in_the_regular_user_test():
+    covered = {(argv[0], argv[1] if len(argv) > 1 and not argv[1].startswith("-") else None) for argv in ADMIN_COMMANDS}
+    assert covered == set(COMMANDS) - USER_COMMANDS - NO_USER_COMMANDS
+
+
+@pytest.mark.parametrize("argv", ADMIN_COMMANDS, ids=lambda argv: " ".join(argv[:2]))
+def test_regular_user_is_refused_every_admin_command(elp, bank_id, regular, org, argv):
+    assert elp("seats", "add", "--product", SEATS_PRODUCT, "--seats", "5").code == 0
+    assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
+    before = org.read_bytes()
+    result = elp(*argv, user=regular)
+    one_refusal_line(result)
+    assert "only organization admins" in result.err
+    assert result.out == ""
+    assert org.read_bytes() == before
+
+
+def test_regular_user_sees_own_licenses_with_accessible_downloads(elp, bank_id, regular, org):
+    generate(elp, bank_id, ANA, "--yes")
+    generate(elp, bank_id, BOB, "--yes")
+    add_builds(org, PRODUCT, ["25.1", "25.2"])
+    assert elp("versions", "restrict", PRODUCT, "--builds", "25.2").code == 0
+    mine = elp("licenses", "mine", "--json", user=ANA).json()
+    assert len(mine) == 1 and [b["version"] for b in mine[0]["downloads"]] == ["25.2"]
+    text = elp("licenses", "mine", user=ANA).out
+    assert "https://downloads.example/25.2/linux" in text and "25.1" not in text
+    assert BOB not in text
+
+
+def test_invited_user_becomes_active_on_any_command(elp, bank_id):
+    generate(elp, bank_id, BOB, "--yes")  # invites BOB
+    assert {u["email"]: u["status"] for u in elp("users", "list", "--json").json()}[BOB] == "invited"
+    result = elp("licenses", "mine", "--json", user=BOB)
+    assert result.code == 0, result.err
+    assert len(result.json()) == 1
+    assert {u["email"]: u["status"] for u in elp("users", "list", "--json").json()}[BOB] == "active"
+
+
+def test_explicit_signin(elp, org):
+    elp("users", "invite", BOB, "--role", "admin")
+    result = elp("signin", user=BOB.upper())
+    assert result.code == 0 and "admin, active" in result.out
+    assert elp("users", "list", "--json", user=BOB).code == 0
+
+
+def test_inactive_and_unknown_users_are_refused(elp, regular, org):
+    assert elp("users", "set-status", ANA, "inactive").code == 0
+    before = org.read_bytes()
+    for argv in (["licenses", "mine"], ["signin"]):
+        result = elp(*argv, user=ANA)
+        one_refusal_line(result)
+        assert "inactive" in result.err
+    one_refusal_line(elp("licenses", "mine", user="stranger@else.example"))
+    assert org.read_bytes() == before
+
+
+# -- export, check, other commands -------------------------------------------------------
+def test_export_csv_header_and_formula_cells_neutralised(elp, org):
+    elp("banks", "add", "--product", "=HYPERLINK(\"http://evil\")", "--credits", "10", "--start", "2026-11-01",
+        "--expires", "2027-05-01")
+    assert generate(elp, "BK-0001", "=ana@lumenfox.studio", "--yes").code == 0
+    result = elp("licenses", "export")
+    assert result.code == 0, result.err
+    rows = list(csv.reader(io.StringIO(result.out)))
+    assert rows[0] == CSV_COLUMNS == [
+        "activation_id", "product", "type", "computers", "assignee", "start", "expires_on", "status", "credits_used",
+        "bank", "bank_start", "bank_expires_on",
+    ]
+    row = dict(zip(rows[0], rows[1]))
+    assert row["product"] == "'=HYPERLINK(\"http://evil\")"
+    assert row["assignee"] == "'=ana@lumenfox.studio"
+    assert all(not cell.startswith(("=", "+", "-", "@")) for cell in rows[1])
+
+
+def test_check_ok_then_drift(elp, bank_id, org):
+    generate(elp, bank_id, ANA, "--yes")
+    result = elp("check", user=None)
+    assert result.code == 0 and result.out.startswith("OK")
+    data = json.loads(org.read_text())
+    ledger = data["ledger"]
+    ledger[next(iter(ledger))]["credits"] = 99
+    org.write_text(json.dumps(data))
+    result = elp("check", user=None)
+    assert result.code == 1
+    assert "ledger sums to" in result.out and "problem" in result.err
+
+
+def test_seats_teams_and_log(elp, org):
+    assert elp("seats", "add", "--product", SEATS_PRODUCT, "--seats", "3", "--json").json()["purchased"] == 3
+    assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
+    assert elp("teams", "add", "Layout", ANA).code == 0
+    assert elp("teams", "add", "Layout", BOB).code == 0
+    result = elp("teams", "remove", "Layout", BOB)
+    assert result.code == 0 and "still hold their seat" in result.out
+    pool = elp("seats", "show", "--json").json()[0]
+    assert (pool["purchased"], pool["pending"], pool["unassigned"], pool["unused"]) == (3, 1, 1, 1)
+    text = elp("seats", "show").out
+    assert "[" in text and "1 unused" in text and ANA in text and "(no team)" in text
+    teams = elp("teams", "list", "--json").json()
+    assert [(t["name"], [m["email"] for m in t["members"]]) for t in teams] == [("Layout", [ANA])]
+    log = elp("log", "--json").json()
+    assert [e["action"] for e in log[:2]] == ["team-remove", "team-add"]
+    assert "team-remove" in elp("log").out
+
+
+def test_banks_refresh_shows_what_changed(elp, bank_id):
+    first = elp("banks", "refresh")
+    assert first.code == 0 and "First refresh" in first.out
+    assert elp("banks", "refresh").out.count("Nothing changed") == 1
+    elp("banks", "request", bank_id, "--credits", "20", "--yes")
+    result = elp("banks", "refresh")
+    assert f"{bank_id} credits_requested: 100 -> 120" in result.out
+
+
+def test_banks_warn_about_credits_about_to_be_lost(elp, org):
+    elp("banks", "add", "--product", PRODUCT, "--credits", "10", "--start", "2026-11-01", "--expires", "2026-12-10")
+    assert "10 credit(s) will be lost on 2026-12-10" in elp("banks", "list").out
+
+
+def test_tables_fit_80_columns(elp, bank_id, monkeypatch):
+    elp("users", "invite", "a.very.long.name.of.a.freelancer@some-studio.example.com")
+    generate(elp, bank_id, "a.very.long.name.of.a.freelancer@some-studio.example.com", "--yes", quantity="2")
+    monkeypatch.setenv("COLUMNS", "80")
+    for argv in (["banks", "list"], ["licenses", "list"], ["users", "list"], ["log"], ["seats", "show"]):
+        out = elp(*argv).out
+        assert out and all(len(line) <= 80 for line in out.splitlines()), (argv, out)
+
+
+def test_store_text_never_reaches_the_terminal_as_an_escape(elp, org):
+    evil = "Anim\x1b[2J\x1b]0;pwned\x07ate\u202e"
+    assert elp("banks", "add", "--product", evil, "--credits", "5", "--start", "2026-11-01", "--expires", "2027-01-01").code == 0
+    for argv in (["banks", "list"], ["banks", "list", "--json"], ["log"], ["versions", "list"]):
+        out = elp(*argv).out
+        assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out, argv
+    assert elp("banks", "list", "--json").json()[0]["product"] == evil
+
+
+def test_fit_columns_drops_then_cuts():
+    columns = [Column("a", "A"), Column("b", "B", flex=True), Column("c", "C", drop=1)]
+    cells = [["x" * 10, "y" * 40, "z" * 10]]
+    shown, widths = fit_columns(columns, cells, 40)
+    assert shown == [0, 1] and widths[0] + 2 + widths[1] <= 40
+    assert plain("ok\ttab") == "ok\\ttab"
+    assert Console(out=io.StringIO()).width() is None
+
+
+# -- demo and the app ------------------------------------------------------------------
+def test_demo_prints_admin_then_regular(elp, store_path, monkeypatch):
+    calls = []
+
+    def write_demo(path, size="small", force=False, progress=True):
+        calls.append((Path(path), size, force))
+        return {"admin": "boss@demo.example", "regular": "artist@demo.example", "store": str(path)}
+
+    monkeypatch.setitem(sys.modules, "elp_tui.demo", types.SimpleNamespace(write_demo=write_demo))
+    opened = []
+    monkeypatch.setitem(sys.modules, "elp_tui.app", types.SimpleNamespace(run_app=lambda *a: opened.append(a) or 0))
+    result = elp("demo", "--size", "large", "--force", user=None)
+    assert result.code == 0, result.err
+    assert calls == [(store_path, "large", True)]
+    lines = result.out.splitlines()
+    assert "boss@demo.example" in lines[0] and "artist@demo.example" in lines[1]
+    assert f"--store {store_path} --as boss@demo.example" in result.out
+    assert opened == []  # stdout is not a terminal: the app is not opened
+
+
+def test_demo_refusing_to_overwrite(elp, org, monkeypatch):
+    from elp_tui.store import StoreError
+
+    def write_demo(path, size="small", force=False, progress=True):
+        raise StoreError(f"A store already exists at {path}; it was left untouched.")
+
+    monkeypatch.setitem(sys.modules, "elp_tui.demo", types.SimpleNamespace(write_demo=write_demo))
+    one_refusal_line(elp("demo", user=None))
+
+
+def test_no_command_opens_the_app_or_says_how_to_sign_in(elp, org, monkeypatch):
+    opened = []
+    monkeypatch.setitem(sys.modules, "elp_tui.app", types.SimpleNamespace(run_app=lambda *a: opened.append(a) or 0))
+    assert elp("--lang", "fr").code == 0
+    assert opened == [(org, ADMIN, "fr")] and os.environ["ELP_LANG"] == "fr"
+    monkeypatch.setitem(sys.modules, "elp_tui.app", None)  # import fails
+    result = elp()
+    assert result.code == 0 and "not installed yet" in result.out
+    one_refusal_line(elp(user=None))
+
+
+# -- real subprocesses ------------------------------------------------------------------
+def run_elp(store_path: Path, *args: str, user: str | None = ADMIN) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ELP_TODAY": TODAY.isoformat(), "PYTHONPATH": str(ROOT)}
+    env.pop("ELP_USER", None)
+    argv = [sys.executable, "-m", "elp_tui", "--store", str(store_path)] + (["--as", user] if user else []) + list(args)
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_subprocess_exit_statuses_and_output(org, bank_id):
+    ok = run_elp(org, "banks", "list", "--json")
+    assert ok.returncode == 0 and json.loads(ok.stdout)[0]["id"] == bank_id
+    bad = run_elp(org, "banks", "add", "--credits", "x")
+    assert bad.returncode == 2 and "usage:" in bad.stderr
+    before = org.read_bytes()
+    refused = run_elp(org, "licenses", "generate", "--bank", bank_id, "--type", "floating", "--months", "1",
+                      "--quantity", "1", "--start", TODAY.isoformat(), "--email", ANA)  # stdin is not a terminal
+    assert refused.returncode == 1 and "--yes" in refused.stderr
+    assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+    assert org.read_bytes() == before
+    done = run_elp(org, "licenses", "generate", "--bank", bank_id, "--type", "floating", "--months", "1",
+                   "--quantity", "4", "--start", TODAY.isoformat(), "--email", ANA, "--yes", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0]["computers"] == 4
+
+
+def test_cli_commands_do_not_import_textual(org):
+    """Start-up time: only the app imports textual (and rich)."""
+    probe = (
+        "import sys\n"
+        "from elp_tui.__main__ import main\n"
+        "code = main(sys.argv[1:])\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
+        "print('LOADED', loaded, file=sys.stderr)\n"
+        "sys.exit(1 if loaded else code)\n"
+    )
+    env = {**os.environ, "ELP_TODAY": TODAY.isoformat(), "PYTHONPATH": str(ROOT)}
+    for args in (["banks", "list"], ["check"], ["licenses", "export"]):
+        argv = [sys.executable, "-c", probe, "--store", str(org), "--as", ADMIN, *args]
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "LOADED []" in done.stderr
