@@ -232,3 +232,16 @@ def test_the_file_is_replaced_whole_so_a_reader_never_sees_half_a_write(store):
     finally:
         reader.close()
     assert os.stat(store.path).st_ino != inode
+
+
+def test_the_next_write_removes_temp_files_left_by_a_killed_writer(store):
+    """A writer killed between writing its temp file and renaming it leaves a stray copy."""
+    stray = store.path.parent / f".{store.path.name}.k1ll3d.tmp"
+    stray.write_bytes(b'{"half": ')
+    unrelated = store.path.parent / "notes.tmp"
+    unrelated.write_bytes(b"mine")
+    with store.transaction() as db:
+        db.table("users").insert({"email": "a@b.example"})
+    assert not stray.exists()
+    assert unrelated.read_bytes() == b"mine"
+    assert users_of(Store(store.path)) == ["a@b.example"]

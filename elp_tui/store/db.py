@@ -124,6 +124,13 @@ class Store:
 
     def _write(self, data: dict[str, dict[str, Any]]) -> None:
         folder = self.path.parent
+        # Called only under the lock, so any temp file left here belongs to a writer that
+        # was killed mid-write: remove it, or every crash would leave a full copy behind.
+        for stale in folder.glob(f".{self.path.name}.*.tmp"):
+            try:
+                stale.unlink()
+            except FileNotFoundError:
+                pass
         payload = orjson.dumps(data)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.", suffix=".tmp")
         try:

@@ -1,0 +1,39 @@
+"""Write to the store as fast as possible, forever: generate, renew, invite.
+tests/test_processes.py kills it with SIGKILL at random moments.
+
+usage: writer.py STORE BANK ACTOR TODAY
+Prints "ready" once it has opened the store and is about to write.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+
+from elp_tui.portal import Portal, StaleQuote, fixed_clock
+from elp_tui.store import Store
+
+
+def main() -> None:
+    store_path, bank, actor, today = sys.argv[1:5]
+    portal = Portal(Store(store_path), fixed_clock(today))
+    portal.list_banks(actor)  # the store opens and parses before the test starts its timer
+    print("ready", flush=True)
+    pid = os.getpid()
+    last: str | None = None
+    for n in itertools.count():
+        try:
+            if n % 5 == 4:
+                portal.invite(actor, f"artist-{pid}-{n}@lumenfox.studio")
+            elif n % 3 == 2 and last is not None:
+                portal.renew(actor, portal.quote_renew(actor, last, months=1))
+            else:
+                quote = portal.quote_generate(actor, bank=bank, type="multiseat", months=1, quantity=2, start=today, email=actor)
+                last = portal.generate(actor, quote)[0]["activation_id"]
+        except StaleQuote:
+            pass  # another writer got there first; the next round quotes afresh
+
+
+if __name__ == "__main__":
+    main()
