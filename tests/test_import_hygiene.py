@@ -1,0 +1,84 @@
+"""The data layers never know the UI: portal/, store/ and models import no textual (STYLE.md)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_LAYERS = ["elp_tui.portal", "elp_tui.store", "elp_tui.models"]
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_data_layers_import_without_textual():
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in DATA_LAYERS)
+        + "ui = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich') or m.startswith(('elp_tui.screens', 'elp_tui.widgets', 'elp_tui.app')))\n"
+        + "print(','.join(ui))\n"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"data layers pulled in UI modules: {result.stdout.strip()}"
+
+
+def test_every_portal_and_store_module_imports_without_textual():
+    modules = sorted(
+        "elp_tui." + ".".join(p.relative_to(ROOT / "elp_tui").with_suffix("").parts)
+        for layer in ("portal", "store")
+        for p in (ROOT / "elp_tui" / layer).rglob("*.py")
+    )
+    modules = [m.removesuffix(".__init__") for m in modules]
+    code = "import sys, importlib\n" f"for m in {modules!r}: importlib.import_module(m)\n" "print('textual' in sys.modules)\n"
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def _linter_config(tmp_path: Path) -> Path:
+    """pyproject's [tool.importlinter] contracts, run as configured (forcing external packages on,
+    which a contract naming `textual` needs)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    assert config.get("contracts"), "pyproject.toml declares no import-linter contract"
+    forbidden = {m for c in config["contracts"] for m in c.get("forbidden_modules", [])}
+    assert "textual" in forbidden
+    lines = ["[importlinter]", f"root_package = {config['root_package']}", "include_external_packages = True", ""]
+    for n, contract in enumerate(config["contracts"]):
+        lines.append(f"[importlinter:contract:{n}]")
+        for key, value in contract.items():
+            if isinstance(value, list):
+                lines.append(f"{key} =")
+                lines += [f"    {v}" for v in value]
+            else:
+                lines.append(f"{key} = {value}")
+        lines.append("")
+    path = tmp_path / "importlinter.ini"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def test_import_linter_contracts_are_kept(tmp_path):
+    lint = ROOT / ".venv" / "bin" / "lint-imports"
+    if not lint.exists():
+        found = shutil.which("lint-imports")
+        if found is None:
+            pytest.skip("import-linter is not installed (pip install -e '.[dev]')")
+        lint = Path(found)
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    args = [str(lint), "--no-cache"]
+    if not config.get("include_external_packages"):
+        args += ["--config", str(_linter_config(tmp_path))]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "broken" in result.stdout and " 0 broken" in result.stdout
