@@ -503,8 +503,10 @@ class DemoBuilder:
         computers = 1 if spec.type == "node-lock" else rng.choice(COMPUTERS)
         holder = org.named.get(spec.holder) if spec.holder else None
         term = None
-        for _ in range(60):
-            candidate = self._plan(bank, base, computers, spec.renew, spec.grow)
+        # A renewal may not fit (an expired license on a bank that started weeks ago): then plan without.
+        for attempt in range(80):
+            renew = spec.renew and attempt < 40
+            candidate = self._plan(bank, base, computers, renew, spec.grow and renew)
             if self._status(candidate) != base:
                 continue
             if holder is not None and not holder.can_receive(candidate.created):
