@@ -64,7 +64,9 @@ class Terminal(io.StringIO):
 def cli_env(monkeypatch):
     monkeypatch.setenv("ELP_TODAY", TODAY.isoformat())
     for name in ("ELP_USER", "ELP_STORE", "ELP_LANG", "COLUMNS"):
-        monkeypatch.delenv(name, raising=False)
+        # set, then delete: the undo then also removes what a command sets (elp --lang)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # no terminal unless a test says so
 
 

@@ -7,13 +7,14 @@ Text from the store (product, team and organization names, notes) is printed thr
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import sys
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence, TextIO
+
+import orjson
 
 ELLIPSIS = "…"
 GAP = "  "
@@ -25,6 +26,8 @@ class Refused(Exception):
 
 def plain(value: Any) -> str:
     """One printable line: control and bidi-format characters shown as escapes."""
+    if type(value) is str and value.isprintable():
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -53,10 +56,24 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code > 0xFFFF:  # JSON spells characters beyond the BMP as a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
 def to_json(data: Any) -> str:
-    """Indented JSON, ISO dates, and every non-ASCII character escaped, so no C1 control
-    character or bidi override in store text reaches the terminal raw."""
-    return json.dumps(data, indent=2, ensure_ascii=True, default=_json_default)
+    """Indented UTF-8 JSON with ISO dates (orjson: fast on 100k licenses).
+
+    orjson escapes ASCII control characters; the non-printable rest (C1 controls, bidi
+    overrides) is escaped here, so store text never reaches the terminal raw. Outside
+    strings JSON holds only printable ASCII, so escaping char by char is safe."""
+    text = orjson.dumps(data, option=orjson.OPT_INDENT_2, default=_json_default).decode("utf-8")
+    if all(line.isprintable() for line in text.split("\n")):
+        return text
+    return "".join(ch if ch.isprintable() or ch in "\n " else _json_escape(ch) for ch in text)
 
 
 def only(row: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
@@ -164,13 +181,18 @@ class Console:
             return
         width = self.width()
         shown, widths = fit_columns(columns, cells, None if width is None else width - len(indent))
-        lines = [[columns[i].header for i in shown]] + [[row[i] for i in shown] for row in cells]
-        for values in lines:
+        layout = [(i, widths[i], columns[i].right) for i in shown]
+
+        def render(values: list[str]) -> str:
             parts = []
-            for value, i in zip(values, shown):
-                text = _cut(value, widths[i])
-                parts.append(text.rjust(widths[i]) if columns[i].right else text.ljust(widths[i]))
-            self.line((indent + GAP.join(parts)).rstrip())
+            for i, w, right in layout:
+                text = values[i] if len(values[i]) <= w else _cut(values[i], w)
+                parts.append(text.rjust(w) if right else text.ljust(w))
+            return (indent + GAP.join(parts)).rstrip()
+
+        header = render([c.header for c in columns])
+        # one write for the whole table: 100k rows print in a fraction of a second
+        self.chatter.write("\n".join([header] + [render(row) for row in cells]) + "\n")
 
     def pairs(self, items: Sequence[tuple[str, Any]], *, indent: str = "  ") -> None:
         """A label: value list (a quote, a record)."""

@@ -12,6 +12,7 @@ import orjson
 from elp_tui.cli.console import Column, Console, only, plain
 from elp_tui.cli.session import Session
 from elp_tui.portal import NotFound, RuleViolation
+from elp_tui.portal.alerts import bank_expiring_soon
 from elp_tui.portal.base import VENDOR_EMAIL, normalise_email, positive_int
 
 BANK_KEYS = (
@@ -22,9 +23,6 @@ LICENSE_KEYS = (
     "activation_id", "product", "bank", "type", "computers", "assignee", "start", "expires_on", "status",
     "credits_used",
 )
-# Warn about credits that will be lost when the bank expires within this many days.
-EXPIRY_WARNING_DAYS = 30
-
 BANK_COLUMNS = (
     Column("id", "BANK"),
     Column("product", "PRODUCT", flex=True),
@@ -58,7 +56,7 @@ def show_banks(console: Console, banks: list[dict[str, Any]]) -> None:
     for bank in banks:
         if bank.get("expired") and bank["forfeited"]:
             console.line(f"  {plain(bank['id'])} expired on {bank['expires_on']}: {bank['forfeited']} unused credit(s) were lost.")
-        elif not bank.get("expired") and bank["remaining"] and 0 <= bank.get("days_left", 10**6) <= EXPIRY_WARNING_DAYS:
+        elif bank_expiring_soon(bank):  # the portal decides what "soon" is, for the screens too
             console.line(
                 f"! {plain(bank['id'])}: {bank['remaining']} credit(s) will be lost on {bank['expires_on']} "
                 f"({bank['days_left']} day(s) left): use them before then."
