@@ -125,12 +125,24 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
         self._muted = muted
 
     # -- data ----------------------------------------------------------------------
-    def set_rows(self, rows: list[dict[str, Any]], *, keep: str | None = None) -> None:
-        """Replace the rows; keep the cursor on the row whose `keep` field matches, if any."""
+    @staticmethod
+    def build_haystack(columns: list[Column], rows: list[dict[str, Any]]) -> list[str]:
+        """The lower-case text the filter scans; pure, so a worker thread can build it for 100k rows."""
+        keys = [c.key for c in columns]
+        return [" ".join(str(r.get(k, "") or "") for k in keys).lower() for r in rows]
+
+    def set_rows(
+        self, rows: list[dict[str, Any]], *, keep: str | None = None, haystack: list[str] | None = None
+    ) -> None:
+        """Replace the rows; keep the cursor on the row whose `keep` field matches, if any.
+
+        `haystack`: `build_haystack(columns, rows)` computed off the UI thread (optional).
+        """
         current = self.current_row
         self._rows = rows
-        keys = [c.key for c in self.columns]
-        self._haystack = [" ".join(str(r.get(k, "") or "") for k in keys).lower() for r in rows]
+        if haystack is None or len(haystack) != len(rows):
+            haystack = self.build_haystack(self.columns, rows)
+        self._haystack = haystack
         self._rebuild()
         if keep and current is not None:
             for pos, index in enumerate(self._view):

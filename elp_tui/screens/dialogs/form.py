@@ -44,7 +44,7 @@ def field_error(spec: Field, raw: Any) -> str | None:
             return _("Select at least one.")
         return None
     if spec.kind == "select":
-        if spec.required and (raw is None or raw == Select.BLANK):
+        if spec.required and (raw is None or raw is Select.BLANK):
             return _("Choose one.")
         return None
     text = "" if raw is None else str(raw).strip()
@@ -180,7 +180,8 @@ class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
             value = raw.strip() if isinstance(raw, str) else raw
             if spec.kind == "int" and not error and value not in ("", None):
                 value = int(value)
-            values[spec.name] = None if value == Select.BLANK else value
+            # Select.BLANK is False in Textual 8, and 0 == False: only a select can be blank.
+            values[spec.name] = None if spec.kind == "select" and value is Select.BLANK else value
         return values, invalid
 
     def action_submit(self) -> None:
