@@ -21,7 +21,7 @@ from elp_tui.models import (
     User,
 )
 from elp_tui.portal import Portal, fixed_clock
-from elp_tui.portal.credits import return_blocked_reason
+from elp_tui.portal.credits import license_status, return_blocked_reason
 from elp_tui.portal.dates import add_months, months_to_cover
 from elp_tui.store import Store, StoreError
 
@@ -78,8 +78,6 @@ def cases(tables: dict, today: dt.date) -> dict[str, object]:
             kinds.add("portable-before-25.1")
         if bank["credits_requested"] > bank["credits_granted"]:
             kinds.add("pending-request")
-    from elp_tui.portal.credits import license_status
-
     licenses = docs(tables, "licenses")
     users = {u["email"]: u for u in docs(tables, "users")}
     return {
