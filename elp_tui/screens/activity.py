@@ -25,12 +25,12 @@ class ActivityPage(Page):
     COLUMNS = [
         Column("seq", N_("#"), 5, "right"),
         Column("on", N_("Date"), 10),
-        Column("actor", N_("Who"), 26),
-        Column("action", N_("Action"), 18),
-        Column("target", N_("Target"), 22),
+        Column("actor", N_("Who"), 28),
+        Column("action", N_("Action"), 17),
+        Column("target", N_("Target"), 20),
         Column("credits", N_("Credits"), 7, "right", _signed),
         Column("seats", N_("Seats"), 5, "right", _signed),
-        Column("details", N_("Details"), 60),
+        Column("details", N_("Details"), 70),
     ]
 
     def compose(self) -> ComposeResult:
@@ -38,7 +38,19 @@ class ActivityPage(Page):
         yield self.title_widget()
         yield FilterBar(self.table, id="activity-filter")
         yield self.table
+        yield Static("", id="activity-detail", classes="activity-detail")
         yield Static("", id="activity-count", classes="page-note")
+
+    DEFAULT_CSS = """
+    ActivityPage .activity-detail { height: auto; max-height: 4; border-top: solid $panel; padding: 0 1; }
+    """
+
+    def on_record_table_highlighted(self, event: RecordTable.Highlighted) -> None:
+        row = event.row
+        text = ""
+        if row is not None:
+            text = f"#{row['seq']} {row['at']} · {row['actor']} · {row['action']} {row.get('target', '')}\n{row.get('details', '')}"
+        self.query_one("#activity-detail", Static).update(content(text))
 
     def fetch(self) -> list[dict[str, Any]]:
         return self.portal.activity(self.me)
