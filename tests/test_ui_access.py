@@ -59,12 +59,12 @@ async def test_regular_user_palette_lists_no_admin_page_or_action(portal, tmp_pa
     app = await _regular_app(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
-        titles = " | ".join(c.title for c in app.get_system_commands(app.screen))
+        titles = [c.title for c in app.get_system_commands(app.screen)]
         for page in PAGES:
             if page.ADMIN_ONLY:
-                assert _(page.TITLE) not in titles
+                assert not any(_(page.TITLE) in t for t in titles)
                 for action in page.ACTIONS:
-                    assert _(action.title) not in titles
+                    assert not any(t.endswith(": " + _(action.title)) for t in titles)
         # Typing an admin page name in the real palette finds nothing to open.
         await pilot.press("ctrl+p")
         await pilot.press(*"Dashboard")
