@@ -90,7 +90,11 @@ class PortalBase:
 
     # -- identity ----------------------------------------------------------------
     def _user(self, db: TinyDB, email: str) -> dict[str, Any] | None:
-        return db.table(T_USERS).get(Q.email == email.strip().lower())  # type: ignore[return-value]
+        try:
+            address = normalise_email(email)
+        except InvalidInput:
+            address = (email or "").strip().lower()
+        return db.table(T_USERS).get(Q.email == address)  # type: ignore[return-value]
 
     def _actor(self, db: TinyDB, email: str | None, *, admin: bool = True) -> dict[str, Any]:
         if not email:

@@ -26,7 +26,7 @@ from elp_tui.portal.base import (
     rows,
 )
 from elp_tui.portal.dates import add_months, months_to_cover, parse_date, version_key
-from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation, StaleQuote
+from elp_tui.portal.errors import InvalidInput, NotFound, PortalError, RuleViolation, StaleQuote
 from elp_tui.portal.quotes import GenerateQuote, RenewQuote
 
 RETURN_MIN_VERSION = (25, 1)
@@ -281,7 +281,7 @@ class CreditsMixin(PortalBase):
             me = self._actor(db, actor)
             try:
                 fresh = self._quote_generate(db, me, quote.bank, quote.type, quote.months, quote.quantity, quote.start, quote.email, quote.product)
-            except Exception as exc:
+            except PortalError as exc:
                 raise StaleQuote(f"The data changed since the quote: {exc}", None) from None
             if fresh != quote:
                 raise StaleQuote("The data changed since the quote was shown; nothing was written. Check the new quote.", fresh)
@@ -389,7 +389,7 @@ class CreditsMixin(PortalBase):
             me = self._actor(db, actor)
             try:
                 fresh = self._quote_renew(db, me, quote.activation_id, quote.months, quote.computers_after)
-            except Exception as exc:
+            except PortalError as exc:
                 raise StaleQuote(f"The data changed since the quote: {exc}", None) from None
             if fresh != quote:
                 raise StaleQuote("The data changed since the quote was shown; nothing was written. Check the new quote.", fresh)

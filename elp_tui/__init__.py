@@ -1,0 +1,3 @@
+"""ELP: the Enterprise License Portal in the terminal."""
+
+__version__ = "0.1.0"
