@@ -1,11 +1,76 @@
-"""Manage Licenses (placeholder until the page lands)."""
+"""Manage Licenses: every license of the organization, and adding, renewing, returning, assigning them.
+
+The rows, the quotes and every refusal come from the portal; this page only shows them, asks,
+and commits what the admin confirmed.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+import asyncio
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Any, Callable
 
-from elp_tui.i18n import N_
-from elp_tui.screens.base import Page
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+
+from elp_tui.i18n import N_, _, ngettext
+from elp_tui.portal import StaleQuote
+from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.dialogs.confirm import ConfirmDialog
+from elp_tui.screens.dialogs.form import FormDialog
+from elp_tui.screens.dialogs.licenses_forms import (
+    ASSIGN_NOTE, GENERATE_NOTE, RENEW_NOTE, RETURN_NOTE, ExportDoneDialog, assign_fields, generate_fields,
+    human_size, renew_fields, return_fields,
+)
+from elp_tui.widgets.filter import FilterBar
+from elp_tui.widgets.safe import content, plain
+from elp_tui.widgets.table import Column, RecordTable
+
+# Values the portal stores, offered to the catalog so they can be shown translated.
+STATUS_LABELS = {"active": N_("active"), "scheduled": N_("scheduled"), "expired": N_("expired"), "returned": N_("returned")}
+TYPE_LABELS = {"node-lock": N_("node-lock"), "multiseat": N_("multiseat"), "floating": N_("floating")}
+RETURNABLE = ("active", "scheduled")
+SHOWN_IDS = 8
+
+
+def _label(table: dict[str, str]) -> Callable[[Any], str]:
+    return lambda value: "—" if value is None else _(table.get(value, str(value)))
+
+
+def _assignee(value: Any) -> str:
+    return value if value else _("(returned)")
+
+
+def export_dir() -> Path:
+    """Where the CSV goes: $ELP_EXPORT_DIR if set, else the current directory."""
+    return Path(os.environ.get("ELP_EXPORT_DIR") or os.getcwd())
+
+
+def export_name(org_id: str, today: str) -> str:
+    safe_org = re.sub(r"[^A-Za-z0-9_-]+", "_", org_id or "org")
+    return f"elp-licenses-{safe_org}-{today}.csv"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """A reader sees the old file or the whole new one, never half a CSV."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        # "x": a new file with the user's usual permissions (umask), never someone else's file.
+        with open(tmp, "x", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class LicensesPage(Page):
@@ -13,5 +78,438 @@ class LicensesPage(Page):
     TITLE = N_("Manage Licenses")
     ADMIN_ONLY = True
 
+    DEFAULT_CSS = """
+    LicensesPage #licenses-header { height: 1; margin: 0 0 1 0; }
+    LicensesPage #licenses-header .licenses-title { width: auto; text-style: bold; color: $accent; }
+    LicensesPage #licenses-count { width: 1fr; text-align: right; color: $text-muted; }
+    LicensesPage #licenses-detail { height: auto; padding: 0 1; background: $boost; border-top: solid $panel; }
+    LicensesPage #licenses-detail Static { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
+    LicensesPage #detail-license { text-style: bold; }
+    LicensesPage #licenses-detail .available { color: $success; }
+    LicensesPage #licenses-detail .blocked { color: $text-muted; }
+    """
+
+    BINDINGS = [
+        Binding("a", "add_licenses", N_("Add licenses"), id="licenses.add",
+                tooltip=N_("Generate new licenses from a credit bank")),
+        Binding("n,e", "renew", N_("Renew"), id="licenses.renew",
+                tooltip=N_("Extend the selected license (and raise a multiseat's computers)")),
+        Binding("t", "return_license", N_("Return"), id="licenses.return",
+                tooltip=N_("Take the selected license back from its user (portable banks 25.1+)")),
+        Binding("s", "assign", N_("Assign"), id="licenses.assign",
+                tooltip=N_("Give the selected returned license to a member")),
+        Binding("d", "download_csv", N_("CSV"), id="licenses.download",
+                tooltip=N_("Download every license (active and expired) as CSV")),
+    ]
+
+    ACTIONS = [
+        PageAction(N_("Add licenses"), N_("Generate new licenses from a credit bank"), "action_add_licenses"),
+        PageAction(N_("Renew"), N_("Extend the selected license"), "action_renew"),
+        PageAction(N_("Return"), N_("Return the selected license (portable banks, version 25.1 or later)"), "action_return_license"),
+        PageAction(N_("Assign"), N_("Assign the selected returned license to a member"), "action_assign"),
+        PageAction(N_("Download CSV"), N_("Write every license to a CSV file and offer to copy it"), "action_download_csv"),
+    ]
+
+    COLUMNS = [
+        Column("activation_id", N_("Activation ID"), 19),
+        Column("product", N_("Product"), 20),
+        Column("start", N_("Start date"), 10),
+        Column("expires_on", N_("Expiration"), 10),
+        Column("computers", N_("Computers"), 9, "right"),
+        Column("type", N_("Type"), 9, format=_label(TYPE_LABELS)),
+        Column("assignee", N_("Assigned user email"), 26, format=_assignee),
+        Column("status", N_("Status"), 9, format=_label(STATUS_LABELS)),
+        Column("credits_used", N_("Credits used"), 12, "right"),
+        Column("bank", N_("Bank"), 7),
+        Column("bank_start", N_("Bank start"), 10),
+        Column("bank_expires_on", N_("Bank expiry"), 11),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._fetched = False
+        self._pending_focus: str | None = None
+
     def compose(self) -> ComposeResult:
-        yield self.title_widget()
+        self.table = RecordTable(self.COLUMNS, id="licenses-table", muted=lambda r: r["status"] == "expired")
+        with Horizontal(id="licenses-header"):
+            yield Static(content(_(self.TITLE)), classes="licenses-title")
+            yield Static(content(_("Loading licenses…")), id="licenses-count")
+        yield FilterBar(self.table, id="licenses-filter")
+        yield self.table
+        with Vertical(id="licenses-detail"):
+            yield Static("", id="detail-license")
+            yield Static("", id="detail-renew")
+            yield Static("", id="detail-move")
+
+    # -- data ------------------------------------------------------------------------
+    def fetch(self) -> tuple[list[dict[str, Any]], list[str]]:
+        rows = self.portal.list_licenses(self.me)
+        # The filter text of 100k rows takes a moment: build it here, in the worker thread.
+        return rows, RecordTable.build_haystack(self.COLUMNS, rows)
+
+    def show_data(self, data: tuple[list[dict[str, Any]], list[str]]) -> None:
+        rows, haystack = data
+        self._fetched = True
+        self.table.set_rows(rows, keep="activation_id", haystack=haystack)
+        if self._pending_focus:
+            self._move_to(self._pending_focus)
+            self._pending_focus = None
+        self._update_counts()
+        self._update_detail(self.table.current_row)
+
+    def _move_to(self, activation_id: str) -> None:
+        """Put the cursor on a license just created (if the filter shows it)."""
+        for pos, row in enumerate(self.table.visible_rows()):
+            if row["activation_id"] == activation_id:
+                self.table.cursor = pos
+                return
+
+    def on_record_table_highlighted(self, event: RecordTable.Highlighted) -> None:
+        if event.table is self.table:
+            self._update_counts()
+            self._update_detail(event.row)
+
+    def _update_counts(self) -> None:
+        if not self._fetched:
+            return
+        total, shown = self.table.total_count, self.table.row_count
+        text = ngettext("{n} license", "{n} licenses", total).format(n=total)
+        if self.table.filter_text:
+            text = _("{total} · {shown} shown by the filter").format(total=text, shown=shown)
+        self.query_one("#licenses-count", Static).update(content(text))
+
+    def show_product(self, product: str) -> None:
+        """Narrow the table to one product (the Dashboard jumps here with it)."""
+        self.query_one(FilterBar).value = product
+        self.table.set_filter(product)
+        self._update_counts()
+
+    # -- what the selected row allows (said, never a dead key) ---------------------------
+    @staticmethod
+    def renew_blocked(row: dict[str, Any]) -> str | None:
+        if row["status"] == "expired":
+            return _("Renew not possible: the license has expired; add a new license instead.")
+        if row["expires_on"] == row["bank_expires_on"] and row["type"] != "multiseat":
+            return _("Renew not possible: the license already ends when its bank expires ({date}).").format(
+                date=row["bank_expires_on"])
+        return None
+
+    @staticmethod
+    def return_blocked(row: dict[str, Any]) -> str | None:
+        if row.get("return_blocked"):
+            return _("Return not possible: {reason}").format(reason=row["return_blocked"])
+        if row["status"] == "expired":
+            return _("Return not possible: the license has expired.")
+        if row["status"] == "returned":
+            return _("Return not possible: the license is already returned; assign it instead.")
+        if row["status"] not in RETURNABLE:
+            return _("Return not possible: the license is {status}.").format(status=_(STATUS_LABELS.get(row["status"], row["status"])))
+        return None
+
+    @staticmethod
+    def assign_blocked(row: dict[str, Any]) -> str | None:
+        if row.get("return_blocked"):
+            return _("Assign not possible: {reason}").format(reason=row["return_blocked"])
+        if row["status"] == "expired":
+            return _("Assign not possible: the license has expired.")
+        if row["status"] != "returned":
+            return _("Assign not possible: the license is assigned to {email}; return it first.").format(
+                email=row.get("assignee") or "")
+        return None
+
+    def move_line(self, row: dict[str, Any]) -> tuple[str, bool]:
+        """Return and Assign in one line: which of the two the row allows, or why neither."""
+        returning, assigning = self.return_blocked(row), self.assign_blocked(row)
+        if row.get("return_blocked"):
+            return _("Return/Assign not possible: {reason}").format(reason=row["return_blocked"]), False
+        if row["status"] == "expired":
+            return _("Return/Assign not possible: the license has expired."), False
+        if not returning:
+            return _("Return (t): available · Assign (s): after a return"), True
+        if not assigning:
+            return _("Assign (s): available · Return: already returned"), True
+        return returning, False
+
+    def _update_detail(self, row: dict[str, Any] | None) -> None:
+        lines: dict[str, tuple[str, bool | None]] = {
+            "detail-license": (_("No license selected. Press a to add licenses."), None),
+            "detail-renew": ("", None),
+            "detail-move": ("", None),
+        }
+        if row is not None:
+            holder = row.get("assignee") or _("nobody (returned)")
+            lines["detail-license"] = (
+                _("{aid} · {product} · {holder}").format(aid=row["activation_id"], product=row["product"], holder=holder),
+                None,
+            )
+            renewing = self.renew_blocked(row)
+            lines["detail-renew"] = (renewing, False) if renewing else (_("Renew (n): available"), True)
+            lines["detail-move"] = self.move_line(row)
+        for wid, (text, available) in lines.items():
+            widget = self.query_one(f"#{wid}", Static)
+            widget.update(content(text))
+            widget.tooltip = text or None
+            widget.set_class(available is True, "available")
+            widget.set_class(available is False, "blocked")
+
+    def _selected(self) -> dict[str, Any] | None:
+        row = self.table.current_row
+        if row is None:
+            self.notify(_("No license selected: pick one in the table first."), severity="warning", markup=False)
+        return row
+
+    def _say(self, message: str, severity: str = "information", timeout: float = 6) -> None:
+        self.notify(plain(message), severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
+
+    # -- confirm, then commit (a stale quote shows the fresh one) -------------------------
+    async def _confirm_and_commit(
+        self, title: str, quote: Any, commit: Callable[[str, Any], Any], confirm_label: str,
+        warning: Callable[[Any], str],
+    ) -> Any:
+        while True:
+            ok = await self.app.push_screen_wait(
+                ConfirmDialog(title, quote.lines(), warning=warning(quote), confirm_label=confirm_label)
+            )
+            if not ok:
+                self._say(_("Cancelled: nothing was changed."), timeout=3)
+                return None
+            try:
+                return await self.call_portal(commit, self.me, quote)
+            except StaleQuote as exc:
+                if exc.fresh is None:
+                    self.elp.refuse(exc)
+                    self.reload()
+                    return None
+                self._say(str(exc), severity="warning", timeout=8)
+                quote = exc.fresh
+
+    # -- add licenses --------------------------------------------------------------------
+    def action_add_licenses(self) -> None:
+        self._add_flow()
+
+    @work(exclusive=True, group="licenses-flow")
+    async def _add_flow(self) -> None:
+        banks = await self.call_portal(self.portal.list_banks, self.me)
+        if banks is None:
+            return
+        valid = [b for b in banks if not b["expired"]]
+        if not valid:
+            self._say(_("No valid credit bank: every bank has expired. Request credits on Manage Banks."), severity="warning")
+            return
+        today = self.portal.today().isoformat()
+        values: dict[str, Any] = {"bank": self._preferred_bank(valid)}
+        while True:
+            answer = await self.app.push_screen_wait(
+                FormDialog(_("Add licenses"), generate_fields(valid, values, today), submit_label=N_("Review"),
+                           note=_(GENERATE_NOTE))
+            )
+            if answer is None:
+                return
+            values = answer
+            quote = await self.call_portal(
+                self.portal.quote_generate, self.me, bank=answer["bank"], type=answer["type"], months=answer["months"],
+                quantity=answer["quantity"], start=answer["start"], email=answer["email"],
+            )
+            if quote is not None:
+                break  # a refusal was shown: the form comes back with what was typed
+        created = await self._confirm_and_commit(
+            _("Confirm new licenses"), quote, self.portal.generate, N_("Add licenses"), self._generate_warning,
+        )
+        if created is None:
+            return
+        ids = [row["activation_id"] for row in created]
+        shown = ", ".join(ids[:SHOWN_IDS])
+        if len(ids) > SHOWN_IDS:
+            shown = _("{ids} and {n} more").format(ids=shown, n=len(ids) - SHOWN_IDS)
+        self._say(ngettext("Created {n} license: {ids}", "Created {n} licenses: {ids}", len(ids)).format(n=len(ids), ids=shown),
+                  severity="information", timeout=10)
+        self._pending_focus = ids[0]
+        self.reload()
+
+    def _preferred_bank(self, banks: list[dict[str, Any]]) -> str:
+        """The highlighted license's bank if still valid, else the first bank with credits left."""
+        row = self.table.current_row
+        if row is not None and any(b["id"] == row["bank"] for b in banks):
+            bank = next(b for b in banks if b["id"] == row["bank"])
+            if bank["remaining"] > 0:
+                return bank["id"]
+        with_credits = [b for b in banks if b["remaining"] > 0]
+        return (with_credits or banks)[0]["id"]
+
+    @staticmethod
+    def _generate_warning(quote: Any) -> str:
+        lines = []
+        if quote.cut_by_bank:
+            lines.append(_(
+                "Bank {bank} expires on {date}: the license ends then instead of after {months} months, "
+                "and only the {charged} month(s) it covers are charged."
+            ).format(bank=quote.bank, date=quote.bank_expires_on.isoformat(), months=quote.months, charged=quote.months_charged))
+        if quote.invites_recipient:
+            lines.append(_("{email} is not a member yet: they will be invited to your organization.").format(email=quote.email))
+        return "\n".join(lines)
+
+    # -- renew -----------------------------------------------------------------------
+    def action_renew(self) -> None:
+        row = self._selected()
+        if row is None:
+            return
+        blocked = self.renew_blocked(row)
+        if blocked:
+            self._say(blocked, severity="warning")
+            return
+        self._renew_flow(row)
+
+    @work(exclusive=True, group="licenses-flow")
+    async def _renew_flow(self, row: dict[str, Any]) -> None:
+        values: dict[str, Any] = {}
+        while True:
+            answer = await self.app.push_screen_wait(
+                FormDialog(_("Renew license {aid}").format(aid=row["activation_id"]), renew_fields(row, values),
+                           submit_label=N_("Review"), note=_(RENEW_NOTE))
+            )
+            if answer is None:
+                return
+            values = answer
+            quote = await self.call_portal(
+                self.portal.quote_renew, self.me, row["activation_id"], months=answer["months"],
+                computers=answer.get("computers"),
+            )
+            if quote is not None:
+                break
+        renewed = await self._confirm_and_commit(
+            _("Confirm renewal"), quote, self.portal.renew, N_("Renew"), self._renew_warning,
+        )
+        if renewed is None:
+            return
+        self._say(_("License {aid} renewed: now expires on {date}, {n} computer(s).").format(
+            aid=renewed["activation_id"], date=renewed["expires_on"], n=renewed["computers"]), timeout=8)
+        self.reload()
+
+    @staticmethod
+    def _renew_warning(quote: Any) -> str:
+        if not quote.cut_by_bank:
+            return ""
+        return _(
+            "Bank {bank} expires on {date}: the license cannot run past it, so only the {charged} month(s) "
+            "it covers are charged."
+        ).format(bank=quote.bank, date=quote.bank_expires_on.isoformat(), charged=quote.months_charged)
+
+    # -- return ------------------------------------------------------------------------
+    def action_return_license(self) -> None:
+        row = self._selected()
+        if row is None:
+            return
+        blocked = self.return_blocked(row)
+        if blocked:
+            self._say(blocked, severity="warning", timeout=8)
+            return
+        self._return_flow(row)
+
+    @work(exclusive=True, group="licenses-flow")
+    async def _return_flow(self, row: dict[str, Any]) -> None:
+        answer = await self.app.push_screen_wait(
+            FormDialog(_("Return license"), return_fields(row), submit_label=N_("Review"), note=_(RETURN_NOTE))
+        )
+        if answer is None:
+            return
+        aid = row["activation_id"]
+        ok = await self.app.push_screen_wait(ConfirmDialog(
+            _("Return license {aid}?").format(aid=aid),
+            [
+                (N_("Activation ID"), aid),
+                (N_("Product"), row["product"]),
+                (N_("User"), answer["email"]),
+                (N_("Expires on"), _("{date} (unchanged)").format(date=row["expires_on"])),
+                (N_("Credits back"), _("none")),
+            ],
+            warning=_("{email} can no longer use this license. It stays returned until you assign it.").format(
+                email=answer["email"]),
+            confirm_label=N_("Return"), danger=True,
+        ))
+        if not ok:
+            self._say(_("Cancelled: nothing was changed."), timeout=3)
+            return
+        done = await self.call_portal(self.portal.return_license, self.me, aid, answer["email"])
+        if done is None:
+            self.reload()
+            return
+        self._say(_("License {aid} returned: press s to assign it to another member.").format(aid=aid), timeout=8)
+        self.reload()
+
+    # -- assign ------------------------------------------------------------------------
+    def action_assign(self) -> None:
+        row = self._selected()
+        if row is None:
+            return
+        blocked = self.assign_blocked(row)
+        if blocked:
+            self._say(blocked, severity="warning", timeout=8)
+            return
+        self._assign_flow(row)
+
+    @work(exclusive=True, group="licenses-flow")
+    async def _assign_flow(self, row: dict[str, Any]) -> None:
+        answer = await self.app.push_screen_wait(
+            FormDialog(_("Assign license"), assign_fields(row), submit_label=N_("Review"), note=_(ASSIGN_NOTE))
+        )
+        if answer is None:
+            return
+        aid = row["activation_id"]
+        email = answer["email"]
+        members = await self.call_portal(self.portal.list_users, self.me)
+        if members is None:
+            return
+        known = {m["email"].lower() for m in members}
+        warning = "" if email.lower() in known else _(
+            "{email} is not a member yet: they will be invited to your organization.").format(email=email)
+        ok = await self.app.push_screen_wait(ConfirmDialog(
+            _("Assign license {aid}?").format(aid=aid),
+            [
+                (N_("Activation ID"), aid),
+                (N_("Product"), row["product"]),
+                (N_("Type"), _(TYPE_LABELS.get(row["type"], row["type"]))),
+                (N_("Computers"), str(row["computers"])),
+                (N_("Expires on"), row["expires_on"]),
+                (N_("Assign to"), email),
+            ],
+            warning=warning, confirm_label=N_("Assign"),
+        ))
+        if not ok:
+            self._say(_("Cancelled: nothing was changed."), timeout=3)
+            return
+        done = await self.call_portal(self.portal.assign_license, self.me, aid, email)
+        if done is None:
+            self.reload()
+            return
+        self._say(_("License {aid} assigned to {email}; they are notified by email.").format(aid=aid, email=done["assignee"]),
+                  timeout=8)
+        self.reload()
+
+    # -- CSV download ------------------------------------------------------------------
+    def action_download_csv(self) -> None:
+        self._download_flow()
+
+    @work(exclusive=True, group="licenses-export")
+    async def _download_flow(self) -> None:
+        csv_text = await self.call_portal(self.portal.export_csv, self.me)
+        if csv_text is None:
+            return
+        org = self.elp.user.get("organization") or ""
+        path = export_dir() / export_name(org, self.portal.today().isoformat())
+        try:
+            await asyncio.to_thread(write_atomically, path, csv_text)
+        except OSError as exc:
+            self._say(_("Could not write {path}: {error}").format(path=str(path), error=exc.strerror or str(exc)),
+                      severity="error", timeout=10)
+            return
+        data = csv_text.encode("utf-8")
+        licenses = max(0, csv_text.count("\n") - 1)
+        where = str(path.resolve())
+        copy = await self.app.push_screen_wait(ExportDoneDialog(where, licenses, len(data)))
+        if copy:
+            self.app.copy_to_clipboard(csv_text)
+            self._say(_("CSV copied to the clipboard ({size}). File: {path}").format(size=human_size(len(data)), path=where),
+                      timeout=6)
+        else:
+            self._say(_("CSV saved: {path}").format(path=where), timeout=6)

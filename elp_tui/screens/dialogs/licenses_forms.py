@@ -1,0 +1,200 @@
+"""The forms of Manage Licenses (add, renew, return, assign) and the CSV export result.
+
+Field lists only: what to ask and how to check a typed value against the selected row.
+Every rule (credits, expiry, who may receive a license) stays in the portal's quote.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from elp_tui.i18n import N_, _
+from elp_tui.portal import PortalError
+from elp_tui.portal.base import normalise_email
+from elp_tui.screens.dialogs.form import Field
+from elp_tui.widgets.bindings import TranslatedBindings
+from elp_tui.widgets.safe import content, plain, text
+
+LICENSE_TYPES = [
+    ("node-lock", N_("Node-lock: one computer per license")),
+    ("multiseat", N_("Multiseat: one key, N computers")),
+    ("floating", N_("Floating: server key, N clients")),
+]
+
+DEFAULT_MONTHS = 12
+
+
+def bank_option(bank: dict[str, Any]) -> str:
+    """How a bank reads in the Add licenses select: id, product, what is left, until when."""
+    return _("{bank} · {product} · {remaining} credits left · until {expires}").format(
+        bank=plain(bank["id"]), product=plain(bank["product"]), remaining=bank["remaining"], expires=bank["expires_on"],
+    )
+
+
+def generate_fields(banks: list[dict[str, Any]], values: dict[str, Any], today: str) -> list[Field]:
+    """Bank, type, months, number of licenses, start date, recipient (values: last input, kept on refusal)."""
+    return [
+        Field("bank", N_("Bank"), kind="select", value=values.get("bank") or "",
+              options=[(text(bank_option(b)), b["id"]) for b in banks]),
+        Field("type", N_("License type"), kind="select", value=values.get("type") or "node-lock",
+              options=[(text(_(label)), value) for value, label in LICENSE_TYPES]),
+        Field("months", N_("Months"), kind="int", value=values.get("months", DEFAULT_MONTHS)),
+        Field("quantity", N_("Number of licenses"), kind="int", value=values.get("quantity", 1)),
+        Field("start", N_("Start date"), kind="date", value=values.get("start") or today, placeholder="YYYY-MM-DD"),
+        Field("email", N_("Recipient email"), kind="email", value=values.get("email") or "",
+              placeholder=_("e.g. ana@studio.com")),
+    ]
+
+
+GENERATE_NOTE = N_(
+    "Node-lock makes that number of licenses, one computer each. Multiseat and floating make one "
+    "license for that number of computers. 1 month = 1 credit per computer; the next step shows "
+    "the credits to deduct before anything is written."
+)
+
+
+def renew_fields(row: dict[str, Any], values: dict[str, Any] | None = None) -> list[Field]:
+    """Months (and computers for multiseat); `values` keeps what was typed when a quote was refused."""
+    values = values or {}
+    fields = [
+        Field("license", N_("License"), kind="info", value=f"{row['activation_id']} · {row['product']}"),
+        Field("expires", N_("Expires on"), kind="info", value=row["expires_on"]),
+    ]
+    if row["type"] == "multiseat":
+        # A multiseat renewal may only raise the computers, so 0 months is allowed here; at the
+        # bank's expiry nothing else is possible, so 0 is the default there.
+        at_bank_end = row["expires_on"] == row["bank_expires_on"]
+        months = values.get("months", 0 if at_bank_end else DEFAULT_MONTHS)
+        fields.append(Field("months", N_("Months"), kind="int", value=months, minimum=0))
+        fields.append(Field("computers", N_("Computers"), kind="int", value=values.get("computers", row["computers"]),
+                            minimum=row["computers"]))
+    else:
+        fields.append(Field("months", N_("Months"), kind="int", value=values.get("months", DEFAULT_MONTHS)))
+    return fields
+
+
+RENEW_NOTE = N_(
+    "The license is extended by these months, up to its bank's expiry. A multiseat license may also "
+    "get more computers (never fewer). The next step shows the credits to deduct."
+)
+
+
+def _same_id(expected: str) -> Callable[[str], str | None]:
+    def check(text: str) -> str | None:
+        if text.strip().upper() != expected.upper():
+            return _("This is not the activation ID of the selected license ({aid}).").format(aid=expected)
+        return None
+    return check
+
+
+def _same_email(expected: str) -> Callable[[str], str | None]:
+    def check(text: str) -> str | None:
+        try:
+            address = normalise_email(text)
+        except PortalError:
+            return _("Not a valid email address (e.g. ana@studio.com).")
+        if address != expected.lower():
+            return _("This license is assigned to {email}: check the email.").format(email=expected)
+        return None
+    return check
+
+
+def return_fields(row: dict[str, Any]) -> list[Field]:
+    """Verify the activation ID and the user's email (both prefilled, both checked)."""
+    assignee = row.get("assignee") or ""
+    return [
+        Field("product", N_("Product"), kind="info", value=f"{row['product']} · {row['type']} · {row['expires_on']}"),
+        Field("activation_id", N_("Activation ID"), kind="text", value=row["activation_id"],
+              check=_same_id(row["activation_id"])),
+        Field("email", N_("User email"), kind="email", value=assignee, check=_same_email(assignee)),
+    ]
+
+
+RETURN_NOTE = N_(
+    "Verify the activation ID and the user's email. The license keeps its expiry date and no credits "
+    "come back; afterwards you can assign it to another member."
+)
+
+
+def assign_fields(row: dict[str, Any]) -> list[Field]:
+    return [
+        Field("activation_id", N_("Activation ID"), kind="info", value=row["activation_id"]),
+        Field("product", N_("Product"), kind="info", value=f"{row['product']} · {row['type']} · {row['expires_on']}"),
+        Field("email", N_("User email"), kind="email", value="", placeholder=_("e.g. ana@studio.com")),
+    ]
+
+
+ASSIGN_NOTE = N_("Give this returned license to a member of your organization. They are notified by email.")
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return _("{n} bytes").format(n=size)
+    if size < 1024 * 1024:
+        return _("{n} KB").format(n=f"{size / 1024:.1f}")
+    return _("{n} MB").format(n=f"{size / (1024 * 1024):.1f}")
+
+
+# OSC 52 copies travel through the terminal; many terminals drop very large ones.
+LARGE_CLIPBOARD = 1024 * 1024
+
+
+class ExportDoneDialog(TranslatedBindings, ModalScreen[bool]):
+    """Where the CSV was written; `c` copies the CSV to the clipboard, escape closes."""
+
+    DEFAULT_CSS = """
+    ExportDoneDialog { align: center middle; }
+    ExportDoneDialog > Vertical {
+        width: 76; max-width: 95%; height: auto; max-height: 90%;
+        border: thick $accent; background: $surface; padding: 1 2;
+    }
+    ExportDoneDialog .dialog-title { text-style: bold; color: $accent; margin-bottom: 1; }
+    ExportDoneDialog #export-path { text-style: bold; }
+    ExportDoneDialog .dialog-note { color: $text-muted; margin-top: 1; }
+    ExportDoneDialog .dialog-warning { color: $warning; margin-top: 1; }
+    ExportDoneDialog .dialog-buttons { height: auto; margin-top: 1; align-horizontal: right; }
+    ExportDoneDialog Button { margin-left: 2; }
+    """
+
+    BINDINGS = [
+        Binding("c", "copy", N_("Copy CSV"), id="export.copy", tooltip=N_("Copy the CSV to the clipboard (works over SSH)")),
+        Binding("escape", "close", N_("Close"), id="export.close"),
+    ]
+
+    def __init__(self, path: str, licenses: int, size: int):
+        super().__init__()
+        self.path = path
+        self.licenses = licenses
+        self.byte_size = size
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(content(_("CSV written")), classes="dialog-title")
+            yield Static(content(_("{n} licenses (active, expired and returned), {size}, saved to:").format(
+                n=self.licenses, size=human_size(self.byte_size))))
+            yield Static(content(self.path), id="export-path")
+            yield Static(content(_("Press c to copy the CSV to your clipboard: it works over SSH too.")), classes="dialog-note")
+            if self.byte_size > LARGE_CLIPBOARD:
+                yield Static(content(_("This CSV is large: some terminals ignore clipboard copies this big. The file is complete either way.")),
+                             classes="dialog-warning")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(_("Close") + " (esc)", id="close")
+                yield Button(_("Copy CSV") + " (c)", id="copy", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#copy", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "copy")
+
+    def action_copy(self) -> None:
+        self.dismiss(True)
+
+    def action_close(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,380 @@
+"""Manage Licenses: keys a person presses, then the store as a fresh Portal reads it."""
+
+from __future__ import annotations
+
+import random
+from typing import Callable
+
+import pytest
+
+from elp_tui.app import make_app
+from elp_tui.portal import Portal, fixed_clock
+from elp_tui.screens.dialogs.confirm import ConfirmDialog
+from elp_tui.screens.dialogs.form import FormDialog
+from elp_tui.screens.dialogs.licenses_forms import ExportDoneDialog
+from elp_tui.screens.licenses import LicensesPage
+from elp_tui.store import Store
+from tests.conftest import ADMIN, TODAY
+
+ANA = "ana@lf.io"
+BOB = "bob@lf.io"
+
+
+# -- helpers -------------------------------------------------------------------------
+def fresh(portal: Portal) -> Portal:
+    """The store as another session reads it (nothing cached from the app)."""
+    return Portal(Store(portal.store.path), fixed_clock(TODAY), rng=random.Random(99))
+
+
+def member(portal: Portal, email: str) -> str:
+    portal.invite(ADMIN, email)
+    portal.sign_in(email)
+    return email
+
+
+def make(portal: Portal, bank: dict, *, type="node-lock", months=1, quantity=1, email=ANA) -> list[dict]:
+    quote = portal.quote_generate(ADMIN, bank=bank["id"], type=type, months=months, quantity=quantity, start=TODAY, email=email)
+    return portal.generate(ADMIN, quote)
+
+
+def license_row(portal: Portal, aid: str) -> dict:
+    return next(r for r in fresh(portal).list_licenses(ADMIN) if r["activation_id"] == aid)
+
+
+def remaining(portal: Portal, bank_id: str) -> int:
+    return next(b for b in fresh(portal).list_banks(ADMIN) if b["id"] == bank_id)["remaining"]
+
+
+def ledger(portal: Portal) -> list[dict]:
+    return list(Store(portal.store.path).tables().get("ledger", {}).values())
+
+
+def messages(app) -> str:
+    return "\n".join(str(n.message) for n in app._notifications)
+
+
+def confirm_text(dialog: ConfirmDialog) -> str:
+    rows = "\n".join(f"{label}: {value}" for label, value in dialog.rows)
+    return f"{dialog.title_text}\n{rows}\n{dialog.warning}"
+
+
+async def until(pilot, condition: Callable[[], bool], what: str = "condition") -> None:
+    for _ in range(300):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def app_for(portal: Portal, tmp_path):
+    return make_app(portal.store, ADMIN, clock=TODAY, settings_file=tmp_path / "settings.json")
+
+
+async def open_page(app, pilot) -> LicensesPage:
+    number = [p.PAGE_ID for p in app.allowed_pages()].index("licenses") + 1
+    await pilot.press(str(number))
+    page = app.screen.query_one(LicensesPage)
+    await until(pilot, lambda: page._fetched and page.display, "licenses loaded")
+    return page
+
+
+async def select(pilot, page: LicensesPage, aid: str) -> None:
+    """Filter down to one activation ID (its first two groups are enough), then back to the table (enter)."""
+    await pilot.press("slash", *aid[:9], "enter")
+    await until(pilot, lambda: page.table.row_count == 1 and page.table.has_focus, "row selected")
+    assert page.table.current_row["activation_id"] == aid
+
+
+async def form(pilot, app) -> FormDialog:
+    await until(pilot, lambda: isinstance(app.screen, FormDialog), "form")
+    return app.screen
+
+
+async def confirmation(pilot, app) -> ConfirmDialog:
+    await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirmation")
+    return app.screen
+
+
+async def settle(pilot, app) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+# -- add licenses --------------------------------------------------------------------
+async def test_add_licenses_creates_licenses_and_charges_the_quoted_credits(portal, bank, tmp_path):
+    member(portal, ANA)
+    expected = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=2, quantity=3, start=TODAY, email=ANA)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        await pilot.press("a")
+        await form(pilot, app)
+        # bank (prefilled: the only one) -> type (node-lock) -> months -> quantity -> start -> email
+        await pilot.press("tab", "tab", "ctrl+u", "2", "tab", "ctrl+u", "3", "tab", "tab", *ANA, "ctrl+s")
+        dialog = await confirmation(pilot, app)
+        assert dialog.title_text == "Confirm new licenses"
+        assert dialog.rows == expected.lines()
+        await pilot.press("y")
+        await settle(pilot, app)
+        await until(pilot, lambda: page.table.total_count == 3, "reload")
+        assert "Created 3 licenses" in messages(app)
+    rows = fresh(portal).list_licenses(ADMIN)
+    assert len(rows) == 3 and {r["assignee"] for r in rows} == {ANA} and {r["type"] for r in rows} == {"node-lock"}
+    assert sum(e["credits"] for e in ledger(portal)) == expected.credits == 6
+    assert remaining(portal, bank["id"]) == expected.remaining_after == 94
+
+
+async def test_escape_at_the_form_or_the_confirmation_writes_nothing(portal, bank, tmp_path):
+    before = portal.store.path.read_bytes()
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_page(app, pilot)
+        await pilot.press("a")
+        await form(pilot, app)
+        await pilot.press(*"new@lf.io", "escape")
+        await until(pilot, lambda: not isinstance(app.screen, FormDialog), "form closed")
+        await settle(pilot, app)
+        assert portal.store.path.read_bytes() == before
+        await pilot.press("a")
+        await form(pilot, app)
+        # 12 months from 2026-11-23 run past the bank's expiry (2027-05-01); new@ is not a member
+        await pilot.press("tab", "tab", "ctrl+u", "1", "2", "tab", "tab", "tab", *"new@lf.io", "ctrl+s")
+        dialog = await confirmation(pilot, app)
+        text = confirm_text(dialog)
+        assert "2027-05-01" in dialog.warning and "6 month(s) it covers are charged" in dialog.warning
+        assert "new@lf.io is not a member yet" in dialog.warning
+        assert "Credits to deduct: 6" in text
+        await pilot.press("n")
+        await settle(pilot, app)
+        assert "nothing was changed" in messages(app)
+    assert portal.store.path.read_bytes() == before
+
+
+async def test_refused_quote_is_said_and_the_form_comes_back_with_the_input(portal, bank, tmp_path):
+    before = portal.store.path.read_bytes()
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_page(app, pilot)
+        await pilot.press("a")
+        await form(pilot, app)
+        # 200 node-lock licenses x 6 months: far more than the 100 credits
+        await pilot.press("tab", "tab", "tab", "ctrl+u", *"200", "tab", "tab", *ANA, "ctrl+s")
+        await until(pilot, lambda: "short" in messages(app), "refusal")
+        again = await form(pilot, app)
+        values, invalid = again.values()
+        assert values["quantity"] == 200 and values["email"] == ANA and not invalid
+        await pilot.press("escape")
+        await settle(pilot, app)
+    assert portal.store.path.read_bytes() == before
+
+
+async def test_stale_quote_with_credits_gone_is_refused_and_nothing_is_written(portal, bank, tmp_path):
+    member(portal, ANA)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        await pilot.press("a")
+        await form(pilot, app)
+        await pilot.press("tab", "tab", "ctrl+u", "2", "tab", "tab", "tab", *ANA, "ctrl+s")
+        await confirmation(pilot, app)
+        # Another admin spends every credit meanwhile.
+        other = fresh(portal)
+        make(other, bank, months=1, quantity=100, email=ANA)
+        changed = portal.store.path.read_bytes()
+        await pilot.press("y")
+        await until(pilot, lambda: "data changed" in messages(app), "stale refusal")
+        await settle(pilot, app)
+        assert not isinstance(app.screen, ConfirmDialog)
+        await until(pilot, lambda: page.table.total_count == 100, "reload")
+    assert portal.store.path.read_bytes() == changed
+    assert remaining(portal, bank["id"]) == 0
+
+
+async def test_stale_quote_shows_the_fresh_quote_before_writing(portal, bank, tmp_path):
+    member(portal, ANA)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_page(app, pilot)
+        await pilot.press("a")
+        await form(pilot, app)
+        await pilot.press("tab", "tab", "ctrl+u", "2", "tab", "tab", "tab", *ANA, "ctrl+s")
+        first = await confirmation(pilot, app)
+        assert ("Bank remaining", "100 -> 98") in first.rows
+        make(fresh(portal), bank, months=1, quantity=10, email=ANA)  # 10 credits spent elsewhere
+        changed = portal.store.path.read_bytes()
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen is not first, "fresh quote")
+        assert ("Bank remaining", "90 -> 88") in app.screen.rows
+        assert "data changed" in messages(app)
+        assert portal.store.path.read_bytes() == changed  # nothing written by the stale quote
+        await pilot.press("y")
+        await settle(pilot, app)
+    assert remaining(portal, bank["id"]) == 88
+    assert len(fresh(portal).list_licenses(ADMIN)) == 11
+
+
+# -- renew ---------------------------------------------------------------------------
+async def test_renew_extends_the_license_and_charges_credits(portal, bank, tmp_path):
+    member(portal, ANA)
+    [lic] = make(portal, bank, months=1)
+    expected = portal.quote_renew(ADMIN, lic["activation_id"], months=2)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        await select(pilot, page, lic["activation_id"])
+        await pilot.press("n")
+        await form(pilot, app)
+        await pilot.press("ctrl+u", "2", "ctrl+s")
+        dialog = await confirmation(pilot, app)
+        assert dialog.rows == expected.lines()
+        await pilot.press("y")
+        await settle(pilot, app)
+    row = license_row(portal, lic["activation_id"])
+    assert row["expires_on"] == expected.expires_after.isoformat() == "2027-02-23"
+    assert row["credits_used"] == 1 + expected.credits == 3
+    assert remaining(portal, bank["id"]) == expected.remaining_after == 97
+
+
+async def test_multiseat_renew_raises_computers(portal, bank, tmp_path):
+    member(portal, ANA)
+    [lic] = make(portal, bank, type="multiseat", months=1, quantity=2)
+    expected = portal.quote_renew(ADMIN, lic["activation_id"], months=1, computers=4)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        await select(pilot, page, lic["activation_id"])
+        await pilot.press("e")
+        await form(pilot, app)
+        await pilot.press("ctrl+u", "1", "tab", "ctrl+u", "4", "ctrl+s")
+        dialog = await confirmation(pilot, app)
+        assert ("Computers", "2 -> 4") in dialog.rows
+        await pilot.press("y")
+        await settle(pilot, app)
+    row = license_row(portal, lic["activation_id"])
+    assert row["computers"] == 4 and row["expires_on"] == expected.expires_after.isoformat()
+    assert row["credits_used"] == 2 + expected.credits
+    assert sum(e["credits"] for e in ledger(portal)) == 2 + expected.credits
+    assert remaining(portal, bank["id"]) == expected.remaining_after
+
+
+# -- return and assign ---------------------------------------------------------------
+async def test_return_verifies_id_and_email_then_unassigns(portal, bank, tmp_path):
+    member(portal, ANA)
+    [lic] = make(portal, bank, months=2)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        await select(pilot, page, lic["activation_id"])
+        assert "Return (t): available" in str(page.query_one("#detail-move").render())
+        await pilot.press("s")  # not returned yet: the page says so instead of opening a form
+        await until(pilot, lambda: "return it first" in messages(app), "reason")
+        await pilot.press("t")
+        dialog = await form(pilot, app)
+        values, invalid = dialog.values()
+        assert values["activation_id"] == lic["activation_id"] and values["email"] == ANA and not invalid
+        await pilot.press("ctrl+s")
+        confirm = await confirmation(pilot, app)
+        assert confirm.danger
+        await pilot.press("y")
+        await settle(pilot, app)
+        await until(pilot, lambda: "Assign (s): available" in str(page.query_one("#detail-move").render()), "detail")
+    row = license_row(portal, lic["activation_id"])
+    assert row["assignee"] is None and row["status"] == "returned"
+    assert row["credits_used"] == 2 and remaining(portal, bank["id"]) == 98
+
+
+async def test_return_refused_on_a_non_portable_bank_says_why(portal, tmp_path):
+    member(portal, ANA)
+    old = portal.add_bank(ADMIN, product="Quillstone Animate", credits=20, start="2026-11-01", expires_on="2027-11-01",
+                          product_version="25.1", portable=False)
+    [lic] = make(portal, old, months=1)
+    before = portal.store.path.read_bytes()
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        await select(pilot, page, lic["activation_id"])
+        assert "not portable" in str(page.query_one("#detail-move").render())
+        await pilot.press("t")
+        await until(pilot, lambda: "Return not possible: bank is not portable" in messages(app), "reason")
+        await pilot.press("s")
+        await until(pilot, lambda: "Assign not possible: bank is not portable" in messages(app), "reason")
+        await settle(pilot, app)
+        assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
+    assert portal.store.path.read_bytes() == before
+
+
+async def test_assign_gives_a_returned_license_to_a_member(portal, bank, tmp_path):
+    member(portal, ANA)
+    member(portal, BOB)
+    [lic] = make(portal, bank, months=2)
+    portal.return_license(ADMIN, lic["activation_id"], ANA)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        await select(pilot, page, lic["activation_id"])
+        await pilot.press("s")
+        await form(pilot, app)
+        await pilot.press(*BOB, "enter")
+        dialog = await confirmation(pilot, app)
+        assert ("Assign to", BOB) in dialog.rows and not dialog.warning
+        await pilot.press("y")
+        await settle(pilot, app)
+    assert license_row(portal, lic["activation_id"])["assignee"] == BOB
+
+
+# -- CSV, filter, palette ------------------------------------------------------------
+async def test_csv_download_writes_the_file_and_copies_it(portal, bank, tmp_path, monkeypatch):
+    member(portal, ANA)
+    make(portal, bank, months=1, quantity=2)
+    monkeypatch.setenv("ELP_EXPORT_DIR", str(tmp_path / "exports"))
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_page(app, pilot)
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ExportDoneDialog), "export dialog")
+        org = app.user["organization"]
+        path = tmp_path / "exports" / f"elp-licenses-{org}-2026-11-23.csv"
+        assert app.screen.path == str(path.resolve())
+        await pilot.press("c")
+        await settle(pilot, app)
+        assert "copied to the clipboard" in messages(app)
+        clipboard = app.clipboard
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert lines[0].startswith("activation_id,product,type,computers,assignee")
+    assert len(lines) == 3 and all(ANA in line for line in lines[1:])
+    assert clipboard == text == fresh(portal).export_csv(ADMIN)
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
+
+
+async def test_filter_counts_and_product_jump(portal, bank, tmp_path):
+    member(portal, ANA)
+    other = portal.add_bank(ADMIN, product="Quillstone Storyboard", credits=10, start="2026-11-01", expires_on="2027-11-01")
+    make(portal, bank, months=1, quantity=3)
+    make(portal, other, months=1, quantity=1)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        count = page.query_one("#licenses-count")
+        assert str(count.render()) == "4 licenses"
+        await pilot.press("slash", *"storyboard", "enter")
+        await until(pilot, lambda: page.table.row_count == 1, "filter")
+        assert str(count.render()) == "4 licenses · 1 shown by the filter"
+        page.show_product("Quillstone Animate")
+        await pilot.pause()
+        assert page.table.row_count == 3
+        assert {r["product"] for r in page.table.visible_rows()} == {"Quillstone Animate"}
+
+
+def test_every_palette_action_exists():
+    titles = {a.title for a in LicensesPage.ACTIONS}
+    assert titles == {"Add licenses", "Renew", "Return", "Assign", "Download CSV"}
+    for action in LicensesPage.ACTIONS:
+        assert callable(getattr(LicensesPage, action.method))
+
+
+@pytest.mark.parametrize("status, blocked", [("expired", "expired"), ("returned", "already returned")])
+def test_return_reasons_follow_the_row(status, blocked):
+    row = {"status": status, "return_blocked": None, "assignee": None}
+    assert blocked in LicensesPage.return_blocked(row)
