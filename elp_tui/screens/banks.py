@@ -1,11 +1,36 @@
-"""Manage Banks (placeholder until the page lands)."""
+"""Manage Banks: the credit banks the vendor granted, refresh, and requests for more credits."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from typing import Any
 
-from elp_tui.i18n import N_
-from elp_tui.screens.base import Page
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import Static
+
+from elp_tui.i18n import N_, _, ngettext
+from elp_tui.portal import PortalError
+from elp_tui.portal.base import VENDOR_EMAIL
+from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.dashboard import in_days, open_licenses_of
+from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
+from elp_tui.store import StoreError
+from elp_tui.widgets.filter import FilterBar
+from elp_tui.widgets.safe import content
+from elp_tui.widgets.table import Column, RecordTable
+
+MAX_CHANGES_SHOWN = 8
+
+
+def _blank_zero(value: Any) -> str:
+    return "" if not value else str(value)
+
+
+def _version(value: Any) -> str:
+    return value or "—"
 
 
 class BanksPage(Page):
@@ -13,5 +38,198 @@ class BanksPage(Page):
     TITLE = N_("Manage Banks")
     ADMIN_ONLY = True
 
+    BINDINGS = [
+        Binding("q", "request_credits", N_("Request credits"), id="banks.request",
+                tooltip=N_("Ask the vendor for more credits in the selected bank")),
+        Binding("l", "open_licenses", N_("Licenses"), id="banks.licenses",
+                tooltip=N_("Manage the licenses of this bank's product (enter works too)")),
+    ]
+    ACTIONS = [
+        PageAction(N_("Refresh banks"), N_("Reload the latest grants and say what changed"), "action_refresh_page"),
+        PageAction(N_("Request credits"), N_("Ask the vendor for more credits in the selected bank"), "action_request_credits"),
+        PageAction(N_("Manage licenses of the selected bank's product"), N_("Open Manage Licenses narrowed to that product"), "action_open_licenses"),
+    ]
+
+    DEFAULT_CSS = """
+    BanksPage #banks-warning { color: $warning; height: auto; }
+    BanksPage #banks-table { height: 1fr; min-height: 4; }
+    BanksPage #banks-detail-box { height: auto; max-height: 8; border-top: solid $panel; }
+    BanksPage #banks-detail { height: auto; }
+    """
+
+    # Remaining and the expiration date come early: they must show at 120 columns.
+    COLUMNS = [
+        Column("label", N_("Bank"), 9),
+        Column("product", N_("Product"), 21),
+        Column("credits_requested", N_("Requested"), 9, "right"),
+        Column("credits_granted", N_("Granted"), 7, "right"),
+        Column("used", N_("Used"), 5, "right"),
+        Column("remaining", N_("Remaining"), 9, "right"),
+        Column("expires_on", N_("Expiration date"), 15),
+        Column("start", N_("Start date"), 10),
+        Column("forfeited", N_("Forfeited"), 9, "right", _blank_zero),
+        Column("product_version", N_("Version"), 7, format=_version),
+        Column("portable", N_("Portable"), 8),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rows: list[dict[str, Any]] | None = None
+
     def compose(self) -> ComposeResult:
+        self.table = RecordTable(self.COLUMNS, id="banks-table", muted=lambda r: r["expired"])
         yield self.title_widget()
+        yield Static(
+            Content.assemble(("⚠ ", "bold"), content(_("Once the expiration date passes, any unused term credits will be lost."))),
+            id="banks-warning",
+        )
+        yield FilterBar(self.table, id="banks-filter")
+        yield self.table
+        with VerticalScroll(id="banks-detail-box", can_focus=False):
+            yield Static("", id="banks-detail")
+
+    # -- data --------------------------------------------------------------------------
+    def fetch(self) -> list[dict[str, Any]]:
+        return self.portal.flag_expiring_banks(self.portal.list_banks(self.me))
+
+    def show_data(self, data: list[dict[str, Any]]) -> None:
+        self.rows = data
+        marked = [{**row, "label": row["id"] + (" ⚠" if row["expiring_soon"] else "")} for row in data]
+        self.table.set_rows(marked, keep="id")
+        soon = sum(1 for row in data if row["expiring_soon"])
+        warning = _("Once the expiration date passes, any unused term credits will be lost.")
+        if soon:
+            warning += " " + ngettext(
+                "{n} bank (marked ⚠) loses its unused credits within 30 days.",
+                "{n} banks (marked ⚠) lose their unused credits within 30 days.",
+                soon,
+            ).format(n=soon)
+        self.query_one("#banks-warning", Static).update(Content.assemble(("⚠ ", "bold"), content(warning)))
+        self._show_detail(self.table.current_row)
+
+    @on(RecordTable.Highlighted, "#banks-table")
+    def _highlighted(self, event: RecordTable.Highlighted) -> None:
+        self._show_detail(event.row)
+
+    def _show_detail(self, bank: dict[str, Any] | None) -> None:
+        detail = self.query_one("#banks-detail", Static)
+        if bank is None:
+            if self.rows == []:
+                detail.update(content(_("No credit bank yet. Banks appear when the vendor grants credits to your organization; press r to refresh.")))
+            else:
+                detail.update(content(_("No bank matches the filter.") if self.rows else ""))
+            return
+        lines: list[Content] = []
+        portable = _("portable") if bank["portable"] else _("not portable")
+        lines.append(content(_("{bank} · {product} · version {version} · {portable}").format(
+            bank=bank["id"], product=bank["product"], version=_version(bank["product_version"]), portable=portable,
+        )))
+        lines.append(content(_("Credits: {requested} requested · {granted} granted · {used} used · {remaining} remaining").format(
+            requested=bank["credits_requested"], granted=bank["credits_granted"], used=bank["used"], remaining=bank["remaining"],
+        )))
+        if bank["expired"]:
+            lines.append(Content.assemble(("⚠ ", "$warning"), content(
+                _("Expired on {date}: {n} unused credits were lost.").format(date=bank["expires_on"], n=bank["forfeited"])
+            )))
+        else:
+            lines.append(content(_("Valid from {start} until {end} (expires {when}).").format(
+                start=bank["start"], end=bank["expires_on"], when=in_days(bank["days_left"]),
+            )))
+            if bank["expiring_soon"]:
+                lines.append(Content.assemble(("⚠ ", "$warning"), content(
+                    _("{n} unused credits will be lost on {date} ({when}): use them before then.").format(
+                        n=bank["remaining"], date=bank["expires_on"], when=in_days(bank["days_left"]),
+                    )
+                )))
+        if bank["return_blocked"]:
+            lines.append(content(_("Returns: {reason}.").format(reason=bank["return_blocked"])))
+        lines.append(content(_("enter or l: manage this product's licenses · q: request credits · r: refresh banks")))
+        detail.update(Content("\n").join(lines))
+
+    # -- refresh -----------------------------------------------------------------------
+    def action_refresh_page(self) -> None:
+        self.loaded = True
+        self._refresh_worker(self.rows)
+
+    @work(thread=True, exclusive=True, group="load")
+    def _refresh_worker(self, previous: list[dict[str, Any]] | None) -> None:
+        try:
+            rows, changes = self.portal.refresh_banks(self.me, previous)
+            rows = self.portal.flag_expiring_banks(rows)
+        except (PortalError, StoreError) as exc:
+            self.app.call_from_thread(self.elp.refuse, exc)
+            return
+        self.app.call_from_thread(self._refreshed, rows, changes)
+
+    def _refreshed(self, rows: list[dict[str, Any]], changes: list[str]) -> None:
+        self.show_data(rows)
+        if not changes:
+            self.elp.notify(_("No change: the banks are as they were."), title=_("Banks refreshed"), timeout=4, markup=False)
+            return
+        shown = changes[:MAX_CHANGES_SHOWN]
+        text = "\n".join(f"• {line}" for line in shown)
+        if len(changes) > len(shown):
+            text += "\n" + _("… and {n} more").format(n=len(changes) - len(shown))
+        title = ngettext("Banks refreshed: {n} change", "Banks refreshed: {n} changes", len(changes)).format(n=len(changes))
+        self.elp.notify(text, title=title, timeout=10, markup=False)
+
+    # -- actions -----------------------------------------------------------------------
+    @on(RecordTable.Selected, "#banks-table")
+    def _bank_chosen(self, event: RecordTable.Selected) -> None:
+        event.stop()
+        open_licenses_of(self, event.row["product"])
+
+    def _selected_bank(self) -> dict[str, Any] | None:
+        bank = self.table.current_row
+        if bank is None:
+            self.elp.notify(_("Select a bank first."), timeout=3, markup=False)
+        return bank
+
+    def action_open_licenses(self) -> None:
+        bank = self._selected_bank()
+        if bank is not None:
+            open_licenses_of(self, bank["product"])
+
+    def action_request_credits(self) -> None:
+        bank = self._selected_bank()
+        if bank is not None:
+            self._request_credits(bank)
+
+    @work(exclusive=True, group="banks-request")
+    async def _request_credits(self, bank: dict[str, Any]) -> None:
+        form = FormDialog(
+            _("Request credits"),
+            [
+                Field("bank", N_("Bank"), kind="info", value=f"{bank['id']} · {bank['product']}"),
+                Field("credits", N_("Credits wanted"), kind="int", placeholder=_("e.g. 100")),
+            ],
+            note=_("The vendor's enterprise team receives the request by email and grants the credits; refresh the banks to see them."),
+        )
+        values = await self.app.push_screen_wait(form)
+        if not values:
+            return
+        credits = values["credits"]
+        confirm = ConfirmDialog(
+            _("Request {n} credits from the vendor?").format(n=credits),
+            [
+                (N_("Bank"), bank["id"]),
+                (N_("Product"), bank["product"]),
+                (N_("Credits requested"), str(credits)),
+                (N_("Requested so far"), str(bank["credits_requested"])),
+                (N_("Granted so far"), str(bank["credits_granted"])),
+                (N_("Email to"), VENDOR_EMAIL),
+            ],
+            confirm_label=N_("Send request"),
+        )
+        if not await self.app.push_screen_wait(confirm):
+            return
+        done = await self.call_portal(self.portal.request_credits, self.me, bank["id"], credits)
+        if done is None:
+            return
+        self.elp.notify(
+            _("Request for {n} credits of {product} recorded and emailed to the vendor ({email}).").format(
+                n=credits, product=bank["product"], email=VENDOR_EMAIL,
+            ),
+            timeout=6, markup=False,
+        )
+        self.reload()

@@ -1,11 +1,106 @@
-"""Dashboard (placeholder until the page lands)."""
+"""Dashboard: credits left per product, seat pools as consumption bars, what needs attention soon.
+
+Every figure comes from `portal.dashboard(actor)`; this page only lays it out.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from typing import TYPE_CHECKING, Any
 
-from elp_tui.i18n import N_
-from elp_tui.screens.base import Page
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from elp_tui.i18n import N_, _, ngettext
+from elp_tui.screens.base import Page, PageAction
+from elp_tui.widgets.bindings import TranslatedBindings
+from elp_tui.widgets.consumption import ConsumptionBar
+from elp_tui.widgets.safe import content, plain
+from elp_tui.widgets.table import Column, RecordTable
+
+if TYPE_CHECKING:
+    from textual.widget import Widget
+
+
+def open_licenses_of(page: "Widget", product: str) -> None:
+    """Switch to Manage Licenses, narrowed to one product (if that page can narrow)."""
+    main = page.screen
+    show_page = getattr(main, "show_page", None)
+    if show_page is None or not show_page("licenses"):
+        return
+    target = main.page("licenses")  # type: ignore[attr-defined]
+    narrow = getattr(target, "show_product", None)
+    if callable(narrow):
+        narrow(product)
+
+
+def in_days(days: int) -> str:
+    return ngettext("in {n} day", "in {n} days", days).format(n=days)
+
+
+def _or_dash(value: Any) -> str:
+    return "—" if value is None else str(value)
+
+
+class TeamDistributionDialog(TranslatedBindings, ModalScreen[None]):
+    """The FAQ's "Details": members per team and seat state, for every seat pool."""
+
+    DEFAULT_CSS = """
+    TeamDistributionDialog { align: center middle; }
+    TeamDistributionDialog > VerticalScroll {
+        width: 84; max-width: 95%; height: auto; max-height: 90%;
+        border: thick $accent; background: $surface; padding: 1 2;
+    }
+    TeamDistributionDialog .dialog-title { text-style: bold; color: $accent; margin-bottom: 1; }
+    TeamDistributionDialog .pool-title { text-style: bold; margin-top: 1; }
+    TeamDistributionDialog .team-header { color: $text-muted; text-style: bold; }
+    TeamDistributionDialog .muted { color: $text-muted; }
+    """
+    BINDINGS = [Binding("escape,t,q", "close", N_("Close"), id="dialog.close")]
+
+    def __init__(self, pools: list[dict[str, Any]]):
+        super().__init__()
+        self.pools = pools
+
+    @staticmethod
+    def _line(name: str, members: Any, active: Any, pending: Any) -> str:
+        name = plain(name)
+        if len(name) > 34:
+            name = name[:33] + "…"
+        return f"{name:<34} {members!s:>8} {active!s:>8} {pending!s:>8}"
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(content(_("Seat distribution per team")), classes="dialog-title")
+            if not self.pools:
+                yield Static(content(_("Your organization has no seat pool.")), classes="muted")
+            for pool in self.pools:
+                yield Static(
+                    content(_("{product}: {purchased} seats purchased").format(product=pool["product"], purchased=pool["purchased"])),
+                    classes="pool-title",
+                )
+                yield Static(content(self._line(_("Team"), _("Members"), _("Active"), _("Pending"))), classes="team-header")
+                if not pool["teams"]:
+                    yield Static(content(_("No team in this pool yet.")), classes="muted")
+                for team in pool["teams"]:
+                    yield Static(content(self._line(team["name"], team["member_count"], team["active"], team["pending"])))
+                unassigned = pool.get("unassigned_members") or []
+                yield Static(
+                    content(
+                        _("Unassigned (in no team, still holding a seat): {n}").format(n=pool["unassigned"])
+                        + ("\n  " + "\n  ".join(unassigned) if unassigned else "")
+                    ),
+                    classes="muted",
+                )
+                yield Static(content(_("Unused seats: {n}").format(n=pool["unused"])), classes="muted")
+            yield Static(content(_("A member in several teams holds one seat. escape: close")), classes="muted")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
 
 
 class DashboardPage(Page):
@@ -13,5 +108,129 @@ class DashboardPage(Page):
     TITLE = N_("Dashboard")
     ADMIN_ONLY = True
 
+    BINDINGS = [
+        Binding("l", "open_licenses", N_("Licenses"), id="dashboard.licenses",
+                tooltip=N_("Manage the licenses of the selected product (enter works too)")),
+        Binding("t", "team_details", N_("Team details"), id="dashboard.teams",
+                tooltip=N_("Members per team and seat state, for every seat pool")),
+    ]
+    ACTIONS = [
+        PageAction(N_("Manage licenses of the selected product"), N_("Open Manage Licenses narrowed to that product"), "action_open_licenses"),
+        PageAction(N_("Team details"), N_("Members per team and seat state, for every seat pool"), "action_team_details"),
+    ]
+
+    DEFAULT_CSS = """
+    DashboardPage #dashboard-body { height: 1fr; }
+    DashboardPage .section { text-style: bold; color: $accent; height: 1; margin-top: 1; }
+    DashboardPage .section.-first { margin-top: 0; }
+    DashboardPage #dashboard-products { height: auto; max-height: 10; }
+    DashboardPage #dashboard-pools { height: auto; }
+    DashboardPage #dashboard-expiring { height: auto; max-height: 7; }
+    DashboardPage ConsumptionBar { margin-bottom: 1; }
+    DashboardPage #dashboard-alerts { height: auto; }
+    """
+
+    COLUMNS = [
+        Column("product", N_("Product"), 22),
+        Column("remaining", N_("Remaining credits"), 17, "right"),
+        Column("nearest_expiry", N_("Bank expiration"), 15, format=_or_dash),
+        Column("days_left", N_("Days left"), 9, "right", _or_dash),
+        Column("valid_banks", N_("Valid banks"), 11, "right"),
+    ]
+    EXPIRING_COLUMNS = [
+        Column("expires_on", N_("Expiration date"), 15),
+        Column("activation_id", N_("Activation ID"), 19),
+        Column("product", N_("Product"), 21),
+        Column("assignee", N_("Assigned to"), 21, format=lambda v: v or _("(returned)")),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.data: dict[str, Any] | None = None
+
     def compose(self) -> ComposeResult:
+        self.table = RecordTable(self.COLUMNS, id="dashboard-products", muted=lambda r: not r["valid_banks"])
+        self.expiring = RecordTable(self.EXPIRING_COLUMNS, id="dashboard-expiring")
         yield self.title_widget()
+        with VerticalScroll(id="dashboard-body", can_focus=False):
+            yield Static(content(_("Monthly term credits per product")), classes="section -first")
+            yield self.table
+            yield Static(content(_("enter or l: manage the licenses of the selected product")), classes="page-note", id="dashboard-products-note")
+            yield Static(content(_("Seat pools")), classes="section")
+            yield Vertical(id="dashboard-pools")
+            yield Static(content(_("t: members per team")), classes="page-note", id="dashboard-pools-note")
+            yield Static(content(_("Alerts: the next 30 days")), classes="section")
+            yield Static("", id="dashboard-alerts")
+            yield self.expiring
+
+    # -- data --------------------------------------------------------------------------
+    def fetch(self) -> dict[str, Any]:
+        return self.portal.dashboard(self.me)
+
+    def show_data(self, data: dict[str, Any]) -> None:
+        self.data = data
+        products = data["products"]
+        self.table.set_rows(products, keep="product")
+        self.table.display = bool(products)
+        note = self.query_one("#dashboard-products-note", Static)
+        if products:
+            note.update(content(_("enter or l: manage the licenses of the selected product")))
+        else:
+            note.update(content(_("No credit bank yet: credits the vendor grants appear here and on Manage Banks.")))
+        self._show_pools(data["pools"])
+        self.query_one("#dashboard-alerts", Static).update(self._alerts(data))
+        self.expiring.set_rows(data["alerts"]["licenses"], keep="activation_id")
+        self.expiring.display = bool(data["alerts"]["licenses"])
+
+    def _show_pools(self, pools: list[dict[str, Any]]) -> None:
+        holder = self.query_one("#dashboard-pools", Vertical)
+        bars = list(holder.query(ConsumptionBar).results())
+        if len(bars) != len(pools):
+            holder.remove_children()
+            bars = [ConsumptionBar() for _pool in pools]
+            if bars:
+                holder.mount(*bars)
+        for bar, pool in zip(bars, pools):
+            bar.update(pool, title=_("{product} · {purchased} seats purchased").format(product=pool["product"], purchased=pool["purchased"]))
+        note = self.query_one("#dashboard-pools-note", Static)
+        note.update(content(_("t: members per team") if pools else _("No seat pool: products sold as seats appear here.")))
+
+    def _alerts(self, data: dict[str, Any]) -> Content:
+        alerts = data["alerts"]
+        warn = "$warning"
+        lines: list[Content] = []
+        for bank in alerts["banks"]:
+            text = _("{bank} · {product}: {credits} unused credits will be lost on {date} ({when}).").format(
+                credits=bank["remaining"], product=bank["product"], bank=bank["id"], date=bank["expires_on"],
+                when=in_days(bank["days_left"]),
+            )
+            lines.append(Content.assemble(("⚠ ", warn), content(text)))
+        count = alerts["licenses_expiring"]
+        if count:
+            text = ngettext(
+                "{n} license expires within {days} days; the nearest:",
+                "{n} licenses expire within {days} days; the nearest:",
+                count,
+            ).format(n=count, days=data["window_days"])
+            lines.append(Content.assemble(("⚠ ", warn), content(text)))
+        if not lines:
+            lines.append(content(_("Nothing needs attention in the next {days} days.").format(days=data["window_days"])))
+        return Content("\n").join(lines)
+
+    # -- actions -----------------------------------------------------------------------
+    @on(RecordTable.Selected, "#dashboard-products, #dashboard-expiring")
+    def _product_chosen(self, event: RecordTable.Selected) -> None:
+        event.stop()
+        open_licenses_of(self, event.row["product"])
+
+    def action_open_licenses(self) -> None:
+        table = self.expiring if self.expiring.has_focus else self.table
+        row = table.current_row
+        if row is None:
+            self.elp.notify(_("No credit product yet: nothing to open."), timeout=3, markup=False)
+            return
+        open_licenses_of(self, row["product"])
+
+    def action_team_details(self) -> None:
+        pools = (self.data or {}).get("pools", [])
+        self.app.push_screen(TeamDistributionDialog(pools))

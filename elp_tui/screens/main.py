@@ -83,7 +83,9 @@ class MainScreen(TranslatedBindings, Screen[None]):
     def on_mount(self) -> None:
         sidebar = self.query_one(Sidebar)
         sidebar.highlighted = sidebar.get_option_index(self.start)
-        self.call_after_refresh(self._focus_page)
+        # The sidebar's own first highlight arrives after mount and switches pages: settle on
+        # the start page (and focus it) once those messages are through.
+        self.call_after_refresh(self.show_page, self.start)
 
     def page(self, page_id: str) -> Page | None:
         for page in self.query(Page).results():
