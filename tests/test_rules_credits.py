@@ -616,3 +616,20 @@ def test_export_is_for_admins_only(portal, bank):
     make(portal, bank, email=ANA)
     with pytest.raises(PermissionDenied):
         portal.export_csv(ANA)
+
+
+# -- absurd input is refused or capped, never a crash ---------------------------------------
+def test_huge_month_counts_are_capped_by_the_bank_not_a_crash(portal, bank):
+    q = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=100_000_000, quantity=1, start=TODAY, email=ADMIN)
+    assert (q.expires_on, q.cut_by_bank, q.months_charged, q.credits) == (D("2027-05-01"), True, 6, 6)
+    [lic] = make(portal, bank, months=1)
+    rq = portal.quote_renew(ADMIN, lic["activation_id"], months=100_000_000)
+    assert (rq.expires_after, rq.cut_by_bank, rq.credits) == (D("2027-05-01"), True, 5)
+
+
+@pytest.mark.parametrize("credits", [10**30, 2**63])
+def test_credit_amounts_beyond_any_order_are_refused(portal, credits):
+    e = refused(portal, InvalidInput, portal.add_bank, ADMIN, product=PRODUCT, credits=credits,
+                start="2026-11-01", expires_on="2027-05-01")
+    assert "at most" in str(e)
+    assert portal.list_banks(ADMIN) == []

@@ -49,13 +49,19 @@ def normalise_email(text: str) -> str:
     return info.normalized.lower()
 
 
-def positive_int(value: Any, what: str, *, minimum: int = 1) -> int:
+# Far above any real order, far below what the store's JSON integers can hold (64 bits).
+MAX_COUNT = 1_000_000_000
+
+
+def positive_int(value: Any, what: str, *, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
         raise InvalidInput(f"{what} must be a whole number (got {value!r}).") from None
     if number < minimum:
         raise InvalidInput(f"{what} must be at least {minimum} (got {number}).")
+    if number > maximum:
+        raise InvalidInput(f"{what} must be at most {maximum:,} (got {number:,}).")
     return number
 
 

@@ -8,8 +8,14 @@ from dateutil.relativedelta import relativedelta
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
-    """Jan 31 + 1 month = Feb 28 (or 29); always counted from `day`, never chained."""
-    return day + relativedelta(months=months)
+    """Jan 31 + 1 month = Feb 28 (or 29); always counted from `day`, never chained.
+
+    Past the end of the calendar the answer is `date.max`: every bank's expiry caps it.
+    """
+    try:
+        return day + relativedelta(months=months)
+    except (ValueError, OverflowError):
+        return dt.date.max
 
 
 def months_to_cover(start: dt.date, end: dt.date) -> int:
