@@ -34,8 +34,8 @@ def spawn(script: str, *args: object) -> subprocess.Popen:
     )
 
 
-def wait_ready(proc: subprocess.Popen, timeout: float = 20) -> None:
-    line = proc.stdout.readline()  # the workers print "ready" right after opening the store
+def wait_ready(proc: subprocess.Popen) -> None:
+    line = proc.stdout.readline()  # "ready" right after opening the store, or EOF if it crashed
     if line.strip() != "ready":
         proc.kill()
         raise AssertionError(f"worker did not start: {line!r} {proc.stderr.read()}")
