@@ -633,3 +633,18 @@ def test_credit_amounts_beyond_any_order_are_refused(portal, credits):
                 start="2026-11-01", expires_on="2027-05-01")
     assert "at most" in str(e)
     assert portal.list_banks(ADMIN) == []
+
+
+def test_another_organizations_admin_cannot_touch_our_licenses(portal, bank):
+    member(portal)
+    [lic] = make(portal, bank, months=2, email=ANA)
+    aid = lic["activation_id"]
+    other = Portal(Store(portal.store.path), fixed_clock(TODAY))
+    other.init_organization("Other Studio", "boss@other.example")
+    boss = "boss@other.example"
+    refused(other, PortalError, other.quote_renew, boss, aid, months=1)
+    refused(other, PortalError, other.return_license, boss, aid, ANA)
+    refused(other, PortalError, other.assign_license, boss, aid, boss)
+    assert other.list_licenses(boss) == [] and other.list_banks(boss) == []
+    assert other.export_csv(boss).strip().splitlines() == [",".join(CSV_COLUMNS)]
+    assert other.activity(boss)[0]["action"] == "org-create" and len(other.activity(boss)) == 1
