@@ -29,6 +29,14 @@ class SignInRefused(PortalError):
     pass
 
 
+class LicensesHeld(RuleViolation):
+    """A member cannot leave the organization while holding unexpired licenses (listed)."""
+
+    def __init__(self, message: str, activation_ids: list[str]):
+        super().__init__(message)
+        self.activation_ids = list(activation_ids)
+
+
 class StaleQuote(PortalError):
     """The data changed since the quote was shown; `fresh` is the quote as it stands now."""
 

@@ -25,7 +25,7 @@ from elp_tui.portal.base import (
     rows,
 )
 from elp_tui.portal.credits import license_status
-from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation
+from elp_tui.portal.errors import InvalidInput, LicensesHeld, NotFound, RuleViolation
 from elp_tui.store import StoreError
 
 
@@ -163,18 +163,37 @@ class PeopleMixin(PortalBase):
             if lic["organization"] == org and lic.get("assignee") == email and license_status(lic, today_iso) != "expired"
         )
 
+    def _guard_delete(self, db: TinyDB, me: dict[str, Any], user: dict[str, Any]) -> None:
+        self._guard_last_admin(db, user, "deleting them")
+        held = self.held_licenses(db, me["organization"], user["email"])
+        if held:
+            listed = ", ".join(held[:10]) + (f" and {len(held) - 10} more" if len(held) > 10 else "")
+            raise LicensesHeld(
+                f"{user['email']} still holds {len(held)} unexpired license(s): {listed}. "
+                "Return them (portable banks) or wait until they expire, then delete.",
+                held,
+            )
+
+    def quote_delete_user(self, actor: str, email: str) -> dict[str, Any]:
+        """What deleting a member would do, or the refusal (last admin, licenses held); writes nothing."""
+        db = self.store.read()
+        me = self._actor(db, actor)
+        user = self._member(db, me, email)
+        self._guard_delete(db, me, user)
+        pools = {p["id"]: p for p in rows(db, T_POOLS) if p["organization"] == me["organization"]}
+        held_pools = {h["pool"] for h in rows(db, T_HOLDERS) if h["email"] == user["email"] and h["pool"] in pools}
+        teams = sorted(t["name"] for t in rows(db, T_TEAMS) if t["pool"] in pools and user["email"] in t["members"])
+        return {
+            **self._user_row(user),
+            "seats_returned": sorted(pools[p]["product"] for p in held_pools),
+            "teams": teams,
+        }
+
     def delete_user(self, actor: str, email: str) -> dict[str, Any]:
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             user = self._member(db, me, email)
-            self._guard_last_admin(db, user, "deleting them")
-            held = self.held_licenses(db, me["organization"], user["email"])
-            if held:
-                listed = ", ".join(held[:10]) + (f" and {len(held) - 10} more" if len(held) > 10 else "")
-                raise RuleViolation(
-                    f"{user['email']} still holds {len(held)} unexpired license(s): {listed}. "
-                    "Return them (portable banks) or wait until they expire, then delete."
-                )
+            self._guard_delete(db, me, user)
             freed = 0
             pools = {p["id"] for p in rows(db, T_POOLS) if p["organization"] == me["organization"]}
             for team in rows(db, T_TEAMS):

@@ -151,28 +151,52 @@ class SeatsMixin(PortalBase):
             self._log(db, me["organization"], me["email"], "team-create", name, f"team of the {pool['product']} pool")
             return team.to_doc()
 
+    def _quote_team_add(self, db: TinyDB, me: dict[str, Any], team: dict[str, Any], address: str) -> dict[str, Any]:
+        """Whether adding `address` to `team` takes an unused seat or reuses theirs; refusals raised."""
+        if address in team["members"]:
+            raise RuleViolation(f"{address} is already in team {team['name']}.")
+        pool = db.table(T_POOLS).get(Q.id == team["pool"])
+        assert pool is not None
+        user = self._user(db, address)
+        if user is not None and user.get("organization") != me["organization"]:
+            raise RuleViolation(f"{address} belongs to another organization: they must be removed there first.")
+        holds = db.table(T_HOLDERS).get((Q.pool == pool["id"]) & (Q.email == address)) is not None
+        row = self._pool_row(db, pool)
+        if not holds and row["unused"] <= 0:
+            raise RuleViolation(
+                f"No unused seat left in the {pool['product']} pool ({row['purchased']} purchased: "
+                f"{row['active']} active, {row['pending']} pending, {row['unassigned']} unassigned). "
+                "Free one by deleting a member from the organization, or request more seats."
+            )
+        return {
+            "team": team["name"],
+            "email": address,
+            "product": pool["product"],
+            "takes_seat": not holds,
+            "invites": user is None,
+            "unused_before": row["unused"],
+            "unused_after": row["unused"] - (0 if holds else 1),
+        }
+
+    def quote_team_add(self, actor: str, team_name: str, email: str) -> dict[str, Any]:
+        """What adding a member to a team would do (seat taken or reused, invitation); writes nothing."""
+        address = normalise_email(email)
+        db = self.store.read()
+        me = self._actor(db, actor)
+        team = self._team(db, me["organization"], team_name)
+        return self._quote_team_add(db, me, team, address)
+
     def team_add(self, actor: str, team_name: str, email: str) -> dict[str, Any]:
         address = normalise_email(email)
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             team = self._team(db, me["organization"], team_name)
-            if address in team["members"]:
-                raise RuleViolation(f"{address} is already in team {team['name']}.")
+            quote = self._quote_team_add(db, me, team, address)
             pool = db.table(T_POOLS).get(Q.id == team["pool"])
             assert pool is not None
             user = self._user(db, address)
-            if user is not None and user.get("organization") != me["organization"]:
-                raise RuleViolation(f"{address} belongs to another organization: they must be removed there first.")
-            holds = db.table(T_HOLDERS).get((Q.pool == pool["id"]) & (Q.email == address)) is not None
             seats_moved = 0
-            if not holds:
-                row = self._pool_row(db, pool)
-                if row["unused"] <= 0:
-                    raise RuleViolation(
-                        f"No unused seat left in the {pool['product']} pool ({row['purchased']} purchased: "
-                        f"{row['active']} active, {row['pending']} pending, {row['unassigned']} unassigned). "
-                        "Free one by deleting a member from the organization, or request more seats."
-                    )
+            if quote["takes_seat"]:
                 db.table(T_HOLDERS).insert(SeatHolder(pool=pool["id"], email=address, since=self.today()).to_doc())
                 seats_moved = 1
             if user is None:

@@ -1,11 +1,42 @@
-"""Teams (placeholder until the page lands)."""
+"""Teams: seat pools, their teams and members' seat states; create teams, add and remove members,
+request more seats.
+
+A member holds one seat of a pool whatever the number of teams they are in; the confirmation of
+Add member says whether it takes an unused seat or reuses the member's own (the portal's quote).
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from typing import Any
 
-from elp_tui.i18n import N_
-from elp_tui.screens.base import Page
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.events import Resize
+from textual.widgets import Static
+
+from elp_tui.i18n import N_, _
+from elp_tui.portal.base import VENDOR_EMAIL
+from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
+from elp_tui.widgets.filter import FilterBar
+from elp_tui.widgets.safe import content, plain
+from elp_tui.widgets.table import Column, RecordTable
+
+SEAT_LABELS = {"active": N_("active"), "pending": N_("pending"), "unassigned": N_("unassigned")}
+
+
+def seat_label(state: Any) -> str:
+    return _(SEAT_LABELS.get(str(state), str(state)))
+
+
+def pool_summary(pool: dict[str, Any]) -> str:
+    return _("{product}: {purchased} purchased · {active} active · {pending} pending · "
+             "{unassigned} unassigned · {unused} unused").format(
+        product=pool["product"], purchased=pool["purchased"], active=pool["active"],
+        pending=pool["pending"], unassigned=pool["unassigned"], unused=pool["unused"],
+    )
 
 
 class TeamsPage(Page):
@@ -13,5 +44,302 @@ class TeamsPage(Page):
     TITLE = N_("Teams")
     ADMIN_ONLY = True
 
+    DEFAULT_CSS = """
+    TeamsPage #teams-pools { height: auto; }
+    TeamsPage #teams-body { height: 1fr; layout: vertical; }
+    TeamsPage.-wide #teams-body { layout: horizontal; }
+    TeamsPage #teams-left { height: 1fr; width: 1fr; }
+    TeamsPage #teams-right { height: 1.2fr; width: 1fr; }
+    TeamsPage.-wide #teams-right { height: 1fr; }
+    TeamsPage.-wide #teams-right { margin-left: 2; }
+    TeamsPage #teams-table, TeamsPage #team-members { height: 1fr; }
+    TeamsPage .teams-heading { height: 1; color: $accent; text-style: bold; }
+    TeamsPage #teams-unassigned { height: auto; max-height: 2; color: $text-muted; }
+    """
+
+    TEAM_COLUMNS = [
+        Column("name", N_("Team"), 18),
+        Column("member_count", N_("Members"), 7, "right"),
+        Column("product", N_("Seat pool"), 16),
+    ]
+    MEMBER_COLUMNS = [
+        Column("email", N_("Member"), 28),
+        Column("state", N_("Seat"), 10, format=seat_label),
+    ]
+
+    # `o` (sort) and `r` (refresh) are taken by the table and the screen.
+    BINDINGS = [
+        Binding("n", "create_team", N_("New team"), id="teams.create", tooltip=N_("Create a team in a seat pool")),
+        Binding("a", "add_member", N_("Add member"), id="teams.add", tooltip=N_("Add a member to the selected team")),
+        Binding("x,delete", "remove_member", N_("Remove member"), id="teams.remove",
+                tooltip=N_("Remove the selected member from the selected team")),
+        Binding("m", "request_seats", N_("Request seats"), id="teams.request",
+                tooltip=N_("Ask the vendor for more seats")),
+    ]
+
+    ACTIONS = [
+        PageAction(N_("Create team"), N_("Create a team in a seat pool"), "action_create_team"),
+        PageAction(N_("Add member"), N_("Add a member to the selected team"), "action_add_member"),
+        PageAction(N_("Remove member"), N_("Remove the selected member from the selected team"), "action_remove_member"),
+        PageAction(N_("Request seats"), N_("Ask the vendor's enterprise team for more seats"), "action_request_seats"),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pools: list[dict[str, Any]] = []
+        self._select_after: str | None = None
+
     def compose(self) -> ComposeResult:
+        self.table = RecordTable(self.TEAM_COLUMNS, id="teams-table", flex="name", flex_max=40)
+        self.members = RecordTable(
+            self.MEMBER_COLUMNS, id="team-members", flex="email", flex_max=50, muted=lambda r: r.get("state") != "active"
+        )
         yield self.title_widget()
+        yield Static("", id="teams-pools")
+        yield FilterBar(self.table, id="teams-filter")
+        with Vertical(id="teams-body"):
+            with Vertical(id="teams-left"):
+                yield self.table
+            with Vertical(id="teams-right"):
+                yield Static("", id="team-members-heading", classes="teams-heading")
+                yield self.members
+                yield Static("", id="teams-unassigned")
+
+    def on_resize(self, event: Resize) -> None:
+        self.set_class(event.size.width >= 110, "-wide")
+
+    # -- data --------------------------------------------------------------------------
+    def fetch(self) -> list[dict[str, Any]]:
+        return self.portal.seats_overview(self.me)
+
+    def show_data(self, data: list[dict[str, Any]]) -> None:
+        self.pools = data
+        rows = [
+            {**team, "pool": pool["id"], "product": pool["product"], "member_count": len(team["members"])}
+            for pool in data
+            for team in pool["teams"]
+        ]
+        self.table.set_rows(rows, keep="id")
+        if self._select_after is not None:
+            for index, row in enumerate(self.table.visible_rows()):
+                if row["id"] == self._select_after:
+                    self.table.cursor = index
+            self._select_after = None
+        if data:
+            summary = "\n".join(pool_summary(pool) for pool in data)
+        else:
+            summary = _("Your organization has no seat pool: pools appear here once seats are purchased from the vendor.")
+        self.query_one("#teams-pools", Static).update(content(summary))
+        self._show_team(self.table.current_row)
+
+    def _pool(self, pool_id: str) -> dict[str, Any] | None:
+        return next((p for p in self.pools if p["id"] == pool_id), None)
+
+    def _show_team(self, team: dict[str, Any] | None) -> None:
+        heading = self.query_one("#team-members-heading", Static)
+        unassigned = self.query_one("#teams-unassigned", Static)
+        if team is None:
+            self.members.set_rows([])
+            heading.update(content(_("Members")))
+            unassigned.update(content(_("No team yet: press n to create one.") if self.pools else ""))
+            return
+        self.members.set_rows(list(team["members"]), keep="email")
+        heading.update(content(_("Members of {team} ({n})").format(team=team["name"], n=len(team["members"]))))
+        pool = self._pool(team["pool"]) or {}
+        waiting = pool.get("unassigned_members", [])
+        if waiting:
+            text = _("Unassigned in {product} (hold a seat, in no team): {members}").format(
+                product=pool["product"], members=", ".join(waiting)
+            )
+        else:
+            text = _("No unassigned member in {product}.").format(product=pool.get("product", ""))
+        unassigned.update(content(text))
+
+    @on(RecordTable.Highlighted, "#teams-table")
+    def _team_highlighted(self, event: RecordTable.Highlighted) -> None:
+        self._show_team(event.row)
+
+    @on(RecordTable.Selected, "#teams-table")
+    def _team_selected(self, event: RecordTable.Selected) -> None:
+        self.members.focus()
+
+    # -- helpers -----------------------------------------------------------------------
+    def _team(self) -> dict[str, Any] | None:
+        team = self.table.current_row
+        if team is None:
+            self.notify(_("Select a team first (or press n to create one)."), severity="warning", markup=False)
+        return team
+
+    def _pool_field(self, name: str, label: str, current: str | None) -> Field:
+        if len(self.pools) == 1:
+            return Field(name, label, "info", value=self.pools[0]["product"])
+        options = [(content(p["product"]), p["product"]) for p in self.pools]
+        return Field(name, label, "select", value=current or "", options=options)
+
+    def _done(self, message: str) -> None:
+        self.notify(plain(message), markup=False)
+        self.reload()
+
+    def _no_pool(self) -> bool:
+        if not self.pools:
+            self.notify(
+                _("Your organization has no seat pool yet: seats are bought from the vendor's enterprise team."),
+                severity="warning", markup=False,
+            )
+            return True
+        return False
+
+    # -- create team -------------------------------------------------------------------
+    def action_create_team(self) -> None:
+        if not self._no_pool():
+            self._create_flow()
+
+    @work(exclusive=True, group="teams-flow")
+    async def _create_flow(self) -> None:
+        current = (self.table.current_row or {}).get("product")
+        values = await self.app.push_screen_wait(
+            FormDialog(
+                _("Create a team"),
+                [Field("name", N_("Team name")), self._pool_field("product", N_("Seat pool"), current)],
+                submit_label=N_("Create"),
+                note=_("Members of the team take seats of its pool; a member in several teams holds one seat."),
+            )
+        )
+        if not values:
+            return
+        name, product = values["name"], values["product"]
+        ok = await self.app.push_screen_wait(
+            ConfirmDialog(
+                _("Create this team?"),
+                [(N_("Team"), name), (N_("Seat pool"), product)],
+                warning=_("The team starts empty; add members with a."),
+                confirm_label=N_("Create"),
+            )
+        )
+        if not ok:
+            return
+        team = await self.call_portal(self.portal.create_team, self.me, name, product)
+        if team is not None:
+            self._select_after = team["id"]
+            self._done(_("Team {team} created.").format(team=team["name"]))
+
+    # -- add member --------------------------------------------------------------------
+    def action_add_member(self) -> None:
+        team = self._team()
+        if team is not None:
+            self._add_flow(team)
+
+    @work(exclusive=True, group="teams-flow")
+    async def _add_flow(self, team: dict[str, Any]) -> None:
+        values = await self.app.push_screen_wait(
+            FormDialog(
+                _("Add a member to {team}").format(team=team["name"]),
+                [Field("email", N_("Email"), "email", placeholder="ana@studio.com")],
+                submit_label=N_("Continue"),
+                note=_("Someone who is not a member of the organization yet is invited as a regular user."),
+            )
+        )
+        if not values:
+            return
+        quote = await self.call_portal(self.portal.quote_team_add, self.me, team["id"], values["email"])
+        if quote is None:
+            return
+        if quote["takes_seat"]:
+            seat = _("takes an unused seat")
+        else:
+            seat = _("reuses the seat they already hold")
+        lines = [
+            (N_("Team"), team["name"]),
+            (N_("Member"), quote["email"]),
+            (N_("Seat pool"), quote["product"]),
+            (N_("Seat"), seat),
+            (N_("Unused seats"), f"{quote['unused_before']} → {quote['unused_after']}"),
+        ]
+        if quote["invites"]:
+            warning = _("{email} is not a member yet: they will be invited to the organization by email, "
+                        "and their seat stays pending until they sign in.").format(email=quote["email"])
+        else:
+            warning = _("{email} is notified by email.").format(email=quote["email"])
+        ok = await self.app.push_screen_wait(
+            ConfirmDialog(_("Add {email} to {team}?").format(email=quote["email"], team=team["name"]), lines,
+                          warning=warning, confirm_label=N_("Add"))
+        )
+        if not ok:
+            return
+        pool = await self.call_portal(self.portal.team_add, self.me, team["id"], quote["email"])
+        if pool is not None:
+            self._done(_("{email} joined {team}.").format(email=quote["email"], team=team["name"]))
+
+    # -- remove member -----------------------------------------------------------------
+    def action_remove_member(self) -> None:
+        team = self._team()
+        if team is None:
+            return
+        member = self.members.current_row
+        if member is None:
+            self.notify(_("This team has no member to remove."), severity="warning", markup=False)
+            return
+        self._remove_flow(team, member)
+
+    @work(exclusive=True, group="teams-flow")
+    async def _remove_flow(self, team: dict[str, Any], member: dict[str, Any]) -> None:
+        email = member["email"]
+        pool = self._pool(team["pool"]) or {"teams": []}
+        others = [t["name"] for t in pool["teams"] if t["id"] != team["id"] and any(m["email"] == email for m in t["members"])]
+        if others:
+            warning = _("{email} stays in {teams} and keeps their seat.").format(email=email, teams=", ".join(others))
+        else:
+            warning = _("{email} becomes unassigned: they keep their seat until they join another team "
+                        "or are deleted from the organization (Users page).").format(email=email)
+        ok = await self.app.push_screen_wait(
+            ConfirmDialog(
+                _("Remove {email} from {team}?").format(email=email, team=team["name"]),
+                [(N_("Team"), team["name"]), (N_("Member"), email), (N_("Seat"), seat_label(member["state"]))],
+                warning=warning,
+                confirm_label=N_("Remove"),
+                danger=True,
+            )
+        )
+        if not ok:
+            return
+        row = await self.call_portal(self.portal.team_remove, self.me, team["id"], email)
+        if row is not None:
+            self._done(_("{email} left {team}.").format(email=email, team=team["name"]))
+
+    # -- request seats -----------------------------------------------------------------
+    def action_request_seats(self) -> None:
+        if not self._no_pool():
+            self._request_flow()
+
+    @work(exclusive=True, group="teams-flow")
+    async def _request_flow(self) -> None:
+        current = (self.table.current_row or {}).get("product")
+        values = await self.app.push_screen_wait(
+            FormDialog(
+                _("Request more seats"),
+                [self._pool_field("product", N_("Seat pool"), current), Field("seats", N_("Seats wanted"), "int", minimum=1)],
+                submit_label=N_("Continue"),
+                note=_("The request is recorded and emailed to the vendor's enterprise team, who will reply to you."),
+            )
+        )
+        if not values:
+            return
+        product, seats = values["product"], values["seats"]
+        pool = next((p for p in self.pools if p["product"] == product), None)
+        lines = [(N_("Seat pool"), product), (N_("Seats requested"), str(seats))]
+        if pool is not None:
+            lines.append((N_("Purchased now"), str(pool["purchased"])))
+        lines.append((N_("Sent to"), VENDOR_EMAIL))
+        ok = await self.app.push_screen_wait(
+            ConfirmDialog(
+                _("Request {n} more seats?").format(n=seats), lines,
+                warning=_("Nothing changes in the pool until the vendor grants the seats."),
+                confirm_label=N_("Send request"),
+            )
+        )
+        if not ok:
+            return
+        request = await self.call_portal(self.portal.request_seats, self.me, product, seats)
+        if request is not None:
+            self._done(_("Request for {n} seats of {product} sent to {vendor}.").format(
+                n=seats, product=product, vendor=VENDOR_EMAIL))

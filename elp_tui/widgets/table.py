@@ -8,7 +8,7 @@ plain dicts; `render_line` formats just the line asked for (the Toolong `ScrollV
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from rich.cells import cell_len, set_cell_size
@@ -113,9 +113,21 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
         def control(self) -> "RecordTable":
             return self.table
 
-    def __init__(self, columns: list[Column], *, muted: Callable[[dict[str, Any]], bool] | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        columns: list[Column],
+        *,
+        muted: Callable[[dict[str, Any]], bool] | None = None,
+        flex: str | None = None,
+        flex_max: int = 60,
+        **kwargs: Any,
+    ):
+        """`flex`: the key of a column that takes the width the others leave, from its declared
+        width up to `flex_max` (so an email column fits 80 columns and uses 120)."""
         super().__init__(**kwargs)
         self.columns = columns
+        self._flex = flex
+        self._flex_bounds = (next((c.width for c in columns if c.key == flex), 0), flex_max)
         self._rows: list[dict[str, Any]] = []
         self._haystack: list[str] = []
         self._view: list[int] = []
@@ -262,6 +274,17 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
         label = next((_(c.label) for c in self.columns if c.key == self.sort_key), "")
         arrow = "↓" if self.sort_reverse else "↑"
         return _("Sorted by {column} {arrow}").format(column=label, arrow=arrow)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._flex is None:
+            return
+        low, high = self._flex_bounds
+        # Room for a vertical scrollbar is always kept, so rows arriving never add a horizontal one.
+        others = sum(c.width for c in self.columns if c.key != self._flex) + 2 * len(self.columns)
+        width = max(low, min(high, event.size.width - self.styles.scrollbar_size_vertical - others))
+        self.columns = [replace(c, width=width) if c.key == self._flex else c for c in self.columns]
+        self.virtual_size = Size(sum(c.width + 2 for c in self.columns), len(self._view) + 1)
+        self.refresh()
 
     # -- mouse ---------------------------------------------------------------------
     def on_click(self, event: events.Click) -> None:
