@@ -29,7 +29,11 @@ class ConfirmDialog(TranslatedBindings, ModalScreen[bool]):
     ConfirmDialog .quote-value { width: 1fr; }
     ConfirmDialog .dialog-buttons { height: auto; margin-top: 1; align-horizontal: right; }
     ConfirmDialog Button { margin-left: 2; }
+    /* A short terminal (80x24): tighter spacing so the buttons stay in sight. */
+    ConfirmDialog.-short > Vertical { padding: 0 2; }
+    ConfirmDialog.-short .dialog-warning, ConfirmDialog.-short .dialog-buttons { margin-top: 0; }
     """
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     BINDINGS = [
         Binding("y", "confirm", N_("Confirm"), id="dialog.confirm"),

@@ -44,7 +44,7 @@ def field_error(spec: Field, raw: Any) -> str | None:
             return _("Select at least one.")
         return None
     if spec.kind == "select":
-        if spec.required and (raw is None or raw is Select.BLANK):
+        if spec.required and (raw is None or raw is Select.NULL):
             return _("Choose one.")
         return None
     text = "" if raw is None else str(raw).strip()
@@ -88,7 +88,12 @@ class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
     FormDialog .form-info { width: 1fr; padding-top: 1; }
     FormDialog .dialog-buttons { height: auto; margin-top: 1; align-horizontal: right; }
     FormDialog Button { margin-left: 2; }
+    /* A short terminal (80x24): the fields scroll, the buttons stay in sight. */
+    FormDialog.-short > Vertical { padding: 0 2; }
+    FormDialog.-short VerticalScroll { max-height: 9; }
+    FormDialog.-short .dialog-buttons { margin-top: 0; }
     """
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     BINDINGS = [
         Binding("ctrl+s", "submit", N_("Submit"), id="dialog.submit"),
@@ -122,7 +127,7 @@ class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
         if spec.kind == "info":
             return Static(content(spec.value), id=wid, classes="form-info")
         if spec.kind == "select":
-            value = spec.value if spec.value not in ("", None) else Select.BLANK
+            value = spec.value if spec.value not in ("", None) else Select.NULL
             return Select([(label, v) for label, v in spec.options], value=value, id=wid, allow_blank=not spec.value)
         if spec.kind == "multi":
             chosen = set(spec.value or [])
@@ -180,8 +185,8 @@ class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
             value = raw.strip() if isinstance(raw, str) else raw
             if spec.kind == "int" and not error and value not in ("", None):
                 value = int(value)
-            # Select.BLANK is False in Textual 8, and 0 == False: only a select can be blank.
-            values[spec.name] = None if spec.kind == "select" and value is Select.BLANK else value
+            # A select with nothing chosen holds Select.NULL (Select.BLANK is Widget.BLANK, i.e. False).
+            values[spec.name] = None if spec.kind == "select" and value is Select.NULL else value
         return values, invalid
 
     def action_submit(self) -> None:

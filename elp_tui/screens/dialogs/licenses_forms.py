@@ -53,9 +53,8 @@ def generate_fields(banks: list[dict[str, Any]], values: dict[str, Any], today: 
 
 
 GENERATE_NOTE = N_(
-    "Node-lock makes that number of licenses, one computer each. Multiseat and floating make one "
-    "license for that number of computers. 1 month = 1 credit per computer; the next step shows "
-    "the credits to deduct before anything is written."
+    "Node-lock: that many licenses, 1 computer each. Multiseat and floating: one license for that many "
+    "computers. 1 month = 1 credit per computer; you confirm the credits next."
 )
 
 
