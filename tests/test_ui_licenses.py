@@ -378,3 +378,23 @@ def test_every_palette_action_exists():
 def test_return_reasons_follow_the_row(status, blocked):
     row = {"status": status, "return_blocked": None, "assignee": None}
     assert blocked in LicensesPage.return_blocked(row)
+
+
+async def test_store_text_is_shown_literally_never_as_markup(portal, tmp_path):
+    member(portal, ANA)
+    evil = "[@click=app.quit]Evil[/] [b]x"
+    odd = portal.add_bank(ADMIN, product=evil, credits=10, start="2026-11-01", expires_on="2027-11-01",
+                          product_version="25.1", portable=True)
+    make(portal, odd, months=1)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        assert evil in str(page.query_one("#detail-license").render())
+        await pilot.click("#detail-license")
+        await pilot.press("a")
+        dialog = await form(pilot, app)
+        current = dialog.query_one("#field-bank").query_one("SelectCurrent")
+        assert evil in str(current.query_one("#label").render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.is_running
