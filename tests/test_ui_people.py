@@ -8,7 +8,7 @@ from typing import Callable
 import pytest
 
 from elp_tui.app import make_app
-from elp_tui.portal import Portal, RuleViolation, fixed_clock
+from elp_tui.portal import Portal, RuleViolation, StaleQuote, fixed_clock
 from elp_tui.portal.base import VENDOR_EMAIL
 from elp_tui.portal.errors import LicensesHeld
 from elp_tui.screens.dialogs.confirm import ConfirmDialog
@@ -152,6 +152,20 @@ def test_quote_team_add_says_whether_a_seat_is_taken(portal):
     portal.team_add(ADMIN, "Story", NEW)
     with pytest.raises(RuleViolation, match="No unused seat"):
         portal.quote_team_add(ADMIN, "Story", BOB)
+
+
+def test_team_add_with_a_stale_quote_writes_nothing_and_gives_the_fresh_one(portal):
+    portal.add_seats(ADMIN, SEATS, 2)
+    portal.create_team(ADMIN, "Layout", SEATS)
+    quote = portal.quote_team_add(ADMIN, "Layout", NEW)
+    portal.add_seats(ADMIN, SEATS, 1)  # the pool changed since the quote was shown
+    before = file_bytes(portal)
+    with pytest.raises(StaleQuote) as info:
+        portal.team_add(ADMIN, "Layout", NEW, quote)
+    assert file_bytes(portal) == before
+    assert info.value.fresh["unused_before"] == 3
+    portal.team_add(ADMIN, "Layout", NEW, info.value.fresh)
+    assert states(portal) == {NEW: "pending"}
 
 
 def test_quote_delete_user_refuses_like_delete_and_lists_held_licenses(portal, bank):
@@ -360,6 +374,35 @@ async def test_unassigned_member_who_joins_reuses_their_seat(portal, tmp_path):
         await pilot.press("y")
         await back_on_page(pilot)
     assert states(portal) == {ANA: "active"}
+
+
+async def test_add_member_confirmation_goes_stale_when_the_seats_change_meanwhile(portal, tmp_path):
+    member(portal, ANA)
+    portal.add_seats(ADMIN, SEATS, 2)
+    portal.create_team(ADMIN, "Layout", SEATS)
+    portal.create_team(ADMIN, "Story", SEATS)
+    portal.team_add(ADMIN, "Layout", ANA)
+    portal.team_remove(ADMIN, "Layout", ANA)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot, TeamsPage)
+        await cursor_to(pilot, page.table, "name", "Story")
+        await pilot.press("a")
+        await on_screen(pilot, FormDialog)
+        await pilot.press(*ANA, "enter")
+        first = await on_screen(pilot, ConfirmDialog)
+        assert "reuses the seat" in confirm_text(first)
+        # Another admin deletes Ana meanwhile: her seat went back to the pool.
+        fresh(portal).delete_user(ADMIN, ANA)
+        before = file_bytes(portal)
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen is not first, "the fresh quote")
+        assert file_bytes(portal) == before
+        text = confirm_text(app.screen)
+        assert "takes an unused seat" in text and "invited" in text
+        await pilot.press("y")
+        await back_on_page(pilot)
+    assert states(portal) == {ANA: "pending"}
 
 
 async def test_remove_member_leaves_them_unassigned_with_their_seat(portal, tmp_path):

@@ -20,7 +20,7 @@ from elp_tui.portal.base import (
     positive_int,
     rows,
 )
-from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation
+from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation, StaleQuote
 
 
 class SeatsMixin(PortalBase):
@@ -186,12 +186,16 @@ class SeatsMixin(PortalBase):
         team = self._team(db, me["organization"], team_name)
         return self._quote_team_add(db, me, team, address)
 
-    def team_add(self, actor: str, team_name: str, email: str) -> dict[str, Any]:
+    def team_add(self, actor: str, team_name: str, email: str, expected: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Add a member to a team. `expected`: the quote the admin confirmed; if the data changed
+        since, StaleQuote(fresh=quote as it stands now) and nothing is written."""
         address = normalise_email(email)
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             team = self._team(db, me["organization"], team_name)
             quote = self._quote_team_add(db, me, team, address)
+            if expected is not None and expected != quote:
+                raise StaleQuote("The seats changed since the confirmation was shown; nothing was written. Check it again.", quote)
             pool = db.table(T_POOLS).get(Q.id == team["pool"])
             assert pool is not None
             user = self._user(db, address)

@@ -17,6 +17,7 @@ from textual.events import Resize
 from textual.widgets import Static
 
 from elp_tui.i18n import N_, _
+from elp_tui.portal import StaleQuote
 from elp_tui.portal.base import VENDOR_EMAIL
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
@@ -242,8 +243,11 @@ class TeamsPage(Page):
         if not values:
             return
         quote = await self.call_portal(self.portal.quote_team_add, self.me, team["id"], values["email"])
-        if quote is None:
-            return
+        while quote is not None:
+            quote = await self._confirm_add(team, quote)
+
+    async def _confirm_add(self, team: dict[str, Any], quote: dict[str, Any]) -> dict[str, Any] | None:
+        """Show the quote; commit it if confirmed. Returns the fresh quote when the data changed meanwhile."""
         if quote["takes_seat"]:
             seat = _("takes an unused seat")
         else:
@@ -265,10 +269,15 @@ class TeamsPage(Page):
                           warning=warning, confirm_label=N_("Add"))
         )
         if not ok:
-            return
-        pool = await self.call_portal(self.portal.team_add, self.me, team["id"], quote["email"])
+            return None
+        try:
+            pool = await self.call_portal(self.portal.team_add, self.me, team["id"], quote["email"], quote)
+        except StaleQuote as exc:
+            self.elp.refuse(exc)
+            return exc.fresh
         if pool is not None:
             self._done(_("{email} joined {team}.").format(email=quote["email"], team=team["name"]))
+        return None
 
     # -- remove member -----------------------------------------------------------------
     def action_remove_member(self) -> None:
