@@ -21,16 +21,11 @@ from elp_tui.widgets.safe import content, plain
 from elp_tui.widgets.table import Column, RecordTable
 
 RESTRICTION_LABELS = {"enabled": N_("Enabled"), "disabled": N_("Disabled")}
-KIND_LABELS = {"credits": N_("credits"), "seats": N_("seats")}
 OPERATING_SYSTEMS = [("windows", N_("Windows")), ("macos", N_("macOS")), ("linux", N_("Linux"))]
 
 
 def restriction_label(value: Any) -> str:
     return _(RESTRICTION_LABELS.get(str(value), str(value)))
-
-
-def kind_label(value: Any) -> str:
-    return _(KIND_LABELS.get(str(value), str(value)))
 
 
 def available(url: Any) -> str:
@@ -71,7 +66,6 @@ class VersionsPage(Page):
         Column("product", N_("Product"), 20),
         Column("restriction", N_("Restriction"), 11, format=restriction_label),
         Column("access", N_("Accessible"), 10),
-        Column("kind", N_("Sold as"), 8, format=kind_label),
     ]
     BUILD_COLUMNS = [
         Column("version", N_("Version"), 8),
@@ -150,7 +144,9 @@ class VersionsPage(Page):
 
     def _product(self) -> dict[str, Any] | None:
         product = self.table.current_row
-        if product is None:
+        if product is None and not self.table.total_count:
+            self.notify(_("The vendor catalog lists no product yet."), severity="warning", markup=False)
+        elif product is None:
             self.notify(_("Select a product first."), severity="warning", markup=False)
         return product
 
