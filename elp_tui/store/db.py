@@ -200,25 +200,23 @@ class Store:
     def transaction(self) -> Iterator[TinyDB]:
         """Lock, refresh, yield a TinyDB to check and change, write once on success.
 
-        If the body raises, nothing is written and the in-memory copy is dropped so that
-        the next access re-reads the file.
+        The body works on a private copy (tables and documents copied one level deep), so a
+        view handed out by `read()` — e.g. to a UI worker thread — never sees a half-applied
+        change, and a body that raises leaves the committed state exactly as it was.
         """
         with self._locked():
             self._load_if_changed()
             assert self._data is not None
-            holder = _Holder(self._data)
+            committed = self._data
+            working = {name: {key: dict(doc) for key, doc in docs.items()} for name, docs in committed.items()}
+            holder = _Holder(working)
             db = TinyDB(holder, storage=_MemoryStorage)
-            try:
-                yield db
-            except BaseException:
-                self._data = None
-                self._stamp = None
-                raise
+            yield db
             if holder.dirty:
-                self._data = holder.data
                 try:
                     self._write(holder.data)
                 except BaseException:
                     self._data = None
                     self._stamp = None
                     raise
+                self._data = holder.data
