@@ -207,3 +207,14 @@ def test_team_distribution_shows_members_and_their_states(seats):
     teams = {t["name"]: t["members"] for t in seats.list_teams(ADMIN)}
     assert teams["Story"] == [{"email": ANA, "state": "active"}, {"email": NEW, "state": "pending"}]
     assert teams["Layout"] == [{"email": ANA, "state": "active"}]
+
+
+def test_invited_member_deactivated_before_signing_in_stays_pending(portal):
+    from tests.conftest import ADMIN
+
+    portal.add_seats(ADMIN, "Frameloop Teams", 3)
+    portal.create_team(ADMIN, "Layout", "Frameloop Teams")
+    portal.team_add(ADMIN, "Layout", "new@lumenfox.studio")
+    portal.set_status(ADMIN, "new@lumenfox.studio", "inactive")
+    pool = portal.seats_overview(ADMIN)[0]
+    assert (pool["active"], pool["pending"], pool["unused"]) == (0, 1, 2)

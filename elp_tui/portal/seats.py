@@ -51,11 +51,17 @@ class SeatsMixin(PortalBase):
             email = holder["email"]
             if email not in in_team:
                 states[email] = "unassigned"
-            elif users.get(email, {}).get("status") == "invited":
+            elif self._never_signed_in(users.get(email, {})):
                 states[email] = "pending"
             else:
                 states[email] = "active"
         return states
+
+    @staticmethod
+    def _never_signed_in(user: dict[str, Any]) -> bool:
+        """Pending: invited and not signed in yet (also when deactivated before a first sign-in)."""
+        status = user.get("status")
+        return status == "invited" or (status == "inactive" and not user.get("signed_in_on"))
 
     def _pool_row(self, db: TinyDB, pool: dict[str, Any]) -> dict[str, Any]:
         states = self._seat_states(db, pool)
