@@ -6,9 +6,9 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 

@@ -31,7 +31,7 @@ def save_settings(path: Path | None, settings: dict[str, Any]) -> None:
     """Atomic like the store: a half-written settings file must never stop the app."""
     if path is None:
         return
+    from elp_tui.store.files import atomic_write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(settings, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(settings, indent=2).encode("utf-8"), fsync_folder=False)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from elp_tui.store.files import atomic_write
 
 from elp_tui.cli.console import Column, Console, only, plain
 from elp_tui.cli.session import Session
@@ -128,17 +128,7 @@ def _save_snapshot(path: Path, actor: str, banks: list[dict[str, Any]]) -> None:
     except (OSError, orjson.JSONDecodeError):
         seen = {}
     seen[actor] = [only(b, BANK_KEYS) for b in banks]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(orjson.dumps(seen))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write(path, orjson.dumps(seen), fsync_folder=False)
 
 
 def banks_refresh(s: Session) -> None:

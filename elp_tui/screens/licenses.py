@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import secrets
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
+from elp_tui.store.files import atomic_write
 from elp_tui.i18n import N_, _, ngettext
 from elp_tui.portal import StaleQuote
 from elp_tui.screens.base import Page, PageAction
@@ -60,17 +60,7 @@ def export_name(org_id: str, today: str) -> str:
 def write_atomically(path: Path, text: str) -> None:
     """A reader sees the old file or the whole new one, never half a CSV."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        # "x": a new file with the user's usual permissions (umask), never someone else's file.
-        with open(tmp, "x", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write(path, text.encode("utf-8"))
 
 
 class LicensesPage(Page):

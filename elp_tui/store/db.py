@@ -11,7 +11,6 @@ A reader never needs the lock: the file is only ever replaced whole.
 from __future__ import annotations
 
 import os
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -22,6 +21,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from elp_tui.models import SCHEMA_VERSION
+from elp_tui.store.files import atomic_write
 
 META_TABLE = "_meta"
 LOCK_TIMEOUT_S = 30.0
@@ -131,25 +131,7 @@ class Store:
                 stale.unlink()
             except FileNotFoundError:
                 pass
-        payload = orjson.dumps(data)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        atomic_write(self.path, orjson.dumps(data))
         self._stamp = _stamp(self.path)
 
     def create(self, tables: dict[str, dict[str, Any]] | None = None, *, overwrite: bool = False) -> None:
