@@ -339,3 +339,23 @@ async def test_my_licenses_empty_state(portal, tmp_path):
         await pilot.press("c", "u")
         await pilot.pause()
         assert app.clipboard == ""
+
+
+async def test_store_text_with_markup_is_shown_literally(portal, tmp_path):
+    product = "[b]Bold[/b] [@click=app.quit]Q"
+    portal.add_bank(ADMIN, product=product, credits=10, start="2026-10-01", expires_on="2026-12-01")
+    portal.add_seats(ADMIN, "[red]Seats[/]", 5)
+    portal.create_team(ADMIN, "[@click=app.quit]Team", "[red]Seats[/]")
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        assert product in text_of(app.screen.query_one("#dashboard-alerts", Static))
+        assert "[red]Seats[/]" in app.export_screenshot().replace("&#160;", " ")
+        await pilot.press("t")
+        await pilot.pause()
+        assert "[@click=app.quit]Team" in app.export_screenshot().replace("&#160;", " ")
+        await pilot.click("VerticalScroll", offset=(5, 6))
+        await pilot.press("escape", "3")
+        await settle(pilot)
+        assert product in text_of(app.screen.query_one("#banks-detail", Static))
+        assert app.is_running

@@ -28,8 +28,9 @@ class AlertsMixin(PortalBase):
         return [{**b, "expiring_soon": bank_expiring_soon(b)} for b in banks]
 
     def dashboard(self, actor: str) -> dict[str, Any]:
-        """Per credit product: remaining credits over valid banks and the nearest bank expiry;
-        every seat pool with its per-team distribution; alerts for the next 30 days."""
+        """Per credit product: remaining credits over its banks that have not expired (valid now,
+        or later for a bank that starts in the future) and the nearest of their expiries; every
+        seat pool with its per-team distribution; alerts for the next 30 days."""
         banks = self.flag_expiring_banks(self.list_banks(actor))  # type: ignore[attr-defined]
         pools = self.seats_overview(actor)  # type: ignore[attr-defined]
         db = self.store.read()

@@ -59,6 +59,7 @@ class TeamDistributionDialog(TranslatedBindings, ModalScreen[None]):
     TeamDistributionDialog .pool-title { text-style: bold; margin-top: 1; }
     TeamDistributionDialog .team-header { color: $text-muted; text-style: bold; }
     TeamDistributionDialog .muted { color: $text-muted; }
+    TeamDistributionDialog .dialog-note { color: $text-muted; margin-top: 1; }
     """
     BINDINGS = [Binding("escape,t,q", "close", N_("Close"), id="dialog.close")]
 
@@ -97,7 +98,7 @@ class TeamDistributionDialog(TranslatedBindings, ModalScreen[None]):
                     classes="muted",
                 )
                 yield Static(content(_("Unused seats: {n}").format(n=pool["unused"])), classes="muted")
-            yield Static(content(_("A member in several teams holds one seat. escape: close")), classes="muted")
+            yield Static(content(_("A member in several teams holds one seat. escape: close")), classes="dialog-note")
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -135,7 +136,7 @@ class DashboardPage(Page):
         Column("remaining", N_("Remaining credits"), 17, "right"),
         Column("nearest_expiry", N_("Bank expiration"), 15, format=_or_dash),
         Column("days_left", N_("Days left"), 9, "right", _or_dash),
-        Column("valid_banks", N_("Valid banks"), 11, "right"),
+        Column("valid_banks", N_("Banks"), 5, "right"),
     ]
     EXPIRING_COLUMNS = [
         Column("expires_on", N_("Expiration date"), 15),
@@ -164,6 +165,10 @@ class DashboardPage(Page):
             yield self.expiring
 
     # -- data --------------------------------------------------------------------------
+    def on_show(self) -> None:
+        # An overview: always as the store is now (licenses made elsewhere change it).
+        self.reload()
+
     def fetch(self) -> dict[str, Any]:
         return self.portal.dashboard(self.me)
 

@@ -193,6 +193,9 @@ class MyLicensesPage(Page):
             yield Static("", id="mine-detail")
 
     # -- data --------------------------------------------------------------------------
+    def on_show(self) -> None:
+        self.reload()
+
     def fetch(self) -> list[dict[str, Any]]:
         return self.portal.my_licenses(self.me)
 
