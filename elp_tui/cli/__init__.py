@@ -16,6 +16,7 @@ from elp_tui.cli import credits, people, seats, setup
 from elp_tui.cli.console import Console, Refused, plain
 from elp_tui.cli.parser import build_parser
 from elp_tui.cli.session import Session
+from elp_tui.i18n import detect_language, set_language
 from elp_tui.portal import Portal, PortalError, StaleQuote, system_clock
 from elp_tui.store import Store, StoreError, default_store_path
 
@@ -66,6 +67,8 @@ def store_path(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    # --lang, else ELP_LANG, else the locale (LANG=fr_FR.UTF-8): refusals come from the portal in that language.
+    set_language(detect_language(getattr(args, "lang", None)))
     try:
         system_clock()  # a bad ELP_TODAY is refused before anything is read or written
     except ValueError as exc:

@@ -11,9 +11,11 @@ from elp_tui.store.files import atomic_write
 
 from elp_tui.cli.console import Column, Console, only, plain
 from elp_tui.cli.session import Session
+from elp_tui.i18n import _
 from elp_tui.portal import NotFound, RuleViolation
 from elp_tui.portal.alerts import bank_expiring_soon
 from elp_tui.portal.base import VENDOR_EMAIL, normalise_email, positive_int
+from elp_tui.portal.credits import LICENSE_STATUS_NAMES, cannot_reassign, cannot_return
 
 BANK_KEYS = (
     "id", "product", "credits_requested", "credits_granted", "used", "remaining", "forfeited",
@@ -91,11 +93,11 @@ def _find_bank(s: Session, bank_id: str) -> dict[str, Any]:
     for bank in s.portal.list_banks(s.actor):
         if bank["id"] == wanted:
             return bank
-    raise NotFound(f"No bank {bank_id!r} in your organization: 'elp banks list' shows their IDs.")
+    raise NotFound(_("No bank {bank!r} in your organization: 'elp banks list' shows their IDs.").format(bank=bank_id))
 
 
 def banks_request(s: Session) -> None:
-    credits = positive_int(s.args.credits, "Credits requested")
+    credits = positive_int(s.args.credits, _("Credits requested"))
     bank = _find_bank(s, s.args.bank_id)
     s.console.line(
         f"Request {credits} more credit(s) of {plain(bank['product'])} for bank {plain(bank['id'])}: "
@@ -214,7 +216,9 @@ def _find_license(s: Session, activation_id: str) -> dict[str, Any]:
     for lic in s.portal.list_licenses(s.actor):
         if lic["activation_id"] == wanted:
             return lic
-    raise NotFound(f"No license {activation_id!r} in your organization: 'elp licenses list' shows activation IDs.")
+    raise NotFound(
+        _("No license {id!r} in your organization: 'elp licenses list' shows activation IDs.").format(id=activation_id)
+    )
 
 
 def _describe(lic: dict[str, Any]) -> str:
@@ -229,7 +233,7 @@ def licenses_return(s: Session) -> None:
     address = normalise_email(s.args.email)
     # Say why before asking, instead of confirming an action that cannot happen (SPEC §4).
     if lic.get("return_blocked"):
-        raise RuleViolation(f"License {lic['activation_id']} cannot be returned: {lic['return_blocked']}.")
+        raise RuleViolation(cannot_return(lic["activation_id"], lic["return_blocked"]))
     s.console.line(f"Return license {_describe(lic)} from {plain(address)}.")
     s.console.line("It keeps its expiry and no credits come back; it can then be assigned to another member.")
     s.console.confirm(s.args.yes)
@@ -244,12 +248,14 @@ def licenses_assign(s: Session) -> None:
     lic = _find_license(s, s.args.activation_id)
     address = normalise_email(s.args.email)
     if lic.get("return_blocked"):
-        raise RuleViolation(f"License {lic['activation_id']} cannot be reassigned: {lic['return_blocked']}.")
+        raise RuleViolation(cannot_reassign(lic["activation_id"], lic["return_blocked"]))
     if lic["status"] != "returned":
-        owner = f" to {plain(lic['assignee'])}" if lic.get("assignee") else ""
-        raise RuleViolation(
-            f"License {lic['activation_id']} is {lic['status']}{owner}: only a returned, unexpired license can be assigned."
-        )
+        status = _(LICENSE_STATUS_NAMES.get(lic["status"], lic["status"]))
+        if lic.get("assignee"):
+            message = _("License {id} is {status} to {email}: only a returned, unexpired license can be assigned.")
+        else:
+            message = _("License {id} is {status}: only a returned, unexpired license can be assigned.")
+        raise RuleViolation(message.format(id=lic["activation_id"], status=status, email=plain(lic.get("assignee") or "")))
     members = {u["email"] for u in s.portal.list_users(s.actor)}
     invite = "" if address in members else " (not a member yet: they will be invited)"
     s.console.line(f"Assign license {_describe(lic)} to {plain(address)}{invite}. They will be notified by email.")

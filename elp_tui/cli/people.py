@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from elp_tui.cli.console import Column, only, plain
 from elp_tui.cli.session import Session
+from elp_tui.i18n import _
 from elp_tui.portal import NotFound
 from elp_tui.portal.base import normalise_email
 
@@ -69,7 +70,7 @@ def users_delete(s: Session) -> None:
     address = normalise_email(s.args.email)
     member = next((u for u in s.portal.list_users(s.actor) if u["email"] == address), None)
     if member is None:
-        raise NotFound(f"{address} is not a member of your organization: 'elp users list' shows them.")
+        raise NotFound(_("{email} is not a member of your organization: 'elp users list' shows them.").format(email=address))
     org = s.portal.organization_name(s.user.get("organization"))
     s.console.line(
         f"Delete {plain(address)} ({member['role']}, {member['status']}) from {plain(org)}: "

@@ -6,6 +6,7 @@ from typing import Any
 
 from elp_tui.cli.console import Column, plain
 from elp_tui.cli.session import Session
+from elp_tui.i18n import _
 from elp_tui.portal import NotFound
 from elp_tui.portal.base import VENDOR_EMAIL, positive_int
 
@@ -88,14 +89,16 @@ def seats_show(s: Session) -> None:
 
 
 def seats_request(s: Session) -> None:
-    seats = positive_int(s.args.seats, "Seats requested")
+    seats = positive_int(s.args.seats, _("Seats requested"))
     wanted = (s.args.product or "").strip().lower()
     pool = next(
         (p for p in s.portal.seats_overview(s.actor) if p["product"].lower() == wanted or p["id"] == s.args.product),
         None,
     )
     if pool is None:
-        raise NotFound(f"No seat pool for {s.args.product!r} in your organization: 'elp seats show' lists the pools.")
+        raise NotFound(
+            _("No seat pool for {product!r} in your organization: 'elp seats show' lists the pools.").format(product=s.args.product)
+        )
     s.console.line(
         f"Request {seats} more seat(s) of {plain(pool['product'])} (pool {plain(pool['id'])}, {pool['purchased']} "
         f"purchased): the vendor's enterprise team ({VENDOR_EMAIL}) will be emailed."

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from elp_tui.cli.console import Console
+from elp_tui.i18n import _
 from elp_tui.portal import Portal, PermissionDenied
 
 
@@ -32,7 +33,7 @@ class Session:
         """Every command run as an invited user is their first sign-in (SPEC §6)."""
         email = self.who()
         if not email:
-            raise PermissionDenied("Say who you are: pass --as EMAIL or set ELP_USER.")
+            raise PermissionDenied(_("Say who you are: pass --as EMAIL or set ELP_USER."))
         self.user = self.portal.sign_in(email)
         return self.user
 

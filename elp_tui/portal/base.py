@@ -11,12 +11,22 @@ from typing import Any, Callable
 from email_validator import EmailNotValidError, validate_email
 from tinydb import Query, TinyDB
 
+from elp_tui.i18n import _
 from elp_tui.models import Activity, Email, Role, User, UserStatus
 from elp_tui.portal.clock import Clock, system_clock
 from elp_tui.portal.errors import InvalidInput, NotFound, PermissionDenied, SignInRefused
 from elp_tui.store import Store
 
 Q = Query()
+
+
+def not_a_user(email: str) -> str:
+    return _("{email} is not an ELP user: ask your organization admin for an invitation.").format(email=email)
+
+
+def inactive_user(email: str) -> str:
+    return _("{email} is inactive: ask an admin of your organization to reactivate you.").format(email=email)
+
 
 # Readable aloud: no 0/O, 1/I/L, no U/V confusion.
 ACTIVATION_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
@@ -41,11 +51,11 @@ def normalise_email(text: str) -> str:
     """Validate an email and return it in the one form the store keeps (lower case)."""
     text = (text or "").strip()
     if not text:
-        raise InvalidInput("An email address is needed (e.g. ana@studio.com).")
+        raise InvalidInput(_("An email address is needed (e.g. ana@studio.com)."))
     try:
         info = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise InvalidInput(f"{text!r} is not a valid email address: {exc}") from None
+        raise InvalidInput(_("{text!r} is not a valid email address: {reason}").format(text=text, reason=exc)) from None
     return info.normalized.lower()
 
 
@@ -57,11 +67,13 @@ def positive_int(value: Any, what: str, *, minimum: int = 1, maximum: int = MAX_
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
-        raise InvalidInput(f"{what} must be a whole number (got {value!r}).") from None
+        raise InvalidInput(_("{what} must be a whole number (got {value!r}).").format(what=what, value=value)) from None
     if number < minimum:
-        raise InvalidInput(f"{what} must be at least {minimum} (got {number}).")
+        raise InvalidInput(_("{what} must be at least {minimum} (got {number}).").format(what=what, minimum=minimum, number=number))
     if number > maximum:
-        raise InvalidInput(f"{what} must be at most {maximum:,} (got {number:,}).")
+        raise InvalidInput(
+            _("{what} must be at most {maximum:,} (got {number:,}).").format(what=what, maximum=maximum, number=number)
+        )
     return number
 
 
@@ -104,20 +116,24 @@ class PortalBase:
 
     def _actor(self, db: TinyDB, email: str | None, *, admin: bool = True) -> dict[str, Any]:
         if not email:
-            raise PermissionDenied("Say who you are: pass --as EMAIL or set ELP_USER.")
+            raise PermissionDenied(_("Say who you are: pass --as EMAIL or set ELP_USER."))
         user = self._user(db, email)
         if user is None:
-            raise PermissionDenied(f"{email} is not an ELP user: ask your organization admin for an invitation.")
+            raise PermissionDenied(not_a_user(email))
         if user["status"] == UserStatus.inactive.value:
-            raise PermissionDenied(f"{user['email']} is inactive: ask an admin of your organization to reactivate you.")
+            raise PermissionDenied(inactive_user(user["email"]))
         if user["status"] == UserStatus.invited.value:
-            raise PermissionDenied(f"{user['email']} has not signed in yet: sign in first (run any command --as them).")
+            raise PermissionDenied(
+                _("{email} has not signed in yet: sign in first (run any command --as them).").format(email=user["email"])
+            )
         if not user.get("organization"):
-            raise PermissionDenied(f"{user['email']} belongs to no organization.")
+            raise PermissionDenied(_("{email} belongs to no organization.").format(email=user["email"]))
         if admin and user["role"] != Role.admin.value:
             raise PermissionDenied(
-                f"{user['email']} is a regular user: only organization admins can do this. "
-                "Ask an admin, or use 'elp licenses mine' for your own licenses."
+                _(
+                    "{email} is a regular user: only organization admins can do this. "
+                    "Ask an admin, or use 'elp licenses mine' for your own licenses."
+                ).format(email=user["email"])
             )
         return dict(user)
 
@@ -130,15 +146,15 @@ class PortalBase:
         db = self.store.read()
         user = self._user(db, address)
         if user is None:
-            raise SignInRefused(f"{address} is not an ELP user: ask your organization admin for an invitation.")
+            raise SignInRefused(not_a_user(address))
         if user["status"] == UserStatus.inactive.value:
-            raise SignInRefused(f"{address} is inactive: ask an admin of your organization to reactivate you.")
+            raise SignInRefused(inactive_user(address))
         if user["status"] == UserStatus.active.value:
             return dict(user)
         with self.store.transaction() as db:
             user = self._user(db, address)
             if user is None:
-                raise SignInRefused(f"{address} is not an ELP user: ask your organization admin for an invitation.")
+                raise SignInRefused(not_a_user(address))
             if user["status"] == UserStatus.invited.value:
                 db.table(T_USERS).update(
                     {"status": UserStatus.active.value, "signed_in_on": self.today().isoformat()},

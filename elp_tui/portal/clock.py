@@ -6,6 +6,8 @@ import datetime as dt
 import os
 from typing import Callable
 
+from elp_tui.i18n import _
+
 Clock = Callable[[], dt.date]
 
 
@@ -15,7 +17,7 @@ def system_clock() -> dt.date:
         try:
             return dt.date.fromisoformat(fixed)
         except ValueError:
-            raise ValueError(f"ELP_TODAY={fixed!r} is not a date: use YYYY-MM-DD.") from None
+            raise ValueError(_("ELP_TODAY={value!r} is not a date: use YYYY-MM-DD.").format(value=fixed)) from None
     return dt.date.today()
 
 

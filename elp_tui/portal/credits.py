@@ -10,6 +10,7 @@ from typing import Any
 
 from tinydb import TinyDB
 
+from elp_tui.i18n import N_, _
 from elp_tui.models import Bank, LedgerEntry, License, LicenseStatus, LicenseType, Product, Request, Role, User, UserStatus
 from elp_tui.portal.base import (
     T_BANKS,
@@ -27,9 +28,21 @@ from elp_tui.portal.base import (
 )
 from elp_tui.portal.dates import add_months, months_to_cover, parse_date, version_key
 from elp_tui.portal.errors import InvalidInput, NotFound, PortalError, RuleViolation, StaleQuote
-from elp_tui.portal.quotes import GenerateQuote, RenewQuote
+from elp_tui.portal.quotes import TYPE_NAMES, GenerateQuote, RenewQuote
 
 RETURN_MIN_VERSION = (25, 1)
+# How a message names a license status.
+LICENSE_STATUS_NAMES = {
+    "active": N_("active"), "scheduled": N_("scheduled"), "expired": N_("expired"), "returned": N_("returned"),
+}
+# What `refresh_banks` compares, with the name it gives each field in a change line.
+REFRESH_FIELDS = {
+    "credits_requested": N_("credits_requested"),
+    "credits_granted": N_("credits_granted"),
+    "used": N_("used"),
+    "remaining": N_("remaining"),
+    "expires_on": N_("expires_on"),
+}
 CSV_COLUMNS = [
     "activation_id",
     "product",
@@ -60,11 +73,19 @@ def license_status(doc: dict[str, Any], today_iso: str) -> str:
 def return_blocked_reason(bank: dict[str, Any]) -> str | None:
     """Why licenses of this bank cannot be returned or reassigned, or None if they can."""
     if not bank.get("portable"):
-        return "bank is not portable: licenses cannot be returned once assigned"
+        return _("bank is not portable: licenses cannot be returned once assigned")
     if version_key(bank.get("product_version")) < RETURN_MIN_VERSION:
-        version = bank.get("product_version") or "unknown"
-        return f"bank product version {version} is before 25.1: licenses cannot be returned"
+        version = bank.get("product_version") or _("unknown")
+        return _("bank product version {version} is before 25.1: licenses cannot be returned").format(version=version)
     return None
+
+
+def cannot_return(activation_id: str, reason: str) -> str:
+    return _("License {id} cannot be returned: {reason}.").format(id=activation_id, reason=reason)
+
+
+def cannot_reassign(activation_id: str, reason: str) -> str:
+    return _("License {id} cannot be reassigned: {reason}.").format(id=activation_id, reason=reason)
 
 
 def neutralise_cell(value: Any) -> str:
@@ -127,17 +148,19 @@ class CreditsMixin(PortalBase):
         """Vendor side: record credits granted to the actor's organization."""
         product = (product or "").strip()
         if not product:
-            raise InvalidInput("A product name is needed (e.g. --product 'Quillstone Animate').")
-        credits = positive_int(credits, "Credits")
-        start_d = start if isinstance(start, dt.date) else parse_date(start, "Start")
-        end_d = expires_on if isinstance(expires_on, dt.date) else parse_date(expires_on, "Expiry")
+            raise InvalidInput(_("A product name is needed (e.g. --product 'Quillstone Animate')."))
+        credits = positive_int(credits, _("Credits"))
+        start_d = start if isinstance(start, dt.date) else parse_date(start, _("Start"))
+        end_d = expires_on if isinstance(expires_on, dt.date) else parse_date(expires_on, _("Expiry"))
         if end_d <= start_d:
-            raise InvalidInput(f"The bank must expire after it starts ({start_d} .. {end_d}): give a later --expires.")
+            raise InvalidInput(
+                _("The bank must expire after it starts ({start} .. {end}): give a later --expires.").format(start=start_d, end=end_d)
+            )
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             catalog = db.table(T_PRODUCTS).get(Q.name == product)
             if catalog is not None and catalog.get("kind") == "seats":
-                raise RuleViolation(f"{product} is sold as seats, not credits: use 'elp seats add'.")
+                raise RuleViolation(_("{product} is sold as seats, not credits: use 'elp seats add'.").format(product=product))
             if catalog is None:
                 db.table(T_PRODUCTS).insert(Product(name=product, kind="credits").to_doc())
             bank = Bank(
@@ -159,7 +182,7 @@ class CreditsMixin(PortalBase):
             return self._bank_row(bank.to_doc(), 0)
 
     def request_credits(self, actor: str, bank_id: str, credits: int) -> dict[str, Any]:
-        credits = positive_int(credits, "Credits requested")
+        credits = positive_int(credits, _("Credits requested"))
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             bank = self._org_bank(db, me, bank_id)
@@ -187,19 +210,27 @@ class CreditsMixin(PortalBase):
             old = before.pop(bank["id"], None)
             if old is None:
                 if previous is not None:
-                    changes.append(f"new bank {bank['id']} ({bank['product']}): {bank['credits_granted']} credits")
+                    changes.append(
+                        _("new bank {bank} ({product}): {credits} credits").format(
+                            bank=bank["id"], product=bank["product"], credits=bank["credits_granted"]
+                        )
+                    )
                 continue
-            for field in ("credits_requested", "credits_granted", "used", "remaining", "expires_on"):
+            for field in REFRESH_FIELDS:
                 if old.get(field) != bank[field]:
-                    changes.append(f"{bank['id']} {field}: {old.get(field)} -> {bank[field]}")
+                    changes.append(
+                        _("{bank} {field}: {old} -> {new}").format(
+                            bank=bank["id"], field=_(REFRESH_FIELDS[field]), old=old.get(field), new=bank[field]
+                        )
+                    )
         for gone in before.values():
-            changes.append(f"bank {gone['id']} is gone")
+            changes.append(_("bank {bank} is gone").format(bank=gone["id"]))
         return current, changes
 
     def _org_bank(self, db: TinyDB, me: dict[str, Any], bank_id: str) -> dict[str, Any]:
         bank = db.table(T_BANKS).get(Q.id == (bank_id or "").strip().upper())
         if bank is None or bank["organization"] != me["organization"]:
-            raise NotFound(f"No bank {bank_id!r} in your organization: 'elp banks list' shows their IDs.")
+            raise NotFound(_("No bank {bank!r} in your organization: 'elp banks list' shows their IDs.").format(bank=bank_id))
         return dict(bank)
 
     def _remaining(self, db: TinyDB, bank: dict[str, Any]) -> int:
@@ -215,11 +246,13 @@ class CreditsMixin(PortalBase):
             return address, True
         if user.get("organization") != me["organization"]:
             raise RuleViolation(
-                f"{address} belongs to another organization: they must be removed there before they can "
-                "receive licenses here."
+                _(
+                    "{email} belongs to another organization: they must be removed there before they can "
+                    "receive licenses here."
+                ).format(email=address)
             )
         if user["status"] == UserStatus.inactive.value:
-            raise RuleViolation(f"{address} is inactive: reactivate them on the Users page first.")
+            raise RuleViolation(_("{email} is inactive: reactivate them on the Users page first.").format(email=address))
         return address, False
 
     # -- generate ----------------------------------------------------------------
@@ -230,24 +263,42 @@ class CreditsMixin(PortalBase):
         try:
             kind = LicenseType(license_type)
         except ValueError:
-            raise InvalidInput(f"License type {license_type!r} is unknown: use node-lock, multiseat or floating.") from None
-        months = positive_int(months, "Months")
-        quantity = positive_int(quantity, "Quantity")
-        start_d = start if isinstance(start, dt.date) else parse_date(start, "Start date")
+            raise InvalidInput(
+                _("License type {type!r} is unknown: use node-lock, multiseat or floating.").format(type=license_type)
+            ) from None
+        months = positive_int(months, _("Months"))
+        quantity = positive_int(quantity, _("Quantity"))
+        start_d = start if isinstance(start, dt.date) else parse_date(start, _("Start date"))
         bank = self._org_bank(db, me, bank_id)
         today = self.today()
         bank_start = dt.date.fromisoformat(bank["start"])
         bank_end = dt.date.fromisoformat(bank["expires_on"])
         if product and product != bank["product"]:
-            raise RuleViolation(f"Bank {bank['id']} holds {bank['product']} credits, not {product}: pick a {product} bank.")
+            raise RuleViolation(
+                _("Bank {bank} holds {bank_product} credits, not {product}: pick a {product} bank.").format(
+                    bank=bank["id"], bank_product=bank["product"], product=product
+                )
+            )
         if today >= bank_end:
-            raise RuleViolation(f"Bank {bank['id']} expired on {bank_end}: its credits are lost. Pick a valid bank or request credits.")
+            raise RuleViolation(
+                _("Bank {bank} expired on {date}: its credits are lost. Pick a valid bank or request credits.").format(
+                    bank=bank["id"], date=bank_end
+                )
+            )
         if start_d < today:
-            raise InvalidInput(f"Start date {start_d} is in the past: use today ({today}) or later.")
+            raise InvalidInput(_("Start date {start} is in the past: use today ({today}) or later.").format(start=start_d, today=today))
         if start_d < bank_start:
-            raise RuleViolation(f"Start date {start_d} is before bank {bank['id']} starts ({bank_start}): start on {bank_start} or later.")
+            raise RuleViolation(
+                _("Start date {start} is before bank {bank} starts ({bank_start}): start on {bank_start} or later.").format(
+                    start=start_d, bank=bank["id"], bank_start=bank_start
+                )
+            )
         if start_d >= bank_end:
-            raise RuleViolation(f"Start date {start_d} is not before bank {bank['id']} expires ({bank_end}): start earlier.")
+            raise RuleViolation(
+                _("Start date {start} is not before bank {bank} expires ({bank_end}): start earlier.").format(
+                    start=start_d, bank=bank["id"], bank_end=bank_end
+                )
+            )
         address, invites = self._recipient(db, me, email)
         full_end = add_months(start_d, months)
         expires = min(full_end, bank_end)
@@ -257,9 +308,14 @@ class CreditsMixin(PortalBase):
         remaining = self._remaining(db, bank)
         if credits > remaining:
             raise RuleViolation(
-                f"Bank {bank['id']} has {remaining} credits left; this needs {credits} "
-                f"({licenses * computers} computer(s) x {charged_months} month(s)): {credits - remaining} short. "
-                "Lower the months or quantity, or request credits."
+                _(
+                    "Bank {bank} has {remaining} credits left; this needs {credits} "
+                    "({computers} computer(s) x {months} month(s)): {short} short. "
+                    "Lower the months or quantity, or request credits."
+                ).format(
+                    bank=bank["id"], remaining=remaining, credits=credits, computers=licenses * computers,
+                    months=charged_months, short=credits - remaining,
+                )
             )
         return GenerateQuote(
             bank=bank["id"], product=bank["product"], type=kind, months=months, quantity=quantity, start=start_d,
@@ -282,16 +338,16 @@ class CreditsMixin(PortalBase):
             try:
                 fresh = self._quote_generate(db, me, quote.bank, quote.type, quote.months, quote.quantity, quote.start, quote.email, quote.product)
             except PortalError as exc:
-                raise StaleQuote(f"The data changed since the quote: {exc}", None) from None
+                raise StaleQuote(_("The data changed since the quote: {reason}").format(reason=exc), None) from None
             if fresh != quote:
-                raise StaleQuote("The data changed since the quote was shown; nothing was written. Check the new quote.", fresh)
+                raise StaleQuote(_("The data changed since the quote was shown; nothing was written. Check the new quote."), fresh)
             if fresh.invites_recipient:
                 self._invite_in(db, me, fresh.email, f"to receive {fresh.product} licenses")
             taken = {d["activation_id"] for d in rows(db, T_LICENSES)}
             created: list[dict[str, Any]] = []
             ledger = db.table(T_LEDGER)
             next_entry = len(ledger) + 1
-            for _ in range(fresh.licenses):
+            for _n in range(fresh.licenses):
                 lic = License(
                     activation_id=self._activation_id(taken), organization=me["organization"], product=fresh.product,
                     bank=fresh.bank, type=fresh.type, computers=fresh.computers, assignee=fresh.email,
@@ -328,34 +384,48 @@ class CreditsMixin(PortalBase):
         aid = (activation_id or "").strip().upper()
         lic = db.table(T_LICENSES).get(Q.activation_id == aid)
         if lic is None or lic["organization"] != me["organization"]:
-            raise NotFound(f"No license {activation_id!r} in your organization: 'elp licenses list' shows activation IDs.")
+            raise NotFound(
+                _("No license {id!r} in your organization: 'elp licenses list' shows activation IDs.").format(id=activation_id)
+            )
         return dict(lic)
 
     def _quote_renew(self, db: TinyDB, me: dict[str, Any], activation_id: str, months: Any, computers: Any) -> RenewQuote:
         lic = self._org_license(db, me, activation_id)
-        months = positive_int(months, "Months", minimum=0)
+        months = positive_int(months, _("Months"), minimum=0)
         kind = LicenseType(lic["type"])
-        new_computers = lic["computers"] if computers in (None, "") else positive_int(computers, "Computers")
+        new_computers = lic["computers"] if computers in (None, "") else positive_int(computers, _("Computers"))
         if new_computers != lic["computers"] and kind is not LicenseType.multiseat:
-            raise RuleViolation(f"Only multiseat licenses change their computer count; {lic['activation_id']} is {kind.value}.")
+            raise RuleViolation(
+                _("Only multiseat licenses change their computer count; {id} is {type}.").format(
+                    id=lic["activation_id"], type=_(TYPE_NAMES[kind.value])
+                )
+            )
         if new_computers < lic["computers"]:
             raise RuleViolation(
-                f"A renewal cannot lower the computers ({lic['computers']} -> {new_computers}): keep {lic['computers']} or more."
+                _("A renewal cannot lower the computers ({before} -> {after}): keep {before} or more.").format(
+                    before=lic["computers"], after=new_computers
+                )
             )
         if months == 0 and new_computers == lic["computers"]:
-            raise InvalidInput("Months must be at least 1 (or raise the computers of a multiseat license).")
+            raise InvalidInput(_("Months must be at least 1 (or raise the computers of a multiseat license)."))
         today = self.today()
         expires = dt.date.fromisoformat(lic["expires_on"])
         start = dt.date.fromisoformat(lic["start"])
         if today >= expires:
-            raise RuleViolation(f"License {lic['activation_id']} expired on {expires}: expired licenses cannot be renewed; generate a new one.")
+            raise RuleViolation(
+                _("License {id} expired on {date}: expired licenses cannot be renewed; generate a new one.").format(
+                    id=lic["activation_id"], date=expires
+                )
+            )
         bank = db.table(T_BANKS).get(Q.id == lic["bank"])
         assert bank is not None
         bank_end = dt.date.fromisoformat(bank["expires_on"])
         if months and expires >= bank_end:
             raise RuleViolation(
-                f"License {lic['activation_id']} already ends at its bank's expiry ({bank_end}): it cannot be extended. "
-                "Generate a new license from a newer bank."
+                _(
+                    "License {id} already ends at its bank's expiry ({date}): it cannot be extended. "
+                    "Generate a new license from a newer bank."
+                ).format(id=lic["activation_id"], date=bank_end)
             )
         full_end = add_months(expires, months)
         new_expires = min(full_end, bank_end)
@@ -368,8 +438,10 @@ class CreditsMixin(PortalBase):
         remaining = self._remaining(db, dict(bank))
         if credits > remaining:
             raise RuleViolation(
-                f"Bank {bank['id']} has {remaining} credits left; this renewal needs {credits}: {credits - remaining} short. "
-                "Renew for fewer months, or request credits."
+                _(
+                    "Bank {bank} has {remaining} credits left; this renewal needs {credits}: {short} short. "
+                    "Renew for fewer months, or request credits."
+                ).format(bank=bank["id"], remaining=remaining, credits=credits, short=credits - remaining)
             )
         return RenewQuote(
             activation_id=lic["activation_id"], bank=bank["id"], product=lic["product"], type=kind, months=months,
@@ -390,9 +462,9 @@ class CreditsMixin(PortalBase):
             try:
                 fresh = self._quote_renew(db, me, quote.activation_id, quote.months, quote.computers_after)
             except PortalError as exc:
-                raise StaleQuote(f"The data changed since the quote: {exc}", None) from None
+                raise StaleQuote(_("The data changed since the quote: {reason}").format(reason=exc), None) from None
             if fresh != quote:
-                raise StaleQuote("The data changed since the quote was shown; nothing was written. Check the new quote.", fresh)
+                raise StaleQuote(_("The data changed since the quote was shown; nothing was written. Check the new quote."), fresh)
             lic = self._org_license(db, me, fresh.activation_id)
             ledger = db.table(T_LEDGER)
             entries = []
@@ -433,15 +505,17 @@ class CreditsMixin(PortalBase):
             address = normalise_email(email)
             blocked = return_blocked_reason(bank)
             if blocked:
-                raise RuleViolation(f"License {lic['activation_id']} cannot be returned: {blocked}.")
+                raise RuleViolation(cannot_return(lic["activation_id"], blocked))
             status = license_status(lic, self.today().isoformat())
             if status == LicenseStatus.expired.value:
-                raise RuleViolation(f"License {lic['activation_id']} has expired: there is nothing to return.")
+                raise RuleViolation(_("License {id} has expired: there is nothing to return.").format(id=lic["activation_id"]))
             if status == LicenseStatus.returned.value:
-                raise RuleViolation(f"License {lic['activation_id']} is already returned: assign it instead.")
+                raise RuleViolation(_("License {id} is already returned: assign it instead.").format(id=lic["activation_id"]))
             if lic["assignee"] != address:
                 raise RuleViolation(
-                    f"License {lic['activation_id']} is not assigned to {address}: check the email (it is assigned to someone else)."
+                    _("License {id} is not assigned to {email}: check the email (it is assigned to someone else).").format(
+                        id=lic["activation_id"], email=address
+                    )
                 )
             db.table(T_LICENSES).update({"assignee": None}, Q.activation_id == lic["activation_id"])
             self._log(db, me["organization"], me["email"], "license-return", lic["activation_id"], f"returned by {address}; no credits come back")
@@ -457,13 +531,15 @@ class CreditsMixin(PortalBase):
             bank = self._org_bank(db, me, lic["bank"])
             blocked = return_blocked_reason(bank)
             if blocked:
-                raise RuleViolation(f"License {lic['activation_id']} cannot be reassigned: {blocked}.")
+                raise RuleViolation(cannot_reassign(lic["activation_id"], blocked))
             status = license_status(lic, self.today().isoformat())
             if status == LicenseStatus.expired.value:
-                raise RuleViolation(f"License {lic['activation_id']} has expired: it cannot be assigned.")
+                raise RuleViolation(_("License {id} has expired: it cannot be assigned.").format(id=lic["activation_id"]))
             if status != LicenseStatus.returned.value:
                 raise RuleViolation(
-                    f"License {lic['activation_id']} is assigned to {lic['assignee']}: return it first, then assign it."
+                    _("License {id} is assigned to {email}: return it first, then assign it.").format(
+                        id=lic["activation_id"], email=lic["assignee"]
+                    )
                 )
             address, invites = self._recipient(db, me, email)
             if invites:

@@ -6,6 +6,8 @@ import datetime as dt
 
 from dateutil.relativedelta import relativedelta
 
+from elp_tui.i18n import _
+
 
 def add_months(day: dt.date, months: int) -> dt.date:
     """Jan 31 + 1 month = Feb 28 (or 29); always counted from `day`, never chained.
@@ -31,13 +33,16 @@ def months_to_cover(start: dt.date, end: dt.date) -> int:
     return months
 
 
-def parse_date(text: str, what: str = "date") -> dt.date:
+def parse_date(text: str, what: str | None = None) -> dt.date:
+    """`what` names the field in the refusal (already translated); by default "date"."""
     from elp_tui.portal.errors import InvalidInput
 
     try:
         return dt.date.fromisoformat(text.strip())
     except (ValueError, AttributeError):
-        raise InvalidInput(f"{what} {text!r} is not a date: write it as YYYY-MM-DD (e.g. 2026-12-01).") from None
+        raise InvalidInput(
+            _("{what} {text!r} is not a date: write it as YYYY-MM-DD (e.g. 2026-12-01).").format(what=what or _("date"), text=text)
+        ) from None
 
 
 def version_key(version: str | None) -> tuple[int, ...]:

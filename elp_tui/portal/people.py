@@ -7,6 +7,7 @@ from typing import Any
 
 from tinydb import TinyDB
 
+from elp_tui.i18n import N_, _
 from elp_tui.models import Organization, Restriction, Role, User, UserStatus
 from elp_tui.portal.base import (
     T_ACTIVITY,
@@ -28,6 +29,10 @@ from elp_tui.portal.credits import license_status
 from elp_tui.portal.errors import InvalidInput, LicensesHeld, NotFound, RuleViolation
 from elp_tui.store import StoreError
 
+# How a refusal names a role or a status ("... is already regular").
+ROLE_NAMES = {"admin": N_("admin"), "regular": N_("regular")}
+STATUS_NAMES = {"active": N_("active"), "inactive": N_("inactive")}
+
 
 class PeopleMixin(PortalBase):
     # -- organizations -----------------------------------------------------------
@@ -35,7 +40,7 @@ class PeopleMixin(PortalBase):
         """Create an organization and its first (active) admin; creates the store if needed."""
         name = (name or "").strip()
         if not name:
-            raise InvalidInput("An organization name is needed (--org NAME).")
+            raise InvalidInput(_("An organization name is needed (--org NAME)."))
         address = normalise_email(admin_email)
         if not self.store.exists():
             try:
@@ -44,9 +49,11 @@ class PeopleMixin(PortalBase):
                 pass
         with self.store.transaction() as db:
             if any(o["name"].lower() == name.lower() for o in rows(db, T_ORGS)):
-                raise RuleViolation(f"An organization named {name!r} already exists in this store: pick another name.")
+                raise RuleViolation(_("An organization named {name!r} already exists in this store: pick another name.").format(name=name))
             if self._user(db, address) is not None:
-                raise RuleViolation(f"{address} already belongs to an organization: a user belongs to one organization at a time.")
+                raise RuleViolation(
+                    _("{email} already belongs to an organization: a user belongs to one organization at a time.").format(email=address)
+                )
             slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "org"
             org_id, n = slug, 1
             taken = {o["id"] for o in rows(db, T_ORGS)}
@@ -82,17 +89,19 @@ class PeopleMixin(PortalBase):
         try:
             role_v = Role(role)
         except ValueError:
-            raise InvalidInput(f"Role {role!r} is unknown: use admin or regular.") from None
+            raise InvalidInput(_("Role {role!r} is unknown: use admin or regular.").format(role=role)) from None
         address = normalise_email(email)
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             existing = self._user(db, address)
             if existing is not None:
                 if existing.get("organization") == me["organization"]:
-                    raise RuleViolation(f"{address} is already a member of your organization.")
+                    raise RuleViolation(_("{email} is already a member of your organization.").format(email=address))
                 raise RuleViolation(
-                    f"{address} belongs to another organization: a user belongs to one organization at a time. "
-                    "They must be removed there first (and hold no licenses there)."
+                    _(
+                        "{email} belongs to another organization: a user belongs to one organization at a time. "
+                        "They must be removed there first (and hold no licenses there)."
+                    ).format(email=address)
                 )
             user = User(email=address, organization=me["organization"], role=role_v, status=UserStatus.invited, invited_on=self.today())
             db.table(T_USERS).insert(user.to_doc())
@@ -106,7 +115,7 @@ class PeopleMixin(PortalBase):
         address = normalise_email(email)
         user = self._user(db, address)
         if user is None or user.get("organization") != me["organization"]:
-            raise NotFound(f"{address} is not a member of your organization: 'elp users list' shows them.")
+            raise NotFound(_("{email} is not a member of your organization: 'elp users list' shows them.").format(email=address))
         return dict(user)
 
     def _other_active_admins(self, db: TinyDB, org: str, email: str) -> int:
@@ -119,22 +128,24 @@ class PeopleMixin(PortalBase):
     def _guard_last_admin(self, db: TinyDB, user: dict[str, Any], doing: str) -> None:
         if user["role"] == "admin" and user["status"] == "active" and not self._other_active_admins(db, user["organization"], user["email"]):
             raise RuleViolation(
-                f"{user['email']} is the last active admin of the organization: {doing} is refused. "
-                "Make another member an admin first."
+                _(
+                    "{email} is the last active admin of the organization: {doing} is refused. "
+                    "Make another member an admin first."
+                ).format(email=user["email"], doing=doing)
             )
 
     def set_role(self, actor: str, email: str, role: str) -> dict[str, Any]:
         try:
             role_v = Role(role)
         except ValueError:
-            raise InvalidInput(f"Role {role!r} is unknown: use admin or regular.") from None
+            raise InvalidInput(_("Role {role!r} is unknown: use admin or regular.").format(role=role)) from None
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             user = self._member(db, me, email)
             if user["role"] == role_v.value:
-                raise RuleViolation(f"{user['email']} is already {role_v.value}.")
+                raise RuleViolation(_("{email} is already {role}.").format(email=user["email"], role=_(ROLE_NAMES[role_v.value])))
             if role_v is Role.regular:
-                self._guard_last_admin(db, user, "demoting them")
+                self._guard_last_admin(db, user, _("demoting them"))
             db.table(T_USERS).update({"role": role_v.value}, Q.email == user["email"])
             self._log(db, me["organization"], me["email"], "user-role", user["email"], f"role {user['role']} -> {role_v.value}")
             user["role"] = role_v.value
@@ -142,14 +153,14 @@ class PeopleMixin(PortalBase):
 
     def set_status(self, actor: str, email: str, status: str) -> dict[str, Any]:
         if status not in ("active", "inactive"):
-            raise InvalidInput(f"Status {status!r} is unknown: use active or inactive.")
+            raise InvalidInput(_("Status {status!r} is unknown: use active or inactive.").format(status=status))
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             user = self._member(db, me, email)
             if user["status"] == status:
-                raise RuleViolation(f"{user['email']} is already {status}.")
+                raise RuleViolation(_("{email} is already {status}.").format(email=user["email"], status=_(STATUS_NAMES[status])))
             if status == "inactive":
-                self._guard_last_admin(db, user, "deactivating them")
+                self._guard_last_admin(db, user, _("deactivating them"))
             db.table(T_USERS).update({"status": status}, Q.email == user["email"])
             self._log(db, me["organization"], me["email"], "user-status", user["email"], f"status {user['status']} -> {status}")
             user["status"] = status
@@ -164,13 +175,15 @@ class PeopleMixin(PortalBase):
         )
 
     def _guard_delete(self, db: TinyDB, me: dict[str, Any], user: dict[str, Any]) -> None:
-        self._guard_last_admin(db, user, "deleting them")
+        self._guard_last_admin(db, user, _("deleting them"))
         held = self.held_licenses(db, me["organization"], user["email"])
         if held:
-            listed = ", ".join(held[:10]) + (f" and {len(held) - 10} more" if len(held) > 10 else "")
+            listed = ", ".join(held[:10]) + (_(" and {n} more").format(n=len(held) - 10) if len(held) > 10 else "")
             raise LicensesHeld(
-                f"{user['email']} still holds {len(held)} unexpired license(s): {listed}. "
-                "Return them (portable banks) or wait until they expire, then delete.",
+                _(
+                    "{email} still holds {n} unexpired license(s): {listed}. "
+                    "Return them (portable banks) or wait until they expire, then delete."
+                ).format(email=user["email"], n=len(held), listed=listed),
                 held,
             )
 
@@ -237,14 +250,16 @@ class PeopleMixin(PortalBase):
             me = self._actor(db, actor)
             catalog = db.table(T_PRODUCTS).get(Q.name == product)
             if catalog is None:
-                raise NotFound(f"No product {product!r} in the catalog: 'elp versions list' shows them.")
+                raise NotFound(_("No product {product!r} in the catalog: 'elp versions list' shows them.").format(product=product))
             if not wanted:
-                raise InvalidInput("Enabling the restriction with no build selected is refused: select at least one build.")
+                raise InvalidInput(_("Enabling the restriction with no build selected is refused: select at least one build."))
             known = {b["version"] for b in catalog.get("builds", [])}
             unknown = [b for b in wanted if b not in known]
             if unknown:
                 raise InvalidInput(
-                    f"{product} has no build {', '.join(unknown)}: known builds are {', '.join(sorted(known)) or 'none'}."
+                    _("{product} has no build {builds}: known builds are {known}.").format(
+                        product=product, builds=", ".join(unknown), known=", ".join(sorted(known)) or _("none")
+                    )
                 )
             rule = Restriction(organization=me["organization"], product=product, enabled=True, builds=sorted(set(wanted)))
             table = db.table(T_RESTRICTIONS)
@@ -257,12 +272,12 @@ class PeopleMixin(PortalBase):
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             if db.table(T_PRODUCTS).get(Q.name == product) is None:
-                raise NotFound(f"No product {product!r} in the catalog: 'elp versions list' shows them.")
+                raise NotFound(_("No product {product!r} in the catalog: 'elp versions list' shows them.").format(product=product))
             table = db.table(T_RESTRICTIONS)
             cond = (Q.organization == me["organization"]) & (Q.product == product)
             rule = table.get(cond)
             if rule is None or not rule["enabled"]:
-                raise RuleViolation(f"{product} is not restricted: all builds are already accessible.")
+                raise RuleViolation(_("{product} is not restricted: all builds are already accessible.").format(product=product))
             table.update({"enabled": False}, cond)
             self._log(db, me["organization"], me["email"], "versions-unrestrict", product, "all builds accessible")
             return {**rule, "enabled": False}

@@ -6,7 +6,20 @@ import datetime as dt
 
 from pydantic import BaseModel
 
+from elp_tui.i18n import N_, _
 from elp_tui.models import LicenseType
+
+# How a quote (and a refusal) names a license type.
+TYPE_NAMES = {"node-lock": N_("node-lock"), "multiseat": N_("multiseat"), "floating": N_("floating")}
+
+
+def cut_note(months: int) -> str:
+    """Why the expiry is earlier than asked."""
+    return _("(cut by the bank's expiry; {months} months asked)").format(months=months)
+
+
+def credits_detail(credits: int, computers: int, months: int) -> str:
+    return _("{credits} ({computers} computer(s) x {months} month(s))").format(credits=credits, computers=computers, months=months)
 
 
 class GenerateQuote(BaseModel):
@@ -29,21 +42,24 @@ class GenerateQuote(BaseModel):
     invites_recipient: bool  # recipient is not a member yet: the action invites them
 
     def lines(self) -> list[tuple[str, str]]:
-        """(label, value) pairs in the order a confirmation lists them (untranslated labels)."""
+        """(label, value) pairs in the order a confirmation lists them, in the current language."""
         expiry = self.expires_on.isoformat()
         if self.cut_by_bank:
-            expiry += f" (cut by the bank's expiry; {self.months} months asked)"
+            expiry += " " + cut_note(self.months)
+        recipient = self.email
+        if self.invites_recipient:
+            recipient += " " + _("(will be invited)")
         rows = [
-            ("Product", self.product),
-            ("Bank", self.bank),
-            ("Licenses to create", str(self.licenses)),
-            ("Type", self.type.value),
-            ("Computers per license", str(self.computers)),
-            ("Start", self.start.isoformat()),
-            ("Expires on", expiry),
-            ("Recipient", self.email + (" (will be invited)" if self.invites_recipient else "")),
-            ("Credits to deduct", f"{self.credits} ({self.licenses * self.computers} computer(s) x {self.months_charged} month(s))"),
-            ("Bank remaining", f"{self.remaining_before} -> {self.remaining_after}"),
+            (_("Product"), self.product),
+            (_("Bank"), self.bank),
+            (_("Licenses to create"), str(self.licenses)),
+            (_("Type"), _(TYPE_NAMES[self.type.value])),
+            (_("Computers per license"), str(self.computers)),
+            (_("Start"), self.start.isoformat()),
+            (_("Expires on"), expiry),
+            (_("Recipient"), recipient),
+            (_("Credits to deduct"), credits_detail(self.credits, self.licenses * self.computers, self.months_charged)),
+            (_("Bank remaining"), f"{self.remaining_before} -> {self.remaining_after}"),
         ]
         return rows
 
@@ -69,27 +85,28 @@ class RenewQuote(BaseModel):
     remaining_after: int
 
     def lines(self) -> list[tuple[str, str]]:
+        """(label, value) pairs in the order a confirmation lists them, in the current language."""
         expiry = f"{self.expires_before.isoformat()} -> {self.expires_after.isoformat()}"
         if self.cut_by_bank:
-            expiry += f" (cut by the bank's expiry; {self.months} months asked)"
+            expiry += " " + cut_note(self.months)
         rows = [
-            ("License", self.activation_id),
-            ("Product", self.product),
-            ("Type", self.type.value),
-            ("Computers", f"{self.computers_before} -> {self.computers_after}"),
-            ("Expires on", expiry),
-            ("Renewal credits", f"{self.credits_renewal} ({self.computers_after} computer(s) x {self.months_charged} month(s))"),
+            (_("License"), self.activation_id),
+            (_("Product"), self.product),
+            (_("Type"), _(TYPE_NAMES[self.type.value])),
+            (_("Computers"), f"{self.computers_before} -> {self.computers_after}"),
+            (_("Expires on"), expiry),
+            (_("Renewal credits"), credits_detail(self.credits_renewal, self.computers_after, self.months_charged)),
         ]
         if self.credits_added_computers:
             added = self.computers_after - self.computers_before
             rows.append(
                 (
-                    "Added computers, current term",
-                    f"{self.credits_added_computers} ({added} computer(s) x {self.term_months_left} month(s))",
+                    _("Added computers, current term"),
+                    credits_detail(self.credits_added_computers, added, self.term_months_left),
                 )
             )
         rows += [
-            ("Credits to deduct", str(self.credits)),
-            ("Bank remaining", f"{self.remaining_before} -> {self.remaining_after}"),
+            (_("Credits to deduct"), str(self.credits)),
+            (_("Bank remaining"), f"{self.remaining_before} -> {self.remaining_after}"),
         ]
         return rows

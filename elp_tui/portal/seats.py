@@ -6,6 +6,7 @@ from typing import Any
 
 from tinydb import TinyDB
 
+from elp_tui.i18n import _
 from elp_tui.models import Product, Request, SeatHolder, SeatPool, Team
 from elp_tui.portal.base import (
     T_HOLDERS,
@@ -28,14 +29,14 @@ class SeatsMixin(PortalBase):
         for pool in rows(db, T_POOLS):
             if pool["organization"] == org and (pool["product"].lower() == (product or "").strip().lower() or pool["id"] == product):
                 return pool
-        raise NotFound(f"No seat pool for {product!r} in your organization: 'elp seats show' lists the pools.")
+        raise NotFound(_("No seat pool for {product!r} in your organization: 'elp seats show' lists the pools.").format(product=product))
 
     def _team(self, db: TinyDB, org: str, name: str) -> dict[str, Any]:
         pools = {p["id"] for p in rows(db, T_POOLS) if p["organization"] == org}
         for team in rows(db, T_TEAMS):
             if team["pool"] in pools and (team["name"].lower() == (name or "").strip().lower() or team["id"] == name):
                 return team
-        raise NotFound(f"No team {name!r} in your organization: 'elp teams list' shows them.")
+        raise NotFound(_("No team {name!r} in your organization: 'elp teams list' shows them.").format(name=name))
 
     def _seat_states(self, db: TinyDB, pool: dict[str, Any]) -> dict[str, str]:
         """email -> active | pending | unassigned for every holder of a seat of this pool."""
@@ -96,13 +97,13 @@ class SeatsMixin(PortalBase):
         """Vendor side: a new pool for the product, or more purchased seats in its pool."""
         product = (product or "").strip()
         if not product:
-            raise InvalidInput("A product name is needed (--product NAME).")
-        seats = positive_int(seats, "Seats")
+            raise InvalidInput(_("A product name is needed (--product NAME)."))
+        seats = positive_int(seats, _("Seats"))
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             catalog = db.table(T_PRODUCTS).get(Q.name == product)
             if catalog is not None and catalog.get("kind") != "seats":
-                raise RuleViolation(f"{product} is sold as credits, not seats: use 'elp banks add'.")
+                raise RuleViolation(_("{product} is sold as credits, not seats: use 'elp banks add'.").format(product=product))
             if catalog is None:
                 db.table(T_PRODUCTS).insert(Product(name=product, kind="seats").to_doc())
             existing = [p for p in rows(db, T_POOLS) if p["organization"] == me["organization"] and p["product"] == product]
@@ -117,7 +118,7 @@ class SeatsMixin(PortalBase):
             return self._pool_row(db, pool)
 
     def request_seats(self, actor: str, product: str, seats: int) -> dict[str, Any]:
-        seats = positive_int(seats, "Seats requested")
+        seats = positive_int(seats, _("Seats requested"))
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             pool = self._pool_by_product(db, me["organization"], product)
@@ -142,7 +143,7 @@ class SeatsMixin(PortalBase):
     def create_team(self, actor: str, name: str, pool_product: str) -> dict[str, Any]:
         name = (name or "").strip()
         if not name:
-            raise InvalidInput("A team name is needed.")
+            raise InvalidInput(_("A team name is needed."))
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             pool = self._pool_by_product(db, me["organization"], pool_product)
@@ -151,7 +152,7 @@ class SeatsMixin(PortalBase):
             except NotFound:
                 pass
             else:
-                raise RuleViolation(f"A team named {name!r} already exists: pick another name.")
+                raise RuleViolation(_("A team named {name!r} already exists: pick another name.").format(name=name))
             team = Team(id=self._next_id(db, T_TEAMS, "T-"), organization=me["organization"], pool=pool["id"], name=name)
             db.table(T_TEAMS).insert(team.to_doc())
             self._log(db, me["organization"], me["email"], "team-create", name, f"team of the {pool['product']} pool")
@@ -160,19 +161,24 @@ class SeatsMixin(PortalBase):
     def _quote_team_add(self, db: TinyDB, me: dict[str, Any], team: dict[str, Any], address: str) -> dict[str, Any]:
         """Whether adding `address` to `team` takes an unused seat or reuses theirs; refusals raised."""
         if address in team["members"]:
-            raise RuleViolation(f"{address} is already in team {team['name']}.")
+            raise RuleViolation(_("{email} is already in team {team}.").format(email=address, team=team["name"]))
         pool = db.table(T_POOLS).get(Q.id == team["pool"])
         assert pool is not None
         user = self._user(db, address)
         if user is not None and user.get("organization") != me["organization"]:
-            raise RuleViolation(f"{address} belongs to another organization: they must be removed there first.")
+            raise RuleViolation(_("{email} belongs to another organization: they must be removed there first.").format(email=address))
         holds = db.table(T_HOLDERS).get((Q.pool == pool["id"]) & (Q.email == address)) is not None
         row = self._pool_row(db, pool)
         if not holds and row["unused"] <= 0:
             raise RuleViolation(
-                f"No unused seat left in the {pool['product']} pool ({row['purchased']} purchased: "
-                f"{row['active']} active, {row['pending']} pending, {row['unassigned']} unassigned). "
-                "Free one by deleting a member from the organization, or request more seats."
+                _(
+                    "No unused seat left in the {product} pool ({purchased} purchased: "
+                    "{active} active, {pending} pending, {unassigned} unassigned). "
+                    "Free one by deleting a member from the organization, or request more seats."
+                ).format(
+                    product=pool["product"], purchased=row["purchased"], active=row["active"], pending=row["pending"],
+                    unassigned=row["unassigned"],
+                )
             )
         return {
             "team": team["name"],
@@ -201,7 +207,7 @@ class SeatsMixin(PortalBase):
             team = self._team(db, me["organization"], team_name)
             quote = self._quote_team_add(db, me, team, address)
             if expected is not None and expected != quote:
-                raise StaleQuote("The seats changed since the confirmation was shown; nothing was written. Check it again.", quote)
+                raise StaleQuote(_("The seats changed since the confirmation was shown; nothing was written. Check it again."), quote)
             pool = db.table(T_POOLS).get(Q.id == team["pool"])
             assert pool is not None
             user = self._user(db, address)
@@ -223,7 +229,7 @@ class SeatsMixin(PortalBase):
             me = self._actor(db, actor)
             team = self._team(db, me["organization"], team_name)
             if address not in team["members"]:
-                raise RuleViolation(f"{address} is not in team {team['name']}.")
+                raise RuleViolation(_("{email} is not in team {team}.").format(email=address, team=team["name"]))
             db.table(T_TEAMS).update({"members": [m for m in team["members"] if m != address]}, Q.id == team["id"])
             pool = db.table(T_POOLS).get(Q.id == team["pool"])
             assert pool is not None
