@@ -31,6 +31,11 @@ class Sidebar(OptionList):
 
 
 class MainScreen(TranslatedBindings, Screen[None]):
+    # At 80 columns the sidebar gives room back to the page.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    DEFAULT_CSS = """
+    MainScreen.-narrow Sidebar { width: 25; }
+    """
     BINDINGS = [
         Binding("slash", "filter", N_("Filter"), id="main.filter", tooltip=N_("Filter the rows of this page")),
         Binding("r", "refresh", N_("Refresh"), id="main.refresh", tooltip=N_("Reload this page from the store")),
