@@ -42,7 +42,7 @@ class MainScreen(TranslatedBindings, Screen[None]):
         Binding("escape", "back", N_("Back"), id="main.back", show=False),
         Binding("tab", "focus_next", N_("Next pane"), show=False),
         Binding("shift+tab", "focus_previous", N_("Previous pane"), show=False),
-        Binding("ctrl+b", "toggle_sidebar", N_("Sidebar"), id="main.sidebar", show=False),
+        Binding("backslash", "toggle_sidebar", N_("Sidebar"), id="main.sidebar", show=False),
     ]
 
     def __init__(self, pages: list[type[Page]], start: str):

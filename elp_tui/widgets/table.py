@@ -85,8 +85,8 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
         Binding("k,up", "cursor_up", N_("Up"), show=False),
         Binding("g,home", "cursor_top", N_("Top"), show=False),
         Binding("G,end", "cursor_bottom", N_("Bottom"), show=False),
-        Binding("pagedown,ctrl+f", "page_down", N_("Page down"), show=False),
-        Binding("pageup,ctrl+b", "page_up", N_("Page up"), show=False),
+        Binding("pagedown", "page_down", N_("Page down"), show=False),
+        Binding("pageup", "page_up", N_("Page up"), show=False),
         Binding("enter", "select", N_("Select"), show=False),
         Binding("o", "sort", N_("Sort"), tooltip=N_("Sort by the next column; press again to reverse")),
     ]
