@@ -10,6 +10,7 @@ from typing import Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.screen import Screen
 
 from elp_tui.i18n import N_, _, detect_language, set_language
@@ -30,6 +31,17 @@ from elp_tui.settings import load_settings, save_settings, settings_path
 from elp_tui.store import Store, StoreError
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.safe import plain
+
+# Texts Textual itself shows (palette key, system commands): marked here so the catalog has them.
+TEXTUAL_TEXTS = [
+    N_("palette"), N_("Open the command palette"),
+    N_("Theme"), N_("Change the current theme"),
+    N_("Quit"), N_("Quit the application as soon as possible"),
+    N_("Keys"), N_("Hide the keys and widget help panel"), N_("Show help for the focused widget and a summary of available keys"),
+    N_("Minimize"), N_("Minimize the widget and restore to normal size"),
+    N_("Maximize"), N_("Maximize the focused widget"),
+    N_("Screenshot"), N_("Save an SVG 'screenshot' of the current screen"),
+]
 
 # Navigation order of SPEC.md §8: Manage Workspace, then Manage Organization.
 PAGES: list[type[Page]] = [
@@ -117,8 +129,13 @@ class ELPApp(TranslatedBindings, App[None]):
         if page is not None:
             self.call_after_refresh(getattr(page, method))
 
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(placeholder=_("Search for commands…"), id="--command-palette"))
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):  # Textual's own, in English: translate them too
+            yield command._replace(title=_(command.title), help=_(command.help))
         for page_cls in self.allowed_pages():
             title = _(page_cls.TITLE)
             yield SystemCommand(
@@ -156,7 +173,7 @@ def make_app(
 def run_app(store_path: str | Path, user_email: str | None, lang: str | None = None) -> int:
     """Open the terminal app; a user who cannot sign in gets a clear line, not a traceback."""
     if not user_email:
-        print("elp: say who you are: pass --as EMAIL or set ELP_USER.", file=sys.stderr)
+        print("elp: " + _("Say who you are: pass --as EMAIL or set ELP_USER."), file=sys.stderr)
         return 1
     try:
         app = make_app(store_path, user_email, lang=lang, settings_file=settings_path())

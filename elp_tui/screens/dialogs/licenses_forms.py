@@ -17,6 +17,7 @@ from textual.widgets import Button, Static
 from elp_tui.i18n import N_, _
 from elp_tui.portal import PortalError
 from elp_tui.portal.base import normalise_email
+from elp_tui.portal.quotes import TYPE_NAMES
 from elp_tui.screens.dialogs.form import Field
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.safe import content, plain, text
@@ -104,11 +105,16 @@ def _same_email(expected: str) -> Callable[[str], str | None]:
     return check
 
 
+def _summary(row: dict[str, Any]) -> str:
+    """Product · type · expiry of a license, the type in the user's language."""
+    return f"{row['product']} · {_(TYPE_NAMES.get(row['type'], row['type']))} · {row['expires_on']}"
+
+
 def return_fields(row: dict[str, Any]) -> list[Field]:
     """Verify the activation ID and the user's email (both prefilled, both checked)."""
     assignee = row.get("assignee") or ""
     return [
-        Field("product", N_("Product"), kind="info", value=f"{row['product']} · {row['type']} · {row['expires_on']}"),
+        Field("product", N_("Product"), kind="info", value=_summary(row)),
         Field("activation_id", N_("Activation ID"), kind="text", value=row["activation_id"],
               check=_same_id(row["activation_id"])),
         Field("email", N_("User email"), kind="email", value=assignee, check=_same_email(assignee)),
@@ -124,7 +130,7 @@ RETURN_NOTE = N_(
 def assign_fields(row: dict[str, Any]) -> list[Field]:
     return [
         Field("activation_id", N_("Activation ID"), kind="info", value=row["activation_id"]),
-        Field("product", N_("Product"), kind="info", value=f"{row['product']} · {row['type']} · {row['expires_on']}"),
+        Field("product", N_("Product"), kind="info", value=_summary(row)),
         Field("email", N_("User email"), kind="email", value="", placeholder=_("e.g. ana@studio.com")),
     ]
 
