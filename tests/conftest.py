@@ -7,11 +7,25 @@ import random
 
 import pytest
 
+from elp_tui.i18n import set_language
 from elp_tui.portal import Portal, fixed_clock
 from elp_tui.store import Store
 
 TODAY = dt.date(2026, 11, 23)
 ADMIN = "admin@lumenfox.studio"
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """Tests read English messages whatever the developer's locale (LANG=fr_FR would turn the
+    CLI and the app French); a test that switches to French leaves English behind it."""
+    for name in ("ELP_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.setenv(name, "")  # set, then delete: the undo also removes what a command sets (elp --lang)
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    set_language("en")
+    yield
+    set_language("en")
 
 
 @pytest.fixture
