@@ -16,6 +16,7 @@ GENERAL = [
     ("ctrl+p", N_("Command palette: every page and action")),
     ("1-8", N_("Go to a page of the sidebar")),
     ("tab / shift+tab", N_("Next / previous pane")),
+    ("\\", N_("Hide or show the sidebar")),
     ("/", N_("Filter the rows of this page")),
     ("escape", N_("Back, or clear the filter")),
     ("j / k", N_("Down / up in a table")),
@@ -35,7 +36,7 @@ class HelpScreen(TranslatedBindings, ModalScreen[None]):
         border: thick $accent; background: $surface; padding: 1 2;
     }
     HelpScreen .help-title { text-style: bold; color: $accent; margin-top: 1; }
-    HelpScreen .help-row { height: 1; }
+    HelpScreen .help-row { height: auto; }
     """
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss_help", N_("Close"))]
 
