@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -124,17 +123,8 @@ def current_page(app) -> Page | None:
 
 
 async def loaded(pilot, page: Page) -> None:
-    """Wait for a page shown by a page key to load its data.
-
-    A page loads on Textual's Show event. At 80x24 that event is sometimes never delivered
-    after a page switch (the page stays "Loading…" until `r`): a bug of the app, reported.
-    The shot should show the page, not the race, so the page is loaded here, with a warning.
-    """
-    try:
-        await until(pilot, lambda: page.loaded, f"the {page.PAGE_ID} page to load", timeout=3)
-    except AssertionError:
-        warnings.warn(f"{page.PAGE_ID}: no Show event after the page switch, so the page did not load by itself")
-        page.reload()
+    """Wait for a page shown by a page key to load its data (by itself: no help from the test)."""
+    await until(pilot, lambda: page.loaded, f"the {page.PAGE_ID} page to load", timeout=3)
     await settle(pilot)
 
 

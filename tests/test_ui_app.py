@@ -55,3 +55,17 @@ async def test_ctrl_q_quits(portal, tmp_path):
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_every_page_loads_when_switched_to_quickly_at_80x24(portal, tmp_path):
+    """A quick switch must not leave a page on "Loading…" (Textual may skip its Show event)."""
+    from elp_tui.screens.base import Page
+
+    app = make_app(portal.store, ADMIN, clock=TODAY, settings_file=tmp_path / "s.json")
+    async with app.run_test(size=(80, 24)) as pilot:
+        for key in "345678123":
+            await pilot.press(key)
+        await pilot.pause()
+        pages = list(app.screen.query(Page).results())
+        assert len(pages) == 8
+        assert all(page.loaded for page in pages), [p.PAGE_ID for p in pages if not p.loaded]

@@ -63,8 +63,11 @@ class Page(TranslatedBindings, Vertical):
         return Static(content(_(self.TITLE)), classes="page-title")
 
     # -- data ------------------------------------------------------------------------
-    def on_show(self) -> None:
-        if not self.loaded:
+    RELOAD_ON_SHOW: ClassVar[bool] = False  # overviews re-read the store each time they are shown
+
+    def shown(self) -> None:
+        """The main screen switched to this page."""
+        if self.RELOAD_ON_SHOW or not self.loaded:
             self.reload()
 
     def reload(self) -> None:

@@ -165,9 +165,8 @@ class DashboardPage(Page):
             yield self.expiring
 
     # -- data --------------------------------------------------------------------------
-    def on_show(self) -> None:
-        # An overview: always as the store is now (licenses made elsewhere change it).
-        self.reload()
+    # An overview: always as the store is now (licenses made elsewhere change it).
+    RELOAD_ON_SHOW = True
 
     def fetch(self) -> dict[str, Any]:
         return self.portal.dashboard(self.me)

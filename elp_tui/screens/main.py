@@ -90,7 +90,13 @@ class MainScreen(TranslatedBindings, Screen[None]):
         sidebar.highlighted = sidebar.get_option_index(self.start)
         # The sidebar's own first highlight arrives after mount and switches pages: settle on
         # the start page (and focus it) once those messages are through.
-        self.call_after_refresh(self.show_page, self.start)
+        self.call_after_refresh(self._start)
+
+    def _start(self) -> None:
+        self.show_page(self.start)
+        page = self.page(self.start)
+        if page is not None and not page.loaded:
+            page.shown()
 
     def page(self, page_id: str) -> Page | None:
         for page in self.query(Page).results():
@@ -103,14 +109,23 @@ class MainScreen(TranslatedBindings, Screen[None]):
         if page_id not in {p.PAGE_ID for p in self.page_classes}:
             self.elp.notify(_("This page is for organization admins."), severity="error", markup=False)
             return False
-        switcher = self.query_one(ContentSwitcher)
-        switcher.current = f"page-{page_id}"
+        self._switch(page_id)
         sidebar = self.query_one(Sidebar)
         index = sidebar.get_option_index(page_id)
         if sidebar.highlighted != index:
             sidebar.highlighted = index
         self.call_after_refresh(self._focus_page)
         return True
+
+    def _switch(self, page_id: str) -> None:
+        """Show a page and let it load: not left to Textual's Show event, which a quick
+        switch can skip (seen at 80x24), leaving a page that never loads."""
+        switcher = self.query_one(ContentSwitcher)
+        if switcher.current != f"page-{page_id}":
+            switcher.current = f"page-{page_id}"
+            page = self.page(page_id)
+            if page is not None:
+                page.shown()
 
     def current_page(self) -> Page | None:
         switcher = self.query_one(ContentSwitcher)
@@ -127,9 +142,7 @@ class MainScreen(TranslatedBindings, Screen[None]):
     @on(OptionList.OptionHighlighted, "#sidebar")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id and not event.option.id.startswith("heading-"):
-            switcher = self.query_one(ContentSwitcher)
-            if switcher.current != f"page-{event.option.id}":
-                switcher.current = f"page-{event.option.id}"
+            self._switch(event.option.id)
 
     @on(OptionList.OptionSelected, "#sidebar")
     def _selected(self, event: OptionList.OptionSelected) -> None:

@@ -193,8 +193,7 @@ class MyLicensesPage(Page):
             yield Static("", id="mine-detail")
 
     # -- data --------------------------------------------------------------------------
-    def on_show(self) -> None:
-        self.reload()
+    RELOAD_ON_SHOW = True
 
     def fetch(self) -> list[dict[str, Any]]:
         return self.portal.my_licenses(self.me)
