@@ -237,7 +237,7 @@ def test_generate_without_yes_and_no_terminal_refuses(elp, bank_id, org):
     result = generate(elp, bank_id)
     one_refusal_line(result)
     assert "--yes" in result.err
-    assert "Credits to deduct" in result.out and "100 -> 97" in result.out  # the quote was shown
+    assert "Credits to deduct" in result.out and "100 → 97" in result.out  # the quote was shown
     assert org.read_bytes() == before
 
 
@@ -289,7 +289,7 @@ def test_stale_quote_shows_the_fresh_quote(elp, bank_id, store_path, monkeypatch
     monkeypatch.setattr(sys, "stdin", RacingTerminal(""))
     result = generate(elp, bank_id)
     assert result.code == 1
-    assert "changed" in result.err and "Bank remaining: 90 -> 87" in result.err
+    assert "changed" in result.err and "Bank remaining: 90 → 87" in result.err
     assert [lic["assignee"] for lic in elp("licenses", "list", "--json").json()] == [BOB]
 
 
@@ -516,7 +516,7 @@ def test_banks_refresh_shows_what_changed(elp, bank_id):
     assert elp("banks", "refresh").out.count("Nothing changed") == 1
     elp("banks", "request", bank_id, "--credits", "20", "--yes")
     result = elp("banks", "refresh")
-    assert f"{bank_id} credits_requested: 100 -> 120" in result.out
+    assert f"{bank_id} credits_requested: 100 → 120" in result.out
 
 
 def test_banks_warn_about_credits_about_to_be_lost(elp, org):

@@ -190,7 +190,7 @@ async def test_refresh_says_what_changed_since_the_last_view(portal, bank, tmp_p
         await settle(pilot)
         text = messages(app)
         assert f"new bank {added['id']}" in text
-        assert f"{bank['id']} credits_granted: 100 -> 150" in text
+        assert f"{bank['id']} credits_granted: 100 → 150" in text
         assert table.total_count == 2
         assert {r["id"]: r["credits_granted"] for r in table.visible_rows()} == {bank["id"]: 150, added["id"]: 60}
 

@@ -200,12 +200,12 @@ async def test_stale_quote_shows_the_fresh_quote_before_writing(portal, bank, tm
         await form(pilot, app)
         await pilot.press("tab", "tab", "ctrl+u", "2", "tab", "tab", "tab", *ANA, "ctrl+s")
         first = await confirmation(pilot, app)
-        assert ("Bank remaining", "100 -> 98") in first.rows
+        assert ("Bank remaining", "100 → 98") in first.rows
         make(fresh(portal), bank, months=1, quantity=10, email=ANA)  # 10 credits spent elsewhere
         changed = portal.store.path.read_bytes()
         await pilot.press("y")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen is not first, "fresh quote")
-        assert ("Bank remaining", "90 -> 88") in app.screen.rows
+        assert ("Bank remaining", "90 → 88") in app.screen.rows
         assert "data changed" in messages(app)
         assert portal.store.path.read_bytes() == changed  # nothing written by the stale quote
         await pilot.press("y")
@@ -248,7 +248,7 @@ async def test_multiseat_renew_raises_computers(portal, bank, tmp_path):
         await form(pilot, app)
         await pilot.press("ctrl+u", "1", "tab", "ctrl+u", "4", "ctrl+s")
         dialog = await confirmation(pilot, app)
-        assert ("Computers", "2 -> 4") in dialog.rows
+        assert ("Computers", "2 → 4") in dialog.rows
         await pilot.press("y")
         await settle(pilot, app)
     row = license_row(portal, lic["activation_id"])

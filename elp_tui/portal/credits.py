@@ -219,7 +219,7 @@ class CreditsMixin(PortalBase):
             for field in REFRESH_FIELDS:
                 if old.get(field) != bank[field]:
                     changes.append(
-                        _("{bank} {field}: {old} -> {new}").format(
+                        _("{bank} {field}: {old} → {new}").format(
                             bank=bank["id"], field=_(REFRESH_FIELDS[field]), old=old.get(field), new=bank[field]
                         )
                     )
@@ -402,7 +402,7 @@ class CreditsMixin(PortalBase):
             )
         if new_computers < lic["computers"]:
             raise RuleViolation(
-                _("A renewal cannot lower the computers ({before} -> {after}): keep {before} or more.").format(
+                _("A renewal cannot lower the computers ({before} → {after}): keep {before} or more.").format(
                     before=lic["computers"], after=new_computers
                 )
             )

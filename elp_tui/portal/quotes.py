@@ -59,7 +59,7 @@ class GenerateQuote(BaseModel):
             (_("Expires on"), expiry),
             (_("Recipient"), recipient),
             (_("Credits to deduct"), credits_detail(self.credits, self.licenses * self.computers, self.months_charged)),
-            (_("Bank remaining"), f"{self.remaining_before} -> {self.remaining_after}"),
+            (_("Bank remaining"), f"{self.remaining_before} → {self.remaining_after}"),
         ]
         return rows
 
@@ -86,14 +86,14 @@ class RenewQuote(BaseModel):
 
     def lines(self) -> list[tuple[str, str]]:
         """(label, value) pairs in the order a confirmation lists them, in the current language."""
-        expiry = f"{self.expires_before.isoformat()} -> {self.expires_after.isoformat()}"
+        expiry = f"{self.expires_before.isoformat()} → {self.expires_after.isoformat()}"
         if self.cut_by_bank:
             expiry += " " + cut_note(self.months)
         rows = [
             (_("License"), self.activation_id),
             (_("Product"), self.product),
             (_("Type"), _(TYPE_NAMES[self.type.value])),
-            (_("Computers"), f"{self.computers_before} -> {self.computers_after}"),
+            (_("Computers"), f"{self.computers_before} → {self.computers_after}"),
             (_("Expires on"), expiry),
             (_("Renewal credits"), credits_detail(self.credits_renewal, self.computers_after, self.months_charged)),
         ]
@@ -107,6 +107,6 @@ class RenewQuote(BaseModel):
             )
         rows += [
             (_("Credits to deduct"), str(self.credits)),
-            (_("Bank remaining"), f"{self.remaining_before} -> {self.remaining_after}"),
+            (_("Bank remaining"), f"{self.remaining_before} → {self.remaining_after}"),
         ]
         return rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
@@ -37,6 +37,8 @@ class HelpScreen(TranslatedBindings, ModalScreen[None]):
     }
     HelpScreen .help-title { text-style: bold; color: $accent; margin-top: 1; }
     HelpScreen .help-row { height: auto; }
+    HelpScreen .help-key { width: 19; color: $accent; }
+    HelpScreen .help-text { width: 1fr; }
     """
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss_help", N_("Close"))]
 
@@ -45,24 +47,34 @@ class HelpScreen(TranslatedBindings, ModalScreen[None]):
         self.under = under
 
     def _page_keys(self) -> list[tuple[str, str]]:
-        seen: dict[str, str] = {}
-        for key, active in self.under.active_bindings.items():
+        """The page's own actions first; scrolling keys (listed above) left out."""
+        from elp_tui.screens.base import Page
+
+        seen: dict[str, tuple[int, str]] = {}
+        for active in self.under.active_bindings.values():
             binding = active.binding
-            if not binding.description or binding.system:
+            if not binding.description or binding.system or binding.action.startswith(("scroll_", "page_")):
                 continue
             display = binding.key_display or self.app.get_key_display(binding)
-            seen.setdefault(binding.description, display)
-        return [(k, d) for d, k in seen.items()]
+            rank = 0 if isinstance(active.node, Page) else 1
+            if binding.description not in seen or rank < seen[binding.description][0]:
+                seen[binding.description] = (rank, display)
+        ordered = sorted(seen.items(), key=lambda item: item[1][0])
+        return [(display, description) for description, (_rank, display) in ordered]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(content(_("Keys")), classes="help-title")
             for key, text in GENERAL:
-                yield Static(content(f"{key:<18} {_(text)}"), classes="help-row")
+                yield self._row(key, _(text))
             yield Static(content(_("On this page")), classes="help-title")
             for key, text in self._page_keys():
-                yield Static(content(f"{key:<18} {text}"), classes="help-row")
+                yield self._row(key, text)
             yield Static(content(_("The mouse works too: click the sidebar, rows, buttons and column headers.")), classes="help-title")
+
+    @staticmethod
+    def _row(key: str, text: str) -> Horizontal:
+        return Horizontal(Static(content(key), classes="help-key"), Static(content(text), classes="help-text"), classes="help-row")
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

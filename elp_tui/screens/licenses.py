@@ -102,13 +102,13 @@ class LicensesPage(Page):
 
     COLUMNS = [
         Column("activation_id", N_("Activation ID"), 19),
-        Column("product", N_("Product"), 20),
-        Column("start", N_("Start date"), 10),
+        Column("product", N_("Product"), 21),
+        Column("assignee", N_("Assigned user email"), 21, format=_assignee),
+        Column("status", N_("Status"), 9, format=_label(STATUS_LABELS)),
         Column("expires_on", N_("Expiration"), 10),
+        Column("start", N_("Start date"), 10),
         Column("computers", N_("Computers"), 9, "right"),
         Column("type", N_("Type"), 9, format=_label(TYPE_LABELS)),
-        Column("assignee", N_("Assigned user email"), 26, format=_assignee),
-        Column("status", N_("Status"), 9, format=_label(STATUS_LABELS)),
         Column("credits_used", N_("Credits used"), 12, "right"),
         Column("bank", N_("Bank"), 7),
         Column("bank_start", N_("Bank start"), 10),

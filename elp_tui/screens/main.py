@@ -35,6 +35,7 @@ class MainScreen(TranslatedBindings, Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     DEFAULT_CSS = """
     MainScreen.-narrow Sidebar { width: 25; }
+    MainScreen.-wide Sidebar { width: 27; }
     """
     BINDINGS = [
         Binding("slash", "filter", N_("Filter"), id="main.filter", tooltip=N_("Filter the rows of this page")),
