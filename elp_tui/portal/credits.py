@@ -11,14 +11,13 @@ from typing import Any
 from tinydb import TinyDB
 
 from elp_tui.i18n import N_, _
-from elp_tui.models import Bank, LedgerEntry, License, LicenseStatus, LicenseType, Product, Request, Role, User, UserStatus
+from elp_tui.models import Bank, LedgerEntry, License, LicenseStatus, LicenseType, Product, Request, UserStatus
 from elp_tui.portal.base import (
     T_BANKS,
     T_LEDGER,
     T_LICENSES,
     T_PRODUCTS,
     T_REQUESTS,
-    T_USERS,
     VENDOR_EMAIL,
     PortalBase,
     Q,
