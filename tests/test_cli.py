@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from elp_tui.cli import COMMANDS, main
+from elp_tui.cli import ANY_MEMBER, COMMANDS, main
 from elp_tui.cli.console import Column, Console, fit_columns, plain
 from elp_tui.portal import Portal, fixed_clock
 from elp_tui.portal.credits import CSV_COLUMNS
@@ -288,9 +288,31 @@ def test_stale_quote_shows_the_fresh_quote(elp, bank_id, store_path, monkeypatch
 
     monkeypatch.setattr(sys, "stdin", RacingTerminal(""))
     result = generate(elp, bank_id)
-    assert result.code == 1
-    assert "changed" in result.err and "Bank remaining: 90 → 87" in result.err
+    one_refusal_line(result)  # one line on stderr; the fresh quote on stdout
+    assert "changed" in result.err
+    shown = [" ".join(line.split()) for line in result.out.splitlines()]
+    assert "Bank remaining: 100 → 97" in shown  # the quote confirmed, then the one as it stands now
+    assert shown.index("Bank remaining: 100 → 97") < shown.index("Bank remaining: 90 → 87")
     assert [lic["assignee"] for lic in elp("licenses", "list", "--json").json()] == [BOB]
+
+
+def test_stale_quote_with_json_gives_the_fresh_quote_as_json(elp, bank_id, store_path, monkeypatch):
+    class RacingTerminal(Terminal):
+        def readline(self, *args):
+            other = Portal(Store(store_path), fixed_clock(TODAY), rng=random.Random(1))
+            other.generate(ADMIN, other.quote_generate(ADMIN, bank=bank_id, type="multiseat", months=1, quantity=10,
+                                                       start=TODAY, email=BOB))
+            return "y\n"
+
+    monkeypatch.setattr(sys, "stdin", RacingTerminal(""))
+    result = generate(elp, bank_id, ANA, "--json")
+    assert result.code == 1
+    # the quote and the prompt went to stderr (stdout is JSON); the refusal is its last line, alone
+    assert result.err.strip().splitlines()[-1].endswith("elp: The data changed since the quote was shown; "
+                                                         "nothing was written. Check the new quote.")
+    assert result.err.count("elp:") == 1
+    fresh = result.json()
+    assert (fresh["remaining_before"], fresh["remaining_after"], fresh["email"]) == (90, 87, ANA)
 
 
 @pytest.mark.parametrize(
@@ -311,6 +333,86 @@ def test_other_changing_commands_need_confirmation(elp, bank_id, org, argv):
     assert result.out.strip()  # the one-line summary was shown
     assert elp(*argv, "--yes").code == 0
     assert org.read_bytes() != before
+
+
+def test_credits_request_on_an_expired_bank_is_refused_before_asking(elp, org):
+    assert elp("banks", "add", "--product", PRODUCT, "--credits", "10", "--start", "2025-11-01",
+               "--expires", "2026-11-01").code == 0
+    before = org.read_bytes()
+    for extra in ([], ["--yes"]):
+        result = elp("banks", "request", "BK-0001", "--credits", "5", *extra)
+        one_refusal_line(result)
+        assert "expired on 2026-11-01" in result.err and "valid bank" in result.err
+        assert result.out == "" and org.read_bytes() == before
+
+
+# -- teams add: a quote, then a confirmation -----------------------------------------------
+@pytest.fixture
+def team(elp, org) -> str:
+    """Team Layout of a 2-seat pool."""
+    assert elp("seats", "add", "--product", SEATS_PRODUCT, "--seats", "2").code == 0
+    assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
+    return "Layout"
+
+
+def quote_shown(result: Result) -> list[str]:
+    return [" ".join(line.split()) for line in result.out.splitlines()]
+
+
+def test_teams_add_shows_the_quote_and_needs_confirmation(elp, team, org, monkeypatch):
+    before = org.read_bytes()
+    result = elp("teams", "add", team, ANA)
+    one_refusal_line(result)
+    assert "--yes" in result.err and org.read_bytes() == before
+    shown = quote_shown(result)
+    assert f"Member: {ANA} (will be invited)" in shown and "Seat: takes an unused seat" in shown
+    assert "Unused seats: 2 → 1" in shown
+    monkeypatch.setattr(sys, "stdin", Terminal("n\n"))
+    one_refusal_line(elp("teams", "add", team, ANA))
+    assert org.read_bytes() == before
+    monkeypatch.setattr(sys, "stdin", Terminal("y\n"))
+    result = elp("teams", "add", team, ANA)
+    assert result.code == 0, result.err
+    assert "Proceed? [y/N]" in result.out and "1 unused seat(s) left" in result.out
+
+
+def test_teams_add_of_an_unassigned_member_reuses_their_seat(elp, team):
+    assert elp("teams", "add", team, ANA, "--yes").code == 0
+    assert elp("teams", "remove", team, ANA).code == 0
+    result = elp("teams", "add", team, ANA, "--yes")
+    assert result.code == 0, result.err
+    shown = quote_shown(result)
+    assert f"Member: {ANA}" in shown and "Seat: reuses the seat they already hold" in shown
+    assert "Unused seats: 1 → 1" in shown
+
+
+def test_teams_add_refusal_comes_before_the_question(elp, team, org):
+    assert elp("teams", "add", team, ANA, "--yes").code == 0
+    assert elp("teams", "add", team, BOB, "--yes").code == 0
+    assert elp("teams", "create", "Paint", "--pool", SEATS_PRODUCT).code == 0
+    before = org.read_bytes()
+    result = elp("teams", "add", "Paint", "carol@lumenfox.studio")
+    one_refusal_line(result)
+    assert "No unused seat left" in result.err and "--yes" not in result.err
+    assert result.out == "" and org.read_bytes() == before
+
+
+def test_teams_add_stale_quote_gives_the_fresh_one(elp, team, store_path, monkeypatch):
+    """Another admin takes a seat while this one reads the quote: nothing is written."""
+
+    class RacingTerminal(Terminal):
+        def readline(self, *args):
+            Portal(Store(store_path), fixed_clock(TODAY)).team_add(ADMIN, team, BOB)
+            return "y\n"
+
+    monkeypatch.setattr(sys, "stdin", RacingTerminal(""))
+    result = elp("teams", "add", team, ANA)
+    one_refusal_line(result)
+    assert "changed" in result.err
+    shown = quote_shown(result)
+    assert shown.index("Unused seats: 2 → 1") < shown.index("Unused seats: 1 → 0")
+    teams = elp("teams", "list", "--json").json()
+    assert [m["email"] for m in teams[0]["members"]] == [BOB]
 
 
 # -- refusals leave the store as it was --------------------------------------------------
@@ -357,15 +459,51 @@ def test_return_refused_where_the_bank_forbids_it_before_asking(elp, org):
     assert result.out == "" and org.read_bytes() == before
 
 
+def test_users_delete_refusals_come_before_the_question(elp, bank_id, regular, org):
+    generate(elp, bank_id, ANA, "--yes")
+    before = org.read_bytes()
+    for email, says in ((ANA, "still holds 1 unexpired license"), (ADMIN, "last active admin")):
+        result = elp("users", "delete", email)  # no --yes, no terminal: the refusal, not "pass --yes"
+        one_refusal_line(result)
+        assert says in result.err and "--yes" not in result.err
+        assert result.out == "" and org.read_bytes() == before
+
+
+def test_users_delete_says_which_seats_return_then_asks(elp, org, monkeypatch):
+    assert elp("seats", "add", "--product", SEATS_PRODUCT, "--seats", "3").code == 0
+    assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
+    assert elp("teams", "add", "Layout", BOB, "--yes").code == 0
+    monkeypatch.setattr(sys, "stdin", Terminal("y\n"))
+    result = elp("users", "delete", BOB)
+    assert result.code == 0, result.err
+    assert f"their seat of {SEATS_PRODUCT} returns to the pool" in result.out and "Layout" in result.out
+    assert result.out.index("returns to the pool") < result.out.index("Proceed?")
+    assert elp("seats", "show", "--json").json()[0]["unused"] == 3
+
+
+def test_assign_refusals_come_before_the_question(elp, bank_id, org):
+    aid = generate(elp, bank_id, ANA, "--yes", "--json").json()[0]["activation_id"]
+    assert elp("licenses", "return", aid, "--email", ANA, "--yes").code == 0
+    assert elp("init", "--org", "Other Studio", "--admin", "boss@other.example", user=None).code == 0
+    assert elp("signin", user=BOB).code == 1 and elp("users", "invite", BOB).code == 0
+    assert elp("users", "set-status", BOB, "inactive").code == 0
+    before = org.read_bytes()
+    for email, says in (("boss@other.example", "another organization"), (BOB, "inactive")):
+        result = elp("licenses", "assign", aid, "--email", email)
+        one_refusal_line(result)
+        assert says in result.err and "--yes" not in result.err
+        assert result.out == "" and org.read_bytes() == before
+
+
 def test_return_then_assign(elp, bank_id):
     aid = generate(elp, bank_id, ANA, "--yes", "--json").json()[0]["activation_id"]
     assert elp("licenses", "assign", aid, "--email", BOB, "--yes").code == 1  # still assigned to ANA
     result = elp("licenses", "return", aid, "--email", ANA, "--yes")
     assert result.code == 0, result.err
     assert elp("licenses", "list", "--json").json()[0]["status"] == "returned"
-    result = elp("licenses", "assign", aid, "--email", BOB, "--yes")
+    result = elp("licenses", "assign", aid, "--email", BOB.upper(), "--yes")
     assert result.code == 0, result.err
-    assert "will be invited" in result.out
+    assert f"Assign to:     {BOB} (will be invited)" in result.out  # the portal's quote
     lic = elp("licenses", "list", "--json").json()[0]
     assert (lic["assignee"], lic["status"], lic["credits_used"]) == (BOB, "active", 3)
 
@@ -408,6 +546,7 @@ NO_USER_COMMANDS = {("init", None), ("demo", None), ("check", None)}
 def test_every_admin_command_is_in_the_regular_user_test():
     covered = {(argv[0], argv[1] if len(argv) > 1 and not argv[1].startswith("-") else None) for argv in ADMIN_COMMANDS}
     assert covered == set(COMMANDS) - USER_COMMANDS - NO_USER_COMMANDS
+    assert ANY_MEMBER == USER_COMMANDS  # the CLI refuses the others to a regular user before signing them in
 
 
 @pytest.mark.parametrize("argv", ADMIN_COMMANDS, ids=lambda argv: " ".join(argv[:2]))
@@ -420,6 +559,29 @@ def test_regular_user_is_refused_every_admin_command(elp, bank_id, regular, org,
     assert "only organization admins" in result.err
     assert result.out == ""
     assert org.read_bytes() == before
+
+
+@pytest.mark.parametrize("argv", ADMIN_COMMANDS, ids=lambda argv: " ".join(argv[:2]))
+def test_invited_regular_user_is_refused_every_admin_command_and_stays_invited(elp, bank_id, org, argv):
+    """The refusal comes before the first sign-in: the store is left byte for byte as it was."""
+    assert elp("seats", "add", "--product", SEATS_PRODUCT, "--seats", "5").code == 0
+    assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
+    assert elp("users", "invite", ANA).code == 0
+    before = org.read_bytes()
+    result = elp(*argv, user=ANA)
+    one_refusal_line(result)
+    assert "only organization admins" in result.err and result.out == ""
+    assert org.read_bytes() == before
+
+
+def test_invited_users_are_activated_by_the_commands_their_role_allows(elp, org):
+    assert elp("users", "invite", ANA).code == 0
+    assert elp("users", "invite", BOB, "--role", "admin").code == 0
+    one_refusal_line(elp("banks", "list", user=ANA))
+    assert elp("licenses", "mine", user=ANA).code == 0
+    assert elp("banks", "list", user=BOB).code == 0
+    statuses = {u["email"]: u["status"] for u in elp("users", "list", "--json").json()}
+    assert (statuses[ANA], statuses[BOB]) == ("active", "active")
 
 
 def test_regular_user_sees_own_licenses_with_accessible_downloads(elp, bank_id, regular, org):
@@ -495,8 +657,8 @@ def test_check_ok_then_drift(elp, bank_id, org):
 def test_seats_teams_and_log(elp, org):
     assert elp("seats", "add", "--product", SEATS_PRODUCT, "--seats", "3", "--json").json()["purchased"] == 3
     assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
-    assert elp("teams", "add", "Layout", ANA).code == 0
-    assert elp("teams", "add", "Layout", BOB).code == 0
+    assert elp("teams", "add", "Layout", ANA, "--yes").code == 0
+    assert elp("teams", "add", "Layout", BOB, "--yes").code == 0
     result = elp("teams", "remove", "Layout", BOB)
     assert result.code == 0 and "still hold their seat" in result.out
     pool = elp("seats", "show", "--json").json()[0]

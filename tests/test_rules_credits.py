@@ -172,6 +172,12 @@ def test_request_credits_emails_the_vendor_and_logs_it(portal, bank):
 
 
 # -- §4 generate ---------------------------------------------------------------------
+def test_request_credits_on_an_expired_bank_is_refused(portal):
+    old = add_bank(portal, start="2025-11-01", expires_on="2026-11-01")
+    refused(portal, RuleViolation, portal.request_credits, ADMIN, old["id"], 10, match="expired on 2026-11-01.*valid bank")
+    assert table(portal, "requests") == [] and bank_row(portal, old["id"])["credits_requested"] == 100
+
+
 def test_expiry_is_capped_by_the_bank_and_the_partial_month_is_charged_as_one(portal, bank):
     q = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=12, quantity=2, start=TODAY, email=ADMIN)
     # 2026-11-23 .. 2027-05-01 is 5 months and 8 days: 6 months charged, not the 12 asked.
@@ -458,6 +464,33 @@ def test_stale_renew_quote_is_refused_with_a_fresh_quote(portal, bank):
     assert license_row(portal, lic["activation_id"])["expires_on"] == "2027-01-23"
 
 
+def test_renew_quote_gets_a_fresh_quote_when_another_admin_raised_the_computers(portal, bank):
+    """The quote kept 2 computers; meanwhile 2 -> 4: a fresh quote (4 computers), not "cannot lower"."""
+    [lic] = make(portal, bank, type="multiseat", quantity=2, months=1)
+    aid = lic["activation_id"]
+    mine = portal.quote_renew(ADMIN, aid, months=1)
+    other = at(portal, str(TODAY))
+    other.renew(ADMIN, other.quote_renew(ADMIN, aid, months=0, computers=4))
+    before = file_bytes(portal)
+    with pytest.raises(StaleQuote) as info:
+        portal.renew(ADMIN, mine)
+    assert file_bytes(portal) == before
+    fresh = info.value.fresh
+    assert isinstance(fresh, RenewQuote) and (fresh.computers_before, fresh.computers_after, fresh.credits) == (4, 4, 4)
+    portal.renew(ADMIN, fresh)
+    assert license_row(portal, aid)["computers"] == 4 and license_row(portal, aid)["expires_on"] == "2027-01-23"
+
+
+def test_renew_quote_raising_computers_below_a_later_raise_is_refused_at_commit(portal, bank):
+    [lic] = make(portal, bank, type="multiseat", quantity=2, months=1)
+    aid = lic["activation_id"]
+    mine = portal.quote_renew(ADMIN, aid, months=1, computers=3)
+    other = at(portal, str(TODAY))
+    other.renew(ADMIN, other.quote_renew(ADMIN, aid, months=0, computers=4))
+    refused(portal, StaleQuote, portal.renew, ADMIN, mine, match="cannot lower")
+    assert license_row(portal, aid)["computers"] == 4
+
+
 def test_renewed_twice_from_the_same_quote_charges_once(portal, bank):
     [lic] = make(portal, bank, months=1)
     q = portal.quote_renew(ADMIN, lic["activation_id"], months=1)
@@ -566,6 +599,53 @@ def test_assign_refused_for_non_portable_bank(portal):
     member(portal)
     [lic] = make(portal, b, months=1, email=ANA)
     refused(portal, RuleViolation, portal.assign_license, ADMIN, lic["activation_id"], ADMIN, match="portable")
+
+
+def test_assign_quote_says_who_is_invited_and_writes_nothing(portal, bank):
+    member(portal)
+    member(portal, BOB)
+    [lic] = make(portal, bank, months=3, email=ANA)
+    aid = lic["activation_id"]
+    refused(portal, RuleViolation, portal.quote_assign, ADMIN, aid, BOB, match="return it first")
+    portal.return_license(ADMIN, aid, ANA)
+    before = file_bytes(portal)
+    to_bob = portal.quote_assign(ADMIN, aid.lower(), "BOB@lumenfox.studio")
+    assert to_bob == {
+        "activation_id": aid, "product": PRODUCT, "type": "node-lock", "computers": 1, "expires_on": lic["expires_on"],
+        "email": BOB, "invites": False,
+    }
+    assert portal.quote_assign(ADMIN, aid, "carol@freelance.example")["invites"] is True
+    assert file_bytes(portal) == before
+    portal.assign_license(ADMIN, aid, BOB, expected=to_bob)
+    assert license_row(portal, aid)["assignee"] == BOB
+
+
+def test_assign_quote_refuses_another_organizations_member_and_an_inactive_user(portal, bank):
+    member(portal)
+    member(portal, BOB)
+    [lic] = make(portal, bank, months=3, email=ANA)
+    aid = lic["activation_id"]
+    portal.return_license(ADMIN, aid, ANA)
+    Portal(Store(portal.store.path), fixed_clock(TODAY)).init_organization("Other Studio", "boss@other.example")
+    refused(portal, RuleViolation, portal.quote_assign, ADMIN, aid, "boss@other.example", match="another organization")
+    portal.set_status(ADMIN, BOB, "inactive")
+    refused(portal, RuleViolation, portal.quote_assign, ADMIN, aid, BOB, match="inactive")
+
+
+def test_assign_confirmed_before_the_recipient_was_invited_elsewhere_is_stale(portal, bank):
+    """The quote said "will be invited"; meanwhile another admin invited them: a fresh quote, nothing written."""
+    member(portal)
+    [lic] = make(portal, bank, months=3, email=ANA)
+    aid = lic["activation_id"]
+    portal.return_license(ADMIN, aid, ANA)
+    quote = portal.quote_assign(ADMIN, aid, BOB)
+    assert quote["invites"]
+    portal.invite(ADMIN, BOB)
+    before = file_bytes(portal)
+    with pytest.raises(StaleQuote) as info:
+        portal.assign_license(ADMIN, aid, BOB, expected=quote)
+    assert file_bytes(portal) == before
+    assert info.value.fresh == {**quote, "invites": False}
 
 
 # -- §4 export -----------------------------------------------------------------------

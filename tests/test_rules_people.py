@@ -419,3 +419,19 @@ def test_sign_in_of_an_admin_is_idempotent(portal):
     before = file_bytes(portal)
     portal.sign_in(ADMIN)
     assert file_bytes(portal) == before
+
+
+def test_signing_in_for_an_admin_only_task_refuses_a_regular_user_without_writing(portal):
+    """A CLI admin command run by an invited regular user: refused, and they stay invited."""
+    portal.invite(ADMIN, ANA)
+    refused(portal, PermissionDenied, portal.sign_in, ANA, admin_required=True, match="only organization admins")
+    assert users(portal)[ANA]["status"] == "invited"
+    assert portal.sign_in(ANA)["status"] == "active"  # a task any member may do: their first sign-in
+    refused(portal, PermissionDenied, portal.sign_in, ANA, admin_required=True, match="only organization admins")
+
+
+def test_an_invited_admin_signing_in_for_an_admin_task_is_activated(portal):
+    portal.invite(ADMIN, BOB, "admin")
+    user = portal.sign_in(BOB, admin_required=True)
+    assert (user["role"], user["status"]) == ("admin", "active")
+    assert portal.activity(ADMIN)[0]["action"] == "sign-in"

@@ -323,6 +323,38 @@ async def test_assign_gives_a_returned_license_to_a_member(portal, bank, tmp_pat
     assert license_row(portal, lic["activation_id"])["assignee"] == BOB
 
 
+async def test_assign_refuses_before_confirming_and_the_portal_says_who_is_invited(portal, bank, tmp_path):
+    member(portal, ANA)
+    member(portal, BOB)
+    portal.set_status(ADMIN, BOB, "inactive")
+    [lic] = make(portal, bank, months=2)
+    portal.return_license(ADMIN, lic["activation_id"], ANA)
+    before = portal.store.path.read_bytes()
+    carol = "carol@freelance.example"
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        await select(pilot, page, lic["activation_id"])
+        await pilot.press("s")
+        await form(pilot, app)
+        await pilot.press(*BOB, "enter")
+        await until(pilot, lambda: "is inactive" in messages(app), "refusal")
+        await settle(pilot, app)
+        assert not isinstance(app.screen, (FormDialog, ConfirmDialog))  # refused before the confirmation
+        assert portal.store.path.read_bytes() == before
+        await until(pilot, lambda: page.table.row_count == 1 and page.table.current_row is not None, "row")
+        page.table.focus()
+        await pilot.press("s")
+        await form(pilot, app)
+        await pilot.press(*carol, "enter")
+        dialog = await confirmation(pilot, app)
+        assert ("Assign to", carol) in dialog.rows and "will be invited" in dialog.warning
+        await pilot.press("y")
+        await settle(pilot, app)
+    assert license_row(portal, lic["activation_id"])["assignee"] == carol
+    assert {u["email"]: u["status"] for u in fresh(portal).list_users(ADMIN)}[carol] == "invited"
+
+
 # -- CSV, filter, palette ------------------------------------------------------------
 async def test_csv_download_writes_the_file_and_copies_it(portal, bank, tmp_path, monkeypatch):
     member(portal, ANA)

@@ -10,13 +10,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from elp_tui.cli import credits, people, seats, setup
 from elp_tui.cli.console import Console, Refused, plain
 from elp_tui.cli.parser import build_parser
 from elp_tui.cli.session import Session
-from elp_tui.i18n import detect_language, set_language
+from elp_tui.i18n import _, detect_language, set_language
 from elp_tui.portal import Portal, PortalError, StaleQuote, system_clock
 from elp_tui.store import Store, StoreError, default_store_path
 
@@ -57,6 +57,9 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("teams", "remove"): seats.teams_remove,
 }
 NO_USER = {"init", "demo", "check"}
+# What a regular user may run: their own licenses, their sign-in. Every other command is for admins,
+# and a regular user is refused it before signing in (a refusal leaves the store as it was).
+ANY_MEMBER = {("licenses", "mine"), ("signin", None)}
 
 
 def store_path(args: argparse.Namespace) -> Path:
@@ -79,9 +82,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
     session = Session(Portal(Store(path), system_clock), console, path, args)
     if args.command is None:
         return setup.app(session)
-    handler = COMMANDS[(args.command, getattr(args, "action", None))]
+    key = (args.command, getattr(args, "action", None))
+    handler = COMMANDS[key]
     if args.command not in NO_USER:
-        session.sign_in()
+        session.sign_in(admin_required=key not in ANY_MEMBER)
     result = handler(session)
     return result if isinstance(result, int) else 0
 
@@ -89,6 +93,20 @@ def run(args: argparse.Namespace, console: Console) -> int:
 def refuse(console: Console, message: str) -> int:
     console.note(f"elp: {plain(message)}")
     return 1
+
+
+def show_fresh_quote(console: Console, fresh: Any) -> None:
+    """The quote as it stands now, after a StaleQuote: a portal model (generate, renew) or a dict
+    (team add, assign)."""
+    if console.as_json:
+        console.json(fresh if isinstance(fresh, dict) else fresh.model_dump(mode="json"))
+        return
+    if isinstance(fresh, dict):
+        lines = seats.team_add_lines(fresh) if "takes_seat" in fresh else credits.assign_lines(fresh)
+    else:
+        lines = fresh.lines()
+    console.line(_("The quote as it stands now (run the command again to go ahead with it):"))
+    console.pairs(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,12 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args, console)
     except StaleQuote as exc:
-        console.note(f"elp: {plain(exc)}")
+        # One line on stderr, like every refusal; the fresh quote on stdout (JSON with --json).
+        code = refuse(console, str(exc))
         if exc.fresh is not None:
-            console.note("The quote as it stands now:")
-            for label, value in exc.fresh.lines():
-                console.note(f"  {label}: {plain(value)}")
-        return 1
+            show_fresh_quote(console, exc.fresh)
+        return code
     except (PortalError, StoreError, Refused) as exc:
         return refuse(console, str(exc))
     except KeyboardInterrupt:

@@ -15,7 +15,8 @@ from elp_tui.i18n import _
 from elp_tui.portal import NotFound, RuleViolation
 from elp_tui.portal.alerts import bank_expiring_soon
 from elp_tui.portal.base import VENDOR_EMAIL, normalise_email, positive_int
-from elp_tui.portal.credits import LICENSE_STATUS_NAMES, cannot_reassign, cannot_return
+from elp_tui.portal.credits import cannot_return, expired_bank_request
+from elp_tui.portal.quotes import TYPE_NAMES
 
 BANK_KEYS = (
     "id", "product", "credits_requested", "credits_granted", "used", "remaining", "forfeited",
@@ -99,6 +100,8 @@ def _find_bank(s: Session, bank_id: str) -> dict[str, Any]:
 def banks_request(s: Session) -> None:
     credits = positive_int(s.args.credits, _("Credits requested"))
     bank = _find_bank(s, s.args.bank_id)
+    if bank["expired"]:  # said before asking; the portal refuses it too
+        raise RuleViolation(expired_bank_request(bank["id"], bank["expires_on"]))
     s.console.line(
         f"Request {credits} more credit(s) of {plain(bank['product'])} for bank {plain(bank['id'])}: "
         f"the vendor's enterprise team ({VENDOR_EMAIL}) will be emailed."
@@ -244,24 +247,28 @@ def licenses_return(s: Session) -> None:
     )
 
 
+def assign_lines(quote: dict[str, Any]) -> list[tuple[str, str]]:
+    """What `portal.quote_assign` says assigning a license does, as a confirmation lists it."""
+    recipient = quote["email"] + (" " + _("(will be invited)") if quote["invites"] else "")
+    return [
+        (_("Activation ID"), quote["activation_id"]),
+        (_("Product"), quote["product"]),
+        (_("Type"), _(TYPE_NAMES.get(quote["type"], quote["type"]))),
+        (_("Computers"), str(quote["computers"])),
+        (_("Expires on"), quote["expires_on"]),
+        (_("Assign to"), recipient),
+    ]
+
+
 def licenses_assign(s: Session) -> None:
-    lic = _find_license(s, s.args.activation_id)
-    address = normalise_email(s.args.email)
-    if lic.get("return_blocked"):
-        raise RuleViolation(cannot_reassign(lic["activation_id"], lic["return_blocked"]))
-    if lic["status"] != "returned":
-        status = _(LICENSE_STATUS_NAMES.get(lic["status"], lic["status"]))
-        if lic.get("assignee"):
-            message = _("License {id} is {status} to {email}: only a returned, unexpired license can be assigned.")
-        else:
-            message = _("License {id} is {status}: only a returned, unexpired license can be assigned.")
-        raise RuleViolation(message.format(id=lic["activation_id"], status=status, email=plain(lic.get("assignee") or "")))
-    members = {u["email"] for u in s.portal.list_users(s.actor)}
-    invite = "" if address in members else " (not a member yet: they will be invited)"
-    s.console.line(f"Assign license {_describe(lic)} to {plain(address)}{invite}. They will be notified by email.")
+    # The portal's quote refuses first (not returned, another organization's member, inactive user).
+    quote = s.portal.quote_assign(s.actor, s.args.activation_id, s.args.email)
+    show_quote(s.console, _("Assign license (the recipient is notified by email):"), assign_lines(quote))
     s.console.confirm(s.args.yes)
-    s.portal.assign_license(s.actor, lic["activation_id"], address)
-    s.console.line(f"License {plain(lic['activation_id'])} assigned to {plain(address)}.")
+    s.portal.assign_license(s.actor, quote["activation_id"], quote["email"], expected=quote)
+    s.console.line(
+        _("License {id} assigned to {email}.").format(id=plain(quote["activation_id"]), email=plain(quote["email"]))
+    )
 
 
 def licenses_export(s: Session) -> None:

@@ -155,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = teams.add_parser("add", help="add a member to a team (takes a seat)", parents=[common])
     p.add_argument("team", metavar="TEAM")
     p.add_argument("email", metavar="EMAIL")
+    _yes(p)
     p = teams.add_parser("remove", help="remove a member from a team (keeps the seat)", parents=[common])
     p.add_argument("team", metavar="TEAM")
     p.add_argument("email", metavar="EMAIL")

@@ -5,8 +5,6 @@ from __future__ import annotations
 from elp_tui.cli.console import Column, only, plain
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _
-from elp_tui.portal import NotFound
-from elp_tui.portal.base import normalise_email
 
 USER_KEYS = ("email", "role", "status", "organization")
 
@@ -67,15 +65,21 @@ def users_set_status(s: Session) -> None:
 
 
 def users_delete(s: Session) -> None:
-    address = normalise_email(s.args.email)
-    member = next((u for u in s.portal.list_users(s.actor) if u["email"] == address), None)
-    if member is None:
-        raise NotFound(_("{email} is not a member of your organization: 'elp users list' shows them.").format(email=address))
+    # The portal's quote refuses first (not a member, last admin, licenses held): no question for nothing.
+    quote = s.portal.quote_delete_user(s.actor, s.args.email)
+    address = quote["email"]
     org = s.portal.organization_name(s.user.get("organization"))
+    if quote["seats_returned"]:
+        seats = _("their seat of {products} returns to the pool").format(products=", ".join(quote["seats_returned"]))
+    else:
+        seats = _("they hold no seat")
     s.console.line(
-        f"Delete {plain(address)} ({member['role']}, {member['status']}) from {plain(org)}: "
-        "the seats they hold return to their pools."
+        _("Delete {email} ({role}, {status}) from {org}: {seats}.").format(
+            email=plain(address), role=quote["role"], status=quote["status"], org=plain(org), seats=plain(seats)
+        )
     )
+    if quote["teams"]:
+        s.console.line(_("They leave the team(s) {teams}.").format(teams=plain(", ".join(quote["teams"]))))
     s.console.confirm(s.args.yes)
     s.portal.delete_user(s.actor, address)
     s.console.line(f"{plain(address)} was removed from {plain(org)}.")

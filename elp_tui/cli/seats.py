@@ -122,11 +122,29 @@ def teams_create(s: Session) -> None:
     s.console.line(f"Team {plain(team['name'])} created in pool {plain(team['pool'])}.")
 
 
+def team_add_lines(quote: dict[str, Any]) -> list[tuple[str, str]]:
+    """What `portal.quote_team_add` says adding a member does, as a confirmation lists it."""
+    member = quote["email"] + (" " + _("(will be invited)") if quote["invites"] else "")
+    seat = _("takes an unused seat") if quote["takes_seat"] else _("reuses the seat they already hold")
+    return [
+        (_("Team"), quote["team"]),
+        (_("Member"), member),
+        (_("Seat pool"), quote["product"]),
+        (_("Seat"), seat),
+        (_("Unused seats"), f"{quote['unused_before']} → {quote['unused_after']}"),
+    ]
+
+
 def teams_add(s: Session) -> None:
-    pool = s.portal.team_add(s.actor, s.args.team, s.args.email)
+    quote = s.portal.quote_team_add(s.actor, s.args.team, s.args.email)  # refusals before the question
+    s.console.line(_("Add to a team:"))
+    s.console.pairs(team_add_lines(quote))
+    s.console.confirm(s.args.yes)
+    pool = s.portal.team_add(s.actor, s.args.team, quote["email"], expected=quote)
     s.console.line(
-        f"{plain(s.args.email.strip())} joined {plain(s.args.team)}; {plain(pool['product'])} pool: "
-        f"{pool['unused']} unused seat(s) left."
+        _("{email} joined {team}; {product} pool: {unused} unused seat(s) left.").format(
+            email=plain(quote["email"]), team=plain(quote["team"]), product=plain(pool["product"]), unused=pool["unused"]
+        )
     )
 
 

@@ -29,12 +29,13 @@ class Session:
         """The email given with --as, else $ELP_USER."""
         return getattr(self.args, "as_user", None) or os.environ.get("ELP_USER") or None
 
-    def sign_in(self) -> dict[str, Any]:
-        """Every command run as an invited user is their first sign-in (SPEC §6)."""
+    def sign_in(self, *, admin_required: bool = False) -> dict[str, Any]:
+        """Every command run as an invited user is their first sign-in (SPEC §6); an admin-only
+        command run by a regular user is refused first, so the refusal writes nothing."""
         email = self.who()
         if not email:
             raise PermissionDenied(_("Say who you are: pass --as EMAIL or set ELP_USER."))
-        self.user = self.portal.sign_in(email)
+        self.user = self.portal.sign_in(email, admin_required=admin_required)
         return self.user
 
     @property

@@ -28,6 +28,13 @@ def inactive_user(email: str) -> str:
     return _("{email} is inactive: ask an admin of your organization to reactivate you.").format(email=email)
 
 
+def admins_only(email: str) -> str:
+    return _(
+        "{email} is a regular user: only organization admins can do this. "
+        "Ask an admin, or use 'elp licenses mine' for your own licenses."
+    ).format(email=email)
+
+
 # Readable aloud: no 0/O, 1/I/L, no U/V confusion.
 ACTIVATION_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
 VENDOR_EMAIL = "enterprise@quillstone.example.com"
@@ -129,16 +136,14 @@ class PortalBase:
         if not user.get("organization"):
             raise PermissionDenied(_("{email} belongs to no organization.").format(email=user["email"]))
         if admin and user["role"] != Role.admin.value:
-            raise PermissionDenied(
-                _(
-                    "{email} is a regular user: only organization admins can do this. "
-                    "Ask an admin, or use 'elp licenses mine' for your own licenses."
-                ).format(email=user["email"])
-            )
+            raise PermissionDenied(admins_only(user["email"]))
         return dict(user)
 
-    def sign_in(self, email: str) -> dict[str, Any]:
-        """First sign-in activates an invited user; inactive and unknown users are refused."""
+    def sign_in(self, email: str, *, admin_required: bool = False) -> dict[str, Any]:
+        """First sign-in activates an invited user; inactive and unknown users are refused.
+
+        `admin_required`: the user signs in to do something only admins may do (a CLI command);
+        a regular user is then refused before anything is written, even on a first sign-in."""
         try:
             address = normalise_email(email)
         except InvalidInput as exc:
@@ -149,12 +154,16 @@ class PortalBase:
             raise SignInRefused(not_a_user(address))
         if user["status"] == UserStatus.inactive.value:
             raise SignInRefused(inactive_user(address))
+        if admin_required and user["role"] != Role.admin.value:
+            raise PermissionDenied(admins_only(address))
         if user["status"] == UserStatus.active.value:
             return dict(user)
         with self.store.transaction() as db:
             user = self._user(db, address)
             if user is None:
                 raise SignInRefused(not_a_user(address))
+            if admin_required and user["role"] != Role.admin.value:  # demoted meanwhile
+                raise PermissionDenied(admins_only(address))
             if user["status"] == UserStatus.invited.value:
                 db.table(T_USERS).update(
                     {"status": UserStatus.active.value, "signed_in_on": self.today().isoformat()},

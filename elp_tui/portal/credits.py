@@ -87,6 +87,13 @@ def cannot_reassign(activation_id: str, reason: str) -> str:
     return _("License {id} cannot be reassigned: {reason}.").format(id=activation_id, reason=reason)
 
 
+def expired_bank_request(bank_id: str, expires_on: str) -> str:
+    return _(
+        "Bank {bank} expired on {date}: its unused credits are lost and it takes no more. "
+        "Request the credits on a valid bank instead."
+    ).format(bank=bank_id, date=expires_on)
+
+
 def neutralise_cell(value: Any) -> str:
     """A spreadsheet must show a cell, never run it as a formula."""
     text = "" if value is None else str(value)
@@ -185,6 +192,8 @@ class CreditsMixin(PortalBase):
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             bank = self._org_bank(db, me, bank_id)
+            if self.today().isoformat() >= bank["expires_on"]:
+                raise RuleViolation(expired_bank_request(bank["id"], bank["expires_on"]))
             request = Request(
                 id=len(db.table(T_REQUESTS)) + 1, organization=me["organization"], kind="credits",
                 target=bank["id"], product=bank["product"], amount=credits, actor=me["email"], on=self.today(),
@@ -458,8 +467,11 @@ class CreditsMixin(PortalBase):
     def renew(self, actor: str, quote: RenewQuote) -> dict[str, Any]:
         with self.store.transaction() as db:
             me = self._actor(db, actor)
+            # A quote that kept the computers keeps them as they are now (another admin may have
+            # raised them meanwhile: a fresh quote, not "cannot lower"); a raise is re-quoted as asked.
+            computers = None if quote.computers_after == quote.computers_before else quote.computers_after
             try:
-                fresh = self._quote_renew(db, me, quote.activation_id, quote.months, quote.computers_after)
+                fresh = self._quote_renew(db, me, quote.activation_id, quote.months, computers)
             except PortalError as exc:
                 raise StaleQuote(_("The data changed since the quote: {reason}").format(reason=exc), None) from None
             if fresh != quote:
@@ -523,25 +535,54 @@ class CreditsMixin(PortalBase):
             lic["assignee"] = None
             return self._license_row(lic, bank)
 
-    def assign_license(self, actor: str, activation_id: str, email: str) -> dict[str, Any]:
+    def _quote_assign(self, db: TinyDB, me: dict[str, Any], activation_id: str, email: str) -> dict[str, Any]:
+        """What assigning a returned license to `email` does; every refusal raised here."""
+        lic = self._org_license(db, me, activation_id)
+        bank = self._org_bank(db, me, lic["bank"])
+        blocked = return_blocked_reason(bank)
+        if blocked:
+            raise RuleViolation(cannot_reassign(lic["activation_id"], blocked))
+        status = license_status(lic, self.today().isoformat())
+        if status == LicenseStatus.expired.value:
+            raise RuleViolation(_("License {id} has expired: it cannot be assigned.").format(id=lic["activation_id"]))
+        if status != LicenseStatus.returned.value:
+            raise RuleViolation(
+                _("License {id} is assigned to {email}: return it first, then assign it.").format(
+                    id=lic["activation_id"], email=lic["assignee"]
+                )
+            )
+        address, invites = self._recipient(db, me, email)
+        return {
+            "activation_id": lic["activation_id"],
+            "product": lic["product"],
+            "type": lic["type"],
+            "computers": lic["computers"],
+            "expires_on": lic["expires_on"],
+            "email": address,
+            "invites": invites,
+        }
+
+    def quote_assign(self, actor: str, activation_id: str, email: str) -> dict[str, Any]:
+        """What assigning a returned license would do (the recipient invited or not), or the
+        refusal (another organization's member, an inactive user, ...); writes nothing."""
+        db = self.store.read()
+        me = self._actor(db, actor)
+        return self._quote_assign(db, me, activation_id, email)
+
+    def assign_license(
+        self, actor: str, activation_id: str, email: str, expected: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Assign a returned license. `expected`: the quote the admin confirmed; if the data changed
+        since, StaleQuote(fresh=quote as it stands now) and nothing is written."""
         with self.store.transaction() as db:
             me = self._actor(db, actor)
+            quote = self._quote_assign(db, me, activation_id, email)
+            if expected is not None and expected != quote:
+                raise StaleQuote(_("The data changed since the quote was shown; nothing was written. Check the new quote."), quote)
             lic = self._org_license(db, me, activation_id)
             bank = self._org_bank(db, me, lic["bank"])
-            blocked = return_blocked_reason(bank)
-            if blocked:
-                raise RuleViolation(cannot_reassign(lic["activation_id"], blocked))
-            status = license_status(lic, self.today().isoformat())
-            if status == LicenseStatus.expired.value:
-                raise RuleViolation(_("License {id} has expired: it cannot be assigned.").format(id=lic["activation_id"]))
-            if status != LicenseStatus.returned.value:
-                raise RuleViolation(
-                    _("License {id} is assigned to {email}: return it first, then assign it.").format(
-                        id=lic["activation_id"], email=lic["assignee"]
-                    )
-                )
-            address, invites = self._recipient(db, me, email)
-            if invites:
+            address = quote["email"]
+            if quote["invites"]:
                 self._invite_in(db, me, address, f"to receive license {lic['activation_id']}")
             db.table(T_LICENSES).update({"assignee": address}, Q.activation_id == lic["activation_id"])
             self._log(db, me["organization"], me["email"], "license-assign", lic["activation_id"], f"assigned to {address}")

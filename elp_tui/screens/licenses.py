@@ -446,29 +446,39 @@ class LicensesPage(Page):
         if answer is None:
             return
         aid = row["activation_id"]
-        email = answer["email"]
-        members = await self.call_portal(self.portal.list_users, self.me)
-        if members is None:
-            return
-        known = {m["email"].lower() for m in members}
-        warning = "" if email.lower() in known else _(
-            "{email} is not a member yet: they will be invited to your organization.").format(email=email)
-        ok = await self.app.push_screen_wait(ConfirmDialog(
-            _("Assign license {aid}?").format(aid=aid),
-            [
-                (N_("Activation ID"), aid),
-                (N_("Product"), row["product"]),
-                (N_("Type"), _(TYPE_LABELS.get(row["type"], row["type"]))),
-                (N_("Computers"), str(row["computers"])),
-                (N_("Expires on"), row["expires_on"]),
-                (N_("Assign to"), email),
-            ],
-            warning=warning, confirm_label=N_("Assign"),
-        ))
-        if not ok:
-            self._say(_("Cancelled: nothing was changed."), timeout=3)
-            return
-        done = await self.call_portal(self.portal.assign_license, self.me, aid, email)
+        # The portal's quote: refusals (another organization's member, an inactive user) come before
+        # the confirmation, and it says whether the recipient will be invited.
+        quote = await self.call_portal(self.portal.quote_assign, self.me, aid, answer["email"])
+        while True:
+            if quote is None:
+                self.reload()
+                return
+            email = quote["email"]
+            warning = ""
+            if quote["invites"]:
+                warning = _("{email} is not a member yet: they will be invited to your organization.").format(email=email)
+            ok = await self.app.push_screen_wait(ConfirmDialog(
+                _("Assign license {aid}?").format(aid=aid),
+                [
+                    (N_("Activation ID"), aid),
+                    (N_("Product"), quote["product"]),
+                    (N_("Type"), _(TYPE_LABELS.get(quote["type"], quote["type"]))),
+                    (N_("Computers"), str(quote["computers"])),
+                    (N_("Expires on"), quote["expires_on"]),
+                    (N_("Assign to"), email),
+                ],
+                warning=warning, confirm_label=N_("Assign"),
+            ))
+            if not ok:
+                self._say(_("Cancelled: nothing was changed."), timeout=3)
+                return
+            try:
+                done = await self.call_portal(self.portal.assign_license, self.me, aid, email, quote)
+            except StaleQuote as exc:  # the data changed meanwhile: confirm the fresh quote
+                self._say(str(exc), severity="warning", timeout=8)
+                quote = exc.fresh
+                continue
+            break
         if done is None:
             self.reload()
             return
