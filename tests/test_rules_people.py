@@ -435,3 +435,74 @@ def test_an_invited_admin_signing_in_for_an_admin_task_is_activated(portal):
     user = portal.sign_in(BOB, admin_required=True)
     assert (user["role"], user["status"]) == ("admin", "active")
     assert portal.activity(ADMIN)[0]["action"] == "sign-in"
+
+
+# -- reactivating, init failures, product versions per organization ---------------------------
+def test_reactivating_a_user_who_never_signed_in_puts_them_back_to_invited(portal):
+    portal.invite(ADMIN, ANA)
+    refused(portal, RuleViolation, portal.set_status, ADMIN, ANA, "active", match="first sign-in")
+    portal.set_status(ADMIN, ANA, "inactive")
+    row = portal.set_status(ADMIN, ANA, "active")
+    assert row["status"] == "invited" and "first sign-in" in row["note"]
+    assert users(portal)[ANA]["status"] == "invited"
+    entry = portal.activity(ADMIN)[0]
+    assert (entry["action"], entry["target"]) == ("user-status", ANA)
+    assert entry["details"].startswith("status inactive -> invited") and "never signed in" in entry["details"]
+    with pytest.raises(PermissionDenied, match="not signed in yet"):
+        portal.my_licenses(ANA)
+    assert portal.sign_in(ANA)["status"] == "active"
+    assert portal.check() == []
+
+
+def test_reactivating_a_user_who_signed_in_makes_them_active(portal):
+    member(portal)
+    portal.set_status(ADMIN, ANA, "inactive")
+    row = portal.set_status(ADMIN, ANA, "active")
+    assert row["status"] == "active" and "note" not in row
+    assert portal.activity(ADMIN)[0]["details"] == "status inactive -> active"
+
+
+def test_init_reports_why_the_store_could_not_be_created(tmp_path, monkeypatch):
+    from elp_tui.store import StoreError
+
+    def denied(self, *args, **kwargs):
+        raise StoreError(f"Cannot create the store {self.path}: Permission denied.")
+
+    monkeypatch.setattr(Store, "create", denied)
+    fresh = Portal(Store(tmp_path / "elp.json"), fixed_clock(TODAY))
+    with pytest.raises(StoreError, match="Permission denied") as info:
+        fresh.init_organization("Lumenfox Studios", ADMIN)
+    assert "elp init" not in str(info.value)
+
+
+def test_init_reports_a_folder_it_cannot_write(tmp_path, monkeypatch):
+    from elp_tui.store import StoreError
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("elp_tui.store.db.atomic_write", denied)
+    fresh = Portal(Store(tmp_path / "elp.json"), fixed_clock(TODAY))
+    with pytest.raises(StoreError, match="Cannot create the store .*Permission denied"):
+        fresh.init_organization("Lumenfox Studios", ADMIN)
+
+
+def test_init_accepts_a_store_another_process_created_meanwhile(portal, monkeypatch):
+    other = Portal(Store(portal.store.path), fixed_clock(TODAY))
+    monkeypatch.setattr(other.store, "exists", lambda: False)  # it did not exist when checked
+    other.init_organization("Otter Works", BOSS)
+    assert users(portal)[ADMIN]["organization"] == "lumenfox-studios"
+    assert [u["email"] for u in other.list_users(BOSS)] == [BOSS]
+
+
+def test_product_versions_lists_only_the_organizations_products(portal, bank):
+    other = other_org(portal)
+    other.add_bank(BOSS, product="Otter Paint", credits=5, start="2026-11-01", expires_on="2027-05-01")
+    portal.add_seats(ADMIN, "Quillstone Sketch", 2)
+    assert [v["product"] for v in portal.list_versions(ADMIN)] == [PRODUCT, "Quillstone Sketch"]
+    assert [v["product"] for v in other.list_versions(BOSS)] == ["Otter Paint"]
+    add_builds(portal, "Otter Paint", ["1.0"])
+    refused(portal, NotFound, portal.restrict, ADMIN, "Otter Paint", ["1.0"], match="no bank or seat pool for Otter Paint")
+    refused(portal, NotFound, portal.unrestrict, ADMIN, "Otter Paint", match="no bank or seat pool for Otter Paint")
+    refused(portal, NotFound, portal.restrict, ADMIN, "Nope", ["1.0"], match="catalog")
+    other.restrict(BOSS, "Otter Paint", ["1.0"])

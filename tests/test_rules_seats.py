@@ -218,3 +218,34 @@ def test_invited_member_deactivated_before_signing_in_stays_pending(portal):
     portal.set_status(ADMIN, "new@lumenfox.studio", "inactive")
     pool = portal.seats_overview(ADMIN)[0]
     assert (pool["active"], pool["pending"], pool["unused"]) == (0, 1, 2)
+
+
+def test_a_member_who_never_signed_in_stays_pending_whatever_the_status(seats):
+    seats.team_add(ADMIN, "Story", NEW)
+    seats.set_status(ADMIN, NEW, "inactive")
+    seats.set_status(ADMIN, NEW, "active")  # never signed in: back to invited, not active
+    assert {u["email"]: u["status"] for u in seats.list_users(ADMIN)}[NEW] == "invited"
+    assert counts(seats) == (0, 1, 0, 2)
+    # a user marked active without a first sign-in (a store from before this rule) is pending too
+    with seats.store.transaction() as db:
+        db.table("users").update({"status": "active"}, lambda u: u["email"] == NEW)
+    assert counts(seats) == (0, 1, 0, 2)
+    assert [m["state"] for t in seats.list_teams(ADMIN) for m in t["members"]] == ["pending"]
+
+
+def test_a_team_is_found_by_its_exact_id_before_any_name(seats):
+    ids = {t["name"]: t["id"] for t in seats.list_teams(ADMIN)}
+    # A team named like another team's ID (possible before names were checked) does not shadow it.
+    with seats.store.transaction() as db:
+        db.table("teams").update({"name": ids["Layout"].lower()}, lambda t: t["id"] == ids["Story"])
+    seats.team_add(ADMIN, ids["Layout"], ANA)  # the exact ID: Layout
+    seats.team_add(ADMIN, ids["Layout"].lower(), BOB)  # not an ID: the name of the former Story
+    members = {t["id"]: [m["email"] for m in t["members"]] for t in seats.list_teams(ADMIN)}
+    assert members == {ids["Layout"]: [ANA], ids["Story"]: [BOB]}
+
+
+def test_a_team_name_that_looks_like_a_team_id_is_refused(seats):
+    for name in ("T-0002", "t-0002", "T-7", " t-42 "):
+        refused(seats, InvalidInput, seats.create_team, ADMIN, name, SKETCH, match="looks like a team ID")
+    seats.create_team(ADMIN, "T-Rex", SKETCH)
+    seats.create_team(ADMIN, "Team 2", SKETCH)

@@ -245,3 +245,90 @@ def test_the_next_write_removes_temp_files_left_by_a_killed_writer(store):
     assert not stray.exists()
     assert unrelated.read_bytes() == b"mine"
     assert users_of(Store(store.path)) == ["a@b.example"]
+
+
+# -- change detection: the stamp alone is not trusted ---------------------------------------
+def test_a_reused_stamp_does_not_hide_another_stores_commit(store, monkeypatch):
+    """Same inode (freed by one os.replace, reused by the next temp file), same coarse mtime,
+    same size: the generation and token at the start of the file still tell them apart."""
+    monkeypatch.setattr("elp_tui.store.db._stamp", lambda target: (1, 1, 1))
+    first, second = Store(store.path), Store(store.path)
+    assert users_of(first) == [] and users_of(second) == []  # both cached, same stamp
+    with second.transaction() as db:
+        db.table("users").insert({"email": "two@x.example"})
+    with first.transaction() as db:  # must start from the second one's commit, not its cache
+        assert [u["email"] for u in db.table("users").all()] == ["two@x.example"]
+        db.table("users").insert({"email": "one@x.example"})
+    monkeypatch.undo()
+    assert users_of(Store(store.path)) == ["one@x.example", "two@x.example"]
+    assert users_of(second) == ["one@x.example", "two@x.example"]
+
+
+def test_every_commit_writes_meta_first_with_the_next_generation_and_a_new_token(store):
+    def meta() -> dict:
+        raw = store.path.read_bytes()
+        assert raw.startswith(b'{"_meta":{"1":{'), "the _meta document must open the file"
+        return orjson.loads(raw)["_meta"]["1"]
+
+    first = meta()
+    assert first["schema"] == SCHEMA_VERSION and first["generation"] == 1
+    with store.transaction() as db:
+        db.table("users").insert({"email": "a@b.example"})
+    second = meta()
+    assert second["generation"] == 2 and second["commit"] != first["commit"]
+    with Store(store.path).transaction() as db:
+        db.table("users").insert({"email": "c@d.example"})
+    assert meta()["generation"] == 3
+
+
+def test_an_unchanged_store_is_not_parsed_again(store, monkeypatch):
+    """A transaction on an unchanged (possibly 100 MB) store reads its first bytes, not all of it."""
+    with store.transaction() as db:
+        db.table("users").insert({"email": "a@b.example"})
+    other = Store(store.path)
+    assert users_of(other) == ["a@b.example"]
+
+    def no_parse(self, raw):
+        raise AssertionError("parsed an unchanged store again")
+
+    monkeypatch.setattr(Store, "_parse", no_parse)
+    for s in (store, other):
+        assert users_of(s) == ["a@b.example"]
+        with s.transaction() as db:
+            db.table("users").all()
+
+
+def test_a_store_without_generation_is_reread_when_the_stamp_matches(tmp_path, monkeypatch):
+    """Nothing to compare (a store written before generations, or edited by hand): re-read."""
+    path = tmp_path / "old.json"
+    path.write_bytes(orjson.dumps({"_meta": {"1": {"schema": SCHEMA_VERSION}}, "users": {"1": {"email": "one@x.example"}}}))
+    monkeypatch.setattr("elp_tui.store.db._stamp", lambda target: (1, 1, 1))
+    reader = Store(path)
+    assert users_of(reader) == ["one@x.example"]
+    path.write_bytes(orjson.dumps({"_meta": {"1": {"schema": SCHEMA_VERSION}}, "users": {"1": {"email": "two@x.example"}}}))
+    assert users_of(reader) == ["two@x.example"]
+
+
+# -- permissions in a folder that already exists -------------------------------------------
+def test_in_an_existing_folder_the_store_is_0600_and_the_folder_is_left_alone(tmp_path):
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    os.chmod(folder, 0o755)
+    s = Store(folder / "elp.json")
+    s.create()
+    assert mode(s.path) == 0o600
+    assert mode(folder) == 0o755
+    with s.transaction() as db:
+        db.table("users").insert({"email": "a@b.example"})
+    assert mode(s.path) == 0o600
+
+
+def test_a_store_that_cannot_be_written_is_refused_with_the_reason(tmp_path, monkeypatch):
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("elp_tui.store.db.atomic_write", denied)
+    path = tmp_path / "elp.json"
+    with pytest.raises(StoreError, match="Cannot create the store .*Permission denied"):
+        Store(path).create()
+    assert not path.exists()

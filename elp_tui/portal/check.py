@@ -7,8 +7,14 @@ from typing import Any
 
 from elp_tui.i18n import _
 from elp_tui.portal.base import (
-    T_BANKS, T_HOLDERS, T_LEDGER, T_LICENSES, T_ORGS, T_POOLS, T_TEAMS, T_USERS, PortalBase, rows,
+    T_ACTIVITY, T_BANKS, T_HOLDERS, T_LEDGER, T_LICENSES, T_ORGS, T_POOLS, T_RESTRICTIONS, T_TEAMS, T_USERS, PortalBase, rows,
 )
+from elp_tui.portal.credits import license_status, return_blocked_reason
+
+
+def _listed(items: list[Any], limit: int = 10) -> str:
+    shown = ", ".join(str(i) for i in items[:limit])
+    return shown + (_(" and {n} more").format(n=len(items) - limit) if len(items) > limit else "")
 
 
 class CheckMixin(PortalBase):
@@ -26,6 +32,12 @@ class CheckMixin(PortalBase):
         for u in users:
             if u.get("organization") and u["organization"] not in orgs:
                 problems.append(_("user {email} belongs to unknown organization {org}").format(email=u["email"], org=u["organization"]))
+        problems += [
+            _("user {email} is active but has never signed in").format(email=u["email"])
+            for u in users
+            if u["status"] == "active" and not u.get("signed_in_on")
+        ]
+        user_org = {u["email"]: u.get("organization") for u in users}
         for org in orgs:
             if not any(u.get("organization") == org and u["role"] == "admin" and u["status"] == "active" for u in users):
                 problems.append(_("organization {org} has no active admin").format(org=org))
@@ -45,6 +57,7 @@ class CheckMixin(PortalBase):
             by_bank[e["bank"]] += e["credits"]
             by_license[e["license"]] += e["credits"]
         license_sum_by_bank: dict[str, int] = defaultdict(int)
+        today_iso = self.today().isoformat()
         for lic in licenses:
             bank: dict[str, Any] | None = banks.get(lic["bank"])
             aid = lic["activation_id"]
@@ -68,8 +81,27 @@ class CheckMixin(PortalBase):
                 problems.append(
                     _("license {id} outlives its bank ({end} > {bank_end})").format(id=aid, end=lic["expires_on"], bank_end=bank["expires_on"])
                 )
+            if lic["start"] < bank["start"]:
+                problems.append(
+                    _("license {id} starts ({start}) before its bank ({bank_start})").format(id=aid, start=lic["start"], bank_start=bank["start"])
+                )
             if lic["product"] != bank["product"] or lic["organization"] != bank["organization"]:
                 problems.append(_("license {id} does not match its bank's product or organization").format(id=aid))
+            assignee = lic.get("assignee")
+            if assignee and license_status(lic, today_iso) != "expired" and user_org.get(assignee) != lic["organization"]:
+                problems.append(
+                    _("unexpired license {id} is assigned to {email}, who is not a member of its organization {org}").format(
+                        id=aid, email=assignee, org=lic["organization"]
+                    )
+                )
+            if not assignee:
+                blocked = return_blocked_reason(bank)
+                if blocked:
+                    problems.append(
+                        _("license {id} is unassigned but its bank {bank} does not allow returns ({reason})").format(
+                            id=aid, bank=bank["id"], reason=blocked
+                        )
+                    )
         for bank_id, bank in banks.items():
             used = by_bank.get(bank_id, 0)
             if used != license_sum_by_bank.get(bank_id, 0):
@@ -92,7 +124,6 @@ class CheckMixin(PortalBase):
         held = Counter((h["pool"], h["email"]) for h in holders)
         problems += [_("{email} holds {n} seats of pool {pool}").format(email=e, n=n, pool=p) for (p, e), n in held.items() if n > 1]
         per_pool = Counter(h["pool"] for h in holders)
-        user_org = {u["email"]: u.get("organization") for u in users}
         for pool_id, pool in pools.items():
             if per_pool.get(pool_id, 0) > pool["seats"]:
                 problems.append(
@@ -109,6 +140,15 @@ class CheckMixin(PortalBase):
                     _("{email} holds a seat of pool {pool} but is not a member of its organization").format(email=h["email"], pool=h["pool"])
                 )
         for team in rows(db, T_TEAMS):
+            team_pool = pools.get(team["pool"])
+            if team_pool is None:
+                problems.append(_("team {team} names unknown seat pool {pool}").format(team=team["name"], pool=team["pool"]))
+            elif team_pool["organization"] != team.get("organization"):
+                problems.append(
+                    _("team {team} of organization {org} uses pool {pool} of another organization ({pool_org})").format(
+                        team=team["name"], org=team.get("organization"), pool=team["pool"], pool_org=team_pool["organization"]
+                    )
+                )
             for member in team["members"]:
                 if (team["pool"], member) not in held:
                     problems.append(
@@ -116,4 +156,21 @@ class CheckMixin(PortalBase):
                     )
             if len(set(team["members"])) != len(team["members"]):
                 problems.append(_("team {team} lists a member twice").format(team=team["name"]))
+
+        for rule in rows(db, T_RESTRICTIONS):
+            if rule.get("enabled") and not rule.get("builds"):
+                problems.append(
+                    _("the restriction of {product} in organization {org} is enabled with no build selected").format(
+                        product=rule["product"], org=rule["organization"]
+                    )
+                )
+
+        seqs = [a.get("seq") for a in rows(db, T_ACTIVITY)]
+        bad = [s for s in seqs if type(s) is not int or s < 1]
+        problems += [_("an activity entry has an invalid seq {seq!r}").format(seq=s) for s in bad]
+        numbers = Counter(s for s in seqs if type(s) is int and s >= 1)
+        problems += [_("activity seq {seq} is used {n} times").format(seq=s, n=n) for s, n in sorted(numbers.items()) if n > 1]
+        missing = sorted(set(range(1, max(numbers, default=0) + 1)) - set(numbers))
+        if missing:
+            problems.append(_("the activity log has no entry with seq {seqs}").format(seqs=_listed(missing)))
         return problems

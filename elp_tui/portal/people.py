@@ -27,7 +27,7 @@ from elp_tui.portal.base import (
 )
 from elp_tui.portal.credits import license_status
 from elp_tui.portal.errors import InvalidInput, LicensesHeld, NotFound, RuleViolation
-from elp_tui.store import StoreError
+from elp_tui.store.db import StoreExists
 
 # How a refusal names a role or a status ("... is already regular").
 ROLE_NAMES = {"admin": N_("admin"), "regular": N_("regular")}
@@ -45,8 +45,8 @@ class PeopleMixin(PortalBase):
         if not self.store.exists():
             try:
                 self.store.create()
-            except StoreError:
-                pass
+            except StoreExists:
+                pass  # another process created it meanwhile; any other failure says why
         with self.store.transaction() as db:
             if any(o["name"].lower() == name.lower() for o in rows(db, T_ORGS)):
                 raise RuleViolation(_("An organization named {name!r} already exists in this store: pick another name.").format(name=name))
@@ -157,14 +157,31 @@ class PeopleMixin(PortalBase):
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             user = self._member(db, me, email)
+            note = None
+            if status == "active" and not user.get("signed_in_on"):
+                # Only a first sign-in makes a user active: one who never signed in goes back to invited.
+                if user["status"] == "invited":
+                    raise RuleViolation(
+                        _("{email} has not signed in yet: they become active at their first sign-in.").format(email=user["email"])
+                    )
+                status = "invited"
+                note = _("{email} has never signed in: they are invited again and become active at their first sign-in.").format(
+                    email=user["email"]
+                )
             if user["status"] == status:
                 raise RuleViolation(_("{email} is already {status}.").format(email=user["email"], status=_(STATUS_NAMES[status])))
             if status == "inactive":
                 self._guard_last_admin(db, user, _("deactivating them"))
             db.table(T_USERS).update({"status": status}, Q.email == user["email"])
-            self._log(db, me["organization"], me["email"], "user-status", user["email"], f"status {user['status']} -> {status}")
+            details = f"status {user['status']} -> {status}"
+            if note:
+                details += " (never signed in: active at their first sign-in)"
+            self._log(db, me["organization"], me["email"], "user-status", user["email"], details)
             user["status"] = status
-            return self._user_row(user)
+            row = self._user_row(user)
+            if note:
+                row["note"] = note
+            return row
 
     def held_licenses(self, db: TinyDB, org: str, email: str) -> list[str]:
         today_iso = self.today().isoformat()
@@ -221,12 +238,35 @@ class PeopleMixin(PortalBase):
             return self._user_row(user)
 
     # -- product versions --------------------------------------------------------
+    @staticmethod
+    def _org_products(db: TinyDB, org: str) -> set[str]:
+        """The products an organization has: those of its banks and seat pools."""
+        return {b["product"] for b in rows(db, T_BANKS) if b["organization"] == org} | {
+            p["product"] for p in rows(db, T_POOLS) if p["organization"] == org
+        }
+
+    def _org_product(self, db: TinyDB, org: str, product: str) -> dict[str, Any]:
+        """The catalog entry of a product the organization has; refused otherwise."""
+        catalog = db.table(T_PRODUCTS).get(Q.name == product)
+        if catalog is None:
+            raise NotFound(_("No product {product!r} in the catalog: 'elp versions list' shows them.").format(product=product))
+        if product not in self._org_products(db, org):
+            raise NotFound(
+                _(
+                    "Your organization has no bank or seat pool for {product}: its versions are not yours to restrict. "
+                    "'elp versions list' shows your organization's products."
+                ).format(product=product)
+            )
+        return dict(catalog)
+
     def list_versions(self, actor: str) -> list[dict[str, Any]]:
+        """The builds of the products this organization has (banks or seat pools), not the whole catalog."""
         db = self.store.read()
         me = self._actor(db, actor)
         restrictions = {r["product"]: r for r in rows(db, T_RESTRICTIONS) if r["organization"] == me["organization"]}
+        mine = self._org_products(db, me["organization"])
         out = []
-        for product in sorted(rows(db, T_PRODUCTS), key=lambda p: p["name"]):
+        for product in sorted((p for p in rows(db, T_PRODUCTS) if p["name"] in mine), key=lambda p: p["name"]):
             rule = restrictions.get(product["name"])
             enabled = bool(rule and rule["enabled"])
             selected = set(rule["builds"]) if rule else set()
@@ -248,9 +288,7 @@ class PeopleMixin(PortalBase):
         wanted = [b.strip() for b in builds if b and b.strip()]
         with self.store.transaction() as db:
             me = self._actor(db, actor)
-            catalog = db.table(T_PRODUCTS).get(Q.name == product)
-            if catalog is None:
-                raise NotFound(_("No product {product!r} in the catalog: 'elp versions list' shows them.").format(product=product))
+            catalog = self._org_product(db, me["organization"], product)
             if not wanted:
                 raise InvalidInput(_("Enabling the restriction with no build selected is refused: select at least one build."))
             known = {b["version"] for b in catalog.get("builds", [])}
@@ -271,8 +309,7 @@ class PeopleMixin(PortalBase):
     def unrestrict(self, actor: str, product: str) -> dict[str, Any]:
         with self.store.transaction() as db:
             me = self._actor(db, actor)
-            if db.table(T_PRODUCTS).get(Q.name == product) is None:
-                raise NotFound(_("No product {product!r} in the catalog: 'elp versions list' shows them.").format(product=product))
+            self._org_product(db, me["organization"], product)
             table = db.table(T_RESTRICTIONS)
             cond = (Q.organization == me["organization"]) & (Q.product == product)
             rule = table.get(cond)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tinydb import TinyDB
@@ -24,6 +25,10 @@ from elp_tui.portal.base import (
 from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation, StaleQuote
 
 
+# What a team ID looks like (T-0001); a team name may not look like one, or it could shadow it.
+TEAM_ID = re.compile(r"T-\d+", re.IGNORECASE)
+
+
 class SeatsMixin(PortalBase):
     def _pool_by_product(self, db: TinyDB, org: str, product: str) -> dict[str, Any]:
         for pool in rows(db, T_POOLS):
@@ -32,9 +37,15 @@ class SeatsMixin(PortalBase):
         raise NotFound(_("No seat pool for {product!r} in your organization: 'elp seats show' lists the pools.").format(product=product))
 
     def _team(self, db: TinyDB, org: str, name: str) -> dict[str, Any]:
+        """A team of the organization by its exact ID first, then by name (case-insensitive)."""
         pools = {p["id"] for p in rows(db, T_POOLS) if p["organization"] == org}
-        for team in rows(db, T_TEAMS):
-            if team["pool"] in pools and (team["name"].lower() == (name or "").strip().lower() or team["id"] == name):
+        teams = [t for t in rows(db, T_TEAMS) if t["pool"] in pools]
+        wanted = (name or "").strip()
+        for team in teams:
+            if team["id"] == wanted:
+                return team
+        for team in teams:
+            if team["name"].lower() == wanted.lower():
                 return team
         raise NotFound(_("No team {name!r} in your organization: 'elp teams list' shows them.").format(name=name))
 
@@ -60,9 +71,9 @@ class SeatsMixin(PortalBase):
 
     @staticmethod
     def _never_signed_in(user: dict[str, Any]) -> bool:
-        """Pending: invited and not signed in yet (also when deactivated before a first sign-in)."""
-        status = user.get("status")
-        return status == "invited" or (status == "inactive" and not user.get("signed_in_on"))
+        """Pending means never signed in: no first sign-in recorded, whatever the status
+        (invited, deactivated before signing in, or marked active without signing in)."""
+        return not user.get("signed_in_on")
 
     def _pool_row(self, db: TinyDB, pool: dict[str, Any]) -> dict[str, Any]:
         states = self._seat_states(db, pool)
@@ -144,6 +155,10 @@ class SeatsMixin(PortalBase):
         name = (name or "").strip()
         if not name:
             raise InvalidInput(_("A team name is needed."))
+        if TEAM_ID.fullmatch(name):
+            raise InvalidInput(
+                _("{name!r} looks like a team ID (such as T-0001), which would make lookups ambiguous: pick another name.").format(name=name)
+            )
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             pool = self._pool_by_product(db, me["organization"], pool_product)

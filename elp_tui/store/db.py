@@ -6,11 +6,39 @@ Here TinyDB works on an in-memory copy; a transaction takes an exclusive file lo
 re-reads the file if another process replaced it, lets the caller check and apply, and
 writes once: temp file in the same folder, fsync, os.replace, fsync of the folder.
 A reader never needs the lock: the file is only ever replaced whole.
+
+Knowing whether the cached copy is still the file (cheaply, even for a 100 MB store):
+every commit writes `_meta` first in the file, with a `generation` (the previous one + 1)
+and a new `commit` token, so the file starts with
+`{"_meta":{"1":{"schema":1,"generation":7,"commit":"9f0c..."}},...`. Before trusting its
+cache — on every read, and under the lock at the start of every transaction — a Store opens
+the file and compares, on that open file:
+  1. the stamp (inode, mtime_ns, size): if it differs, the whole file is read and parsed;
+  2. if it is the same, the generation and commit token found in the first 4 KB: the same
+     as cached means the same content; anything else (different, missing, unreadable,
+     `_meta` not first: a hand-edited file or a store written before generations) counts
+     as changed and the whole file is read and parsed.
+The stamp alone is not enough: the inode freed by one os.replace is often reused by the
+next temp file, and with a coarse mtime and an equal size a different file looks the same,
+so a transaction would start from stale data and lose the other commit. The token lives in
+the file it describes, so it is replaced atomically with the data (a sidecar file could
+disagree with the store after a crash). An unchanged store thus costs an open, an fstat and
+a 4 KB read per transaction, never a parse. The generation only grows while the store lives;
+the token also tells apart two files with the same generation (e.g. a restored copy, or a
+store created anew with `overwrite`). A transaction's token is random (free); `create()`'s
+is a digest of the tables, so the same tables give the same bytes (reproducible demos).
+
+Permissions: `create()` makes a missing folder 0700; a folder that already exists is left as
+it is (its owner chose its mode; ELP does not tighten or warn). The store file itself is
+always 0600, whatever the folder: every write is a mkstemp temp file (0600) renamed over it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -20,15 +48,23 @@ from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
+from elp_tui.i18n import _
 from elp_tui.models import SCHEMA_VERSION
 from elp_tui.store.files import atomic_write
 
 META_TABLE = "_meta"
 LOCK_TIMEOUT_S = 30.0
+# How much of the file's start holds the `_meta` document (it is ~80 bytes).
+HEAD_BYTES = 4096
+_HEAD = re.compile(rb'\A\{"_meta":\{"1":(\{[^{}]*\})\}')
 
 
 class StoreError(Exception):
     """The store file cannot be used; the message says why and what to do."""
+
+
+class StoreExists(StoreError):
+    """`create()` found a store already there and left it untouched."""
 
 
 def default_store_path() -> Path:
@@ -63,12 +99,31 @@ class _MemoryStorage(Storage):
         pass
 
 
-def _stamp(path: Path) -> tuple[int, int, int] | None:
+def _stamp(target: Path | int) -> tuple[int, int, int] | None:
+    """(inode, mtime_ns, size) of a path or an open file descriptor; None if there is no file."""
     try:
-        st = os.stat(path)
+        st = os.stat(target)
     except FileNotFoundError:
         return None
     return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _commit_of(meta: Any) -> tuple[int, str] | None:
+    """(generation, commit token) of a `_meta` document; None if it has none."""
+    if isinstance(meta, dict) and type(meta.get("generation")) is int and isinstance(meta.get("commit"), str):
+        return (meta["generation"], meta["commit"])
+    return None
+
+
+def _head_commit(head: bytes) -> tuple[int, str] | None:
+    """(generation, commit token) read from the start of a store file; None if not found there."""
+    match = _HEAD.match(head)
+    if match is None:
+        return None
+    try:
+        return _commit_of(orjson.loads(match.group(1)))
+    except orjson.JSONDecodeError:
+        return None
 
 
 class Store:
@@ -76,6 +131,7 @@ class Store:
         self.path = Path(path).expanduser()
         self._data: dict[str, dict[str, Any]] | None = None
         self._stamp: tuple[int, int, int] | None = None
+        self._commit: tuple[int, str] | None = None  # (generation, token) of the cached copy
         self._lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_S, mode=0o600)
 
     # -- files -----------------------------------------------------------------
@@ -107,22 +163,43 @@ class Store:
         return data
 
     def _load_if_changed(self) -> None:
-        stamp = _stamp(self.path)
-        if stamp is None:
+        """Keep the cached copy if the file still holds it (stamp and commit), else re-read it."""
+        try:
+            fh = open(self.path, "rb")
+        except FileNotFoundError:
             raise StoreError(
                 f"No store at {self.path}. Create one with 'elp init --org NAME --admin EMAIL' "
                 "or 'elp demo'."
-            )
-        if self._data is not None and stamp == self._stamp:
-            return
-        try:
-            raw = self.path.read_bytes()
+            ) from None
         except PermissionError:
             raise StoreError(f"Cannot read the store {self.path}: permission denied.") from None
-        self._data = self._parse(raw)
+        with fh:
+            # Stamp, head and content all come from this one open file, so they agree even
+            # when another process replaces the store meanwhile.
+            stamp = _stamp(fh.fileno())
+            if self._data is not None and self._commit is not None and stamp == self._stamp:
+                if _head_commit(fh.read(HEAD_BYTES)) == self._commit:
+                    return
+                fh.seek(0)
+            raw = fh.read()
+        data = self._parse(raw)
+        self._data = data
         self._stamp = stamp
+        self._commit = _commit_of(data[META_TABLE].get("1"))
 
-    def _write(self, data: dict[str, dict[str, Any]]) -> None:
+    def _write(self, data: dict[str, dict[str, Any]], *, token_from_content: bool = False) -> dict[str, dict[str, Any]]:
+        """Commit `data` with the next generation and a new commit token, `_meta` first in the
+        file; returns what was written. The token is random, or with `token_from_content` a
+        digest of the tables (`create()`: the same tables give the same bytes)."""
+        meta = dict(data.get(META_TABLE, {}).get("1") or {"schema": SCHEMA_VERSION})
+        previous = _commit_of(meta)
+        meta["generation"] = (previous[0] if previous else 0) + 1
+        tables = {name: docs for name, docs in data.items() if name != META_TABLE}
+        body = orjson.dumps(tables)
+        meta["commit"] = hashlib.sha256(body).hexdigest()[:16] if token_from_content else secrets.token_hex(8)
+        # {"_meta":{...}, then the other tables: serialised once, _meta first whatever the dict order.
+        head = b'{"' + META_TABLE.encode() + b'":' + orjson.dumps({"1": meta})
+        payload = b"".join((head, b",", memoryview(body)[1:])) if tables else head + b"}"
         folder = self.path.parent
         # Called only under the lock, so any temp file left here belongs to a writer that
         # was killed mid-write: remove it, or every crash would leave a full copy behind.
@@ -131,23 +208,31 @@ class Store:
                 stale.unlink()
             except FileNotFoundError:
                 pass
-        atomic_write(self.path, orjson.dumps(data))
+        atomic_write(self.path, payload)
         self._stamp = _stamp(self.path)
+        self._commit = _commit_of(meta)
+        return {META_TABLE: {"1": meta}, **tables}
 
     def create(self, tables: dict[str, dict[str, Any]] | None = None, *, overwrite: bool = False) -> None:
         """Write a new store (0600 in a 0700 folder). Refuses to replace an existing file."""
         folder = self.path.parent
-        if not folder.exists():
-            os.makedirs(folder, mode=0o700, exist_ok=True)
-            os.chmod(folder, 0o700)
-        with self._locked():
-            if self.path.exists() and not overwrite:
-                raise StoreError(f"A store already exists at {self.path}; it was left untouched.")
-            data: dict[str, dict[str, Any]] = {META_TABLE: {"1": {"schema": SCHEMA_VERSION}}}
-            data.update(tables or {})
-            data[META_TABLE] = {"1": {"schema": SCHEMA_VERSION}}
-            self._write(data)
-            self._data = data
+        try:
+            if not folder.exists():
+                os.makedirs(folder, mode=0o700, exist_ok=True)
+                os.chmod(folder, 0o700)
+            with self._locked():
+                if self.path.exists() and not overwrite:
+                    raise StoreExists(f"A store already exists at {self.path}; it was left untouched.")
+                data: dict[str, dict[str, Any]] = {META_TABLE: {"1": {"schema": SCHEMA_VERSION}}}
+                data.update(tables or {})
+                data[META_TABLE] = {"1": {"schema": SCHEMA_VERSION}}
+                self._data = self._write(data, token_from_content=True)
+        except OSError as exc:
+            raise StoreError(
+                _("Cannot create the store {path}: {reason}. Choose another place with --store or ELP_STORE.").format(
+                    path=self.path, reason=exc.strerror or exc
+                )
+            ) from None
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -196,9 +281,10 @@ class Store:
             yield db
             if holder.dirty:
                 try:
-                    self._write(holder.data)
+                    written = self._write(holder.data)
                 except BaseException:
                     self._data = None
                     self._stamp = None
+                    self._commit = None
                     raise
-                self._data = holder.data
+                self._data = written
