@@ -95,12 +95,26 @@ class ELPApp(TranslatedBindings, App[None]):
         self._theme_ready = True
         self.push_screen(MainScreen(self.allowed_pages(), start="dashboard" if self.is_admin else "my-licenses"))
 
+    def identity_changed(self) -> None:
+        """The signed-in user's own role or status changed: rebuild what they may see."""
+        try:
+            self.user = self.portal.sign_in(self.user_email)
+        except PortalError as exc:  # deactivated themselves: nothing left to show
+            self.exit(message=plain(str(exc)))
+            return
+        self.switch_screen(MainScreen(self.allowed_pages(), start="dashboard" if self.is_admin else "my-licenses"))
+
     def watch_theme(self, theme: str) -> None:
         if getattr(self, "_theme_ready", False):
             self.settings["theme"] = theme
             save_settings(self.settings_file, self.settings)
 
-    # -- refusals ----------------------------------------------------------------------
+    # -- messages ----------------------------------------------------------------------
+    def notify(self, message: str, *, title: str = "", severity: str = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification is plain text: store text in it is data, never markup or escapes."""
+        super().notify(plain(message), title=plain(title), severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
+
     def refuse(self, exc: Exception) -> None:
         """A portal refusal: the message says what was wrong and what to do; never markup."""
         self.notify(plain(str(exc)), title=_("Refused"), severity="error", timeout=8, markup=False)

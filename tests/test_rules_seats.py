@@ -249,3 +249,20 @@ def test_a_team_name_that_looks_like_a_team_id_is_refused(seats):
         refused(seats, InvalidInput, seats.create_team, ADMIN, name, SKETCH, match="looks like a team ID")
     seats.create_team(ADMIN, "T-Rex", SKETCH)
     seats.create_team(ADMIN, "Team 2", SKETCH)
+
+
+def test_active_member_with_no_recorded_sign_in_becomes_active_seat_at_sign_in(portal):
+    """A store where someone was made active without signing in: their first sign-in counts."""
+    from elp_tui.portal.base import Q, T_USERS
+    from tests.conftest import ADMIN
+
+    portal.add_seats(ADMIN, "Frameloop Teams", 2)
+    portal.create_team(ADMIN, "Layout", "Frameloop Teams")
+    portal.team_add(ADMIN, "Layout", "legacy@lumenfox.studio")
+    with portal.store.transaction() as db:
+        db.table(T_USERS).update({"status": "active", "signed_in_on": None}, Q.email == "legacy@lumenfox.studio")
+    assert portal.seats_overview(ADMIN)[0]["pending"] == 1
+    portal.sign_in("legacy@lumenfox.studio")
+    pool = portal.seats_overview(ADMIN)[0]
+    assert (pool["active"], pool["pending"]) == (1, 0)
+    assert portal.check() == []

@@ -69,3 +69,75 @@ async def test_every_page_loads_when_switched_to_quickly_at_80x24(portal, tmp_pa
         pages = list(app.screen.query(Page).results())
         assert len(pages) == 8
         assert all(page.loaded for page in pages), [p.PAGE_ID for p in pages if not p.loaded]
+
+
+async def test_a_page_shows_what_changed_while_it_was_hidden(portal, bank, tmp_path):
+    """Credits spent by another admin (another process, same file) show when the page is shown again."""
+    import random
+
+    from elp_tui.portal import Portal, fixed_clock
+    from elp_tui.store import Store
+    from elp_tui.widgets.table import RecordTable
+
+    app = make_app(portal.store.path, ADMIN, clock=TODAY, settings_file=tmp_path / "s.json")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#page-banks").query_one(RecordTable)
+        assert table.current_row["remaining"] == 100
+        other = Portal(Store(portal.store.path), fixed_clock(TODAY), rng=random.Random(9))
+        quote = other.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=3, quantity=1,
+                                     start=TODAY, email="ana@lumenfox.studio")
+        other.generate(ADMIN, quote)
+        await pilot.press("8")
+        await pilot.press("3")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert table.current_row["remaining"] == 97
+
+
+async def test_line_breaks_and_escapes_in_store_text_never_reach_the_terminal(store_path, tmp_path):
+    import random
+
+    from elp_tui.portal import Portal, fixed_clock
+    from elp_tui.store import Store
+    from elp_tui.widgets.table import RecordTable
+
+    portal = Portal(Store(store_path), fixed_clock(TODAY), rng=random.Random(3))
+    portal.init_organization("Lumenfox Studios", ADMIN)
+    portal.add_bank(ADMIN, product="Evil\nLine\x1b[31mRed\u202eabc", credits=10, start="2026-11-01", expires_on="2027-01-01")
+    app = make_app(portal.store, ADMIN, clock=TODAY, settings_file=tmp_path / "s.json")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#page-banks").query_one(RecordTable)
+        line = "".join(segment.text for segment in table.render_line(1))
+        assert "Evil Line?[31mRed?abc"[:15] in line
+        assert not any(ch in line for ch in "\n\r\x1b\u202e")
+
+
+async def test_an_admin_who_demotes_themselves_loses_the_admin_pages_at_once(portal, tmp_path):
+    from textual.widgets import ContentSwitcher
+
+    from elp_tui.screens.base import Page
+
+    portal.invite(ADMIN, "second@lumenfox.studio", role="admin")
+    portal.sign_in("second@lumenfox.studio")
+    app = make_app(portal.store, ADMIN, clock=TODAY, settings_file=tmp_path / "s.json")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("6")
+        await app.workers.wait_for_complete()
+        await pilot.press("slash", *ADMIN, "enter")
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+        assert {p.PAGE_ID for p in app.screen.query(Page).results()} == {"my-licenses"}
+        assert app.screen.query_one(ContentSwitcher).current == "page-my-licenses"
+        await app.run_action("app.show_page('users')")
+        assert app.screen.query_one(ContentSwitcher).current == "page-my-licenses"
+    assert portal.sign_in(ADMIN)["role"] == "regular"

@@ -156,7 +156,7 @@ class PortalBase:
             raise SignInRefused(inactive_user(address))
         if admin_required and user["role"] != Role.admin.value:
             raise PermissionDenied(admins_only(address))
-        if user["status"] == UserStatus.active.value:
+        if user["status"] == UserStatus.active.value and user.get("signed_in_on"):
             return dict(user)
         with self.store.transaction() as db:
             user = self._user(db, address)
@@ -170,6 +170,10 @@ class PortalBase:
                     Q.email == address,
                 )
                 self._log(db, user.get("organization"), address, "sign-in", address, "first sign-in: invited -> active")
+            elif user["status"] == UserStatus.active.value and not user.get("signed_in_on"):
+                # Marked active without ever signing in (older stores): this is the first sign-in.
+                db.table(T_USERS).update({"signed_in_on": self.today().isoformat()}, Q.email == address)
+                self._log(db, user.get("organization"), address, "sign-in", address, "first sign-in recorded")
             user = self._user(db, address)
         return dict(user)  # type: ignore[arg-type]
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from textual import work
+from textual.worker import get_current_worker
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
@@ -46,6 +47,7 @@ class Page(TranslatedBindings, Vertical):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(id=f"page-{self.PAGE_ID}", **kwargs)
         self.loaded = False
+        self._loaded_version: object = None
 
     @property
     def elp(self) -> "ELPApp":
@@ -66,8 +68,9 @@ class Page(TranslatedBindings, Vertical):
     RELOAD_ON_SHOW: ClassVar[bool] = False  # overviews re-read the store each time they are shown
 
     def shown(self) -> None:
-        """The main screen switched to this page."""
-        if self.RELOAD_ON_SHOW or not self.loaded:
+        """The main screen switched to this page: load it, or re-load it if the store
+        changed since (a change made here, on another page or by another admin)."""
+        if self.RELOAD_ON_SHOW or not self.loaded or self.portal.store.version() != self._loaded_version:
             self.reload()
 
     def reload(self) -> None:
@@ -76,11 +79,18 @@ class Page(TranslatedBindings, Vertical):
 
     @work(thread=True, exclusive=True, group="load")
     def _load_worker(self) -> None:
+        version = self.portal.store.version()
         try:
             data = self.fetch()
         except (PortalError, StoreError) as exc:
             self.app.call_from_thread(self.elp.refuse, exc)
             return
+        except Exception as exc:  # a drifted store must not take the whole app down
+            self.app.call_from_thread(self.elp.refuse, RuntimeError(_("This page could not be read: {error}").format(error=exc)))
+            return
+        if get_current_worker().is_cancelled:
+            return  # a newer load of this page is on its way
+        self._loaded_version = version
         self.app.call_from_thread(self.show_data, data)
 
     def fetch(self) -> Any:

@@ -239,7 +239,7 @@ class LicensesPage(Page):
         for wid, (text, available) in lines.items():
             widget = self.query_one(f"#{wid}", Static)
             widget.update(content(text))
-            widget.tooltip = text or None
+            widget.tooltip = content(text) if text else None
             widget.set_class(available is True, "available")
             widget.set_class(available is False, "blocked")
 

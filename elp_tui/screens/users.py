@@ -230,6 +230,8 @@ class UsersPage(Page):
         done, user = await self._attempt(self.portal.set_role, email, new)
         if done:
             self._done(_("{email} is now {role}.").format(email=user["email"], role=role_label(user["role"])))
+            if user["email"] == self.me:
+                self.elp.identity_changed()
 
     # -- status ------------------------------------------------------------------------
     def action_change_status(self) -> None:
@@ -261,6 +263,8 @@ class UsersPage(Page):
         done, user = await self._attempt(self.portal.set_status, email, new)
         if done:
             self._done(_("{email} is now {status}.").format(email=user["email"], status=status_label(user["status"])))
+            if user["email"] == self.me:
+                self.elp.identity_changed()
 
     # -- delete ------------------------------------------------------------------------
     def action_delete_user(self) -> None:

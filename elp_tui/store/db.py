@@ -250,6 +250,10 @@ class Store:
         finally:
             self._lock.release()
 
+    def version(self) -> tuple[int, int, int] | None:
+        """Cheap marker of the file's current state: changes whenever a commit replaces it."""
+        return _stamp(self.path)
+
     # -- access ----------------------------------------------------------------
     def read(self) -> TinyDB:
         """A view of the latest committed state (no lock: files are replaced whole)."""

@@ -7,13 +7,21 @@ import re
 from rich.text import Text
 from textual.content import Content
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0/C1 controls (ESC starts terminal escapes) and the bidi overrides that reorder what a
+# reader sees; newline and tab are kept for multi-line text, see `one_line` for cells.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_BREAKS = re.compile("[\t\n\r\u2028\u2029]")
 
 
 def plain(value: object) -> str:
     """The value as printable text: control characters (escapes) shown as '?'."""
     text = "" if value is None else str(value)
     return _CONTROL.sub("?", text)
+
+
+def one_line(value: object) -> str:
+    """Printable text for a one-line cell: line breaks and tabs become spaces."""
+    return plain(_BREAKS.sub(" ", "" if value is None else str(value)))
 
 
 def content(value: object) -> Content:

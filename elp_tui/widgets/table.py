@@ -24,7 +24,7 @@ from textual.strip import Strip
 
 from elp_tui.i18n import N_, _
 from elp_tui.widgets.bindings import TranslatedBindings
-from elp_tui.widgets.safe import plain
+from elp_tui.widgets.safe import one_line
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def _cell(value: Any, column: Column) -> str:
         text = _("yes") if value else _("no")
     else:
         text = str(value)
-    text = plain(text)
+    text = one_line(text)
     width = column.width
     if cell_len(text) > width:
         text = set_cell_size(text, width - 1) + "…"

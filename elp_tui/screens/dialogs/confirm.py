@@ -70,7 +70,8 @@ class ConfirmDialog(TranslatedBindings, ModalScreen[bool]):
                 yield Button(_(self.confirm_label) + " (y)", id="confirm", variant="error" if self.danger else "primary")
 
     def on_mount(self) -> None:
-        self.query_one("#confirm", Button).focus()
+        # A destructive change is never one stray Enter away: focus Cancel (y still confirms).
+        self.query_one("#cancel" if self.danger else "#confirm", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "confirm")

@@ -128,7 +128,9 @@ class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
             return Static(content(spec.value), id=wid, classes="form-info")
         if spec.kind == "select":
             value = spec.value if spec.value not in ("", None) else Select.NULL
-            return Select([(label, v) for label, v in spec.options], value=value, id=wid, allow_blank=not spec.value)
+            return Select(
+                [(label, v) for label, v in spec.options], value=value, id=wid, allow_blank=not spec.value, prompt=_("Select")
+            )
         if spec.kind == "multi":
             chosen = set(spec.value or [])
             return SelectionList(*[(label, v, v in chosen) for label, v in spec.options], id=wid)
