@@ -409,7 +409,7 @@ def test_activity_is_per_organization(portal):
 
 def test_store_text_is_kept_verbatim_not_interpreted(portal):
     """Markup-like text in the store comes back as plain data (the UI escapes it)."""
-    name = "[bold red]Evil[/] \x1b[31m"
+    name = "[bold red]Evil[/] [@click=app.quit]x"
     bank = portal.add_bank(ADMIN, product=name, credits=3, start="2026-11-01", expires_on="2027-01-01")
     assert portal.list_banks(ADMIN)[0]["product"] == name
     assert bank["product"] == name
@@ -506,3 +506,18 @@ def test_product_versions_lists_only_the_organizations_products(portal, bank):
     refused(portal, NotFound, portal.unrestrict, ADMIN, "Otter Paint", match="no bank or seat pool for Otter Paint")
     refused(portal, NotFound, portal.restrict, ADMIN, "Nope", ["1.0"], match="catalog")
     other.restrict(BOSS, "Otter Paint", ["1.0"])
+
+
+@pytest.mark.parametrize("bad", ["Two\nLines", "Tab\there", "Esc\x1b[31m", "Bidi\u202eabc"])
+def test_names_with_line_breaks_or_control_characters_are_refused(portal, bad):
+    from elp_tui.portal import InvalidInput
+    from tests.conftest import ADMIN
+
+    before = portal.store.path.read_bytes()
+    with pytest.raises(InvalidInput, match="one line"):
+        portal.add_bank(ADMIN, product=bad, credits=5, start="2026-11-01", expires_on="2027-01-01")
+    with pytest.raises(InvalidInput, match="one line"):
+        portal.add_seats(ADMIN, bad, 3)
+    with pytest.raises(InvalidInput, match="one line"):
+        portal.init_organization(bad, "other@brightmoor.studio")
+    assert portal.store.path.read_bytes() == before

@@ -70,6 +70,19 @@ def normalise_email(text: str) -> str:
 MAX_COUNT = 1_000_000_000
 
 
+_NAME_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_name(text: str | None, what: str) -> str:
+    """A name shown on one line everywhere: no line breaks, tabs, escapes or bidi overrides."""
+    name = (text or "").strip()
+    if _NAME_CONTROL.search(name):
+        raise InvalidInput(
+            _("{what} cannot contain line breaks, tabs or control characters: write it on one line.").format(what=what)
+        )
+    return name
+
+
 def positive_int(value: Any, what: str, *, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
     try:
         number = int(str(value).strip())

@@ -21,6 +21,7 @@ from elp_tui.portal.base import (
     VENDOR_EMAIL,
     PortalBase,
     Q,
+    clean_name,
     normalise_email,
     positive_int,
     rows,
@@ -152,7 +153,7 @@ class CreditsMixin(PortalBase):
         portable: bool = False,
     ) -> dict[str, Any]:
         """Vendor side: record credits granted to the actor's organization."""
-        product = (product or "").strip()
+        product = clean_name(product, _("The product name"))
         if not product:
             raise InvalidInput(_("A product name is needed (e.g. --product 'Quillstone Animate')."))
         credits = positive_int(credits, _("Credits"))

@@ -22,6 +22,7 @@ from elp_tui.portal.base import (
     T_USERS,
     PortalBase,
     Q,
+    clean_name,
     normalise_email,
     rows,
 )
@@ -38,7 +39,7 @@ class PeopleMixin(PortalBase):
     # -- organizations -----------------------------------------------------------
     def init_organization(self, name: str, admin_email: str) -> dict[str, Any]:
         """Create an organization and its first (active) admin; creates the store if needed."""
-        name = (name or "").strip()
+        name = clean_name(name, _("The organization name"))
         if not name:
             raise InvalidInput(_("An organization name is needed (--org NAME)."))
         address = normalise_email(admin_email)

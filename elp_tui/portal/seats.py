@@ -18,6 +18,7 @@ from elp_tui.portal.base import (
     VENDOR_EMAIL,
     PortalBase,
     Q,
+    clean_name,
     normalise_email,
     positive_int,
     rows,
@@ -106,7 +107,7 @@ class SeatsMixin(PortalBase):
 
     def add_seats(self, actor: str, product: str, seats: int) -> dict[str, Any]:
         """Vendor side: a new pool for the product, or more purchased seats in its pool."""
-        product = (product or "").strip()
+        product = clean_name(product, _("The product name"))
         if not product:
             raise InvalidInput(_("A product name is needed (--product NAME)."))
         seats = positive_int(seats, _("Seats"))
@@ -152,7 +153,7 @@ class SeatsMixin(PortalBase):
         return out
 
     def create_team(self, actor: str, name: str, pool_product: str) -> dict[str, Any]:
-        name = (name or "").strip()
+        name = clean_name(name, _("The team name"))
         if not name:
             raise InvalidInput(_("A team name is needed."))
         if TEAM_ID.fullmatch(name):

@@ -111,6 +111,9 @@ class Page(TranslatedBindings, Vertical):
             self.elp.refuse(exc)
             return None
 
+    def has_filter(self) -> bool:
+        return any(w.has_class("filter") for w in self.query(Input).results())
+
     def focus_filter(self) -> bool:
         """Give focus to the page's filter, if it has one."""
         for widget in self.query(Input).results():

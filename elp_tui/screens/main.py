@@ -127,6 +127,7 @@ class MainScreen(TranslatedBindings, Screen[None]):
             page = self.page(page_id)
             if page is not None:
                 page.shown()
+            self.refresh_bindings()
 
     def current_page(self) -> Page | None:
         switcher = self.query_one(ContentSwitcher)
@@ -149,6 +150,13 @@ class MainScreen(TranslatedBindings, Screen[None]):
     def _selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id:
             self.show_page(event.option.id)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`/` is offered only where the page has something to filter."""
+        if action == "filter":
+            page = self.current_page()
+            return page is not None and page.has_filter()
+        return True
 
     def action_filter(self) -> None:
         page = self.current_page()
