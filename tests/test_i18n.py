@@ -22,6 +22,7 @@ from elp_tui.screens.dialogs.form import FormDialog
 from elp_tui.screens.licenses import LicensesPage
 from elp_tui.screens.main import Sidebar
 from tests.conftest import ADMIN, TODAY
+from tests.helpers import messages, until
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "elp_tui"
@@ -145,18 +146,6 @@ def test_set_language_switches_the_translation_both_ways():
 def sidebar_text(app) -> str:
     sidebar = app.screen.query_one(Sidebar)
     return "\n".join(str(sidebar.get_option_at_index(i).prompt) for i in range(sidebar.option_count))
-
-
-def messages(app) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
-
-
-async def until(pilot, condition, what: str) -> None:
-    for _n in range(300):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_app_in_french_then_english_again(portal, bank, tmp_path):

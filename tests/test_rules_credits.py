@@ -18,6 +18,7 @@ from elp_tui.portal.dates import add_months, months_to_cover, version_key
 from elp_tui.store import Store
 
 from tests.conftest import ADMIN, TODAY
+from tests.helpers import file_bytes, refused
 
 D = dt.date.fromisoformat
 ANA = "ana@lumenfox.studio"
@@ -31,10 +32,6 @@ AID = re.compile(r"^[A-HJKMNP-TW-Z2-9]{4}(-[A-HJKMNP-TW-Z2-9]{4}){3}$")
 def at(portal: Portal, day: str) -> Portal:
     """The same store seen on another day (a second Portal, like a later session)."""
     return Portal(Store(portal.store.path), fixed_clock(day), rng=random.Random(11))
-
-
-def file_bytes(portal: Portal) -> bytes:
-    return portal.store.path.read_bytes()
 
 
 def member(portal: Portal, email: str = ANA) -> str:
@@ -64,16 +61,6 @@ def add_bank(portal: Portal, **kw) -> dict:
     args = dict(product=PRODUCT, credits=100, start="2026-11-01", expires_on="2027-05-01", product_version="25.1", portable=True)
     args.update(kw)
     return portal.add_bank(ADMIN, **args)
-
-
-def refused(portal: Portal, exc_type, fn, *args, match: str | None = None, **kw) -> PortalError:
-    """Call must raise `exc_type` and leave the store file byte-for-byte as it was."""
-    before = file_bytes(portal)
-    with pytest.raises(exc_type, match=match) as info:
-        fn(*args, **kw)
-    assert file_bytes(portal) == before, "a refusal changed the store"
-    assert str(info.value).strip(), "a refusal must say what was wrong"
-    return info.value
 
 
 # -- §2 time -------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from elp_tui.portal import (
 from elp_tui.store import Store
 
 from tests.conftest import ADMIN, TODAY
+from tests.helpers import file_bytes, refused
 
 ANA = "ana@lumenfox.studio"
 BOB = "bob@lumenfox.studio"
@@ -23,19 +24,6 @@ PRODUCT = "Quillstone Animate"
 # -- helpers -------------------------------------------------------------------------
 def at(portal: Portal, day: str) -> Portal:
     return Portal(Store(portal.store.path), fixed_clock(day), rng=random.Random(3))
-
-
-def file_bytes(portal: Portal) -> bytes:
-    return portal.store.path.read_bytes()
-
-
-def refused(portal: Portal, exc_type, fn, *args, match: str | None = None, **kw) -> PortalError:
-    before = file_bytes(portal)
-    with pytest.raises(exc_type, match=match) as info:
-        fn(*args, **kw)
-    assert file_bytes(portal) == before, "a refusal changed the store"
-    assert str(info.value).strip()
-    return info.value
 
 
 def member(portal: Portal, email: str = ANA, role: str = "regular") -> str:

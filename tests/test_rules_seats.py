@@ -6,28 +6,17 @@ import random
 
 import pytest
 
-from elp_tui.portal import InvalidInput, NotFound, Portal, PortalError, RuleViolation, fixed_clock
+from elp_tui.portal import InvalidInput, NotFound, Portal, RuleViolation, fixed_clock
 from elp_tui.store import Store
 
 from tests.conftest import ADMIN, TODAY
+from tests.helpers import refused
 
 SKETCH = "Quillstone Sketch"
 VENDOR = "enterprise@quillstone.example.com"
 NEW = "new.artist@lumenfox.studio"
 ANA = "ana@lumenfox.studio"
 BOB = "bob@lumenfox.studio"
-
-
-def file_bytes(portal: Portal) -> bytes:
-    return portal.store.path.read_bytes()
-
-
-def refused(portal: Portal, exc_type, fn, *args, match: str | None = None, **kw) -> PortalError:
-    before = file_bytes(portal)
-    with pytest.raises(exc_type, match=match) as info:
-        fn(*args, **kw)
-    assert file_bytes(portal) == before, "a refusal changed the store"
-    return info.value
 
 
 def pool(portal: Portal, product: str = SKETCH) -> dict:

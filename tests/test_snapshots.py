@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from textual import events
@@ -37,6 +36,7 @@ from elp_tui.screens.main import MainScreen
 from elp_tui.screens.my_licenses import DownloadChooser
 from elp_tui.screens.users import HeldLicensesDialog
 from elp_tui.widgets.safe import content
+from tests.helpers import until
 
 TODAY = dt.date(2026, 11, 23)
 WIDE = (120, 36)
@@ -93,15 +93,6 @@ def app_for(demo: Demo, user: str | None = None, lang: str = "en"):
 
 
 # -- waiting for what a key caused ------------------------------------------------------
-async def until(pilot, condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
-    """Poll (a busy machine running tests in parallel can be slow, never wrong)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what} (screen on top: {pilot.app.screen!r})")
-        await pilot.pause(0.01)
-
-
 async def settle(pilot) -> None:
     """Let every page loader (thread workers, group "load") finish and its rows reach the screen."""
     app = pilot.app

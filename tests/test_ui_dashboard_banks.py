@@ -22,6 +22,7 @@ from elp_tui.store import Store
 from elp_tui.widgets.consumption import ConsumptionBar
 from elp_tui.widgets.table import RecordTable
 from tests.conftest import ADMIN, TODAY
+from tests.helpers import messages
 
 ANA = "ana@lumenfox.studio"
 ANIMATE = "Quillstone Animate"
@@ -53,10 +54,6 @@ def text_of(widget: Static) -> str:
     console = Console(width=400, file=io.StringIO(), record=True)
     console.print(value)
     return console.export_text()
-
-
-def messages(app) -> str:
-    return "\n".join(f"{n.title}: {n.message}" for n in app._notifications)
 
 
 async def settle(pilot) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from typing import Callable
 
 import pytest
 
@@ -15,6 +14,7 @@ from elp_tui.screens.dialogs.licenses_forms import ExportDoneDialog
 from elp_tui.screens.licenses import LicensesPage
 from elp_tui.store import Store
 from tests.conftest import ADMIN, TODAY
+from tests.helpers import confirm_text, messages, until
 
 ANA = "ana@lf.io"
 BOB = "bob@lf.io"
@@ -47,23 +47,6 @@ def remaining(portal: Portal, bank_id: str) -> int:
 
 def ledger(portal: Portal) -> list[dict]:
     return list(Store(portal.store.path).tables().get("ledger", {}).values())
-
-
-def messages(app) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
-
-
-def confirm_text(dialog: ConfirmDialog) -> str:
-    rows = "\n".join(f"{label}: {value}" for label, value in dialog.rows)
-    return f"{dialog.title_text}\n{rows}\n{dialog.warning}"
-
-
-async def until(pilot, condition: Callable[[], bool], what: str = "condition") -> None:
-    for _ in range(300):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def app_for(portal: Portal, tmp_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from typing import Callable
 
 import pytest
 
@@ -19,6 +18,7 @@ from elp_tui.screens.users import HeldLicensesDialog, UsersPage
 from elp_tui.screens.versions import VersionsPage
 from elp_tui.store import Store
 from tests.conftest import ADMIN, TODAY
+from tests.helpers import confirm_text, file_bytes, messages, until
 
 # Short addresses: every character is a key press.
 ANA = "ana@lf.studio"
@@ -32,10 +32,6 @@ ANIMATE = "Quillstone Animate"
 def fresh(portal: Portal) -> Portal:
     """The store as another session reads it (nothing cached from the app)."""
     return Portal(Store(portal.store.path), fixed_clock(TODAY), rng=random.Random(99))
-
-
-def file_bytes(portal: Portal) -> bytes:
-    return portal.store.path.read_bytes()
 
 
 def member(portal: Portal, email: str, role: str = "regular") -> str:
@@ -78,23 +74,6 @@ def add_builds(portal: Portal, product: str, versions: list[str]) -> None:
             for i, v in enumerate(versions)
         ]
         products.update({"builds": builds}, doc_ids=[doc.doc_id])
-
-
-def messages(app) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
-
-
-def confirm_text(dialog: ConfirmDialog) -> str:
-    rows = "\n".join(f"{label}: {value}" for label, value in dialog.rows)
-    return f"{dialog.title_text}\n{rows}\n{dialog.warning}"
-
-
-async def until(pilot, condition: Callable[[], bool], what: str = "condition") -> None:
-    for _ in range(300):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def on_screen(pilot, kind: type, what: str = ""):
