@@ -413,3 +413,27 @@ async def test_store_text_is_shown_literally_never_as_markup(portal, tmp_path):
         await pilot.press("escape")
         await pilot.pause()
         assert app.is_running
+
+
+async def test_enter_on_a_license_offers_its_actions(portal, bank, tmp_path):
+    from elp_tui.app import make_app
+    from elp_tui.screens.dialogs.actions import ActionMenu
+    from elp_tui.screens.dialogs.form import FormDialog
+    from tests.conftest import ADMIN, TODAY
+
+    quote = portal.quote_generate(ADMIN, bank=bank["id"], type="multiseat", months=2, quantity=3, start=TODAY,
+                                  email="ana@lumenfox.studio")
+    portal.generate(ADMIN, quote)
+    app = make_app(portal.store, ADMIN, clock=TODAY, settings_file=tmp_path / "s.json")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("4")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ActionMenu)
+        await pilot.press("enter")  # Renew
+        await pilot.pause()
+        assert isinstance(app.screen, FormDialog)
+        await pilot.press("escape")
+        await pilot.pause()

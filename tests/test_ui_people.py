@@ -548,3 +548,28 @@ async def test_palette_lists_the_actions_of_the_three_pages(portal, tmp_path):
         await on_screen(pilot, FormDialog)
         await pilot.press("escape")
         await back_on_page(pilot)
+
+
+async def test_enter_on_a_user_opens_the_action_menu_and_runs_the_chosen_action(portal, tmp_path):
+    """The portal's user action dropdown: Enter, pick "Deactivate", confirm: the store says inactive."""
+    from elp_tui.app import make_app
+    from elp_tui.screens.dialogs.actions import ActionMenu
+    from tests.conftest import ADMIN, TODAY
+
+    portal.invite(ADMIN, "zed@lumenfox.studio")
+    portal.sign_in("zed@lumenfox.studio")
+    app = make_app(portal.store, ADMIN, clock=TODAY, settings_file=tmp_path / "s.json")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("6")
+        await app.workers.wait_for_complete()
+        await pilot.press("slash", *"zed@", "enter")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ActionMenu)
+        await pilot.press("down", "enter")  # Make admin, then Deactivate
+        await pilot.pause()
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert {u["email"]: u["status"] for u in portal.list_users(ADMIN)}["zed@lumenfox.studio"] == "inactive"

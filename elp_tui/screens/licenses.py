@@ -21,6 +21,7 @@ from textual.widgets import Static
 from elp_tui.store.files import atomic_write
 from elp_tui.i18n import N_, _, ngettext
 from elp_tui.portal import StaleQuote
+from elp_tui.screens.dialogs.actions import ActionMenu
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dialogs.confirm import ConfirmDialog
 from elp_tui.screens.dialogs.form import FormDialog
@@ -275,6 +276,22 @@ class LicensesPage(Page):
                 quote = exc.fresh
 
     # -- add licenses --------------------------------------------------------------------
+    def on_record_table_selected(self, event: RecordTable.Selected) -> None:
+        """Enter on a license: its actions (each one says why when it is not possible)."""
+        event.stop()
+        self._menu_flow(event.row)
+
+    @work(exclusive=True, group="licenses-menu")
+    async def _menu_flow(self, row: dict[str, Any]) -> None:
+        choices = [
+            ("renew", _("Renew"), "n", None),
+            ("return_license", _("Return"), "t", None),
+            ("assign", _("Assign"), "s", None),
+        ]
+        chosen = await self.app.push_screen_wait(ActionMenu(row["activation_id"], choices))
+        if chosen:
+            getattr(self, f"action_{chosen}")()
+
     def action_add_licenses(self) -> None:
         self._add_flow()
 

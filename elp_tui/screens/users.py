@@ -20,6 +20,7 @@ from elp_tui.i18n import N_, _
 from elp_tui.portal import PortalError
 from elp_tui.portal.errors import LicensesHeld
 from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.dialogs.actions import ActionMenu
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.store import StoreError
 from elp_tui.widgets.bindings import TranslatedBindings
@@ -200,6 +201,23 @@ class UsersPage(Page):
         done, user = await self._attempt(self.portal.invite, email, role)
         if done:
             self._done(_("{email} is invited: the invitation email is on its way.").format(email=user["email"]))
+
+    # -- the row's action menu (the portal's user action dropdown) --------------------
+    def on_record_table_selected(self, event: RecordTable.Selected) -> None:
+        event.stop()
+        self._menu_flow(event.row)
+
+    @work(exclusive=True, group="users-flow")
+    async def _menu_flow(self, row: dict[str, Any]) -> None:
+        admin = row["role"] == "admin"
+        choices = [
+            ("change_role", _("Make regular user") if admin else _("Make admin"), "e", None),
+            ("change_status", _("Activate") if row["status"] == "inactive" else _("Deactivate"), "s", None),
+            ("delete_user", _("Delete from the organization"), "x", None),
+        ]
+        chosen = await self.app.push_screen_wait(ActionMenu(row["email"], choices))
+        if chosen:
+            getattr(self, f"action_{chosen}")()
 
     # -- role --------------------------------------------------------------------------
     def action_change_role(self) -> None:
