@@ -65,7 +65,10 @@ class HelpScreen(TranslatedBindings, ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(content(_("Keys")), classes="help-title")
+            pages = len(getattr(self.app, "allowed_pages", lambda: [None] * 8)())
             for key, text in GENERAL:
+                if key == "1-8":
+                    key = "1" if pages == 1 else f"1-{pages}"
                 yield self._row(key, _(text))
             yield Static(content(_("On this page")), classes="help-title")
             for key, text in self._page_keys():
