@@ -82,7 +82,7 @@ class MainScreen(TranslatedBindings, Screen[None]):
                 continue
             options.append(Option(content(_(heading).upper()), id=f"heading-{heading}", disabled=True))
             for page_cls in group:
-                options.append(Option(content(f" {number} {_(page_cls.TITLE)}"), id=page_cls.PAGE_ID))
+                options.append(Option(content(f"{number} {_(page_cls.TITLE)}"), id=page_cls.PAGE_ID))
                 number += 1
         return options
 
