@@ -16,7 +16,7 @@ from textual.geometry import Size
 from textual.widget import Widget
 
 from elp_tui.i18n import N_, _
-from elp_tui.widgets.safe import plain
+from elp_tui.widgets.safe import content, plain
 
 # state, legend label (message id), glyph
 SEGMENTS: list[tuple[str, str, str]] = [
@@ -82,7 +82,7 @@ class ConsumptionBar(Widget):
         self.purchased = int(counts.get("purchased") or sum(self.counts.values()))
         if title is not None:
             self.title = title
-        self.tooltip = self.describe()
+        self.tooltip = content(self.describe())
         self.refresh(layout=True)
 
     def describe(self) -> str:
