@@ -498,6 +498,8 @@ def test_assign_refusals_come_before_the_question(elp, bank_id, org):
 def test_return_then_assign(elp, bank_id):
     aid = generate(elp, bank_id, ANA, "--yes", "--json").json()[0]["activation_id"]
     assert elp("licenses", "assign", aid, "--email", BOB, "--yes").code == 1  # still assigned to ANA
+    wrong = elp("licenses", "return", aid, "--email", BOB)  # no --yes, no terminal: the rule speaks first
+    assert wrong.code == 1 and "not assigned to" in wrong.err and "Proceed" not in wrong.out
     result = elp("licenses", "return", aid, "--email", ANA, "--yes")
     assert result.code == 0, result.err
     assert elp("licenses", "list", "--json").json()[0]["status"] == "returned"

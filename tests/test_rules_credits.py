@@ -715,3 +715,15 @@ def test_another_organizations_admin_cannot_touch_our_licenses(portal, bank):
     assert other.list_licenses(boss) == [] and other.list_banks(boss) == []
     assert other.export_csv(boss).strip().splitlines() == [",".join(CSV_COLUMNS)]
     assert other.activity(boss)[0]["action"] == "org-create" and len(other.activity(boss)) == 1
+
+
+def test_quote_return_runs_every_return_rule_and_writes_nothing(portal, bank):
+    from tests.conftest import ADMIN, TODAY
+
+    quote = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=2, quantity=1, start=TODAY,
+                                  email="ana@lumenfox.studio")
+    aid = portal.generate(ADMIN, quote)[0]["activation_id"]
+    before = portal.store.path.read_bytes()
+    assert portal.quote_return(ADMIN, aid, "ANA@lumenfox.studio")["activation_id"] == aid
+    refused(portal, RuleViolation, portal.quote_return, ADMIN, aid, "bob@lumenfox.studio", match="not assigned to")
+    assert portal.store.path.read_bytes() == before

@@ -15,7 +15,7 @@ from elp_tui.i18n import _
 from elp_tui.portal import NotFound, RuleViolation
 from elp_tui.portal.alerts import bank_expiring_soon
 from elp_tui.portal.base import VENDOR_EMAIL, normalise_email, positive_int
-from elp_tui.portal.credits import cannot_return, expired_bank_request
+from elp_tui.portal.credits import expired_bank_request
 from elp_tui.portal.quotes import TYPE_NAMES
 
 BANK_KEYS = (
@@ -214,16 +214,6 @@ def licenses_renew(s: Session) -> None:
     )
 
 
-def _find_license(s: Session, activation_id: str) -> dict[str, Any]:
-    wanted = (activation_id or "").strip().upper()
-    for lic in s.portal.list_licenses(s.actor):
-        if lic["activation_id"] == wanted:
-            return lic
-    raise NotFound(
-        _("No license {id!r} in your organization: 'elp licenses list' shows activation IDs.").format(id=activation_id)
-    )
-
-
 def _describe(lic: dict[str, Any]) -> str:
     return (
         f"{plain(lic['activation_id'])} ({plain(lic['product'])}, {lic['type']}, {lic['computers']} computer(s), "
@@ -232,11 +222,9 @@ def _describe(lic: dict[str, Any]) -> str:
 
 
 def licenses_return(s: Session) -> None:
-    lic = _find_license(s, s.args.activation_id)
     address = normalise_email(s.args.email)
-    # Say why before asking, instead of confirming an action that cannot happen (SPEC §4).
-    if lic.get("return_blocked"):
-        raise RuleViolation(cannot_return(lic["activation_id"], lic["return_blocked"]))
+    # Every refusal (bank rules, expired, wrong email) before asking, never after (SPEC §4).
+    lic = s.portal.quote_return(s.actor, s.args.activation_id, address)
     s.console.line(f"Return license {_describe(lic)} from {plain(address)}.")
     s.console.line("It keeps its expiry and no credits come back; it can then be assigned to another member.")
     s.console.confirm(s.args.yes)

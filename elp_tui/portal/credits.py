@@ -509,26 +509,38 @@ class CreditsMixin(PortalBase):
             return self._license_row(updated, bank)
 
     # -- return / assign ---------------------------------------------------------
+    def _check_return(self, db: TinyDB, me: dict[str, Any], activation_id: str, email: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+        """The license, its bank and the verified email, or the refusal: every return rule, once."""
+        lic = self._org_license(db, me, activation_id)
+        bank = self._org_bank(db, me, lic["bank"])
+        address = normalise_email(email)
+        blocked = return_blocked_reason(bank)
+        if blocked:
+            raise RuleViolation(cannot_return(lic["activation_id"], blocked))
+        status = license_status(lic, self.today().isoformat())
+        if status == LicenseStatus.expired.value:
+            raise RuleViolation(_("License {id} has expired: there is nothing to return.").format(id=lic["activation_id"]))
+        if status == LicenseStatus.returned.value:
+            raise RuleViolation(_("License {id} is already returned: assign it instead.").format(id=lic["activation_id"]))
+        if lic["assignee"] != address:
+            raise RuleViolation(
+                _("License {id} is not assigned to {email}: check the email (it is assigned to someone else).").format(
+                    id=lic["activation_id"], email=address
+                )
+            )
+        return lic, bank, address
+
+    def quote_return(self, actor: str, activation_id: str, email: str) -> dict[str, Any]:
+        """The license row a return would change, or the refusal; writes nothing (asked before confirming)."""
+        db = self.store.read()
+        me = self._actor(db, actor)
+        lic, bank, _address = self._check_return(db, me, activation_id, email)
+        return self._license_row(lic, bank)
+
     def return_license(self, actor: str, activation_id: str, email: str) -> dict[str, Any]:
         with self.store.transaction() as db:
             me = self._actor(db, actor)
-            lic = self._org_license(db, me, activation_id)
-            bank = self._org_bank(db, me, lic["bank"])
-            address = normalise_email(email)
-            blocked = return_blocked_reason(bank)
-            if blocked:
-                raise RuleViolation(cannot_return(lic["activation_id"], blocked))
-            status = license_status(lic, self.today().isoformat())
-            if status == LicenseStatus.expired.value:
-                raise RuleViolation(_("License {id} has expired: there is nothing to return.").format(id=lic["activation_id"]))
-            if status == LicenseStatus.returned.value:
-                raise RuleViolation(_("License {id} is already returned: assign it instead.").format(id=lic["activation_id"]))
-            if lic["assignee"] != address:
-                raise RuleViolation(
-                    _("License {id} is not assigned to {email}: check the email (it is assigned to someone else).").format(
-                        id=lic["activation_id"], email=address
-                    )
-                )
+            lic, bank, address = self._check_return(db, me, activation_id, email)
             db.table(T_LICENSES).update({"assignee": None}, Q.activation_id == lic["activation_id"])
             self._log(db, me["organization"], me["email"], "license-return", lic["activation_id"], f"returned by {address}; no credits come back")
             self._mail(db, address, f"Your {lic['product']} license was returned",

@@ -421,6 +421,9 @@ class LicensesPage(Page):
         if answer is None:
             return
         aid = row["activation_id"]
+        # The portal's checks (fresh data) before the confirmation: never confirm what it will refuse.
+        if await self.call_portal(self.portal.quote_return, self.me, aid, answer["email"]) is None:
+            return
         ok = await self.app.push_screen_wait(ConfirmDialog(
             _("Return license {aid}?").format(aid=aid),
             [
