@@ -53,6 +53,17 @@ def _cell(value: Any, column: Column) -> str:
     return (" " * pad + text) if column.align == "right" else (text + " " * pad)
 
 
+class _RowMessage(Message):
+    def __init__(self, table: "RecordTable", row: dict[str, Any] | None):
+        super().__init__()
+        self.table = table
+        self.row = row
+
+    @property
+    def control(self) -> "RecordTable":
+        return self.table
+
+
 class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
     """Rows of dicts with a fixed header, cursor, filter and sort."""
 
@@ -93,25 +104,11 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
 
     cursor: reactive[int] = reactive(0, always_update=True)
 
-    class Highlighted(Message):
-        def __init__(self, table: "RecordTable", row: dict[str, Any] | None):
-            super().__init__()
-            self.table = table
-            self.row = row
+    class Highlighted(_RowMessage):
+        """The cursor moved to `row` (None when the table is empty)."""
 
-        @property
-        def control(self) -> "RecordTable":
-            return self.table
-
-    class Selected(Message):
-        def __init__(self, table: "RecordTable", row: dict[str, Any]):
-            super().__init__()
-            self.table = table
-            self.row = row
-
-        @property
-        def control(self) -> "RecordTable":
-            return self.table
+    class Selected(_RowMessage):
+        """Enter or a double click on `row`."""
 
     def __init__(
         self,
