@@ -31,12 +31,18 @@ class Session:
 
     def sign_in(self, *, admin_required: bool = False) -> dict[str, Any]:
         """Every command run as an invited user is their first sign-in (SPEC §6); an admin-only
-        command run by a regular user is refused first, so the refusal writes nothing."""
+        command run by a regular user is refused first: the refusal's activity entry, naming
+        the command, is all it writes."""
         email = self.who()
         if not email:
             raise PermissionDenied(_("Say who you are: pass --as EMAIL or set ELP_USER."))
-        self.user = self.portal.sign_in(email, admin_required=admin_required)
+        self.user = self.portal.sign_in(email, admin_required=admin_required, operation=self.command())
         return self.user
+
+    def command(self) -> str:
+        """The command as typed, without its arguments: `elp banks add`."""
+        words = [getattr(self.args, "command", None), getattr(self.args, "action", None)]
+        return " ".join(["elp", *(w for w in words if w)])
 
     @property
     def actor(self) -> str:

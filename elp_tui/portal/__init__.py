@@ -4,22 +4,27 @@ Never imports textual: the CLI and the screens call the very same functions.
 """
 
 from elp_tui.portal.alerts import AlertsMixin
+from elp_tui.portal.authority import authority_checked
 from elp_tui.portal.check import CheckMixin
 from elp_tui.portal.clock import fixed_clock, system_clock
 from elp_tui.portal.credits import CreditsMixin
 from elp_tui.portal.errors import (
-    InvalidInput, NotFound, PermissionDenied, PortalError, RuleViolation, SignInRefused, StaleQuote,
+    AdminRequired, InvalidInput, NotFound, PermissionDenied, PortalError, RuleViolation, SignInRefused, StaleQuote,
 )
 from elp_tui.portal.people import PeopleMixin
 from elp_tui.portal.quotes import GenerateQuote, RenewQuote
 from elp_tui.portal.seats import SeatsMixin
 
 
+@authority_checked
 class Portal(CreditsMixin, PeopleMixin, SeatsMixin, CheckMixin, AlertsMixin):
-    """One object for every operation; each takes the acting user's email first."""
+    """One object for every operation; each takes the acting user's email first.
+
+    Every public method is guarded (portal/authority.py): one taking `actor` first is for admins
+    unless marked `@any_member`, and each refusal of authority is written to the activity log."""
 
 
 __all__ = [
-    "Portal", "PortalError", "PermissionDenied", "NotFound", "InvalidInput", "RuleViolation", "SignInRefused",
+    "Portal", "PortalError", "PermissionDenied", "AdminRequired", "NotFound", "InvalidInput", "RuleViolation", "SignInRefused",
     "StaleQuote", "GenerateQuote", "RenewQuote", "fixed_clock", "system_clock",
 ]

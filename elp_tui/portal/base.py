@@ -14,7 +14,7 @@ from tinydb import Query, TinyDB
 from elp_tui.i18n import _
 from elp_tui.models import Activity, Email, Role, User, UserStatus
 from elp_tui.portal.clock import Clock, system_clock
-from elp_tui.portal.errors import InvalidInput, NotFound, PermissionDenied, SignInRefused
+from elp_tui.portal.errors import AdminRequired, InvalidInput, NotFound, PermissionDenied, SignInRefused
 from elp_tui.store import Store
 
 Q = Query()
@@ -38,6 +38,8 @@ def admins_only(email: str) -> str:
 # Readable aloud: no 0/O, 1/I/L, no U/V confusion.
 ACTIVATION_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
 VENDOR_EMAIL = "enterprise@quillstone.example.com"
+# The activity action of a refusal of authority; its target is the refused operation.
+REFUSED = "refused"
 
 T_ORGS = "organizations"
 T_USERS = "users"
@@ -149,14 +151,30 @@ class PortalBase:
         if not user.get("organization"):
             raise PermissionDenied(_("{email} belongs to no organization.").format(email=user["email"]))
         if admin and user["role"] != Role.admin.value:
-            raise PermissionDenied(admins_only(user["email"]))
+            # Marked for the activity log: the Portal's guard writes it once (portal/authority.py).
+            raise AdminRequired(admins_only(user["email"]), organization=user["organization"], actor=user["email"])
         return dict(user)
 
-    def sign_in(self, email: str, *, admin_required: bool = False) -> dict[str, Any]:
+    def _log_refusal(self, exc: AdminRequired, operation: str) -> None:
+        """A refusal of authority, in its own transaction: the refused one wrote nothing.
+        (Refusals of unknown emails are never logged: they belong to no organization's log.)"""
+        with self.store.transaction() as db:
+            self._log(db, exc.organization, exc.actor, REFUSED, operation, "admin operation refused: regular user")
+
+    def _admin_required_refusal(self, user: dict[str, Any], operation: str | None) -> PermissionDenied:
+        if not user.get("organization"):  # no organization, so no log to write it to
+            return PermissionDenied(admins_only(user["email"]))
+        return AdminRequired(
+            admins_only(user["email"]), organization=user["organization"], actor=user["email"],
+            operation=operation or "sign_in (admin command)",
+        )
+
+    def sign_in(self, email: str, *, admin_required: bool = False, operation: str | None = None) -> dict[str, Any]:
         """First sign-in activates an invited user; inactive and unknown users are refused.
 
-        `admin_required`: the user signs in to do something only admins may do (a CLI command);
-        a regular user is then refused before anything is written, even on a first sign-in."""
+        `admin_required`: the user signs in to do something only admins may do (`operation`, e.g.
+        the CLI command); a regular user is then refused before anything else is written, even on
+        a first sign-in (they stay invited): the refusal's activity entry is the only write."""
         try:
             address = normalise_email(email)
         except InvalidInput as exc:
@@ -168,7 +186,7 @@ class PortalBase:
         if user["status"] == UserStatus.inactive.value:
             raise SignInRefused(inactive_user(address))
         if admin_required and user["role"] != Role.admin.value:
-            raise PermissionDenied(admins_only(address))
+            raise self._admin_required_refusal(user, operation)
         if user["status"] == UserStatus.active.value and user.get("signed_in_on"):
             return dict(user)
         with self.store.transaction() as db:
@@ -176,7 +194,7 @@ class PortalBase:
             if user is None:
                 raise SignInRefused(not_a_user(address))
             if admin_required and user["role"] != Role.admin.value:  # demoted meanwhile
-                raise PermissionDenied(admins_only(address))
+                raise self._admin_required_refusal(user, operation)
             if user["status"] == UserStatus.invited.value:
                 db.table(T_USERS).update(
                     {"status": UserStatus.active.value, "signed_in_on": self.today().isoformat()},

@@ -13,6 +13,18 @@ class PermissionDenied(PortalError):
     pass
 
 
+class AdminRequired(PermissionDenied):
+    """A regular user asked for an admin operation. Unlike every other refusal it is written down:
+    the portal adds one activity entry (who, when, which operation) to `organization`'s log."""
+
+    def __init__(self, message: str, *, organization: str, actor: str, operation: str | None = None):
+        super().__init__(message)
+        self.organization = organization
+        self.actor = actor
+        self.operation = operation  # None: the name of the Portal method that refused
+        self.logged = False
+
+
 class NotFound(PortalError):
     pass
 

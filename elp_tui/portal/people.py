@@ -26,6 +26,7 @@ from elp_tui.portal.base import (
     normalise_email,
     rows,
 )
+from elp_tui.portal.authority import any_member
 from elp_tui.portal.credits import license_status
 from elp_tui.portal.errors import InvalidInput, LicensesHeld, NotFound, RuleViolation
 from elp_tui.store.db import StoreExists
@@ -321,6 +322,7 @@ class PeopleMixin(PortalBase):
             return {**rule, "enabled": False}
 
     # -- my licenses -------------------------------------------------------------
+    @any_member
     def my_licenses(self, actor: str) -> list[dict[str, Any]]:
         """The signed-in user's own licenses, with download links for accessible builds only."""
         db = self.store.read()
