@@ -89,7 +89,7 @@ def test_teams_whose_pool_is_unknown_or_of_another_organization_are_reported(por
     theirs = other.add_seats(BOSS, SKETCH, 1)
     assert portal.check() == []
     tamper(portal, "teams", lambda t: t.update(pool="SP-0404"))
-    reported(portal, "team Story", "unknown seat pool SP-0404")
+    reported(portal, "(Story)", "pool SP-0404 does not exist")
     tamper(portal, "teams", lambda t: t.update(pool=theirs["id"]))
     reported(portal, "team Story", "lumenfox-studios", theirs["id"], "another organization", "otter-works")
 

@@ -39,6 +39,8 @@ import hashlib
 import os
 import re
 import secrets
+import shlex
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -51,6 +53,7 @@ from tinydb.storages import Storage
 from elp_tui.i18n import _
 from elp_tui.models import SCHEMA_VERSION
 from elp_tui.store.files import atomic_write
+from elp_tui.store.schema import damage, listed, without
 
 META_TABLE = "_meta"
 LOCK_TIMEOUT_S = 30.0
@@ -63,8 +66,20 @@ class StoreError(Exception):
     """The store file cannot be used; the message says why and what to do."""
 
 
+class StoreDamaged(StoreError):
+    """The file is an ELP store but its documents are malformed or point to missing ones."""
+
+    def __init__(self, message: str, problems: list[str]):
+        super().__init__(message)
+        self.problems = problems
+
+
 class StoreExists(StoreError):
     """`create()` found a store already there and left it untouched."""
+
+
+def _no_store(path: Path) -> str:
+    return _("No store at {path}. Create one with 'elp init --org NAME --admin EMAIL' or 'elp demo'.").format(path=path)
 
 
 def default_store_path() -> Path:
@@ -138,50 +153,111 @@ class Store:
     def exists(self) -> bool:
         return self.path.exists()
 
-    def _parse(self, raw: bytes) -> dict[str, dict[str, Any]]:
+    def _parse(self, raw: bytes, *, validate: bool = True) -> dict[str, dict[str, Any]]:
+        """The tables of a store file, refused (StoreError naming the file and the problem,
+        the file untouched) unless it is a sound ELP store: JSON, our schema version, every
+        document with its fields, every reference to a document that exists."""
+        where = self.path
+        if not raw.strip():
+            raise StoreError(
+                _("The store {path} is empty ({size} bytes): it was probably cut short by a full disk or a copy. "
+                  "It was left untouched: restore a backup with 'elp restore BACKUP'.").format(path=where, size=len(raw))
+            )
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise StoreError(
-                f"The store {self.path} is not valid JSON ({exc}). It was left untouched: "
-                "restore it from a backup, or point --store at another file."
+                _("The store {path} is not valid JSON ({reason}): it is truncated or was overwritten. "
+                  "It was left untouched: restore a backup with 'elp restore BACKUP', or point --store at another file.").format(
+                    path=where, reason=exc)
             ) from None
         if not isinstance(data, dict):
-            raise StoreError(f"The store {self.path} is not an ELP store (no tables). It was left untouched.")
+            raise StoreError(_("The store {path} is not an ELP store (no tables). It was left untouched.").format(path=where))
         meta = data.get(META_TABLE, {}).get("1") if isinstance(data.get(META_TABLE), dict) else None
         version = meta.get("schema") if isinstance(meta, dict) else None
         if version is None:
             raise StoreError(
-                f"The store {self.path} has no schema version: it is not an ELP store. "
-                "It was left untouched: point --store at an ELP store or run 'elp init'."
+                _("The store {path} has no schema version: it is not an ELP store. "
+                  "It was left untouched: point --store at an ELP store or run 'elp init'.").format(path=where)
             )
         if version != SCHEMA_VERSION:
+            if type(version) is int and version > SCHEMA_VERSION:
+                advice = _("it was written by a newer ELP: use that release, or restore a backup made by this one")
+            else:
+                advice = _("this is not a schema any ELP release wrote: restore a backup with 'elp restore BACKUP'")
             raise StoreError(
-                f"The store {self.path} has schema version {version!r}; this ELP reads version "
-                f"{SCHEMA_VERSION}. It was left untouched: use the ELP release that wrote it."
+                _("The store {path} has schema version {found!r}; this ELP reads version {ours}. "
+                  "It was left untouched: {advice}.").format(path=where, found=version, ours=SCHEMA_VERSION, advice=advice)
             )
+        if validate:
+            problems, _bad = damage(data)
+            if problems:
+                raise StoreDamaged(
+                    _("The store {path} is damaged: {problems}. It was left untouched: run 'elp check' to list every "
+                      "problem, then restore a backup with 'elp restore BACKUP' or mend the file.").format(
+                        path=where, problems=listed(problems)),
+                    problems,
+                )
         return data
+
+    def inspect(self) -> tuple[list[str], dict[str, dict[str, Any]]]:
+        """For `elp check`: every structural problem of the file (not raised), and its
+        tables minus the malformed documents, so the invariants can still be checked.
+        A file that is not an ELP store at all (not JSON, no or another schema) raises."""
+        self._private(self.path)
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            raise StoreError(_no_store(self.path)) from None
+        data = self._parse(raw, validate=False)
+        problems, bad = damage(data)
+        return problems, without(data, bad)
+
+    def _private(self, path: Path, st: os.stat_result | None = None) -> None:
+        """Refuse a store that other users can read or change; say the chmod that fixes it."""
+        if os.name != "posix":
+            return
+        try:
+            st = st or os.stat(path)
+        except FileNotFoundError:
+            return
+        if st.st_mode & 0o077:
+            raise StoreError(
+                _("The store {path} can be read by other users (mode {mode:o}); it holds every license and email. "
+                  "It was not opened. Fix it with: chmod 600 {quoted}").format(
+                    path=path, mode=stat.S_IMODE(st.st_mode), quoted=shlex.quote(str(path)))
+            )
+        folder = path.parent
+        try:
+            fst = os.stat(folder)
+        except FileNotFoundError:
+            return
+        if fst.st_mode & 0o022 and not fst.st_mode & stat.S_ISVTX:
+            raise StoreError(
+                _("The folder {folder} of the store can be written by other users (mode {mode:o}): they could replace "
+                  "the store. It was not opened. Fix it with: chmod 700 {quoted}").format(
+                    folder=folder, mode=stat.S_IMODE(fst.st_mode), quoted=shlex.quote(str(folder)))
+            )
 
     def _load_if_changed(self) -> None:
         """Keep the cached copy if the file still holds it (stamp and commit), else re-read it."""
         try:
             fh = open(self.path, "rb")
         except FileNotFoundError:
-            raise StoreError(
-                f"No store at {self.path}. Create one with 'elp init --org NAME --admin EMAIL' "
-                "or 'elp demo'."
-            ) from None
+            raise StoreError(_no_store(self.path)) from None
         except PermissionError:
             raise StoreError(f"Cannot read the store {self.path}: permission denied.") from None
         with fh:
             # Stamp, head and content all come from this one open file, so they agree even
             # when another process replaces the store meanwhile.
-            stamp = _stamp(fh.fileno())
+            st = os.fstat(fh.fileno())
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
             if self._data is not None and self._commit is not None and stamp == self._stamp:
                 if _head_commit(fh.read(HEAD_BYTES)) == self._commit:
                     return
                 fh.seek(0)
             raw = fh.read()
+        self._private(self.path, st)
         data = self._parse(raw)
         self._data = data
         self._stamp = stamp
@@ -254,7 +330,23 @@ class Store:
         """Cheap marker of the file's current state: changes whenever a commit replaces it."""
         return _stamp(self.path)
 
+    def marker(self) -> tuple[tuple[int, int, int] | None, tuple[int, str] | None] | None:
+        """What a session compares to notice another session's commit: the stamp and the
+        (generation, commit) found at the file's start, from one open file. The stamp alone
+        can miss a commit (inode reused, same mtime and size); the token cannot. An open, an
+        fstat and a 4 KB read, never a parse; None while there is no file."""
+        try:
+            with open(self.path, "rb") as fh:
+                return (_stamp(fh.fileno()), _head_commit(fh.read(HEAD_BYTES)))
+        except FileNotFoundError:
+            return None
+
     # -- access ----------------------------------------------------------------
+    @staticmethod
+    def view(tables: dict[str, dict[str, Any]]) -> TinyDB:
+        """A read-only TinyDB over tables already in memory (e.g. those `inspect()` returns)."""
+        return TinyDB(_Holder(tables), storage=_MemoryStorage)
+
     def read(self) -> TinyDB:
         """A view of the latest committed state (no lock: files are replaced whole)."""
         self._load_if_changed()
