@@ -3,9 +3,43 @@
 from __future__ import annotations
 
 import argparse
+import re
+from typing import Callable, NoReturn
+
+from elp_tui.portal.errors import InvalidInput
+from elp_tui.portal.inputs import positive_int
 
 LANGS = ("en", "fr")
 LICENSE_TYPES = ("node-lock", "multiseat", "floating")
+
+
+_NUMBERISH = re.compile(r"\s*[+-]?[0-9]+\s*")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a malformed command line is echoed with its control characters escaped:
+    what was typed (or pasted) never reaches the terminal as an escape."""
+
+    def error(self, message: str) -> NoReturn:
+        from elp_tui.cli.console import plain
+
+        super().error(plain(message))
+
+
+def count(what: str, minimum: int = 1) -> Callable[[str], str]:
+    """A whole number option: digits go on to the portal, which checks the range (exit 1, the store
+    untouched); anything else is a malformed command line (exit 2) told the range by the portal."""
+
+    def parse(text: str) -> str:
+        if _NUMBERISH.fullmatch(text):
+            return text
+        try:
+            positive_int(text, what, minimum=minimum)
+        except InvalidInput as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return text
+
+    return parse
 
 
 def _globals(defaults: bool) -> argparse.ArgumentParser:
@@ -14,7 +48,7 @@ def _globals(defaults: bool) -> argparse.ArgumentParser:
     After the command they default to SUPPRESS so they never overwrite the values given
     before it.
     """
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = Parser(add_help=False)
     default = None if defaults else argparse.SUPPRESS
     parent.add_argument("--store", metavar="PATH", default=default,
                         help="the store file (default: $ELP_STORE, else your user data folder)")
@@ -40,7 +74,7 @@ def _group(sub: argparse._SubParsersAction, name: str, help: str, common: argpar
 
 def build_parser() -> argparse.ArgumentParser:
     common = _globals(defaults=False)
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="elp",
         description="Enterprise License Portal: credit banks, licenses, seat pools. "
         "Without a command, opens the terminal app.",
@@ -63,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     _json(p)
     p = banks.add_parser("add", help="record credits granted by the vendor", parents=[common])
     p.add_argument("--product", required=True, metavar="NAME")
-    p.add_argument("--credits", required=True, type=int, metavar="N")
+    p.add_argument("--credits", required=True, type=count("--credits"), metavar="N")
     p.add_argument("--start", required=True, metavar="DATE")
     p.add_argument("--expires", required=True, metavar="DATE", help="first day the bank is no longer valid")
     p.add_argument("--version", metavar="V", dest="product_version")
@@ -71,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     _json(p)
     p = banks.add_parser("request", help="ask the vendor for more credits", parents=[common])
     p.add_argument("bank_id", metavar="BANK_ID")
-    p.add_argument("--credits", required=True, type=int, metavar="N")
+    p.add_argument("--credits", required=True, type=count("--credits"), metavar="N")
     _yes(p)
     banks.add_parser("refresh", help="reload the grants and show what changed", parents=[common])
 
@@ -82,16 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = lic.add_parser("generate", help="add licenses paid from a bank", parents=[common])
     p.add_argument("--bank", required=True, metavar="ID")
     p.add_argument("--type", required=True, choices=LICENSE_TYPES, dest="license_type")
-    p.add_argument("--months", required=True, type=int, metavar="N")
-    p.add_argument("--quantity", required=True, type=int, metavar="N")
+    p.add_argument("--months", required=True, type=count("--months"), metavar="N")
+    p.add_argument("--quantity", required=True, type=count("--quantity"), metavar="N")
     p.add_argument("--start", required=True, metavar="DATE")
     p.add_argument("--email", required=True, metavar="EMAIL")
     _yes(p)
     _json(p)
     p = lic.add_parser("renew", help="extend a license (and raise a multiseat's computers)", parents=[common])
     p.add_argument("activation_id", metavar="ACTIVATION_ID")
-    p.add_argument("--months", required=True, type=int, metavar="N")
-    p.add_argument("--computers", type=int, metavar="N")
+    p.add_argument("--months", required=True, type=count("--months", minimum=0), metavar="N")
+    p.add_argument("--computers", type=count("--computers"), metavar="N")
     _yes(p)
     _json(p)
     p = lic.add_parser("return", help="take a portable license back from its user", parents=[common])
@@ -137,13 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
     seats = _group(sub, "seats", "seat pools", common)
     p = seats.add_parser("add", help="record purchased seats", parents=[common])
     p.add_argument("--product", required=True, metavar="NAME")
-    p.add_argument("--seats", required=True, type=int, metavar="N")
+    p.add_argument("--seats", required=True, type=count("--seats"), metavar="N")
     _json(p)
     p = seats.add_parser("show", help="seat consumption per pool and members per team", parents=[common])
     _json(p)
     p = seats.add_parser("request", help="ask the vendor for more seats", parents=[common])
     p.add_argument("--product", required=True, metavar="NAME")
-    p.add_argument("--seats", required=True, type=int, metavar="N")
+    p.add_argument("--seats", required=True, type=count("--seats"), metavar="N")
     _yes(p)
 
     teams = _group(sub, "teams", "teams of a seat pool", common)
@@ -164,5 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("log", help="the activity log, newest first", parents=[common])
     _json(p)
     sub.add_parser("check", help="check every invariant of the store", parents=[common])
+    p = sub.add_parser("backup", help="copy the whole store to a file (0600)", parents=[common])
+    p.add_argument("target", metavar="PATH")
+    p.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    _json(p)
+    p = sub.add_parser("restore", help="put a backup back (checked first; the current store is kept aside)",
+                       parents=[common])
+    p.add_argument("source", metavar="PATH")
+    _yes(p)
+    _json(p)
     sub.add_parser("signin", help="first sign-in of an invited user", parents=[common])
     return parser

@@ -8,7 +8,7 @@ from elp_tui.cli.console import Column, plain
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _
 from elp_tui.portal import NotFound
-from elp_tui.portal.base import VENDOR_EMAIL, positive_int
+from elp_tui.portal.base import VENDOR_EMAIL, normalise_email, positive_int
 
 BAR_WIDTH = 40
 # active / pending / unassigned / unused, in the order the dashboard bar shows them
@@ -150,6 +150,6 @@ def teams_add(s: Session) -> None:
 
 def teams_remove(s: Session) -> None:
     pool = s.portal.team_remove(s.actor, s.args.team, s.args.email)
-    email = s.args.email.strip().lower()
+    email = normalise_email(s.args.email)
     note = " They still hold their seat (unassigned) until deleted from the organization." if email in pool["unassigned_members"] else ""
-    s.console.line(f"{plain(s.args.email.strip())} left {plain(s.args.team)}.{note}")
+    s.console.line(f"{plain(email)} left {plain(s.args.team)}.{note}")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from elp_tui.cli.console import Console, Refused, plain
 from elp_tui.cli.session import Session
+from elp_tui.portal.base import normalise_email
 
 
 def _command(store_path: Path, email: str) -> str:
@@ -19,7 +20,7 @@ def _command(store_path: Path, email: str) -> str:
 
 def init(s: Session) -> None:
     org = s.portal.init_organization(s.args.org, s.args.admin)
-    admin = s.args.admin.strip().lower()
+    admin = normalise_email(s.args.admin)  # as the portal stored it (trimmed, folded, lower case)
     s.console.line(f"Organization {plain(org['name'])} ({plain(org['id'])}) created in {plain(s.store_path)}.")
     s.console.line(f"Admin: {plain(admin)}. Next, record a credit bank:")
     s.console.line(
@@ -58,6 +59,38 @@ def check(s: Session) -> int:
         s.console.line(plain(problem))
     s.console.note(f"elp: {len(problems)} problem(s) found in {plain(s.store_path)}: the store has drifted.")
     return 1
+
+
+def backup(s: Session) -> int:
+    copy = s.portal.backup(s.args.target, overwrite=s.args.force)
+    if s.console.as_json:
+        s.console.json(copy)
+        return 0
+    s.console.line(
+        f"Backed up {plain(s.store_path)} to {plain(copy['path'])}: {copy['organizations']} organization(s), "
+        f"{copy['users']} user(s), {copy['licenses']} license(s)."
+    )
+    s.console.line(f"Put it back with: elp --store {plain(shlex.quote(str(s.store_path)))} restore {plain(shlex.quote(copy['path']))}")
+    return 0
+
+
+def restore(s: Session) -> int:
+    quote = s.portal.quote_restore(s.args.source)
+    if not s.console.as_json:
+        s.console.line(f"Restore {plain(s.store_path)} from {plain(quote['path'])}; the backup holds:")
+        s.console.pairs([
+            ("organizations", quote["organizations"]), ("users", quote["users"]), ("licenses", quote["licenses"]),
+        ])
+        s.console.line("Every change made since the backup is replaced; the current file is kept beside it.")
+    s.console.confirm(s.args.yes)
+    done = s.portal.restore(s.args.source)
+    if s.console.as_json:
+        s.console.json(done)
+        return 0
+    s.console.line(f"Restored {plain(s.store_path)} from {plain(done['path'])}.")
+    if done["previous"]:
+        s.console.line(f"The store it replaced is kept as {plain(done['previous'])}.")
+    return 0
 
 
 def open_app(console: Console, store_path: Path, email: str, lang: str | None) -> int:

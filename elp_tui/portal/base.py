@@ -8,7 +8,6 @@ import re
 import secrets
 from typing import Any, Callable
 
-from email_validator import EmailNotValidError, validate_email
 from tinydb import Query, TinyDB
 
 from elp_tui.i18n import _
@@ -56,47 +55,9 @@ T_ACTIVITY = "activity"
 T_OUTBOX = "outbox"
 
 
-def normalise_email(text: str) -> str:
-    """Validate an email and return it in the one form the store keeps (lower case)."""
-    text = (text or "").strip()
-    if not text:
-        raise InvalidInput(_("An email address is needed (e.g. ana@studio.com)."))
-    try:
-        info = validate_email(text, check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise InvalidInput(_("{text!r} is not a valid email address: {reason}").format(text=text, reason=exc)) from None
-    return info.normalized.lower()
-
-
-# Far above any real order, far below what the store's JSON integers can hold (64 bits).
-MAX_COUNT = 1_000_000_000
-
-
-_NAME_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def clean_name(text: str | None, what: str) -> str:
-    """A name shown on one line everywhere: no line breaks, tabs, escapes or bidi overrides."""
-    name = (text or "").strip()
-    if _NAME_CONTROL.search(name):
-        raise InvalidInput(
-            _("{what} cannot contain line breaks, tabs or control characters: write it on one line.").format(what=what)
-        )
-    return name
-
-
-def positive_int(value: Any, what: str, *, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        raise InvalidInput(_("{what} must be a whole number (got {value!r}).").format(what=what, value=value)) from None
-    if number < minimum:
-        raise InvalidInput(_("{what} must be at least {minimum} (got {number}).").format(what=what, minimum=minimum, number=number))
-    if number > maximum:
-        raise InvalidInput(
-            _("{what} must be at most {maximum:,} (got {number:,}).").format(what=what, maximum=maximum, number=number)
-        )
-    return number
+# The checks every typed value goes through live in inputs.py; they are re-exported here, where
+# the portal's modules (and the CLI and forms) have always found them.
+from elp_tui.portal.inputs import MAX_COUNT, MAX_NAME, check_text, clean_name, normalise_email, positive_int  # noqa: E402,F401
 
 
 def rows(db: TinyDB, table: str) -> list[dict[str, Any]]:

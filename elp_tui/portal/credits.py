@@ -19,6 +19,8 @@ from elp_tui.portal.base import (
     T_PRODUCTS,
     T_REQUESTS,
     VENDOR_EMAIL,
+    MAX_NAME,
+    check_text,
     PortalBase,
     Q,
     clean_name,
@@ -31,6 +33,8 @@ from elp_tui.portal.errors import InvalidInput, NotFound, PortalError, RuleViola
 from elp_tui.portal.quotes import TYPE_NAMES, GenerateQuote, RenewQuote
 
 RETURN_MIN_VERSION = (25, 1)
+# A product version is short (25.1, 2026.0.3): anything longer is a paste gone wrong.
+MAX_VERSION = 40
 # How a message names a license status.
 LICENSE_STATUS_NAMES = {
     "active": N_("active"), "scheduled": N_("scheduled"), "expired": N_("expired"), "returned": N_("returned"),
@@ -157,6 +161,7 @@ class CreditsMixin(PortalBase):
         if not product:
             raise InvalidInput(_("A product name is needed (e.g. --product 'Quillstone Animate')."))
         credits = positive_int(credits, _("Credits"))
+        product_version = clean_name(product_version, _("The product version"), limit=MAX_VERSION) or None
         start_d = start if isinstance(start, dt.date) else parse_date(start, _("Start"))
         end_d = expires_on if isinstance(expires_on, dt.date) else parse_date(expires_on, _("Expiry"))
         if end_d <= start_d:
@@ -178,7 +183,7 @@ class CreditsMixin(PortalBase):
                 credits_granted=credits,
                 start=start_d,
                 expires_on=end_d,
-                product_version=product_version or None,
+                product_version=product_version,
                 portable=portable,
             )
             db.table(T_BANKS).insert(bank.to_doc())
@@ -237,7 +242,8 @@ class CreditsMixin(PortalBase):
         return current, changes
 
     def _org_bank(self, db: TinyDB, me: dict[str, Any], bank_id: str) -> dict[str, Any]:
-        bank = db.table(T_BANKS).get(Q.id == (bank_id or "").strip().upper())
+        wanted = check_text((bank_id or "").strip(), _("The bank ID"), limit=MAX_NAME).upper()
+        bank = db.table(T_BANKS).get(Q.id == wanted)
         if bank is None or bank["organization"] != me["organization"]:
             raise NotFound(_("No bank {bank!r} in your organization: 'elp banks list' shows their IDs.").format(bank=bank_id))
         return dict(bank)
@@ -294,18 +300,24 @@ class CreditsMixin(PortalBase):
                     bank=bank["id"], date=bank_end
                 )
             )
+        # The allowed starts, said in every refusal: today or later, within the bank's validity.
+        first, last = max(today, bank_start), bank_end - dt.timedelta(days=1)
         if start_d < today:
-            raise InvalidInput(_("Start date {start} is in the past: use today ({today}) or later.").format(start=start_d, today=today))
+            raise InvalidInput(
+                _("Start date {start} is in the past: pick a start from {first} to {last} (bank {bank} runs until {bank_end}).").format(
+                    start=start_d, first=first, last=last, bank=bank["id"], bank_end=bank_end
+                )
+            )
         if start_d < bank_start:
             raise RuleViolation(
-                _("Start date {start} is before bank {bank} starts ({bank_start}): start on {bank_start} or later.").format(
-                    start=start_d, bank=bank["id"], bank_start=bank_start
+                _("Start date {start} is before bank {bank} starts ({bank_start}): pick a start from {first} to {last}.").format(
+                    start=start_d, bank=bank["id"], bank_start=bank_start, first=first, last=last
                 )
             )
         if start_d >= bank_end:
             raise RuleViolation(
-                _("Start date {start} is not before bank {bank} expires ({bank_end}): start earlier.").format(
-                    start=start_d, bank=bank["id"], bank_end=bank_end
+                _("Start date {start} is not before bank {bank} expires ({bank_end}): pick a start from {first} to {last}.").format(
+                    start=start_d, bank=bank["id"], bank_end=bank_end, first=first, last=last
                 )
             )
         address, invites = self._recipient(db, me, email)
@@ -390,7 +402,7 @@ class CreditsMixin(PortalBase):
 
     # -- renew -------------------------------------------------------------------
     def _org_license(self, db: TinyDB, me: dict[str, Any], activation_id: str) -> dict[str, Any]:
-        aid = (activation_id or "").strip().upper()
+        aid = check_text((activation_id or "").strip(), _("The activation ID"), limit=MAX_NAME).upper()
         lic = db.table(T_LICENSES).get(Q.activation_id == aid)
         if lic is None or lic["organization"] != me["organization"]:
             raise NotFound(

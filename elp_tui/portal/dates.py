@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import re
 
 from dateutil.relativedelta import relativedelta
 
@@ -33,16 +35,37 @@ def months_to_cover(start: dt.date, end: dt.date) -> int:
     return months
 
 
-def parse_date(text: str, what: str | None = None) -> dt.date:
-    """`what` names the field in the refusal (already translated); by default "date"."""
-    from elp_tui.portal.errors import InvalidInput
+_ISO_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except (ValueError, AttributeError):
+
+def parse_date(text: str, what: str | None = None) -> dt.date:
+    """A calendar day written YYYY-MM-DD, nothing else; `what` names the field in the refusal
+    (already translated), by default "date". A day the calendar lacks (2026-02-30) is refused as such."""
+    from elp_tui.portal.errors import InvalidInput
+    from elp_tui.portal.inputs import check_text, shown
+
+    what = what or _("date")
+    value = check_text("" if text is None else str(text), what, limit=100).strip()
+    match = _ISO_DAY.fullmatch(value)
+    if match is None or int(match.group(1)) < dt.MINYEAR:
         raise InvalidInput(
-            _("{what} {text!r} is not a date: write it as YYYY-MM-DD (e.g. 2026-12-01).").format(what=what or _("date"), text=text)
-        ) from None
+            _("{what} {text} is not a date: write it as YYYY-MM-DD (e.g. 2026-12-01).").format(what=what, text=shown(value))
+        )
+    year, month, day = (int(part) for part in match.groups())
+    if not 1 <= month <= 12:
+        raise InvalidInput(
+            _("{what} {text}: there is no month {month}; months go from 01 to 12 (YYYY-MM-DD).").format(
+                what=what, text=value, month=match.group(2)
+            )
+        )
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        raise InvalidInput(
+            _("{what} {text}: no such day, {year}-{month:02d} has {days} days. Pick a day from 01 to {days} (YYYY-MM-DD).").format(
+                what=what, text=value, year=year, month=month, days=days
+            )
+        )
+    return dt.date(year, month, day)
 
 
 def version_key(version: str | None) -> tuple[int, ...]:

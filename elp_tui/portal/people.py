@@ -21,7 +21,9 @@ from elp_tui.portal.base import (
     T_TEAMS,
     T_USERS,
     PortalBase,
+    MAX_NAME,
     Q,
+    check_text,
     clean_name,
     normalise_email,
     rows,
@@ -249,6 +251,7 @@ class PeopleMixin(PortalBase):
 
     def _org_product(self, db: TinyDB, org: str, product: str) -> dict[str, Any]:
         """The catalog entry of a product the organization has; refused otherwise."""
+        product = check_text(product, _("The product name"), limit=MAX_NAME)
         catalog = db.table(T_PRODUCTS).get(Q.name == product)
         if catalog is None:
             raise NotFound(_("No product {product!r} in the catalog: 'elp versions list' shows them.").format(product=product))
@@ -287,7 +290,7 @@ class PeopleMixin(PortalBase):
         return out
 
     def restrict(self, actor: str, product: str, builds: list[str]) -> dict[str, Any]:
-        wanted = [b.strip() for b in builds if b and b.strip()]
+        wanted = [check_text(b, _("A build version"), limit=MAX_NAME).strip() for b in builds if b and b.strip()]
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             catalog = self._org_product(db, me["organization"], product)

@@ -16,8 +16,10 @@ from elp_tui.portal.base import (
     T_REQUESTS,
     T_TEAMS,
     VENDOR_EMAIL,
+    MAX_NAME,
     PortalBase,
     Q,
+    check_text,
     clean_name,
     normalise_email,
     positive_int,
@@ -32,6 +34,7 @@ TEAM_ID = re.compile(r"T-\d+", re.IGNORECASE)
 
 class SeatsMixin(PortalBase):
     def _pool_by_product(self, db: TinyDB, org: str, product: str) -> dict[str, Any]:
+        product = check_text(product, _("The product name"), limit=MAX_NAME)
         for pool in rows(db, T_POOLS):
             if pool["organization"] == org and (pool["product"].lower() == (product or "").strip().lower() or pool["id"] == product):
                 return pool
@@ -41,7 +44,7 @@ class SeatsMixin(PortalBase):
         """A team of the organization by its exact ID first, then by name (case-insensitive)."""
         pools = {p["id"] for p in rows(db, T_POOLS) if p["organization"] == org}
         teams = [t for t in rows(db, T_TEAMS) if t["pool"] in pools]
-        wanted = (name or "").strip()
+        wanted = check_text((name or "").strip(), _("The team name"), limit=MAX_NAME)
         for team in teams:
             if team["id"] == wanted:
                 return team
