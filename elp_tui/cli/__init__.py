@@ -27,6 +27,8 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("init", None): setup.init,
     ("demo", None): setup.demo,
     ("check", None): setup.check,
+    ("backup", None): setup.backup,
+    ("restore", None): setup.restore,
     ("signin", None): people.signin,
     ("log", None): people.log,
     ("banks", "list"): credits.banks_list,
@@ -56,7 +58,7 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("teams", "add"): seats.teams_add,
     ("teams", "remove"): seats.teams_remove,
 }
-NO_USER = {"init", "demo", "check"}
+NO_USER = {"init", "demo", "check", "backup", "restore"}  # file-level: the 0600 file is the boundary
 # What a regular user may run: their own licenses, their sign-in. Every other command is for admins,
 # and a regular user is refused it before signing in (a refusal leaves the store as it was).
 ANY_MEMBER = {("licenses", "mine"), ("signin", None)}

@@ -5,6 +5,7 @@ Never imports textual: the CLI and the screens call the very same functions.
 
 from elp_tui.portal.alerts import AlertsMixin
 from elp_tui.portal.authority import authority_checked
+from elp_tui.portal.backups import BackupsMixin
 from elp_tui.portal.check import CheckMixin
 from elp_tui.portal.clock import fixed_clock, system_clock
 from elp_tui.portal.credits import CreditsMixin
@@ -17,7 +18,7 @@ from elp_tui.portal.seats import SeatsMixin
 
 
 @authority_checked
-class Portal(CreditsMixin, PeopleMixin, SeatsMixin, CheckMixin, AlertsMixin):
+class Portal(CreditsMixin, PeopleMixin, SeatsMixin, CheckMixin, AlertsMixin, BackupsMixin):
     """One object for every operation; each takes the acting user's email first.
 
     Every public method is guarded (portal/authority.py): one taking `actor` first is for admins

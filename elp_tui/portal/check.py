@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from tinydb import TinyDB
+
 from elp_tui.i18n import _
 from elp_tui.portal.base import (
     T_ACTIVITY, T_BANKS, T_HOLDERS, T_LEDGER, T_LICENSES, T_ORGS, T_POOLS, T_RESTRICTIONS, T_TEAMS, T_USERS, PortalBase, rows,
@@ -24,7 +26,11 @@ class CheckMixin(PortalBase):
         # Structural damage first (a missing field, a reference to a missing document), then
         # the invariants, computed on the documents that are well-formed.
         problems, tables = self.store.inspect()
-        db = Store.view(tables)
+        return problems + self.invariant_problems(Store.view(tables))
+
+    def invariant_problems(self, db: TinyDB) -> list[str]:
+        """The rules the documents must keep together (sums, seats, members, the log)."""
+        problems: list[str] = []
         orgs = {o["id"] for o in rows(db, T_ORGS)}
         users = rows(db, T_USERS)
         emails = Counter(u["email"].lower() for u in users)

@@ -63,14 +63,19 @@ _HEAD = re.compile(rb'\A\{"_meta":\{"1":(\{[^{}]*\})\}')
 
 
 class StoreError(Exception):
-    """The store file cannot be used; the message says why and what to do."""
+    """The store file cannot be used; the message says why and what to do. `problem`, when
+    set, is what is wrong with the file, worded to follow its name ("is empty ...")."""
+
+    def __init__(self, message: str, *, problem: str | None = None):
+        super().__init__(message)
+        self.problem = problem
 
 
 class StoreDamaged(StoreError):
     """The file is an ELP store but its documents are malformed or point to missing ones."""
 
-    def __init__(self, message: str, problems: list[str]):
-        super().__init__(message)
+    def __init__(self, message: str, problems: list[str], *, problem: str | None = None):
+        super().__init__(message, problem=problem)
         self.problems = problems
 
 
@@ -157,48 +162,49 @@ class Store:
         """The tables of a store file, refused (StoreError naming the file and the problem,
         the file untouched) unless it is a sound ELP store: JSON, our schema version, every
         document with its fields, every reference to a document that exists."""
-        where = self.path
+        restore = _("restore a backup with 'elp restore BACKUP'")
         if not raw.strip():
-            raise StoreError(
-                _("The store {path} is empty ({size} bytes): it was probably cut short by a full disk or a copy. "
-                  "It was left untouched: restore a backup with 'elp restore BACKUP'.").format(path=where, size=len(raw))
-            )
+            raise self._unusable(
+                _("is empty ({size} bytes): it was cut short, by a full disk or a copy").format(size=len(raw)), restore)
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise StoreError(
-                _("The store {path} is not valid JSON ({reason}): it is truncated or was overwritten. "
-                  "It was left untouched: restore a backup with 'elp restore BACKUP', or point --store at another file.").format(
-                    path=where, reason=exc)
+            raise self._unusable(
+                _("is not valid JSON ({reason}): it is truncated or was overwritten").format(reason=exc),
+                _("{restore}, or point --store at another file").format(restore=restore),
             ) from None
         if not isinstance(data, dict):
-            raise StoreError(_("The store {path} is not an ELP store (no tables). It was left untouched.").format(path=where))
+            raise self._unusable(_("is not an ELP store (no tables)"), restore)
         meta = data.get(META_TABLE, {}).get("1") if isinstance(data.get(META_TABLE), dict) else None
         version = meta.get("schema") if isinstance(meta, dict) else None
         if version is None:
-            raise StoreError(
-                _("The store {path} has no schema version: it is not an ELP store. "
-                  "It was left untouched: point --store at an ELP store or run 'elp init'.").format(path=where)
-            )
+            raise self._unusable(
+                _("has no schema version: it is not an ELP store"), _("point --store at an ELP store or run 'elp init'"))
         if version != SCHEMA_VERSION:
             if type(version) is int and version > SCHEMA_VERSION:
                 advice = _("it was written by a newer ELP: use that release, or restore a backup made by this one")
             else:
-                advice = _("this is not a schema any ELP release wrote: restore a backup with 'elp restore BACKUP'")
-            raise StoreError(
-                _("The store {path} has schema version {found!r}; this ELP reads version {ours}. "
-                  "It was left untouched: {advice}.").format(path=where, found=version, ours=SCHEMA_VERSION, advice=advice)
+                advice = _("no ELP release writes that schema: {restore}").format(restore=restore)
+            raise self._unusable(
+                _("has schema version {found!r}; this ELP reads version {ours}").format(found=version, ours=SCHEMA_VERSION),
+                advice,
             )
         if validate:
             problems, _bad = damage(data)
             if problems:
-                raise StoreDamaged(
-                    _("The store {path} is damaged: {problems}. It was left untouched: run 'elp check' to list every "
-                      "problem, then restore a backup with 'elp restore BACKUP' or mend the file.").format(
-                        path=where, problems=listed(problems)),
+                raise self._unusable(
+                    _("is damaged: {problems}").format(problems=listed(problems)),
+                    _("run 'elp check' to list every problem, then {restore} or mend the file").format(restore=restore),
                     problems,
                 )
         return data
+
+    def _unusable(self, problem: str, advice: str, problems: list[str] | None = None) -> StoreError:
+        message = _("The store {path} {problem}. It was left untouched: {advice}.").format(
+            path=self.path, problem=problem, advice=advice)
+        if problems is not None:
+            return StoreDamaged(message, problems, problem=problem)
+        return StoreError(message, problem=problem)
 
     def inspect(self) -> tuple[list[str], dict[str, dict[str, Any]]]:
         """For `elp check`: every structural problem of the file (not raised), and its
@@ -222,10 +228,12 @@ class Store:
         except FileNotFoundError:
             return
         if st.st_mode & 0o077:
+            problem = _("can be read by other users (mode {mode:o}), and it holds every license and email").format(
+                mode=stat.S_IMODE(st.st_mode))
             raise StoreError(
-                _("The store {path} can be read by other users (mode {mode:o}); it holds every license and email. "
-                  "It was not opened. Fix it with: chmod 600 {quoted}").format(
-                    path=path, mode=stat.S_IMODE(st.st_mode), quoted=shlex.quote(str(path)))
+                _("The store {path} {problem}. It was not opened. Fix it with: chmod 600 {quoted}").format(
+                    path=path, problem=problem, quoted=shlex.quote(str(path))),
+                problem=problem + _(" (fix it with: chmod 600 {quoted})").format(quoted=shlex.quote(str(path))),
             )
         folder = path.parent
         try:
@@ -309,6 +317,55 @@ class Store:
                     path=self.path, reason=exc.strerror or exc
                 )
             ) from None
+
+    def backup(self, target: Path, *, overwrite: bool = False) -> dict[str, dict[str, Any]]:
+        """Copy the committed store to `target` (0600, written atomically); returns its tables.
+        Only a sound store is copied: a backup that cannot be restored is no backup."""
+        target = Path(target).expanduser()
+        if target.resolve() == self.path.resolve():
+            raise StoreError(_("The backup cannot be the store itself ({path}): choose another file.").format(path=target))
+        if target.exists() and not overwrite:
+            raise StoreExists(
+                _("{path} already exists; it was left untouched. Choose another file, or add --force to replace it.").format(path=target)
+            )
+        with self._locked():  # no commit lands half-way through the copy
+            tables = self.tables()
+            raw = self.path.read_bytes()
+        try:
+            if not target.parent.exists():
+                os.makedirs(target.parent, mode=0o700, exist_ok=True)
+            atomic_write(target, raw)
+        except OSError as exc:
+            raise StoreError(
+                _("Cannot write the backup {path}: {reason}.").format(path=target, reason=exc.strerror or exc)
+            ) from None
+        return tables
+
+    def replace_with(self, source: "Store", keep_previous: Path | None) -> dict[str, dict[str, Any]]:
+        """Make this store hold the tables of the sound store `source` (a backup), in one
+        commit; the file it replaces, sound or damaged, is first copied to `keep_previous`.
+        The generation keeps growing, so every open session notices the change."""
+        tables = source.tables()
+        folder = self.path.parent
+        if not folder.exists():
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        with self._locked():
+            current_generation = 0
+            try:
+                raw = self.path.read_bytes()
+            except FileNotFoundError:
+                raw = None
+            if raw is not None:
+                head = _head_commit(raw[:HEAD_BYTES])
+                current_generation = head[0] if head else 0
+                if keep_previous is not None:
+                    atomic_write(keep_previous, raw)
+            data = dict(tables)
+            meta = dict(data[META_TABLE]["1"])
+            meta["generation"] = max(current_generation, meta.get("generation") or 0)
+            data[META_TABLE] = {"1": meta}
+            self._data = self._write(data)
+        return self._data
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
