@@ -89,11 +89,15 @@ def _snapshot(path: Path) -> dict:
 
 
 def test_a_writer_killed_at_random_moments_leaves_a_sound_store(portal, store_path):
+    """The crash harness: SIGKILL a process while it commits, again and again. After every
+    kill the store opens, passes check, lost no commit the writer had seen succeed, and
+    rewrote no earlier ledger or activity entry."""
     bank = portal.add_bank(ADMIN, product="Quillstone Animate", credits=1_000_000, start="2026-11-01", expires_on="2036-11-01")
     rnd = random.Random(20261123)
     before = _snapshot(store_path)
     writes_seen = 0
-    for kill in range(8):
+    reported = 0
+    for kill in range(12):
         writer = spawn("writer.py", store_path, bank["id"], ADMIN, TODAY)
         wait_ready(writer)
         delay = rnd.uniform(0, 0.3)
@@ -101,8 +105,23 @@ def test_a_writer_killed_at_random_moments_leaves_a_sound_store(portal, store_pa
         writer.send_signal(signal.SIGKILL)
         writer.wait(timeout=10)
         assert writer.returncode == -signal.SIGKILL, f"writer died on its own: {writer.stderr.read()}"
+        successes = writer.stdout.read().splitlines()
         writer.stdout.close()
         writer.stderr.close()
+
+        # every commit the writer saw succeed before the kill is in the file
+        data = raw_tables(store_path)
+        licenses = {d["activation_id"]: d for d in data["licenses"].values()}
+        emails = {d["email"] for d in data["users"].values()}
+        for line in successes:
+            kind, key, *rest = line.split()
+            if kind == "license":
+                assert key in licenses, f"reported license {key} lost after kill {kill}"
+            elif kind == "user":
+                assert key in emails, f"reported invitation of {key} lost after kill {kill}"
+            else:
+                assert licenses[key]["expires_on"] >= rest[0], f"reported renewal of {key} lost after kill {kill}"
+        reported += len(successes)
 
         # a fresh process view: parses, passes check, and only ever grew
         fresh = Portal(Store(store_path), fixed_clock(TODAY))
@@ -125,4 +144,4 @@ def test_a_writer_killed_at_random_moments_leaves_a_sound_store(portal, store_pa
         # and the next write cleared any half-written temp file the kill left behind
         assert [p.name for p in store_path.parent.iterdir() if p.name.endswith(".tmp")] == []
         before = _snapshot(store_path)
-    assert writes_seen > 0, "the writers never got to write: the test proved nothing"
+    assert writes_seen > 0 and reported > 0, "the writers never got to write: the test proved nothing"

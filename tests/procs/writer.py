@@ -2,7 +2,8 @@
 tests/test_processes.py kills it with SIGKILL at random moments.
 
 usage: writer.py STORE BANK ACTOR TODAY
-Prints "ready" once it has opened the store and is about to write.
+Prints "ready" once it has opened the store and is about to write, then one line per commit
+that returned (reported success): "license ID", "renew ID" or "user EMAIL".
 """
 
 from __future__ import annotations
@@ -25,12 +26,16 @@ def main() -> None:
     for n in itertools.count():
         try:
             if n % 5 == 4:
-                portal.invite(actor, f"artist-{pid}-{n}@lumenfox.studio")
+                email = f"artist-{pid}-{n}@lumenfox.studio"
+                portal.invite(actor, email)
+                print("user", email, flush=True)
             elif n % 3 == 2 and last is not None:
-                portal.renew(actor, portal.quote_renew(actor, last, months=1))
+                renewed = portal.renew(actor, portal.quote_renew(actor, last, months=1))
+                print("renew", last, renewed["expires_on"], flush=True)
             else:
                 quote = portal.quote_generate(actor, bank=bank, type="multiseat", months=1, quantity=2, start=today, email=actor)
                 last = portal.generate(actor, quote)[0]["activation_id"]
+                print("license", last, flush=True)
         except StaleQuote:
             pass  # another writer got there first; the next round quotes afresh
 
