@@ -5,6 +5,8 @@
 2. CLI start-up: `elp banks list` against a bare `python -c pass` and against importing Textual.
 3. One portal transaction (invite) on the large store against the same on the small store.
 4. Writing the large demo (must stay under a minute).
+5. Opening the large store with every check of a damaged file (fields, references) against
+   parsing its JSON alone: what refusing damaged stores on open costs.
 """
 
 from __future__ import annotations
@@ -132,6 +134,12 @@ def main() -> int:
         base = _timed(lambda: small_portal.invite(small_info["admin"], f"bench{time.perf_counter_ns()}@lumenfox.studio"), 3)
         ours = _timed(lambda: portal.invite(large_info["admin"], f"bench{time.perf_counter_ns()}@lumenfox.studio"), 3)
         out.append(_line("one transaction (invite) on the large store", ours, base, "small store"))
+
+        import orjson
+
+        parse_only = _timed(lambda: orjson.loads(large.read_bytes()), 3)
+        checked = _timed(lambda: Store(large).tables(), 3)
+        out.append(_line("open the large store, with damage checks", checked, parse_only, "parsing its JSON alone"))
     print("\n".join(out))
     return 0
 
