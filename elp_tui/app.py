@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import sys
@@ -42,6 +43,9 @@ TEXTUAL_TEXTS = [
     N_("Maximize"), N_("Maximize the focused widget"),
     N_("Screenshot"), N_("Save an SVG 'screenshot' of the current screen"),
 ]
+
+# How often a session looks for another session's commit: it shows within 2 s, no key pressed.
+STORE_POLL_S = 0.5
 
 # Navigation order of SPEC.md §8: Manage Workspace, then Manage Organization.
 PAGES: list[type[Page]] = [
@@ -94,6 +98,45 @@ class ELPApp(TranslatedBindings, App[None]):
             self.theme = theme
         self._theme_ready = True
         self.push_screen(MainScreen(self.allowed_pages(), start="dashboard" if self.is_admin else "my-licenses"))
+        self._identity_marker: object = self.portal.store.marker()
+        self.set_interval(STORE_POLL_S, self._poll_store, name="store-poll")
+
+    # -- other sessions ----------------------------------------------------------------
+    async def _poll_store(self) -> None:
+        """Another admin's commit shows without a key press: the page in view reloads in
+        place, and a change to the signed-in user's own account takes effect. An open dialog
+        is left alone (its commit re-checks the quote against fresh data)."""
+        try:
+            marker = await asyncio.to_thread(self.portal.store.marker)
+        except OSError:
+            return  # unreadable for now: the next read or action says why
+        if marker is None:
+            return
+        main = self._main()
+        if main is not None:
+            main.store_changed(marker)
+        if marker != self._identity_marker:
+            await self._check_identity(marker)
+
+    async def _check_identity(self, marker: object) -> None:
+        try:
+            user = await asyncio.to_thread(self.portal.sign_in, self.user_email)
+        except PortalError as exc:  # deactivated or removed by another admin: nothing left to show
+            self.exit(message=plain(str(exc)))
+            return
+        except (StoreError, OSError):
+            return
+        keys = ("role", "status", "organization")
+        if all(user.get(k) == self.user.get(k) for k in keys):
+            self._identity_marker = marker
+            return
+        if not isinstance(self.screen, MainScreen):
+            return  # a dialog, the help or the palette is open: once it closes
+        self._identity_marker = marker
+        self.identity_changed()
+        role = _("admin") if self.is_admin else _("regular user")
+        self.notify(_("Another admin changed your account: you are now {role}.").format(role=role),
+                    severity="warning", timeout=10)
 
     def identity_changed(self) -> None:
         """The signed-in user's own role or status changed: rebuild what they may see."""
@@ -102,6 +145,7 @@ class ELPApp(TranslatedBindings, App[None]):
         except PortalError as exc:  # deactivated themselves: nothing left to show
             self.exit(message=plain(str(exc)))
             return
+        self.organization = self.portal.organization_name(self.user.get("organization"))
         self.switch_screen(MainScreen(self.allowed_pages(), start="dashboard" if self.is_admin else "my-licenses"))
 
     def watch_theme(self, theme: str) -> None:

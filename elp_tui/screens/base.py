@@ -47,7 +47,8 @@ class Page(TranslatedBindings, Vertical):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(id=f"page-{self.PAGE_ID}", **kwargs)
         self.loaded = False
-        self._loaded_version: object = None
+        self._loaded_version: object = None  # the store's marker() when the shown data was read
+        self._polled_version: object = None  # the last marker the store poll reloaded this page for
 
     @property
     def elp(self) -> "ELPApp":
@@ -70,8 +71,21 @@ class Page(TranslatedBindings, Vertical):
     def shown(self) -> None:
         """The main screen switched to this page: load it, or re-load it if the store
         changed since (a change made here, on another page or by another admin)."""
-        if self.RELOAD_ON_SHOW or not self.loaded or self.portal.store.version() != self._loaded_version:
+        if self.RELOAD_ON_SHOW or not self.loaded or self.portal.store.marker() != self._loaded_version:
             self.reload()
+
+    def store_changed(self, marker: object) -> None:
+        """The app's store poll saw a commit (from another session, usually): show the new
+        state in place — same cursor row, filter, sort and focus, no notification. Skipped
+        while a load is on its way (it would only be cancelled and restarted: a busy store
+        must not starve a slow page), and once per marker (a page that fails to read does
+        not retry, and refuse, twice a second)."""
+        if not self.loaded or marker == self._loaded_version or marker == self._polled_version:
+            return
+        if any(w.node is self and w.group == "load" and not w.is_finished for w in self.app.workers):
+            return
+        self._polled_version = marker
+        self._load_worker()
 
     def reload(self) -> None:
         self.loaded = True
@@ -79,8 +93,10 @@ class Page(TranslatedBindings, Vertical):
 
     @work(thread=True, exclusive=True, group="load")
     def _load_worker(self) -> None:
-        version = self.portal.store.version()
         try:
+            # Read before the data: a commit in between shows newer data under an older
+            # marker, so the next poll reloads once more (never the other way round).
+            version = self.portal.store.marker()
             data = self.fetch()
         except (PortalError, StoreError) as exc:
             self.app.call_from_thread(self.elp.refuse, exc)

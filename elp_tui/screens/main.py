@@ -133,6 +133,15 @@ class MainScreen(TranslatedBindings, Screen[None]):
         switcher = self.query_one(ContentSwitcher)
         return self.page((switcher.current or "").removeprefix("page-"))
 
+    def store_changed(self, marker: object) -> None:
+        """The store changed (the app's poll): the page in view shows it now; the others
+        re-read it when shown (`Page.shown`)."""
+        if not self.query(ContentSwitcher):
+            return  # not composed yet (a new main screen): its start page loads anyway
+        page = self.current_page()
+        if page is not None:
+            page.store_changed(marker)
+
     def _focus_page(self) -> None:
         page = self.current_page()
         if page is not None:
