@@ -239,13 +239,19 @@ def test_a_lock_file_others_can_read_is_made_private_again(elp, sound):
     assert mode(lock) == 0o600
 
 
-def test_a_folder_others_can_write_is_refused(elp, sound):
+def test_a_folder_others_can_write_is_refused(elp, sound, tmp_path):
     os.chmod(sound.parent, 0o777)
     try:
         result = elp("banks", "list")
         assert result.code == 1 and f"chmod 700 {sound.parent}" in result.err
     finally:
         os.chmod(sound.parent, 0o700)
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    os.chmod(shared, 0o777)
+    result = elp("init", "--org", "Lumenfox Studios", "--admin", ADMIN, user=None, store=shared / "elp.json")
+    assert result.code == 1 and f"chmod 700 {shared}" in result.err
+    assert list(shared.iterdir()) == []
 
 
 # -- backup and restore --------------------------------------------------------------------

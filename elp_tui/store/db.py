@@ -235,7 +235,13 @@ class Store:
                     path=path, problem=problem, quoted=shlex.quote(str(path))),
                 problem=problem + _(" (fix it with: chmod 600 {quoted})").format(quoted=shlex.quote(str(path))),
             )
-        folder = path.parent
+        self._private_folder(path.parent)
+
+    @staticmethod
+    def _private_folder(folder: Path) -> None:
+        """Refuse a folder where other users could replace the store (no sticky bit to stop them)."""
+        if os.name != "posix":
+            return
         try:
             fst = os.stat(folder)
         except FileNotFoundError:
@@ -304,6 +310,7 @@ class Store:
             if not folder.exists():
                 os.makedirs(folder, mode=0o700, exist_ok=True)
                 os.chmod(folder, 0o700)
+            self._private_folder(folder)
             with self._locked():
                 if self.path.exists() and not overwrite:
                     raise StoreExists(f"A store already exists at {self.path}; it was left untouched.")
