@@ -201,7 +201,7 @@ class TeamsPage(Page):
         values = await self.app.push_screen_wait(
             FormDialog(
                 _("Create a team"),
-                [Field("name", N_("Team name")), self._pool_field("product", N_("Seat pool"), current)],
+                [Field("name", N_("Team name"), "name"), self._pool_field("product", N_("Seat pool"), current)],
                 submit_label=N_("Create"),
                 note=_("Members of the team take seats of its pool; a member in several teams holds one seat."),
             )

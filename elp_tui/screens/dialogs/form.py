@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from rich.highlighter import Highlighter
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,16 +15,16 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, SelectionList, Static
 
 from elp_tui.i18n import N_, _
-from elp_tui.portal.base import normalise_email, positive_int
+from elp_tui.portal.base import check_text, clean_name, normalise_email, positive_int
 from elp_tui.portal.dates import parse_date
 from elp_tui.portal.errors import PortalError
 from elp_tui.widgets.bindings import TranslatedBindings
-from elp_tui.widgets.safe import content
+from elp_tui.widgets.safe import content, plain
 
 
 @dataclass
 class Field:
-    """One form field. kind: text | email | date | int | select | multi | info."""
+    """One form field. kind: text | name | email | date | int | select | multi | info."""
 
     name: str
     label: str
@@ -36,7 +38,10 @@ class Field:
 
 
 def field_error(spec: Field, raw: Any) -> str | None:
-    """What is wrong with this value, in the user's language, or None."""
+    """What is wrong with this value, in the user's language, or None.
+
+    The portal's own checks say it (the CLI gives the same words): a control or invisible
+    character named, the range of a number, the calendar's days, the email's one form."""
     if spec.kind in ("info",):
         return None
     if spec.kind == "multi":
@@ -47,25 +52,45 @@ def field_error(spec: Field, raw: Any) -> str | None:
         if spec.required and (raw is None or raw is Select.NULL):
             return _("Choose one.")
         return None
-    text = "" if raw is None else str(raw).strip()
-    if not text:
-        return _("Required.") if spec.required else None
+    what = _(spec.label)
     try:
+        # Before the blank check: a value of only a control character is not blank, it is refused.
+        check_text(raw, what, limit=len(str(raw or "")))
+        text = "" if raw is None else str(raw).strip()
+        if not text:
+            return _("Required.") if spec.required else None
         if spec.kind == "email":
             normalise_email(text)
         elif spec.kind == "date":
-            parse_date(text)
+            parse_date(text, what)
         elif spec.kind == "int":
-            positive_int(text, _("Number"), minimum=spec.minimum)
-    except PortalError:
-        if spec.kind == "email":
-            return _("Not a valid email address (e.g. ana@studio.com).")
-        if spec.kind == "date":
-            return _("Write the date as YYYY-MM-DD.")
-        return _("A whole number, at least {minimum}.").format(minimum=spec.minimum)
+            positive_int(text, what, minimum=spec.minimum)
+        elif spec.kind == "name":
+            clean_name(text, what)
+        else:
+            check_text(text, what)
+    except PortalError as exc:
+        return str(exc)
     if spec.check is not None:
         return spec.check(text)
     return None
+
+
+class SafeDisplay(Highlighter):
+    """What an Input shows of its value: a control character pasted in (ESC, OSC 52, C1) is drawn
+    as '?', never sent to the terminal; the value keeps it, and the form refuses it by name."""
+
+    def __call__(self, text: str | Text) -> Text:
+        source = text if isinstance(text, Text) else Text(text)
+        shown = plain(source.plain)
+        if shown == source.plain:
+            return source
+        safe = source.copy()
+        safe.plain = shown  # one '?' per character: the cursor stays where it was
+        return safe
+
+    def highlight(self, text: Text) -> None:  # the whole job is in __call__
+        pass
 
 
 class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
@@ -136,7 +161,7 @@ class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
             return SelectionList(*[(label, v, v in chosen) for label, v in spec.options], id=wid)
         return Input(
             value="" if spec.value is None else str(spec.value), id=wid, placeholder=spec.placeholder,
-            classes="form-input", select_on_focus=False,
+            classes="form-input", select_on_focus=False, highlighter=SafeDisplay(),
         )
 
     def on_mount(self) -> None:
