@@ -22,6 +22,33 @@ def refused(portal: Any, exc_type: type[Exception], fn: Callable[..., Any], *arg
     return info.value
 
 
+def store_tables(raw: bytes) -> dict[str, dict[str, Any]]:
+    import orjson
+
+    return orjson.loads(raw)
+
+
+def only_refusal_logged(before: bytes, after: bytes, actor: str, operation: str | None = None) -> dict[str, Any]:
+    """A refusal of authority: every table as it was except one new 'refused' activity entry
+    (and `_meta`, which counts the commit). Returns that entry."""
+    old, new = store_tables(before), store_tables(after)
+    assert set(old) | {"activity"} == set(new), "a refusal added or removed a table"
+    for table in new:
+        if table not in ("_meta", "activity"):
+            assert new[table] == old.get(table), f"a refusal of authority changed table {table!r}"
+    old_log, new_log = old.get("activity", {}), new["activity"]
+    added = [doc for key, doc in new_log.items() if key not in old_log]
+    assert {k: new_log[k] for k in old_log} == old_log, "a refusal changed earlier activity entries"
+    assert len(added) == 1, f"a refusal of authority must add exactly one activity entry, added {added}"
+    entry = added[0]
+    assert entry["seq"] == len(old_log) + 1
+    assert (entry["action"], entry["actor"]) == ("refused", actor)
+    assert entry["organization"], "the refusal is logged to the actor's organization"
+    if operation is not None:
+        assert entry["target"] == operation
+    return entry
+
+
 def messages(app: Any) -> str:
     """Every notification the app has shown: title and message, one per line."""
     return "\n".join(f"{n.title}\n{n.message}" if n.title else str(n.message) for n in app._notifications)

@@ -26,6 +26,7 @@ from elp_tui.portal.credits import CSV_COLUMNS
 from elp_tui.store import Store
 
 from tests.conftest import ADMIN, TODAY
+from tests.helpers import only_refusal_logged
 
 ROOT = Path(__file__).resolve().parents[1]
 ANA = "ana@lumenfox.studio"
@@ -542,7 +543,7 @@ ADMIN_COMMANDS = [
     ["log"],
 ]
 USER_COMMANDS = {("licenses", "mine"), ("signin", None)}  # a regular user's own data
-NO_USER_COMMANDS = {("init", None), ("demo", None), ("check", None)}
+NO_USER_COMMANDS = {("init", None), ("demo", None), ("check", None), ("backup", None), ("restore", None)}
 
 
 def test_every_admin_command_is_in_the_regular_user_test():
@@ -560,12 +561,12 @@ def test_regular_user_is_refused_every_admin_command(elp, bank_id, regular, org,
     one_refusal_line(result)
     assert "only organization admins" in result.err
     assert result.out == ""
-    assert org.read_bytes() == before
+    only_refusal_logged(before, org.read_bytes(), ANA, "elp " + " ".join(w for w in argv[:2] if not w.startswith("-")))
 
 
 @pytest.mark.parametrize("argv", ADMIN_COMMANDS, ids=lambda argv: " ".join(argv[:2]))
 def test_invited_regular_user_is_refused_every_admin_command_and_stays_invited(elp, bank_id, org, argv):
-    """The refusal comes before the first sign-in: the store is left byte for byte as it was."""
+    """The refusal comes before the first sign-in: only its activity entry is written, the user stays invited."""
     assert elp("seats", "add", "--product", SEATS_PRODUCT, "--seats", "5").code == 0
     assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
     assert elp("users", "invite", ANA).code == 0
@@ -573,7 +574,7 @@ def test_invited_regular_user_is_refused_every_admin_command_and_stays_invited(e
     result = elp(*argv, user=ANA)
     one_refusal_line(result)
     assert "only organization admins" in result.err and result.out == ""
-    assert org.read_bytes() == before
+    only_refusal_logged(before, org.read_bytes(), ANA)
 
 
 def test_invited_users_are_activated_by_the_commands_their_role_allows(elp, org):
@@ -651,6 +652,7 @@ def test_check_ok_then_drift(elp, bank_id, org):
     ledger = data["ledger"]
     ledger[next(iter(ledger))]["credits"] = 99
     org.write_text(json.dumps(data))
+    org.chmod(0o600)
     result = elp("check", user=None)
     assert result.code == 1
     assert "ledger sums to" in result.out and "problem" in result.err

@@ -16,8 +16,10 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from elp_tui.portal import Portal, PortalError, StaleQuote
+from elp_tui.portal import AdminRequired, Portal, PortalError, StaleQuote
 from elp_tui.store import Store
+
+from tests.helpers import only_refusal_logged
 
 TODAY = dt.date(2026, 11, 23)
 ADMIN = "admin@lumenfox.studio"
@@ -75,10 +77,15 @@ class PortalMachine(RuleBasedStateMachine):
         return orjson.loads(self.portal.store.path.read_bytes())
 
     def attempt(self, call, name: str) -> object:
-        """Run one operation; a refusal must leave the store byte-for-byte as it was."""
+        """Run one operation; a refusal must leave the store byte-for-byte as it was, except a
+        refusal of authority, which adds only its activity entry."""
         before = self.portal.store.path.read_bytes()
         try:
             result = call()
+        except AdminRequired as exc:
+            only_refusal_logged(before, self.portal.store.path.read_bytes(), exc.actor)
+            event(f"{name}: refused ({type(exc).__name__})")
+            return None
         except PortalError as exc:
             assert self.portal.store.path.read_bytes() == before, "a refusal changed the store"
             event(f"{name}: refused ({type(exc).__name__})")

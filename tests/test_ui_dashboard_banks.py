@@ -22,7 +22,7 @@ from elp_tui.store import Store
 from elp_tui.widgets.consumption import ConsumptionBar
 from elp_tui.widgets.table import RecordTable
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import messages
+from tests.helpers import messages, only_refusal_logged
 
 ANA = "ana@lumenfox.studio"
 ANIMATE = "Quillstone Animate"
@@ -164,7 +164,7 @@ async def test_request_credits_refused_when_no_longer_admin(portal, bank, tmp_pa
         await pilot.press("y")
         await settle(pilot)
         assert "Refused" in messages(app) and "only organization admins" in messages(app)
-        assert portal.store.path.read_bytes() == before
+        only_refusal_logged(before, portal.store.path.read_bytes(), ADMIN, "request_credits")
     assert not tables(portal).get("requests")
 
 
