@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -41,8 +41,9 @@ TEXTUAL_TEXTS = [
     N_("Keys"), N_("Hide the keys and widget help panel"), N_("Show help for the focused widget and a summary of available keys"),
     N_("Minimize"), N_("Minimize the widget and restore to normal size"),
     N_("Maximize"), N_("Maximize the focused widget"),
-    N_("Screenshot"), N_("Save an SVG 'screenshot' of the current screen"),
 ]
+# Textual's own commands ELP does not offer: they write files on the machine ELP runs on.
+HIDDEN_SYSTEM_COMMANDS = {"Screenshot"}
 
 # How often a session looks for another session's commit: it shows within 2 s, no key pressed.
 STORE_POLL_S = 0.5
@@ -163,6 +164,41 @@ class ELPApp(TranslatedBindings, App[None]):
         """A portal refusal: the message says what was wrong and what to do; never markup."""
         self.notify(plain(str(exc)), title=_("Refused"), severity="error", timeout=8, markup=False)
 
+    # -- Textual's built-ins that reach files, the shell or a browser --------------------
+    # ELP runs for many people on one machine over SSH: none of them may write files where the
+    # app runs, drop to its shell or open its browser. Store text is never markup, so no
+    # `[@click=app.screenshot('/x')]` in a name can run an action; these overrides make sure
+    # that even an action string that got through (or a key or palette entry) does nothing.
+    def _off(self, message: str) -> None:
+        self.notify(message, title=_("Not available"), severity="warning")
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        self._off(_("ELP saves no screenshots: use your terminal's own screenshot."))
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        self._off(_("ELP saves no screenshots: use your terminal's own screenshot."))
+        return None
+
+    def save_screenshot(self, filename: str | None = None, path: str | None = None,
+                        time_format: str | None = None) -> str:
+        self._off(_("ELP saves no screenshots: use your terminal's own screenshot."))
+        return ""
+
+    def deliver_text(self, *args: Any, **kwargs: Any) -> str | None:
+        self._off(_("ELP saves no files from the screen: use the CLI (e.g. 'elp licenses export')."))
+        return None
+
+    def deliver_binary(self, *args: Any, **kwargs: Any) -> str | None:
+        self._off(_("ELP saves no files from the screen: use the CLI (e.g. 'elp licenses export')."))
+        return None
+
+    def action_suspend_process(self) -> None:
+        self._off(_("ELP does not suspend to the shell: quit with ctrl+q instead."))
+
+    def open_url(self, url: str, *, new_tab: bool = True) -> None:
+        self._off(_("ELP opens no browser: copy the link and open it yourself."))
+
     # -- navigation --------------------------------------------------------------------
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -193,7 +229,8 @@ class ELPApp(TranslatedBindings, App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):  # Textual's own, in English: translate them too
-            yield command._replace(title=_(command.title), help=_(command.help))
+            if command.title not in HIDDEN_SYSTEM_COMMANDS:
+                yield command._replace(title=_(command.title), help=_(command.help))
         for page_cls in self.allowed_pages():
             title = _(page_cls.TITLE)
             yield SystemCommand(
