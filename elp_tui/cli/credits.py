@@ -14,7 +14,7 @@ from elp_tui.cli.session import Session
 from elp_tui.i18n import _
 from elp_tui.portal import NotFound, RuleViolation
 from elp_tui.portal.alerts import bank_expiring_soon
-from elp_tui.portal.base import VENDOR_EMAIL, normalise_email, positive_int
+from elp_tui.portal.base import MAX_NAME, VENDOR_EMAIL, check_text, normalise_email, positive_int
 from elp_tui.portal.credits import expired_bank_request
 from elp_tui.portal.quotes import TYPE_NAMES
 
@@ -90,7 +90,7 @@ def banks_add(s: Session) -> None:
 
 
 def _find_bank(s: Session, bank_id: str) -> dict[str, Any]:
-    wanted = (bank_id or "").strip().upper()
+    wanted = check_text((bank_id or "").strip(), _("The bank ID"), limit=MAX_NAME).upper()
     for bank in s.portal.list_banks(s.actor):
         if bank["id"] == wanted:
             return bank

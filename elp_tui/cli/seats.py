@@ -8,7 +8,7 @@ from elp_tui.cli.console import Column, plain
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _
 from elp_tui.portal import NotFound
-from elp_tui.portal.base import VENDOR_EMAIL, normalise_email, positive_int
+from elp_tui.portal.base import MAX_NAME, VENDOR_EMAIL, check_text, normalise_email, positive_int
 
 BAR_WIDTH = 40
 # active / pending / unassigned / unused, in the order the dashboard bar shows them
@@ -90,7 +90,7 @@ def seats_show(s: Session) -> None:
 
 def seats_request(s: Session) -> None:
     seats = positive_int(s.args.seats, _("Seats requested"))
-    wanted = (s.args.product or "").strip().lower()
+    wanted = check_text((s.args.product or "").strip(), _("The product name"), limit=MAX_NAME).lower()
     pool = next(
         (p for p in s.portal.seats_overview(s.actor) if p["product"].lower() == wanted or p["id"] == s.args.product),
         None,

@@ -647,7 +647,9 @@ class CreditsMixin(PortalBase):
 
     def export_csv(self, actor: str) -> str:
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        # RFC 4180 line ends: with "\r\n" as the terminator, a cell holding a CR is quoted too (with
+        # "\n" alone the csv module writes it bare, and a spreadsheet splits the row there).
+        writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
         for row in self.list_licenses(actor):
             writer.writerow([neutralise_cell(row[c]) for c in CSV_COLUMNS])

@@ -1,0 +1,154 @@
+"""The table of hostile input shared by the CLI and the app suites (issue 4, SPEC §9).
+
+Three kinds of hostile text, three answers: markup-looking text is data (accepted, shown
+literally); terminal control and invisible characters are refused, named in the refusal;
+formula starts are neutralised in the CSV export only. Plus the malformed emails, dates,
+numbers and names a person pastes: each refused saying what was wrong and what to do.
+
+A case is (id, value, what the refusal says). Values are built on a valid base per kind, so
+only the hostile part is wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from elp_tui.portal import Portal, fixed_clock
+from elp_tui.store import Store
+
+TODAY = dt.date(2026, 11, 23)
+ADMIN = "admin@lumenfox.studio"
+ANA = "ana@lf.studio"
+ANIMATE = "Quillstone Animate"
+SEATS = "Frameloop Teams"
+TEAM = "Layout"
+BANK_END = "2027-05-01"
+# The starts a license of the bank may take: today .. the day before the bank expires.
+START_RANGE = "pick a start from 2026-11-23 to 2027-04-30"
+
+# What a person can paste: ESC (CSI), an OSC 52 clipboard write, a C1 control, NUL, DEL, CR/LF,
+# a bidi override. Each refusal names the character.
+CONTROLS = [
+    ("esc", "\x1b[2J", "U+001B"),
+    ("osc52", "\x1b]52;c;aGk=\x07", "U+001B"),
+    ("c1-csi", "\x9b31m", "U+009B"),
+    ("nul", "\x00", "U+0000"),
+    ("del", "\x7f", "U+007F"),
+    ("crlf", "\r\nBcc: x", "U+000D"),
+    ("bidi", "\u202etxt", "U+202E"),
+]
+ZERO_WIDTH = ("zero-width", "\u200b", "invisible character (U+200B")
+
+BASE = {"email": ANA, "name": "Studio", "lookup": TEAM, "number": "5", "date": "2026-12-01", "version": "25.1"}
+
+# Markup-looking text: legitimate data, shown exactly as typed, never run.
+MARKUP = ["Studio [Paris]", "[@click=app.quit]x", "[/]", "[$accent @click=app.quit]x", "[link=file:///etc/passwd]x"]
+
+# Any character a terminal or a reader would act on: none may reach the screen raw.
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    value: str
+    says: tuple[str, ...]
+    malformed: bool = False  # the CLI refuses it while parsing the command line (exit 2)
+
+
+def common_cases(kind: str) -> list[Case]:
+    """Control characters and a zero-width character inside an otherwise valid value."""
+    base = BASE[kind]
+    numeric = kind == "number"
+    cases = [Case(f"{kind}-{name}", base + char, ("control character", code), numeric) for name, char, code in CONTROLS]
+    name, char, says = ZERO_WIDTH
+    cases.append(Case(f"{kind}-{name}", base[:2] + char + base[2:], (says,), numeric))
+    return cases
+
+
+EMAIL_CASES = common_cases("email") + [
+    Case("email-display-name", "Bob <bob@lf.studio>", ("type only the address", "bob@lf.studio")),
+    Case("email-angle-brackets", "<bob@lf.studio>", ("type only the address",)),
+    Case("email-over-long", "b" * 250 + "@lf.studio", ("at most 254 characters",)),
+    Case("email-two-at", "ana@@lf.studio", ("not a valid email address", "e.g. ana@studio.com")),
+    Case("email-10k", "a" * 10_000, ("at most 254 characters",)),
+]
+NAME_CASES = common_cases("name") + [
+    Case("name-10k", "N" * 10_000, ("10,000 characters long", "the limit is 200")),
+    Case("name-201", "N" * 201, ("the limit is 200",)),
+]
+LOOKUP_CASES = common_cases("lookup") + [Case("lookup-10k", "L" * 10_000, ("the limit is 200",))]
+VERSION_CASES = common_cases("version") + [Case("version-long", "2" * 41, ("the limit is 40",))]
+NUMBER_CASES = common_cases("number") + [
+    Case("number-zero", "0", ("at least 1", "at most 1,000,000,000")),
+    Case("number-negative", "-3", ("at least", "(got -3)")),
+    Case("number-huge", "99999999999999999999999", ("at most 1,000,000,000",)),
+    Case("number-10k-digits", "9" * 10_000, ("at most 1,000,000,000", "10,000 digits")),
+    Case("number-word", "many", ("whole number from", "(got 'many')"), True),
+    Case("number-decimal", "2.5", ("whole number from",), True),
+]
+DATE_CASES = common_cases("date") + [
+    Case("date-feb-30", "2026-02-30", ("no such day", "28 days")),
+    Case("date-month-13", "2026-13-01", ("no month 13", "YYYY-MM-DD")),
+    Case("date-french", "30/11/2026", ("is not a date", "YYYY-MM-DD")),
+    Case("date-words", "tomorrow", ("is not a date", "YYYY-MM-DD")),
+]
+CASES = {
+    "email": EMAIL_CASES, "name": NAME_CASES, "lookup": LOOKUP_CASES, "version": VERSION_CASES,
+    "number": NUMBER_CASES, "date": DATE_CASES,
+}
+
+
+# -- a store with something to act on -------------------------------------------------------
+@dataclass
+class Template:
+    path: Path
+    returned: str  # a returned license (portable bank): assign takes it
+    held: str  # a license assigned to ANA: return and renew take it
+
+
+def build_store(path: Path) -> Template:
+    """An organization with a portable bank, a license held by ANA, a returned one, a seat pool
+    with team Layout (ANA in it), a build in the catalog."""
+    portal = Portal(Store(path), fixed_clock(TODAY), rng=random.Random(7))
+    portal.init_organization("Lumenfox Studios", ADMIN)
+    bank = portal.add_bank(ADMIN, product=ANIMATE, credits=100, start="2026-11-01", expires_on=BANK_END,
+                           product_version="25.1", portable=True)
+    portal.invite(ADMIN, ANA)
+    portal.sign_in(ANA)
+    held = portal.generate(ADMIN, portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=2, quantity=1,
+                                                       start=TODAY.isoformat(), email=ANA))[0]["activation_id"]
+    returned = portal.generate(ADMIN, portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=2,
+                                                           quantity=1, start=TODAY.isoformat(), email=ANA))[0]["activation_id"]
+    portal.return_license(ADMIN, returned, ANA)
+    portal.add_seats(ADMIN, SEATS, 5)
+    portal.create_team(ADMIN, TEAM, SEATS)
+    portal.team_add(ADMIN, TEAM, ANA)
+    add_builds(portal, ANIMATE, ["25.1"])
+    return Template(path, returned, held)
+
+
+def add_builds(portal: Portal, product: str, versions: list[str]) -> None:
+    """The vendor catalog's builds (the vendor side has no operation)."""
+    with portal.store.transaction() as db:
+        products = db.table("products")
+        doc = next(p for p in products.all() if p["name"] == product)
+        builds = [
+            {"version": v, "released": "2026-01-15", "downloads": {"linux": f"https://dl.example.com/{i}.tgz"}}
+            for i, v in enumerate(versions)
+        ]
+        products.update({"builds": builds}, doc_ids=[doc.doc_id])
+
+
+def copy_store(template: Path, folder: Path) -> Path:
+    """The template's bytes in a private folder of this test (0700 folder, 0600 file)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    target = folder / "elp.json"
+    target.write_bytes(template.read_bytes())
+    target.chmod(0o600)
+    return target
