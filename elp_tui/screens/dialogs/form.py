@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from rich.highlighter import Highlighter
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, SelectionList, Static
 
 from elp_tui.i18n import N_, _
-from elp_tui.portal.base import check_text, clean_name, normalise_email, positive_int
+from elp_tui.portal.base import MAX_NAME, check_text, clean_name, normalise_email, positive_int
 from elp_tui.portal.dates import parse_date
 from elp_tui.portal.errors import PortalError
 from elp_tui.widgets.bindings import TranslatedBindings
@@ -67,8 +67,8 @@ def field_error(spec: Field, raw: Any) -> str | None:
             positive_int(text, what, minimum=spec.minimum)
         elif spec.kind == "name":
             clean_name(text, what)
-        else:
-            check_text(text, what)
+        else:  # an ID or a name typed to verify: as long as a name at most
+            check_text(text, what, limit=MAX_NAME)
     except PortalError as exc:
         return str(exc)
     if spec.check is not None:
@@ -91,6 +91,21 @@ class SafeDisplay(Highlighter):
 
     def highlight(self, text: Text) -> None:  # the whole job is in __call__
         pass
+
+
+class FormInput(Input):
+    """A form's one-line input. A paste goes in whole: Textual's Input keeps only its first line,
+    which would accept `ana@x.com` out of `ana@x.com\r\nBcc: ...` silently; here the line break
+    stays in the value and the form refuses it, naming it."""
+
+    def _on_paste(self, event: events.Paste) -> None:
+        if event.text:
+            if self.selection.is_empty:
+                self.insert_text_at_cursor(event.text)
+            else:
+                self.replace(event.text, *self.selection)
+        event.stop()
+        event.prevent_default()  # Input's own handler (first line only) must not run too
 
 
 class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
@@ -159,7 +174,7 @@ class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
         if spec.kind == "multi":
             chosen = set(spec.value or [])
             return SelectionList(*[(label, v, v in chosen) for label, v in spec.options], id=wid)
-        return Input(
+        return FormInput(
             value="" if spec.value is None else str(spec.value), id=wid, placeholder=spec.placeholder,
             classes="form-input", select_on_focus=False, highlighter=SafeDisplay(),
         )

@@ -1,0 +1,297 @@
+"""Hostile input through the app's forms, with the keys a person presses (or the paste a terminal
+sends): every text field of every form gets the hostile values of its kind; each is refused beside
+the field saying what was wrong, the form stays, and the store file is byte-for-byte unchanged.
+Then display: markup-looking names shown literally everywhere and inert when clicked; control
+characters already in a store never reach the screen raw; the CSV download neutralises formulas.
+
+One app session per form field keeps this fast: the values are tried one after another."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import webbrowser
+
+import pytest
+from rich.cells import cell_len
+from textual import events
+from textual.widgets import Input, Static
+
+from elp_tui.app import make_app
+from elp_tui.portal import Portal, fixed_clock
+from elp_tui.screens.dialogs.confirm import ConfirmDialog
+from elp_tui.screens.dialogs.form import FormDialog
+from elp_tui.screens.dialogs.licenses_forms import ExportDoneDialog
+from elp_tui.screens.main import MainScreen
+from elp_tui.store import Store
+from tests.helpers import messages, until
+from tests.hostile_cases import (
+    ADMIN, ANA, ANIMATE, CASES, MARKUP, RAW_CONTROL, SEATS, START_RANGE, TEAM, TODAY, Case, add_builds, build_store,
+    copy_store,
+)
+
+SIZE = (120, 36)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    return build_store(tmp_path_factory.mktemp("hostile-app") / "template.json")
+
+
+@pytest.fixture
+def portal(template, tmp_path):
+    return Portal(Store(copy_store(template.path, tmp_path / "data")), fixed_clock(TODAY), rng=random.Random(3))
+
+
+def app_for(portal: Portal, tmp_path):
+    return make_app(portal.store, ADMIN, clock=TODAY, settings_file=tmp_path / "settings.json")
+
+
+async def open_page(app, pilot, page_id: str):
+    number = [p.PAGE_ID for p in app.allowed_pages()].index(page_id) + 1
+    await pilot.press(str(number))
+    page = app.screen.query_one(f"#page-{page_id}")
+    await until(pilot, lambda: page.display and page.loaded, f"{page_id} shown")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    return page
+
+
+async def select_license(pilot, app, aid: str) -> None:
+    await pilot.press("slash", *aid[:9], "enter")
+    page = app.screen.query_one("#page-licenses")
+    await until(pilot, lambda: page.table.row_count == 1 and page.table.has_focus, "row selected")
+
+
+def screen_text(app) -> str:
+    """What the terminal shows now: every cell of every line, as characters."""
+    return "\n".join("".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips())
+
+
+async def enter(pilot, field: Input, value: str) -> None:
+    """Replace the field's value the way a person does: printable short text typed key by key,
+    anything else (control characters, 10,000 characters) pasted."""
+    field.value = ""
+    field.focus()
+    await pilot.pause()
+    if value.isprintable() and len(value) <= 40:
+        await pilot.press(*value)
+    else:
+        field.post_message(events.Paste(value))
+    await pilot.pause()
+
+
+# (form, page, key that opens it, license row to select first, [(field, kind), ...]): one session a form.
+FORMS = [
+    ("users invite", "users", "a", None, [("email", "email")]),
+    ("teams create", "teams", "n", None, [("name", "name")]),
+    ("teams add member", "teams", "a", None, [("email", "email")]),
+    ("teams request seats", "teams", "m", None, [("seats", "number")]),
+    ("banks request credits", "banks", "q", None, [("credits", "number")]),
+    ("licenses add", "licenses", "a", None, [("months", "number"), ("quantity", "number"), ("start", "date"), ("email", "email")]),
+    ("licenses renew", "licenses", "e", "held", [("months", "number")]),
+    ("licenses return", "licenses", "t", "held", [("activation_id", "lookup"), ("email", "email")]),
+    ("licenses assign", "licenses", "s", "returned", [("email", "email")]),
+]
+# Every control character on the first form of each kind; on the others, one of each family
+# (an escape sequence, an OSC 52 clipboard write, a C1 control, a line break) keeps the suite quick.
+FULL = {("users invite", "email"), ("teams create", "name"), ("licenses add", "number"), ("licenses add", "date"),
+        ("licenses return", "lookup")}
+FAMILY = {"esc", "osc52", "c1-csi", "crlf"}
+
+
+def app_cases(form: str, kind: str) -> list[Case]:
+    cases = [c for c in CASES[kind] if c.id != "number-10k-digits"]  # the CLI's; "at most" all the same
+    if (form, kind) in FULL:
+        return cases
+    return [c for c in cases if c.id.split("-", 1)[1] in FAMILY or not any(c.id.endswith(n) for n in CONTROL_IDS)]
+
+
+CONTROL_IDS = ("-nul", "-del", "-bidi", "-zero-width")
+
+
+@pytest.mark.parametrize("form, page_id, key, row, fields", FORMS, ids=[f[0] for f in FORMS])
+async def test_every_hostile_value_is_refused_beside_the_field(template, portal, tmp_path, form, page_id, key, row, fields):
+    before = portal.store.path.read_bytes()
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_page(app, pilot, page_id)
+        if row:
+            await select_license(pilot, app, getattr(template, row))
+        await pilot.press(key)
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), f"{form} form")
+        dialog = app.screen
+        for name, kind in fields:
+            field = dialog.query_one(f"#field-{name}", Input)
+            error = dialog.query_one(f"#error-{name}", Static)
+            valid = field.value
+            for case in app_cases(form, kind):
+                await enter(pilot, field, case.value)
+                assert field.value == case.value, f"{form}: the field holds {field.value!r}, not what was entered"
+                await pilot.press("ctrl+s")
+                await pilot.pause()
+                assert app.screen is dialog, f"{form}: {case.id} went past the form"
+                shown = error.content.plain if hasattr(error.content, "plain") else str(error.content)
+                for words in case.says:
+                    if form == "licenses renew" and words == "at least 1":
+                        continue  # a renewal's months may be 0 (a multiseat adds computers only)
+                    assert words in shown, f"{form} {name}: {case.id}: {words!r} not in {shown!r}"
+                assert not RAW_CONTROL.search(screen_text(app)), f"{form}: {case.id} reached the screen raw"
+            field.value = valid
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), "form closed")
+    assert portal.store.path.read_bytes() == before, f"{form}: a refused value changed the store"
+
+
+@pytest.mark.parametrize("start, says", [("2026-11-01", "is in the past"), ("2027-06-01", "is not before bank BK-0001 expires")])
+async def test_a_start_outside_the_bank_is_refused_saying_the_range(portal, tmp_path, start, says):
+    before = portal.store.path.read_bytes()
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_page(app, pilot, "licenses")
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), "add form")
+        await enter(pilot, app.screen.query_one("#field-start", Input), start)
+        await enter(pilot, app.screen.query_one("#field-email", Input), ANA)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: says in messages(app), "refusal")
+        assert START_RANGE in messages(app)
+        # The form comes back with what was typed; nothing was written.
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), "form again")
+        assert app.screen.query_one("#field-start", Input).value == start
+    assert portal.store.path.read_bytes() == before
+
+
+# -- markup-looking text is data --------------------------------------------------------------
+def markup_store(portal: Portal) -> None:
+    """An organization, products, a team and a build named with markup."""
+    with portal.store.transaction() as db:
+        db.table("organizations").update({"name": "[@click=app.quit]x"})
+    portal.add_bank(ADMIN, product="[link=file:///etc/passwd]x", credits=10, start="2026-11-01", expires_on="2027-05-01")
+    portal.add_seats(ADMIN, "[$accent @click=app.quit]x", 3)
+    portal.create_team(ADMIN, "[/]", SEATS)
+    portal.create_team(ADMIN, "Studio [Paris]", SEATS)
+    add_builds(portal, ANIMATE, ["[@click=app.quit]x", "25.1"])
+
+
+async def click_on(pilot, app, text: str) -> bool:
+    """Click the first place on screen showing `text`; False when it is not shown."""
+    for y, line in enumerate(screen_text(app).split("\n")):
+        at = line.find(text)
+        if at >= 0:
+            await pilot.click(offset=(cell_len(line[:at]) + 1, y))
+            await pilot.pause()
+            return True
+    return False
+
+
+async def test_markup_names_show_literally_everywhere_and_do_nothing_when_clicked(portal, tmp_path, monkeypatch):
+    markup_store(portal)
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda *a, **k: opened.append(str(a)))
+    app = app_for(portal, tmp_path)
+    monkeypatch.setattr(app, "open_url", lambda *a, **k: opened.append(str(a)))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    seen: set[str] = set()
+    async with app.run_test(size=SIZE) as pilot:
+        for page in [p.PAGE_ID for p in app.allowed_pages()]:
+            await open_page(app, pilot, page)
+            if page == "versions":  # the builds of the highlighted product
+                table = app.screen.query_one("#page-versions").table
+                await pilot.press("g")
+                for _ in range(table.row_count):
+                    if table.current_row and table.current_row["product"] == ANIMATE:
+                        break
+                    await pilot.press("j")
+                await pilot.pause()
+            text = screen_text(app)
+            for name in MARKUP:
+                if name in text:
+                    seen.add(name)
+                    assert await click_on(pilot, app, name)
+                    assert app.is_running and app.return_code is None, f"clicking {name} on {page} ran it"
+                    if not isinstance(app.screen, MainScreen):
+                        await pilot.press("escape")
+            # the rendered header holds the organization's name as typed
+            assert "[@click=app.quit]x" in text.split("\n")[0]
+        # help and a dialog built from store text
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert not RAW_CONTROL.search(screen_text(app))
+        await pilot.press("escape")
+        await open_page(app, pilot, "teams")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), "create team form")
+        await enter(pilot, app.screen.query_one("#field-name", Input), "[@click=app.quit]y")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirm")
+        assert "[@click=app.quit]y" in screen_text(app)
+        assert await click_on(pilot, app, "[@click=app.quit]y") and app.is_running
+        await pilot.press("y")
+        await until(pilot, lambda: "Team [@click=app.quit]y created." in messages(app), "notification")
+        await pilot.pause()
+        assert "[@click=app.quit]y" in screen_text(app)  # in the table and the notification
+        assert await click_on(pilot, app, "[@click=app.quit]y")
+        assert app.is_running and app.return_code is None
+    assert seen == set(MARKUP) - {"Studio [Paris]"} | ({"Studio [Paris]"} & seen)
+    assert {"[@click=app.quit]x", "[/]", "[$accent @click=app.quit]x", "[link=file:///etc/passwd]x"} <= seen
+    assert opened == [], "a click on store text opened something"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "settings.json") == [n for n in before if n != "settings.json"]
+    assert "[@click=app.quit]y" in {t["name"] for t in portal.list_teams(ADMIN)}
+
+
+# -- control characters already in the store ---------------------------------------------------
+EVIL = "\x1b]52;c;aGk=\x07\x1b[2J\x9b31m\x00\x7f\u202e"
+
+
+async def test_control_characters_in_a_store_never_reach_the_screen(portal, tmp_path):
+    """Written straight into the store (no portal check): shown neutralised on every page."""
+    with portal.store.transaction() as db:
+        db.table("organizations").update({"name": "Org" + EVIL})
+        db.table("teams").update({"name": "Team" + EVIL})
+        bank = db.table("banks").all()[0]
+        db.table("banks").update({"product_version": "25.1" + EVIL}, doc_ids=[bank.doc_id])
+        for doc in db.table("licenses").all():
+            db.table("licenses").update({"product": "Prod" + EVIL}, doc_ids=[doc.doc_id])
+        for doc in db.table("activity").all():
+            db.table("activity").update({"details": "Note" + EVIL}, doc_ids=[doc.doc_id])
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        for page in [p.PAGE_ID for p in app.allowed_pages()]:
+            await open_page(app, pilot, page)
+            text = screen_text(app)
+            assert not RAW_CONTROL.search(text), f"{page}: a raw control character reached the screen"
+            for widget in app.screen.query(Static).results():
+                visual = widget.content
+                plain = visual.plain if hasattr(visual, "plain") else str(visual)
+                assert "\x1b" not in plain and "\x9b" not in plain, f"{page}: {widget!r} holds a raw escape"
+        assert "Org" in screen_text(app).split("\n")[0]
+        await open_page(app, pilot, "teams")
+        await pilot.press("a")  # a dialog titled with the team's name
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), "add member form")
+        assert not RAW_CONTROL.search(screen_text(app))
+
+
+# -- the CSV download ------------------------------------------------------------------------
+async def test_csv_download_neutralises_formula_starts_and_keeps_the_data(portal, tmp_path, monkeypatch):
+    bank = portal.list_banks(ADMIN)[0]
+    for email in ("=1+2@x.com", "+1@x.com", "-2@x.com"):
+        portal.generate(ADMIN, portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=1,
+                                                    start=TODAY.isoformat(), email=email))
+    with portal.store.transaction() as db:
+        db.table("banks").update({"product": "-2+3"})
+    monkeypatch.setenv("ELP_EXPORT_DIR", str(tmp_path / "exports"))
+    before = portal.store.path.read_bytes()
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_page(app, pilot, "licenses")
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ExportDoneDialog), "export dialog")
+        path = app.screen.path
+        await pilot.press("escape")
+    rows = list(csv.DictReader(io.StringIO(open(path, encoding="utf-8", newline="").read())))
+    assert {"'=1+2@x.com", "'+1@x.com", "'-2@x.com"} <= {r["assignee"] for r in rows}
+    assert all(not cell[:1] in ("=", "+", "-", "@", "\t", "\r") for r in rows for cell in r.values())
+    assert portal.store.path.read_bytes() == before
+    assert "=1+2@x.com" in {lic["assignee"] for lic in portal.list_licenses(ADMIN)}
