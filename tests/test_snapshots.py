@@ -72,6 +72,7 @@ def demo(demo_template, tmp_path) -> Demo:
     store = tmp_path / "data" / "elp.json"
     store.parent.mkdir(parents=True)
     shutil.copyfile(template, store)
+    store.chmod(0o600)  # a copy gets the umask's mode; ELP refuses a store others can read
     return Demo(store=store, admin=info["admin"], regular=info["regular"], settings=tmp_path / "settings.json")
 
 
