@@ -113,31 +113,35 @@ class ELPApp(TranslatedBindings, App[None]):
             return  # unreadable for now: the next read or action says why
         if marker is None:
             return
+        # The account first: a demoted admin's admin page must not reload (each reload would be
+        # a refused admin operation, logged, which changes the store, which reloads the page...).
+        if marker != self._identity_marker and not await self._check_identity(marker):
+            return
         main = self._main()
         if main is not None:
             main.store_changed(marker)
-        if marker != self._identity_marker:
-            await self._check_identity(marker)
 
-    async def _check_identity(self, marker: object) -> None:
+    async def _check_identity(self, marker: object) -> bool:
+        """False while the signed-in user's own account differs from what the app shows."""
         try:
             user = await asyncio.to_thread(self.portal.sign_in, self.user_email)
         except PortalError as exc:  # deactivated or removed by another admin: nothing left to show
             self.exit(message=plain(str(exc)))
-            return
+            return False
         except (StoreError, OSError):
-            return
+            return True
         keys = ("role", "status", "organization")
         if all(user.get(k) == self.user.get(k) for k in keys):
             self._identity_marker = marker
-            return
+            return True
         if not isinstance(self.screen, MainScreen):
-            return  # a dialog, the help or the palette is open: once it closes
+            return False  # a dialog, the help or the palette is open: once it closes
         self._identity_marker = marker
         self.identity_changed()
         role = _("admin") if self.is_admin else _("regular user")
         self.notify(_("Another admin changed your account: you are now {role}.").format(role=role),
                     severity="warning", timeout=10)
+        return False
 
     def identity_changed(self) -> None:
         """The signed-in user's own role or status changed: rebuild what they may see."""
