@@ -40,19 +40,11 @@ VENDOR_EMAIL = "enterprise@quillstone.example.com"
 # The activity action of a refusal of authority; its target is the refused operation.
 REFUSED = "refused"
 
-T_ORGS = "organizations"
-T_USERS = "users"
-T_PRODUCTS = "products"
-T_RESTRICTIONS = "restrictions"
-T_BANKS = "banks"
-T_LICENSES = "licenses"
-T_LEDGER = "ledger"
-T_POOLS = "seat_pools"
-T_HOLDERS = "seat_holders"
-T_TEAMS = "teams"
-T_REQUESTS = "requests"
-T_ACTIVITY = "activity"
-T_OUTBOX = "outbox"
+# The table names live with the store's schema; the portal names them the same way.
+from elp_tui.store.schema import (  # noqa: E402
+    T_ACTIVITY, T_BANKS, T_HOLDERS, T_LEDGER, T_LICENSES, T_ORGS, T_OUTBOX, T_POOLS, T_PRODUCTS, T_REQUESTS,
+    T_RESTRICTIONS, T_TEAMS, T_USERS,
+)
 
 
 # The checks every typed value goes through live in inputs.py; they are re-exported here, where
