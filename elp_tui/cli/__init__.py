@@ -1,7 +1,7 @@
 """The command-line interface: the same portal operations as the screens, for scripts and SSH.
 
-Exit status: 0 done; 1 refused (one line on stderr, the store unchanged); 2 malformed
-command line. No textual import here: only `setup.open_app` imports it, when it draws.
+Exit status: 0 done; 1 refused (one line on stderr, the store unchanged, except the activity
+entry recording a regular user refused an admin command); 2 malformed command line. No textual import here: only `setup.open_app` imports it, when it draws.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("teams", "remove"): seats.teams_remove,
 }
 NO_USER = {"init", "demo", "check", "backup", "restore"}  # file-level: the 0600 file is the boundary
-# What a regular user may run: their own licenses, their sign-in. Every other command is for admins,
-# and a regular user is refused it before signing in (a refusal leaves the store as it was).
+# What a regular user may run: their own licenses, their sign-in. Every other command is for admins:
+# a regular user is refused it before signing in, and the refusal, naming the command, is logged.
 ANY_MEMBER = {("licenses", "mine"), ("signin", None)}
 
 
