@@ -6,7 +6,8 @@ from typing import Any
 
 
 class PortalError(Exception):
-    """A refusal: what was wrong and what to do instead. Nothing was changed."""
+    """A refusal: what was wrong and what to do instead. Nothing was changed (an `AdminRequired`
+    adds only its activity entry)."""
 
 
 class PermissionDenied(PortalError):
