@@ -18,7 +18,7 @@ from textual.widgets import ContentSwitcher
 from elp_tui.app import PAGES, make_app
 from elp_tui.cli import ANY_MEMBER, COMMANDS, NO_USER, main
 from elp_tui.portal import AdminRequired, PermissionDenied, Portal
-from elp_tui.portal.authority import needs_admin, public_methods, takes_actor
+from elp_tui.portal.authority import needs_admin, public_methods
 from elp_tui.screens.base import Page
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import file_bytes, messages, only_refusal_logged, until
