@@ -165,7 +165,7 @@ class Store:
         restore = _("restore a backup with 'elp restore BACKUP'")
         if not raw.strip():
             raise self._unusable(
-                _("is empty ({size} bytes): it was cut short, by a full disk or a copy").format(size=len(raw)), restore)
+                _("is empty: it was cut short, by a full disk or a copy"), restore)
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
