@@ -16,6 +16,12 @@ from elp_tui.portal import Portal, StaleQuote, fixed_clock
 from elp_tui.store import Store
 
 
+def report(line: str) -> None:
+    """One write per line, after the commit returned."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def main() -> None:
     store_path, bank, actor, today = sys.argv[1:5]
     portal = Portal(Store(store_path), fixed_clock(today))
@@ -28,14 +34,14 @@ def main() -> None:
             if n % 5 == 4:
                 email = f"artist-{pid}-{n}@lumenfox.studio"
                 portal.invite(actor, email)
-                print("user", email, flush=True)
+                report(f"user {email}")
             elif n % 3 == 2 and last is not None:
                 renewed = portal.renew(actor, portal.quote_renew(actor, last, months=1))
-                print("renew", last, renewed["expires_on"], flush=True)
+                report(f"renew {last} {renewed['expires_on']}")
             else:
                 quote = portal.quote_generate(actor, bank=bank, type="multiseat", months=1, quantity=2, start=today, email=actor)
                 last = portal.generate(actor, quote)[0]["activation_id"]
-                print("license", last, flush=True)
+                report(f"license {last}")
         except StaleQuote:
             pass  # another writer got there first; the next round quotes afresh
 
