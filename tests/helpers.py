@@ -2,10 +2,57 @@
 
 from __future__ import annotations
 
+import io
+import sys
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import pytest
+
+
+@pytest.fixture
+def cli_env(monkeypatch):
+    """The CLI as scripts meet it: a fixed today, no user, store or language from the
+    environment, and no terminal on stdin unless a test gives one. Import it as an autouse
+    fixture: `pytestmark = pytest.mark.usefixtures("cli_env")` after `from tests.helpers import cli_env`."""
+    from tests.conftest import TODAY
+
+    monkeypatch.setenv("ELP_TODAY", TODAY.isoformat())
+    for name in ("ELP_USER", "ELP_STORE", "ELP_LANG", "COLUMNS"):
+        # set, then delete: the undo then also removes what a command sets (elp --lang)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+
+
+@dataclass
+class Result:
+    """What one `elp` command did: exit status, stdout, stderr."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def elp(store_path, capsys) -> Callable[..., Result]:
+    """Run `elp --store STORE [--as USER] ARGS...` in-process (STORE: the test's store, or `store=`)."""
+    from elp_tui.cli import main
+    from tests.conftest import ADMIN
+
+    def run(*args: str, user: str | None = ADMIN, store: Any = None) -> Result:
+        argv = ["--store", str(store or store_path)] + (["--as", user] if user else []) + list(args)
+        code = main(argv)
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
 
 
 def file_bytes(portal: Any) -> bytes:

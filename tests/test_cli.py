@@ -14,7 +14,6 @@ import random
 import subprocess
 import sys
 import types
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,9 @@ from elp_tui.portal.credits import CSV_COLUMNS
 from elp_tui.store import Store
 
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import only_refusal_logged
+from tests.helpers import Result, cli_env, elp, only_refusal_logged  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 ROOT = Path(__file__).resolve().parents[1]
 ANA = "ana@lumenfox.studio"
@@ -44,16 +45,6 @@ LICENSE_KEYS = {
 USER_KEYS = {"email", "role", "status", "organization"}
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        return json.loads(self.out)
-
-
 class Terminal(io.StringIO):
     """stdin of a person at a terminal who answers the prompt."""
 
@@ -61,27 +52,6 @@ class Terminal(io.StringIO):
         return True
 
 
-@pytest.fixture(autouse=True)
-def cli_env(monkeypatch):
-    monkeypatch.setenv("ELP_TODAY", TODAY.isoformat())
-    for name in ("ELP_USER", "ELP_STORE", "ELP_LANG", "COLUMNS"):
-        # set, then delete: the undo then also removes what a command sets (elp --lang)
-        monkeypatch.setenv(name, "")
-        monkeypatch.delenv(name)
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # no terminal unless a test says so
-
-
-@pytest.fixture
-def elp(store_path, capsys):
-    """Run `elp --store STORE [--as USER] ARGS...` in-process."""
-
-    def run(*args: str, user: str | None = ADMIN) -> Result:
-        argv = ["--store", str(store_path)] + (["--as", user] if user else []) + list(args)
-        code = main(argv)
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return run
 
 
 @pytest.fixture

@@ -5,11 +5,8 @@ file is never modified (bytes and mtime); `elp check` lists every inconsistency.
 
 from __future__ import annotations
 
-import io
 import os
 import stat
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,35 +19,13 @@ from elp_tui.portal import Portal, fixed_clock
 from elp_tui.store import Store, StoreError
 
 from tests.conftest import ADMIN, TODAY
+from tests.helpers import Result, cli_env, elp  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 ANA = "ana@lumenfox.studio"
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture(autouse=True)
-def cli_env(monkeypatch):
-    monkeypatch.setenv("ELP_TODAY", TODAY.isoformat())
-    for name in ("ELP_USER", "ELP_STORE", "ELP_LANG", "COLUMNS"):
-        monkeypatch.setenv(name, "")
-        monkeypatch.delenv(name)
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-
-
-@pytest.fixture
-def elp(store_path, capsys) -> Callable[..., Result]:
-    def run(*args: str, user: str | None = ADMIN, store: Path | None = None) -> Result:
-        argv = ["--store", str(store or store_path)] + (["--as", user] if user else []) + list(args)
-        code = main(argv)
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return run
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 
 import pytest
 
 from elp_tui.cli import main
 from elp_tui.portal import Portal, fixed_clock
 from elp_tui.store import Store
+from tests.helpers import cli_env  # noqa: F401 (fixture)
 from tests.hostile_cases import (
     ADMIN, ANA, ANIMATE, CASES, MARKUP, RAW_CONTROL, SEATS, START_RANGE, TEAM, TODAY, Case, build_store, copy_store,
 )
@@ -82,6 +82,8 @@ FIELDS: list[tuple[str, str, list[str], str | None]] = [
 # renew --months may be 0 (a multiseat may only add computers): its floor is 0, not 1.
 FLOOR_ZERO = {"licenses renew --months"}
 
+pytestmark = pytest.mark.usefixtures("cli_env")
+
 MATRIX = [
     pytest.param(field, argv, user, case, id=f"{field}|{case.id}")
     for field, kind, argv, user in FIELDS
@@ -94,13 +96,6 @@ def template(tmp_path_factory):
     return build_store(tmp_path_factory.mktemp("hostile-cli") / "template.json")
 
 
-@pytest.fixture(autouse=True)
-def cli_env(monkeypatch):
-    monkeypatch.setenv("ELP_TODAY", TODAY.isoformat())
-    for name in ("ELP_USER", "ELP_STORE", "ELP_LANG", "COLUMNS"):
-        monkeypatch.setenv(name, "")
-        monkeypatch.delenv(name)
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
 
 
 @pytest.fixture
