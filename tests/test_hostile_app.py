@@ -25,6 +25,7 @@ from elp_tui.screens.dialogs.form import FormDialog
 from elp_tui.screens.dialogs.licenses_forms import ExportDoneDialog
 from elp_tui.screens.main import MainScreen
 from elp_tui.store import Store
+from elp_tui.widgets.filter import FilterBar
 from tests.helpers import messages, until
 from tests.hostile_cases import (
     ADMIN, ANA, ANIMATE, CASES, MARKUP, RAW_CONTROL, SEATS, START_RANGE, TEAM, TODAY, Case, add_builds, build_store,
@@ -273,6 +274,23 @@ async def test_control_characters_in_a_store_never_reach_the_screen(portal, tmp_
         await pilot.press("a")  # a dialog titled with the team's name
         await until(pilot, lambda: isinstance(app.screen, FormDialog), "add member form")
         assert not RAW_CONTROL.search(screen_text(app))
+
+
+async def test_a_control_character_pasted_into_the_filter_never_reaches_the_terminal(portal, tmp_path):
+    """The filter is typed, not stored, but it is drawn: a pasted OSC 52 write shows as '?'."""
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_page(app, pilot, "licenses")
+        await pilot.press("slash")
+        bar = app.screen.query_one("#page-licenses").query_one(FilterBar)
+        await until(pilot, lambda: bar.has_focus, "filter focused")
+        bar.post_message(events.Paste("\x1b]52;c;aGk=\x07\x9bx"))
+        await until(pilot, lambda: "x" in bar.value, "paste")
+        await pilot.pause()
+        assert "\x1b" in bar.value  # what was pasted is what it filters by (no row matches)
+        assert not RAW_CONTROL.search(screen_text(app))
+        shown = screen_text(app)
+        assert "?]52;c;aGk=" in shown, [line for line in shown.splitlines() if "52;c" in line]
 
 
 # -- the CSV download ------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from textual.widgets import Input
 
 from elp_tui.i18n import N_, _
 from elp_tui.widgets.bindings import TranslatedBindings
+from elp_tui.widgets.safe import SafeDisplay
 from elp_tui.widgets.table import RecordTable
 
 
@@ -17,7 +18,8 @@ class FilterBar(TranslatedBindings, Input):
     BINDINGS = [Binding("escape", "clear", N_("Clear filter"))]
 
     def __init__(self, table: RecordTable, **kwargs):
-        super().__init__(placeholder=_("/ filter: type to narrow the rows, escape to clear"), classes="filter", **kwargs)
+        super().__init__(placeholder=_("/ filter: type to narrow the rows, escape to clear"), classes="filter",
+                         highlighter=SafeDisplay(), **kwargs)
         self.table = table
 
     def on_input_changed(self, event: Input.Changed) -> None:

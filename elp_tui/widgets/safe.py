@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.content import Content
 
@@ -31,3 +32,20 @@ def content(value: object) -> Content:
 
 def text(value: object, style: str = "") -> Text:
     return Text(plain(value), style=style)
+
+
+class SafeDisplay(Highlighter):
+    """What an Input shows of its value: a control character pasted in (ESC, OSC 52, C1) is drawn
+    as '?', never sent to the terminal; the value keeps it, and the form refuses it by name."""
+
+    def __call__(self, text: str | Text) -> Text:
+        source = text if isinstance(text, Text) else Text(text)
+        shown = plain(source.plain)
+        if shown == source.plain:
+            return source
+        safe = source.copy()
+        safe.plain = shown  # one '?' per character: the cursor stays where it was
+        return safe
+
+    def highlight(self, text: Text) -> None:  # the whole job is in __call__
+        pass

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from rich.highlighter import Highlighter
-from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,7 +17,7 @@ from elp_tui.portal.base import MAX_NAME, check_text, clean_name, normalise_emai
 from elp_tui.portal.dates import parse_date
 from elp_tui.portal.errors import PortalError
 from elp_tui.widgets.bindings import TranslatedBindings
-from elp_tui.widgets.safe import content, plain
+from elp_tui.widgets.safe import SafeDisplay, content
 
 
 @dataclass
@@ -74,23 +72,6 @@ def field_error(spec: Field, raw: Any) -> str | None:
     if spec.check is not None:
         return spec.check(text)
     return None
-
-
-class SafeDisplay(Highlighter):
-    """What an Input shows of its value: a control character pasted in (ESC, OSC 52, C1) is drawn
-    as '?', never sent to the terminal; the value keeps it, and the form refuses it by name."""
-
-    def __call__(self, text: str | Text) -> Text:
-        source = text if isinstance(text, Text) else Text(text)
-        shown = plain(source.plain)
-        if shown == source.plain:
-            return source
-        safe = source.copy()
-        safe.plain = shown  # one '?' per character: the cursor stays where it was
-        return safe
-
-    def highlight(self, text: Text) -> None:  # the whole job is in __call__
-        pass
 
 
 class FormInput(Input):
