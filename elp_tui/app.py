@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.command import CommandPalette
+from textual.command import CommandInput, CommandPalette
 from textual.screen import Screen
 
 from elp_tui.i18n import N_, _, detect_language, set_language
@@ -31,7 +31,7 @@ from elp_tui.screens.versions import VersionsPage
 from elp_tui.settings import load_settings, save_settings, settings_path
 from elp_tui.store import Store, StoreError
 from elp_tui.widgets.bindings import TranslatedBindings
-from elp_tui.widgets.safe import plain
+from elp_tui.widgets.safe import SafeDisplay, plain
 
 # Texts Textual itself shows (palette key, system commands): marked here so the catalog has them.
 TEXTUAL_TEXTS = [
@@ -59,6 +59,14 @@ PAGES: list[type[Page]] = [
     TeamsPage,
     ActivityPage,
 ]
+
+
+class SafePalette(CommandPalette):
+    """Textual's palette, whose search input draws a pasted control character as '?' (like
+    every other input of ELP) instead of sending it to the terminal."""
+
+    def on_mount(self) -> None:
+        self.query_one(CommandInput).highlighter = SafeDisplay()
 
 
 class ELPApp(TranslatedBindings, App[None]):
@@ -229,7 +237,7 @@ class ELPApp(TranslatedBindings, App[None]):
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):
-            self.push_screen(CommandPalette(placeholder=_("Search for commands…"), id="--command-palette"))
+            self.push_screen(SafePalette(placeholder=_("Search for commands…"), id="--command-palette"))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for command in super().get_system_commands(screen):  # Textual's own, in English: translate them too

@@ -11,11 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 import webbrowser
 
 import pytest
 from rich.cells import cell_len
 from textual import events
+from textual.command import CommandInput, CommandPalette
 from textual.widgets import Input, Static
 
 from elp_tui.app import make_app
@@ -65,9 +67,21 @@ async def select_license(pilot, app, aid: str) -> None:
     await until(pilot, lambda: page.table.row_count == 1 and page.table.has_focus, "row selected")
 
 
+def raw_on_screen(app) -> bool:
+    """A control character or a line break inside one drawn line (what a terminal would act on)."""
+    return any(RAW_IN_LINE.search(line) for line in screen_lines(app))
+
+
+RAW_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def screen_lines(app) -> list[str]:
+    """What the terminal shows now: every cell of every line, as characters, a line each."""
+    return ["".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips()]
+
+
 def screen_text(app) -> str:
-    """What the terminal shows now: every cell of every line, as characters."""
-    return "\n".join("".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips())
+    return "\n".join(screen_lines(app))
 
 
 async def enter(pilot, field: Input, value: str) -> None:
@@ -140,7 +154,7 @@ async def test_every_hostile_value_is_refused_beside_the_field(template, portal,
                     if form == "licenses renew" and words == "at least 1":
                         continue  # a renewal's months may be 0 (a multiseat adds computers only)
                     assert words in shown, f"{form} {name}: {case.id}: {words!r} not in {shown!r}"
-                assert not RAW_CONTROL.search(screen_text(app)), f"{form}: {case.id} reached the screen raw"
+                assert not raw_on_screen(app), f"{form}: {case.id} reached the screen raw"
             field.value = valid
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, MainScreen), "form closed")
@@ -221,7 +235,7 @@ async def test_markup_names_show_literally_everywhere_and_do_nothing_when_clicke
         # help and a dialog built from store text
         await pilot.press("question_mark")
         await pilot.pause()
-        assert not RAW_CONTROL.search(screen_text(app))
+        assert not raw_on_screen(app)
         await pilot.press("escape")
         await open_page(app, pilot, "teams")
         await pilot.press("n")
@@ -273,11 +287,11 @@ async def test_control_characters_in_a_store_never_reach_the_screen(portal, tmp_
         await open_page(app, pilot, "teams")
         await pilot.press("a")  # a dialog titled with the team's name
         await until(pilot, lambda: isinstance(app.screen, FormDialog), "add member form")
-        assert not RAW_CONTROL.search(screen_text(app))
+        assert not raw_on_screen(app)
 
 
-async def test_a_control_character_pasted_into_the_filter_never_reaches_the_terminal(portal, tmp_path):
-    """The filter is typed, not stored, but it is drawn: a pasted OSC 52 write shows as '?'."""
+async def test_a_control_character_pasted_into_the_filter_or_palette_never_reaches_the_terminal(portal, tmp_path):
+    """The filter and the palette are typed, not stored, but drawn: a pasted OSC 52 write shows as '?'."""
     app = app_for(portal, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await open_page(app, pilot, "licenses")
@@ -288,9 +302,18 @@ async def test_a_control_character_pasted_into_the_filter_never_reaches_the_term
         await until(pilot, lambda: "x" in bar.value, "paste")
         await pilot.pause()
         assert "\x1b" in bar.value  # what was pasted is what it filters by (no row matches)
-        assert not RAW_CONTROL.search(screen_text(app))
+        assert not raw_on_screen(app)
         shown = screen_text(app)
         assert "?]52;c;aGk=" in shown, [line for line in shown.splitlines() if "52;c" in line]
+
+        # the command palette's search input: the same
+        await pilot.press("escape", "ctrl+p")
+        await until(pilot, lambda: CommandPalette.is_open(app), "palette")
+        app.screen.query_one(CommandInput).post_message(events.Paste("ab\x1b]52;c;aGk=\x1b\\cd\nef\x9bx"))
+        await until(pilot, lambda: "ab" in app.screen.query_one(CommandInput).value, "paste")
+        await pilot.pause()
+        assert not raw_on_screen(app)
+        assert "ab?]52;c;aGk=?\\cd" in screen_text(app)
 
 
 # -- the CSV download ------------------------------------------------------------------------

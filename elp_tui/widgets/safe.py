@@ -35,12 +35,13 @@ def text(value: object, style: str = "") -> Text:
 
 
 class SafeDisplay(Highlighter):
-    """What an Input shows of its value: a control character pasted in (ESC, OSC 52, C1) is drawn
-    as '?', never sent to the terminal; the value keeps it, and the form refuses it by name."""
+    """What an Input shows of its value: a control character or line break pasted in (ESC, OSC 52,
+    C1, LF) is drawn as '?', never sent to the terminal; the value keeps it, and the form refuses
+    it by name."""
 
     def __call__(self, text: str | Text) -> Text:
         source = text if isinstance(text, Text) else Text(text)
-        shown = plain(source.plain)
+        shown = plain(_BREAKS.sub("?", source.plain))  # a one-line input: a pasted line break is drawn too
         if shown == source.plain:
             return source
         safe = source.copy()
