@@ -97,6 +97,12 @@ DATE_CASES = common_cases("date") + [
     Case("date-french", "30/11/2026", ("is not a date", "YYYY-MM-DD")),
     Case("date-words", "tomorrow", ("is not a date", "YYYY-MM-DD")),
 ]
+# A byte the shell passes that is not UTF-8 (Latin-1 'é' is 0xE9) reaches Python as a lone
+# surrogate: only the command line can carry one.
+UNDECODED_CASES = {
+    kind: [Case(f"{kind}-not-utf8", BASE[kind][:2] + "\udce9" + BASE[kind][2:], ("not UTF-8 text",))]
+    for kind in ("email", "name", "lookup", "version", "date")
+}
 CASES = {
     "email": EMAIL_CASES, "name": NAME_CASES, "lookup": LOOKUP_CASES, "version": VERSION_CASES,
     "number": NUMBER_CASES, "date": DATE_CASES,

@@ -16,7 +16,7 @@ from elp_tui.portal import Portal, fixed_clock
 from elp_tui.store import Store
 from tests.helpers import cli_env  # noqa: F401 (fixture)
 from tests.hostile_cases import (
-    ADMIN, ANA, ANIMATE, CASES, MARKUP, RAW_CONTROL, SEATS, START_RANGE, TEAM, TODAY, Case, build_store, copy_store,
+    ADMIN, ANA, ANIMATE, CASES, UNDECODED_CASES, MARKUP, RAW_CONTROL, SEATS, START_RANGE, TEAM, TODAY, Case, build_store, copy_store,
 )
 
 V = "{value}"  # where the hostile value goes in a command line
@@ -87,7 +87,7 @@ pytestmark = pytest.mark.usefixtures("cli_env")
 MATRIX = [
     pytest.param(field, argv, user, case, id=f"{field}|{case.id}")
     for field, kind, argv, user in FIELDS
-    for case in CASES[kind]
+    for case in CASES[kind] + UNDECODED_CASES.get(kind, [])
 ]
 
 

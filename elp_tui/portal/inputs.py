@@ -38,6 +38,9 @@ _CONTROL_NAMES = {
     "\x00": "NUL", "\x07": "BEL", "\x08": "BS", "\t": "TAB", "\n": "LF, a line break", "\r": "CR, a line break",
     "\x1b": "ESC, a terminal escape", "\x7f": "DEL", "\x9b": "CSI, a terminal escape", "\x9d": "OSC, a terminal escape",
 }
+# A byte the command line could not decode arrives as a lone surrogate (PEP 383): no text holds one,
+# and the store (UTF-8 JSON) could not write it.
+_UNDECODED = re.compile("[\ud800-\udfff]")
 # `Bob <b@x.com>`: a display name and angle brackets around the address.
 _DISPLAY_NAME = re.compile(r"(?s)(.*?)<([^<>]*)>\s*")
 _NUMBER = re.compile(r"([+-]?)([0-9]+)")
@@ -60,6 +63,11 @@ def _char_name(ch: str) -> str:
 def check_text(text: Any, what: str, *, limit: int = MAX_TEXT, invisible: re.Pattern[str] = _INVISIBLE) -> str:
     """Refuse control and invisible characters, and text over `limit` characters; return the text."""
     value = "" if text is None else str(text)
+    if _UNDECODED.search(value):
+        raise InvalidInput(
+            _("{what} holds bytes that are not UTF-8 text (your terminal or script sent another encoding): "
+              "type it again as UTF-8.").format(what=what)
+        )
     control = _CONTROL.search(value)
     if control:
         raise InvalidInput(
