@@ -22,7 +22,7 @@ from elp_tui.store import Store
 from elp_tui.widgets.consumption import ConsumptionBar
 from elp_tui.widgets.table import RecordTable
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import messages, only_refusal_logged
+from tests.helpers import messages, only_refusal_logged, until
 
 ANA = "ana@lumenfox.studio"
 ANIMATE = "Quillstone Animate"
@@ -156,9 +156,9 @@ async def test_request_credits_refused_when_no_longer_admin(portal, bank, tmp_pa
     async with app.run_test(size=(120, 36)) as pilot:
         await open_banks(pilot)
         await pilot.press("q")
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), "request form")
         await pilot.press(*"10", "ctrl+s")
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirmation")
         fresh(portal).set_role(boss, ADMIN, "regular")  # meanwhile, in another session
         before = portal.store.path.read_bytes()
         await pilot.press("y")
