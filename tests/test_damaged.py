@@ -69,6 +69,12 @@ DAMAGE: dict[str, tuple[Callable[[Path], bytes], tuple[str, ...]]] = {
         lambda p: edited(p, lambda d: d["_meta"]["1"].update(schema=SCHEMA_VERSION + 1)),
         (f"schema version {SCHEMA_VERSION + 1}", "newer ELP"),
     ),
+    "schema true": (lambda p: edited(p, lambda d: d["_meta"]["1"].update(schema=True)), ("schema version True",)),
+    "schema 1.0": (lambda p: edited(p, lambda d: d["_meta"]["1"].update(schema=1.0)), ("schema version 1.0",)),
+    "log of a missing organization": (
+        lambda p: edited(p, lambda d: first(d, "activity").update(organization="nope")),
+        ("is damaged", "activity #1", "organization nope does not exist"),
+    ),
     "no schema": (lambda p: edited(p, lambda d: d.pop("_meta")), ("no schema version",)),
     "missing field": (
         lambda p: edited(p, lambda d: first(d, "licenses").pop("expires_on")),
@@ -138,6 +144,7 @@ def test_check_lists_every_inconsistency_at_once(elp, sound):
         first(d, "users")["organization"] = "ghost-org"  # a member of no organization
         first(d, "teams")["members"] = ["nobody@lumenfox.studio"]  # a member without a seat
         d["activity"].pop(next(iter(d["activity"])))  # a gap in the log
+        list(d["users"].values())[-1]["email"] = "esc\x1b]52;c;aGk=\x07@lumenfox.studio"  # a hand edit
 
     write_private(sound, edited(sound, plant))
     raw = sound.read_bytes()
@@ -151,6 +158,7 @@ def test_check_lists_every_inconsistency_at_once(elp, sound):
         ("ledger sums to",),
         ("nobody@lumenfox.studio", "without holding a seat"),
         ("activity log has no entry with seq 1",),
+        ("users: email", "holds a control character", "U+001B ESC"),
     ):
         assert any(all(w in line for w in words) for line in lines), (words, lines)
     assert f"{len(lines)} problem(s)" in result.err
@@ -323,3 +331,16 @@ def test_a_store_error_names_the_file(tmp_path):
     path = tmp_path / "nowhere" / "elp.json"
     with pytest.raises(StoreError, match="No store at"):
         Store(path).read()
+
+
+def test_restore_from_a_folder_others_can_write_says_so_plainly(elp, sound, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    assert elp("backup", str(shared / "b.json"), user=None).code == 0
+    os.chmod(shared, 0o775)
+    before = sound.read_bytes()
+    result = elp("restore", str(shared / "b.json"), "--yes", user=None)
+    assert result.code == 1
+    assert f"The backup {shared / 'b.json'} is in a folder other users can write" in result.err
+    assert f"chmod 700 {shared}" in result.err and "Nothing was restored" in result.err
+    assert sound.read_bytes() == before

@@ -9,15 +9,22 @@ from tinydb import TinyDB
 
 from elp_tui.i18n import _
 from elp_tui.portal.base import (
-    T_ACTIVITY, T_BANKS, T_HOLDERS, T_LEDGER, T_LICENSES, T_ORGS, T_POOLS, T_RESTRICTIONS, T_TEAMS, T_USERS, PortalBase, rows,
+    T_ACTIVITY, T_BANKS, T_HOLDERS, T_LEDGER, T_LICENSES, T_ORGS, T_POOLS, T_PRODUCTS, T_RESTRICTIONS, T_TEAMS, T_USERS, PortalBase, rows,
 )
 from elp_tui.portal.credits import license_status, return_blocked_reason
+from elp_tui.portal.inputs import control_character
 from elp_tui.store import Store
 
 
 def _listed(items: list[Any], limit: int = 10) -> str:
     shown = ", ".join(str(i) for i in items[:limit])
     return shown + (_(" and {n} more").format(n=len(items) - limit) if len(items) > limit else "")
+
+
+_TEXT_FIELDS = [
+    (T_ORGS, "name"), (T_USERS, "email"), (T_TEAMS, "name"), (T_PRODUCTS, "name"), (T_BANKS, "product"),
+    (T_POOLS, "product"), (T_LICENSES, "assignee"), (T_HOLDERS, "email"),
+]
 
 
 class CheckMixin(PortalBase):
@@ -31,6 +38,15 @@ class CheckMixin(PortalBase):
     def invariant_problems(self, db: TinyDB) -> list[str]:
         """The rules the documents must keep together (sums, seats, members, the log)."""
         problems: list[str] = []
+        # Text that reached the store around the input checks (an import, a hand edit): shown as '?'.
+        for table, field in _TEXT_FIELDS:
+            for doc in rows(db, table):
+                char = control_character(str(doc.get(field) or ""))
+                if char:
+                    problems.append(
+                        _("{table}: {field} {value} holds a control character ({char}); it is shown as '?': correct it").format(
+                            table=table, field=field, value=ascii(doc.get(field)), char=char)
+                    )
         orgs = {o["id"] for o in rows(db, T_ORGS)}
         users = rows(db, T_USERS)
         emails = Counter(u["email"].lower() for u in users)

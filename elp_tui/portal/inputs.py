@@ -60,6 +60,12 @@ def _char_name(ch: str) -> str:
     return f"{code} {name}" if name else code
 
 
+def control_character(text: str) -> str | None:
+    """The first control character of stored text, named (for `elp check`), or None."""
+    found = _CONTROL.search(text) or _UNDECODED.search(text)
+    return _char_name(found.group()) if found else None
+
+
 def check_text(text: Any, what: str, *, limit: int = MAX_TEXT, invisible: re.Pattern[str] = _INVISIBLE) -> str:
     """Refuse control and invisible characters, and text over `limit` characters; return the text."""
     value = "" if text is None else str(text)

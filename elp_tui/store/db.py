@@ -180,7 +180,7 @@ class Store:
         if version is None:
             raise self._unusable(
                 _("has no schema version: it is not an ELP store"), _("point --store at an ELP store or run 'elp init'"))
-        if version != SCHEMA_VERSION:
+        if type(version) is not int or version != SCHEMA_VERSION:  # true == 1 and 1.0 == 1 in Python, not here
             if type(version) is int and version > SCHEMA_VERSION:
                 advice = _("it was written by a newer ELP: use that release, or restore a backup made by this one")
             else:
@@ -247,10 +247,13 @@ class Store:
         except FileNotFoundError:
             return
         if fst.st_mode & 0o022 and not fst.st_mode & stat.S_ISVTX:
+            quoted = shlex.quote(str(folder))
             raise StoreError(
                 _("The folder {folder} of the store can be written by other users (mode {mode:o}): they could replace "
                   "the store. It was not opened. Fix it with: chmod 700 {quoted}").format(
-                    folder=folder, mode=stat.S_IMODE(fst.st_mode), quoted=shlex.quote(str(folder)))
+                    folder=folder, mode=stat.S_IMODE(fst.st_mode), quoted=quoted),
+                problem=_("is in a folder other users can write (mode {mode:o}), where they could replace it "
+                          "(fix it with: chmod 700 {quoted})").format(mode=stat.S_IMODE(fst.st_mode), quoted=quoted),
             )
 
     def _load_if_changed(self) -> None:

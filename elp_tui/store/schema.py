@@ -68,7 +68,11 @@ REFERENCES: list[tuple[str, str, str, str]] = [
     (T_HOLDERS, "pool", T_POOLS, "id"),
     (T_TEAMS, "organization", T_ORGS, "id"),
     (T_TEAMS, "pool", T_POOLS, "id"),
+    (T_REQUESTS, "organization", T_ORGS, "id"),
+    (T_ACTIVITY, "organization", T_ORGS, "id"),
 ]
+# References that may be empty: a user removed from every organization, a log entry of no organization.
+_OPTIONAL = {(T_USERS, "organization"), (T_ACTIVITY, "organization")}
 
 # Fields that name a document in messages, so a problem can be found in the file.
 _LABEL = {
@@ -136,8 +140,8 @@ def _reference_problems(data: dict[str, Any], bad: dict[str, set[str]]) -> list[
             if key in bad.get(table, ()) or not isinstance(doc, dict):
                 continue
             value = doc.get(field)
-            if value is None and table == T_USERS:
-                continue  # a user removed from every organization
+            if value is None and (table, field) in _OPTIONAL:
+                continue
             if value not in present:
                 problems.append(
                     _("{where}: {field} {value} does not exist in table {target}").format(
