@@ -85,6 +85,8 @@ CLI_CASES: dict[tuple[str, str | None], list[str]] = {
     ("teams", "create"): ["teams", "create", "Layout", "--pool", SEATS],
     ("teams", "add"): ["teams", "add", "Story", ANA],
     ("teams", "remove"): ["teams", "remove", "Story", BOB],
+    ("backup", None): ["backup", "never-written.json"],
+    ("restore", None): ["restore", "no-such-backup.json", "--yes"],
 }
 
 

@@ -483,6 +483,7 @@ def test_return_then_assign(elp, bank_id):
 
 # -- roles and sign-in -------------------------------------------------------------------
 ADMIN_COMMANDS = [
+    ["backup", "--force", "never-written.json"],
     ["banks", "list"],
     ["banks", "list", "--json"],
     ["banks", "add", "--product", PRODUCT, "--credits", "5", "--start", "2026-11-01", "--expires", "2027-01-01"],
@@ -513,7 +514,7 @@ ADMIN_COMMANDS = [
     ["log"],
 ]
 USER_COMMANDS = {("licenses", "mine"), ("signin", None)}  # a regular user's own data
-NO_USER_COMMANDS = {("init", None), ("demo", None), ("check", None), ("backup", None), ("restore", None)}
+NO_USER_COMMANDS = {("init", None), ("demo", None), ("check", None), ("restore", None)}  # restore: tests/test_damaged.py
 
 
 def test_every_admin_command_is_in_the_regular_user_test():

@@ -19,7 +19,7 @@ from elp_tui.portal import Portal, fixed_clock
 from elp_tui.store import Store, StoreError
 
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import Result, cli_env, elp  # noqa: F401 (fixtures)
+from tests.helpers import Result, cli_env, elp, only_refusal_logged  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 
@@ -244,7 +244,7 @@ def without_meta(data: dict[str, Any]) -> dict[str, Any]:
 
 def test_backup_then_restore_puts_every_table_back(elp, sound, tmp_path):
     copy = tmp_path / "backups" / "monday.json"
-    result = elp("backup", str(copy), user=None)
+    result = elp("backup", str(copy))
     assert result.code == 0 and str(copy) in result.out
     assert mode(copy) == 0o600 and mode(copy.parent) == 0o700
     saved = tables(copy)
@@ -258,28 +258,39 @@ def test_backup_then_restore_puts_every_table_back(elp, sound, tmp_path):
     session = Portal(Store(sound), fixed_clock(TODAY))
     assert "later@lumenfox.studio" in {u["email"] for u in session.list_users(ADMIN)}
 
-    refused = elp("restore", str(copy), user=None)  # no terminal, no --yes: asks, changes nothing
+    refused = elp("restore", str(copy))  # no terminal, no --yes: asks, changes nothing
     assert refused.code == 1 and "organizations: 1" in refused.out and "--yes" in refused.err
     assert sound.read_bytes() == changed
 
-    result = elp("restore", str(copy), "--yes", user=None)
+    result = elp("restore", str(copy), "--yes")
     assert result.code == 0, result.err
-    assert without_meta(tables(sound)) == without_meta(saved)
+    restored = tables(sound)
+    assert {k: v for k, v in without_meta(restored).items() if k != "activity"} == {
+        k: v for k, v in without_meta(saved).items() if k != "activity"}
+    assert list(restored["activity"].values())[:-1] == list(saved["activity"].values())  # plus the restore's entry
     assert tables(sound)["_meta"]["1"]["generation"] > generation  # the generation only grows
-    kept = Path(str(sound) + ".before-restore")
+    [kept] = sound.parent.glob("elp.json.before-restore-*")
     assert kept.read_bytes() == changed and mode(kept) == 0o600 and str(kept) in result.out
+    # the restored log says who restored what, and where the replaced file went
+    [entry] = [a for a in tables(sound)["activity"].values() if a["action"] == "restore"]
+    assert entry["actor"] == ADMIN and entry["target"] == str(copy) and str(kept) in entry["details"]
+
+    # a second restore keeps the first kept file: nothing is ever overwritten
+    assert elp("restore", str(copy), "--yes").code == 0
+    assert len(list(sound.parent.glob("elp.json.before-restore-*"))) == 2 and kept.read_bytes() == changed
     assert "later@lumenfox.studio" not in {u["email"] for u in session.list_users(ADMIN)}
     assert elp("check", user=None).code == 0
 
 
 def test_restore_mends_a_damaged_store(elp, sound, tmp_path):
     copy = tmp_path / "b.json"
-    assert elp("backup", str(copy), user=None).code == 0
+    assert elp("backup", str(copy)).code == 0
     write_private(sound, b"")
     assert elp("banks", "list").code == 1
-    assert elp("restore", str(copy), "--yes", user=None).code == 0
+    assert elp("restore", str(copy), "--yes", user=None).code == 0  # nobody can sign in to a damaged store
     assert elp("banks", "list").code == 0
-    assert Path(str(sound) + ".before-restore").read_bytes() == b""
+    [kept] = sound.parent.glob("elp.json.before-restore-*")
+    assert kept.read_bytes() == b""
 
 
 def _inconsistent(d: dict[str, Any]) -> None:
@@ -304,26 +315,26 @@ def test_restore_refuses_an_invalid_backup_and_keeps_the_current_store(elp, soun
     if make is not None:
         write_private(copy, make(sound))
     before, mtime = sound.read_bytes(), os.stat(sound).st_mtime_ns
-    result = elp("restore", str(copy), "--yes", user=None)
+    result = elp("restore", str(copy), "--yes")
     assert result.code == 1
     assert words in result.err and str(copy) in result.err and "\x1b" not in result.err
     assert "Nothing was restored" in result.err or "no backup" in result.err
     assert sound.read_bytes() == before and os.stat(sound).st_mtime_ns == mtime
-    assert not Path(str(sound) + ".before-restore").exists()
+    assert not list(sound.parent.glob("elp.json.before-restore*"))
 
 
 def test_backup_refuses_to_overwrite_or_to_copy_a_damaged_store(elp, sound, tmp_path):
     copy = tmp_path / "b.json"
     write_private(copy, b"my notes")
-    result = elp("backup", str(copy), user=None)
+    result = elp("backup", str(copy))
     assert result.code == 1 and "--force" in result.err and copy.read_bytes() == b"my notes"
-    assert elp("backup", str(copy), "--force", user=None).code == 0
+    assert elp("backup", str(copy), "--force").code == 0
     assert tables(copy) == tables(sound)
-    assert elp("backup", str(sound), "--force", user=None).code == 1  # not onto itself
+    assert elp("backup", str(sound), "--force").code == 1  # not onto itself
 
     write_private(sound, edited(sound, lambda d: first(d, "licenses").pop("bank")))
     other = tmp_path / "c.json"
-    result = elp("backup", str(other), user=None)
+    result = elp("backup", str(other))
     assert result.code == 1 and "is damaged" in result.err and not other.exists()
 
 
@@ -336,11 +347,36 @@ def test_a_store_error_names_the_file(tmp_path):
 def test_restore_from_a_folder_others_can_write_says_so_plainly(elp, sound, tmp_path):
     shared = tmp_path / "shared"
     shared.mkdir()
-    assert elp("backup", str(shared / "b.json"), user=None).code == 0
+    assert elp("backup", str(shared / "b.json")).code == 0
     os.chmod(shared, 0o775)
     before = sound.read_bytes()
-    result = elp("restore", str(shared / "b.json"), "--yes", user=None)
+    result = elp("restore", str(shared / "b.json"), "--yes")
     assert result.code == 1
     assert f"The backup {shared / 'b.json'} is in a folder other users can write" in result.err
     assert f"chmod 700 {shared}" in result.err and "Nothing was restored" in result.err
     assert sound.read_bytes() == before
+
+
+def test_a_regular_user_cannot_back_up_or_restore_and_is_logged(elp, sound, tmp_path, portal):
+    copy = tmp_path / "b.json"
+    assert elp("backup", str(copy)).code == 0
+    portal.sign_in(ANA)  # invited when her licenses were generated
+    for argv in (["backup", str(tmp_path / "mine.json")], ["restore", str(copy), "--yes"]):
+        before = sound.read_bytes()
+        result = elp(*argv, user=ANA)
+        assert result.code == 1 and "only organization admins" in result.err
+        only_refusal_logged(before, sound.read_bytes(), ANA, "elp " + argv[0])
+    assert not (tmp_path / "mine.json").exists()
+    assert not list(sound.parent.glob("elp.json.before-restore*"))
+    result = elp("restore", str(copy), "--yes", user=None)
+    assert result.code == 1 and "--as EMAIL" in result.err
+
+
+def test_demo_force_over_a_real_store_keeps_it_and_replaces_a_demo_freely(elp, sound):
+    real = sound.read_bytes()
+    result = elp("demo", "--force", "--no-open", user=None)
+    assert result.code == 0, result.err
+    [kept] = sound.parent.glob("elp.json.before-demo-*")
+    assert kept.read_bytes() == real and mode(kept) == 0o600 and str(kept) in result.out
+    assert elp("demo", "--force", "--no-open", user=None).code == 0  # a demo over a demo: nothing kept
+    assert len(list(sound.parent.glob("elp.json.before-demo-*"))) == 1

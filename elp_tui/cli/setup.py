@@ -42,6 +42,8 @@ def demo(s: Session) -> int:
     console.line(f"Admin:        {plain(admin)}")
     console.line(f"Regular user: {plain(regular)}")
     console.line(f"Demo store:   {plain(store)}")
+    if result.get("previous"):
+        console.line(f"The store it replaced was not a demo: it is kept as {plain(result['previous'])}")
     console.line("Sign in with:")
     console.line(f"  {plain(_command(store, admin))}")
     console.line(f"  {plain(_command(store, regular))}")
@@ -83,7 +85,7 @@ def restore(s: Session) -> int:
         ])
         s.console.line("Every change made since the backup is replaced; the current file is kept beside it.")
     s.console.confirm(s.args.yes)
-    done = s.portal.restore(s.args.source)
+    done = s.portal.restore(s.args.source, actor=s.user["email"] if s.user else None)
     if s.console.as_json:
         s.console.json(done)
         return 0

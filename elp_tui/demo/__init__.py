@@ -37,12 +37,19 @@ def write_demo(
     bar = ProgressBar(enabled=progress and size != "small")
     demo = build_demo(today or system_clock(), size, progress=bar.update)
     bar.update(0.9, "writing")
-    store.create(demo.tables, overwrite=force)
+    # --force replaces a demo freely; any other store is first kept beside it, so a mistyped
+    # --store never costs real data.
+    keep = None
+    if force and store.exists() and not (store.head_meta() or {}).get("demo"):
+        stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+        keep = path.with_name(f"{path.name}.before-demo-{stamp}")
+    store.create(demo.tables, overwrite=force, meta={"demo": True}, keep_previous=keep)
     bar.done()
     return {
         "admin": demo.admin,
         "regular": demo.regular,
         "store": str(path),
+        "previous": str(keep) if keep else None,
         "counts": {name: len(docs) for name, docs in demo.tables.items()},
     }
 

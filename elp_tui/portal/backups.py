@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from elp_tui.i18n import _
-from elp_tui.portal.base import T_LICENSES, T_ORGS, T_USERS, PortalBase
+from elp_tui.portal.base import T_LICENSES, T_ORGS, T_USERS, PortalBase, Q
 from elp_tui.portal.errors import InvalidInput
 from elp_tui.store import Store, StoreError
 
@@ -62,13 +62,35 @@ class BackupsMixin(PortalBase):
         backup = self._sound_backup(source)
         return _summary(backup.path, backup.tables())
 
-    def restore(self, source: str | Path) -> dict[str, Any]:
+    def restore(self, source: str | Path, actor: str | None = None) -> dict[str, Any]:
         """Replace the store by the backup `source` (checked again at commit). The file it
-        replaces is kept beside it as `<store>.before-restore`; its path is in the result."""
+        replaces is kept beside it (`<store>.before-restore-<time>`, never overwritten); its path
+        is in the result. The restored log gets one entry saying who restored what."""
         backup = self._sound_backup(source)
-        keep = self.store.path.with_name(self.store.path.name + ".before-restore")
         existed = self.store.path.exists()
-        tables = self.store.replace_with(backup, keep if existed else None)
-        result = _summary(backup.path, tables)
-        result["previous"] = str(keep) if existed else None
+        keep = _free_name(self.store.path, "before-restore", self._now_stamp()) if existed else None
+        tables = {name: dict(docs) for name, docs in backup.tables().items()}
+        db = Store.view(tables)
+        user = db.table(T_USERS).get(Q.email == (actor or ""))
+        self._log(
+            db, user.get("organization") if user else None, actor or _("(file access)"), "restore", str(backup.path),
+            _("store restored from {path}; the replaced file is kept as {kept}").format(
+                path=backup.path, kept=keep or _("(there was none)")),
+        )
+        written = self.store.replace_with(db.storage.read(), keep)
+        result = _summary(backup.path, written)
+        result["previous"] = str(keep) if keep else None
         return result
+
+    def _now_stamp(self) -> str:
+        return self._stamp().replace("-", "").replace(":", "")
+
+
+def _free_name(path: Path, what: str, stamp: str) -> Path:
+    """`<store>.<what>-<stamp>`, or with -2, -3 ... if that exists: a kept file is never replaced."""
+    candidate = path.with_name(f"{path.name}.{what}-{stamp}")
+    n = 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.{what}-{stamp}-{n}")
+        n += 1
+    return candidate

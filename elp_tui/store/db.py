@@ -306,8 +306,17 @@ class Store:
         self._commit = _commit_of(meta)
         return {META_TABLE: {"1": meta}, **tables}
 
-    def create(self, tables: dict[str, dict[str, Any]] | None = None, *, overwrite: bool = False) -> None:
-        """Write a new store (0600 in a 0700 folder). Refuses to replace an existing file."""
+    def create(
+        self,
+        tables: dict[str, dict[str, Any]] | None = None,
+        *,
+        overwrite: bool = False,
+        meta: dict[str, Any] | None = None,
+        keep_previous: Path | None = None,
+    ) -> None:
+        """Write a new store (0600 in a 0700 folder). Refuses to replace an existing file unless
+        `overwrite`; then the replaced file is first copied to `keep_previous` if given. `meta`
+        adds fields to `_meta` (the demo marks its stores)."""
         folder = self.path.parent
         try:
             if not folder.exists():
@@ -317,9 +326,11 @@ class Store:
             with self._locked():
                 if self.path.exists() and not overwrite:
                     raise StoreExists(f"A store already exists at {self.path}; it was left untouched.")
+                if keep_previous is not None and self.path.exists():
+                    atomic_write(keep_previous, self.path.read_bytes())
                 data: dict[str, dict[str, Any]] = {META_TABLE: {"1": {"schema": SCHEMA_VERSION}}}
                 data.update(tables or {})
-                data[META_TABLE] = {"1": {"schema": SCHEMA_VERSION}}
+                data[META_TABLE] = {"1": {**(meta or {}), "schema": SCHEMA_VERSION}}
                 self._data = self._write(data, token_from_content=True)
         except OSError as exc:
             raise StoreError(
@@ -327,6 +338,22 @@ class Store:
                     path=self.path, reason=exc.strerror or exc
                 )
             ) from None
+
+    def head_meta(self) -> dict[str, Any] | None:
+        """The `_meta` document at the start of the file, without parsing the rest; None if the
+        file is missing or does not start with one."""
+        try:
+            with open(self.path, "rb") as fh:
+                match = _HEAD.match(fh.read(HEAD_BYTES))
+        except FileNotFoundError:
+            return None
+        if match is None:
+            return None
+        try:
+            meta = orjson.loads(match.group(1))
+        except orjson.JSONDecodeError:
+            return None
+        return meta if isinstance(meta, dict) else None
 
     def backup(self, target: Path, *, overwrite: bool = False) -> dict[str, dict[str, Any]]:
         """Copy the committed store to `target` (0600, written atomically); returns its tables.
@@ -351,11 +378,10 @@ class Store:
             ) from None
         return tables
 
-    def replace_with(self, source: "Store", keep_previous: Path | None) -> dict[str, dict[str, Any]]:
-        """Make this store hold the tables of the sound store `source` (a backup), in one
-        commit; the file it replaces, sound or damaged, is first copied to `keep_previous`.
-        The generation keeps growing, so every open session notices the change."""
-        tables = source.tables()
+    def replace_with(self, tables: dict[str, dict[str, Any]], keep_previous: Path | None) -> dict[str, dict[str, Any]]:
+        """Make this store hold `tables` (those of a sound backup), in one commit; the file it
+        replaces, sound or damaged, is first copied to `keep_previous`. The generation keeps
+        growing, so every open session notices the change."""
         folder = self.path.parent
         if not folder.exists():
             os.makedirs(folder, mode=0o700, exist_ok=True)
