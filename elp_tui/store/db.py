@@ -41,6 +41,7 @@ import re
 import secrets
 import shlex
 import stat
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -153,6 +154,9 @@ class Store:
         self._stamp: tuple[int, int, int] | None = None
         self._commit: tuple[int, str] | None = None  # (generation, token) of the cached copy
         self._lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_S, mode=0o600)
+        # The cached copy and its stamp and commit change together: the UI's worker threads and
+        # the live poll read through one Store while a commit replaces them.
+        self._cache_lock = threading.RLock()
 
     # -- files -----------------------------------------------------------------
     def exists(self) -> bool:
@@ -256,6 +260,13 @@ class Store:
                           "(fix it with: chmod 700 {quoted})").format(mode=stat.S_IMODE(fst.st_mode), quoted=quoted),
             )
 
+    def _current(self) -> dict[str, dict[str, Any]]:
+        """The latest committed tables (re-read if another process committed since)."""
+        with self._cache_lock:
+            self._load_if_changed()
+            assert self._data is not None
+            return self._data
+
     def _load_if_changed(self) -> None:
         """Keep the cached copy if the file still holds it (stamp and commit), else re-read it."""
         try:
@@ -331,7 +342,8 @@ class Store:
                 data: dict[str, dict[str, Any]] = {META_TABLE: {"1": {"schema": SCHEMA_VERSION}}}
                 data.update(tables or {})
                 data[META_TABLE] = {"1": {**(meta or {}), "schema": SCHEMA_VERSION}}
-                self._data = self._write(data, token_from_content=True)
+                with self._cache_lock:
+                    self._data = self._write(data, token_from_content=True)
         except OSError as exc:
             raise StoreError(
                 _("Cannot create the store {path}: {reason}. Choose another place with --store or ELP_STORE.").format(
@@ -400,8 +412,9 @@ class Store:
             meta = dict(data[META_TABLE]["1"])
             meta["generation"] = max(current_generation, meta.get("generation") or 0)
             data[META_TABLE] = {"1": meta}
-            self._data = self._write(data)
-        return self._data
+            with self._cache_lock:
+                self._data = self._write(data)
+                return self._data
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -442,15 +455,11 @@ class Store:
 
     def read(self) -> TinyDB:
         """A view of the latest committed state (no lock: files are replaced whole)."""
-        self._load_if_changed()
-        assert self._data is not None
-        return TinyDB(_Holder(self._data), storage=_MemoryStorage)
+        return TinyDB(_Holder(self._current()), storage=_MemoryStorage)
 
     def tables(self) -> dict[str, dict[str, Any]]:
         """The raw tables of the latest committed state, for fast whole-table scans."""
-        self._load_if_changed()
-        assert self._data is not None
-        return self._data
+        return self._current()
 
     @contextmanager
     def transaction(self) -> Iterator[TinyDB]:
@@ -461,19 +470,18 @@ class Store:
         change, and a body that raises leaves the committed state exactly as it was.
         """
         with self._locked():
-            self._load_if_changed()
-            assert self._data is not None
-            committed = self._data
+            committed = self._current()
             working = {name: {key: dict(doc) for key, doc in docs.items()} for name, docs in committed.items()}
             holder = _Holder(working)
             db = TinyDB(holder, storage=_MemoryStorage)
             yield db
             if holder.dirty:
-                try:
-                    written = self._write(holder.data)
-                except BaseException:
-                    self._data = None
-                    self._stamp = None
-                    self._commit = None
-                    raise
-                self._data = written
+                with self._cache_lock:
+                    try:
+                        written = self._write(holder.data)
+                    except BaseException:
+                        self._data = None
+                        self._stamp = None
+                        self._commit = None
+                        raise
+                    self._data = written
