@@ -21,7 +21,7 @@ from elp_tui.portal import AdminRequired, PermissionDenied, Portal
 from elp_tui.portal.authority import needs_admin, public_methods
 from elp_tui.screens.base import Page
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import file_bytes, messages, only_refusal_logged, until
+from tests.helpers import file_bytes, messages, only_refusal_logged, until, store_tables
 
 ANA = "ana@lumenfox.studio"  # a regular member
 BOB = "bob@lumenfox.studio"
@@ -321,8 +321,15 @@ async def test_regular_user_reaches_nothing_by_keys_palette_or_action_strings(po
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert not any("Screenshot" in t or "screenshot" in t for t in titles)
         assert "Not available" in messages(app)
-        # A regular user in the app never reaches an admin operation, so nothing at all is written.
-        assert file_bytes(portal) == before
+        # Each attempt at an admin page is refused by the portal and logged; nothing else is written.
+        attempts = sum(1 for a in HOSTILE_ACTIONS if "show_page" in a)  # run_page_action is no action: it reaches nothing
+        old, new = store_tables(before), store_tables(file_bytes(portal))
+        assert {t: d for t, d in new.items() if t not in ("_meta", "activity")} == {
+            t: d for t, d in old.items() if t not in ("_meta", "activity")}
+        added = [e for k, e in new["activity"].items() if k not in old["activity"]]
+        assert len(added) == attempts, added
+        assert {(e["actor"], e["action"], e["target"]) for e in added} == {(ANA, "refused", "open_admin_page")}
+        assert "only organization admins" in messages(app)
     spies.assert_nothing_reached()
 
 

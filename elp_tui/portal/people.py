@@ -324,6 +324,12 @@ class PeopleMixin(PortalBase):
             self._log(db, me["organization"], me["email"], "versions-unrestrict", product, "all builds accessible")
             return {**rule, "enabled": False}
 
+    # -- navigation ----------------------------------------------------------------
+    def open_admin_page(self, actor: str, page: str) -> None:
+        """`actor` asks the app for an admin page (a key, the palette, an action string): only
+        admins may. Reads and writes nothing for an admin; a regular user's attempt is refused
+        and logged by the authority guard, like any admin operation."""
+
     # -- my licenses -------------------------------------------------------------
     @any_member
     def my_licenses(self, actor: str) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from textual.widgets import ContentSwitcher, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from elp_tui.i18n import N_, _
+from elp_tui.portal import PortalError
 from elp_tui.screens.base import Page
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.safe import content
@@ -108,7 +109,12 @@ class MainScreen(TranslatedBindings, Screen[None]):
     def show_page(self, page_id: str) -> bool:
         """Switch to a page the signed-in user may see; anything else is refused."""
         if page_id not in {p.PAGE_ID for p in self.page_classes}:
-            self.elp.notify(_("This page is for organization admins."), severity="error", markup=False)
+            try:  # the portal decides, and logs a regular user's attempt like any admin operation
+                self.elp.portal.open_admin_page(self.elp.user_email, page_id)
+            except PortalError as exc:
+                self.elp.refuse(exc)
+                return False
+            self.elp.notify(_("There is no page {page}.").format(page=page_id), severity="error", markup=False)
             return False
         self._switch(page_id)
         sidebar = self.query_one(Sidebar)
