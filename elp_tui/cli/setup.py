@@ -72,7 +72,7 @@ def backup(s: Session) -> int:
         f"Backed up {plain(s.store_path)} to {plain(copy['path'])}: {copy['organizations']} organization(s), "
         f"{copy['users']} user(s), {copy['licenses']} license(s)."
     )
-    s.console.line(f"Put it back with: elp --store {plain(shlex.quote(str(s.store_path)))} restore {plain(shlex.quote(copy['path']))}")
+    s.console.line(f"Put it back with: {plain(_command(s.store_path, s.actor))} restore {plain(shlex.quote(copy['path']))}")
     return 0
 
 
