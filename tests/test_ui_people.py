@@ -188,6 +188,29 @@ async def test_invite_sends_an_invitation(portal, tmp_path):
     assert any(m["to"] == NEW and "invited" in m["subject"] for m in table(portal, "outbox"))
 
 
+async def test_invite_confirms_the_stored_address_and_refuses_a_member_before_confirming(portal, tmp_path):
+    member(portal, ANA)
+    before = file_bytes(portal)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_page(app, pilot, UsersPage)
+        await pilot.press("a")
+        await on_screen(pilot, FormDialog)
+        await pilot.press(*ANA.upper())  # the same member, typed in capitals
+        await pilot.press("ctrl+s")
+        await back_on_page(pilot)  # no "Invite this user?" for someone already here
+        assert "already a member" in messages(app)
+        await pilot.press("a")
+        await on_screen(pilot, FormDialog)
+        await pilot.press(*NEW.upper())
+        await pilot.press("ctrl+s")
+        dialog = await on_screen(pilot, ConfirmDialog)
+        assert NEW in confirm_text(dialog) and NEW.upper() not in confirm_text(dialog)  # what will be stored
+        await pilot.press("escape")
+        await back_on_page(pilot)
+    assert file_bytes(portal) == before
+
+
 async def test_invite_cancelled_at_form_or_confirmation_writes_nothing(portal, tmp_path):
     before = file_bytes(portal)
     app = app_for(portal, tmp_path)

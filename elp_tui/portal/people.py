@@ -89,24 +89,35 @@ class PeopleMixin(PortalBase):
         users.sort(key=lambda u: u["email"])
         return [self._user_row(u) for u in users]
 
-    def invite(self, actor: str, email: str, role: str = "regular") -> dict[str, Any]:
+    def _check_invite(self, db: TinyDB, me: dict[str, Any], email: str, role: str) -> tuple[str, Role]:
+        """The address as it will be stored and the role, or the refusal: every invite rule, once."""
         try:
             role_v = Role(role)
         except ValueError:
             raise InvalidInput(_("Role {role!r} is unknown: use admin or regular.").format(role=role)) from None
         address = normalise_email(email)
+        existing = self._user(db, address)
+        if existing is not None:
+            if existing.get("organization") == me["organization"]:
+                raise RuleViolation(_("{email} is already a member of your organization.").format(email=address))
+            raise RuleViolation(
+                _(
+                    "{email} belongs to another organization: a user belongs to one organization at a time. "
+                    "They must be removed there first (and hold no licenses there)."
+                ).format(email=address)
+            )
+        return address, role_v
+
+    def quote_invite(self, actor: str, email: str, role: str = "regular") -> dict[str, Any]:
+        """What inviting would do (the address in its stored form), before asking to confirm."""
+        db = self.store.read()
+        address, role_v = self._check_invite(db, self._actor(db, actor), email, role)
+        return {"email": address, "role": role_v.value}
+
+    def invite(self, actor: str, email: str, role: str = "regular") -> dict[str, Any]:
         with self.store.transaction() as db:
             me = self._actor(db, actor)
-            existing = self._user(db, address)
-            if existing is not None:
-                if existing.get("organization") == me["organization"]:
-                    raise RuleViolation(_("{email} is already a member of your organization.").format(email=address))
-                raise RuleViolation(
-                    _(
-                        "{email} belongs to another organization: a user belongs to one organization at a time. "
-                        "They must be removed there first (and hold no licenses there)."
-                    ).format(email=address)
-                )
+            address, role_v = self._check_invite(db, me, email, role)
             user = User(email=address, organization=me["organization"], role=role_v, status=UserStatus.invited, invited_on=self.today())
             db.table(T_USERS).insert(user.to_doc())
             org = self.organization_name_in(db, me["organization"])

@@ -186,7 +186,10 @@ class UsersPage(Page):
         )
         if not values:
             return
-        email, role = values["email"], values["role"]
+        done, quote = await self._attempt(self.portal.quote_invite, values["email"], values["role"])
+        if not done:  # already a member, in another organization, or not an address: said before confirming
+            return
+        email, role = quote["email"], quote["role"]
         ok = await self.app.push_screen_wait(
             ConfirmDialog(
                 _("Invite this user?"),
