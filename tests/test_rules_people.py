@@ -517,3 +517,24 @@ def test_names_with_line_breaks_or_control_characters_are_refused(portal, bad):
     with pytest.raises(InvalidInput, match="one line"):
         portal.init_organization(bad, "other@brightmoor.studio")
     assert portal.store.path.read_bytes() == before
+
+
+def test_a_first_sign_in_racing_a_deactivation_is_refused(portal, monkeypatch):
+    """Deactivated by another admin between the sign-in's first read and its transaction: the
+    check inside the transaction refuses, and the user stays as the other admin left them."""
+    portal.invite(ADMIN, "late@lumenfox.studio")
+    other = Portal(Store(portal.store.path), portal.clock)
+    original = portal.store.transaction
+    raced: list[bool] = []
+
+    def transaction():
+        if not raced:
+            raced.append(True)
+            other.set_status(ADMIN, "late@lumenfox.studio", "inactive")
+        return original()
+
+    monkeypatch.setattr(portal.store, "transaction", transaction)
+    with pytest.raises(SignInRefused, match="inactive"):
+        portal.sign_in("late@lumenfox.studio")
+    [user] = [u for u in portal.list_users(ADMIN) if u["email"] == "late@lumenfox.studio"]
+    assert user["status"] == "inactive"

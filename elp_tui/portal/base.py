@@ -105,7 +105,7 @@ class PortalBase:
             raise PermissionDenied(_("{email} belongs to no organization.").format(email=user["email"]))
         if admin and user["role"] != Role.admin.value:
             # Marked for the activity log: the Portal's guard writes it once (portal/authority.py).
-            raise AdminRequired(admins_only(user["email"]), organization=user["organization"], actor=user["email"])
+            raise self._admin_required_refusal(user, None)
         return dict(user)
 
     def _log_refusal(self, exc: AdminRequired, operation: str) -> None:
@@ -117,10 +117,19 @@ class PortalBase:
     def _admin_required_refusal(self, user: dict[str, Any], operation: str | None) -> PermissionDenied:
         if not user.get("organization"):  # no organization, so no log to write it to
             return PermissionDenied(admins_only(user["email"]))
-        return AdminRequired(
-            admins_only(user["email"]), organization=user["organization"], actor=user["email"],
-            operation=operation or "sign_in (admin command)",
-        )
+        return AdminRequired(admins_only(user["email"]), organization=user["organization"], actor=user["email"],
+                             operation=operation)
+
+    def _may_sign_in(self, db: TinyDB, address: str, admin_required: bool, operation: str | None) -> dict[str, Any]:
+        """The user who signs in, or the refusal: unknown, inactive, or a regular user for an admin task."""
+        user = self._user(db, address)
+        if user is None:
+            raise SignInRefused(not_a_user(address))
+        if user["status"] == UserStatus.inactive.value:
+            raise SignInRefused(inactive_user(address))
+        if admin_required and user["role"] != Role.admin.value:
+            raise self._admin_required_refusal(user, operation)
+        return user
 
     def sign_in(self, email: str, *, admin_required: bool = False, operation: str | None = None) -> dict[str, Any]:
         """First sign-in activates an invited user; inactive and unknown users are refused.
@@ -132,22 +141,11 @@ class PortalBase:
             address = normalise_email(email)
         except InvalidInput as exc:
             raise SignInRefused(str(exc)) from None
-        db = self.store.read()
-        user = self._user(db, address)
-        if user is None:
-            raise SignInRefused(not_a_user(address))
-        if user["status"] == UserStatus.inactive.value:
-            raise SignInRefused(inactive_user(address))
-        if admin_required and user["role"] != Role.admin.value:
-            raise self._admin_required_refusal(user, operation)
+        user = self._may_sign_in(self.store.read(), address, admin_required, operation)
         if user["status"] == UserStatus.active.value and user.get("signed_in_on"):
             return dict(user)
         with self.store.transaction() as db:
-            user = self._user(db, address)
-            if user is None:
-                raise SignInRefused(not_a_user(address))
-            if admin_required and user["role"] != Role.admin.value:  # demoted meanwhile
-                raise self._admin_required_refusal(user, operation)
+            user = self._may_sign_in(db, address, admin_required, operation)  # changed meanwhile?
             if user["status"] == UserStatus.invited.value:
                 db.table(T_USERS).update(
                     {"status": UserStatus.active.value, "signed_in_on": self.today().isoformat()},
