@@ -365,7 +365,7 @@ def test_a_regular_user_cannot_back_up_or_restore_and_is_logged(elp, sound, tmp_
         before = sound.read_bytes()
         result = elp(*argv, user=ANA)
         assert result.code == 1 and "only organization admins" in result.err
-        only_refusal_logged(before, sound.read_bytes(), ANA, "elp " + argv[0])
+        only_refusal_logged(before, sound.read_bytes(), ANA, {"backup": "elp backup", "restore": "restore"}[argv[0]])
     assert not (tmp_path / "mine.json").exists()
     assert not list(sound.parent.glob("elp.json.before-restore*"))
     result = elp("restore", str(copy), "--yes", user=None)

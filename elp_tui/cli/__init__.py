@@ -58,9 +58,8 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("teams", "add"): seats.teams_add,
     ("teams", "remove"): seats.teams_remove,
 }
-NO_USER = {"init", "demo", "check"}
-# Restore must also mend a store nobody can sign in to (damaged, missing): see `restore_authority`.
-SIGNS_IN_ITSELF = {"restore"}
+# restore: the portal checks its restorer itself, since it must also mend a store nobody can sign in to.
+NO_USER = {"init", "demo", "check", "restore"}
 # What a regular user may run: their own licenses, their sign-in. Every other command is for admins:
 # a regular user is refused it before signing in, and the refusal, naming the command, is logged.
 ANY_MEMBER = {("licenses", "mine"), ("signin", None)}
@@ -88,23 +87,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return setup.app(session)
     key = (args.command, getattr(args, "action", None))
     handler = COMMANDS[key]
-    if args.command in SIGNS_IN_ITSELF:
-        restore_authority(session)
-    elif args.command not in NO_USER:
+    if args.command not in NO_USER:
         session.sign_in(admin_required=key not in ANY_MEMBER)
     result = handler(session)
     return result if isinstance(result, int) else 0
-
-
-def restore_authority(session: Session) -> None:
-    """A restore replaces every organization's data: on a store that opens, only an admin (--as)
-    may (a regular user's attempt is refused and logged, like any admin command). A store that
-    does not open (damaged, missing) has no one to sign in: access to its file is the authority."""
-    try:
-        session.portal.store.tables()
-    except StoreError:
-        return
-    session.sign_in(admin_required=True)
 
 
 def refuse(console: Console, message: str) -> int:

@@ -64,7 +64,7 @@ def check(s: Session) -> int:
 
 
 def backup(s: Session) -> int:
-    copy = s.portal.backup(s.args.target, overwrite=s.args.force)
+    copy = s.portal.backup(s.actor, s.args.target, overwrite=s.args.force)
     if s.console.as_json:
         s.console.json(copy)
         return 0
@@ -77,7 +77,7 @@ def backup(s: Session) -> int:
 
 
 def restore(s: Session) -> int:
-    quote = s.portal.quote_restore(s.args.source)
+    quote = s.portal.quote_restore(s.who(), s.args.source)
     if not s.console.as_json:
         s.console.line(f"Restore {plain(s.store_path)} from {plain(quote['path'])}; the backup holds:")
         s.console.pairs([
@@ -85,7 +85,7 @@ def restore(s: Session) -> int:
         ])
         s.console.line("Every change made since the backup is replaced; the current file is kept beside it.")
     s.console.confirm(s.args.yes)
-    done = s.portal.restore(s.args.source, actor=s.user["email"] if s.user else None)
+    done = s.portal.restore(s.who(), s.args.source)
     if s.console.as_json:
         s.console.json(done)
         return 0

@@ -1,8 +1,10 @@
 """`elp backup PATH` and `elp restore PATH`: a copy of the whole store, and putting one back.
 
-Both work on the file, for whoever can read and write it (the file's 0600 mode is the
-boundary, not a portal role), so they take no acting user. A restore only ever puts back
-a backup that is sound in every way `elp check` knows; otherwise the store stays as it is.
+Both are for admins. A backup is an admin operation like any other (`actor` first: the
+authority guard refuses and logs a regular user). A restore must also mend a store nobody
+can sign in to (damaged, missing), so it checks its restorer itself (`_restorer`). A restore
+only ever puts back a backup that is sound in every way `elp check` knows; otherwise the
+store stays as it is.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from elp_tui.i18n import _
-from elp_tui.portal.base import T_LICENSES, T_ORGS, T_USERS, PortalBase, Q
-from elp_tui.portal.errors import InvalidInput
+from elp_tui.portal.base import T_LICENSES, T_ORGS, T_USERS, PortalBase
+from elp_tui.portal.errors import AdminRequired, InvalidInput
 from elp_tui.store import Store, StoreError
 
 
@@ -28,7 +30,7 @@ def _summary(path: Path, tables: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 class BackupsMixin(PortalBase):
-    def backup(self, target: str | Path, *, overwrite: bool = False) -> dict[str, Any]:
+    def backup(self, actor: str, target: str | Path, *, overwrite: bool = False) -> dict[str, Any]:
         """Copy the store, as committed now, to `target`; what the copy holds."""
         path = Path(target).expanduser()
         tables = self.store.backup(path, overwrite=overwrite)
@@ -57,23 +59,38 @@ class BackupsMixin(PortalBase):
             )
         return backup
 
-    def quote_restore(self, source: str | Path) -> dict[str, Any]:
+    def _restorer(self, by: str | None) -> dict[str, Any] | None:
+        """Who restores: on a store that opens, an admin (a regular user's attempt raises
+        AdminRequired, which the guard logs). A store that does not open has no one to sign in:
+        access to its file is the authority (None)."""
+        try:
+            db = self.store.read()
+        except StoreError:
+            return None
+        try:
+            return self._actor(db, by)
+        except AdminRequired as exc:
+            exc.operation = "restore"  # logged as the restore it was, from its quote too
+            raise
+
+    def quote_restore(self, by: str | None, source: str | Path) -> dict[str, Any]:
         """What restoring `source` would put back (checked in full), before asking to go ahead."""
+        self._restorer(by)
         backup = self._sound_backup(source)
         return _summary(backup.path, backup.tables())
 
-    def restore(self, source: str | Path, actor: str | None = None) -> dict[str, Any]:
+    def restore(self, by: str | None, source: str | Path) -> dict[str, Any]:
         """Replace the store by the backup `source` (checked again at commit). The file it
         replaces is kept beside it (`<store>.before-restore-<time>`, never overwritten); its path
         is in the result. The restored log gets one entry saying who restored what."""
+        me = self._restorer(by)
         backup = self._sound_backup(source)
         existed = self.store.path.exists()
         keep = _free_name(self.store.path, "before-restore", self._now_stamp()) if existed else None
         tables = {name: dict(docs) for name, docs in backup.tables().items()}
         db = Store.view(tables)
-        user = db.table(T_USERS).get(Q.email == (actor or ""))
         self._log(
-            db, user.get("organization") if user else None, actor or _("(file access)"), "restore", str(backup.path),
+            db, me["organization"] if me else None, me["email"] if me else _("(file access)"), "restore", str(backup.path),
             _("store restored from {path}; the replaced file is kept as {kept}").format(
                 path=backup.path, kept=keep or _("(there was none)")),
         )
