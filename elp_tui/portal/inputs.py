@@ -28,7 +28,9 @@ MAX_EMAIL = 254
 # C0 (NUL, ESC, CR, LF, TAB, BEL ...), DEL, C1 (CSI \x9b, OSC \x9d ...) and the Unicode line and
 # paragraph separators: each can move the cursor, run a terminal escape or break a line. The bidi
 # controls reorder what a reader sees (an extension that reads backwards): refused with them.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# The bidi controls, shared with the display side (widgets/safe.py), which shows them as '?'.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{BIDI_CONTROLS}]")
 # Characters that show nothing: a name or an address holding one looks like another.
 # The zero-width joiners (U+200C, U+200D) stay in names: emoji sequences and some scripts need them.
 _INVISIBLE = re.compile("[\u00ad\u180e\u200b\u2060-\u2064\ufeff]")

@@ -8,9 +8,11 @@ from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.content import Content
 
+from elp_tui.portal.inputs import BIDI_CONTROLS
+
 # C0/C1 controls (ESC starts terminal escapes) and the bidi overrides that reorder what a
 # reader sees; newline and tab are kept for multi-line text, see `one_line` for cells.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}]")
 _BREAKS = re.compile("[\t\n\r\u2028\u2029]")
 
 
