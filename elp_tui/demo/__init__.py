@@ -14,6 +14,7 @@ from elp_tui.demo.build import SIZES, DemoData, build_demo
 from elp_tui.demo.progress import ProgressBar
 from elp_tui.portal.clock import system_clock
 from elp_tui.store import Store, StoreError
+from elp_tui.store.files import free_name
 
 
 def write_demo(
@@ -41,8 +42,7 @@ def write_demo(
     # --store never costs real data.
     keep = None
     if force and store.exists() and not (store.head_meta() or {}).get("demo"):
-        stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-        keep = path.with_name(f"{path.name}.before-demo-{stamp}")
+        keep = free_name(path, "before-demo", dt.datetime.now().strftime("%Y%m%dT%H%M%S"))
     store.create(demo.tables, overwrite=force, meta={"demo": True}, keep_previous=keep)
     bar.done()
     return {

@@ -16,6 +16,7 @@ from elp_tui.i18n import _
 from elp_tui.portal.base import T_LICENSES, T_ORGS, T_USERS, PortalBase
 from elp_tui.portal.errors import AdminRequired, InvalidInput
 from elp_tui.store import Store, StoreError
+from elp_tui.store.files import free_name
 
 
 def _summary(path: Path, tables: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -86,7 +87,7 @@ class BackupsMixin(PortalBase):
         me = self._restorer(by)
         backup = self._sound_backup(source)
         existed = self.store.path.exists()
-        keep = _free_name(self.store.path, "before-restore", self._now_stamp()) if existed else None
+        keep = free_name(self.store.path, "before-restore", self._now_stamp()) if existed else None
         tables = {name: dict(docs) for name, docs in backup.tables().items()}
         db = Store.view(tables)
         self._log(
@@ -102,12 +103,3 @@ class BackupsMixin(PortalBase):
     def _now_stamp(self) -> str:
         return self._stamp().replace("-", "").replace(":", "")
 
-
-def _free_name(path: Path, what: str, stamp: str) -> Path:
-    """`<store>.<what>-<stamp>`, or with -2, -3 ... if that exists: a kept file is never replaced."""
-    candidate = path.with_name(f"{path.name}.{what}-{stamp}")
-    n = 2
-    while candidate.exists():
-        candidate = path.with_name(f"{path.name}.{what}-{stamp}-{n}")
-        n += 1
-    return candidate

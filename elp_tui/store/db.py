@@ -136,15 +136,21 @@ def _commit_of(meta: Any) -> tuple[int, str] | None:
     return None
 
 
-def _head_commit(head: bytes) -> tuple[int, str] | None:
-    """(generation, commit token) read from the start of a store file; None if not found there."""
+def _head_meta(head: bytes) -> dict[str, Any] | None:
+    """The `_meta` document at the start of a store file; None if the file does not start with one."""
     match = _HEAD.match(head)
     if match is None:
         return None
     try:
-        return _commit_of(orjson.loads(match.group(1)))
+        meta = orjson.loads(match.group(1))
     except orjson.JSONDecodeError:
         return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _head_commit(head: bytes) -> tuple[int, str] | None:
+    """(generation, commit token) read from the start of a store file; None if not found there."""
+    return _commit_of(_head_meta(head))
 
 
 class Store:
@@ -339,8 +345,7 @@ class Store:
                     raise StoreExists(f"A store already exists at {self.path}; it was left untouched.")
                 if keep_previous is not None and self.path.exists():
                     atomic_write(keep_previous, self.path.read_bytes())
-                data: dict[str, dict[str, Any]] = {META_TABLE: {"1": {"schema": SCHEMA_VERSION}}}
-                data.update(tables or {})
+                data: dict[str, dict[str, Any]] = dict(tables or {})
                 data[META_TABLE] = {"1": {**(meta or {}), "schema": SCHEMA_VERSION}}
                 with self._cache_lock:
                     self._data = self._write(data, token_from_content=True)
@@ -356,16 +361,9 @@ class Store:
         file is missing or does not start with one."""
         try:
             with open(self.path, "rb") as fh:
-                match = _HEAD.match(fh.read(HEAD_BYTES))
+                return _head_meta(fh.read(HEAD_BYTES))
         except FileNotFoundError:
             return None
-        if match is None:
-            return None
-        try:
-            meta = orjson.loads(match.group(1))
-        except orjson.JSONDecodeError:
-            return None
-        return meta if isinstance(meta, dict) else None
 
     def backup(self, target: Path, *, overwrite: bool = False) -> dict[str, dict[str, Any]]:
         """Copy the committed store to `target` (0600, written atomically); returns its tables.
@@ -378,8 +376,9 @@ class Store:
                 _("{path} already exists; it was left untouched. Choose another file, or add --force to replace it.").format(path=target)
             )
         with self._locked():  # no commit lands half-way through the copy
-            tables = self.tables()
             raw = self.path.read_bytes()
+        self._private(self.path)
+        tables = self._parse(raw)  # a damaged store is refused, not copied
         try:
             if not target.parent.exists():
                 os.makedirs(target.parent, mode=0o700, exist_ok=True)
@@ -431,10 +430,6 @@ class Store:
             yield
         finally:
             self._lock.release()
-
-    def version(self) -> tuple[int, int, int] | None:
-        """Cheap marker of the file's current state: changes whenever a commit replaces it."""
-        return _stamp(self.path)
 
     def marker(self) -> tuple[tuple[int, int, int] | None, tuple[int, str] | None] | None:
         """What a session compares to notice another session's commit: the stamp and the

@@ -29,3 +29,13 @@ def atomic_write(path: Path, payload: bytes, *, fsync_folder: bool = True) -> No
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def free_name(path: Path, what: str, stamp: str) -> Path:
+    """`<path>.<what>-<stamp>`, or with -2, -3 ... if that exists: a kept file is never replaced."""
+    candidate = path.with_name(f"{path.name}.{what}-{stamp}")
+    n = 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.{what}-{stamp}-{n}")
+        n += 1
+    return candidate
