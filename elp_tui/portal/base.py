@@ -160,23 +160,25 @@ class PortalBase:
         return dict(user)  # type: ignore[arg-type]
 
     def organization_name(self, org_id: str | None) -> str:
-        if not org_id:
-            return ""
-        org = self.store.read().table(T_ORGS).get(Q.id == org_id)
-        return org["name"] if org else org_id
+        return self._organization_name_in(self.store.read(), org_id) if org_id else ""
 
-    def organization_name_in(self, db: TinyDB, org_id: str) -> str:
+    def _organization_name_in(self, db: TinyDB, org_id: str) -> str:
         org = db.table(T_ORGS).get(Q.id == org_id)
         return org["name"] if org else org_id
 
-    def _invite_in(self, db: TinyDB, me: dict[str, Any], address: str, why: str) -> None:
-        """Invite a new regular member as part of another action (the confirmation said so)."""
-        user = User(email=address, organization=me["organization"], role=Role.regular, status=UserStatus.invited, invited_on=self.today())
+    def _invite_in(self, db: TinyDB, me: dict[str, Any], address: str, why: str | None = None,
+                   role: Role = Role.regular) -> dict[str, Any]:
+        """Invite a new member: the user document, the invitation email, the log entry. `why`:
+        the other action it is part of (the confirmation said so), if any."""
+        user = User(email=address, organization=me["organization"], role=role, status=UserStatus.invited, invited_on=self.today())
         db.table(T_USERS).insert(user.to_doc())
-        org = self.organization_name_in(db, me["organization"])
+        org = self._organization_name_in(db, me["organization"])
+        reason = f"({why})" if why else f"as {role.value}"
         self._mail(db, address, f"You are invited to {org} on the Enterprise License Portal",
-                   f"{me['email']} invited you to {org} ({why}). Sign in with this email address to accept.")
-        self._log(db, me["organization"], me["email"], "user-invite", address, f"invited as regular ({why})")
+                   f"{me['email']} invited you to {org} {reason}. Sign in with this email address to accept.")
+        self._log(db, me["organization"], me["email"], "user-invite", address,
+                  f"invited as {role.value} ({why})" if why else f"invited as {role.value}")
+        return user.to_doc()
 
     # -- writes that go with every change ------------------------------------------
     def _log(

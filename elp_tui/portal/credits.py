@@ -215,7 +215,7 @@ class CreditsMixin(PortalBase):
             )
             db.table(T_REQUESTS).insert(request.to_doc())
             db.table(T_BANKS).update({"credits_requested": bank["credits_requested"] + credits}, Q.id == bank["id"])
-            org = self.organization_name_in(db, me["organization"])
+            org = self._organization_name_in(db, me["organization"])
             self._mail(
                 db, VENDOR_EMAIL, f"Credit request: {credits} credits of {bank['product']} for {org}",
                 f"{me['email']} of {org} requests {credits} more monthly term credits of {bank['product']} "

@@ -118,13 +118,7 @@ class PeopleMixin(PortalBase):
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             address, role_v = self._check_invite(db, me, email, role)
-            user = User(email=address, organization=me["organization"], role=role_v, status=UserStatus.invited, invited_on=self.today())
-            db.table(T_USERS).insert(user.to_doc())
-            org = self.organization_name_in(db, me["organization"])
-            self._mail(db, address, f"You are invited to {org} on the Enterprise License Portal",
-                       f"{me['email']} invited you to {org} as {role_v.value}. Sign in with this email address to accept.")
-            self._log(db, me["organization"], me["email"], "user-invite", address, f"invited as {role_v.value}")
-            return self._user_row(user.to_doc())
+            return self._user_row(self._invite_in(db, me, address, role=role_v))
 
     def _member(self, db: TinyDB, me: dict[str, Any], email: str) -> dict[str, Any]:
         address = normalise_email(email)
@@ -198,7 +192,7 @@ class PeopleMixin(PortalBase):
                 row["note"] = note
             return row
 
-    def held_licenses(self, db: TinyDB, org: str, email: str) -> list[str]:
+    def _held_licenses(self, db: TinyDB, org: str, email: str) -> list[str]:
         today_iso = self.today().isoformat()
         return sorted(
             lic["activation_id"]
@@ -208,7 +202,7 @@ class PeopleMixin(PortalBase):
 
     def _guard_delete(self, db: TinyDB, me: dict[str, Any], user: dict[str, Any]) -> None:
         self._guard_last_admin(db, user, _("deleting them"))
-        held = self.held_licenses(db, me["organization"], user["email"])
+        held = self._held_licenses(db, me["organization"], user["email"])
         if held:
             listed = ", ".join(held[:10]) + (_(" and {n} more").format(n=len(held) - 10) if len(held) > 10 else "")
             raise LicensesHeld(
@@ -382,5 +376,3 @@ class PeopleMixin(PortalBase):
         entries.sort(key=lambda a: a["seq"], reverse=True)
         return entries
 
-    def banks_of(self, db: TinyDB, org: str) -> list[dict[str, Any]]:
-        return [b for b in rows(db, T_BANKS) if b["organization"] == org]

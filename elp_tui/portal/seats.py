@@ -142,7 +142,7 @@ class SeatsMixin(PortalBase):
                 product=pool["product"], amount=seats, actor=me["email"], on=self.today(),
             )
             db.table(T_REQUESTS).insert(request.to_doc())
-            org = self.organization_name_in(db, me["organization"])
+            org = self._organization_name_in(db, me["organization"])
             self._mail(db, VENDOR_EMAIL, f"Seat request: {seats} seats of {pool['product']} for {org}",
                        f"{me['email']} of {org} requests {seats} more seats of {pool['product']} (pool {pool['id']}).")
             self._log(db, me["organization"], me["email"], "seats-request", pool["id"], f"{seats} seats requested from the vendor")
