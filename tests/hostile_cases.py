@@ -85,6 +85,7 @@ LOOKUP_CASES = common_cases("lookup") + [Case("lookup-10k", "L" * 10_000, ("the 
 VERSION_CASES = common_cases("version") + [Case("version-long", "2" * 41, ("the limit is 40",))]
 NUMBER_CASES = common_cases("number") + [
     Case("number-zero", "0", ("at least 1", "at most 1,000,000,000")),
+    Case("number-full-width-zero", "\uff10", ("at least 1", "(got 0)")),  # the same range refusal: exit 1
     Case("number-negative", "-3", ("at least", "(got -3)")),
     Case("number-huge", "99999999999999999999999", ("at most 1,000,000,000",)),
     Case("number-10k-digits", "9" * 10_000, ("at most 1,000,000,000", "10,000 digits")),

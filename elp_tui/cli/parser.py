@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import re
 from typing import Callable, NoReturn
 
 from elp_tui.portal.errors import InvalidInput
-from elp_tui.portal.inputs import positive_int
+from elp_tui.portal.inputs import is_whole_number, positive_int
 
 LANGS = ("en", "fr")
 LICENSE_TYPES = ("node-lock", "multiseat", "floating")
-
-
-_NUMBERISH = re.compile(r"\s*[+-]?[0-9]+\s*")
 
 
 class Parser(argparse.ArgumentParser):
@@ -31,7 +27,7 @@ def count(what: str, minimum: int = 1) -> Callable[[str], str]:
     untouched); anything else is a malformed command line (exit 2) told the range by the portal."""
 
     def parse(text: str) -> str:
-        if _NUMBERISH.fullmatch(text):
+        if is_whole_number(text):
             return text
         try:
             positive_int(text, what, minimum=minimum)

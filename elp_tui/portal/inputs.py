@@ -142,6 +142,12 @@ def normalise_email(text: str | None) -> str:
     return info.normalized.lower()
 
 
+def is_whole_number(text: str) -> bool:
+    """Written as a whole number (any size or sign, full-width digits too): the form
+    `positive_int` reads. Its range is `positive_int`'s to check."""
+    return _NUMBER.fullmatch(unicodedata.normalize("NFKC", text).strip()) is not None
+
+
 def positive_int(value: Any, what: str, *, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
     """A whole number from `minimum` to `maximum`; every refusal states the range."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -150,7 +156,7 @@ def positive_int(value: Any, what: str, *, minimum: int = 1, maximum: int = MAX_
         text = "" if value is None or isinstance(value, bool) else str(value)
         check_text(text, what, limit=len(text))
         match = _NUMBER.fullmatch(unicodedata.normalize("NFKC", text).strip())
-        if match is None:
+        if match is None:  # not is_whole_number(text)
             raise InvalidInput(
                 _("{what} must be a whole number from {minimum} to {maximum:,} (got {value}).").format(
                     what=what, minimum=minimum, maximum=maximum, value=shown(text)
