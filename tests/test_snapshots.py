@@ -330,6 +330,7 @@ def test_dialog_request_credits_form(snap_compare, demo):
 def test_dialog_request_credits_confirm(snap_compare, demo):
     async def run_before(pilot):
         await open_page(pilot, "banks")
+        await pilot.press("j")  # the first bank has expired: its request is refused before confirming
         await press_for(pilot, FormDialog, "q")
         await pilot.press(*"50")
         await press_for(pilot, ConfirmDialog, "ctrl+s")

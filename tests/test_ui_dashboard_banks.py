@@ -356,3 +356,17 @@ async def test_store_text_with_markup_is_shown_literally(portal, tmp_path):
         await settle(pilot)
         assert product in text_of(app.screen.query_one("#banks-detail", Static))
         assert app.is_running
+
+
+async def test_request_credits_on_an_expired_bank_is_refused_before_confirming(portal, tmp_path):
+    portal.add_bank(ADMIN, product="Quillstone Animate", credits=10, start="2026-01-01", expires_on="2026-06-01")
+    before = portal.store.path.read_bytes()
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_banks(pilot)
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), "request form")
+        await pilot.press(*"10", "ctrl+s")
+        await until(pilot, lambda: "expired" in messages(app), "the refusal")
+        assert not isinstance(app.screen, ConfirmDialog)  # no "Request 10 credits?" for a bank that takes none
+    assert portal.store.path.read_bytes() == before

@@ -12,10 +12,8 @@ from elp_tui.store.files import atomic_write
 from elp_tui.cli.console import Column, Console, only, plain
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _
-from elp_tui.portal import NotFound, RuleViolation
 from elp_tui.portal.alerts import bank_expiring_soon
-from elp_tui.portal.base import MAX_NAME, VENDOR_EMAIL, check_text, normalise_email, positive_int
-from elp_tui.portal.credits import expired_bank_request
+from elp_tui.portal.base import VENDOR_EMAIL, normalise_email
 from elp_tui.portal.quotes import TYPE_NAMES
 
 BANK_KEYS = (
@@ -89,26 +87,16 @@ def banks_add(s: Session) -> None:
     )
 
 
-def _find_bank(s: Session, bank_id: str) -> dict[str, Any]:
-    wanted = check_text((bank_id or "").strip(), _("The bank ID"), limit=MAX_NAME).upper()
-    for bank in s.portal.list_banks(s.actor):
-        if bank["id"] == wanted:
-            return bank
-    raise NotFound(_("No bank {bank!r} in your organization: 'elp banks list' shows their IDs.").format(bank=bank_id))
-
-
 def banks_request(s: Session) -> None:
-    credits = positive_int(s.args.credits, _("Credits requested"))
-    bank = _find_bank(s, s.args.bank_id)
-    if bank["expired"]:  # said before asking; the portal refuses it too
-        raise RuleViolation(expired_bank_request(bank["id"], bank["expires_on"]))
+    quote = s.portal.quote_request_credits(s.actor, s.args.bank_id, s.args.credits)
+    credits, product, bank_id = quote["credits"], quote["product"], quote["bank"]
     s.console.line(
-        f"Request {credits} more credit(s) of {plain(bank['product'])} for bank {plain(bank['id'])}: "
+        f"Request {credits} more credit(s) of {plain(product)} for bank {plain(bank_id)}: "
         f"the vendor's enterprise team ({VENDOR_EMAIL}) will be emailed."
     )
     s.console.confirm(s.args.yes)
-    request = s.portal.request_credits(s.actor, bank["id"], credits)
-    s.console.line(f"Request #{request['id']} recorded: {credits} credit(s) of {plain(bank['product'])} asked from the vendor.")
+    request = s.portal.request_credits(s.actor, bank_id, credits)
+    s.console.line(f"Request #{request['id']} recorded: {credits} credit(s) of {plain(product)} asked from the vendor.")
 
 
 def _snapshot_path(store_path: Path) -> Path:

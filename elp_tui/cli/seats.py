@@ -7,8 +7,7 @@ from typing import Any
 from elp_tui.cli.console import Column, plain
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _
-from elp_tui.portal import NotFound
-from elp_tui.portal.base import MAX_NAME, VENDOR_EMAIL, check_text, normalise_email, positive_int
+from elp_tui.portal.base import VENDOR_EMAIL, normalise_email
 
 BAR_WIDTH = 40
 # active / pending / unassigned / unused, in the order the dashboard bar shows them
@@ -89,18 +88,10 @@ def seats_show(s: Session) -> None:
 
 
 def seats_request(s: Session) -> None:
-    seats = positive_int(s.args.seats, _("Seats requested"))
-    wanted = check_text((s.args.product or "").strip(), _("The product name"), limit=MAX_NAME).lower()
-    pool = next(
-        (p for p in s.portal.seats_overview(s.actor) if p["product"].lower() == wanted or p["id"] == s.args.product),
-        None,
-    )
-    if pool is None:
-        raise NotFound(
-            _("No seat pool for {product!r} in your organization: 'elp seats show' lists the pools.").format(product=s.args.product)
-        )
+    pool = s.portal.quote_request_seats(s.actor, s.args.product, s.args.seats)
+    seats = pool["seats"]
     s.console.line(
-        f"Request {seats} more seat(s) of {plain(pool['product'])} (pool {plain(pool['id'])}, {pool['purchased']} "
+        f"Request {seats} more seat(s) of {plain(pool['product'])} (pool {plain(pool['pool'])}, {pool['purchased']} "
         f"purchased): the vendor's enterprise team ({VENDOR_EMAIL}) will be emailed."
     )
     s.console.confirm(s.args.yes)

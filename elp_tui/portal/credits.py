@@ -202,13 +202,25 @@ class CreditsMixin(PortalBase):
             )
             return self._bank_row(bank.to_doc(), 0)
 
-    def request_credits(self, actor: str, bank_id: str, credits: int) -> dict[str, Any]:
+    def _check_credit_request(self, db: TinyDB, me: dict[str, Any], bank_id: str, credits: Any) -> tuple[dict[str, Any], int]:
+        """The bank and the number of credits, or the refusal: every credit-request rule, once."""
         credits = positive_int(credits, _("Credits requested"))
+        bank = self._org_bank(db, me, bank_id)
+        if self.today().isoformat() >= bank["expires_on"]:
+            raise RuleViolation(expired_bank_request(bank["id"], bank["expires_on"]))
+        return bank, credits
+
+    def quote_request_credits(self, actor: str, bank_id: str, credits: Any) -> dict[str, Any]:
+        """What a credit request would ask for, before confirming (refused as the request would be)."""
+        db = self.store.read()
+        bank, credits = self._check_credit_request(db, self._actor(db, actor), bank_id, credits)
+        return {"bank": bank["id"], "product": bank["product"], "credits": credits,
+                "requested": bank["credits_requested"], "granted": bank["credits_granted"]}
+
+    def request_credits(self, actor: str, bank_id: str, credits: int) -> dict[str, Any]:
         with self.store.transaction() as db:
             me = self._actor(db, actor)
-            bank = self._org_bank(db, me, bank_id)
-            if self.today().isoformat() >= bank["expires_on"]:
-                raise RuleViolation(expired_bank_request(bank["id"], bank["expires_on"]))
+            bank, credits = self._check_credit_request(db, me, bank_id, credits)
             request = Request(
                 id=len(db.table(T_REQUESTS)) + 1, organization=me["organization"], kind="credits",
                 target=bank["id"], product=bank["product"], amount=credits, actor=me["email"], on=self.today(),

@@ -132,10 +132,18 @@ class SeatsMixin(PortalBase):
             self._log(db, me["organization"], me["email"], "seats-add", pool["id"], f"{product}: +{seats} seats purchased ({pool['seats']} in all)", seats=seats)
             return self._pool_row(db, pool)
 
-    def request_seats(self, actor: str, product: str, seats: int) -> dict[str, Any]:
+    def quote_request_seats(self, actor: str, product: str, seats: Any) -> dict[str, Any]:
+        """What a seat request would ask for, before confirming (refused as the request would be)."""
+        db = self.store.read()
+        me = self._actor(db, actor)
         seats = positive_int(seats, _("Seats requested"))
+        pool = self._pool_by_product(db, me["organization"], product)
+        return {"pool": pool["id"], "product": pool["product"], "seats": seats, "purchased": pool["seats"]}
+
+    def request_seats(self, actor: str, product: str, seats: int) -> dict[str, Any]:
         with self.store.transaction() as db:
             me = self._actor(db, actor)
+            seats = positive_int(seats, _("Seats requested"))
             pool = self._pool_by_product(db, me["organization"], product)
             request = Request(
                 id=len(db.table(T_REQUESTS)) + 1, organization=me["organization"], kind="seats", target=pool["id"],

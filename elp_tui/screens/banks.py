@@ -208,15 +208,18 @@ class BanksPage(Page):
         values = await self.app.push_screen_wait(form)
         if not values:
             return
-        credits = values["credits"]
+        quote = await self.call_portal(self.portal.quote_request_credits, self.me, bank["id"], values["credits"])
+        if quote is None:  # an expired bank, a bad number: said before asking to confirm
+            return
+        credits = quote["credits"]
         confirm = ConfirmDialog(
             _("Request {n} credits from the vendor?").format(n=credits),
             [
-                (N_("Bank"), bank["id"]),
-                (N_("Product"), bank["product"]),
+                (N_("Bank"), quote["bank"]),
+                (N_("Product"), quote["product"]),
                 (N_("Credits requested"), str(credits)),
-                (N_("Requested so far"), str(bank["credits_requested"])),
-                (N_("Granted so far"), str(bank["credits_granted"])),
+                (N_("Requested so far"), str(quote["requested"])),
+                (N_("Granted so far"), str(quote["granted"])),
                 (N_("Email to"), VENDOR_EMAIL),
             ],
             confirm_label=N_("Send request"),

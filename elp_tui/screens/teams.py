@@ -333,12 +333,12 @@ class TeamsPage(Page):
         )
         if not values:
             return
-        product, seats = values["product"], values["seats"]
-        pool = next((p for p in self.pools if p["product"] == product), None)
-        lines = [(N_("Seat pool"), product), (N_("Seats requested"), str(seats))]
-        if pool is not None:
-            lines.append((N_("Purchased now"), str(pool["purchased"])))
-        lines.append((N_("Sent to"), VENDOR_EMAIL))
+        quote = await self.call_portal(self.portal.quote_request_seats, self.me, values["product"], values["seats"])
+        if quote is None:
+            return
+        product, seats = quote["product"], quote["seats"]
+        lines = [(N_("Seat pool"), product), (N_("Seats requested"), str(seats)),
+                 (N_("Purchased now"), str(quote["purchased"])), (N_("Sent to"), VENDOR_EMAIL)]
         ok = await self.app.push_screen_wait(
             ConfirmDialog(
                 _("Request {n} more seats?").format(n=seats), lines,
