@@ -106,7 +106,7 @@ class ELPApp(TranslatedBindings, App[None]):
         if theme in self.available_themes:
             self.theme = theme
         self._theme_ready = True
-        self.push_screen(MainScreen(self.allowed_pages(), start="dashboard" if self.is_admin else "my-licenses"))
+        self.push_screen(self.main_screen())
         self._identity_marker: object = self.portal.store.marker()
         self.set_interval(STORE_POLL_S, self._poll_store, name="store-poll")
 
@@ -145,21 +145,28 @@ class ELPApp(TranslatedBindings, App[None]):
         if not isinstance(self.screen, MainScreen):
             return False  # a dialog, the help or the palette is open: once it closes
         self._identity_marker = marker
-        self.identity_changed()
+        self.identity_changed(user)
         role = _("admin") if self.is_admin else _("regular user")
         self.notify(_("Another admin changed your account: you are now {role}.").format(role=role),
                     severity="warning", timeout=10)
         return False
 
-    def identity_changed(self) -> None:
-        """The signed-in user's own role or status changed: rebuild what they may see."""
-        try:
-            self.user = self.portal.sign_in(self.user_email)
-        except PortalError as exc:  # deactivated themselves: nothing left to show
-            self.exit(message=plain(str(exc)))
-            return
-        self.organization = self.portal.organization_name(self.user.get("organization"))
-        self.switch_screen(MainScreen(self.allowed_pages(), start="dashboard" if self.is_admin else "my-licenses"))
+    def main_screen(self) -> MainScreen:
+        """The pages this user may see, opened where their role starts."""
+        return MainScreen(self.allowed_pages(), start="dashboard" if self.is_admin else "my-licenses")
+
+    def identity_changed(self, user: dict[str, Any] | None = None) -> None:
+        """The signed-in user's own role or status changed: rebuild what they may see.
+        `user`: the account as just read (the live poll has it), else it is read here."""
+        if user is None:
+            try:
+                user = self.portal.sign_in(self.user_email)
+            except PortalError as exc:  # deactivated themselves: nothing left to show
+                self.exit(message=plain(str(exc)))
+                return
+        self.user = user
+        self.organization = self.portal.organization_name(user.get("organization"))
+        self.switch_screen(self.main_screen())
 
     def watch_theme(self, theme: str) -> None:
         if getattr(self, "_theme_ready", False):

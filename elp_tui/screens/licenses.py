@@ -16,7 +16,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from elp_tui.store.files import atomic_write
 from elp_tui.i18n import N_, _, ngettext
@@ -172,7 +172,9 @@ class LicensesPage(Page):
 
     def show_product(self, product: str) -> None:
         """Narrow the table to one product (the Dashboard jumps here with it)."""
-        self.query_one(FilterBar).value = product
+        bar = self.query_one(FilterBar)
+        with bar.prevent(Input.Changed):  # filtered once, here, not again by the bar's own event
+            bar.value = product
         self.table.set_filter(product)
         self._update_counts()
 
