@@ -117,6 +117,11 @@ class Page(TranslatedBindings, Vertical):
         """Put fetched data on screen (runs on the UI thread)."""
 
     # -- acting ------------------------------------------------------------------------
+    def done(self, message: str) -> None:
+        """A change went through: say so (plain text, like every notification) and show it."""
+        self.notify(message)
+        self.reload()
+
     async def call_portal(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a portal operation off the UI thread; refusals become a message, return None."""
         try:

@@ -22,7 +22,7 @@ from elp_tui.portal.base import VENDOR_EMAIL
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.widgets.filter import FilterBar
-from elp_tui.widgets.safe import content, plain
+from elp_tui.widgets.safe import content
 from elp_tui.widgets.table import Column, RecordTable
 
 SEAT_LABELS = {"active": N_("active"), "pending": N_("pending"), "unassigned": N_("unassigned")}
@@ -177,10 +177,6 @@ class TeamsPage(Page):
         options = [(content(p["product"]), p["product"]) for p in self.pools]
         return Field(name, label, "select", value=current or "", options=options)
 
-    def _done(self, message: str) -> None:
-        self.notify(plain(message), markup=False)
-        self.reload()
-
     def _no_pool(self) -> bool:
         if not self.pools:
             self.notify(
@@ -222,7 +218,7 @@ class TeamsPage(Page):
         team = await self.call_portal(self.portal.create_team, self.me, name, product)
         if team is not None:
             self._select_after = team["id"]
-            self._done(_("Team {team} created.").format(team=team["name"]))
+            self.done(_("Team {team} created.").format(team=team["name"]))
 
     # -- add member --------------------------------------------------------------------
     def action_add_member(self) -> None:
@@ -276,7 +272,7 @@ class TeamsPage(Page):
             self.elp.refuse(exc)
             return exc.fresh
         if pool is not None:
-            self._done(_("{email} joined {team}.").format(email=quote["email"], team=team["name"]))
+            self.done(_("{email} joined {team}.").format(email=quote["email"], team=team["name"]))
         return None
 
     # -- remove member -----------------------------------------------------------------
@@ -313,7 +309,7 @@ class TeamsPage(Page):
             return
         row = await self.call_portal(self.portal.team_remove, self.me, team["id"], email)
         if row is not None:
-            self._done(_("{email} left {team}.").format(email=email, team=team["name"]))
+            self.done(_("{email} left {team}.").format(email=email, team=team["name"]))
 
     # -- request seats -----------------------------------------------------------------
     def action_request_seats(self) -> None:
@@ -350,5 +346,5 @@ class TeamsPage(Page):
             return
         request = await self.call_portal(self.portal.request_seats, self.me, product, seats)
         if request is not None:
-            self._done(_("Request for {n} seats of {product} sent to {vendor}.").format(
+            self.done(_("Request for {n} seats of {product} sent to {vendor}.").format(
                 n=seats, product=product, vendor=VENDOR_EMAIL))

@@ -25,7 +25,7 @@ from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.store import StoreError
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.filter import FilterBar
-from elp_tui.widgets.safe import content, plain
+from elp_tui.widgets.safe import content
 from elp_tui.widgets.table import Column, RecordTable
 
 ROLE_LABELS = {"admin": N_("admin"), "regular": N_("regular user")}
@@ -159,10 +159,6 @@ class UsersPage(Page):
             self.elp.refuse(exc)
         return False, None
 
-    def _done(self, message: str) -> None:
-        self.notify(plain(message), markup=False)
-        self.reload()
-
     # -- invite ------------------------------------------------------------------------
     def action_invite(self) -> None:
         self._invite_flow()
@@ -203,7 +199,7 @@ class UsersPage(Page):
             return
         done, user = await self._attempt(self.portal.invite, email, role)
         if done:
-            self._done(_("{email} is invited: the invitation email is on its way.").format(email=user["email"]))
+            self.done(_("{email} is invited: the invitation email is on its way.").format(email=user["email"]))
 
     # -- the row's action menu (the portal's user action dropdown) --------------------
     def on_record_table_selected(self, event: RecordTable.Selected) -> None:
@@ -250,7 +246,7 @@ class UsersPage(Page):
             return
         done, user = await self._attempt(self.portal.set_role, email, new)
         if done:
-            self._done(_("{email} is now {role}.").format(email=user["email"], role=role_label(user["role"])))
+            self.done(_("{email} is now {role}.").format(email=user["email"], role=role_label(user["role"])))
             if user["email"] == self.me:
                 self.elp.identity_changed()
 
@@ -283,7 +279,7 @@ class UsersPage(Page):
             return
         done, user = await self._attempt(self.portal.set_status, email, new)
         if done:
-            self._done(_("{email} is now {status}.").format(email=user["email"], status=status_label(user["status"])))
+            self.done(_("{email} is now {status}.").format(email=user["email"], status=status_label(user["status"])))
             if user["email"] == self.me:
                 self.elp.identity_changed()
 
@@ -322,4 +318,4 @@ class UsersPage(Page):
             return
         done, user = await self._attempt(self.portal.delete_user, email)
         if done:
-            self._done(_("{email} was removed from the organization.").format(email=user["email"]))
+            self.done(_("{email} was removed from the organization.").format(email=user["email"]))

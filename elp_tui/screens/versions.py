@@ -17,7 +17,7 @@ from elp_tui.i18n import N_, _
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.widgets.filter import FilterBar
-from elp_tui.widgets.safe import content, plain
+from elp_tui.widgets.safe import content
 from elp_tui.widgets.table import Column, RecordTable
 
 RESTRICTION_LABELS = {"enabled": N_("Enabled"), "disabled": N_("Disabled")}
@@ -150,10 +150,6 @@ class VersionsPage(Page):
             self.notify(_("Select a product first."), severity="warning", markup=False)
         return product
 
-    def _done(self, message: str) -> None:
-        self.notify(plain(message), markup=False)
-        self.reload()
-
     # -- restrict ----------------------------------------------------------------------
     def action_restrict(self) -> None:
         product = self._product()
@@ -203,7 +199,7 @@ class VersionsPage(Page):
             return
         rule = await self.call_portal(self.portal.restrict, self.me, name, builds)
         if rule is not None:
-            self._done(_("{product}: only builds {builds} are accessible now.").format(
+            self.done(_("{product}: only builds {builds} are accessible now.").format(
                 product=name, builds=", ".join(rule["builds"])))
 
     # -- allow all ---------------------------------------------------------------------
@@ -235,4 +231,4 @@ class VersionsPage(Page):
             return
         rule = await self.call_portal(self.portal.unrestrict, self.me, name)
         if rule is not None:
-            self._done(_("{product}: all builds are accessible now.").format(product=name))
+            self.done(_("{product}: all builds are accessible now.").format(product=name))
