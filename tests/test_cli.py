@@ -246,8 +246,9 @@ def test_json_with_a_question_keeps_stdout_parseable(elp, bank_id, monkeypatch):
     assert "Proceed?" in result.err
 
 
-def test_stale_quote_shows_the_fresh_quote(elp, bank_id, store_path, monkeypatch):
-    """Another admin spends credits while this one reads the quote: nothing is written."""
+def test_quote_that_still_holds_commits_although_another_admin_spent_meanwhile(elp, bank_id, store_path, monkeypatch):
+    """A script (or a person) confirms; another admin spends credits meanwhile, leaving enough: the
+    promise (charge, bank, recipient, dates) holds, so the commit goes through with today's figures."""
 
     class RacingTerminal(Terminal):
         def readline(self, *args):
@@ -259,23 +260,41 @@ def test_stale_quote_shows_the_fresh_quote(elp, bank_id, store_path, monkeypatch
 
     monkeypatch.setattr(sys, "stdin", RacingTerminal(""))
     result = generate(elp, bank_id)
+    assert result.code == 0, result.err
+    assert sorted(lic["assignee"] for lic in elp("licenses", "list", "--json").json()) == [ANA, BOB]
+    assert next(b for b in elp("banks", "list", "--json").json())["remaining"] == 87
+    assert elp("check").code == 0
+
+
+class InvitingTerminal(Terminal):
+    """Another admin invites the recipient while this one reads the quote that would invite them."""
+
+    store_path: Path
+
+    def readline(self, *args):
+        Portal(Store(self.store_path), fixed_clock(TODAY), rng=random.Random(1)).invite(ADMIN, ANA)
+        return "y\n"
+
+
+def test_stale_quote_shows_the_fresh_quote(elp, bank_id, store_path, monkeypatch):
+    """The quote promised to invite the recipient; meanwhile another admin invited them: nothing is written."""
+    terminal = InvitingTerminal("")
+    terminal.store_path = store_path
+    monkeypatch.setattr(sys, "stdin", terminal)
+    result = generate(elp, bank_id)
     one_refusal_line(result)  # one line on stderr; the fresh quote on stdout
     assert "changed" in result.err
     shown = [" ".join(line.split()) for line in result.out.splitlines()]
-    assert "Bank remaining: 100 → 97" in shown  # the quote confirmed, then the one as it stands now
-    assert shown.index("Bank remaining: 100 → 97") < shown.index("Bank remaining: 90 → 87")
-    assert [lic["assignee"] for lic in elp("licenses", "list", "--json").json()] == [BOB]
+    invited = f"Recipient: {ANA} (will be invited)"
+    assert invited in shown  # the quote confirmed, then the one as it stands now
+    assert shown.index(invited) < shown.index(f"Recipient: {ANA}")
+    assert elp("licenses", "list", "--json").json() == []
 
 
 def test_stale_quote_with_json_gives_the_fresh_quote_as_json(elp, bank_id, store_path, monkeypatch):
-    class RacingTerminal(Terminal):
-        def readline(self, *args):
-            other = Portal(Store(store_path), fixed_clock(TODAY), rng=random.Random(1))
-            other.generate(ADMIN, other.quote_generate(ADMIN, bank=bank_id, type="multiseat", months=1, quantity=10,
-                                                       start=TODAY, email=BOB))
-            return "y\n"
-
-    monkeypatch.setattr(sys, "stdin", RacingTerminal(""))
+    terminal = InvitingTerminal("")
+    terminal.store_path = store_path
+    monkeypatch.setattr(sys, "stdin", terminal)
     result = generate(elp, bank_id, ANA, "--json")
     assert result.code == 1
     # the quote and the prompt went to stderr (stdout is JSON); the refusal is its last line, alone
@@ -283,7 +302,7 @@ def test_stale_quote_with_json_gives_the_fresh_quote_as_json(elp, bank_id, store
                                                          "nothing was written. Check the new quote.")
     assert result.err.count("elp:") == 1
     fresh = result.json()
-    assert (fresh["remaining_before"], fresh["remaining_after"], fresh["email"]) == (90, 87, ANA)
+    assert (fresh["invites_recipient"], fresh["remaining_before"], fresh["email"]) == (False, 100, ANA)
 
 
 @pytest.mark.parametrize(
@@ -369,11 +388,13 @@ def test_teams_add_refusal_comes_before_the_question(elp, team, org):
 
 
 def test_teams_add_stale_quote_gives_the_fresh_one(elp, team, store_path, monkeypatch):
-    """Another admin takes a seat while this one reads the quote: nothing is written."""
+    """The quote took an unused seat; meanwhile another admin put Ana in another team of the pool,
+    so she holds a seat already: nothing is written, the fresh quote reuses her seat."""
+    assert elp("teams", "create", "Paint", "--pool", SEATS_PRODUCT).code == 0
 
     class RacingTerminal(Terminal):
         def readline(self, *args):
-            Portal(Store(store_path), fixed_clock(TODAY)).team_add(ADMIN, team, BOB)
+            Portal(Store(store_path), fixed_clock(TODAY)).team_add(ADMIN, "Paint", ANA)
             return "y\n"
 
     monkeypatch.setattr(sys, "stdin", RacingTerminal(""))
@@ -381,9 +402,9 @@ def test_teams_add_stale_quote_gives_the_fresh_one(elp, team, store_path, monkey
     one_refusal_line(result)
     assert "changed" in result.err
     shown = quote_shown(result)
-    assert shown.index("Unused seats: 2 → 1") < shown.index("Unused seats: 1 → 0")
-    teams = elp("teams", "list", "--json").json()
-    assert [m["email"] for m in teams[0]["members"]] == [BOB]
+    assert shown.index("Unused seats: 2 → 1") < shown.index("Unused seats: 1 → 1")
+    teams = {t["name"]: t for t in elp("teams", "list", "--json").json()}
+    assert [m["email"] for m in teams[team]["members"]] == []
 
 
 # -- refusals leave the store as it was --------------------------------------------------

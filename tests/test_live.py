@@ -189,17 +189,16 @@ async def test_confirmation_on_stale_data_is_refused_and_the_fresh_quote_shown(p
         first = app.screen
         assert ("Bank remaining", "100 → 98") in first.rows
 
-        # Another admin, in another process, takes 10 credits meanwhile.
-        code, _out, err = await elp(portal.store.path, *generate_args(bank["id"], 10, ANA))
+        # Another admin, in another process, removes the recipient meanwhile.
+        code, _out, err = await elp(portal.store.path, "users", "delete", ANA, "--yes")
         assert code == 0, err
         theirs = portal.store.path.read_bytes()
-        # The page under the dialog catches up; the dialog is left as it was.
-        await shows_within(pilot, lambda: page.table.total_count == 10, "the page under the dialog")
+        # The page under the dialog is left to catch up; the dialog is left as it was.
         assert app.screen is first and first.rows == app.screen.rows
 
         await pilot.press("y")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen is not first, "fresh quote")
-        assert ("Bank remaining", "90 → 88") in app.screen.rows
+        assert ("Recipient", f"{ANA} (will be invited)") in app.screen.rows
         await until(pilot, lambda: "data changed" in messages(app), "the refusal said")
         assert portal.store.path.read_bytes() == theirs, "the stale confirmation wrote something"
 
@@ -208,7 +207,27 @@ async def test_confirmation_on_stale_data_is_refused_and_the_fresh_quote_shown(p
     assert portal.store.path.read_bytes() == theirs
     check = fresh(portal.store.path)
     assert check.check() == []
-    assert next(b for b in check.list_banks(ADMIN) if b["id"] == bank["id"])["remaining"] == 90
+    assert next(b for b in check.list_banks(ADMIN) if b["id"] == bank["id"])["remaining"] == 100
+
+
+async def test_confirmation_that_still_holds_commits_after_another_process_spent(portal, bank, tmp_path):
+    member(portal, ANA)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_licenses(app, pilot)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), "form")
+        await pilot.press("tab", "tab", "ctrl+u", "2", "tab", "tab", "tab", *ANA, "ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirmation")
+        assert ("Bank remaining", "100 → 98") in app.screen.rows
+        code, _out, err = await elp(portal.store.path, *generate_args(bank["id"], 10, ANA))
+        assert code == 0, err
+        await shows_within(pilot, lambda: page.table.total_count == 10, "the page under the dialog")
+        await pilot.press("y")
+        await shows_within(pilot, lambda: page.table.total_count == 11, "both licenses")
+    check = fresh(portal.store.path)
+    assert check.check() == []
+    assert next(b for b in check.list_banks(ADMIN) if b["id"] == bank["id"])["remaining"] == 88
 
 
 # -- the last credit, the last seat: two processes at the same moment ----------------------

@@ -78,6 +78,29 @@ def test_concurrent_processes_lose_nothing_and_overdraw_nothing(portal, store_pa
     assert sorted(a["seq"] for a in fresh.activity(ADMIN)) == list(range(1, len(fresh.activity(ADMIN)) + 1))
 
 
+def test_racing_generates_with_enough_credits_are_never_refused_as_stale(portal, store_path, tmp_path):
+    """Quotes are promises: a script's quote that still charges the same credits from the same bank,
+    for the same person until the same day, commits although other processes spent meanwhile."""
+    bank = portal.add_bank(ADMIN, product="Quillstone Animate", credits=1000, start="2026-11-01", expires_on="2027-05-01")
+    go = tmp_path / "go"
+    workers = [spawn("generate_worker.py", store_path, bank["id"], ADMIN, TODAY, 40, go) for _ in range(3)]
+    for w in workers:
+        wait_ready(w)
+    go.touch()
+    results = []
+    for w in workers:
+        out, err = w.communicate(timeout=120)
+        assert w.returncode == 0, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    assert [r["stale"] for r in results] == [0, 0, 0], results
+    assert [len(r["created"]) for r in results] == [40, 40, 40]
+    fresh = Portal(Store(store_path), fixed_clock(TODAY))
+    assert fresh.check() == []
+    [row] = fresh.list_banks(ADMIN)
+    assert (row["used"], row["remaining"]) == (120, 880)
+
+
+
 def _snapshot(path: Path) -> dict:
     data = raw_tables(path)
     return {

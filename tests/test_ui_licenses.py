@@ -174,7 +174,7 @@ async def test_stale_quote_with_credits_gone_is_refused_and_nothing_is_written(p
     assert remaining(portal, bank["id"]) == 0
 
 
-async def test_stale_quote_shows_the_fresh_quote_before_writing(portal, bank, tmp_path):
+async def test_confirmation_whose_promise_holds_commits_after_another_admin_spent(portal, bank, tmp_path):
     member(portal, ANA)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -185,16 +185,34 @@ async def test_stale_quote_shows_the_fresh_quote_before_writing(portal, bank, tm
         first = await confirmation(pilot, app)
         assert ("Bank remaining", "100 → 98") in first.rows
         make(fresh(portal), bank, months=1, quantity=10, email=ANA)  # 10 credits spent elsewhere
+        await pilot.press("y")
+        await until(pilot, lambda: "Created 1 license" in messages(app), "created")
+        assert not isinstance(app.screen, ConfirmDialog)
+    assert remaining(portal, bank["id"]) == 88
+    assert len(fresh(portal).list_licenses(ADMIN)) == 11
+
+
+async def test_stale_quote_shows_the_fresh_quote_before_writing(portal, bank, tmp_path):
+    member(portal, ANA)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_page(app, pilot)
+        await pilot.press("a")
+        await form(pilot, app)
+        await pilot.press("tab", "tab", "ctrl+u", "2", "tab", "tab", "tab", *ANA, "ctrl+s")
+        first = await confirmation(pilot, app)
+        assert ("Recipient", ANA) in first.rows
+        fresh(portal).delete_user(ADMIN, ANA)  # another admin removed the recipient meanwhile
         changed = portal.store.path.read_bytes()
         await pilot.press("y")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen is not first, "fresh quote")
-        assert ("Bank remaining", "90 → 88") in app.screen.rows
+        assert ("Recipient", f"{ANA} (will be invited)") in app.screen.rows
         assert "data changed" in messages(app)
         assert portal.store.path.read_bytes() == changed  # nothing written by the stale quote
         await pilot.press("y")
         await settle(pilot, app)
-    assert remaining(portal, bank["id"]) == 88
-    assert len(fresh(portal).list_licenses(ADMIN)) == 11
+    assert remaining(portal, bank["id"]) == 98
+    assert [lic["assignee"] for lic in fresh(portal).list_licenses(ADMIN)] == [ANA]
 
 
 # -- renew ---------------------------------------------------------------------------

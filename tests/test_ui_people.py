@@ -136,13 +136,15 @@ def test_quote_team_add_says_whether_a_seat_is_taken(portal):
 def test_team_add_with_a_stale_quote_writes_nothing_and_gives_the_fresh_one(portal):
     portal.add_seats(ADMIN, SEATS, 2)
     portal.create_team(ADMIN, "Layout", SEATS)
+    portal.create_team(ADMIN, "Story", SEATS)
     quote = portal.quote_team_add(ADMIN, "Layout", NEW)
-    portal.add_seats(ADMIN, SEATS, 1)  # the pool changed since the quote was shown
+    assert quote["takes_seat"] and quote["invites"]
+    fresh(portal).team_add(ADMIN, "Story", NEW)  # invited meanwhile, through another team: holds a seat now
     before = file_bytes(portal)
     with pytest.raises(StaleQuote) as info:
         portal.team_add(ADMIN, "Layout", NEW, quote)
     assert file_bytes(portal) == before
-    assert info.value.fresh["unused_before"] == 3
+    assert (info.value.fresh["takes_seat"], info.value.fresh["invites"]) == (False, False)
     portal.team_add(ADMIN, "Layout", NEW, info.value.fresh)
     assert states(portal) == {NEW: "pending"}
 
@@ -596,3 +598,50 @@ async def test_enter_on_a_user_opens_the_action_menu_and_runs_the_chosen_action(
         await app.workers.wait_for_complete()
         await pilot.pause()
     assert {u["email"]: u["status"] for u in portal.list_users(ADMIN)}["zed@lumenfox.studio"] == "inactive"
+
+
+# -- quotes are promises: a confirmation shown on data that changed is shown again, fresh ----------
+async def test_delete_confirmed_before_the_user_was_made_admin_and_added_to_a_team_shows_the_fresh_quote(portal, tmp_path):
+    member(portal, ANA)
+    portal.add_seats(ADMIN, SEATS, 2)
+    portal.create_team(ADMIN, "Layout", SEATS)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot, UsersPage)
+        await cursor_to(pilot, page.table, "email", ANA)
+        await pilot.press("x")
+        first = await on_screen(pilot, ConfirmDialog)
+        assert ("Role", "regular user") in first.rows and ("Teams left", "none") in first.rows
+        other = fresh(portal)  # another admin, meanwhile
+        other.set_role(ADMIN, ANA, "admin")
+        other.team_add(ADMIN, "Layout", ANA)
+        before = file_bytes(portal)
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen is not first, "the fresh quote")
+        assert file_bytes(portal) == before  # the stale confirmation wrote nothing
+        assert ("Role", "admin") in app.screen.rows and ("Teams left", "Layout") in app.screen.rows
+        assert ("Seats returned to the pool", SEATS) in app.screen.rows
+        await pilot.press("y")
+        await back_on_page(pilot)
+    assert ANA not in users(portal)
+    assert fresh(portal).check() == []
+
+
+async def test_role_change_confirmed_on_a_user_deactivated_meanwhile_shows_the_fresh_quote(portal, tmp_path):
+    member(portal, ANA)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot, UsersPage)
+        await cursor_to(pilot, page.table, "email", ANA)
+        await pilot.press("e")
+        first = await on_screen(pilot, ConfirmDialog)
+        assert ("Status", "active") in first.rows
+        fresh(portal).set_status(ADMIN, ANA, "inactive")
+        before = file_bytes(portal)
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen is not first, "the fresh quote")
+        assert file_bytes(portal) == before
+        assert ("Status", "inactive") in app.screen.rows
+        await pilot.press("n")
+        await back_on_page(pilot)
+    assert users(portal)[ANA]["role"] == "regular"

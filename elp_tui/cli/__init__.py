@@ -105,7 +105,13 @@ def show_fresh_quote(console: Console, fresh: Any) -> None:
         console.json(fresh if isinstance(fresh, dict) else fresh.model_dump(mode="json"))
         return
     if isinstance(fresh, dict):
-        lines = seats.team_add_lines(fresh) if "takes_seat" in fresh else credits.assign_lines(fresh)
+        if "takes_seat" in fresh:
+            lines = seats.team_add_lines(fresh)
+        elif "activation_id" in fresh:
+            lines = credits.assign_lines(fresh)
+        else:  # a member's deletion, a request: its fields as they stand now
+            lines = [(name.replace("_", " ").capitalize(), ", ".join(map(str, value)) if isinstance(value, list) else str(value))
+                     for name, value in fresh.items() if value is not None]
     else:
         lines = fresh.lines()
     console.line(_("The quote as it stands now (run the command again to go ahead with it):"))

@@ -95,7 +95,7 @@ def banks_request(s: Session) -> None:
         f"the vendor's enterprise team ({VENDOR_EMAIL}) will be emailed."
     )
     s.console.confirm(s.args.yes)
-    request = s.portal.request_credits(s.actor, bank_id, credits)
+    request = s.portal.request_credits(s.actor, bank_id, credits, expected=quote)
     s.console.line(f"Request #{request['id']} recorded: {credits} credit(s) of {plain(product)} asked from the vendor.")
 
 

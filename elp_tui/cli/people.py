@@ -81,7 +81,7 @@ def users_delete(s: Session) -> None:
     if quote["teams"]:
         s.console.line(_("They leave the team(s) {teams}.").format(teams=plain(", ".join(quote["teams"]))))
     s.console.confirm(s.args.yes)
-    s.portal.delete_user(s.actor, address)
+    s.portal.delete_user(s.actor, address, expected=quote)
     s.console.line(f"{plain(address)} was removed from {plain(org)}.")
 
 

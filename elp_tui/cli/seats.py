@@ -95,7 +95,7 @@ def seats_request(s: Session) -> None:
         f"purchased): the vendor's enterprise team ({VENDOR_EMAIL}) will be emailed."
     )
     s.console.confirm(s.args.yes)
-    request = s.portal.request_seats(s.actor, pool["product"], seats)
+    request = s.portal.request_seats(s.actor, pool["product"], seats, expected=pool)
     s.console.line(f"Request #{request['id']} recorded: {seats} seat(s) of {plain(pool['product'])} asked from the vendor.")
 
 

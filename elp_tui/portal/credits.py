@@ -29,7 +29,7 @@ from elp_tui.portal.base import (
 )
 from elp_tui.portal.dates import add_months, months_to_cover, parse_date, version_key
 from elp_tui.portal.errors import InvalidInput, NotFound, PortalError, RuleViolation, StaleQuote
-from elp_tui.portal.quotes import TYPE_NAMES, GenerateQuote, RenewQuote
+from elp_tui.portal.quotes import TYPE_NAMES, GenerateQuote, RenewQuote, keep_promise
 
 RETURN_MIN_VERSION = (25, 1)
 # A product version is short (25.1, 2026.0.3): anything longer is a paste gone wrong.
@@ -210,17 +210,24 @@ class CreditsMixin(PortalBase):
             raise RuleViolation(expired_bank_request(bank["id"], bank["expires_on"]))
         return bank, credits
 
-    def quote_request_credits(self, actor: str, bank_id: str, credits: Any) -> dict[str, Any]:
-        """What a credit request would ask for, before confirming (refused as the request would be)."""
-        db = self.store.read()
-        bank, credits = self._check_credit_request(db, self._actor(db, actor), bank_id, credits)
+    def _quote_request_credits(self, db: TinyDB, me: dict[str, Any], bank_id: str, credits: Any) -> dict[str, Any]:
+        bank, credits = self._check_credit_request(db, me, bank_id, credits)
         return {"bank": bank["id"], "product": bank["product"], "credits": credits,
                 "requested": bank["credits_requested"], "granted": bank["credits_granted"]}
 
-    def request_credits(self, actor: str, bank_id: str, credits: int) -> dict[str, Any]:
+    def quote_request_credits(self, actor: str, bank_id: str, credits: Any) -> dict[str, Any]:
+        """What a credit request would ask for, before confirming (refused as the request would be)."""
+        db = self.store.read()
+        return self._quote_request_credits(db, self._actor(db, actor), bank_id, credits)
+
+    def request_credits(self, actor: str, bank_id: str, credits: int, expected: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Record a credit request and mail the vendor. `expected`: the quote the admin confirmed,
+        re-checked here (StaleQuote with the fresh one if it no longer holds)."""
         with self.store.transaction() as db:
             me = self._actor(db, actor)
-            bank, credits = self._check_credit_request(db, me, bank_id, credits)
+            quote = self._quote_request_credits(db, me, bank_id, credits)
+            keep_promise(expected, quote)
+            bank, credits = self._org_bank(db, me, quote["bank"]), quote["credits"]
             request = Request(
                 id=len(db.table(T_REQUESTS)) + 1, organization=me["organization"], kind="credits",
                 target=bank["id"], product=bank["product"], amount=credits, actor=me["email"], on=self.today(),
@@ -381,8 +388,7 @@ class CreditsMixin(PortalBase):
                 fresh = self._quote_generate(db, me, quote.bank, quote.type, quote.months, quote.quantity, quote.start, quote.email, quote.product)
             except PortalError as exc:
                 raise StaleQuote(_("The data changed since the quote: {reason}").format(reason=exc), None) from None
-            if fresh != quote:
-                raise StaleQuote(_("The data changed since the quote was shown; nothing was written. Check the new quote."), fresh)
+            keep_promise(quote, fresh)  # the same charge, bank, recipient and dates: go ahead with today's figures
             if fresh.invites_recipient:
                 self._invite_in(db, me, fresh.email, f"to receive {fresh.product} licenses")
             taken = {d["activation_id"] for d in rows(db, T_LICENSES)}
@@ -508,8 +514,7 @@ class CreditsMixin(PortalBase):
                 fresh = self._quote_renew(db, me, quote.activation_id, quote.months, computers)
             except PortalError as exc:
                 raise StaleQuote(_("The data changed since the quote: {reason}").format(reason=exc), None) from None
-            if fresh != quote:
-                raise StaleQuote(_("The data changed since the quote was shown; nothing was written. Check the new quote."), fresh)
+            keep_promise(quote, fresh)
             lic = self._org_license(db, me, fresh.activation_id)
             ledger = db.table(T_LEDGER)
             entries = []
@@ -623,8 +628,7 @@ class CreditsMixin(PortalBase):
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             quote = self._quote_assign(db, me, activation_id, email)
-            if expected is not None and expected != quote:
-                raise StaleQuote(_("The data changed since the quote was shown; nothing was written. Check the new quote."), quote)
+            keep_promise(expected, quote)
             lic = self._org_license(db, me, activation_id)
             bank = self._org_bank(db, me, lic["bank"])
             address = quote["email"]

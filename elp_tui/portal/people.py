@@ -31,6 +31,7 @@ from elp_tui.portal.base import (
 from elp_tui.portal.authority import any_member
 from elp_tui.portal.credits import license_status
 from elp_tui.portal.errors import InvalidInput, LicensesHeld, NotFound, RuleViolation
+from elp_tui.portal.quotes import keep_promise
 from elp_tui.store.db import StoreExists
 
 # How a refusal names a role or a status ("... is already regular").
@@ -114,10 +115,12 @@ class PeopleMixin(PortalBase):
         address, role_v = self._check_invite(db, self._actor(db, actor), email, role)
         return {"email": address, "role": role_v.value}
 
-    def invite(self, actor: str, email: str, role: str = "regular") -> dict[str, Any]:
+    def invite(self, actor: str, email: str, role: str = "regular", expected: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Invite a new member. `expected`: the quote the admin confirmed, re-checked here."""
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             address, role_v = self._check_invite(db, me, email, role)
+            keep_promise(expected, {"email": address, "role": role_v.value})
             return self._user_row(self._invite_in(db, me, address, role=role_v))
 
     def _member(self, db: TinyDB, me: dict[str, Any], email: str) -> dict[str, Any]:
@@ -143,53 +146,83 @@ class PeopleMixin(PortalBase):
                 ).format(email=user["email"], doing=doing)
             )
 
-    def set_role(self, actor: str, email: str, role: str) -> dict[str, Any]:
+    def _quote_role(self, db: TinyDB, me: dict[str, Any], email: str, role: str) -> dict[str, Any]:
+        """What changing a member's role does; refusals (unknown role, no change, last admin) raised."""
         try:
             role_v = Role(role)
         except ValueError:
             raise InvalidInput(_("Role {role!r} is unknown: use admin or regular.").format(role=role)) from None
+        user = self._member(db, me, email)
+        if user["role"] == role_v.value:
+            raise RuleViolation(_("{email} is already {role}.").format(email=user["email"], role=_(ROLE_NAMES[role_v.value])))
+        if role_v is Role.regular:
+            self._guard_last_admin(db, user, _("demoting them"))
+        return {"email": user["email"], "role_before": user["role"], "role": role_v.value, "status": user["status"],
+                "yourself": user["email"] == me["email"]}
+
+    def quote_set_role(self, actor: str, email: str, role: str) -> dict[str, Any]:
+        """What a role change would do, or its refusal, before confirming; writes nothing."""
+        db = self.store.read()
+        return self._quote_role(db, self._actor(db, actor), email, role)
+
+    def set_role(self, actor: str, email: str, role: str, expected: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Make a member an admin or a regular user. `expected`: the quote the admin confirmed,
+        re-checked here (StaleQuote with the fresh one if the member changed meanwhile)."""
         with self.store.transaction() as db:
             me = self._actor(db, actor)
-            user = self._member(db, me, email)
-            if user["role"] == role_v.value:
-                raise RuleViolation(_("{email} is already {role}.").format(email=user["email"], role=_(ROLE_NAMES[role_v.value])))
-            if role_v is Role.regular:
-                self._guard_last_admin(db, user, _("demoting them"))
-            db.table(T_USERS).update({"role": role_v.value}, Q.email == user["email"])
-            self._log(db, me["organization"], me["email"], "user-role", user["email"], f"role {user['role']} -> {role_v.value}")
-            user["role"] = role_v.value
+            quote = self._quote_role(db, me, email, role)
+            keep_promise(expected, quote)
+            user = self._member(db, me, quote["email"])
+            db.table(T_USERS).update({"role": quote["role"]}, Q.email == user["email"])
+            self._log(db, me["organization"], me["email"], "user-role", user["email"], f"role {user['role']} -> {quote['role']}")
+            user["role"] = quote["role"]
             return self._user_row(user)
 
-    def set_status(self, actor: str, email: str, status: str) -> dict[str, Any]:
+    def _quote_status(self, db: TinyDB, me: dict[str, Any], email: str, status: str) -> dict[str, Any]:
+        """What setting a member active or inactive does; refusals raised. One who never signed in
+        and is set active goes back to invited (`note` says so)."""
         if status not in ("active", "inactive"):
             raise InvalidInput(_("Status {status!r} is unknown: use active or inactive.").format(status=status))
+        user = self._member(db, me, email)
+        note = None
+        if status == "active" and not user.get("signed_in_on"):
+            # Only a first sign-in makes a user active: one who never signed in goes back to invited.
+            if user["status"] == "invited":
+                raise RuleViolation(
+                    _("{email} has not signed in yet: they become active at their first sign-in.").format(email=user["email"])
+                )
+            status = "invited"
+            note = _("{email} has never signed in: they are invited again and become active at their first sign-in.").format(
+                email=user["email"]
+            )
+        if user["status"] == status:
+            raise RuleViolation(_("{email} is already {status}.").format(email=user["email"], status=_(STATUS_NAMES[status])))
+        if status == "inactive":
+            self._guard_last_admin(db, user, _("deactivating them"))
+        return {"email": user["email"], "status_before": user["status"], "status": status, "role": user["role"],
+                "yourself": user["email"] == me["email"], "note": note}
+
+    def quote_set_status(self, actor: str, email: str, status: str) -> dict[str, Any]:
+        """What a status change would do, or its refusal, before confirming; writes nothing."""
+        db = self.store.read()
+        return self._quote_status(db, self._actor(db, actor), email, status)
+
+    def set_status(self, actor: str, email: str, status: str, expected: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Set a member active or inactive. `expected`: the quote the admin confirmed, re-checked here."""
         with self.store.transaction() as db:
             me = self._actor(db, actor)
-            user = self._member(db, me, email)
-            note = None
-            if status == "active" and not user.get("signed_in_on"):
-                # Only a first sign-in makes a user active: one who never signed in goes back to invited.
-                if user["status"] == "invited":
-                    raise RuleViolation(
-                        _("{email} has not signed in yet: they become active at their first sign-in.").format(email=user["email"])
-                    )
-                status = "invited"
-                note = _("{email} has never signed in: they are invited again and become active at their first sign-in.").format(
-                    email=user["email"]
-                )
-            if user["status"] == status:
-                raise RuleViolation(_("{email} is already {status}.").format(email=user["email"], status=_(STATUS_NAMES[status])))
-            if status == "inactive":
-                self._guard_last_admin(db, user, _("deactivating them"))
-            db.table(T_USERS).update({"status": status}, Q.email == user["email"])
-            details = f"status {user['status']} -> {status}"
-            if note:
+            quote = self._quote_status(db, me, email, status)
+            keep_promise(expected, quote)
+            user = self._member(db, me, quote["email"])
+            db.table(T_USERS).update({"status": quote["status"]}, Q.email == user["email"])
+            details = f"status {user['status']} -> {quote['status']}"
+            if quote["note"]:
                 details += " (never signed in: active at their first sign-in)"
             self._log(db, me["organization"], me["email"], "user-status", user["email"], details)
-            user["status"] = status
+            user["status"] = quote["status"]
             row = self._user_row(user)
-            if note:
-                row["note"] = note
+            if quote["note"]:
+                row["note"] = quote["note"]
             return row
 
     def _held_licenses(self, db: TinyDB, org: str, email: str) -> list[str]:
@@ -213,10 +246,9 @@ class PeopleMixin(PortalBase):
                 held,
             )
 
-    def quote_delete_user(self, actor: str, email: str) -> dict[str, Any]:
-        """What deleting a member would do, or the refusal (last admin, licenses held); writes nothing."""
-        db = self.store.read()
-        me = self._actor(db, actor)
+    def _quote_delete(self, db: TinyDB, me: dict[str, Any], email: str) -> dict[str, Any]:
+        """What deleting a member does (teams left, seats returned), or the refusal (last admin,
+        licenses held)."""
         user = self._member(db, me, email)
         self._guard_delete(db, me, user)
         pools = {p["id"]: p for p in rows(db, T_POOLS) if p["organization"] == me["organization"]}
@@ -228,12 +260,19 @@ class PeopleMixin(PortalBase):
             "teams": teams,
         }
 
-    def delete_user(self, actor: str, email: str) -> dict[str, Any]:
+    def quote_delete_user(self, actor: str, email: str) -> dict[str, Any]:
+        """What deleting a member would do, or the refusal (last admin, licenses held); writes nothing."""
+        db = self.store.read()
+        return self._quote_delete(db, self._actor(db, actor), email)
+
+    def delete_user(self, actor: str, email: str, expected: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Remove a member from the organization. `expected`: the quote the admin confirmed,
+        re-checked here: if the member's role, status, teams or seats changed since, StaleQuote
+        with the fresh quote and nothing is written."""
         with self.store.transaction() as db:
             me = self._actor(db, actor)
+            keep_promise(expected, self._quote_delete(db, me, email))
             user = self._member(db, me, email)
-            self._guard_delete(db, me, user)
-            freed = 0
             pools = {p["id"] for p in rows(db, T_POOLS) if p["organization"] == me["organization"]}
             for team in rows(db, T_TEAMS):
                 if team["pool"] in pools and user["email"] in team["members"]:
@@ -294,26 +333,40 @@ class PeopleMixin(PortalBase):
             )
         return out
 
-    def restrict(self, actor: str, product: str, builds: list[str]) -> dict[str, Any]:
+    def _quote_restrict(self, db: TinyDB, me: dict[str, Any], product: str, builds: list[str]) -> dict[str, Any]:
+        """Which builds stay accessible once the restriction is enabled; refusals raised."""
         wanted = [check_text(b, _("A build version"), limit=MAX_NAME).strip() for b in builds if b and b.strip()]
+        catalog = self._org_product(db, me["organization"], product)
+        if not wanted:
+            raise InvalidInput(_("Enabling the restriction with no build selected is refused: select at least one build."))
+        known = {b["version"] for b in catalog.get("builds", [])}
+        unknown = [b for b in wanted if b not in known]
+        if unknown:
+            raise InvalidInput(
+                _("{product} has no build {builds}: known builds are {known}.").format(
+                    product=product, builds=", ".join(unknown), known=", ".join(sorted(known)) or _("none")
+                )
+            )
+        return {"product": catalog["name"], "builds": sorted(set(wanted)),
+                "blocked": sorted(known - set(wanted))}
+
+    def quote_restrict(self, actor: str, product: str, builds: list[str]) -> dict[str, Any]:
+        """What restricting a product to `builds` would do, or its refusal; writes nothing."""
+        db = self.store.read()
+        return self._quote_restrict(db, self._actor(db, actor), product, builds)
+
+    def restrict(self, actor: str, product: str, builds: list[str], expected: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Enable the restriction: only `builds` stay accessible. `expected`: the quote the admin
+        confirmed, re-checked here (a build published meanwhile would be blocked unseen)."""
         with self.store.transaction() as db:
             me = self._actor(db, actor)
-            catalog = self._org_product(db, me["organization"], product)
-            if not wanted:
-                raise InvalidInput(_("Enabling the restriction with no build selected is refused: select at least one build."))
-            known = {b["version"] for b in catalog.get("builds", [])}
-            unknown = [b for b in wanted if b not in known]
-            if unknown:
-                raise InvalidInput(
-                    _("{product} has no build {builds}: known builds are {known}.").format(
-                        product=product, builds=", ".join(unknown), known=", ".join(sorted(known)) or _("none")
-                    )
-                )
-            rule = Restriction(organization=me["organization"], product=product, enabled=True, builds=sorted(set(wanted)))
+            quote = self._quote_restrict(db, me, product, builds)
+            keep_promise(expected, quote)
+            rule = Restriction(organization=me["organization"], product=quote["product"], enabled=True, builds=quote["builds"])
             table = db.table(T_RESTRICTIONS)
-            cond = (Q.organization == me["organization"]) & (Q.product == product)
+            cond = (Q.organization == me["organization"]) & (Q.product == quote["product"])
             table.upsert(rule.to_doc(), cond)
-            self._log(db, me["organization"], me["email"], "versions-restrict", product, f"only builds {', '.join(rule.builds)}")
+            self._log(db, me["organization"], me["email"], "versions-restrict", quote["product"], f"only builds {', '.join(rule.builds)}")
             return rule.to_doc()
 
     def unrestrict(self, actor: str, product: str) -> dict[str, Any]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel
 
 from elp_tui.i18n import N_, _
 from elp_tui.models import LicenseType
+from elp_tui.portal.errors import StaleQuote
 
 # How a quote (and a refusal) names a license type.
 TYPE_NAMES = {"node-lock": N_("node-lock"), "multiseat": N_("multiseat"), "floating": N_("floating")}
@@ -110,3 +112,28 @@ class RenewQuote(BaseModel):
             (_("Bank remaining"), f"{self.remaining_before} → {self.remaining_after}"),
         ]
         return rows
+
+
+# Figures a confirmation shows for information only: they move with other admins' commits (the
+# bank's remaining credits, the pool's unused seats, what was requested before) without changing
+# what the confirmed operation does. Everything else in a quote is its promise: what it charges,
+# from which bank or pool, for whom, until when, and who it affects how.
+INFORMATIONAL = frozenset({
+    "remaining_before", "remaining_after", "unused_before", "unused_after", "requested", "granted", "purchased",
+})
+STALE = N_("The data changed since the quote was shown; nothing was written. Check the new quote.")
+
+
+def promise(quote: Any) -> dict[str, Any]:
+    """What a quote promises: its fields less the informational ones."""
+    fields = quote.model_dump() if isinstance(quote, BaseModel) else dict(quote)
+    return {name: value for name, value in fields.items() if name not in INFORMATIONAL}
+
+
+def keep_promise(expected: Any, fresh: Any) -> None:
+    """Commit only what was confirmed: `fresh` is the quote recomputed in the commit's transaction
+    (its refusals already raised); if it promises something else than `expected`, the confirmation
+    is stale and the fresh quote goes back to be confirmed. `expected` None: nothing was shown
+    (a script without a confirmation), the fresh quote is what happens."""
+    if expected is not None and promise(expected) != promise(fresh):
+        raise StaleQuote(_(STALE), fresh)

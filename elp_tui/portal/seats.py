@@ -25,7 +25,8 @@ from elp_tui.portal.base import (
     positive_int,
     rows,
 )
-from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation, StaleQuote
+from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation
+from elp_tui.portal.quotes import keep_promise
 
 
 # What a team ID looks like (T-0001); a team name may not look like one, or it could shadow it.
@@ -132,19 +133,24 @@ class SeatsMixin(PortalBase):
             self._log(db, me["organization"], me["email"], "seats-add", pool["id"], f"{product}: +{seats} seats purchased ({pool['seats']} in all)", seats=seats)
             return self._pool_row(db, pool)
 
-    def quote_request_seats(self, actor: str, product: str, seats: Any) -> dict[str, Any]:
-        """What a seat request would ask for, before confirming (refused as the request would be)."""
-        db = self.store.read()
-        me = self._actor(db, actor)
+    def _quote_request_seats(self, db: TinyDB, me: dict[str, Any], product: str, seats: Any) -> dict[str, Any]:
         seats = positive_int(seats, _("Seats requested"))
         pool = self._pool_by_product(db, me["organization"], product)
         return {"pool": pool["id"], "product": pool["product"], "seats": seats, "purchased": pool["seats"]}
 
-    def request_seats(self, actor: str, product: str, seats: int) -> dict[str, Any]:
+    def quote_request_seats(self, actor: str, product: str, seats: Any) -> dict[str, Any]:
+        """What a seat request would ask for, before confirming (refused as the request would be)."""
+        db = self.store.read()
+        return self._quote_request_seats(db, self._actor(db, actor), product, seats)
+
+    def request_seats(self, actor: str, product: str, seats: int, expected: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Record a seat request and mail the vendor. `expected`: the quote the admin confirmed, re-checked here."""
         with self.store.transaction() as db:
             me = self._actor(db, actor)
-            seats = positive_int(seats, _("Seats requested"))
-            pool = self._pool_by_product(db, me["organization"], product)
+            quote = self._quote_request_seats(db, me, product, seats)
+            keep_promise(expected, quote)
+            seats = quote["seats"]
+            pool = self._pool_by_product(db, me["organization"], quote["product"])
             request = Request(
                 id=len(db.table(T_REQUESTS)) + 1, organization=me["organization"], kind="seats", target=pool["id"],
                 product=pool["product"], amount=seats, actor=me["email"], on=self.today(),
@@ -233,8 +239,7 @@ class SeatsMixin(PortalBase):
             me = self._actor(db, actor)
             team = self._team(db, me["organization"], team_name)
             quote = self._quote_team_add(db, me, team, address)
-            if expected is not None and expected != quote:
-                raise StaleQuote(_("The seats changed since the confirmation was shown; nothing was written. Check it again."), quote)
+            keep_promise(expected, quote)  # the same seat taken or reused, the same invitation
             pool = db.table(T_POOLS).get(Q.id == team["pool"])
             assert pool is not None
             user = self._user(db, address)
@@ -250,13 +255,39 @@ class SeatsMixin(PortalBase):
             self._mail(db, address, f"You joined team {team['name']}", f"{me['email']} added you to team {team['name']} ({pool['product']}).")
             return self._pool_row(db, pool)
 
-    def team_remove(self, actor: str, team_name: str, email: str) -> dict[str, Any]:
+    def _quote_team_remove(self, db: TinyDB, me: dict[str, Any], team: dict[str, Any], address: str) -> dict[str, Any]:
+        """What removing `address` from `team` does: whether they keep their seat unassigned
+        (in no other team of the pool) or stay active through another team; refusals raised."""
+        if address not in team["members"]:
+            raise RuleViolation(_("{email} is not in team {team}.").format(email=address, team=team["name"]))
+        pool = db.table(T_POOLS).get(Q.id == team["pool"])
+        assert pool is not None
+        other_teams = sorted(
+            t["name"] for t in rows(db, T_TEAMS)
+            if t["pool"] == pool["id"] and t["id"] != team["id"] and address in t["members"]
+        )
+        return {
+            "team": team["name"],
+            "email": address,
+            "product": pool["product"],
+            "other_teams": other_teams,
+            "becomes_unassigned": not other_teams,  # still holds the seat, in no team
+        }
+
+    def quote_team_remove(self, actor: str, team_name: str, email: str) -> dict[str, Any]:
+        """What removing a member from a team would do (their seat stays theirs); writes nothing."""
+        address = normalise_email(email)
+        db = self.store.read()
+        me = self._actor(db, actor)
+        return self._quote_team_remove(db, me, self._team(db, me["organization"], team_name), address)
+
+    def team_remove(self, actor: str, team_name: str, email: str, expected: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Remove a member from a team. `expected`: the quote the admin confirmed, re-checked here."""
         address = normalise_email(email)
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             team = self._team(db, me["organization"], team_name)
-            if address not in team["members"]:
-                raise RuleViolation(_("{email} is not in team {team}.").format(email=address, team=team["name"]))
+            keep_promise(expected, self._quote_team_remove(db, me, team, address))
             db.table(T_TEAMS).update({"members": [m for m in team["members"] if m != address]}, Q.id == team["id"])
             pool = db.table(T_POOLS).get(Q.id == team["pool"])
             assert pool is not None

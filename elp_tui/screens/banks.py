@@ -211,24 +211,25 @@ class BanksPage(Page):
         quote = await self.call_portal(self.portal.quote_request_credits, self.me, bank["id"], values["credits"])
         if quote is None:  # an expired bank, a bad number: said before asking to confirm
             return
-        credits = quote["credits"]
-        confirm = ConfirmDialog(
-            _("Request {n} credits from the vendor?").format(n=credits),
-            [
-                (N_("Bank"), quote["bank"]),
-                (N_("Product"), quote["product"]),
-                (N_("Credits requested"), str(credits)),
-                (N_("Requested so far"), str(quote["requested"])),
-                (N_("Granted so far"), str(quote["granted"])),
-                (N_("Email to"), VENDOR_EMAIL),
-            ],
-            confirm_label=N_("Send request"),
+        done = await self.confirm_and_commit(
+            lambda q: ConfirmDialog(
+                _("Request {n} credits from the vendor?").format(n=q["credits"]),
+                [
+                    (N_("Bank"), q["bank"]),
+                    (N_("Product"), q["product"]),
+                    (N_("Credits requested"), str(q["credits"])),
+                    (N_("Requested so far"), str(q["requested"])),
+                    (N_("Granted so far"), str(q["granted"])),
+                    (N_("Email to"), VENDOR_EMAIL),
+                ],
+                confirm_label=N_("Send request"),
+            ),
+            lambda q: self.portal.request_credits(self.me, q["bank"], q["credits"], q),
+            quote,
         )
-        if not await self.app.push_screen_wait(confirm):
-            return
-        done = await self.call_portal(self.portal.request_credits, self.me, bank["id"], credits)
         if done is None:
             return
+        credits = quote["credits"]
         self.elp.notify(
             _("Request for {n} credits of {product} recorded and emailed to the vendor ({email}).").format(
                 n=credits, product=bank["product"], email=VENDOR_EMAIL,

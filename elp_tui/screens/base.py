@@ -15,10 +15,11 @@ from elp_tui.i18n import _
 from elp_tui.portal import PortalError, StaleQuote
 from elp_tui.store import StoreError
 from elp_tui.widgets.bindings import TranslatedBindings
-from elp_tui.widgets.safe import content
+from elp_tui.widgets.safe import content, plain
 
 if TYPE_CHECKING:
     from elp_tui.app import ELPApp
+    from elp_tui.screens.dialogs.confirm import ConfirmDialog
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,27 @@ class Page(TranslatedBindings, Vertical):
         except (PortalError, StoreError) as exc:
             self.elp.refuse(exc)
             return None
+
+    async def confirm_and_commit(
+        self, dialog: Callable[[Any], "ConfirmDialog"], commit: Callable[[Any], Any], quote: Any,
+    ) -> Any:
+        """The one confirm flow: show the confirmation `dialog(quote)`; on yes, `commit(quote)`
+        off the UI thread, where the portal re-checks the quote's promise. A quote that no
+        longer holds comes back fresh and is shown to be confirmed again (nothing was written);
+        a refusal is said. The commit's result, or None (cancelled or refused)."""
+        while True:
+            if not await self.app.push_screen_wait(dialog(quote)):
+                self.notify(_("Cancelled: nothing was changed."), timeout=3, markup=False)
+                return None
+            try:
+                return await self.call_portal(commit, quote)
+            except StaleQuote as exc:
+                if exc.fresh is None:  # no fresh quote to offer: the operation is no longer possible
+                    self.elp.refuse(exc)
+                    self.reload()
+                    return None
+                self.notify(plain(str(exc)), severity="warning", timeout=8, markup=False)
+                quote = exc.fresh
 
     def has_filter(self) -> bool:
         return any(w.has_class("filter") for w in self.query(Input).results())

@@ -20,7 +20,6 @@ from textual.widgets import Input, Static
 
 from elp_tui.store.files import atomic_write
 from elp_tui.i18n import N_, _, ngettext
-from elp_tui.portal import StaleQuote
 from elp_tui.screens.dialogs.actions import ActionMenu
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dialogs.confirm import ConfirmDialog
@@ -260,22 +259,11 @@ class LicensesPage(Page):
         self, title: str, quote: Any, commit: Callable[[str, Any], Any], confirm_label: str,
         warning: Callable[[Any], str],
     ) -> Any:
-        while True:
-            ok = await self.app.push_screen_wait(
-                ConfirmDialog(title, quote.lines(), warning=warning(quote), confirm_label=confirm_label)
-            )
-            if not ok:
-                self._say(_("Cancelled: nothing was changed."), timeout=3)
-                return None
-            try:
-                return await self.call_portal(commit, self.me, quote)
-            except StaleQuote as exc:
-                if exc.fresh is None:
-                    self.elp.refuse(exc)
-                    self.reload()
-                    return None
-                self._say(str(exc), severity="warning", timeout=8)
-                quote = exc.fresh
+        return await self.confirm_and_commit(
+            lambda q: ConfirmDialog(title, q.lines(), warning=warning(q), confirm_label=confirm_label),
+            lambda q: commit(self.me, q),
+            quote,
+        )
 
     # -- add licenses --------------------------------------------------------------------
     def on_record_table_selected(self, event: RecordTable.Selected) -> None:
@@ -471,15 +459,16 @@ class LicensesPage(Page):
         # The portal's quote: refusals (another organization's member, an inactive user) come before
         # the confirmation, and it says whether the recipient will be invited.
         quote = await self.call_portal(self.portal.quote_assign, self.me, aid, answer["email"])
-        while True:
-            if quote is None:
-                self.reload()
-                return
+        if quote is None:
+            self.reload()
+            return
+
+        def dialog(quote: dict[str, Any]) -> ConfirmDialog:
             email = quote["email"]
             warning = ""
             if quote["invites"]:
                 warning = _("{email} is not a member yet: they will be invited to your organization.").format(email=email)
-            ok = await self.app.push_screen_wait(ConfirmDialog(
+            return ConfirmDialog(
                 _("Assign license {aid}?").format(aid=aid),
                 [
                     (N_("Activation ID"), aid),
@@ -490,17 +479,10 @@ class LicensesPage(Page):
                     (N_("Assign to"), email),
                 ],
                 warning=warning, confirm_label=N_("Assign"),
-            ))
-            if not ok:
-                self._say(_("Cancelled: nothing was changed."), timeout=3)
-                return
-            try:
-                done = await self.call_portal(self.portal.assign_license, self.me, aid, email, quote)
-            except StaleQuote as exc:  # the data changed meanwhile: confirm the fresh quote
-                self._say(str(exc), severity="warning", timeout=8)
-                quote = exc.fresh
-                continue
-            break
+            )
+
+        done = await self.confirm_and_commit(
+            dialog, lambda q: self.portal.assign_license(self.me, aid, q["email"], q), quote)
         if done is None:
             self.reload()
             return

@@ -17,7 +17,6 @@ from textual.events import Resize
 from textual.widgets import Static
 
 from elp_tui.i18n import N_, _
-from elp_tui.portal import StaleQuote
 from elp_tui.portal.base import VENDOR_EMAIL
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
@@ -239,41 +238,33 @@ class TeamsPage(Page):
         if not values:
             return
         quote = await self.call_portal(self.portal.quote_team_add, self.me, team["id"], values["email"])
-        while quote is not None:
-            quote = await self._confirm_add(team, quote)
+        if quote is None:
+            return
 
-    async def _confirm_add(self, team: dict[str, Any], quote: dict[str, Any]) -> dict[str, Any] | None:
-        """Show the quote; commit it if confirmed. Returns the fresh quote when the data changed meanwhile."""
-        if quote["takes_seat"]:
-            seat = _("takes an unused seat")
-        else:
-            seat = _("reuses the seat they already hold")
-        lines = [
-            (N_("Team"), team["name"]),
-            (N_("Member"), quote["email"]),
-            (N_("Seat pool"), quote["product"]),
-            (N_("Seat"), seat),
-            (N_("Unused seats"), f"{quote['unused_before']} → {quote['unused_after']}"),
-        ]
-        if quote["invites"]:
-            warning = _("{email} is not a member yet: they will be invited to the organization by email, "
-                        "and their seat stays pending until they sign in.").format(email=quote["email"])
-        else:
-            warning = _("{email} is notified by email.").format(email=quote["email"])
-        ok = await self.app.push_screen_wait(
-            ConfirmDialog(_("Add {email} to {team}?").format(email=quote["email"], team=team["name"]), lines,
-                          warning=warning, confirm_label=N_("Add"))
-        )
-        if not ok:
-            return None
-        try:
-            pool = await self.call_portal(self.portal.team_add, self.me, team["id"], quote["email"], quote)
-        except StaleQuote as exc:
-            self.elp.refuse(exc)
-            return exc.fresh
+        def dialog(quote: dict[str, Any]) -> ConfirmDialog:
+            if quote["takes_seat"]:
+                seat = _("takes an unused seat")
+            else:
+                seat = _("reuses the seat they already hold")
+            lines = [
+                (N_("Team"), team["name"]),
+                (N_("Member"), quote["email"]),
+                (N_("Seat pool"), quote["product"]),
+                (N_("Seat"), seat),
+                (N_("Unused seats"), f"{quote['unused_before']} → {quote['unused_after']}"),
+            ]
+            if quote["invites"]:
+                warning = _("{email} is not a member yet: they will be invited to the organization by email, "
+                            "and their seat stays pending until they sign in.").format(email=quote["email"])
+            else:
+                warning = _("{email} is notified by email.").format(email=quote["email"])
+            return ConfirmDialog(_("Add {email} to {team}?").format(email=quote["email"], team=team["name"]), lines,
+                                 warning=warning, confirm_label=N_("Add"))
+
+        pool = await self.confirm_and_commit(
+            dialog, lambda q: self.portal.team_add(self.me, team["id"], q["email"], q), quote)
         if pool is not None:
             self.done(_("{email} joined {team}.").format(email=quote["email"], team=team["name"]))
-        return None
 
     # -- remove member -----------------------------------------------------------------
     def action_remove_member(self) -> None:
@@ -289,25 +280,25 @@ class TeamsPage(Page):
     @work(exclusive=True, group="teams-flow")
     async def _remove_flow(self, team: dict[str, Any], member: dict[str, Any]) -> None:
         email = member["email"]
-        pool = self._pool(team["pool"]) or {"teams": []}
-        others = [t["name"] for t in pool["teams"] if t["id"] != team["id"] and any(m["email"] == email for m in t["members"])]
-        if others:
-            warning = _("{email} stays in {teams} and keeps their seat.").format(email=email, teams=", ".join(others))
-        else:
-            warning = _("{email} becomes unassigned: they keep their seat until they join another team "
-                        "or are deleted from the organization (Users page).").format(email=email)
-        ok = await self.app.push_screen_wait(
-            ConfirmDialog(
+        quote = await self.call_portal(self.portal.quote_team_remove, self.me, team["id"], email)
+        if quote is None:
+            return
+
+        def dialog(q: dict[str, Any]) -> ConfirmDialog:
+            if q["other_teams"]:
+                warning = _("{email} stays in {teams} and keeps their seat.").format(email=email, teams=", ".join(q["other_teams"]))
+            else:
+                warning = _("{email} becomes unassigned: they keep their seat until they join another team "
+                            "or are deleted from the organization (Users page).").format(email=email)
+            return ConfirmDialog(
                 _("Remove {email} from {team}?").format(email=email, team=team["name"]),
                 [(N_("Team"), team["name"]), (N_("Member"), email), (N_("Seat"), seat_label(member["state"]))],
                 warning=warning,
                 confirm_label=N_("Remove"),
                 danger=True,
             )
-        )
-        if not ok:
-            return
-        row = await self.call_portal(self.portal.team_remove, self.me, team["id"], email)
+
+        row = await self.confirm_and_commit(dialog, lambda q: self.portal.team_remove(self.me, team["id"], email, q), quote)
         if row is not None:
             self.done(_("{email} left {team}.").format(email=email, team=team["name"]))
 
@@ -332,19 +323,17 @@ class TeamsPage(Page):
         quote = await self.call_portal(self.portal.quote_request_seats, self.me, values["product"], values["seats"])
         if quote is None:
             return
-        product, seats = quote["product"], quote["seats"]
-        lines = [(N_("Seat pool"), product), (N_("Seats requested"), str(seats)),
-                 (N_("Purchased now"), str(quote["purchased"])), (N_("Sent to"), VENDOR_EMAIL)]
-        ok = await self.app.push_screen_wait(
-            ConfirmDialog(
-                _("Request {n} more seats?").format(n=seats), lines,
+        request = await self.confirm_and_commit(
+            lambda q: ConfirmDialog(
+                _("Request {n} more seats?").format(n=q["seats"]),
+                [(N_("Seat pool"), q["product"]), (N_("Seats requested"), str(q["seats"])),
+                 (N_("Purchased now"), str(q["purchased"])), (N_("Sent to"), VENDOR_EMAIL)],
                 warning=_("Nothing changes in the pool until the vendor grants the seats."),
                 confirm_label=N_("Send request"),
-            )
+            ),
+            lambda q: self.portal.request_seats(self.me, q["product"], q["seats"], q),
+            quote,
         )
-        if not ok:
-            return
-        request = await self.call_portal(self.portal.request_seats, self.me, product, seats)
         if request is not None:
             self.done(_("Request for {n} seats of {product} sent to {vendor}.").format(
-                n=seats, product=product, vendor=VENDOR_EMAIL))
+                n=quote["seats"], product=quote["product"], vendor=VENDOR_EMAIL))

@@ -185,20 +185,18 @@ class UsersPage(Page):
         done, quote = await self._attempt(self.portal.quote_invite, values["email"], values["role"])
         if not done:  # already a member, in another organization, or not an address: said before confirming
             return
-        email, role = quote["email"], quote["role"]
-        ok = await self.app.push_screen_wait(
-            ConfirmDialog(
+        user = await self.confirm_and_commit(
+            lambda q: ConfirmDialog(
                 _("Invite this user?"),
-                [(N_("Email"), email), (N_("Role"), role_label(role)), (N_("Status"), status_label("invited"))],
+                [(N_("Email"), q["email"]), (N_("Role"), role_label(q["role"])), (N_("Status"), status_label("invited"))],
                 warning=_("An invitation email will be sent to {email}. "
-                          "They stay invited until they first sign in with this address.").format(email=email),
+                          "They stay invited until they first sign in with this address.").format(email=q["email"]),
                 confirm_label=N_("Invite"),
-            )
+            ),
+            lambda q: self.portal.invite(self.me, q["email"], q["role"], q),
+            quote,
         )
-        if not ok:
-            return
-        done, user = await self._attempt(self.portal.invite, email, role)
-        if done:
+        if user is not None:
             self.done(_("{email} is invited: the invitation email is on its way.").format(email=user["email"]))
 
     # -- the row's action menu (the portal's user action dropdown) --------------------
@@ -226,26 +224,29 @@ class UsersPage(Page):
 
     @work(exclusive=True, group="users-flow")
     async def _role_flow(self, row: dict[str, Any]) -> None:
-        email, old = row["email"], row["role"]
-        new = "regular" if old == "admin" else "admin"
-        if new == "admin":
-            warning = _("Admins have the same permissions as the original administrator: every page of Manage Organization.")
-        else:
-            warning = _("A regular user sees only their own licenses and downloads.")
-        if email == self.me:
-            warning += " " + _("This is you: you will lose access to the admin pages.")
-        ok = await self.app.push_screen_wait(
-            ConfirmDialog(
-                _("Change the role of {email}?").format(email=email),
-                [(N_("Email"), email), (N_("Role"), f"{role_label(old)} → {role_label(new)}")],
+        new = "regular" if row["role"] == "admin" else "admin"
+        # Refusals (the last admin, a change already made) come before the confirmation.
+        done, quote = await self._attempt(self.portal.quote_set_role, row["email"], new)
+        if not done:
+            return
+
+        def dialog(q: dict[str, Any]) -> ConfirmDialog:
+            if q["role"] == "admin":
+                warning = _("Admins have the same permissions as the original administrator: every page of Manage Organization.")
+            else:
+                warning = _("A regular user sees only their own licenses and downloads.")
+            if q["yourself"]:
+                warning += " " + _("This is you: you will lose access to the admin pages.")
+            return ConfirmDialog(
+                _("Change the role of {email}?").format(email=q["email"]),
+                [(N_("Email"), q["email"]), (N_("Role"), f"{role_label(q['role_before'])} → {role_label(q['role'])}"),
+                 (N_("Status"), status_label(q["status"]))],
                 warning=warning,
                 confirm_label=N_("Change role"),
             )
-        )
-        if not ok:
-            return
-        done, user = await self._attempt(self.portal.set_role, email, new)
-        if done:
+
+        user = await self.confirm_and_commit(dialog, lambda q: self.portal.set_role(self.me, q["email"], q["role"], q), quote)
+        if user is not None:
             self.done(_("{email} is now {role}.").format(email=user["email"], role=role_label(user["role"])))
             if user["email"] == self.me:
                 self.elp.identity_changed()
@@ -258,27 +259,30 @@ class UsersPage(Page):
 
     @work(exclusive=True, group="users-flow")
     async def _status_flow(self, row: dict[str, Any]) -> None:
-        email, old = row["email"], row["status"]
-        new = "active" if old == "inactive" else "inactive"
-        if new == "inactive":
-            warning = _("An inactive user cannot sign in. Their licenses and seats stay as they are.")
-            if email == self.me:
-                warning += " " + _("This is you: you will not be able to sign in again.")
-        else:
-            warning = _("{email} can sign in again.").format(email=email)
-        ok = await self.app.push_screen_wait(
-            ConfirmDialog(
-                _("Change the status of {email}?").format(email=email),
-                [(N_("Email"), email), (N_("Status"), f"{status_label(old)} → {status_label(new)}")],
+        new = "active" if row["status"] == "inactive" else "inactive"
+        done, quote = await self._attempt(self.portal.quote_set_status, row["email"], new)
+        if not done:
+            return
+
+        def dialog(q: dict[str, Any]) -> ConfirmDialog:
+            if q["status"] == "inactive":
+                warning = _("An inactive user cannot sign in. Their licenses and seats stay as they are.")
+                if q["yourself"]:
+                    warning += " " + _("This is you: you will not be able to sign in again.")
+            else:
+                warning = q["note"] or _("{email} can sign in again.").format(email=q["email"])
+            return ConfirmDialog(
+                _("Change the status of {email}?").format(email=q["email"]),
+                [(N_("Email"), q["email"]), (N_("Role"), role_label(q["role"])),
+                 (N_("Status"), f"{status_label(q['status_before'])} → {status_label(q['status'])}")],
                 warning=warning,
                 confirm_label=N_("Change status"),
-                danger=new == "inactive",
+                danger=q["status"] == "inactive",
             )
-        )
-        if not ok:
-            return
-        done, user = await self._attempt(self.portal.set_status, email, new)
-        if done:
+
+        user = await self.confirm_and_commit(
+            dialog, lambda q: self.portal.set_status(self.me, q["email"], new, q), quote)
+        if user is not None:
             self.done(_("{email} is now {status}.").format(email=user["email"], status=status_label(user["status"])))
             if user["email"] == self.me:
                 self.elp.identity_changed()
@@ -296,26 +300,23 @@ class UsersPage(Page):
         done, quote = await self._attempt(self.portal.quote_delete_user, email)
         if not done:
             return
-        seats = ", ".join(quote["seats_returned"]) or _("none")
-        teams = ", ".join(quote["teams"]) or _("none")
-        ok = await self.app.push_screen_wait(
-            ConfirmDialog(
+
+        def dialog(q: dict[str, Any]) -> ConfirmDialog:
+            return ConfirmDialog(
                 _("Delete {email}?").format(email=email),
                 [
                     (N_("Email"), email),
-                    (N_("Role"), role_label(quote["role"])),
-                    (N_("Status"), status_label(quote["status"])),
-                    (N_("Teams left"), teams),
-                    (N_("Seats returned to the pool"), seats),
+                    (N_("Role"), role_label(q["role"])),
+                    (N_("Status"), status_label(q["status"])),
+                    (N_("Teams left"), ", ".join(q["teams"]) or _("none")),
+                    (N_("Seats returned to the pool"), ", ".join(q["seats_returned"]) or _("none")),
                 ],
                 warning=_("{email} is removed from the organization and can no longer sign in here. "
                           "This cannot be undone: to bring them back, invite them again.").format(email=email),
                 confirm_label=N_("Delete"),
                 danger=True,
             )
-        )
-        if not ok:
-            return
-        done, user = await self._attempt(self.portal.delete_user, email)
-        if done:
+
+        user = await self.confirm_and_commit(dialog, lambda q: self.portal.delete_user(self.me, email, q), quote)
+        if user is not None:
             self.done(_("{email} was removed from the organization.").format(email=user["email"]))

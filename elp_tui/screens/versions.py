@@ -181,23 +181,28 @@ class VersionsPage(Page):
             # Enabling with no build selected: the portal refuses and says what to do (nothing is written).
             await self.call_portal(self.portal.restrict, self.me, name, [])
             return
-        versions = [b["version"] for b in product["builds"]]
-        hidden = [v for v in versions if v not in builds]
-        ok = await self.app.push_screen_wait(
-            ConfirmDialog(
+        quote = await self.call_portal(self.portal.quote_restrict, self.me, name, builds)
+        if quote is None:
+            return
+        shown = [b["version"] for b in product["builds"]]  # newest first, as on the page
+
+        def ordered(versions: list[str]) -> str:
+            return ", ".join(sorted(versions, key=lambda v: shown.index(v) if v in shown else -1)) or _("none")
+
+        rule = await self.confirm_and_commit(
+            lambda q: ConfirmDialog(
                 _("Restrict {product}?").format(product=name),
                 [
                     (N_("Restriction"), restriction_label("enabled")),
-                    (N_("Accessible builds"), ", ".join(v for v in versions if v in builds)),
-                    (N_("Not accessible"), ", ".join(hidden) or _("none")),
+                    (N_("Accessible builds"), ordered(q["builds"])),
+                    (N_("Not accessible"), ordered(q["blocked"])),
                 ],
                 warning=_("Only these builds will be accessible: users see download links for them only."),
                 confirm_label=N_("Restrict"),
-            )
+            ),
+            lambda q: self.portal.restrict(self.me, name, q["builds"], q),
+            quote,
         )
-        if not ok:
-            return
-        rule = await self.call_portal(self.portal.restrict, self.me, name, builds)
         if rule is not None:
             self.done(_("{product}: only builds {builds} are accessible now.").format(
                 product=name, builds=", ".join(rule["builds"])))
