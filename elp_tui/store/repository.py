@@ -1,0 +1,269 @@
+"""The seam between the portal and a store: what the portal may ask of the data, and nothing else.
+
+The portal never sees how documents are kept (one JSON file, a journal, PostgreSQL): it reads
+through a `View` and changes through a `Transaction`, both of which answer the same questions:
+
+- `get(table, **where)`: the one document whose fields equal `where` (an identifier: a
+  license by activation_id, a user by email, a bank by id), or None;
+- `find(table, where=None, **fields)`: every document whose fields equal `fields` and, if
+  given, for which `where(doc)` is true (a bank's licenses, a pool's holders);
+- `all(table)`, `count(table)`;
+- in a transaction: `insert`, `insert_many`, `update`, `remove`, `upsert`, and `next_seq`,
+  the next number of a numbered table (activity seq, ledger id, outbox id, request id), kept
+  rather than counted.
+
+Documents come back as plain dicts that the caller may keep and change: a view never hands out
+the store's own copy. Lookups on the fields named in `INDEXED` are dictionary lookups, kept with
+the data; lookups on other fields scan the table.
+
+`Tables` is the in-memory implementation every backend that holds documents in memory uses:
+the committed documents with their indexes, and a `Transaction` as an overlay of changes on top
+of them (nothing is copied until it is changed), applied in one step on commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Iterator
+
+# The fields looked up by equality, per table: kept as indexes (value -> document keys).
+INDEXED: dict[str, tuple[str, ...]] = {
+    "organizations": ("id",),
+    "users": ("email", "organization"),
+    "products": ("name",),
+    "restrictions": ("organization",),
+    "banks": ("id", "organization"),
+    "licenses": ("activation_id", "organization", "assignee", "bank"),
+    "ledger": ("bank", "license"),
+    "seat_pools": ("id", "organization"),
+    "seat_holders": ("pool", "email"),
+    "teams": ("id", "organization", "pool"),
+    "requests": ("organization",),
+    "activity": ("organization",),
+    "outbox": (),
+}
+# Numbered tables: the field that numbers their documents 1, 2, 3 ...
+NUMBERED: dict[str, str] = {"activity": "seq", "ledger": "id", "outbox": "id", "requests": "id"}
+
+Doc = dict[str, Any]
+Where = Callable[[Doc], bool] | None
+
+
+def _matches(doc: Doc, fields: dict[str, Any], where: Where) -> bool:
+    return all(doc.get(name) == value for name, value in fields.items()) and (where is None or where(doc))
+
+
+class Tables:
+    """Committed documents of every table (table -> document key -> document), with indexes
+    built on first use and kept up to date by `apply`."""
+
+    def __init__(self, data: dict[str, dict[str, Doc]] | None = None):
+        self.data: dict[str, dict[str, Doc]] = data if data is not None else {}
+        self._index: dict[tuple[str, str], dict[Any, set[str]]] = {}
+        self._next_key: dict[str, int] = {}
+        self._seq: dict[str, int] = {}
+
+    # -- reading ------------------------------------------------------------------------
+    def docs(self, table: str) -> dict[str, Doc]:
+        return self.data.get(table, {})
+
+    def index(self, table: str, field: str) -> dict[Any, set[str]]:
+        found = self._index.get((table, field))
+        if found is None:
+            found = {}
+            for key, doc in self.docs(table).items():
+                found.setdefault(_hashable(doc.get(field)), set()).add(key)
+            self._index[(table, field)] = found
+        return found
+
+    def candidates(self, table: str, fields: dict[str, Any]) -> Iterable[str] | None:
+        """The keys that may match `fields` through an index, or None if no field is indexed."""
+        for name, value in fields.items():
+            if name in INDEXED.get(table, ()):
+                return self.index(table, name).get(_hashable(value), ())
+        return None
+
+    def next_key(self, table: str) -> int:
+        if table not in self._next_key:
+            self._next_key[table] = max((int(k) for k in self.docs(table)), default=0) + 1
+        return self._next_key[table]
+
+    def last_seq(self, table: str) -> int:
+        if table not in self._seq:
+            field = NUMBERED[table]
+            self._seq[table] = max((int(d.get(field) or 0) for d in self.docs(table).values()), default=0)
+        return self._seq[table]
+
+    # -- changing (a commit) ----------------------------------------------------------------
+    def applied(self, changes: dict[str, dict[str, Doc | None]]) -> "Tables":
+        """The tables with `changes` put in (None: a removed document), as a new Tables: the
+        changed tables and their indexes are copied (shallow) and changed, the others shared, so
+        a view of the old tables, held by another thread, never sees half a commit."""
+        new = Tables.__new__(Tables)
+        new.data = dict(self.data)
+        new._index = dict(self._index)
+        new._next_key = dict(self._next_key)
+        new._seq = dict(self._seq)
+        for table, docs in changes.items():
+            if not docs:
+                continue
+            stored = new.data[table] = dict(self.data.get(table, {}))
+            indexes = {field: dict(index) for (t, field), index in self._index.items() if t == table}
+            copied: set[tuple[str, Any]] = set()
+
+            def keys_of(field: str, value: Any) -> set[str]:
+                index = indexes[field]
+                value = _hashable(value)
+                if (field, value) not in copied:
+                    index[value] = set(index.get(value, ()))
+                    copied.add((field, value))
+                return index[value]
+
+            for key, doc in docs.items():
+                old = stored.get(key)
+                if old is not None:
+                    for field in indexes:
+                        keys_of(field, old.get(field)).discard(key)
+                if doc is None:
+                    stored.pop(key, None)
+                    continue
+                stored[key] = doc
+                for field in indexes:
+                    keys_of(field, doc.get(field)).add(key)
+                if table in new._next_key and int(key) >= new._next_key[table]:
+                    new._next_key[table] = int(key) + 1
+                if table in new._seq:
+                    new._seq[table] = max(new._seq[table], int(doc.get(NUMBERED[table]) or 0))
+            for field, index in indexes.items():
+                for field_value in [v for (f, v) in copied if f == field and not index.get(v)]:
+                    index.pop(field_value, None)
+                new._index[(table, field)] = index
+        return new
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+class View:
+    """A read-only, consistent view of the committed documents."""
+
+    def __init__(self, tables: Tables):
+        self._tables = tables
+
+    def _docs(self, table: str, fields: dict[str, Any], where: Where) -> Iterator[tuple[str, Doc]]:
+        docs = self._tables.docs(table)
+        keys = self._tables.candidates(table, fields)
+        if keys is None:
+            for key, doc in docs.items():
+                if _matches(doc, fields, where):
+                    yield key, doc
+            return
+        for key in sorted(keys, key=int):
+            doc = docs[key]
+            if _matches(doc, fields, where):
+                yield key, doc
+
+    def get(self, table: str, where: Where = None, **fields: Any) -> Doc | None:
+        for _key, doc in self._docs(table, fields, where):
+            return dict(doc)
+        return None
+
+    def find(self, table: str, where: Where = None, **fields: Any) -> list[Doc]:
+        return [dict(doc) for _key, doc in self._docs(table, fields, where)]
+
+    def all(self, table: str) -> list[Doc]:
+        return [dict(doc) for doc in self._tables.docs(table).values()]
+
+    def count(self, table: str, where: Where = None, **fields: Any) -> int:
+        if not fields and where is None:
+            return len(self._tables.docs(table))
+        return sum(1 for _ in self._docs(table, fields, where))
+
+    def exists(self, table: str, where: Where = None, **fields: Any) -> bool:
+        return next(self._docs(table, fields, where), None) is not None
+
+
+class Transaction(View):
+    """A view plus changes: what the body of `Store.transaction()` reads and writes. Reads see
+    the transaction's own changes; nothing reaches the committed documents until the store
+    commits `changes` (a body that raises leaves them exactly as they were)."""
+
+    def __init__(self, tables: Tables):
+        super().__init__(tables)
+        self.changes: dict[str, dict[str, Doc | None]] = {}
+        self._next_key: dict[str, int] = {}
+        self._seq: dict[str, int] = {}
+
+    @property
+    def dirty(self) -> bool:
+        return any(self.changes.values())
+
+    def _docs(self, table: str, fields: dict[str, Any], where: Where) -> Iterator[tuple[str, Doc]]:
+        overlay = self.changes.get(table)
+        if not overlay:
+            yield from super()._docs(table, fields, where)
+            return
+        for key, doc in super()._docs(table, fields, where):
+            if key in overlay:
+                continue
+            yield key, doc
+        for key, doc in overlay.items():
+            if doc is None:
+                continue
+            if _matches(doc, fields, where):
+                yield key, doc
+
+    def all(self, table: str) -> list[Doc]:
+        overlay = self.changes.get(table)
+        if not overlay:
+            return super().all(table)
+        out = [dict(doc) for key, doc in self._tables.docs(table).items() if key not in overlay]
+        out += [dict(doc) for doc in overlay.values() if doc is not None]
+        return out
+
+    def count(self, table: str, where: Where = None, **fields: Any) -> int:
+        if not fields and where is None and not self.changes.get(table):
+            return len(self._tables.docs(table))
+        return sum(1 for _ in self._docs(table, fields, where))
+
+    # -- changes --------------------------------------------------------------------------
+    def _new_key(self, table: str) -> str:
+        key = self._next_key.get(table) or self._tables.next_key(table)
+        self._next_key[table] = key + 1
+        return str(key)
+
+    def next_seq(self, table: str) -> int:
+        """The next number of a numbered table (1 for an empty one), reserved for this transaction."""
+        number = self._seq.get(table) or self._tables.last_seq(table) + 1
+        self._seq[table] = number + 1
+        return number
+
+    def insert(self, table: str, doc: Doc) -> None:
+        self.changes.setdefault(table, {})[self._new_key(table)] = dict(doc)
+
+    def insert_many(self, table: str, docs: Iterable[Doc]) -> None:
+        for doc in docs:
+            self.insert(table, doc)
+
+    def _keys(self, table: str, fields: dict[str, Any], where: Where) -> list[str]:
+        return [key for key, _doc in self._docs(table, fields, where)]
+
+    def update(self, table: str, values: Doc, where: Where = None, **fields: Any) -> int:
+        """Set `values` on every document matching; how many."""
+        keys = self._keys(table, fields, where)
+        overlay = self.changes.setdefault(table, {})
+        for key in keys:
+            current = overlay.get(key) or self._tables.docs(table)[key]
+            overlay[key] = {**current, **values}
+        return len(keys)
+
+    def remove(self, table: str, where: Where = None, **fields: Any) -> int:
+        keys = self._keys(table, fields, where)
+        overlay = self.changes.setdefault(table, {})
+        for key in keys:
+            overlay[key] = None
+        return len(keys)
+
+    def upsert(self, table: str, doc: Doc, where: Where = None, **fields: Any) -> None:
+        if not self.update(table, doc, where, **fields):
+            self.insert(table, doc)
