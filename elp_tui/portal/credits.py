@@ -29,7 +29,6 @@ from elp_tui.portal.base import (
 )
 from elp_tui.portal.dates import add_months, months_to_cover, parse_date, version_key
 from elp_tui.portal.errors import InvalidInput, NotFound, PortalError, RuleViolation, StaleQuote
-from elp_tui.portal.inputs import check_new_name
 from elp_tui.portal import inputs
 from elp_tui.portal.quotes import TYPE_NAMES, GenerateQuote, RenewQuote
 
@@ -179,7 +178,7 @@ class CreditsMixin(PortalBase):
             )
         with self.store.transaction() as db:
             me = self._actor(db, actor)
-            check_new_name(product, (p["name"] for p in rows(db, T_PRODUCTS)), _("The product"), reuse=True)
+            inputs.check_new_name(product, (p["name"] for p in rows(db, T_PRODUCTS)), _("The product"), reuse=True)
             catalog = db.table(T_PRODUCTS).get(Q.name == product)
             if catalog is not None and catalog.get("kind") == "seats":
                 raise RuleViolation(_("{product} is sold as seats, not credits: use 'elp seats add'.").format(product=product))
