@@ -15,8 +15,8 @@ from textual.command import CommandInput, CommandPalette
 from textual.screen import Screen
 
 from elp_tui.i18n import N_, _, detect_language, set_language
-from elp_tui.portal import Portal, PortalError, system_clock
-from elp_tui.portal.clock import Clock, fixed_clock
+from elp_tui.portal import Portal, PortalError
+from elp_tui.portal.clock import Clock, fixed_clock, store_clock
 from elp_tui.screens.activity import ActivityPage
 from elp_tui.screens.banks import BanksPage
 from elp_tui.screens.base import Page
@@ -276,7 +276,7 @@ def make_app(
     if not isinstance(store, Store):
         store = Store(store)
     if clock is None:
-        clock_fn: Clock = system_clock
+        clock_fn: Clock = store_clock(store)  # ELP_TODAY on a real store: refused, nothing drawn
     elif callable(clock):
         clock_fn = clock
     else:

@@ -43,6 +43,19 @@ CONTROLS = [
 ]
 ZERO_WIDTH = ("zero-width", "\u200b", "invisible character (U+200B")
 
+# Every character issue 8 found passing: each prints as nothing (or as a space), so `Design` + one
+# of them reads exactly like `Design`. Unicode's default-ignorable code points, the Hangul and
+# braille fillers, and format characters (Cf). Each is refused in a team name, an organization
+# name and an email, named in the refusal (tests/test_hostile_cli.py, tests/test_hostile_app.py).
+INVISIBLES = [
+    0x3164, 0x115F, 0x1160, 0xFFA0, 0x2800, 0x034F, 0x180B, 0xFE0F, *range(0x206A, 0x2070), *range(0xFFF9, 0xFFFC),
+    *range(0x1BCA0, 0x1BCA4), *range(0xE0000, 0xE0080),
+    # refused before issue 8 already, kept refused: zero-width space, joiners, soft hyphen, word joiner, BOM
+    0x200B, 0x200C, 0x200D, 0x00AD, 0x2060, 0xFEFF,
+]
+# One of each family in every field of the matrices below (all of them: tests named *_invisible_*).
+INVISIBLE_SAMPLES = [("hangul-filler", 0x3164), ("braille-blank", 0x2800), ("vs16", 0xFE0F), ("tag", 0xE0041)]
+
 BASE = {"email": ANA, "name": "Studio", "lookup": TEAM, "number": "5", "date": "2026-12-01", "version": "25.1"}
 
 # Markup-looking text: legitimate data, shown exactly as typed, never run.
@@ -67,6 +80,8 @@ def common_cases(kind: str) -> list[Case]:
     cases = [Case(f"{kind}-{name}", base + char, ("control character", code), numeric) for name, char, code in CONTROLS]
     name, char, says = ZERO_WIDTH
     cases.append(Case(f"{kind}-{name}", base[:2] + char + base[2:], (says,), numeric))
+    for name, code in INVISIBLE_SAMPLES:
+        cases.append(Case(f"{kind}-{name}", base + chr(code), ("invisible character", f"U+{code:04X}"), numeric))
     return cases
 
 
@@ -82,12 +97,25 @@ NAME_CASES = common_cases("name") + [
     Case("name-201", "N" * 201, ("the limit is 200",)),
 ]
 LOOKUP_CASES = common_cases("lookup") + [Case("lookup-10k", "L" * 10_000, ("the limit is 200",))]
-VERSION_CASES = common_cases("version") + [Case("version-long", "2" * 41, ("the limit is 40",))]
+VERSION_CASES = common_cases("version") + [Case("version-long", "2" * 41, ("the limit is 40",))] + [
+    # A version is numbers separated by dots: 25, 25.1, 2025.1.3 (full-width digits read as digits).
+    Case(f"version-{name}", value, ("is not a version", "e.g. 25, 25.1 or 2025.1.3"))
+    for name, value in [
+        ("superscript", "25.\u00b2"), ("superscript-only", "\u00b9"), ("letter", "v25"), ("suffix", "25.1-beta"),
+        ("empty-part", "25..1"), ("trailing-dot", "25."), ("leading-dot", ".25"), ("semicolon", "25;1"),
+        ("space-inside", "25 .1"), ("arabic-indic", "\u0662\u0665"), ("circled", "\u2461\u2464"), ("sign", "-25"),
+    ]
+]
 NUMBER_CASES = common_cases("number") + [
     Case("number-zero", "0", ("at least 1", "at most 1,000,000,000")),
     Case("number-full-width-zero", "\uff10", ("at least 1", "(got 0)")),  # the same range refusal: exit 1
     Case("number-negative", "-3", ("at least", "(got -3)")),
     Case("number-huge", "99999999999999999999999", ("at most 1,000,000,000",)),
+    # Leading zeros do not count: 0000 is 0, and 0...01 is 1 (accepted, tests named *leading_zero*).
+    Case("number-zeros", "0000", ("at least 1", "(got 0)")),
+    Case("number-zeros-then-huge", "000" + "9" * 20, ("at most 1,000,000,000", "(got 99999999999999999999)")),
+    Case("number-superscript", "\u00b2", ("whole number from",), True),
+    Case("number-circled", "\u2464", ("whole number from",), True),
     Case("number-10k-digits", "9" * 10_000, ("at most 1,000,000,000", "10,000 digits")),
     Case("number-word", "many", ("whole number from", "(got 'many')"), True),
     Case("number-decimal", "2.5", ("whole number from",), True),

@@ -282,11 +282,17 @@ def test_backup_then_restore_puts_every_table_back(elp, sound, tmp_path):
     assert elp("check", user=None).code == 0
 
 
-def test_restore_mends_a_damaged_store(elp, sound, tmp_path):
+def test_restore_mends_a_damaged_store(elp, sound, tmp_path, monkeypatch):
     copy = tmp_path / "b.json"
     assert elp("backup", str(copy)).code == 0
     write_private(sound, b"")
     assert elp("banks", "list").code == 1
+    # An unreadable store does not say it may follow ELP_TODAY: the restore is refused when it asks
+    # for today (its log entry), before writing; on the calendar's today it goes ahead.
+    refused = elp("restore", str(copy), "--yes", user=None)
+    assert refused.code == 1 and "unset ELP_TODAY" in refused.err and sound.read_bytes() == b""
+    assert not list(sound.parent.glob("elp.json.before-restore-*"))
+    monkeypatch.delenv("ELP_TODAY")
     assert elp("restore", str(copy), "--yes", user=None).code == 0  # nobody can sign in to a damaged store
     assert elp("banks", "list").code == 0
     [kept] = sound.parent.glob("elp.json.before-restore-*")

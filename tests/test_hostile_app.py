@@ -30,8 +30,8 @@ from elp_tui.store import Store
 from elp_tui.widgets.filter import FilterBar
 from tests.helpers import messages, until
 from tests.hostile_cases import (
-    ADMIN, ANA, ANIMATE, CASES, MARKUP, RAW_CONTROL, SEATS, START_RANGE, TEAM, TODAY, Case, add_builds, build_store,
-    copy_store,
+    ADMIN, ANA, ANIMATE, CASES, INVISIBLES, MARKUP, RAW_CONTROL, SEATS, START_RANGE, TEAM, TODAY, Case, add_builds,
+    build_store, copy_store,
 )
 
 SIZE = (120, 36)
@@ -85,12 +85,12 @@ def screen_text(app) -> str:
 
 
 async def enter(pilot, field: Input, value: str) -> None:
-    """Replace the field's value the way a person does: short printable text typed key by key,
-    anything else (control characters, 10,000 characters) pasted."""
+    """Replace the field's value the way a person does: short printable ASCII typed key by key,
+    anything else (control and invisible characters, full-width text, 10,000 characters) pasted."""
     field.value = ""
     field.focus()
     await pilot.pause()
-    if value.isprintable() and len(value) <= 12:
+    if value.isascii() and value.isprintable() and len(value) <= 12:
         await pilot.press(*value)
     else:
         field.post_message(events.Paste(value))
@@ -125,7 +125,7 @@ def app_cases(form: str, kind: str) -> list[Case]:
     return [c for c in cases if c.id.split("-", 1)[1] in FAMILY or not any(c.id.endswith(n) for n in CONTROL_IDS)]
 
 
-CONTROL_IDS = ("-nul", "-del", "-bidi", "-zero-width")
+CONTROL_IDS = ("-nul", "-del", "-bidi", "-zero-width", "-hangul-filler", "-braille-blank", "-vs16", "-tag")
 
 
 @pytest.mark.parametrize("form, page_id, key, row, fields", FORMS, ids=[f[0] for f in FORMS])
@@ -159,6 +159,78 @@ async def test_every_hostile_value_is_refused_beside_the_field(template, portal,
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, MainScreen), "form closed")
     assert portal.store.path.read_bytes() == before, f"{form}: a refused value changed the store"
+
+
+# -- invisible characters, one name however written, numbers with leading zeros ------------------
+INVISIBLE_FORMS = [
+    ("team name", "teams", "n", "name", "Design{char}"),
+    ("invite email", "users", "a", "email", "ana{char}@lf.studio"),
+]
+
+
+@pytest.mark.parametrize("form, page_id, key, name, template_value", INVISIBLE_FORMS, ids=[f[0] for f in INVISIBLE_FORMS])
+async def test_every_invisible_character_is_refused_beside_the_field(portal, tmp_path, form, page_id, key, name, template_value):
+    """Each character Unicode lists as showing nothing, in one session per form: refused, named."""
+    before = portal.store.path.read_bytes()
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_page(app, pilot, page_id)
+        await pilot.press(key)
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), f"{form} form")
+        dialog = app.screen
+        field = dialog.query_one(f"#field-{name}", Input)
+        error = dialog.query_one(f"#error-{name}", Static)
+        for code in INVISIBLES:
+            value = template_value.format(char=chr(code))
+            field.value = ""
+            field.focus()
+            field.post_message(events.Paste(value))
+            await pilot.pause()
+            assert field.value == value
+            await pilot.press("ctrl+s")  # the form redraws the error on submit, before this returns
+            assert app.screen is dialog, f"{form}: U+{code:04X} went past the form"
+            shown = error.content.plain if hasattr(error.content, "plain") else str(error.content)
+            assert "invisible character" in shown and f"U+{code:04X}" in shown, shown
+        await pilot.press("escape")
+    assert portal.store.path.read_bytes() == before
+
+
+async def test_a_team_name_that_differs_only_by_case_or_width_is_refused_naming_the_existing_team(portal, tmp_path):
+    before = portal.store.path.read_bytes()
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_page(app, pilot, "teams")
+        for typed in ("LAYOUT", "\uff2c\uff41\uff59\uff4f\uff55\uff54", "layout  "):
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, FormDialog), "create team form")
+            await enter(pilot, app.screen.query_one("#field-name", Input), typed)
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirm")
+            await pilot.press("y")
+            await until(pilot, lambda: "already exists" in messages(app), "refusal")
+            said = messages(app)
+            assert f"The team 'Layout' already exists, and {typed.strip()!r}" in said, said
+            assert "choose another name, or use 'Layout'" in said
+            app.clear_notifications()
+            await until(pilot, lambda: isinstance(app.screen, MainScreen), "back on the page")
+    assert portal.store.path.read_bytes() == before
+    assert [t["name"] for t in portal.list_teams(ADMIN)] == [TEAM]
+
+
+async def test_a_number_with_leading_zeros_is_read_as_its_value_in_a_form(portal, tmp_path):
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_page(app, pilot, "banks")
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), "request form")
+        await enter(pilot, app.screen.query_one("#field-credits", Input), "0" * 30 + "7")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirm")
+        assert "Request 7 credits" in app.screen.title_text
+        await pilot.press("y")
+        await until(pilot, lambda: "Request for 7 credits" in messages(app), "recorded")
+    requests = Store(portal.store.path).tables()["requests"]
+    assert [r["amount"] for r in requests.values()] == [7]
 
 
 @pytest.mark.parametrize("start, says", [("2026-11-01", "is in the past"), ("2027-06-01", "is not before bank BK-0001 expires")])

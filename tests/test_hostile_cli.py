@@ -16,7 +16,8 @@ from elp_tui.portal import Portal, fixed_clock
 from elp_tui.store import Store
 from tests.helpers import cli_env  # noqa: F401 (fixture)
 from tests.hostile_cases import (
-    ADMIN, ANA, ANIMATE, CASES, UNDECODED_CASES, MARKUP, RAW_CONTROL, SEATS, START_RANGE, TEAM, TODAY, Case, build_store, copy_store,
+    ADMIN, ANA, ANIMATE, CASES, INVISIBLES, UNDECODED_CASES, MARKUP, RAW_CONTROL, SEATS, START_RANGE, TEAM, TODAY, Case,
+    build_store, copy_store,
 )
 
 V = "{value}"  # where the hostile value goes in a command line
@@ -58,12 +59,12 @@ FIELDS: list[tuple[str, str, list[str], str | None]] = [
     ("licenses return ACTIVATION_ID", "lookup", ["licenses", "return", V, "--email", ANA, "--yes"], ADMIN),
     ("licenses assign ACTIVATION_ID", "lookup", ["licenses", "assign", V, "--email", ANA, "--yes"], ADMIN),
     ("versions restrict PRODUCT", "lookup", ["versions", "restrict", V, "--builds", "25.1"], ADMIN),
-    ("versions restrict --builds", "lookup", ["versions", "restrict", ANIMATE, "--builds", V], ADMIN),
     ("versions unrestrict PRODUCT", "lookup", ["versions", "unrestrict", V], ADMIN),
     ("seats request --product", "lookup", ["seats", "request", "--product", V, "--seats", "3", "--yes"], ADMIN),
     ("teams add TEAM", "lookup", ["teams", "add", V, ANA, "--yes"], ADMIN),
     ("teams remove TEAM", "lookup", ["teams", "remove", V, ANA], ADMIN),
     ("banks add --version", "version", BANK + ["--version", V], ADMIN),
+    ("versions restrict --builds", "version", ["versions", "restrict", ANIMATE, "--builds", V], ADMIN),
     # numbers
     ("banks add --credits", "number", put(BANK, "--credits"), ADMIN),
     ("banks request --credits", "number", ["banks", "request", "BK-0001", "--credits", V, "--yes"], ADMIN),
@@ -124,7 +125,7 @@ def test_hostile_value_is_refused_and_changes_nothing(elp, store, template, fiel
     code, out, err = elp(fill(argv, case.value, template), user)
     assert code == (2 if case.malformed else 1), (code, out, err)
     says = case.says
-    if field in FLOOR_ZERO and case.id in ("number-zero", "number-full-width-zero"):
+    if field in FLOOR_ZERO and case.id in ("number-zero", "number-full-width-zero", "number-zeros"):
         says = ("Months must be at least 1",)  # 0 months is refused for a node-lock renewal
     for words in says:
         assert words in err, f"{field}: {words!r} not in {err!r}"
@@ -167,6 +168,102 @@ def test_renew_months_negative_states_the_floor_of_zero(elp, store, template):
     code, _out, err = elp(["licenses", "renew", template.held, "--months", "-1", "--yes"])
     assert code == 1 and "at least 0" in err
     assert store.read_bytes() == before
+
+
+# -- invisible characters: Unicode's lists, each one --------------------------------------------
+@pytest.mark.parametrize("code", INVISIBLES, ids=[f"U+{c:04X}" for c in INVISIBLES])
+def test_every_invisible_character_is_refused_in_a_team_an_organization_and_an_email(elp, store, code):
+    """`Design` + U+3164 prints as `Design`: refused wherever a name or an address is typed, named."""
+    char = chr(code)
+    before = store.read_bytes()
+    for argv, user in (
+        (["teams", "create", "Design" + char, "--pool", SEATS], ADMIN),
+        (["init", "--org", "Design" + char, "--admin", "boss@design.studio"], None),
+        (["users", "invite", "ana" + char + "@lf.studio"], ADMIN),
+        (["users", "invite", "ana@lf.studio" + char], ADMIN),
+    ):
+        code_, out, err = elp(argv, user)
+        assert code_ == 1, (argv, out, err)
+        assert "invisible character" in err and f"U+{code:04X}" in err, err
+        assert "Traceback" not in err
+    assert store.read_bytes() == before
+
+
+# -- one name, however it is written ---------------------------------------------------------------
+# (what, command line with the name, existing name it collides with)
+NEAR_DUPLICATES = [
+    ("team", ["teams", "create", V, "--pool", SEATS], TEAM, ["layout", "LAYOUT", "\uff2c\uff41\uff59\uff4f\uff55\uff54",
+                                                              "Layout", "  layout  "]),
+    ("organization", ["init", "--org", V, "--admin", "boss@other.studio"], "Lumenfox Studios",
+     ["lumenfox studios", "LUMENFOX  STUDIOS", "Lumenfox\u00a0Studios", "Lumenfox\u3000Studios",
+      "\uff2c\uff55\uff4d\uff45\uff4e\uff46\uff4f\uff58 Studios", " Lumenfox   Studios "]),
+    ("product (bank)", put(BANK, "--product"), ANIMATE, ["quillstone animate", "QUILLSTONE  ANIMATE"]),
+    ("product (seats)", ["seats", "add", "--product", V, "--seats", "3"], SEATS, ["frameloop teams", "Frameloop\u00a0Teams"]),
+]
+
+
+@pytest.mark.parametrize(
+    "argv, existing, typed",
+    [pytest.param(argv, existing, typed, id=f"{what}|{typed!r}") for what, argv, existing, typed_list in NEAR_DUPLICATES
+     for typed in typed_list],
+)
+def test_a_name_that_differs_only_by_case_width_or_spaces_is_refused_naming_the_existing_one(elp, store, argv, existing, typed):
+    before = store.read_bytes()
+    user = None if argv[0] == "init" else ADMIN
+    code, out, err = elp([typed if a == V else a for a in argv], user)
+    assert code == 1, (out, err)
+    assert "already exists" in err and repr(existing) in err, err
+    assert "choose another name" in err
+    assert store.read_bytes() == before
+
+
+def test_a_stored_name_with_an_invisible_character_still_blocks_its_look_alike(elp, store):
+    """A team written before issue 8 as `Design` + U+3164: a new `Design` is one name with it, and the
+    refusal shows the hidden character as an escape."""
+    with Store(store).transaction() as db:
+        team = dict(db.table("teams").all()[0])
+        db.table("teams").insert({**team, "id": "T-0099", "name": "Design\u3164", "members": []})
+    before = store.read_bytes()
+    code, _out, err = elp(["teams", "create", "design", "--pool", SEATS])
+    assert code == 1 and "'Design\\u3164' already exists" in err, err
+    assert store.read_bytes() == before
+
+
+def test_a_team_is_found_by_its_name_written_in_any_case_or_width(elp, store):
+    code, _out, err = elp(["teams", "remove", "\uff4c\uff41\uff59\uff4f\uff55\uff54", ANA])
+    assert code == 0, err
+    assert ANA not in next(t for t in Portal(Store(store), fixed_clock(TODAY)).list_teams(ADMIN) if t["name"] == TEAM)["members"]
+
+
+# -- numbers and versions: one reading everywhere ---------------------------------------------------
+def test_leading_zeros_do_not_count_in_any_number(elp, store, template):
+    code, out, err = elp(put(put(BANK, "--credits", "0" * 28 + "1"), "--product", "Zeros Product") + ["--json"])
+    assert code == 0, err
+    assert '"credits_granted": 1' in out.replace('":1', '": 1')
+    code, out, err = elp(put(put(GEN, "--months", "0002"), "--quantity", "\uff10\uff10\uff11") + ["--json"])
+    assert code == 0, err
+    code, _out, err = elp(["seats", "add", "--product", SEATS, "--seats", "000000000000000000000000000000003"])
+    assert code == 0, err
+    portal = Portal(Store(store), fixed_clock(TODAY))
+    assert next(p for p in portal.seats_overview(ADMIN) if p["product"] == SEATS)["purchased"] == 5 + 3
+    assert next(b for b in portal.list_banks(ADMIN) if b["product"] == "Zeros Product")["credits_granted"] == 1
+    code, _out, err = elp(["licenses", "renew", template.held, "--months", "000", "--computers", "0001", "--yes"])
+    assert code == 1 and "Months must be at least 1" in err  # 000 is 0: a node-lock renewal needs a month
+
+
+@pytest.mark.parametrize("typed, stored", [("25", "25"), ("2025.1.3", "2025.1.3"), (" 25.1 ", "25.1"),
+                                           ("\uff12\uff15\uff0e\uff11", "25.1"), ("25.01", "25.01")])
+def test_a_version_is_numbers_separated_by_dots(elp, store, typed, stored):
+    code, _out, err = elp(put(BANK, "--product", "Versioned") + ["--version", typed])
+    assert code == 0, err
+    banks = Portal(Store(store), fixed_clock(TODAY)).list_banks(ADMIN)
+    assert next(b for b in banks if b["product"] == "Versioned")["product_version"] == stored
+
+
+def test_restrict_reads_builds_as_versions(elp, store):
+    code, out, err = elp(["versions", "restrict", ANIMATE, "--builds", " \uff12\uff15.1 , 25.1"])
+    assert code == 0, err
+    assert "only builds 25.1 are accessible" in out
 
 
 # -- accepted: markup is data ------------------------------------------------------------

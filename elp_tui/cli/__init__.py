@@ -18,6 +18,7 @@ from elp_tui.cli.parser import build_parser
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _, detect_language, set_language
 from elp_tui.portal import Portal, PortalError, StaleQuote, system_clock
+from elp_tui.portal.clock import store_clock
 from elp_tui.store import Store, StoreError, default_store_path
 
 Handler = Callable[[Session], "int | None"]
@@ -82,7 +83,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if getattr(args, "lang", None):
         os.environ["ELP_LANG"] = args.lang
     path = store_path(args)
-    session = Session(Portal(Store(path), system_clock), console, path, args)
+    store = Store(path)
+    # ELP_TODAY steers only a demo or test store: on a real one it is refused here, before anything.
+    session = Session(Portal(store, store_clock(store)), console, path, args)
     if args.command is None:
         return setup.app(session)
     key = (args.command, getattr(args, "action", None))

@@ -157,7 +157,7 @@ class Console:
         if tty:
             return shutil.get_terminal_size((80, 24)).columns
         columns = os.environ.get("COLUMNS", "")
-        return int(columns) if columns.isdigit() and int(columns) > 0 else None
+        return int(columns) if columns.isascii() and columns.isdigit() and int(columns) > 0 else None
 
     def line(self, text: str = "") -> None:
         """A line the CLI wrote itself; store text inside must already be `plain()`."""

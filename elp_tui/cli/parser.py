@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--credits", required=True, type=count("--credits"), metavar="N")
     p.add_argument("--start", required=True, metavar="DATE")
     p.add_argument("--expires", required=True, metavar="DATE", help="first day the bank is no longer valid")
-    p.add_argument("--version", metavar="V", dest="product_version")
+    p.add_argument("--version", metavar="V", dest="product_version", help="numbers separated by dots, e.g. 25.1")
     p.add_argument("--portable", action="store_true")
     _json(p)
     p = banks.add_parser("request", help="ask the vendor for more credits", parents=[common])

@@ -29,11 +29,10 @@ from elp_tui.portal.base import (
 )
 from elp_tui.portal.dates import add_months, months_to_cover, parse_date, version_key
 from elp_tui.portal.errors import InvalidInput, NotFound, PortalError, RuleViolation, StaleQuote
+from elp_tui.portal import inputs
 from elp_tui.portal.quotes import TYPE_NAMES, GenerateQuote, RenewQuote, keep_promise
 
 RETURN_MIN_VERSION = (25, 1)
-# A product version is short (25.1, 2026.0.3): anything longer is a paste gone wrong.
-MAX_VERSION = 40
 # How a message names a license status.
 LICENSE_STATUS_NAMES = {
     "active": N_("active"), "scheduled": N_("scheduled"), "expired": N_("expired"), "returned": N_("returned"),
@@ -170,7 +169,7 @@ class CreditsMixin(PortalBase):
         if not product:
             raise InvalidInput(_("A product name is needed (e.g. --product 'Quillstone Animate')."))
         credits = positive_int(credits, _("Credits"))
-        product_version = clean_name(product_version, _("The product version"), limit=MAX_VERSION) or None
+        product_version = inputs.product_version(product_version) if str(product_version or "").strip() else None
         start_d = start if isinstance(start, dt.date) else parse_date(start, _("Start"))
         end_d = expires_on if isinstance(expires_on, dt.date) else parse_date(expires_on, _("Expiry"))
         if end_d <= start_d:
@@ -179,6 +178,7 @@ class CreditsMixin(PortalBase):
             )
         with self.store.transaction() as db:
             me = self._actor(db, actor)
+            inputs.check_new_name(product, (p["name"] for p in rows(db, T_PRODUCTS)), _("The product"), reuse=True)
             catalog = db.table(T_PRODUCTS).get(Q.name == product)
             if catalog is not None and catalog.get("kind") == "seats":
                 raise RuleViolation(_("{product} is sold as seats, not credits: use 'elp seats add'.").format(product=product))

@@ -69,11 +69,12 @@ def parse_date(text: str, what: str | None = None) -> dt.date:
 
 
 def version_key(version: str | None) -> tuple[int, ...]:
-    """'25.1' < '25.10' < '26': compare numerically, part by part."""
+    """'25.1' < '25.10' < '26': compare numerically, part by part. A part's ASCII digits count, nothing
+    else (a stored '25.²' from before versions were checked is 25.0, not a crash)."""
     if not version:
         return ()
     parts = []
     for part in version.split("."):
-        digits = "".join(ch for ch in part if ch.isdigit())
+        digits = "".join(ch for ch in part if "0" <= ch <= "9")
         parts.append(int(digits) if digits else 0)
     return tuple(parts)

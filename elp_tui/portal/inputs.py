@@ -3,25 +3,38 @@
 Three kinds of hostile text get three answers (SPEC §9): markup-looking text is data and passes
 untouched; terminal control characters and invisible characters are refused here, with the
 character named; formula starts are data too, neutralised only in the CSV export.
+
+Invisible means what Unicode says shows nothing: every default-ignorable code point (zero-width
+spaces and joiners, variation selectors, tag characters, the Hangul fillers ...), every format
+character (category Cf), and the blank braille pattern. The zero-width joiners (U+200C, U+200D)
+and the emoji variation selector (U+FE0F) are refused too, although emoji sequences use them: a
+name or an address that prints exactly like another is worse than a plainer name.
+
+Two names are one name when they differ only by case, width, spaces or such characters
+(`name_key`): a new team, organization or product that reads like an existing one is refused,
+naming it. Numbers and versions are read one way everywhere (`positive_int`, `product_version`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from typing import Any, Iterable
 
+import regex
 from email_validator import EmailNotValidError, validate_email
 
 from elp_tui.i18n import _
-from elp_tui.portal.errors import InvalidInput
+from elp_tui.portal.errors import InvalidInput, RuleViolation
 
 # Far above any real order, far below what the store's JSON integers can hold (64 bits).
 MAX_COUNT = 1_000_000_000
 # A name (organization, team, product) is one line a person reads; 200 fits any real one.
 MAX_NAME = 200
-# Any other one-line text (an activation ID, a version, a build list): generous, still bounded.
+# Any other one-line text (an activation ID, a build list): generous, still bounded.
 MAX_TEXT = 1_000
+# A product version is short (25.1, 2026.0.3): anything longer is a paste gone wrong.
+MAX_VERSION = 40
 # RFC 5321: a forward or reverse path holds at most 256 characters, brackets included.
 MAX_EMAIL = 254
 
@@ -31,11 +44,12 @@ MAX_EMAIL = 254
 # The bidi controls, shared with the display side (widgets/safe.py), which shows them as '?'.
 BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{BIDI_CONTROLS}]")
-# Characters that show nothing: a name or an address holding one looks like another.
-# The zero-width joiners (U+200C, U+200D) stay in names: emoji sequences and some scripts need them.
-_INVISIBLE = re.compile("[\u00ad\u180e\u200b\u2060-\u2064\ufeff]")
-# An address has no use for any of them.
-_EMAIL_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff]")
+# Characters that show nothing: a name or an address holding one looks like another. Unicode's
+# own lists (the `regex` package knows the properties; `re` does not), not a hand-kept one: the
+# default-ignorable code points (U+200B-U+200F, U+034F, U+180B, U+FE0F, U+206A-U+206F, the Hangul
+# fillers U+115F, U+1160, U+3164, U+FFA0, the tags U+E0000-U+E007F ...), the format characters
+# (U+FFF9-U+FFFB, U+1BCA0-U+1BCA3 ...), and U+2800, a braille cell with no dot, drawn as a space.
+_INVISIBLE = regex.compile(r"[\p{Default_Ignorable_Code_Point}\p{Cf}\u2800\u3164\u115f\u1160\uffa0]")
 _CONTROL_NAMES = {
     "\x00": "NUL", "\x07": "BEL", "\x08": "BS", "\t": "TAB", "\n": "LF, a line break", "\r": "CR, a line break",
     "\x1b": "ESC, a terminal escape", "\x7f": "DEL", "\x9b": "CSI, a terminal escape", "\x9d": "OSC, a terminal escape",
@@ -46,14 +60,24 @@ _UNDECODED = re.compile("[\ud800-\udfff]")
 # `Bob <b@x.com>`: a display name and angle brackets around the address.
 _DISPLAY_NAME = re.compile(r"(?s)(.*?)<([^<>]*)>\s*")
 _NUMBER = re.compile(r"([+-]?)([0-9]+)")
+_VERSION = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+# What a Japanese or Chinese keyboard types for digits, signs and the dot: read as the ASCII ones.
+# Nothing else is folded into a number: a superscript (²), a circled digit (①) or another
+# script's digits are refused, not guessed.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－．", "0123456789+-.")
 
 
 def shown(value: Any, limit: int = 60) -> str:
-    """A typed value quoted inside a message: escapes visible (repr), never longer than `limit`."""
+    """A typed value quoted inside a message: escapes visible (repr, and the invisible characters
+    repr prints as they are, such as U+3164, as \\u escapes too), never longer than `limit`."""
     text = "" if value is None else str(value)
-    if len(text) > limit:
-        return repr(text[:limit]) + "…"
-    return repr(text)
+    quoted = _INVISIBLE.sub(_escaped, repr(text[:limit]))
+    return quoted + "…" if len(text) > limit else quoted
+
+
+def _escaped(match: regex.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _char_name(ch: str) -> str:
@@ -68,7 +92,7 @@ def control_character(text: str) -> str | None:
     return _char_name(found.group()) if found else None
 
 
-def check_text(text: Any, what: str, *, limit: int = MAX_TEXT, invisible: re.Pattern[str] = _INVISIBLE) -> str:
+def check_text(text: Any, what: str, *, limit: int = MAX_TEXT) -> str:
     """Refuse control and invisible characters, and text over `limit` characters; return the text."""
     value = "" if text is None else str(text)
     if _UNDECODED.search(value):
@@ -84,7 +108,7 @@ def check_text(text: Any, what: str, *, limit: int = MAX_TEXT, invisible: re.Pat
                 "and direction overrides are not allowed. Type it again on one line, without it."
             ).format(what=what, char=_char_name(control.group()))
         )
-    hidden = invisible.search(value)
+    hidden = _INVISIBLE.search(value)
     if hidden:
         raise InvalidInput(
             _(
@@ -100,8 +124,9 @@ def check_text(text: Any, what: str, *, limit: int = MAX_TEXT, invisible: re.Pat
 
 
 def clean_name(text: str | None, what: str, *, limit: int = MAX_NAME) -> str:
-    """A name shown on one line everywhere: no line breaks, tabs, escapes, invisible characters or
-    bidi overrides, at most `limit` characters. Markup-looking text (`Studio [Paris]`) is kept as typed."""
+    """A name shown on one line everywhere: no line breaks, tabs, escapes, invisible characters
+    (zero-width joiners and variation selectors included, see above) or bidi overrides, at most
+    `limit` characters. Markup-looking text (`Studio [Paris]`) is kept as typed."""
     return check_text((text or "").strip(), what, limit=limit)
 
 
@@ -114,8 +139,9 @@ def normalise_email(text: str | None) -> str:
     characters are refused."""
     raw = "" if text is None else str(text)
     what = _("The email address")
-    check_text(raw, what, limit=len(raw), invisible=_EMAIL_INVISIBLE)
+    check_text(raw, what, limit=len(raw))
     address = unicodedata.normalize("NFKC", raw).strip()
+    check_text(address, what, limit=len(address))  # nothing NFKC folded into an invisible one
     if not address:
         raise InvalidInput(_("An email address is needed (e.g. ana@studio.com)."))
     named = _DISPLAY_NAME.fullmatch(address)
@@ -142,20 +168,27 @@ def normalise_email(text: str | None) -> str:
     return info.normalized.lower()
 
 
+def _digits(text: str) -> str:
+    """A typed number or version as read: spaces around it trimmed, full-width digits, signs and
+    dot made ASCII."""
+    return text.strip().translate(_FULL_WIDTH)
+
+
 def is_whole_number(text: str) -> bool:
-    """Written as a whole number (any size or sign, full-width digits too): the form
-    `positive_int` reads. Its range is `positive_int`'s to check."""
-    return _NUMBER.fullmatch(unicodedata.normalize("NFKC", text).strip()) is not None
+    """Written as a whole number (any size or sign, leading zeros, full-width digits too): the
+    form `positive_int` reads. Its range is `positive_int`'s to check."""
+    return _NUMBER.fullmatch(_digits(text)) is not None
 
 
 def positive_int(value: Any, what: str, *, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
-    """A whole number from `minimum` to `maximum`; every refusal states the range."""
+    """A whole number from `minimum` to `maximum`; every refusal states the range. Written in
+    ASCII or full-width digits; leading zeros do not count (`007` is 7, however many there are)."""
     if isinstance(value, int) and not isinstance(value, bool):
         number, written = value, str(value)
     else:
         text = "" if value is None or isinstance(value, bool) else str(value)
         check_text(text, what, limit=len(text))
-        match = _NUMBER.fullmatch(unicodedata.normalize("NFKC", text).strip())
+        match = _NUMBER.fullmatch(_digits(text))
         if match is None:  # not is_whole_number(text)
             raise InvalidInput(
                 _("{what} must be a whole number from {minimum} to {maximum:,} (got {value}).").format(
@@ -163,6 +196,7 @@ def positive_int(value: Any, what: str, *, minimum: int = 1, maximum: int = MAX_
                 )
             )
         sign, digits = match.groups()
+        digits = digits.lstrip("0") or "0"
         # More digits than any bound has: out of range either way, no need to convert them all.
         number = int(sign + digits) if len(digits) <= 18 else (-1 if sign == "-" else 1) * 10**18
         written = sign + digits if len(digits) <= 24 else f"{sign}{digits[:24]}… ({len(digits):,} digits)"
@@ -179,3 +213,63 @@ def positive_int(value: Any, what: str, *, minimum: int = 1, maximum: int = MAX_
             )
         )
     return number
+
+
+def product_version(text: Any, what: str | None = None) -> str:
+    """A product version as the store keeps it: ASCII digits separated by dots (`25`, `25.1`,
+    `2025.1.3`), at most 40 characters. Spaces around it are trimmed and full-width digits read
+    as digits, as in a number; anything else (`25.²`, `v25`, `25..1`, `25.1-beta`) is refused,
+    saying how to write one. The one check for every version typed: a bank's, a build's."""
+    what = what or _("The product version")
+    value = check_text("" if text is None else str(text).strip(), what, limit=MAX_VERSION)
+    version = _digits(value)
+    if _VERSION.fullmatch(version) is None:
+        raise InvalidInput(
+            _("{what} {text} is not a version: write numbers separated by dots, e.g. 25, 25.1 or 2025.1.3.").format(
+                what=what, text=shown(value)
+            )
+        )
+    return version
+
+
+# -- names that must be unique -------------------------------------------------------------
+def name_key(name: str) -> str:
+    """What tells two names apart: not case (`Design`, `DESIGN`), width or compatibility forms
+    (`Ｄｅｓｉｇｎ`, Unicode NFKC), invisible characters (`Design` + U+3164), nor spaces around or
+    between words. Two names with the same key are one name."""
+    folded = _INVISIBLE.sub("", unicodedata.normalize("NFKC", name))
+    folded = unicodedata.normalize("NFKC", folded.casefold())
+    return " ".join(folded.split())
+
+
+def same_name(name: str, names: Iterable[str]) -> str | None:
+    """The first of `names` that is one name with `name` (see `name_key`), or None."""
+    key = name_key(name)
+    return next((other for other in names if name_key(other) == key), None)
+
+
+def name_taken(what: str, name: str, existing: str) -> RuleViolation:
+    """The refusal of a new name that is one name with an `existing` one: which, and what to do."""
+    if name == existing:
+        return RuleViolation(
+            _("{what} {existing} already exists: choose another name, or use that one.").format(
+                what=what, existing=shown(existing, MAX_NAME)
+            )
+        )
+    return RuleViolation(
+        _(
+            "{what} {existing} already exists, and {name} differs from it only by case, width, spaces or "
+            "invisible characters: choose another name, or use {existing}."
+        ).format(what=what, existing=shown(existing, MAX_NAME), name=shown(name, MAX_NAME))
+    )
+
+
+def check_new_name(name: str, names: Iterable[str], what: str, *, reuse: bool = False) -> None:
+    """Refuse `name` if it is one name with one of `names` (`name_taken`). With `reuse`, the very
+    same name is fine: it names that existing thing (a product that gets another bank)."""
+    names = list(names)
+    if reuse and name in names:
+        return
+    other = same_name(name, names)
+    if other is not None:
+        raise name_taken(what, name, other)

@@ -29,9 +29,11 @@ from elp_tui.portal.base import (
     rows,
 )
 from elp_tui.portal.authority import any_member
+from elp_tui.portal.clock import clock_meta
 from elp_tui.portal.credits import license_status
 from elp_tui.portal.errors import InvalidInput, LicensesHeld, NotFound, RuleViolation
 from elp_tui.portal.quotes import keep_promise
+from elp_tui.portal.inputs import check_new_name, product_version
 from elp_tui.store.db import StoreExists
 
 # How a refusal names a role or a status ("... is already regular").
@@ -49,12 +51,11 @@ class PeopleMixin(PortalBase):
         address = normalise_email(admin_email)
         if not self.store.exists():
             try:
-                self.store.create()
+                self.store.create(meta=clock_meta(self.clock))
             except StoreExists:
                 pass  # another process created it meanwhile; any other failure says why
         with self.store.transaction() as db:
-            if any(o["name"].lower() == name.lower() for o in rows(db, T_ORGS)):
-                raise RuleViolation(_("An organization named {name!r} already exists in this store: pick another name.").format(name=name))
+            check_new_name(name, (o["name"] for o in rows(db, T_ORGS)), _("The organization"))
             if self._user(db, address) is not None:
                 raise RuleViolation(
                     _("{email} already belongs to an organization: a user belongs to one organization at a time.").format(email=address)
@@ -335,7 +336,7 @@ class PeopleMixin(PortalBase):
 
     def _quote_restrict(self, db: TinyDB, me: dict[str, Any], product: str, builds: list[str]) -> dict[str, Any]:
         """Which builds stay accessible once the restriction is enabled; refusals raised."""
-        wanted = [check_text(b, _("A build version"), limit=MAX_NAME).strip() for b in builds if b and b.strip()]
+        wanted = [product_version(b, _("A build version")) for b in builds if b and b.strip()]
         catalog = self._org_product(db, me["organization"], product)
         if not wanted:
             raise InvalidInput(_("Enabling the restriction with no build selected is refused: select at least one build."))

@@ -27,6 +27,7 @@ from elp_tui.portal.base import (
 )
 from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation
 from elp_tui.portal.quotes import keep_promise
+from elp_tui.portal.inputs import check_new_name, name_key, name_taken
 
 
 # What a team ID looks like (T-0001); a team name may not look like one, or it could shadow it.
@@ -37,12 +38,13 @@ class SeatsMixin(PortalBase):
     def _pool_by_product(self, db: TinyDB, org: str, product: str) -> dict[str, Any]:
         product = check_text(product, _("The product name"), limit=MAX_NAME)
         for pool in rows(db, T_POOLS):
-            if pool["organization"] == org and (pool["product"].lower() == (product or "").strip().lower() or pool["id"] == product):
+            if pool["organization"] == org and (name_key(pool["product"]) == name_key(product or "") or pool["id"] == product):
                 return pool
         raise NotFound(_("No seat pool for {product!r} in your organization: 'elp seats show' lists the pools.").format(product=product))
 
     def _team(self, db: TinyDB, org: str, name: str) -> dict[str, Any]:
-        """A team of the organization by its exact ID first, then by name (case-insensitive)."""
+        """A team of the organization by its exact ID first, then by name (`name_key`: case, width and
+        spaces aside)."""
         pools = {p["id"] for p in rows(db, T_POOLS) if p["organization"] == org}
         teams = [t for t in rows(db, T_TEAMS) if t["pool"] in pools]
         wanted = check_text((name or "").strip(), _("The team name"), limit=MAX_NAME)
@@ -50,7 +52,7 @@ class SeatsMixin(PortalBase):
             if team["id"] == wanted:
                 return team
         for team in teams:
-            if team["name"].lower() == wanted.lower():
+            if name_key(team["name"]) == name_key(wanted):
                 return team
         raise NotFound(_("No team {name!r} in your organization: 'elp teams list' shows them.").format(name=name))
 
@@ -117,6 +119,7 @@ class SeatsMixin(PortalBase):
         seats = positive_int(seats, _("Seats"))
         with self.store.transaction() as db:
             me = self._actor(db, actor)
+            check_new_name(product, (p["name"] for p in rows(db, T_PRODUCTS)), _("The product"), reuse=True)
             catalog = db.table(T_PRODUCTS).get(Q.name == product)
             if catalog is not None and catalog.get("kind") != "seats":
                 raise RuleViolation(_("{product} is sold as credits, not seats: use 'elp banks add'.").format(product=product))
@@ -173,7 +176,7 @@ class SeatsMixin(PortalBase):
         name = clean_name(name, _("The team name"))
         if not name:
             raise InvalidInput(_("A team name is needed."))
-        if TEAM_ID.fullmatch(name):
+        if TEAM_ID.fullmatch(name_key(name)):
             raise InvalidInput(
                 _("{name!r} looks like a team ID (such as T-0001), which would make lookups ambiguous: pick another name.").format(name=name)
             )
@@ -181,11 +184,11 @@ class SeatsMixin(PortalBase):
             me = self._actor(db, actor)
             pool = self._pool_by_product(db, me["organization"], pool_product)
             try:
-                self._team(db, me["organization"], name)
+                existing = self._team(db, me["organization"], name)
             except NotFound:
                 pass
             else:
-                raise RuleViolation(_("A team named {name!r} already exists: pick another name.").format(name=name))
+                raise name_taken(_("The team"), name, existing["name"])
             team = Team(id=self._next_id(db, T_TEAMS, "T-"), organization=me["organization"], pool=pool["id"], name=name)
             db.table(T_TEAMS).insert(team.to_doc())
             self._log(db, me["organization"], me["email"], "team-create", name, f"team of the {pool['product']} pool")

@@ -207,7 +207,7 @@ class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
                 invalid.append(spec.name)
             value = raw.strip() if isinstance(raw, str) else raw
             if spec.kind == "int" and not error and value not in ("", None):
-                value = int(value)
+                value = positive_int(value, _(spec.label), minimum=spec.minimum)  # as field_error read it
             # A select with nothing chosen holds Select.NULL (Select.BLANK is Widget.BLANK, i.e. False).
             values[spec.name] = None if spec.kind == "select" and value is Select.NULL else value
         return values, invalid
