@@ -83,37 +83,41 @@ class StoreLock:
     def _take(self, deadline: float) -> None:
         if fcntl is None:  # pragma: no cover - not POSIX
             return
-        pause = 0.001
         while True:
             fd = self._open()
             try:
                 st = os.fstat(fd)
-                self._check(st)
-                while True:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        if time.monotonic() >= deadline:
-                            raise self._timeout(fd) from None
-                        time.sleep(pause)
-                        pause = min(pause * 2, 0.05)
-                try:
-                    now = os.stat(self.path, follow_symlinks=False)
-                except FileNotFoundError:
-                    now = None
-                if now is not None and (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
+                if st.st_nlink and self._locked(fd, st, deadline):
                     self._mark(fd, st)
                     self._fd, self._id = fd, (st.st_dev, st.st_ino)
                     return
             except BaseException:
                 os.close(fd)
                 raise
-            # The file was removed or replaced while this process waited for it: whoever locks
+            # The file was removed or replaced before this process locked it: whoever locks
             # the file now at the path holds the store, so lock that one.
             os.close(fd)
             if time.monotonic() >= deadline:
                 raise self._timeout(None)
+
+    def _locked(self, fd: int, st: os.stat_result, deadline: float) -> bool:
+        """Flock `fd` (waiting until `deadline`); whether it is still the file at the lock path."""
+        self._check(st)
+        pause = 0.001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise self._timeout(fd) from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
+        try:
+            now = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        return (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino)
 
     def _open(self) -> int:
         try:
