@@ -29,8 +29,16 @@ store created anew with `overwrite`). A transaction's token is random (free); `c
 is a digest of the tables, so the same tables give the same bytes (reproducible demos).
 
 Permissions: `create()` makes a missing folder 0700; a folder that already exists is left as
-it is (its owner chose its mode; ELP does not tighten or warn). The store file itself is
-always 0600, whatever the folder: every write is a mkstemp temp file (0600) renamed over it.
+it is (its owner chose its mode; ELP does not tighten it), but one other users can write,
+sticky or not, is refused for every use. The store file itself is always 0600, whatever the
+folder: every write is a new temp file (0600) renamed over it. The temp file is named
+`.<store>.<pid>.<random>.elp.tmp`: a commit removes only such files of a dead writer.
+
+Files around the store (files.py, lock.py): the lock is ours (see lock.py), and a file kept
+before the store is replaced (`.before-restore-<time>`, `.before-demo-<time>`) is named and
+created under the lock, exclusively, from the very bytes replaced. A store path that is a
+symbolic link is resolved once, when the Store is made: the real file is locked, read and
+replaced, so the link stays a link.
 """
 
 from __future__ import annotations
@@ -403,15 +411,6 @@ class Store:
                     path=self.path, reason=exc.strerror or exc
                 )
             ) from None
-
-    def head_meta(self) -> dict[str, Any] | None:
-        """The `_meta` document at the start of the file, without parsing the rest; None if the
-        file is missing or does not start with one."""
-        try:
-            with open(self.path, "rb") as fh:
-                return _head_meta(fh.read(HEAD_BYTES))
-        except FileNotFoundError:
-            return None
 
     def backup(self, target: Path, *, overwrite: bool = False) -> dict[str, dict[str, Any]]:
         """Copy the committed store to `target` (0600, written atomically); returns its tables.
