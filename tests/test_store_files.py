@@ -333,3 +333,34 @@ def test_a_store_through_a_link_stays_one_store(elp, portal, store_path, tmp_pat
     assert elp("restore", str(copy), "--yes", store=link).code == 0
     assert os.path.islink(link) and len(kept_files(store_path, "before-restore")) == 1
     assert not list(tmp_path.glob("link.json.*"))
+
+
+def test_the_threads_of_one_process_share_one_store_and_lose_nothing(portal, store_path, monkeypatch):
+    """The app's worker threads commit through one Store: they take turns, and a thread that
+    already holds the lock can take it again (re-entrant)."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def invite(name: str) -> None:
+        try:
+            for n in range(15):
+                portal.invite(ADMIN, f"{name}-{n}@lumenfox.studio")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=invite, args=(f"t{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert emails(store_path) == {ADMIN} | {f"t{t}-{n}@lumenfox.studio" for t in range(4) for n in range(15)}
+
+    monkeypatch.setattr("elp_tui.store.db.LOCK_TIMEOUT_S", 0.5)
+    store = Store(store_path)
+    generation = Store.head_meta_of(store_path.read_bytes())["generation"]
+    with store._locked():
+        with store.transaction() as db:  # the same lock again, from the same thread
+            db.table("users").update({"role": "regular"}, lambda d: d["email"] == "t0-0@lumenfox.studio")
+    assert Store.head_meta_of(store_path.read_bytes())["generation"] == generation + 1
