@@ -469,7 +469,15 @@ class Store:
         with self._locked():
             raw, base = self._read_file()
             current_generation = base[1][0] if base is not None and base[1] else 0
-            kept = keep_copy(self.path, keep_previous, raw) if raw is not None and keep_previous is not None else None
+            kept = None
+            if raw is not None and keep_previous is not None:
+                try:
+                    kept = keep_copy(self.path, keep_previous, raw)
+                except OSError as exc:
+                    raise StoreError(
+                        _("Cannot keep a copy of the store {path} beside it: {reason}. Nothing was replaced.").format(
+                            path=self.path, reason=exc.strerror or exc)
+                    ) from None
             data = dict(tables_for(kept))
             meta = dict(data[META_TABLE]["1"])
             meta["generation"] = max(current_generation, meta.get("generation") or 0)
