@@ -73,6 +73,8 @@ class StoreLock:
 
     def still_held(self) -> bool:
         """Whether the file this process locked is still the lock file (not removed or replaced)."""
+        if fcntl is None:  # pragma: no cover - not POSIX: no flock, nothing to compare
+            return True
         try:
             st = os.stat(self.path, follow_symlinks=False)
         except FileNotFoundError:
