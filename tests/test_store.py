@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import random
 import stat
+import subprocess
+import sys
 
 import orjson
 import pytest
@@ -233,8 +235,11 @@ def test_the_file_is_replaced_whole_so_a_reader_never_sees_half_a_write(store):
 
 
 def test_the_next_write_removes_temp_files_left_by_a_killed_writer(store):
-    """A writer killed between writing its temp file and renaming it leaves a stray copy."""
-    stray = store.path.parent / f".{store.path.name}.k1ll3d.tmp"
+    """A writer killed between writing its temp file and renaming it leaves a stray copy, named
+    with its pid (tests/test_store_files.py: a file of any other name is never removed)."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stray = store.path.parent / f".{store.path.name}.{dead.pid}.{'0' * 16}.elp.tmp"
     stray.write_bytes(b'{"half": ')
     unrelated = store.path.parent / "notes.tmp"
     unrelated.write_bytes(b"mine")

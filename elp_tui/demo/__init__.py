@@ -14,7 +14,6 @@ from elp_tui.demo.build import SIZES, DemoData, build_demo
 from elp_tui.demo.progress import ProgressBar
 from elp_tui.portal.clock import system_clock
 from elp_tui.store import Store, StoreError
-from elp_tui.store.files import free_name
 
 
 def write_demo(
@@ -39,11 +38,13 @@ def write_demo(
     demo = build_demo(today or system_clock(), size, progress=bar.update)
     bar.update(0.9, "writing")
     # --force replaces a demo freely; any other store is first kept beside it, so a mistyped
-    # --store never costs real data.
-    keep = None
-    if force and store.exists() and not (store.head_meta() or {}).get("demo"):
-        keep = free_name(path, "before-demo", dt.datetime.now().strftime("%Y%m%dT%H%M%S"))
-    store.create(demo.tables, overwrite=force, meta={"demo": True}, keep_previous=keep)
+    # --store never costs real data. Whether the file is a demo is decided under the store
+    # lock, on the very file replaced: two `elp demo --force` at once keep the real store once.
+    keep = store.create(
+        demo.tables, overwrite=force, meta={"demo": True},
+        keep_previous=f"before-demo-{dt.datetime.now().strftime('%Y%m%dT%H%M%S')}",
+        keep_if=lambda raw: not (Store.head_meta_of(raw) or {}).get("demo"),
+    )
     bar.done()
     return {
         "admin": demo.admin,

@@ -16,7 +16,6 @@ from elp_tui.i18n import _
 from elp_tui.portal.base import T_LICENSES, T_ORGS, T_USERS, PortalBase
 from elp_tui.portal.errors import AdminRequired, InvalidInput
 from elp_tui.store import Store, StoreError
-from elp_tui.store.files import free_name
 
 
 def _summary(path: Path, tables: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -86,16 +85,20 @@ class BackupsMixin(PortalBase):
         is in the result. The restored log gets one entry saying who restored what."""
         me = self._restorer(by)
         backup = self._sound_backup(source)
-        existed = self.store.path.exists()
-        keep = free_name(self.store.path, "before-restore", self._now_stamp()) if existed else None
-        tables = {name: dict(docs) for name, docs in backup.tables().items()}
-        db = Store.view(tables)
-        self._log(
-            db, me["organization"] if me else None, me["email"] if me else _("(file access)"), "restore", str(backup.path),
-            _("store restored from {path}; the replaced file is kept as {kept}").format(
-                path=backup.path, kept=keep or _("(there was none)")),
-        )
-        written = self.store.replace_with(db.storage.read(), keep)
+        restored = backup.tables()
+
+        def tables_for(keep: Path | None) -> dict[str, dict[str, Any]]:
+            # Under the store lock, once the replaced file is kept: the log names the kept copy.
+            db = Store.view({name: dict(docs) for name, docs in restored.items()})
+            self._log(
+                db, me["organization"] if me else None, me["email"] if me else _("(file access)"), "restore",
+                str(backup.path),
+                _("store restored from {path}; the replaced file is kept as {kept}").format(
+                    path=backup.path, kept=keep or _("(there was none)")),
+            )
+            return db.storage.read()
+
+        written, keep = self.store.replace_with(tables_for, f"before-restore-{self._now_stamp()}")
         result = _summary(backup.path, written)
         result["previous"] = str(keep) if keep else None
         return result

@@ -29,8 +29,16 @@ store created anew with `overwrite`). A transaction's token is random (free); `c
 is a digest of the tables, so the same tables give the same bytes (reproducible demos).
 
 Permissions: `create()` makes a missing folder 0700; a folder that already exists is left as
-it is (its owner chose its mode; ELP does not tighten or warn). The store file itself is
-always 0600, whatever the folder: every write is a mkstemp temp file (0600) renamed over it.
+it is (its owner chose its mode; ELP does not tighten it), but one other users can write,
+sticky or not, is refused for every use. The store file itself is always 0600, whatever the
+folder: every write is a new temp file (0600) renamed over it. The temp file is named
+`.<store>.<pid>.<random>.elp.tmp`: a commit removes only such files of a dead writer.
+
+Files around the store (files.py, lock.py): the lock is ours (see lock.py), and a file kept
+before the store is replaced (`.before-restore-<time>`, `.before-demo-<time>`) is named and
+created under the lock, exclusively, from the very bytes replaced. A store path that is a
+symbolic link is resolved once, when the Store is made: the real file is locked, read and
+replaced, so the link stays a link.
 """
 
 from __future__ import annotations
@@ -44,16 +52,16 @@ import stat
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import orjson
-from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from elp_tui.i18n import _
 from elp_tui.models import SCHEMA_VERSION
-from elp_tui.store.files import atomic_write
+from elp_tui.store.files import abandoned_temps, atomic_write, keep_copy, store_temp
+from elp_tui.store.lock import LockError, StoreLock
 from elp_tui.store.schema import damage, listed, without
 
 META_TABLE = "_meta"
@@ -155,11 +163,14 @@ def _head_commit(head: bytes) -> tuple[int, str] | None:
 
 class Store:
     def __init__(self, path: str | os.PathLike[str]):
-        self.path = Path(path).expanduser()
+        # The real file, resolved once: a store reached through a symbolic link is read, locked
+        # and replaced where it lives, so the link stays a link and both names see one store.
+        self.path = Path(os.path.realpath(Path(path).expanduser()))
         self._data: dict[str, dict[str, Any]] | None = None
         self._stamp: tuple[int, int, int] | None = None
         self._commit: tuple[int, str] | None = None  # (generation, token) of the cached copy
-        self._lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_S, mode=0o600)
+        self._lock = StoreLock(self.path.with_name(self.path.name + ".lock"), self.path, LOCK_TIMEOUT_S)
+        self._folder_checked = False
         # The cached copy and its stamp and commit change together: the UI's worker threads and
         # the live poll read through one Store while a commit replaces them.
         self._cache_lock = threading.RLock()
@@ -249,14 +260,15 @@ class Store:
 
     @staticmethod
     def _private_folder(folder: Path) -> None:
-        """Refuse a folder where other users could replace the store (no sticky bit to stop them)."""
+        """Refuse a folder other users can write, sticky or not: they could replace the store, or
+        plant files beside it (a kept copy's name, a lock file) that no commit could then remove."""
         if os.name != "posix":
             return
         try:
             fst = os.stat(folder)
         except FileNotFoundError:
             return
-        if fst.st_mode & 0o022 and not fst.st_mode & stat.S_ISVTX:
+        if fst.st_mode & 0o022:
             quoted = shlex.quote(str(folder))
             raise StoreError(
                 _("The folder {folder} of the store can be written by other users (mode {mode:o}): they could replace "
@@ -297,10 +309,14 @@ class Store:
         self._stamp = stamp
         self._commit = _commit_of(data[META_TABLE].get("1"))
 
-    def _write(self, data: dict[str, dict[str, Any]], *, token_from_content: bool = False) -> dict[str, dict[str, Any]]:
+    def _write(
+        self, data: dict[str, dict[str, Any]], *, base: Any, token_from_content: bool = False,
+    ) -> dict[str, dict[str, Any]]:
         """Commit `data` with the next generation and a new commit token, `_meta` first in the
         file; returns what was written. The token is random, or with `token_from_content` a
-        digest of the tables (`create()`: the same tables give the same bytes)."""
+        digest of the tables (`create()`: the same tables give the same bytes). `base` is the
+        `marker()` of the file the commit started from (None: there was none): the file is
+        replaced only if it is still that one and this process still holds the lock."""
         meta = dict(data.get(META_TABLE, {}).get("1") or {"schema": SCHEMA_VERSION})
         previous = _commit_of(meta)
         meta["generation"] = (previous[0] if previous else 0) + 1
@@ -310,18 +326,51 @@ class Store:
         # {"_meta":{...}, then the other tables: serialised once, _meta first whatever the dict order.
         head = b'{"' + META_TABLE.encode() + b'":' + orjson.dumps({"1": meta})
         payload = b"".join((head, b",", memoryview(body)[1:])) if tables else head + b"}"
-        folder = self.path.parent
-        # Called only under the lock, so any temp file left here belongs to a writer that
-        # was killed mid-write: remove it, or every crash would leave a full copy behind.
-        for stale in folder.glob(f".{self.path.name}.*.tmp"):
+        # Called only under the lock: a temp file of this store whose writer is dead was left by a
+        # writer killed mid-write; remove it, or every crash would leave a full copy behind.
+        # Nothing else is ever removed, whatever its name (see files.abandoned_temps).
+        for stale in abandoned_temps(self.path):
             try:
                 stale.unlink()
             except FileNotFoundError:
                 pass
-        atomic_write(self.path, payload)
+        atomic_write(self.path, payload, temp=store_temp(self.path), before_replace=lambda: self._still_base(base))
         self._stamp = _stamp(self.path)
         self._commit = _commit_of(meta)
         return {META_TABLE: {"1": meta}, **tables}
+
+    def _still_base(self, base: Any) -> None:
+        """Just before a commit replaces the file: refuse unless this process still holds the lock
+        and the file is still the one the commit started from. Both hold unless someone removed
+        or replaced the lock file meanwhile, letting another writer in: then nothing is written."""
+        if self._lock.still_held():
+            now = self._read_file(HEAD_BYTES)[1]
+            if now is None and base is None:
+                return
+            if now is not None and base is not None and now[0] == base[0] and now[1] in (None, base[1]):
+                return
+        raise StoreError(
+            _("The store {path} was changed by another process while this change was being saved, although this one "
+              "held its lock (its lock file {lock} was removed or replaced). Nothing was saved: try again.").format(
+                path=self.path, lock=self._lock.path)
+        )
+
+    def _read_file(self, size: int = -1) -> tuple[bytes | None, Any]:
+        """The file's bytes (the first `size`, or all) and its stamp and head commit, as
+        `marker()` gives them, from one open file; (None, None) if there is no file."""
+        try:
+            fh = open(self.path, "rb")
+        except FileNotFoundError:
+            return None, None
+        with fh:
+            st = os.fstat(fh.fileno())
+            raw = fh.read(size)
+        return raw, ((st.st_ino, st.st_mtime_ns, st.st_size), _head_commit(raw[:HEAD_BYTES]))
+
+    @staticmethod
+    def head_meta_of(raw: bytes) -> dict[str, Any] | None:
+        """The `_meta` document at the start of a store file's bytes; None if it does not start with one."""
+        return _head_meta(raw[:HEAD_BYTES])
 
     def create(
         self,
@@ -329,11 +378,15 @@ class Store:
         *,
         overwrite: bool = False,
         meta: dict[str, Any] | None = None,
-        keep_previous: Path | None = None,
-    ) -> None:
+        keep_previous: str | None = None,
+        keep_if: Callable[[bytes], bool] | None = None,
+    ) -> Path | None:
         """Write a new store (0600 in a 0700 folder). Refuses to replace an existing file unless
-        `overwrite`; then the replaced file is first copied to `keep_previous` if given. `meta`
-        adds fields to `_meta` (the demo marks its stores)."""
+        `overwrite`; then, with `keep_previous` (e.g. `before-demo-<time>`), the replaced file is
+        first kept as `<store>.<keep_previous>` (a new file, never an existing one replaced),
+        if `keep_if(its bytes)` says so. Returns the kept file's path, or None. The choice and
+        the copy happen under the lock, on the file about to be replaced. `meta` adds fields
+        to `_meta` (the demo marks its stores)."""
         folder = self.path.parent
         try:
             if not folder.exists():
@@ -341,29 +394,23 @@ class Store:
                 os.chmod(folder, 0o700)
             self._private_folder(folder)
             with self._locked():
-                if self.path.exists() and not overwrite:
+                raw, base = self._read_file()
+                if raw is not None and not overwrite:
                     raise StoreExists(f"A store already exists at {self.path}; it was left untouched.")
-                if keep_previous is not None and self.path.exists():
-                    atomic_write(keep_previous, self.path.read_bytes())
+                kept = None
+                if keep_previous is not None and raw is not None and (keep_if is None or keep_if(raw)):
+                    kept = keep_copy(self.path, keep_previous, raw)
                 data: dict[str, dict[str, Any]] = dict(tables or {})
                 data[META_TABLE] = {"1": {**(meta or {}), "schema": SCHEMA_VERSION}}
                 with self._cache_lock:
-                    self._data = self._write(data, token_from_content=True)
+                    self._data = self._write(data, base=base, token_from_content=True)
+                return kept
         except OSError as exc:
             raise StoreError(
                 _("Cannot create the store {path}: {reason}. Choose another place with --store or ELP_STORE.").format(
                     path=self.path, reason=exc.strerror or exc
                 )
             ) from None
-
-    def head_meta(self) -> dict[str, Any] | None:
-        """The `_meta` document at the start of the file, without parsing the rest; None if the
-        file is missing or does not start with one."""
-        try:
-            with open(self.path, "rb") as fh:
-                return _head_meta(fh.read(HEAD_BYTES))
-        except FileNotFoundError:
-            return None
 
     def backup(self, target: Path, *, overwrite: bool = False) -> dict[str, dict[str, Any]]:
         """Copy the committed store to `target` (0600, written atomically); returns its tables.
@@ -375,6 +422,7 @@ class Store:
             raise StoreExists(
                 _("{path} already exists; it was left untouched. Choose another file, or add --force to replace it.").format(path=target)
             )
+        self._private_backup_folder(target.parent)
         with self._locked():  # no commit lands half-way through the copy
             raw = self.path.read_bytes()
         self._private(self.path)
@@ -389,43 +437,73 @@ class Store:
             ) from None
         return tables
 
-    def replace_with(self, tables: dict[str, dict[str, Any]], keep_previous: Path | None) -> dict[str, dict[str, Any]]:
-        """Make this store hold `tables` (those of a sound backup), in one commit; the file it
-        replaces, sound or damaged, is first copied to `keep_previous`. The generation keeps
-        growing, so every open session notices the change."""
+    @staticmethod
+    def _private_backup_folder(folder: Path) -> None:
+        """Refuse to write a backup (a whole store) where other users could replace it."""
+        if os.name != "posix":
+            return
+        try:
+            fst = os.stat(folder)
+        except FileNotFoundError:
+            return
+        if fst.st_mode & 0o022:
+            raise StoreError(
+                _("The folder {folder} can be written by other users (mode {mode:o}): they could replace the backup "
+                  "with their own before it is restored. Nothing was written. Fix it with: chmod 700 {quoted}, or "
+                  "choose another folder.").format(
+                    folder=folder, mode=stat.S_IMODE(fst.st_mode), quoted=shlex.quote(str(folder)))
+            )
+
+    def replace_with(
+        self, tables_for: Callable[[Path | None], dict[str, dict[str, Any]]], keep_previous: str | None,
+    ) -> tuple[dict[str, dict[str, Any]], Path | None]:
+        """Make this store hold `tables_for(kept)` (the tables of a sound backup), in one commit;
+        the file it replaces, sound or damaged, is first kept as `<store>.<keep_previous>` (a
+        new file, never an existing one replaced; `kept` is its path, None if there was no
+        file). The name is chosen and the copy made under the lock, from the very file that is
+        replaced. The generation keeps growing, so every open session notices the change.
+        Returns what was written and the kept file."""
         folder = self.path.parent
         if not folder.exists():
             os.makedirs(folder, mode=0o700, exist_ok=True)
         with self._locked():
-            current_generation = 0
-            try:
-                raw = self.path.read_bytes()
-            except FileNotFoundError:
-                raw = None
-            if raw is not None:
-                head = _head_commit(raw[:HEAD_BYTES])
-                current_generation = head[0] if head else 0
-                if keep_previous is not None:
-                    atomic_write(keep_previous, raw)
-            data = dict(tables)
+            raw, base = self._read_file()
+            current_generation = base[1][0] if base is not None and base[1] else 0
+            kept = None
+            if raw is not None and keep_previous is not None:
+                try:
+                    kept = keep_copy(self.path, keep_previous, raw)
+                except OSError as exc:
+                    raise StoreError(
+                        _("Cannot keep a copy of the store {path} beside it: {reason}. Nothing was replaced.").format(
+                            path=self.path, reason=exc.strerror or exc)
+                    ) from None
+            data = dict(tables_for(kept))
             meta = dict(data[META_TABLE]["1"])
             meta["generation"] = max(current_generation, meta.get("generation") or 0)
             data[META_TABLE] = {"1": meta}
             with self._cache_lock:
-                self._data = self._write(data)
-                return self._data
+                self._data = self._write(data, base=base)
+                return self._data, kept
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
+        if not self._folder_checked:  # once per Store: the lock file is made in that folder
+            folder = self.path.parent
+            self._private_folder(folder)
+            try:
+                self._lock.owners.add(os.stat(folder).st_uid)  # the store's owner may own the lock file too
+                self._folder_checked = True
+            except FileNotFoundError:
+                pass
         try:
             self._lock.acquire()
-        except Timeout:
-            raise StoreError(
-                f"The store {self.path} stayed locked by another ELP process for "
-                f"{LOCK_TIMEOUT_S:.0f} s. Try again; if no other ELP runs, delete {self.path}.lock."
-            ) from None
+        except LockError as exc:
+            raise StoreError(str(exc)) from None
+        except FileNotFoundError:
+            raise StoreError(_no_store(self.path)) from None
         except PermissionError:
-            raise StoreError(f"Cannot lock the store {self.path}: permission denied.") from None
+            raise StoreError(_("Cannot lock the store {path}: permission denied.").format(path=self.path)) from None
         try:
             yield
         finally:
@@ -466,6 +544,7 @@ class Store:
         """
         with self._locked():
             committed = self._current()
+            base = (self._stamp, self._commit)
             working = {name: {key: dict(doc) for key, doc in docs.items()} for name, docs in committed.items()}
             holder = _Holder(working)
             db = TinyDB(holder, storage=_MemoryStorage)
@@ -473,7 +552,7 @@ class Store:
             if holder.dirty:
                 with self._cache_lock:
                     try:
-                        written = self._write(holder.data)
+                        written = self._write(holder.data, base=base)
                     except BaseException:
                         self._data = None
                         self._stamp = None
