@@ -367,6 +367,15 @@ class Store:
             raw = fh.read(size)
         return raw, ((st.st_ino, st.st_mtime_ns, st.st_size), _head_commit(raw[:HEAD_BYTES]))
 
+    def head_meta(self) -> dict[str, Any] | None:
+        """The `_meta` document at the start of the file, without parsing the rest; None if the
+        file is missing or does not start with one."""
+        try:
+            with open(self.path, "rb") as fh:
+                return _head_meta(fh.read(HEAD_BYTES))
+        except FileNotFoundError:
+            return None
+
     @staticmethod
     def head_meta_of(raw: bytes) -> dict[str, Any] | None:
         """The `_meta` document at the start of a store file's bytes; None if it does not start with one."""
