@@ -65,13 +65,13 @@ class CheckMixin(PortalBase):
         well-formed documents of a store (`schema.problems` leaves the malformed ones out)."""
         db = Store.view(tables)
         problems: list[str] = []
-        # Text that reached the store around the input checks (an import, a hand edit): shown as '?'.
+        # Text that reached the store around the input checks (an import, a hand edit).
         for table, field in _TEXT_FIELDS:
             for doc in rows(db, table):
                 char = control_character(str(doc.get(field) or ""))
                 if char:
                     problems.append(
-                        _("{table}: {field} {value} holds a control character ({char}); it is shown as '?': correct it").format(
+                        _("{table}: {field} {value} holds a control character ({char}): correct it").format(
                             table=table, field=field, value=ascii(doc.get(field)), char=char)
                     )
         orgs = {o["id"] for o in rows(db, T_ORGS)}

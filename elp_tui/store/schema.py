@@ -212,8 +212,10 @@ def _field_problems(table: str, docs: Any) -> tuple[list[str], set[str]]:
                         table=table, key=_shown(key))
                 )
                 continue
-            field = ".".join(str(part) for part in loc[1:]) or _("the document")
-            if error["type"] == "missing":
+            field = ".".join(str(part) for part in loc[1:])
+            if not field:
+                problems.append(_("{where}: {reason}").format(where=_where(table, key, doc), reason=_reason(error)))
+            elif error["type"] == "missing":
                 problems.append(_("{where}: field '{field}' is missing").format(where=_where(table, key, doc), field=field))
             else:
                 problems.append(
@@ -232,8 +234,9 @@ def _reference_problems(data: dict[str, Any], bad: dict[str, set[str]]) -> list[
             continue
         if (target, target_field) not in known:
             targets = data.get(target) if isinstance(data.get(target), dict) else {}
+            # Malformed documents count as present: they are reported once, not once more per reference.
             known[(target, target_field)] = {
-                d.get(target_field) for k, d in targets.items() if isinstance(d, dict) and k not in bad.get(target, ())
+                d[target_field] for d in targets.values() if isinstance(d, dict) and isinstance(d.get(target_field), str)
             }
         present = known[(target, target_field)]
         for key, doc in docs.items():
@@ -396,8 +399,10 @@ def _where_twice(data: Any, twice: list[tuple[dict[str, Any], str]]) -> list[str
     walk(data, ())
     found = []
     for obj, key in twice:
-        path = paths.get(id(obj), ())
-        if not path:
+        path = paths.get(id(obj))
+        if path is None:  # inside a document that was itself written twice
+            found.append(_("key {key} appears twice in the file").format(key=_shown(key)))
+        elif not path:
             found.append(_("table {table} appears twice in the file").format(table=_shown(key)))
         elif len(path) == 1:
             found.append(_("{table}: document #{key} appears twice").format(table=path[0], key=key))
