@@ -30,7 +30,7 @@ from elp_tui.store.schema import Day, Version
 
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import cli_env, elp  # noqa: F401 (fixtures)
-from tests.test_damaged import ANA, edited, first, sound, tables, write_private  # noqa: F401 (fixture)
+from tests.test_damaged import ANA, edited, sound, tables, write_private  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 
@@ -161,6 +161,8 @@ CASES: dict[str, tuple[Callable[[Path], bytes], tuple[str, ...]]] = {
     "a restriction twice": (
         lambda p: edited(p, lambda d: d["restrictions"].update({"2": doc(d, "restrictions")})),
         ("restrictions: organization+product lumenfox-studios/Quillstone Animate is used by 2",)),
+    "a terminal escape in a name": (
+        set_field("organizations", "name", "Lumen\x1b]52;c;aGk=\x07fox"), ("organizations: name", "U+001B ESC")),
     "a misspelt table": (lambda p: edited(p, lambda d: d.update(licences={})), ("table 'licences' is not an ELP table",)),
     # credits: every license paid for, through the ledger of its own bank
     "a license never charged": (lambda p: edited(p, unpaid), ("0 credits charged", "at least 2", "never paid")),
@@ -245,6 +247,20 @@ def test_a_multiseat_license_with_computers_added_mid_term_is_sound(elp, portal,
     stored = next(d for d in tables(store_path)["licenses"].values() if d["activation_id"] == lic["activation_id"])
     assert stored["computers"] == 5 and stored["credits_used"] < 5 * 3, renewed
     assert elp("check", user=None).code == 0 and elp("licenses", "list").code == 0
+
+
+def test_a_backup_of_another_organization_restores_into_a_store_that_opens(elp, store, tmp_path):
+    """The restore's log entry names the restorer's organization only if the backup holds it."""
+    other = tmp_path / "other" / "elp.json"
+    boss = "boss@otter.example"
+    assert elp("init", "--org", "Otter Works", "--admin", boss, user=None, store=other).code == 0
+    copy = tmp_path / "otter-backup.json"
+    assert elp("backup", str(copy), user=boss, store=other).code == 0
+    assert elp("restore", str(copy), "--yes").code == 0  # by the admin of the store it replaces
+    assert elp("check", user=None).code == 0
+    assert elp("banks", "list", user=boss).code == 0
+    [entry] = [a for a in tables(store)["activity"].values() if a["action"] == "restore"]
+    assert entry["actor"] == ADMIN and entry["organization"] is None
 
 
 def test_stores_elp_writes_take_the_fast_path(portal, bank, sound, tmp_path):
