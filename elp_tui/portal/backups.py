@@ -15,7 +15,7 @@ from typing import Any
 from elp_tui.i18n import _
 from elp_tui.portal.base import T_LICENSES, T_ORGS, T_USERS, PortalBase
 from elp_tui.portal.errors import AdminRequired, InvalidInput
-from elp_tui.store import Store, StoreError
+from elp_tui.store import Store, StoreDamaged, StoreError
 
 
 def _summary(path: Path, tables: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -40,23 +40,21 @@ class BackupsMixin(PortalBase):
         path = Path(source).expanduser()
         if not path.exists():
             raise InvalidInput(_("There is no backup at {path}: give the path of a file written by 'elp backup'.").format(path=path))
-        backup = Store(path)
+        # Judged as opening it would judge it (the same list `elp check` prints): a backup that
+        # could not be opened once restored is refused here, before anything is written or kept.
+        backup = Store(path, rules=self.invariant_problems)
         try:
-            backup.tables()  # JSON, schema, fields, references: refused with the problem named
+            backup.tables()
+        except StoreDamaged as exc:
+            raise InvalidInput(
+                _("The backup {path} {problem}. Nothing was restored; the current store is unchanged. "
+                  "Run 'elp --store {path} check' to see every problem.").format(path=path, problem=exc.problem or exc)
+            ) from None
         except StoreError as exc:
             raise InvalidInput(
                 _("The backup {path} {problem}. Nothing was restored; the current store is unchanged.").format(
                     path=path, problem=exc.problem or exc)
             ) from None
-        problems = self.invariant_problems(Store.view(backup.tables()))
-        if problems:
-            raise InvalidInput(
-                _("The backup {path} is not consistent ({problem}{more}). Nothing was restored; the current store is "
-                  "unchanged. Run 'elp --store {path} check' to see every problem.").format(
-                    path=path, problem=problems[0],
-                    more=_(" and {n} more").format(n=len(problems) - 1) if len(problems) > 1 else "",
-                )
-            )
         return backup
 
     def _restorer(self, by: str | None) -> dict[str, Any] | None:
@@ -90,8 +88,11 @@ class BackupsMixin(PortalBase):
         def tables_for(keep: Path | None) -> dict[str, dict[str, Any]]:
             # Under the store lock, once the replaced file is kept: the log names the kept copy.
             db = Store.view({name: dict(docs) for name, docs in restored.items()})
+            # Logged to the restorer's organization if the backup holds it (a log entry of an
+            # organization the store does not have would make the restored store refuse to open).
+            org = me["organization"] if me and me["organization"] in {o["id"] for o in restored.get(T_ORGS, {}).values()} else None
             self._log(
-                db, me["organization"] if me else None, me["email"] if me else _("(file access)"), "restore",
+                db, org, me["email"] if me else _("(file access)"), "restore",
                 str(backup.path),
                 _("store restored from {path}; the replaced file is kept as {kept}").format(
                     path=backup.path, kept=keep or _("(there was none)")),

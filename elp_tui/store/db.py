@@ -62,7 +62,7 @@ from elp_tui.i18n import _
 from elp_tui.models import SCHEMA_VERSION
 from elp_tui.store.files import abandoned_temps, atomic_write, keep_copy, store_temp
 from elp_tui.store.lock import LockError, StoreLock
-from elp_tui.store.schema import damage, listed, without
+from elp_tui.store.schema import listed, problems, read_json
 
 META_TABLE = "_meta"
 LOCK_TIMEOUT_S = 30.0
@@ -162,10 +162,13 @@ def _head_commit(head: bytes) -> tuple[int, str] | None:
 
 
 class Store:
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], rules: Callable[[dict[str, Any]], list[str]] | None = None):
         # The real file, resolved once: a store reached through a symbolic link is read, locked
         # and replaced where it lives, so the link stays a link and both names see one store.
         self.path = Path(os.path.realpath(Path(path).expanduser()))
+        # The portal's rules over the well-formed documents (sums, seats, members, the log), checked
+        # with the structure on every whole read; the portal sets them (a bare Store checks structure).
+        self.rules = rules
         self._data: dict[str, dict[str, Any]] | None = None
         self._stamp: tuple[int, int, int] | None = None
         self._commit: tuple[int, str] | None = None  # (generation, token) of the cached copy
@@ -179,17 +182,37 @@ class Store:
     def exists(self) -> bool:
         return self.path.exists()
 
-    def _parse(self, raw: bytes, *, validate: bool = True) -> dict[str, dict[str, Any]]:
+    def _parse(self, raw: bytes) -> dict[str, dict[str, Any]]:
         """The tables of a store file, refused (StoreError naming the file and the problem,
-        the file untouched) unless it is a sound ELP store: JSON, our schema version, every
-        document with its fields, every reference to a document that exists."""
+        the file untouched) unless it is a sound ELP store: JSON with no key twice, our schema
+        version, and none of the problems `elp check` lists."""
+        data, twice = self._read(raw)
+        found, _clean = self.problems(data, twice)
+        if found:
+            raise self._unusable(
+                _("is damaged: {problems}").format(problems=listed(found)),
+                _("run 'elp check' to list every problem, then {restore} or mend the file").format(
+                    restore=_("restore a backup with 'elp restore BACKUP'")),
+                found,
+            )
+        return data
+
+    def problems(self, data: dict[str, Any], twice: list[str] | None = None) -> tuple[list[str], dict[str, Any]]:
+        """Every problem of a parsed store file (keys it holds `twice`, its structure, the rules)
+        and its well-formed documents. Opening, `elp check` and a restore judge a file by this."""
+        found, clean = problems(data, self.rules)
+        return list(twice or []) + found, clean
+
+    def _read(self, raw: bytes) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        """The tables of a file that is JSON and of our schema version, and the keys it holds
+        twice; anything else is refused (StoreError)."""
         restore = _("restore a backup with 'elp restore BACKUP'")
         if not raw.strip():
             raise self._unusable(
                 _("is empty: it was cut short, by a full disk or a copy"), restore)
         try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
+            data, twice = read_json(raw)
+        except ValueError as exc:  # orjson.JSONDecodeError
             raise self._unusable(
                 _("is not valid JSON ({reason}): it is truncated or was overwritten").format(reason=exc),
                 _("{restore}, or point --store at another file").format(restore=restore),
@@ -210,15 +233,7 @@ class Store:
                 _("has schema version {found!r}; this ELP reads version {ours}").format(found=version, ours=SCHEMA_VERSION),
                 advice,
             )
-        if validate:
-            problems, _bad = damage(data)
-            if problems:
-                raise self._unusable(
-                    _("is damaged: {problems}").format(problems=listed(problems)),
-                    _("run 'elp check' to list every problem, then {restore} or mend the file").format(restore=restore),
-                    problems,
-                )
-        return data
+        return data, twice
 
     def _unusable(self, problem: str, advice: str, problems: list[str] | None = None) -> StoreError:
         message = _("The store {path} {problem}. It was left untouched: {advice}.").format(
@@ -236,9 +251,7 @@ class Store:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             raise StoreError(_no_store(self.path)) from None
-        data = self._parse(raw, validate=False)
-        problems, bad = damage(data)
-        return problems, without(data, bad)
+        return self.problems(*self._read(raw))
 
     def _private(self, path: Path, st: os.stat_result | None = None) -> None:
         """Refuse a store that other users can read or change; say the chmod that fixes it."""
