@@ -18,9 +18,11 @@ Figures (the keys of bench.json):
   Every process is started through a small launcher that times it and takes its ru_maxrss
   with os.wait4 (see _LAUNCHER: why not straight from this process).
 - app_first_frame_s_*: from spawning `python -m elp_tui.bench --child-app STORE ADMIN` until it
-  says the Dashboard's data is on screen; peak_rss_mb_app_large: that child's peak RSS.
+  says the Dashboard's data is on screen (median of 3); peak_rss_mb_app_large: the largest
+  peak RSS of those children on the large store.
 - app_other_session_sees_change_s_large: an app child shows the Dashboard; this process commits
-  a generate through its own Portal; the time until the child's Dashboard shows different data.
+  a generate through its own Portal; the time from that commit returning until the child's
+  Dashboard shows different data (median of 3; the app polls every STORE_POLL_S).
 - filter_keystroke_ms_p{50,95}_large, scroll_page_ms_p50_large, table_fill_s_large against
   baseline_datatable_fill_s_large (table_fill_ratio = baseline / ours): RecordTable + FilterBar
   with every license of the large demo, in a headless app.
@@ -54,6 +56,7 @@ OUTPUT = "bench.json"
 CHILD_TIMEOUT_S = 180.0
 COMMIT_RUNS = 9
 CLI_RUNS = 3
+APP_RUNS = 3
 TINYDB_RUNS = 3
 PAGE_DOWNS = 10
 
@@ -378,7 +381,7 @@ def _filter_keys(rows: list[dict[str, Any]]) -> list[str]:
     return list(prefix) + ["space"] + list(word)
 
 
-async def _table_figures(rows: list[dict[str, Any]]) -> dict[str, float]:
+async def _table_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
     from textual.app import App, ComposeResult
     from textual.widgets import DataTable
 
@@ -398,7 +401,7 @@ async def _table_figures(rows: list[dict[str, Any]]) -> dict[str, float]:
         def compose(self) -> ComposeResult:
             yield DataTable(id="t")
 
-    out: dict[str, float] = {}
+    out: dict[str, Any] = {}
     ours = Ours()
     async with ours.run_test(size=(120, 36)) as pilot:
         table = ours.query_one(RecordTable)
@@ -412,7 +415,8 @@ async def _table_figures(rows: list[dict[str, Any]]) -> dict[str, float]:
         bar.focus()
         await pilot.pause()
         keys: list[float] = []
-        for key in _filter_keys(rows):
+        typed = _filter_keys(rows)
+        for key in typed:
             start = time.perf_counter()
             await pilot.press(key)
             await pilot.pause()
@@ -420,6 +424,7 @@ async def _table_figures(rows: list[dict[str, Any]]) -> dict[str, float]:
         out["filter_keystroke_ms_p50_large"] = _p(keys, 0.5)
         out["filter_keystroke_ms_p95_large"] = _p(keys, 0.95)
         out["filter_keystrokes"] = len(keys)
+        out["filter_text"] = "".join(" " if k == "space" else k for k in typed)
 
         await pilot.press("escape")  # clears the filter, focuses the table
         await pilot.pause()
@@ -534,13 +539,14 @@ def measure(folder: Path) -> Bench:
 
     def app_frames() -> None:
         for size in ("small", "large"):
-            seconds, rss = app_first_frame(stores[size], admin[size])
-            b.figures[f"app_first_frame_s_{size}"] = seconds
+            runs = [app_first_frame(stores[size], admin[size]) for _ in range(APP_RUNS)]
+            b.figures[f"app_first_frame_s_{size}"] = statistics.median(r[0] for r in runs)
             if size == "large":
-                b.set(peak_rss_mb_app_large=rss)
+                b.set(peak_rss_mb_app_large=max(r[1] for r in runs))
 
     def other_session() -> None:
-        b.set(app_other_session_sees_change_s_large=other_session_sees_change(large, admin["large"], portals["large"], banks["large"]))
+        runs = [other_session_sees_change(large, admin["large"], portals["large"], banks["large"]) for _ in range(APP_RUNS)]
+        b.set(app_other_session_sees_change_s_large=statistics.median(runs))
 
     def tables() -> None:
         rows = portals["large"].list_licenses(admin["large"])
