@@ -170,13 +170,11 @@ def build_store(path: Path) -> Template:
 def add_builds(portal: Portal, product: str, versions: list[str]) -> None:
     """The vendor catalog's builds (the vendor side has no operation)."""
     with portal.store.transaction() as db:
-        products = db.table("products")
-        doc = next(p for p in products.all() if p["name"] == product)
         builds = [
             {"version": v, "released": "2026-01-15", "downloads": {"linux": f"https://dl.example.com/{i}.tgz"}}
             for i, v in enumerate(versions)
         ]
-        products.update({"builds": builds}, doc_ids=[doc.doc_id])
+        db.update("products", {"builds": builds}, name=product)
 
 
 def copy_store(template: Path, folder: Path) -> Path:

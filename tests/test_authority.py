@@ -31,11 +31,9 @@ SEATS = "Quillstone Sketch"
 
 def add_builds(portal: Portal, product: str, versions: list[str]) -> None:
     with portal.store.transaction() as db:
-        table = db.table("products")
-        doc = next(p for p in table.all() if p["name"] == product)
         builds = [{"version": v, "released": f"2026-0{i + 1}-15", "downloads": {"linux": f"https://dl.example/{v}"}}
                   for i, v in enumerate(versions)]
-        table.update({"builds": builds}, doc_ids=[doc.doc_id])
+        db.update("products", {"builds": builds}, name=product)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ SKETCH = "Quillstone Sketch"
 def tamper(portal: Portal, table: str, change: Callable[[dict[str, Any]], None], which: Callable[[Any], bool] = lambda d: True) -> None:
     """Edit raw documents behind the portal's back (what a bad import or a hand edit does)."""
     with portal.store.transaction() as db:
-        db.table(table).update(change, which)
+        db.update(table, change, which)
 
 
 def reported(portal: Portal, *words: str) -> list[str]:
@@ -96,7 +96,7 @@ def test_teams_whose_pool_is_unknown_or_of_another_organization_are_reported(por
 
 def test_an_enabled_restriction_with_no_build_is_reported(portal, bank):
     with portal.store.transaction() as db:
-        db.table("products").update({"builds": [{"version": "25.1", "released": "2026-01-15", "downloads": {}}]})
+        db.update("products", {"builds": [{"version": "25.1", "released": "2026-01-15", "downloads": {}}]})
     portal.restrict(ADMIN, bank["product"], ["25.1"])
     assert portal.check() == []
     tamper(portal, "restrictions", lambda r: r.update(builds=[]))
@@ -111,10 +111,10 @@ def test_activity_seq_gaps_and_duplicates_are_reported(portal):
     seqs = sorted(a["seq"] for a in portal.activity(ADMIN))
     assert seqs == list(range(1, len(seqs) + 1)) and portal.check() == []
     with portal.store.transaction() as db:
-        db.table("activity").remove(lambda a: a["seq"] == 3)
+        db.remove("activity", lambda a: a["seq"] == 3)
     reported(portal, "activity log", "seq 3")
     with portal.store.transaction() as db:
-        db.table("activity").update({"seq": 2}, lambda a: a["seq"] == 4)
+        db.update("activity", {"seq": 2}, lambda a: a["seq"] == 4)
     reported(portal, "activity seq 2", "2 times")
     reported(portal, "activity log", "seq 3, 4")
 

@@ -87,14 +87,12 @@ def generate(elp, bank_id: str, email: str = ANA, *extra: str, quantity: str = "
 def add_builds(store_path: Path, product: str, versions: list[str]) -> None:
     """The vendor catalog's builds (the vendor side has no command)."""
     with Store(store_path).transaction() as db:
-        table = db.table("products")
-        doc = next(p for p in table.all() if p["name"] == product)
         builds = [
             {"version": v, "released": f"2026-0{i + 1}-15",
              "downloads": {"linux": f"https://downloads.example/{v}/linux", "windows": f"https://downloads.example/{v}/win"}}
             for i, v in enumerate(versions)
         ]
-        table.update({"builds": builds}, doc_ids=[doc.doc_id])
+        db.update("products", {"builds": builds}, name=product)
 
 
 def one_refusal_line(result: Result) -> None:
@@ -698,11 +696,11 @@ def test_store_text_never_reaches_the_terminal_as_an_escape(elp, org):
     assert refusal.code == 1 and "one line" in refusal.err and org.read_bytes() == before
     # A store written by hand or by an older release may still hold such text: output stays safe.
     assert elp("banks", "add", "--product", "Anim", "--credits", "5", "--start", "2026-11-01", "--expires", "2027-01-01").code == 0
-    from elp_tui.portal.base import Q, T_BANKS
+    from elp_tui.portal.base import T_BANKS
     from elp_tui.store import Store
 
     with Store(org).transaction() as db:
-        db.table(T_BANKS).update({"product": evil}, Q.product == "Anim")
+        db.update(T_BANKS, {"product": evil}, product="Anim")
     # A name holding control characters breaks a rule of the portal: the store is refused on open,
     # naming the character, and the refusal itself holds none of them.
     for argv in (["banks", "list"], ["banks", "list", "--json"], ["log"], ["versions", "list"]):
@@ -711,8 +709,8 @@ def test_store_text_never_reaches_the_terminal_as_an_escape(elp, org):
         assert not {"\x1b", "\x07", "\u202e"} & set(result.out + result.err), argv
     # Text no rule limits (what an activity entry says) still reaches the terminal only as text.
     with Store(org).transaction() as db:
-        db.table(T_BANKS).update({"product": "Anim"}, Q.product == evil)
-        db.table("activity").update({"details": evil}, Q.action == "bank-add")
+        db.update(T_BANKS, {"product": "Anim"}, product=evil)
+        db.update("activity", {"details": evil}, action="bank-add")
     for argv in (["banks", "list"], ["log"], ["log", "--json"], ["versions", "list"]):
         result = elp(*argv)
         assert result.code == 0 and not {"\x1b", "\x07", "\u202e"} & set(result.out), argv

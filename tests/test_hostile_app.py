@@ -256,7 +256,7 @@ async def test_a_start_outside_the_bank_is_refused_saying_the_range(portal, tmp_
 def markup_store(portal: Portal) -> None:
     """An organization, products, a team and a build named with markup."""
     with portal.store.transaction() as db:
-        db.table("organizations").update({"name": "[@click=app.quit]x"})
+        db.update("organizations", {"name": "[@click=app.quit]x"})
     portal.add_bank(ADMIN, product="[link=file:///etc/passwd]x", credits=10, start="2026-11-01", expires_on="2027-05-01")
     portal.add_seats(ADMIN, "[$accent @click=app.quit]x", 3)
     portal.create_team(ADMIN, "[/]", SEATS)
@@ -337,14 +337,14 @@ EVIL = "\x1b]52;c;aGk=\x07\x1b[2J\x9b31m\x00\x7f\u202e\u200f\u061c"
 async def test_control_characters_in_a_store_never_reach_the_screen(portal, tmp_path):
     """Written straight into the store (no portal check): shown neutralised on every page."""
     with portal.store.transaction() as db:
-        db.table("organizations").update({"name": "Org" + EVIL})
-        db.table("teams").update({"name": "Team" + EVIL})
-        bank = db.table("banks").all()[0]
-        db.table("banks").update({"product_version": "25.1" + EVIL}, doc_ids=[bank.doc_id])
-        for doc in db.table("licenses").all():
-            db.table("licenses").update({"product": "Prod" + EVIL}, doc_ids=[doc.doc_id])
-        for doc in db.table("activity").all():
-            db.table("activity").update({"details": "Note" + EVIL}, doc_ids=[doc.doc_id])
+        db.update("organizations", {"name": "Org" + EVIL})
+        db.update("teams", {"name": "Team" + EVIL})
+        bank = db.all("banks")[0]
+        db.update("banks", {"product_version": "25.1" + EVIL}, id=bank["id"])
+        for doc in db.all("licenses"):
+            db.update("licenses", {"product": "Prod" + EVIL}, activation_id=doc["activation_id"])
+        for doc in db.all("activity"):
+            db.update("activity", {"details": "Note" + EVIL}, seq=doc["seq"])
     app = app_for(portal, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         for page in [p.PAGE_ID for p in app.allowed_pages()]:
@@ -395,7 +395,7 @@ async def test_csv_download_neutralises_formula_starts_and_keeps_the_data(portal
         portal.generate(ADMIN, portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=1,
                                                     start=TODAY.isoformat(), email=email))
     with portal.store.transaction() as db:
-        db.table("banks").update({"product": "-2+3"})
+        db.update("banks", {"product": "-2+3"})
     monkeypatch.setenv("ELP_EXPORT_DIR", str(tmp_path / "exports"))
     before = portal.store.path.read_bytes()
     app = app_for(portal, tmp_path)

@@ -221,8 +221,8 @@ def test_a_stored_name_with_an_invisible_character_still_blocks_its_look_alike(e
     """A team written before issue 8 as `Design` + U+3164: a new `Design` is one name with it, and the
     refusal shows the hidden character as an escape."""
     with Store(store).transaction() as db:
-        team = dict(db.table("teams").all()[0])
-        db.table("teams").insert({**team, "id": "T-0099", "name": "Design\u3164", "members": []})
+        team = dict(db.all("teams")[0])
+        db.insert("teams", {**team, "id": "T-0099", "name": "Design\u3164", "members": []})
     before = store.read_bytes()
     code, _out, err = elp(["teams", "create", "design", "--pool", SEATS])
     assert code == 1 and "'Design\\u3164' already exists" in err, err
@@ -321,11 +321,11 @@ def test_export_neutralises_formula_starts_and_keeps_the_data(elp, store):
     # A product name cannot be typed with a formula start; a store (an import, a hand edit) may
     # still hold one: it is data, not a control character (a tab or a CR would be refused on open).
     with Store(store).transaction() as db:
-        bank = db.table("banks").all()[0]
-        db.table("banks").update({"product": "@SUM(A1)"}, doc_ids=[bank.doc_id])
-        for doc in db.table("licenses").all():
+        bank = db.all("banks")[0]
+        db.update("banks", {"product": "@SUM(A1)"}, id=bank["id"])
+        for doc in db.all("licenses"):
             if doc["bank"] == bank["id"]:
-                db.table("licenses").update({"product": "@SUM(A1)"}, doc_ids=[doc.doc_id])
+                db.update("licenses", {"product": "@SUM(A1)"}, activation_id=doc["activation_id"])
     before = store.read_bytes()
     code, out, err = elp(["licenses", "export"])
     assert code == 0, err

@@ -329,7 +329,7 @@ def test_generate_quote_whose_expiry_changed_is_stale_with_a_fresh_quote_and_not
     old = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=2, quantity=5, start=TODAY, email=ADMIN)
     assert old.expires_on.isoformat() == "2027-01-23" and not old.cut_by_bank
     with portal.store.transaction() as db:  # the vendor shortened the bank meanwhile
-        db.table("banks").update({"expires_on": "2026-12-10"}, lambda d: d["id"] == bank["id"])
+        db.update("banks", {"expires_on": "2026-12-10"}, lambda d: d["id"] == bank["id"])
     before = file_bytes(portal)
     with pytest.raises(StaleQuote) as info:
         portal.generate(ADMIN, old)

@@ -54,8 +54,6 @@ def make(portal: Portal, bank: dict, email: str, months: int = 1, start=TODAY) -
 def add_builds(portal: Portal, product: str, versions: list[str]) -> None:
     """The vendor catalog's builds for a product (the vendor side has no admin operation)."""
     with portal.store.transaction() as db:
-        table = db.table("products")
-        doc = next(p for p in table.all() if p["name"] == product)
         builds = [
             {
                 "version": v,
@@ -64,7 +62,7 @@ def add_builds(portal: Portal, product: str, versions: list[str]) -> None:
             }
             for i, v in enumerate(versions)
         ]
-        table.update({"builds": builds}, doc_ids=[doc.doc_id])
+        db.update("products", {"builds": builds}, name=product)
 
 
 # -- §6 invitations, sign-in, identity ------------------------------------------------

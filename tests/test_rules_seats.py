@@ -217,7 +217,7 @@ def test_a_member_who_never_signed_in_stays_pending_whatever_the_status(seats):
     assert counts(seats) == (0, 1, 0, 2)
     # a user marked active without a first sign-in (a store from before this rule) is pending too
     with seats.store.transaction() as db:
-        db.table("users").update({"status": "active"}, lambda u: u["email"] == NEW)
+        db.update("users", {"status": "active"}, lambda u: u["email"] == NEW)
     assert counts(seats) == (0, 1, 0, 2)
     assert [m["state"] for t in seats.list_teams(ADMIN) for m in t["members"]] == ["pending"]
 
@@ -226,7 +226,7 @@ def test_a_team_is_found_by_its_exact_id_before_any_name(seats):
     ids = {t["name"]: t["id"] for t in seats.list_teams(ADMIN)}
     # A team named like another team's ID (possible before names were checked) does not shadow it.
     with seats.store.transaction() as db:
-        db.table("teams").update({"name": ids["Layout"].lower()}, lambda t: t["id"] == ids["Story"])
+        db.update("teams", {"name": ids["Layout"].lower()}, lambda t: t["id"] == ids["Story"])
     seats.team_add(ADMIN, ids["Layout"], ANA)  # the exact ID: Layout
     seats.team_add(ADMIN, ids["Layout"].lower(), BOB)  # not an ID: the name of the former Story
     members = {t["id"]: [m["email"] for m in t["members"]] for t in seats.list_teams(ADMIN)}
@@ -242,14 +242,14 @@ def test_a_team_name_that_looks_like_a_team_id_is_refused(seats):
 
 def test_active_member_with_no_recorded_sign_in_becomes_active_seat_at_sign_in(portal):
     """A store where someone was made active without signing in: their first sign-in counts."""
-    from elp_tui.portal.base import Q, T_USERS
+    from elp_tui.portal.base import T_USERS
     from tests.conftest import ADMIN
 
     portal.add_seats(ADMIN, "Frameloop Teams", 2)
     portal.create_team(ADMIN, "Layout", "Frameloop Teams")
     portal.team_add(ADMIN, "Layout", "legacy@lumenfox.studio")
     with portal.store.transaction() as db:
-        db.table(T_USERS).update({"status": "active", "signed_in_on": None}, Q.email == "legacy@lumenfox.studio")
+        db.update(T_USERS, {"status": "active", "signed_in_on": None}, email="legacy@lumenfox.studio")
     assert portal.seats_overview(ADMIN)[0]["pending"] == 1
     portal.sign_in("legacy@lumenfox.studio")
     pool = portal.seats_overview(ADMIN)[0]

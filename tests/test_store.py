@@ -23,7 +23,7 @@ def mode(path) -> int:
 
 
 def users_of(store: Store) -> list[str]:
-    return sorted(u["email"] for u in store.read().table("users").all())
+    return sorted(u["email"] for u in store.read().all("users"))
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_new_store_is_0600_in_a_0700_folder(store):
     assert mode(store.path) == 0o600
     assert mode(store.path.parent) == 0o700
     with store.transaction() as db:
-        db.table("users").insert({"email": "a@b.example", "organization": None})
+        db.insert("users", {"email": "a@b.example", "organization": None})
     assert mode(store.path) == 0o600, "a rewrite must keep the file private"
     lock = store.path.with_name(store.path.name + ".lock")
     if lock.exists():
@@ -57,7 +57,7 @@ def test_a_new_store_carries_its_schema_version(store):
 
 def test_create_refuses_to_replace_an_existing_store(store):
     with store.transaction() as db:
-        db.table("users").insert({"email": "keep@me.example", "organization": None})
+        db.insert("users", {"email": "keep@me.example", "organization": None})
     before = store.path.read_bytes()
     with pytest.raises(StoreError, match="already exists"):
         Store(store.path).create()
@@ -93,7 +93,7 @@ def test_unparseable_store_is_refused_and_left_byte_for_byte(tmp_path, name):
     assert str(path) in str(info.value) and "untouched" in str(info.value)
     with pytest.raises(StoreError):
         with store.transaction() as db:
-            db.table("users").insert({"email": "x@y.example", "organization": None})
+            db.insert("users", {"email": "x@y.example", "organization": None})
     portal = Portal(Store(path), fixed_clock(TODAY))
     with pytest.raises(StoreError):
         portal.init_organization("Lumenfox Studios", ADMIN)
@@ -118,7 +118,7 @@ def test_unknown_schema_version_is_refused_and_untouched(tmp_path, version):
     assert repr(version) in str(info.value) or "no schema version" in str(info.value)
     with pytest.raises(StoreError):
         with store.transaction() as db:
-            db.table("users").truncate()
+            db.remove("users")
     with pytest.raises(StoreError):
         Portal(store, fixed_clock(TODAY)).init_organization("Org", ADMIN)
     assert path.read_bytes() == raw
@@ -127,7 +127,7 @@ def test_unknown_schema_version_is_refused_and_untouched(tmp_path, version):
 # -- transactions are all or nothing ---------------------------------------------------
 def test_a_transaction_whose_body_raises_writes_nothing(store):
     with store.transaction() as db:
-        db.table("users").insert({"email": "first@x.example", "organization": None})
+        db.insert("users", {"email": "first@x.example", "organization": None})
     before = store.path.read_bytes()
     stamp = os.stat(store.path).st_mtime_ns
 
@@ -136,24 +136,24 @@ def test_a_transaction_whose_body_raises_writes_nothing(store):
 
     with pytest.raises(Boom):
         with store.transaction() as db:
-            db.table("users").insert({"email": "second@x.example", "organization": None})
-            db.table("users").remove(doc_ids=[1])
-            db.table("licenses").insert({"activation_id": "HALF-DONE"})
+            db.insert("users", {"email": "second@x.example", "organization": None})
+            db.remove("users", email="first@x.example")
+            db.insert("licenses", {"activation_id": "HALF-DONE"})
             raise Boom()
     assert store.path.read_bytes() == before
     assert os.stat(store.path).st_mtime_ns == stamp
     # the half-done change is gone from memory too: this and any other Store object see the file
     assert users_of(store) == ["first@x.example"]
-    assert store.read().table("licenses").all() == []
+    assert store.read().all("licenses") == []
     assert users_of(Store(store.path)) == ["first@x.example"]
     with store.transaction() as db:
-        db.table("users").insert({"email": "third@x.example", "organization": None})
+        db.insert("users", {"email": "third@x.example", "organization": None})
     assert users_of(Store(store.path)) == ["first@x.example", "third@x.example"]
 
 
 def test_a_failed_write_leaves_the_old_store_and_no_temp_file(store, monkeypatch):
     with store.transaction() as db:
-        db.table("users").insert({"email": "first@x.example", "organization": None})
+        db.insert("users", {"email": "first@x.example", "organization": None})
     before = store.path.read_bytes()
 
     def disk_full(*args, **kwargs):
@@ -162,7 +162,7 @@ def test_a_failed_write_leaves_the_old_store_and_no_temp_file(store, monkeypatch
     monkeypatch.setattr("elp_tui.store.db.os.replace", disk_full)
     with pytest.raises(OSError):
         with store.transaction() as db:
-            db.table("users").insert({"email": "lost@x.example", "organization": None})
+            db.insert("users", {"email": "lost@x.example", "organization": None})
     monkeypatch.undo()
     assert store.path.read_bytes() == before
     assert users_of(store) == ["first@x.example"]
@@ -173,7 +173,7 @@ def test_a_failed_write_leaves_the_old_store_and_no_temp_file(store, monkeypatch
 def test_a_committed_transaction_leaves_only_the_store_and_its_lock(store):
     for n in range(5):
         with store.transaction() as db:
-            db.table("users").insert({"email": f"u{n}@x.example"})
+            db.insert("users", {"email": f"u{n}@x.example"})
     names = sorted(p.name for p in store.path.parent.iterdir())
     assert names in (["elp.json"], ["elp.json", "elp.json.lock"])
     assert orjson.loads(store.path.read_bytes())["_meta"]["1"]["schema"] == SCHEMA_VERSION
@@ -182,7 +182,7 @@ def test_a_committed_transaction_leaves_only_the_store_and_its_lock(store):
 def test_a_transaction_that_changes_nothing_does_not_rewrite(store):
     before = os.stat(store.path)
     with store.transaction() as db:
-        db.table("users").all()
+        db.all("users")
     after = os.stat(store.path)
     assert (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns)
 
@@ -192,15 +192,15 @@ def test_a_second_store_object_sees_the_first_ones_committed_write(store):
     other = Store(store.path)
     assert users_of(other) == []  # cached now
     with store.transaction() as db:
-        db.table("users").insert({"email": "one@x.example", "organization": None})
+        db.insert("users", {"email": "one@x.example", "organization": None})
     assert users_of(other) == ["one@x.example"]
     with other.transaction() as db:
-        db.table("users").insert({"email": "two@x.example", "organization": None})
+        db.insert("users", {"email": "two@x.example", "organization": None})
     assert users_of(store) == ["one@x.example", "two@x.example"]
     # a transaction starts from the latest file, not from a stale cached copy
     with store.transaction() as db:
-        assert sorted(u["email"] for u in db.table("users").all()) == ["one@x.example", "two@x.example"]
-        db.table("users").insert({"email": "three@x.example", "organization": None})
+        assert sorted(u["email"] for u in db.all("users")) == ["one@x.example", "two@x.example"]
+        db.insert("users", {"email": "three@x.example", "organization": None})
     assert users_of(other) == ["one@x.example", "three@x.example", "two@x.example"]
 
 
@@ -226,7 +226,7 @@ def test_the_file_is_replaced_whole_so_a_reader_never_sees_half_a_write(store):
     try:
         old = reader.read()
         with store.transaction() as db:
-            db.table("users").insert({"email": "new@x.example", "organization": None})
+            db.insert("users", {"email": "new@x.example", "organization": None})
         reader.seek(0)
         assert reader.read() == old  # still the complete old version
     finally:
@@ -244,7 +244,7 @@ def test_the_next_write_removes_temp_files_left_by_a_killed_writer(store):
     unrelated = store.path.parent / "notes.tmp"
     unrelated.write_bytes(b"mine")
     with store.transaction() as db:
-        db.table("users").insert({"email": "a@b.example", "organization": None})
+        db.insert("users", {"email": "a@b.example", "organization": None})
     assert not stray.exists()
     assert unrelated.read_bytes() == b"mine"
     assert users_of(Store(store.path)) == ["a@b.example"]
@@ -258,10 +258,10 @@ def test_a_reused_stamp_does_not_hide_another_stores_commit(store, monkeypatch):
     first, second = Store(store.path), Store(store.path)
     assert users_of(first) == [] and users_of(second) == []  # both cached, same stamp
     with second.transaction() as db:
-        db.table("users").insert({"email": "two@x.example", "organization": None})
+        db.insert("users", {"email": "two@x.example", "organization": None})
     with first.transaction() as db:  # must start from the second one's commit, not its cache
-        assert [u["email"] for u in db.table("users").all()] == ["two@x.example"]
-        db.table("users").insert({"email": "one@x.example", "organization": None})
+        assert [u["email"] for u in db.all("users")] == ["two@x.example"]
+        db.insert("users", {"email": "one@x.example", "organization": None})
     monkeypatch.undo()
     assert users_of(Store(store.path)) == ["one@x.example", "two@x.example"]
     assert users_of(second) == ["one@x.example", "two@x.example"]
@@ -276,18 +276,18 @@ def test_every_commit_writes_meta_first_with_the_next_generation_and_a_new_token
     first = meta()
     assert first["schema"] == SCHEMA_VERSION and first["generation"] == 1
     with store.transaction() as db:
-        db.table("users").insert({"email": "a@b.example", "organization": None})
+        db.insert("users", {"email": "a@b.example", "organization": None})
     second = meta()
     assert second["generation"] == 2 and second["commit"] != first["commit"]
     with Store(store.path).transaction() as db:
-        db.table("users").insert({"email": "c@d.example", "organization": None})
+        db.insert("users", {"email": "c@d.example", "organization": None})
     assert meta()["generation"] == 3
 
 
 def test_an_unchanged_store_is_not_parsed_again(store, monkeypatch):
     """A transaction on an unchanged (possibly 100 MB) store reads its first bytes, not all of it."""
     with store.transaction() as db:
-        db.table("users").insert({"email": "a@b.example", "organization": None})
+        db.insert("users", {"email": "a@b.example", "organization": None})
     other = Store(store.path)
     assert users_of(other) == ["a@b.example"]
 
@@ -298,7 +298,7 @@ def test_an_unchanged_store_is_not_parsed_again(store, monkeypatch):
     for s in (store, other):
         assert users_of(s) == ["a@b.example"]
         with s.transaction() as db:
-            db.table("users").all()
+            db.all("users")
 
 
 def test_a_store_without_generation_is_reread_when_the_stamp_matches(tmp_path, monkeypatch):
@@ -323,7 +323,7 @@ def test_in_an_existing_folder_the_store_is_0600_and_the_folder_is_left_alone(tm
     assert mode(s.path) == 0o600
     assert mode(folder) == 0o755
     with s.transaction() as db:
-        db.table("users").insert({"email": "a@b.example", "organization": None})
+        db.insert("users", {"email": "a@b.example", "organization": None})
     assert mode(s.path) == 0o600
 
 

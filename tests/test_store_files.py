@@ -362,5 +362,5 @@ def test_the_threads_of_one_process_share_one_store_and_lose_nothing(portal, sto
     generation = Store.head_meta_of(store_path.read_bytes())["generation"]
     with store._locked():
         with store.transaction() as db:  # the same lock again, from the same thread
-            db.table("users").update({"role": "regular"}, lambda d: d["email"] == "t0-0@lumenfox.studio")
+            db.update("users", {"role": "regular"}, lambda d: d["email"] == "t0-0@lumenfox.studio")
     assert Store.head_meta_of(store_path.read_bytes())["generation"] == generation + 1

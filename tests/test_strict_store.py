@@ -44,7 +44,7 @@ def store(portal, bank, sound) -> Path:
     portal.request_credits(ADMIN, bank["id"], 10)
     portal.add_bank(ADMIN, product="Quillstone Animate", credits=50, start="2026-11-01", expires_on="2027-11-01")
     with portal.store.transaction() as db:
-        db.table("restrictions").insert(
+        db.insert("restrictions", 
             {"organization": "lumenfox-studios", "product": "Quillstone Animate", "enabled": False, "builds": []})
     assert portal.check() == []
     return sound

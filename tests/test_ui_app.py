@@ -108,10 +108,10 @@ async def test_line_breaks_and_escapes_in_store_text_never_reach_the_terminal(st
     portal.init_organization("Lumenfox Studios", ADMIN)
     # The portal refuses such names now; a store written by hand or by an older release may hold them.
     portal.add_bank(ADMIN, product="Evil", credits=10, start="2026-11-01", expires_on="2027-01-01")
-    from elp_tui.portal.base import Q, T_BANKS
+    from elp_tui.portal.base import T_BANKS
 
     with portal.store.transaction() as db:
-        db.table(T_BANKS).update({"product": "Evil\nLine\x1b[31mRed\u202eabc"}, Q.product == "Evil")
+        db.update(T_BANKS, {"product": "Evil\nLine\x1b[31mRed\u202eabc"}, product="Evil")
     app = make_app(portal.store, ADMIN, clock=TODAY, settings_file=tmp_path / "s.json")
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("3")

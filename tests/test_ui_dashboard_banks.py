@@ -8,7 +8,6 @@ import random
 from rich.console import Console
 from textual.content import Content
 from textual.widgets import ContentSwitcher, Input, OptionList, Static
-from tinydb import Query
 
 from elp_tui.app import make_app
 from elp_tui.models import Build
@@ -82,7 +81,7 @@ def publish(portal: Portal, product: str, versions: list[str]) -> None:
         for i, v in enumerate(versions)
     ]
     with portal.store.transaction() as db:
-        db.table("products").update({"builds": builds}, Query().name == product)
+        db.update("products", {"builds": builds}, name=product)
 
 
 # -- Manage Banks: request credits --------------------------------------------------------
@@ -182,7 +181,7 @@ async def test_refresh_says_what_changed_since_the_last_view(portal, bank, tmp_p
         other = fresh(portal)
         added = other.add_bank(ADMIN, product=STORYBOARD, credits=60, start="2026-11-01", expires_on="2027-11-01")
         with other.store.transaction() as db:  # the vendor raised a grant
-            db.table("banks").update({"credits_granted": 150}, Query().id == bank["id"])
+            db.update("banks", {"credits_granted": 150}, id=bank["id"])
         await pilot.press("r")
         await settle(pilot)
         text = messages(app)

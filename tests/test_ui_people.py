@@ -63,8 +63,6 @@ def states(portal: Portal) -> dict[str, str]:
 def add_builds(portal: Portal, product: str, versions: list[str]) -> None:
     """The vendor catalog's builds for a product (the vendor side has no admin operation)."""
     with portal.store.transaction() as db:
-        products = db.table("products")
-        doc = next(p for p in products.all() if p["name"] == product)
         builds = [
             {
                 "version": v,
@@ -73,7 +71,7 @@ def add_builds(portal: Portal, product: str, versions: list[str]) -> None:
             }
             for i, v in enumerate(versions)
         ]
-        products.update({"builds": builds}, doc_ids=[doc.doc_id])
+        db.update("products", {"builds": builds}, name=product)
 
 
 async def on_screen(pilot, kind: type, what: str = ""):

@@ -10,7 +10,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from elp_tui.portal.base import T_LICENSES, PortalBase, rows
+from elp_tui.portal.base import T_LICENSES, PortalBase
 from elp_tui.portal.credits import license_status
 
 ALERT_WINDOW_DAYS = 30
@@ -71,8 +71,8 @@ class AlertsMixin(PortalBase):
 
         expiring = [
             lic
-            for lic in rows(db, T_LICENSES)
-            if lic["organization"] == me["organization"] and today_iso < lic["expires_on"] <= horizon
+            for lic in db.find(T_LICENSES, organization=me["organization"])
+            if today_iso < lic["expires_on"] <= horizon
         ]
         expiring.sort(key=lambda lic: (lic["expires_on"], lic["activation_id"]))
         nearest_licenses = [

@@ -16,6 +16,7 @@ from elp_tui.i18n import _
 from elp_tui.portal.base import T_LICENSES, T_ORGS, T_USERS, PortalBase
 from elp_tui.portal.errors import AdminRequired, InvalidInput
 from elp_tui.store import Store, StoreDamaged, StoreError
+from elp_tui.store.repository import Tables, Transaction
 
 
 def _summary(path: Path, tables: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -87,7 +88,8 @@ class BackupsMixin(PortalBase):
 
         def tables_for(keep: Path | None) -> dict[str, dict[str, Any]]:
             # Under the store lock, once the replaced file is kept: the log names the kept copy.
-            db = Store.view({name: dict(docs) for name, docs in restored.items()})
+            tables = Tables(restored)
+            db = Transaction(tables)
             # Logged to the restorer's organization if the backup holds it (a log entry of an
             # organization the store does not have would make the restored store refuse to open).
             org = me["organization"] if me and me["organization"] in {o["id"] for o in restored.get(T_ORGS, {}).values()} else None
@@ -97,7 +99,7 @@ class BackupsMixin(PortalBase):
                 _("store restored from {path}; the replaced file is kept as {kept}").format(
                     path=backup.path, kept=keep or _("(there was none)")),
             )
-            return db.storage.read()
+            return tables.applied(db.changes).data
 
         written, keep = self.store.replace_with(tables_for, f"before-restore-{self._now_stamp()}")
         result = _summary(backup.path, written)

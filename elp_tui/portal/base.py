@@ -8,16 +8,12 @@ import re
 import secrets
 from typing import Any, Callable
 
-from tinydb import Query, TinyDB
-
 from elp_tui.i18n import _
 from elp_tui.models import Activity, Email, Role, User, UserStatus
 from elp_tui.portal.clock import Clock, system_clock
 from elp_tui.portal.errors import AdminRequired, InvalidInput, NotFound, PermissionDenied, SignInRefused
 from elp_tui.store import Store
-
-Q = Query()
-
+from elp_tui.store.repository import Transaction, View
 
 def not_a_user(email: str) -> str:
     return _("{email} is not an ELP user: ask your organization admin for an invitation.").format(email=email)
@@ -52,9 +48,9 @@ from elp_tui.store.schema import (  # noqa: E402
 from elp_tui.portal.inputs import MAX_COUNT, MAX_NAME, check_text, clean_name, normalise_email, positive_int  # noqa: E402,F401
 
 
-def rows(db: TinyDB, table: str) -> list[dict[str, Any]]:
-    """All documents of a table as plain dicts (fast: no Document wrapping)."""
-    return list(db.storage.read().get(table, {}).values())
+def rows(db: View, table: str) -> list[dict[str, Any]]:
+    """All documents of a table (copies the caller may keep)."""
+    return db.all(table)
 
 
 class PortalBase:
@@ -82,14 +78,14 @@ class PortalBase:
         return dt.datetime.combine(today, now.time()).isoformat(timespec="seconds")
 
     # -- identity ----------------------------------------------------------------
-    def _user(self, db: TinyDB, email: str) -> dict[str, Any] | None:
+    def _user(self, db: View, email: str) -> dict[str, Any] | None:
         try:
             address = normalise_email(email)
         except InvalidInput:
             address = (email or "").strip().lower()
-        return db.table(T_USERS).get(Q.email == address)  # type: ignore[return-value]
+        return db.get(T_USERS, email=address)
 
-    def _actor(self, db: TinyDB, email: str | None, *, admin: bool = True) -> dict[str, Any]:
+    def _actor(self, db: View, email: str | None, *, admin: bool = True) -> dict[str, Any]:
         if not email:
             raise PermissionDenied(_("Say who you are: pass --as EMAIL or set ELP_USER."))
         user = self._user(db, email)
@@ -120,7 +116,7 @@ class PortalBase:
         return AdminRequired(admins_only(user["email"]), organization=user["organization"], actor=user["email"],
                              operation=operation)
 
-    def _may_sign_in(self, db: TinyDB, address: str, admin_required: bool, operation: str | None) -> dict[str, Any]:
+    def _may_sign_in(self, db: View, address: str, admin_required: bool, operation: str | None) -> dict[str, Any]:
         """The user who signs in, or the refusal: unknown, inactive, or a regular user for an admin task."""
         user = self._user(db, address)
         if user is None:
@@ -147,14 +143,12 @@ class PortalBase:
         with self.store.transaction() as db:
             user = self._may_sign_in(db, address, admin_required, operation)  # changed meanwhile?
             if user["status"] == UserStatus.invited.value:
-                db.table(T_USERS).update(
-                    {"status": UserStatus.active.value, "signed_in_on": self.today().isoformat()},
-                    Q.email == address,
-                )
+                db.update(T_USERS, {"status": UserStatus.active.value, "signed_in_on": self.today().isoformat()},
+                          email=address)
                 self._log(db, user.get("organization"), address, "sign-in", address, "first sign-in: invited -> active")
             elif user["status"] == UserStatus.active.value and not user.get("signed_in_on"):
                 # Marked active without ever signing in (older stores): this is the first sign-in.
-                db.table(T_USERS).update({"signed_in_on": self.today().isoformat()}, Q.email == address)
+                db.update(T_USERS, {"signed_in_on": self.today().isoformat()}, email=address)
                 self._log(db, user.get("organization"), address, "sign-in", address, "first sign-in recorded")
             user = self._user(db, address)
         return dict(user)  # type: ignore[arg-type]
@@ -162,16 +156,16 @@ class PortalBase:
     def organization_name(self, org_id: str | None) -> str:
         return self._organization_name_in(self.store.read(), org_id) if org_id else ""
 
-    def _organization_name_in(self, db: TinyDB, org_id: str) -> str:
-        org = db.table(T_ORGS).get(Q.id == org_id)
+    def _organization_name_in(self, db: View, org_id: str) -> str:
+        org = db.get(T_ORGS, id=org_id)
         return org["name"] if org else org_id
 
-    def _invite_in(self, db: TinyDB, me: dict[str, Any], address: str, why: str | None = None,
+    def _invite_in(self, db: Transaction, me: dict[str, Any], address: str, why: str | None = None,
                    role: Role = Role.regular) -> dict[str, Any]:
         """Invite a new member: the user document, the invitation email, the log entry. `why`:
         the other action it is part of (the confirmation said so), if any."""
         user = User(email=address, organization=me["organization"], role=role, status=UserStatus.invited, invited_on=self.today())
-        db.table(T_USERS).insert(user.to_doc())
+        db.insert(T_USERS, user.to_doc())
         org = self._organization_name_in(db, me["organization"])
         reason = f"({why})" if why else f"as {role.value}"
         self._mail(db, address, f"You are invited to {org} on the Enterprise License Portal",
@@ -183,7 +177,7 @@ class PortalBase:
     # -- writes that go with every change ------------------------------------------
     def _log(
         self,
-        db: TinyDB,
+        db: Transaction,
         org: str | None,
         actor: str,
         action: str,
@@ -193,10 +187,8 @@ class PortalBase:
         credits: int = 0,
         seats: int = 0,
     ) -> None:
-        table = db.table(T_ACTIVITY)
-        seq = len(table) + 1
         entry = Activity(
-            seq=seq,
+            seq=db.next_seq(T_ACTIVITY),
             organization=org,
             on=self.today(),
             at=self._stamp(),
@@ -207,33 +199,27 @@ class PortalBase:
             credits=credits,
             seats=seats,
         )
-        table.insert(entry.to_doc())
+        db.insert(T_ACTIVITY, entry.to_doc())
 
-    def _mail(self, db: TinyDB, to: str, subject: str, body: str) -> None:
-        table = db.table(T_OUTBOX)
-        mail = Email(id=len(table) + 1, to=to, subject=subject, body=body, created_on=self.today())
-        table.insert(mail.to_doc())
+    def _mail(self, db: Transaction, to: str, subject: str, body: str) -> None:
+        mail = Email(id=db.next_seq(T_OUTBOX), to=to, subject=subject, body=body, created_on=self.today())
+        db.insert(T_OUTBOX, mail.to_doc())
 
     # -- identifiers -------------------------------------------------------------
-    def _activation_id(self, taken: set[str]) -> str:
+    def _activation_id(self, db: View, taken: set[str]) -> str:
+        """A new activation ID: in no license of the store (an indexed lookup) nor in `taken`."""
         while True:
             raw = "".join(self.rng.choice(ACTIVATION_ALPHABET) for _ in range(16))
             aid = "-".join(raw[i : i + 4] for i in range(0, 16, 4))
-            if aid not in taken:
+            if aid not in taken and not db.exists(T_LICENSES, activation_id=aid):
                 taken.add(aid)
                 return aid
 
     @staticmethod
-    def _next_id(db: TinyDB, table: str, prefix: str, field: str = "id") -> str:
+    def _next_id(db: View, table: str, prefix: str, field: str = "id") -> str:
         highest = 0
         for doc in rows(db, table):
             match = re.fullmatch(rf"{re.escape(prefix)}(\d+)", str(doc.get(field, "")))
             if match:
                 highest = max(highest, int(match.group(1)))
         return f"{prefix}{highest + 1:04d}"
-
-    def _get(self, db: TinyDB, table: str, cond: Any, what: str) -> dict[str, Any]:
-        doc = db.table(table).get(cond)
-        if doc is None:
-            raise NotFound(what)
-        return dict(doc)

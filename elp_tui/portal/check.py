@@ -9,11 +9,10 @@ from typing import Any
 from elp_tui.i18n import _
 from elp_tui.models import LicenseType
 from elp_tui.portal.base import (
-    T_ACTIVITY, T_BANKS, T_HOLDERS, T_LEDGER, T_LICENSES, T_ORGS, T_POOLS, T_PRODUCTS, T_RESTRICTIONS, T_TEAMS, T_USERS, PortalBase, rows,
+    T_ACTIVITY, T_BANKS, T_HOLDERS, T_LEDGER, T_LICENSES, T_ORGS, T_POOLS, T_PRODUCTS, T_RESTRICTIONS, T_TEAMS, T_USERS, PortalBase,
 )
 from elp_tui.portal.credits import return_blocked_reason
 from elp_tui.portal.inputs import control_character
-from elp_tui.store import Store
 from elp_tui.store.schema import gaps
 
 
@@ -51,6 +50,11 @@ def least_charged(lic: dict[str, Any]) -> int:
     return lic["computers"] * months
 
 
+def _docs(tables: dict[str, dict[str, Any]], table: str) -> list[dict[str, Any]]:
+    """The documents of a table, read in place (the check changes nothing: no copies)."""
+    return list(tables.get(table, {}).values())
+
+
 class CheckMixin(PortalBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -67,11 +71,10 @@ class CheckMixin(PortalBase):
     def invariant_problems(self, tables: dict[str, dict[str, Any]]) -> list[str]:
         """The rules the documents must keep together (sums, seats, members, the log), on the
         well-formed documents of a store (`schema.problems` leaves the malformed ones out)."""
-        db = Store.view(tables)
         problems: list[str] = []
         # Text that reached the store around the input checks (an import, a hand edit).
         for table, field in _TEXT_FIELDS:
-            docs = rows(db, table)
+            docs = _docs(tables, table)
             if control_character("".join(str(doc.get(field) or "") for doc in docs)) is None:
                 continue  # the usual case: one search over the whole column
             for doc in docs:
@@ -81,8 +84,8 @@ class CheckMixin(PortalBase):
                         _("{table}: {field} {value} holds a control character ({char}): correct it").format(
                             table=table, field=field, value=ascii(doc.get(field)), char=char)
                     )
-        orgs = {o["id"] for o in rows(db, T_ORGS)}
-        users = rows(db, T_USERS)
+        orgs = {o["id"] for o in _docs(tables, T_ORGS)}
+        users = _docs(tables, T_USERS)
         emails = Counter(u["email"].lower() for u in users)
         problems += [_("email {email} is used by {n} users").format(email=e, n=n) for e, n in emails.items() if n > 1]
         problems += [
@@ -98,14 +101,14 @@ class CheckMixin(PortalBase):
             if not any(u.get("organization") == org and u["role"] == "admin" and u["status"] == "active" for u in users):
                 problems.append(_("organization {org} has no active admin").format(org=org))
 
-        banks = {b["id"]: b for b in rows(db, T_BANKS)}
-        licenses = rows(db, T_LICENSES)
+        banks = {b["id"]: b for b in _docs(tables, T_BANKS)}
+        licenses = _docs(tables, T_LICENSES)
         license_bank = {lic["activation_id"]: lic["bank"] for lic in licenses}
         by_bank: dict[str, int] = defaultdict(int)
         by_license: dict[str, int] = defaultdict(int)
         # The ledger and the licenses in one pass each: every charge is to its license's bank, and
         # each license's charges sum to its credits_used.
-        for e in rows(db, T_LEDGER):
+        for e in _docs(tables, T_LEDGER):
             by_bank[e["bank"]] += e["credits"]
             by_license[e["license"]] += e["credits"]
             charged = license_bank.get(e["license"])
@@ -184,8 +187,8 @@ class CheckMixin(PortalBase):
                     )
                 )
 
-        pools = {p["id"]: p for p in rows(db, T_POOLS)}
-        holders = rows(db, T_HOLDERS)
+        pools = {p["id"]: p for p in _docs(tables, T_POOLS)}
+        holders = _docs(tables, T_HOLDERS)
         held = Counter((h["pool"], h["email"]) for h in holders)
         problems += [_("{email} holds {n} seats of pool {pool}").format(email=e, n=n, pool=p) for (p, e), n in held.items() if n > 1]
         per_pool = Counter(h["pool"] for h in holders)
@@ -202,13 +205,13 @@ class CheckMixin(PortalBase):
                 problems.append(
                     _("{email} holds a seat of pool {pool} but is not a member of its organization").format(email=h["email"], pool=h["pool"])
                 )
-        names = Counter((t.get("organization"), t["name"].lower()) for t in rows(db, T_TEAMS))
+        names = Counter((t.get("organization"), t["name"].lower()) for t in _docs(tables, T_TEAMS))
         problems += [
             _("organization {org} has {n} teams named {name}").format(org=org, n=n, name=name)
             for (org, name), n in names.items()
             if n > 1
         ]
-        for team in rows(db, T_TEAMS):
+        for team in _docs(tables, T_TEAMS):
             team_pool = pools.get(team["pool"])
             if team_pool is not None and team_pool["organization"] != team.get("organization"):
                 problems.append(
@@ -224,7 +227,7 @@ class CheckMixin(PortalBase):
             if len(set(team["members"])) != len(team["members"]):
                 problems.append(_("team {team} lists a member twice").format(team=team["name"]))
 
-        for rule in rows(db, T_RESTRICTIONS):
+        for rule in _docs(tables, T_RESTRICTIONS):
             if rule.get("enabled") and not rule.get("builds"):
                 problems.append(
                     _("the restriction of {product} in organization {org} is enabled with no build selected").format(
@@ -232,7 +235,7 @@ class CheckMixin(PortalBase):
                     )
                 )
 
-        numbers = Counter(a["seq"] for a in rows(db, T_ACTIVITY))
+        numbers = Counter(a["seq"] for a in _docs(tables, T_ACTIVITY))
         problems += [_("activity seq {seq} is used {n} times").format(seq=s, n=n) for s, n in sorted(numbers.items()) if n > 1]
         missing = gaps(set(numbers))
         if missing:

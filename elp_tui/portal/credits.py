@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import defaultdict
 from typing import Any
 
-from tinydb import TinyDB
 
 from elp_tui.i18n import N_, _
 from elp_tui.models import Bank, LedgerEntry, License, LicenseStatus, LicenseType, Product, Request, UserStatus
@@ -21,7 +19,6 @@ from elp_tui.portal.base import (
     MAX_NAME,
     check_text,
     PortalBase,
-    Q,
     clean_name,
     normalise_email,
     positive_int,
@@ -31,6 +28,7 @@ from elp_tui.portal.dates import add_months, months_to_cover, parse_date, versio
 from elp_tui.portal.errors import InvalidInput, NotFound, PortalError, RuleViolation, StaleQuote
 from elp_tui.portal import inputs
 from elp_tui.portal.quotes import TYPE_NAMES, GenerateQuote, RenewQuote, keep_promise
+from elp_tui.store.repository import View
 
 RETURN_MIN_VERSION = (25, 1)
 # How a message names a license status.
@@ -117,11 +115,10 @@ _NEEDS_QUOTES = re.compile('[,"\r\n]')
 
 class CreditsMixin(PortalBase):
     # -- banks -------------------------------------------------------------------
-    def _used_by_bank(self, db: TinyDB) -> dict[str, int]:
-        used: dict[str, int] = defaultdict(int)
-        for entry in rows(db, T_LEDGER):
-            used[entry["bank"]] += entry["credits"]
-        return used
+    @staticmethod
+    def _used_by_bank(db: View) -> dict[str, int]:
+        """Each bank's used credits: the sum of its ledger entries, kept with the ledger."""
+        return db.sums(T_LEDGER, "credits", by="bank")
 
     def _bank_row(self, bank: dict[str, Any], used: int) -> dict[str, Any]:
         today = self.today().isoformat()
@@ -149,7 +146,7 @@ class CreditsMixin(PortalBase):
         db = self.store.read()
         me = self._actor(db, actor)
         used = self._used_by_bank(db)
-        banks = [b for b in rows(db, T_BANKS) if b["organization"] == me["organization"]]
+        banks = db.find(T_BANKS, organization=me["organization"])
         banks.sort(key=lambda b: (b["product"], b["expires_on"], b["id"]))
         return [self._bank_row(b, used.get(b["id"], 0)) for b in banks]
 
@@ -179,11 +176,11 @@ class CreditsMixin(PortalBase):
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             inputs.check_new_name(product, (p["name"] for p in rows(db, T_PRODUCTS)), _("The product"), reuse=True)
-            catalog = db.table(T_PRODUCTS).get(Q.name == product)
+            catalog = db.get(T_PRODUCTS, name=product)
             if catalog is not None and catalog.get("kind") == "seats":
                 raise RuleViolation(_("{product} is sold as seats, not credits: use 'elp seats add'.").format(product=product))
             if catalog is None:
-                db.table(T_PRODUCTS).insert(Product(name=product, kind="credits").to_doc())
+                db.insert(T_PRODUCTS, Product(name=product, kind="credits").to_doc())
             bank = Bank(
                 id=self._next_id(db, T_BANKS, "BK-"),
                 organization=me["organization"],
@@ -195,14 +192,14 @@ class CreditsMixin(PortalBase):
                 product_version=product_version,
                 portable=portable,
             )
-            db.table(T_BANKS).insert(bank.to_doc())
+            db.insert(T_BANKS, bank.to_doc())
             self._log(
                 db, me["organization"], me["email"], "bank-add", bank.id,
                 f"{product}: {credits} credits granted, {start_d} .. {end_d}", credits=credits,
             )
             return self._bank_row(bank.to_doc(), 0)
 
-    def _check_credit_request(self, db: TinyDB, me: dict[str, Any], bank_id: str, credits: Any) -> tuple[dict[str, Any], int]:
+    def _check_credit_request(self, db: View, me: dict[str, Any], bank_id: str, credits: Any) -> tuple[dict[str, Any], int]:
         """The bank and the number of credits, or the refusal: every credit-request rule, once."""
         credits = positive_int(credits, _("Credits requested"))
         bank = self._org_bank(db, me, bank_id)
@@ -210,7 +207,7 @@ class CreditsMixin(PortalBase):
             raise RuleViolation(expired_bank_request(bank["id"], bank["expires_on"]))
         return bank, credits
 
-    def _quote_request_credits(self, db: TinyDB, me: dict[str, Any], bank_id: str, credits: Any) -> dict[str, Any]:
+    def _quote_request_credits(self, db: View, me: dict[str, Any], bank_id: str, credits: Any) -> dict[str, Any]:
         bank, credits = self._check_credit_request(db, me, bank_id, credits)
         return {"bank": bank["id"], "product": bank["product"], "credits": credits,
                 "requested": bank["credits_requested"], "granted": bank["credits_granted"]}
@@ -229,11 +226,11 @@ class CreditsMixin(PortalBase):
             keep_promise(expected, quote)
             bank, credits = self._org_bank(db, me, quote["bank"]), quote["credits"]
             request = Request(
-                id=len(db.table(T_REQUESTS)) + 1, organization=me["organization"], kind="credits",
+                id=db.next_seq(T_REQUESTS), organization=me["organization"], kind="credits",
                 target=bank["id"], product=bank["product"], amount=credits, actor=me["email"], on=self.today(),
             )
-            db.table(T_REQUESTS).insert(request.to_doc())
-            db.table(T_BANKS).update({"credits_requested": bank["credits_requested"] + credits}, Q.id == bank["id"])
+            db.insert(T_REQUESTS, request.to_doc())
+            db.update(T_BANKS, {"credits_requested": bank["credits_requested"] + credits}, id=bank["id"])
             org = self._organization_name_in(db, me["organization"])
             self._mail(
                 db, VENDOR_EMAIL, f"Credit request: {credits} credits of {bank['product']} for {org}",
@@ -269,19 +266,18 @@ class CreditsMixin(PortalBase):
             changes.append(_("bank {bank} is gone").format(bank=gone["id"]))
         return current, changes
 
-    def _org_bank(self, db: TinyDB, me: dict[str, Any], bank_id: str) -> dict[str, Any]:
+    def _org_bank(self, db: View, me: dict[str, Any], bank_id: str) -> dict[str, Any]:
         wanted = check_text((bank_id or "").strip(), _("The bank ID"), limit=MAX_NAME).upper()
-        bank = db.table(T_BANKS).get(Q.id == wanted)
+        bank = db.get(T_BANKS, id=wanted)
         if bank is None or bank["organization"] != me["organization"]:
             raise NotFound(_("No bank {bank!r} in your organization: 'elp banks list' shows their IDs.").format(bank=bank_id))
-        return dict(bank)
+        return bank
 
-    def _remaining(self, db: TinyDB, bank: dict[str, Any]) -> int:
-        used = sum(e["credits"] for e in rows(db, T_LEDGER) if e["bank"] == bank["id"])
-        return self._bank_row(bank, used)["remaining"]
+    def _remaining(self, db: View, bank: dict[str, Any]) -> int:
+        return self._bank_row(bank, self._used_by_bank(db).get(bank["id"], 0))["remaining"]
 
     # -- recipients --------------------------------------------------------------
-    def _recipient(self, db: TinyDB, me: dict[str, Any], email: str) -> tuple[str, bool]:
+    def _recipient(self, db: View, me: dict[str, Any], email: str) -> tuple[str, bool]:
         """The normalised email and whether the action will invite them."""
         address = normalise_email(email)
         user = self._user(db, address)
@@ -300,7 +296,7 @@ class CreditsMixin(PortalBase):
 
     # -- generate ----------------------------------------------------------------
     def _quote_generate(
-        self, db: TinyDB, me: dict[str, Any], bank_id: str, license_type: str | LicenseType, months: Any,
+        self, db: View, me: dict[str, Any], bank_id: str, license_type: str | LicenseType, months: Any,
         quantity: Any, start: dt.date | str, email: str, product: str | None,
     ) -> GenerateQuote:
         try:
@@ -391,27 +387,24 @@ class CreditsMixin(PortalBase):
             keep_promise(quote, fresh)  # the same charge, bank, recipient and dates: go ahead with today's figures
             if fresh.invites_recipient:
                 self._invite_in(db, me, fresh.email, f"to receive {fresh.product} licenses")
-            taken = {d["activation_id"] for d in rows(db, T_LICENSES)}
+            taken: set[str] = set()
             created: list[dict[str, Any]] = []
-            ledger = db.table(T_LEDGER)
-            next_entry = len(ledger) + 1
             for _n in range(fresh.licenses):
                 lic = License(
-                    activation_id=self._activation_id(taken), organization=me["organization"], product=fresh.product,
+                    activation_id=self._activation_id(db, taken), organization=me["organization"], product=fresh.product,
                     bank=fresh.bank, type=fresh.type, computers=fresh.computers, assignee=fresh.email,
                     start=fresh.start, expires_on=fresh.expires_on,
                     credits_used=fresh.computers * fresh.months_charged, created_on=self.today(),
                 )
                 created.append(lic.to_doc())
-            db.table(T_LICENSES).insert_multiple(created)
-            entries = []
-            for lic_doc in created:
-                entries.append(LedgerEntry(
-                    id=next_entry, bank=fresh.bank, license=lic_doc["activation_id"], credits=lic_doc["credits_used"],
+            db.insert_many(T_LICENSES, created)
+            db.insert_many(T_LEDGER, (
+                LedgerEntry(
+                    id=db.next_seq(T_LEDGER), bank=fresh.bank, license=lic_doc["activation_id"], credits=lic_doc["credits_used"],
                     reason="generate", actor=me["email"], on=self.today(),
-                ).to_doc())
-                next_entry += 1
-            ledger.insert_multiple(entries)
+                ).to_doc()
+                for lic_doc in created
+            ))
             ids = ", ".join(d["activation_id"] for d in created)
             self._mail(
                 db, fresh.email, f"New {fresh.product} license(s) assigned to you",
@@ -428,16 +421,16 @@ class CreditsMixin(PortalBase):
             return [self._license_row(d, bank) for d in created]
 
     # -- renew -------------------------------------------------------------------
-    def _org_license(self, db: TinyDB, me: dict[str, Any], activation_id: str) -> dict[str, Any]:
+    def _org_license(self, db: View, me: dict[str, Any], activation_id: str) -> dict[str, Any]:
         aid = check_text((activation_id or "").strip(), _("The activation ID"), limit=MAX_NAME).upper()
-        lic = db.table(T_LICENSES).get(Q.activation_id == aid)
+        lic = db.get(T_LICENSES, activation_id=aid)
         if lic is None or lic["organization"] != me["organization"]:
             raise NotFound(
                 _("No license {id!r} in your organization: 'elp licenses list' shows activation IDs.").format(id=activation_id)
             )
         return dict(lic)
 
-    def _quote_renew(self, db: TinyDB, me: dict[str, Any], activation_id: str, months: Any, computers: Any) -> RenewQuote:
+    def _quote_renew(self, db: View, me: dict[str, Any], activation_id: str, months: Any, computers: Any) -> RenewQuote:
         lic = self._org_license(db, me, activation_id)
         months = positive_int(months, _("Months"), minimum=0)
         kind = LicenseType(lic["type"])
@@ -465,7 +458,7 @@ class CreditsMixin(PortalBase):
                     id=lic["activation_id"], date=expires
                 )
             )
-        bank = db.table(T_BANKS).get(Q.id == lic["bank"])
+        bank = db.get(T_BANKS, id=lic["bank"])
         assert bank is not None
         bank_end = dt.date.fromisoformat(bank["expires_on"])
         if months and expires >= bank_end:
@@ -516,22 +509,20 @@ class CreditsMixin(PortalBase):
                 raise StaleQuote(_("The data changed since the quote: {reason}").format(reason=exc), None) from None
             keep_promise(quote, fresh)
             lic = self._org_license(db, me, fresh.activation_id)
-            ledger = db.table(T_LEDGER)
-            entries = []
             for credits, reason in ((fresh.credits_renewal, "renew"), (fresh.credits_added_computers, "renew-computers")):
                 if credits:
-                    entries.append(LedgerEntry(
-                        id=len(ledger) + 1 + len(entries), bank=fresh.bank, license=fresh.activation_id, credits=credits,
+                    db.insert(T_LEDGER, LedgerEntry(
+                        id=db.next_seq(T_LEDGER), bank=fresh.bank, license=fresh.activation_id, credits=credits,
                         reason=reason, actor=me["email"], on=self.today(),
                     ).to_doc())
-            ledger.insert_multiple(entries)
-            db.table(T_LICENSES).update(
+            db.update(
+                T_LICENSES,
                 {
                     "expires_on": fresh.expires_after.isoformat(),
                     "computers": fresh.computers_after,
                     "credits_used": lic["credits_used"] + fresh.credits,
                 },
-                Q.activation_id == fresh.activation_id,
+                activation_id=fresh.activation_id,
             )
             detail = f"expires {fresh.expires_before} -> {fresh.expires_after}"
             if fresh.computers_after != fresh.computers_before:
@@ -547,7 +538,7 @@ class CreditsMixin(PortalBase):
             return self._license_row(updated, bank)
 
     # -- return / assign ---------------------------------------------------------
-    def _check_return(self, db: TinyDB, me: dict[str, Any], activation_id: str, email: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+    def _check_return(self, db: View, me: dict[str, Any], activation_id: str, email: str) -> tuple[dict[str, Any], dict[str, Any], str]:
         """The license, its bank and the verified email, or the refusal: every return rule, once."""
         lic = self._org_license(db, me, activation_id)
         bank = self._org_bank(db, me, lic["bank"])
@@ -579,14 +570,14 @@ class CreditsMixin(PortalBase):
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             lic, bank, address = self._check_return(db, me, activation_id, email)
-            db.table(T_LICENSES).update({"assignee": None}, Q.activation_id == lic["activation_id"])
+            db.update(T_LICENSES, {"assignee": None}, activation_id=lic["activation_id"])
             self._log(db, me["organization"], me["email"], "license-return", lic["activation_id"], f"returned by {address}; no credits come back")
             self._mail(db, address, f"Your {lic['product']} license was returned",
                        f"License {lic['activation_id']} is no longer assigned to you.")
             lic["assignee"] = None
             return self._license_row(lic, bank)
 
-    def _quote_assign(self, db: TinyDB, me: dict[str, Any], activation_id: str, email: str) -> dict[str, Any]:
+    def _quote_assign(self, db: View, me: dict[str, Any], activation_id: str, email: str) -> dict[str, Any]:
         """What assigning a returned license to `email` does; every refusal raised here."""
         lic = self._org_license(db, me, activation_id)
         bank = self._org_bank(db, me, lic["bank"])
@@ -634,7 +625,7 @@ class CreditsMixin(PortalBase):
             address = quote["email"]
             if quote["invites"]:
                 self._invite_in(db, me, address, f"to receive license {lic['activation_id']}")
-            db.table(T_LICENSES).update({"assignee": address}, Q.activation_id == lic["activation_id"])
+            db.update(T_LICENSES, {"assignee": address}, activation_id=lic["activation_id"])
             self._log(db, me["organization"], me["email"], "license-assign", lic["activation_id"], f"assigned to {address}")
             self._mail(db, address, f"A {lic['product']} license was assigned to you",
                        f"License {lic['activation_id']} ({lic['type']}, {lic['computers']} computer(s)) is yours until {lic['expires_on']}.")
@@ -664,9 +655,9 @@ class CreditsMixin(PortalBase):
         db = self.store.read()
         me = self._actor(db, actor)
         org = me["organization"]
-        banks = {b["id"]: b for b in rows(db, T_BANKS) if b["organization"] == org}
+        banks = {b["id"]: b for b in db.find(T_BANKS, organization=org)}
         today_iso = self.today().isoformat()
-        out = [self._license_row(lic, banks[lic["bank"]], today_iso) for lic in rows(db, T_LICENSES) if lic["organization"] == org]
+        out = [self._license_row(lic, banks[lic["bank"]], today_iso) for lic in db.find(T_LICENSES, organization=org)]
         out.sort(key=lambda r: (r["expires_on"], r["activation_id"]), reverse=True)
         return out
 

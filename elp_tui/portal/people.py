@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tinydb import TinyDB
 
 from elp_tui.i18n import N_, _
 from elp_tui.models import Organization, Restriction, Role, User, UserStatus
@@ -22,7 +21,6 @@ from elp_tui.portal.base import (
     T_USERS,
     PortalBase,
     MAX_NAME,
-    Q,
     check_text,
     clean_name,
     normalise_email,
@@ -33,6 +31,7 @@ from elp_tui.portal.clock import clock_meta
 from elp_tui.portal.credits import license_status
 from elp_tui.portal.errors import InvalidInput, LicensesHeld, NotFound, RuleViolation
 from elp_tui.portal.quotes import keep_promise
+from elp_tui.store.repository import View
 from elp_tui.portal.inputs import check_new_name, product_version
 from elp_tui.store.db import StoreExists
 
@@ -67,10 +66,10 @@ class PeopleMixin(PortalBase):
                 n += 1
                 org_id = f"{slug}-{n}"
             org = Organization(id=org_id, name=name, created_on=self.today())
-            db.table(T_ORGS).insert(org.to_doc())
+            db.insert(T_ORGS, org.to_doc())
             admin = User(email=address, organization=org_id, role=Role.admin, status=UserStatus.active,
                          invited_on=self.today(), signed_in_on=self.today())
-            db.table(T_USERS).insert(admin.to_doc())
+            db.insert(T_USERS, admin.to_doc())
             self._log(db, org_id, address, "org-create", name, f"organization created with admin {address}")
             return org.to_doc()
 
@@ -87,11 +86,11 @@ class PeopleMixin(PortalBase):
     def list_users(self, actor: str) -> list[dict[str, Any]]:
         db = self.store.read()
         me = self._actor(db, actor)
-        users = [u for u in rows(db, T_USERS) if u.get("organization") == me["organization"]]
+        users = db.find(T_USERS, organization=me["organization"])
         users.sort(key=lambda u: u["email"])
         return [self._user_row(u) for u in users]
 
-    def _check_invite(self, db: TinyDB, me: dict[str, Any], email: str, role: str) -> tuple[str, Role]:
+    def _check_invite(self, db: View, me: dict[str, Any], email: str, role: str) -> tuple[str, Role]:
         """The address as it will be stored and the role, or the refusal: every invite rule, once."""
         try:
             role_v = Role(role)
@@ -124,21 +123,21 @@ class PeopleMixin(PortalBase):
             keep_promise(expected, {"email": address, "role": role_v.value})
             return self._user_row(self._invite_in(db, me, address, role=role_v))
 
-    def _member(self, db: TinyDB, me: dict[str, Any], email: str) -> dict[str, Any]:
+    def _member(self, db: View, me: dict[str, Any], email: str) -> dict[str, Any]:
         address = normalise_email(email)
         user = self._user(db, address)
         if user is None or user.get("organization") != me["organization"]:
             raise NotFound(_("{email} is not a member of your organization: 'elp users list' shows them.").format(email=address))
         return dict(user)
 
-    def _other_active_admins(self, db: TinyDB, org: str, email: str) -> int:
+    def _other_active_admins(self, db: View, org: str, email: str) -> int:
         return sum(
             1
             for u in rows(db, T_USERS)
             if u.get("organization") == org and u["role"] == "admin" and u["status"] == "active" and u["email"] != email
         )
 
-    def _guard_last_admin(self, db: TinyDB, user: dict[str, Any], doing: str) -> None:
+    def _guard_last_admin(self, db: View, user: dict[str, Any], doing: str) -> None:
         if user["role"] == "admin" and user["status"] == "active" and not self._other_active_admins(db, user["organization"], user["email"]):
             raise RuleViolation(
                 _(
@@ -147,7 +146,7 @@ class PeopleMixin(PortalBase):
                 ).format(email=user["email"], doing=doing)
             )
 
-    def _quote_role(self, db: TinyDB, me: dict[str, Any], email: str, role: str) -> dict[str, Any]:
+    def _quote_role(self, db: View, me: dict[str, Any], email: str, role: str) -> dict[str, Any]:
         """What changing a member's role does; refusals (unknown role, no change, last admin) raised."""
         try:
             role_v = Role(role)
@@ -174,12 +173,12 @@ class PeopleMixin(PortalBase):
             quote = self._quote_role(db, me, email, role)
             keep_promise(expected, quote)
             user = self._member(db, me, quote["email"])
-            db.table(T_USERS).update({"role": quote["role"]}, Q.email == user["email"])
+            db.update(T_USERS, {"role": quote["role"]}, email=user["email"])
             self._log(db, me["organization"], me["email"], "user-role", user["email"], f"role {user['role']} -> {quote['role']}")
             user["role"] = quote["role"]
             return self._user_row(user)
 
-    def _quote_status(self, db: TinyDB, me: dict[str, Any], email: str, status: str) -> dict[str, Any]:
+    def _quote_status(self, db: View, me: dict[str, Any], email: str, status: str) -> dict[str, Any]:
         """What setting a member active or inactive does; refusals raised. One who never signed in
         and is set active goes back to invited (`note` says so)."""
         if status not in ("active", "inactive"):
@@ -215,7 +214,7 @@ class PeopleMixin(PortalBase):
             quote = self._quote_status(db, me, email, status)
             keep_promise(expected, quote)
             user = self._member(db, me, quote["email"])
-            db.table(T_USERS).update({"status": quote["status"]}, Q.email == user["email"])
+            db.update(T_USERS, {"status": quote["status"]}, email=user["email"])
             details = f"status {user['status']} -> {quote['status']}"
             if quote["note"]:
                 details += " (never signed in: active at their first sign-in)"
@@ -226,15 +225,15 @@ class PeopleMixin(PortalBase):
                 row["note"] = quote["note"]
             return row
 
-    def _held_licenses(self, db: TinyDB, org: str, email: str) -> list[str]:
+    def _held_licenses(self, db: View, org: str, email: str) -> list[str]:
         today_iso = self.today().isoformat()
         return sorted(
             lic["activation_id"]
-            for lic in rows(db, T_LICENSES)
-            if lic["organization"] == org and lic.get("assignee") == email and license_status(lic, today_iso) != "expired"
+            for lic in db.find(T_LICENSES, assignee=email, organization=org)
+            if license_status(lic, today_iso) != "expired"
         )
 
-    def _guard_delete(self, db: TinyDB, me: dict[str, Any], user: dict[str, Any]) -> None:
+    def _guard_delete(self, db: View, me: dict[str, Any], user: dict[str, Any]) -> None:
         self._guard_last_admin(db, user, _("deleting them"))
         held = self._held_licenses(db, me["organization"], user["email"])
         if held:
@@ -247,7 +246,7 @@ class PeopleMixin(PortalBase):
                 held,
             )
 
-    def _quote_delete(self, db: TinyDB, me: dict[str, Any], email: str) -> dict[str, Any]:
+    def _quote_delete(self, db: View, me: dict[str, Any], email: str) -> dict[str, Any]:
         """What deleting a member does (teams left, seats returned), or the refusal (last admin,
         licenses held)."""
         user = self._member(db, me, email)
@@ -277,9 +276,9 @@ class PeopleMixin(PortalBase):
             pools = {p["id"] for p in rows(db, T_POOLS) if p["organization"] == me["organization"]}
             for team in rows(db, T_TEAMS):
                 if team["pool"] in pools and user["email"] in team["members"]:
-                    db.table(T_TEAMS).update({"members": [m for m in team["members"] if m != user["email"]]}, Q.id == team["id"])
-            freed = len(db.table(T_HOLDERS).remove((Q.email == user["email"]) & Q.pool.one_of(sorted(pools))))
-            db.table(T_USERS).remove(Q.email == user["email"])
+                    db.update(T_TEAMS, {"members": [m for m in team["members"] if m != user["email"]]}, id=team["id"])
+            freed = db.remove(T_HOLDERS, lambda h: h["pool"] in pools, email=user["email"])
+            db.remove(T_USERS, email=user["email"])
             self._log(
                 db, me["organization"], me["email"], "user-delete", user["email"],
                 f"removed from the organization; {freed} seat(s) returned to the pool", seats=-freed,
@@ -288,16 +287,16 @@ class PeopleMixin(PortalBase):
 
     # -- product versions --------------------------------------------------------
     @staticmethod
-    def _org_products(db: TinyDB, org: str) -> set[str]:
+    def _org_products(db: View, org: str) -> set[str]:
         """The products an organization has: those of its banks and seat pools."""
         return {b["product"] for b in rows(db, T_BANKS) if b["organization"] == org} | {
             p["product"] for p in rows(db, T_POOLS) if p["organization"] == org
         }
 
-    def _org_product(self, db: TinyDB, org: str, product: str) -> dict[str, Any]:
+    def _org_product(self, db: View, org: str, product: str) -> dict[str, Any]:
         """The catalog entry of a product the organization has; refused otherwise."""
         product = check_text(product, _("The product name"), limit=MAX_NAME)
-        catalog = db.table(T_PRODUCTS).get(Q.name == product)
+        catalog = db.get(T_PRODUCTS, name=product)
         if catalog is None:
             raise NotFound(_("No product {product!r} in the catalog: 'elp versions list' shows them.").format(product=product))
         if product not in self._org_products(db, org):
@@ -334,7 +333,7 @@ class PeopleMixin(PortalBase):
             )
         return out
 
-    def _quote_restrict(self, db: TinyDB, me: dict[str, Any], product: str, builds: list[str]) -> dict[str, Any]:
+    def _quote_restrict(self, db: View, me: dict[str, Any], product: str, builds: list[str]) -> dict[str, Any]:
         """Which builds stay accessible once the restriction is enabled; refusals raised."""
         wanted = [product_version(b, _("A build version")) for b in builds if b and b.strip()]
         catalog = self._org_product(db, me["organization"], product)
@@ -364,9 +363,7 @@ class PeopleMixin(PortalBase):
             quote = self._quote_restrict(db, me, product, builds)
             keep_promise(expected, quote)
             rule = Restriction(organization=me["organization"], product=quote["product"], enabled=True, builds=quote["builds"])
-            table = db.table(T_RESTRICTIONS)
-            cond = (Q.organization == me["organization"]) & (Q.product == quote["product"])
-            table.upsert(rule.to_doc(), cond)
+            db.upsert(T_RESTRICTIONS, rule.to_doc(), organization=me["organization"], product=quote["product"])
             self._log(db, me["organization"], me["email"], "versions-restrict", quote["product"], f"only builds {', '.join(rule.builds)}")
             return rule.to_doc()
 
@@ -374,12 +371,10 @@ class PeopleMixin(PortalBase):
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             self._org_product(db, me["organization"], product)
-            table = db.table(T_RESTRICTIONS)
-            cond = (Q.organization == me["organization"]) & (Q.product == product)
-            rule = table.get(cond)
+            rule = db.get(T_RESTRICTIONS, organization=me["organization"], product=product)
             if rule is None or not rule["enabled"]:
                 raise RuleViolation(_("{product} is not restricted: all builds are already accessible.").format(product=product))
-            table.update({"enabled": False}, cond)
+            db.update(T_RESTRICTIONS, {"enabled": False}, organization=me["organization"], product=product)
             self._log(db, me["organization"], me["email"], "versions-unrestrict", product, "all builds accessible")
             return {**rule, "enabled": False}
 
@@ -400,9 +395,7 @@ class PeopleMixin(PortalBase):
         restrictions = {r["product"]: r for r in rows(db, T_RESTRICTIONS) if r["organization"] == org and r["enabled"]}
         today_iso = self.today().isoformat()
         out = []
-        for lic in rows(db, T_LICENSES):
-            if lic["organization"] != org or lic.get("assignee") != me["email"]:
-                continue
+        for lic in db.find(T_LICENSES, assignee=me["email"], organization=org):
             rule = restrictions.get(lic["product"])
             builds = catalog.get(lic["product"], {}).get("builds", [])
             accessible = [b for b in builds if rule is None or b["version"] in rule["builds"]]
@@ -426,7 +419,7 @@ class PeopleMixin(PortalBase):
     def activity(self, actor: str) -> list[dict[str, Any]]:
         db = self.store.read()
         me = self._actor(db, actor)
-        entries = [a for a in rows(db, T_ACTIVITY) if a.get("organization") == me["organization"]]
+        entries = db.find(T_ACTIVITY, organization=me["organization"])
         entries.sort(key=lambda a: a["seq"], reverse=True)
         return entries
 

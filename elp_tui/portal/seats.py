@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tinydb import TinyDB
 
 from elp_tui.i18n import _
 from elp_tui.models import Product, Request, SeatHolder, SeatPool, Team
@@ -18,7 +17,6 @@ from elp_tui.portal.base import (
     VENDOR_EMAIL,
     MAX_NAME,
     PortalBase,
-    Q,
     check_text,
     clean_name,
     normalise_email,
@@ -27,6 +25,7 @@ from elp_tui.portal.base import (
 )
 from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation
 from elp_tui.portal.quotes import keep_promise
+from elp_tui.store.repository import View
 from elp_tui.portal.inputs import check_new_name, name_key, name_taken
 
 
@@ -35,14 +34,14 @@ TEAM_ID = re.compile(r"T-\d+", re.IGNORECASE)
 
 
 class SeatsMixin(PortalBase):
-    def _pool_by_product(self, db: TinyDB, org: str, product: str) -> dict[str, Any]:
+    def _pool_by_product(self, db: View, org: str, product: str) -> dict[str, Any]:
         product = check_text(product, _("The product name"), limit=MAX_NAME)
         for pool in rows(db, T_POOLS):
             if pool["organization"] == org and (name_key(pool["product"]) == name_key(product or "") or pool["id"] == product):
                 return pool
         raise NotFound(_("No seat pool for {product!r} in your organization: 'elp seats show' lists the pools.").format(product=product))
 
-    def _team(self, db: TinyDB, org: str, name: str) -> dict[str, Any]:
+    def _team(self, db: View, org: str, name: str) -> dict[str, Any]:
         """A team of the organization by its exact ID first, then by name (`name_key`: case, width and
         spaces aside)."""
         pools = {p["id"] for p in rows(db, T_POOLS) if p["organization"] == org}
@@ -56,7 +55,7 @@ class SeatsMixin(PortalBase):
                 return team
         raise NotFound(_("No team {name!r} in your organization: 'elp teams list' shows them.").format(name=name))
 
-    def _seat_states(self, db: TinyDB, pool: dict[str, Any]) -> dict[str, str]:
+    def _seat_states(self, db: View, pool: dict[str, Any]) -> dict[str, str]:
         """email -> active | pending | unassigned for every holder of a seat of this pool."""
         users = {u["email"]: u for u in rows(db, "users")}
         in_team: set[str] = set()
@@ -82,7 +81,7 @@ class SeatsMixin(PortalBase):
         (invited, deactivated before signing in, or marked active without signing in)."""
         return not user.get("signed_in_on")
 
-    def _pool_row(self, db: TinyDB, pool: dict[str, Any]) -> dict[str, Any]:
+    def _pool_row(self, db: View, pool: dict[str, Any]) -> dict[str, Any]:
         states = self._seat_states(db, pool)
         counts = {s: sum(1 for v in states.values() if v == s) for s in ("active", "pending", "unassigned")}
         teams = []
@@ -120,23 +119,23 @@ class SeatsMixin(PortalBase):
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             check_new_name(product, (p["name"] for p in rows(db, T_PRODUCTS)), _("The product"), reuse=True)
-            catalog = db.table(T_PRODUCTS).get(Q.name == product)
+            catalog = db.get(T_PRODUCTS, name=product)
             if catalog is not None and catalog.get("kind") != "seats":
                 raise RuleViolation(_("{product} is sold as credits, not seats: use 'elp banks add'.").format(product=product))
             if catalog is None:
-                db.table(T_PRODUCTS).insert(Product(name=product, kind="seats").to_doc())
+                db.insert(T_PRODUCTS, Product(name=product, kind="seats").to_doc())
             existing = [p for p in rows(db, T_POOLS) if p["organization"] == me["organization"] and p["product"] == product]
             if existing:
                 pool = dict(existing[0])
                 pool["seats"] += seats
-                db.table(T_POOLS).update({"seats": pool["seats"]}, Q.id == pool["id"])
+                db.update(T_POOLS, {"seats": pool["seats"]}, id=pool["id"])
             else:
                 pool = SeatPool(id=self._next_id(db, T_POOLS, "SP-"), organization=me["organization"], product=product, seats=seats).to_doc()
-                db.table(T_POOLS).insert(pool)
+                db.insert(T_POOLS, pool)
             self._log(db, me["organization"], me["email"], "seats-add", pool["id"], f"{product}: +{seats} seats purchased ({pool['seats']} in all)", seats=seats)
             return self._pool_row(db, pool)
 
-    def _quote_request_seats(self, db: TinyDB, me: dict[str, Any], product: str, seats: Any) -> dict[str, Any]:
+    def _quote_request_seats(self, db: View, me: dict[str, Any], product: str, seats: Any) -> dict[str, Any]:
         seats = positive_int(seats, _("Seats requested"))
         pool = self._pool_by_product(db, me["organization"], product)
         return {"pool": pool["id"], "product": pool["product"], "seats": seats, "purchased": pool["seats"]}
@@ -155,10 +154,10 @@ class SeatsMixin(PortalBase):
             seats = quote["seats"]
             pool = self._pool_by_product(db, me["organization"], quote["product"])
             request = Request(
-                id=len(db.table(T_REQUESTS)) + 1, organization=me["organization"], kind="seats", target=pool["id"],
+                id=db.next_seq(T_REQUESTS), organization=me["organization"], kind="seats", target=pool["id"],
                 product=pool["product"], amount=seats, actor=me["email"], on=self.today(),
             )
-            db.table(T_REQUESTS).insert(request.to_doc())
+            db.insert(T_REQUESTS, request.to_doc())
             org = self._organization_name_in(db, me["organization"])
             self._mail(db, VENDOR_EMAIL, f"Seat request: {seats} seats of {pool['product']} for {org}",
                        f"{me['email']} of {org} requests {seats} more seats of {pool['product']} (pool {pool['id']}).")
@@ -190,20 +189,20 @@ class SeatsMixin(PortalBase):
             else:
                 raise name_taken(_("The team"), name, existing["name"])
             team = Team(id=self._next_id(db, T_TEAMS, "T-"), organization=me["organization"], pool=pool["id"], name=name)
-            db.table(T_TEAMS).insert(team.to_doc())
+            db.insert(T_TEAMS, team.to_doc())
             self._log(db, me["organization"], me["email"], "team-create", name, f"team of the {pool['product']} pool")
             return team.to_doc()
 
-    def _quote_team_add(self, db: TinyDB, me: dict[str, Any], team: dict[str, Any], address: str) -> dict[str, Any]:
+    def _quote_team_add(self, db: View, me: dict[str, Any], team: dict[str, Any], address: str) -> dict[str, Any]:
         """Whether adding `address` to `team` takes an unused seat or reuses theirs; refusals raised."""
         if address in team["members"]:
             raise RuleViolation(_("{email} is already in team {team}.").format(email=address, team=team["name"]))
-        pool = db.table(T_POOLS).get(Q.id == team["pool"])
+        pool = db.get(T_POOLS, id=team["pool"])
         assert pool is not None
         user = self._user(db, address)
         if user is not None and user.get("organization") != me["organization"]:
             raise RuleViolation(_("{email} belongs to another organization: they must be removed there first.").format(email=address))
-        holds = db.table(T_HOLDERS).get((Q.pool == pool["id"]) & (Q.email == address)) is not None
+        holds = db.exists(T_HOLDERS, pool=pool["id"], email=address)
         row = self._pool_row(db, pool)
         if not holds and row["unused"] <= 0:
             raise RuleViolation(
@@ -243,27 +242,27 @@ class SeatsMixin(PortalBase):
             team = self._team(db, me["organization"], team_name)
             quote = self._quote_team_add(db, me, team, address)
             keep_promise(expected, quote)  # the same seat taken or reused, the same invitation
-            pool = db.table(T_POOLS).get(Q.id == team["pool"])
+            pool = db.get(T_POOLS, id=team["pool"])
             assert pool is not None
             user = self._user(db, address)
             seats_moved = 0
             if quote["takes_seat"]:
-                db.table(T_HOLDERS).insert(SeatHolder(pool=pool["id"], email=address, since=self.today()).to_doc())
+                db.insert(T_HOLDERS, SeatHolder(pool=pool["id"], email=address, since=self.today()).to_doc())
                 seats_moved = 1
             if user is None:
                 self._invite_in(db, me, address, f"to join team {team['name']}")
-            db.table(T_TEAMS).update({"members": team["members"] + [address]}, Q.id == team["id"])
+            db.update(T_TEAMS, {"members": team["members"] + [address]}, id=team["id"])
             how = "took an unused seat" if seats_moved else "reuses their seat"
             self._log(db, me["organization"], me["email"], "team-add", team["name"], f"{address} joined ({how})", seats=seats_moved)
             self._mail(db, address, f"You joined team {team['name']}", f"{me['email']} added you to team {team['name']} ({pool['product']}).")
             return self._pool_row(db, pool)
 
-    def _quote_team_remove(self, db: TinyDB, me: dict[str, Any], team: dict[str, Any], address: str) -> dict[str, Any]:
+    def _quote_team_remove(self, db: View, me: dict[str, Any], team: dict[str, Any], address: str) -> dict[str, Any]:
         """What removing `address` from `team` does: whether they keep their seat unassigned
         (in no other team of the pool) or stay active through another team; refusals raised."""
         if address not in team["members"]:
             raise RuleViolation(_("{email} is not in team {team}.").format(email=address, team=team["name"]))
-        pool = db.table(T_POOLS).get(Q.id == team["pool"])
+        pool = db.get(T_POOLS, id=team["pool"])
         assert pool is not None
         other_teams = sorted(
             t["name"] for t in rows(db, T_TEAMS)
@@ -291,8 +290,8 @@ class SeatsMixin(PortalBase):
             me = self._actor(db, actor)
             team = self._team(db, me["organization"], team_name)
             keep_promise(expected, self._quote_team_remove(db, me, team, address))
-            db.table(T_TEAMS).update({"members": [m for m in team["members"] if m != address]}, Q.id == team["id"])
-            pool = db.table(T_POOLS).get(Q.id == team["pool"])
+            db.update(T_TEAMS, {"members": [m for m in team["members"] if m != address]}, id=team["id"])
+            pool = db.get(T_POOLS, id=team["pool"])
             assert pool is not None
             row = self._pool_row(db, pool)
             note = " (now unassigned: still holds the seat)" if address in row["unassigned_members"] else ""

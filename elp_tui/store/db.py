@@ -55,13 +55,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import orjson
-from tinydb import TinyDB
-from tinydb.storages import Storage
-
 from elp_tui.i18n import _
 from elp_tui.models import SCHEMA_VERSION
 from elp_tui.store.files import abandoned_temps, atomic_write, keep_copy, store_temp
 from elp_tui.store.lock import LockError, StoreLock
+from elp_tui.store.repository import Tables, Transaction, View
 from elp_tui.store.schema import listed, problems, read_json
 
 META_TABLE = "_meta"
@@ -103,29 +101,6 @@ def default_store_path() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("elp", appauthor=False)) / "elp.json"
-
-
-class _Holder:
-    """The in-memory tables TinyDB reads and writes during a transaction."""
-
-    def __init__(self, data: dict[str, dict[str, Any]]):
-        self.data = data
-        self.dirty = False
-
-
-class _MemoryStorage(Storage):
-    def __init__(self, holder: _Holder):
-        self._holder = holder
-
-    def read(self) -> dict[str, dict[str, Any]]:
-        return self._holder.data
-
-    def write(self, data: dict[str, dict[str, Any]]) -> None:
-        self._holder.data = data
-        self._holder.dirty = True
-
-    def close(self) -> None:  # nothing to release: the file is handled by Store
-        pass
 
 
 def _stamp(target: Path | int) -> tuple[int, int, int] | None:
@@ -170,6 +145,7 @@ class Store:
         # with the structure on every whole read; the portal sets them (a bare Store checks structure).
         self.rules = rules
         self._data: dict[str, dict[str, Any]] | None = None
+        self._tables: Tables | None = None
         self._stamp: tuple[int, int, int] | None = None
         self._commit: tuple[int, str] | None = None  # (generation, token) of the cached copy
         self._lock = StoreLock(self.path.with_name(self.path.name + ".lock"), self.path, LOCK_TIMEOUT_S)
@@ -544,40 +520,50 @@ class Store:
 
     # -- access ----------------------------------------------------------------
     @staticmethod
-    def view(tables: dict[str, dict[str, Any]]) -> TinyDB:
-        """A read-only TinyDB over tables already in memory (e.g. those `inspect()` returns)."""
-        return TinyDB(_Holder(tables), storage=_MemoryStorage)
+    def view(tables: dict[str, dict[str, Any]]) -> View:
+        """A read-only view over tables already in memory (e.g. those `inspect()` returns)."""
+        return View(Tables(tables))
 
-    def read(self) -> TinyDB:
+    def _committed(self) -> Tables:
+        """The latest committed tables with their indexes (kept while the file does not change)."""
+        with self._cache_lock:
+            data = self._current()
+            if self._tables is None or self._tables.data is not data:
+                self._tables = Tables(data)
+            return self._tables
+
+    def read(self) -> View:
         """A view of the latest committed state (no lock: files are replaced whole)."""
-        return TinyDB(_Holder(self._current()), storage=_MemoryStorage)
+        return View(self._committed())
 
     def tables(self) -> dict[str, dict[str, Any]]:
         """The raw tables of the latest committed state, for fast whole-table scans."""
         return self._current()
 
     @contextmanager
-    def transaction(self) -> Iterator[TinyDB]:
-        """Lock, refresh, yield a TinyDB to check and change, write once on success.
+    def transaction(self) -> Iterator[Transaction]:
+        """Lock, refresh, yield a Transaction to check and change, write once on success.
 
-        The body works on a private copy (tables and documents copied one level deep), so a
-        view handed out by `read()` — e.g. to a UI worker thread — never sees a half-applied
-        change, and a body that raises leaves the committed state exactly as it was.
+        The body's changes are an overlay on the committed tables, so a view handed out by
+        `read()` — e.g. to a UI worker thread — never sees a half-applied change, and a body
+        that raises leaves the committed state exactly as it was.
         """
         with self._locked():
-            committed = self._current()
+            committed = self._committed()
             base = (self._stamp, self._commit)
-            working = {name: {key: dict(doc) for key, doc in docs.items()} for name, docs in committed.items()}
-            holder = _Holder(working)
-            db = TinyDB(holder, storage=_MemoryStorage)
-            yield db
-            if holder.dirty:
+            tx = Transaction(committed)
+            yield tx
+            if tx.dirty:
+                new = committed.applied(tx.changes)
                 with self._cache_lock:
                     try:
-                        written = self._write(holder.data, base=base)
+                        written = self._write(new.data, base=base)
                     except BaseException:
                         self._data = None
+                        self._tables = None
                         self._stamp = None
                         self._commit = None
                         raise
                     self._data = written
+                    new.data = written
+                    self._tables = new

@@ -61,6 +61,7 @@ class Tables:
         self._index: dict[tuple[str, str], dict[Any, set[str]]] = {}
         self._next_key: dict[str, int] = {}
         self._seq: dict[str, int] = {}
+        self._sums: dict[tuple[str, str, str], dict[Any, int]] = {}
 
     # -- reading ------------------------------------------------------------------------
     def docs(self, table: str) -> dict[str, Doc]:
@@ -81,6 +82,17 @@ class Tables:
             if name in INDEXED.get(table, ()):
                 return self.index(table, name).get(_hashable(value), ())
         return None
+
+    def sums(self, table: str, field: str, by: str) -> dict[Any, int]:
+        """The sum of `field` per value of `by` (a bank's used credits: ledger credits by bank)."""
+        found = self._sums.get((table, field, by))
+        if found is None:
+            found = {}
+            for doc in self.docs(table).values():
+                group = _hashable(doc.get(by))
+                found[group] = found.get(group, 0) + int(doc.get(field) or 0)
+            self._sums[(table, field, by)] = found
+        return found
 
     def next_key(self, table: str) -> int:
         if table not in self._next_key:
@@ -103,9 +115,18 @@ class Tables:
         new._index = dict(self._index)
         new._next_key = dict(self._next_key)
         new._seq = dict(self._seq)
+        new._sums = dict(self._sums)
         for table, docs in changes.items():
             if not docs:
                 continue
+            for (t, field, by), totals in self._sums.items():
+                if t == table:
+                    totals = new._sums[(t, field, by)] = dict(totals)
+                    for key, doc in docs.items():
+                        for sign, counted in ((-1, self.data.get(table, {}).get(key)), (1, doc)):
+                            if counted is not None:
+                                group = _hashable(counted.get(by))
+                                totals[group] = totals.get(group, 0) + sign * int(counted.get(field) or 0)
             stored = new.data[table] = dict(self.data.get(table, {}))
             indexes = {field: dict(index) for (t, field), index in self._index.items() if t == table}
             copied: set[tuple[str, Any]] = set()
@@ -182,6 +203,10 @@ class View:
     def exists(self, table: str, where: Where = None, **fields: Any) -> bool:
         return next(self._docs(table, fields, where), None) is not None
 
+    def sums(self, table: str, field: str, by: str) -> dict[Any, int]:
+        """The sum of `field` per value of `by`, kept with the data (a bank's used credits)."""
+        return dict(self._tables.sums(table, field, by))
+
 
 class Transaction(View):
     """A view plus changes: what the body of `Store.transaction()` reads and writes. Reads see
@@ -226,6 +251,16 @@ class Transaction(View):
             return len(self._tables.docs(table))
         return sum(1 for _ in self._docs(table, fields, where))
 
+    def sums(self, table: str, field: str, by: str) -> dict[Any, int]:
+        totals = super().sums(table, field, by)
+        base = self._tables.docs(table)
+        for key, doc in self.changes.get(table, {}).items():
+            for sign, counted in ((-1, base.get(key)), (1, doc)):
+                if counted is not None:
+                    group = _hashable(counted.get(by))
+                    totals[group] = totals.get(group, 0) + sign * int(counted.get(field) or 0)
+        return totals
+
     # -- changes --------------------------------------------------------------------------
     def _new_key(self, table: str) -> str:
         key = self._next_key.get(table) or self._tables.next_key(table)
@@ -248,13 +283,19 @@ class Transaction(View):
     def _keys(self, table: str, fields: dict[str, Any], where: Where) -> list[str]:
         return [key for key, _doc in self._docs(table, fields, where)]
 
-    def update(self, table: str, values: Doc, where: Where = None, **fields: Any) -> int:
-        """Set `values` on every document matching; how many."""
+    def update(self, table: str, values: Doc | Callable[[Doc], None], where: Where = None, **fields: Any) -> int:
+        """Set `values` on every document matching (or call `values` on a copy of each to change
+        it in place); how many."""
         keys = self._keys(table, fields, where)
         overlay = self.changes.setdefault(table, {})
         for key in keys:
             current = overlay.get(key) or self._tables.docs(table)[key]
-            overlay[key] = {**current, **values}
+            if callable(values):
+                changed = dict(current)
+                values(changed)
+                overlay[key] = changed
+            else:
+                overlay[key] = {**current, **values}
         return len(keys)
 
     def remove(self, table: str, where: Where = None, **fields: Any) -> int:
