@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the snapshot indexes its tables and a journal holds the commits since (1: one file)
 
 
 class Role(str, Enum):

@@ -184,4 +184,9 @@ def copy_store(template: Path, folder: Path) -> Path:
     target = folder / "elp.json"
     target.write_bytes(template.read_bytes())
     target.chmod(0o600)
+    journal = template.with_name(template.name + ".journal")  # the commits since the snapshot
+    if journal.exists():
+        copied = target.with_name(target.name + ".journal")
+        copied.write_bytes(journal.read_bytes())
+        copied.chmod(0o600)
     return target

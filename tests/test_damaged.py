@@ -36,6 +36,7 @@ def sound(portal, bank) -> Path:
     portal.add_seats(ADMIN, "Quillstone Sketch", 2)
     portal.create_team(ADMIN, "Layout", "Quillstone Sketch")
     assert portal.check() == []
+    portal.store.compact()  # one file, the journal folded in: what a hand editor opens
     return portal.store.path
 
 
@@ -121,7 +122,7 @@ def test_a_damaged_store_is_refused_on_open_and_never_modified(elp, sound, name,
     assert str(sound) in err and all(w in err for w in words)
 
     assert sound.read_bytes() == raw and os.stat(sound).st_mtime_ns == mtime
-    assert sorted(p.name for p in sound.parent.iterdir()) == ["elp.json", "elp.json.lock"]
+    assert sorted(p.name for p in sound.parent.iterdir()) in (["elp.json", "elp.json.lock"], ["elp.json", "elp.json.journal", "elp.json.lock"])
 
 
 @pytest.mark.parametrize("name", [n for n in DAMAGE if "is damaged" in DAMAGE[n][1]])

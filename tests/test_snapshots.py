@@ -73,6 +73,10 @@ def demo(demo_template, tmp_path) -> Demo:
     store.parent.mkdir(parents=True)
     shutil.copyfile(template, store)
     store.chmod(0o600)  # a copy gets the umask's mode; ELP refuses a store others can read
+    journal = template.with_name(template.name + ".journal")
+    if journal.exists():
+        shutil.copyfile(journal, store.with_name(store.name + ".journal"))
+        store.with_name(store.name + ".journal").chmod(0o600)
     return Demo(store=store, admin=info["admin"], regular=info["regular"], settings=tmp_path / "settings.json")
 
 

@@ -50,6 +50,8 @@ import secrets
 import shlex
 import stat
 import threading
+import time
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -59,13 +61,17 @@ from elp_tui.i18n import _
 from elp_tui.models import SCHEMA_VERSION
 from elp_tui.store.files import abandoned_temps, atomic_write, keep_copy, store_temp
 from elp_tui.store.lock import LockError, StoreLock
+from elp_tui.store.journal import COMPACT_BYTES, Counters, JournalDamaged, encode_entry, encode_snapshot, journal_path_of, read_entries
 from elp_tui.store.repository import Tables, Transaction, View
-from elp_tui.store.schema import listed, problems, read_json
+from elp_tui.store.schema import listed, problems, read_json, written_problems
 
 META_TABLE = "_meta"
 LOCK_TIMEOUT_S = 30.0
-# How much of the file's start holds the `_meta` document (it is ~80 bytes).
+# How much of the file's start is read first for its `_meta` (more is read if the index of a
+# large store's tables and banks is longer), and the most it may take.
 HEAD_BYTES = 4096
+MAX_HEAD_BYTES = 8 * 1024 * 1024
+READABLE_SCHEMAS = (1, SCHEMA_VERSION)
 _HEAD = re.compile(rb'\A\{"_meta":\{"1":(\{[^{}]*\})\}')
 
 
@@ -131,9 +137,29 @@ def _head_meta(head: bytes) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) else None
 
 
+# ELP writes schema, generation and commit first: found in the first bytes, however long the rest.
+_QUICK = re.compile(rb'\A\{"_meta":\{"1":\{"schema":2,"generation":([0-9]{1,18}),"commit":"([0-9a-f]{1,64})"')
+
+
 def _head_commit(head: bytes) -> tuple[int, str] | None:
     """(generation, commit token) read from the start of a store file; None if not found there."""
+    quick = _QUICK.match(head)
+    if quick is not None:
+        return (int(quick.group(1)), quick.group(2).decode())
     return _commit_of(_head_meta(head))
+
+
+def _read_head(fh: Any) -> bytes:
+    """The start of a store file, long enough to hold its `_meta` (which indexes its tables)."""
+    head = fh.read(HEAD_BYTES)
+    size = HEAD_BYTES
+    while _HEAD.match(head) is None and len(head) == size and size < MAX_HEAD_BYTES and head.startswith(b'{"_meta":{"1":{'):
+        more = fh.read(size)
+        head += more
+        size *= 2
+        if not more:
+            break
+    return head
 
 
 class Store:
@@ -144,10 +170,11 @@ class Store:
         # The portal's rules over the well-formed documents (sums, seats, members, the log), checked
         # with the structure on every whole read; the portal sets them (a bare Store checks structure).
         self.rules = rules
-        self._data: dict[str, dict[str, Any]] | None = None
-        self._tables: Tables | None = None
-        self._stamp: tuple[int, int, int] | None = None
-        self._commit: tuple[int, str] | None = None  # (generation, token) of the cached copy
+        self._snap: _Snapshot | None = None  # the snapshot read, lazily
+        self._ops: list[tuple[int, str, str, Any]] = []  # the journal since it: (generation, table, key, doc)
+        self._generation = 0  # of the committed state known here
+        self._journal_end = 0  # how much of the journal was read (whole lines)
+        self._tables: Tables | None = None  # the committed state, with its indexes
         self._lock = StoreLock(self.path.with_name(self.path.name + ".lock"), self.path, LOCK_TIMEOUT_S)
         self._folder_checked = False
         # The cached copy and its stamp and commit change together: the UI's worker threads and
@@ -200,7 +227,8 @@ class Store:
         if version is None:
             raise self._unusable(
                 _("has no schema version: it is not an ELP store"), _("point --store at an ELP store or run 'elp init'"))
-        if type(version) is not int or version != SCHEMA_VERSION:  # true == 1 and 1.0 == 1 in Python, not here
+        # Schema 1 (one file, no index, no journal) is read and becomes schema 2 at its first commit.
+        if type(version) is not int or version not in READABLE_SCHEMAS:  # true == 1 and 1.0 == 1 in Python, not here
             if type(version) is int and version > SCHEMA_VERSION:
                 advice = _("it was written by a newer ELP: use that release, or restore a backup made by this one")
             else:
@@ -227,7 +255,75 @@ class Store:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             raise StoreError(_no_store(self.path)) from None
-        return self.problems(*self._read(raw))
+        data, twice = self._read(raw)
+        found = self._snapshot_problems(raw, data)
+        data = self._with_journal(data)
+        more, clean = self.problems(data, twice)
+        return found + more, clean
+
+    def _snapshot_problems(self, raw: bytes, data: dict[str, Any]) -> list[str]:
+        """What a snapshot's index says of its tables and does not hold: each table's CRC, and the
+        kept counters (next keys, last numbers, each bank's used credits) against the documents."""
+        meta = data.get(META_TABLE, {}).get("1") if isinstance(data.get(META_TABLE), dict) else None
+        if not isinstance(meta, dict) or meta.get("schema") != SCHEMA_VERSION or "tables" not in meta:
+            return []
+        # A file edited by hand no longer matches its index: it is read whole and judged in full,
+        # and its kept counters are not used. Only an index that matches is trusted, so only then
+        # must its counters be right.
+        if not _indexed(meta, len(raw)):
+            return []
+        head = len(b'{"_meta":{"1":') + len(orjson.dumps(meta)) + 1
+        found: list[str] = []
+        if zlib.crc32(raw[head:]) != meta["crc"]:
+            return []
+        for _name, start, end, crc, _next, _last in meta["tables"]:
+            if zlib.crc32(raw[head + start: head + end]) != crc:
+                return []
+        tables = {name: docs for name, docs in data.items() if name != META_TABLE and isinstance(docs, dict)}
+        try:
+            counted = Counters.of(tables)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return found  # malformed documents: their own problems say so
+        kept = {bank: n for bank, n in meta.get("used") or []}
+        if {b: n for b, n in counted.used.items() if n} != {b: n for b, n in kept.items() if n}:
+            found.append(_("the used credits kept per bank do not add up to the ledger"))
+        for name, _start, _end, _crc, next_key, last in meta["tables"]:
+            if next_key != counted.next_key.get(name, 1) or last != counted.last_seq.get(name, 0):
+                found.append(_("the counters kept for table {table} do not match its documents").format(table=name))
+        return found
+
+    def _with_journal(self, data: dict[str, Any]) -> dict[str, Any]:
+        """`data` (a snapshot read whole) with the journal's lines of that snapshot applied."""
+        meta = data.get(META_TABLE, {}).get("1") or {}
+        journal = journal_path_of(self.path)
+        try:
+            raw = journal.read_bytes()
+        except FileNotFoundError:
+            return data
+        try:
+            entries, _end = read_entries(raw)
+        except JournalDamaged as exc:
+            raise self._unusable(
+                _("has a damaged journal ({journal}: {reason})").format(journal=journal.name, reason=exc),
+                _("restore a backup with 'elp restore BACKUP'"), [str(exc)]) from None
+        data = dict(data)
+        generation = meta.get("generation") if type(meta.get("generation")) is int else 0
+        for entry in entries:
+            if entry.base != meta.get("commit"):
+                continue
+            if entry.generation != generation + 1:
+                raise self._unusable(
+                    _("has a journal line out of order (generation {found} after {last})").format(
+                        found=entry.generation, last=generation),
+                    _("restore a backup with 'elp restore BACKUP'"), [f"journal generation {entry.generation}"])
+            generation = entry.generation
+            for table, key, doc in entry.ops:
+                docs = data[table] = dict(data.get(table) or {})
+                if doc is None:
+                    docs.pop(key, None)
+                else:
+                    docs[key] = doc
+        return data
 
     def _private(self, path: Path, st: os.stat_result | None = None) -> None:
         """Refuse a store that other users can read or change; say the chmod that fixes it."""
@@ -267,54 +363,145 @@ class Store:
                           "(fix it with: chmod 700 {quoted})").format(mode=stat.S_IMODE(fst.st_mode), quoted=quoted),
             )
 
+    # -- reading: the snapshot, then the journal ---------------------------------------------
     def _current(self) -> dict[str, dict[str, Any]]:
-        """The latest committed tables (re-read if another process committed since)."""
+        """Every committed table (snapshot and journal), loading those not read yet."""
         with self._cache_lock:
-            self._load_if_changed()
-            assert self._data is not None
-            return self._data
+            return self._refresh().everything()
 
-    def _load_if_changed(self) -> None:
-        """Keep the cached copy if the file still holds it (stamp and commit), else re-read it."""
-        try:
-            fh = open(self.path, "rb")
-        except FileNotFoundError:
-            raise StoreError(_no_store(self.path)) from None
-        except PermissionError:
-            raise StoreError(f"Cannot read the store {self.path}: permission denied.") from None
-        with fh:
-            # Stamp, head and content all come from this one open file, so they agree even
-            # when another process replaces the store meanwhile.
+    def _refresh(self) -> Tables:
+        """The committed state, caught up: the same snapshot and only the journal lines not read
+        yet, or (another snapshot: a compaction, a restore) everything anew."""
+        with self._cache_lock:
+            try:
+                fh = open(self.path, "rb")
+            except FileNotFoundError:
+                raise StoreError(_no_store(self.path)) from None
+            except PermissionError:
+                raise StoreError(_("Cannot read the store {path}: permission denied.").format(path=self.path)) from None
             st = os.fstat(fh.fileno())
             stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-            if self._data is not None and self._commit is not None and stamp == self._stamp:
-                if _head_commit(fh.read(HEAD_BYTES)) == self._commit:
-                    return
-                fh.seek(0)
-            raw = fh.read()
-        self._private(self.path, st)
-        data = self._parse(raw)
-        self._data = data
-        self._stamp = stamp
-        self._commit = _commit_of(data[META_TABLE].get("1"))
+            head = _read_head(fh)
+            snap = self._snap
+            if snap is None or snap.stamp != stamp or _head_commit(head) != (snap.generation, snap.commit):
+                self._private(self.path, st)
+                snap = self._open_snapshot(fh, stamp, head)
+                self._snap = snap
+                self._ops = []
+                self._generation = snap.generation
+                self._journal_end = 0
+                self._tables = Tables(
+                    snap.full if snap.full is not None else {}, counters=snap.counters.copy(), lock=self._cache_lock,
+                    loader=None if snap.full is not None else _Loader(self, snap, self._ops, snap.generation),
+                )
+                if snap.full is not None:  # every table in memory: the journal applies to them directly
+                    self._tables = Tables(
+                        {name: dict(docs) for name, docs in snap.full.items()}, counters=snap.counters.copy(),
+                        lock=self._cache_lock)
+            else:
+                fh.close()
+            self._catch_up()
+            assert self._tables is not None
+            return self._tables
 
+    def _open_snapshot(self, fh: Any, stamp: tuple[int, int, int], head: bytes) -> "_Snapshot":
+        """The snapshot in `fh`: read lazily when its head indexes its tables and the file has the
+        size the index says; else (a store of schema 1, a hand-edited file) read whole and judged
+        in full, as `elp check` would."""
+        meta = _head_meta(head)
+        if _indexed(meta, stamp[2]):
+            assert meta is not None
+            head_len = len(_HEAD.match(head).group(0))  # type: ignore[union-attr]
+            fh.seek(head_len)
+            crc = 0
+            while chunk := fh.read(1 << 20):
+                crc = zlib.crc32(chunk, crc)
+            if crc == meta["crc"]:  # the bytes ELP validated and wrote: tables are read when needed
+                return _Snapshot(self, fh, stamp, meta, head_len)
+        fh.seek(0)
+        raw = fh.read()
+        fh.close()
+        data = self._parse(raw)
+        meta = data[META_TABLE]["1"]
+        full = {name: docs for name, docs in data.items()}
+        return _Snapshot(self, None, stamp, meta, 0, full=full)
+
+    def _catch_up(self) -> None:
+        """Apply the journal lines written since the last look (by anyone) to the committed state."""
+        snap = self._snap
+        assert snap is not None and self._tables is not None
+        journal = journal_path_of(self.path)
+        try:
+            with open(journal, "rb") as jh:
+                size = os.fstat(jh.fileno()).st_size
+                if size <= self._journal_end:
+                    return
+                jh.seek(self._journal_end)
+                raw = jh.read(size - self._journal_end)
+        except FileNotFoundError:
+            return
+        try:
+            entries, good_end = read_entries(raw, self._journal_end)
+        except JournalDamaged as exc:
+            raise self._unusable(
+                _("has a damaged journal ({journal}: {reason})").format(journal=journal.name, reason=exc),
+                _("restore a backup with 'elp restore BACKUP'"), [str(exc)]) from None
+        changes: dict[str, dict[str, Any]] = {}
+        for entry in entries:
+            if entry.base != snap.commit:
+                continue  # a line of an older snapshot, left by a compaction cut short
+            if entry.generation != self._generation + 1:
+                raise self._unusable(
+                    _("has a journal line out of order (generation {found} after {last})").format(
+                        found=entry.generation, last=self._generation),
+                    _("restore a backup with 'elp restore BACKUP'"), [f"journal generation {entry.generation}"])
+            for table, key, doc in entry.ops:
+                self._ops.append((entry.generation, table, key, doc))
+                changes.setdefault(table, {})[key] = doc
+            self._generation = entry.generation
+        self._journal_end = good_end
+        if changes:
+            self._tables = self._tables.applied(changes, loader=self._loader())
+
+    def _loader(self) -> "_Loader | None":
+        snap = self._snap
+        assert snap is not None
+        return None if snap.full is not None else _Loader(self, snap, self._ops, self._generation)
+
+    def _load_table(self, snap: "_Snapshot", ops: list[tuple[int, str, str, Any]], table: str, upto: int) -> dict[str, Any]:
+        """One table as of generation `upto`: its bytes in the snapshot (their CRC checked: a
+        table edited by hand makes the whole file judged in full first), then the journal."""
+        docs = snap.table(table)
+        for generation, name, key, doc in ops:
+            if generation > upto:
+                break
+            if name == table:
+                if doc is None:
+                    docs.pop(key, None)
+                else:
+                    docs[key] = doc
+        return docs
+
+    # -- writing ---------------------------------------------------------------------------
     def _write(
         self, data: dict[str, dict[str, Any]], *, base: Any, token_from_content: bool = False,
+        generation: int | None = None,
     ) -> dict[str, dict[str, Any]]:
-        """Commit `data` with the next generation and a new commit token, `_meta` first in the
-        file; returns what was written. The token is random, or with `token_from_content` a
-        digest of the tables (`create()`: the same tables give the same bytes). `base` is the
-        `marker()` of the file the commit started from (None: there was none): the file is
-        replaced only if it is still that one and this process still holds the lock."""
-        meta = dict(data.get(META_TABLE, {}).get("1") or {"schema": SCHEMA_VERSION})
-        previous = _commit_of(meta)
-        meta["generation"] = (previous[0] if previous else 0) + 1
+        """Write a new snapshot of `data` (every table) with the next generation and a new commit
+        token, `_meta` first, and empty the journal; returns what was written. The token is
+        random, or with `token_from_content` a digest of the tables (`create()`: the same tables
+        give the same bytes). `base` is the `marker()` of the store the commit started from
+        (None: there was none): the file is replaced only if it is still that one and this
+        process still holds the lock."""
+        meta = {key: value for key, value in (data.get(META_TABLE, {}).get("1") or {}).items()
+                if key not in ("schema", "generation", "commit", "tables", "used")}
+        previous = data.get(META_TABLE, {}).get("1") or {}
+        number = generation if generation is not None else (
+            previous["generation"] if type(previous.get("generation")) is int else 0) + 1
         tables = {name: docs for name, docs in data.items() if name != META_TABLE}
-        body = orjson.dumps(tables)
-        meta["commit"] = hashlib.sha256(body).hexdigest()[:16] if token_from_content else secrets.token_hex(8)
-        # {"_meta":{...}, then the other tables: serialised once, _meta first whatever the dict order.
-        head = b'{"' + META_TABLE.encode() + b'":' + orjson.dumps({"1": meta})
-        payload = b"".join((head, b",", memoryview(body)[1:])) if tables else head + b"}"
+        token = hashlib.sha256(orjson.dumps(tables)).hexdigest()[:16] if token_from_content else secrets.token_hex(8)
+        head_meta = {"schema": SCHEMA_VERSION, "generation": number, "commit": token, **meta}
+        payload = encode_snapshot(tables, head_meta)
         # Called only under the lock: a temp file of this store whose writer is dead was left by a
         # writer killed mid-write; remove it, or every crash would leave a full copy behind.
         # Nothing else is ever removed, whatever its name (see files.abandoned_temps).
@@ -324,19 +511,70 @@ class Store:
             except FileNotFoundError:
                 pass
         atomic_write(self.path, payload, temp=store_temp(self.path), before_replace=lambda: self._still_base(base))
-        self._stamp = _stamp(self.path)
-        self._commit = _commit_of(meta)
-        return {META_TABLE: {"1": meta}, **tables}
+        # The new snapshot holds every journal line: empty the journal (its lines name the old
+        # snapshot, so a crash before this only leaves lines that are skipped).
+        journal = journal_path_of(self.path)
+        if journal.exists():
+            fd = os.open(journal, os.O_WRONLY | os.O_NOFOLLOW)
+            try:
+                os.ftruncate(fd, 0)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        full_meta = self.head_meta_of(payload) or head_meta
+        written = {META_TABLE: {"1": full_meta}, **tables}
+        st = os.stat(self.path)
+        self._snap = _Snapshot(self, None, (st.st_ino, st.st_mtime_ns, st.st_size), full_meta, 0, full=written,
+                               counters=Counters.of(tables))
+        self._ops = []
+        self._generation = number
+        self._journal_end = 0
+        self._tables = Tables({name: dict(docs) for name, docs in written.items()}, counters=self._snap.counters.copy(),
+                              lock=self._cache_lock)
+        return written
+
+    def _append(self, changes: dict[str, dict[str, Any]], base: Any) -> int:
+        """Append one commit's changes to the journal, durably; its generation."""
+        snap = self._snap
+        assert snap is not None
+        generation = self._generation + 1
+        ops = [[table, key, doc] for table, docs in changes.items() for key, doc in docs.items()]
+        line = encode_entry(generation, snap.commit, ops)
+        journal = journal_path_of(self.path)
+        self._still_base(base)
+        fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            size = os.fstat(fd).st_size
+            if size != self._journal_end:  # a last line cut short by a crash: cut it off first
+                os.ftruncate(fd, self._journal_end)
+            os.lseek(fd, self._journal_end, os.SEEK_SET)
+            try:
+                view = memoryview(line)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            except BaseException:
+                os.ftruncate(fd, self._journal_end)  # a full disk: no half line stays behind
+                raise
+        finally:
+            os.close(fd)
+        if self._journal_end == 0 and size == 0:
+            _fsync_folder(self.path.parent)  # a new journal file: its name must survive a crash too
+        for table, key, doc in ops:
+            self._ops.append((generation, table, key, doc))
+        self._generation = generation
+        self._journal_end += len(line)
+        return generation
 
     def _still_base(self, base: Any) -> None:
-        """Just before a commit replaces the file: refuse unless this process still holds the lock
-        and the file is still the one the commit started from. Both hold unless someone removed
-        or replaced the lock file meanwhile, letting another writer in: then nothing is written."""
+        """Just before a commit writes: refuse unless this process still holds the lock and the
+        store is still the one the commit started from. Both hold unless someone removed or
+        replaced the lock file meanwhile, letting another writer in: then nothing is written."""
         if self._lock.still_held():
-            now = self._read_file(HEAD_BYTES)[1]
+            now = self.marker()
             if now is None and base is None:
                 return
-            if now is not None and base is not None and now[0] == base[0] and now[1] in (None, base[1]):
+            if now is not None and base is not None and now == base:
                 return
         raise StoreError(
             _("The store {path} was changed by another process while this change was being saved, although this one "
@@ -345,30 +583,29 @@ class Store:
         )
 
     def _read_file(self, size: int = -1) -> tuple[bytes | None, Any]:
-        """The file's bytes (the first `size`, or all) and its stamp and head commit, as
-        `marker()` gives them, from one open file; (None, None) if there is no file."""
+        """The snapshot file's bytes (the first `size`, or all) and the store's `marker()`;
+        (None, None) if there is no file."""
         try:
             fh = open(self.path, "rb")
         except FileNotFoundError:
             return None, None
         with fh:
-            st = os.fstat(fh.fileno())
             raw = fh.read(size)
-        return raw, ((st.st_ino, st.st_mtime_ns, st.st_size), _head_commit(raw[:HEAD_BYTES]))
+        return raw, self.marker()
 
     def head_meta(self) -> dict[str, Any] | None:
         """The `_meta` document at the start of the file, without parsing the rest; None if the
         file is missing or does not start with one."""
         try:
             with open(self.path, "rb") as fh:
-                return _head_meta(fh.read(HEAD_BYTES))
+                return _head_meta(_read_head(fh))
         except FileNotFoundError:
             return None
 
     @staticmethod
     def head_meta_of(raw: bytes) -> dict[str, Any] | None:
         """The `_meta` document at the start of a store file's bytes; None if it does not start with one."""
-        return _head_meta(raw[:HEAD_BYTES])
+        return _head_meta(raw[:MAX_HEAD_BYTES])
 
     def create(
         self,
@@ -397,11 +634,11 @@ class Store:
                     raise StoreExists(f"A store already exists at {self.path}; it was left untouched.")
                 kept = None
                 if keep_previous is not None and raw is not None and (keep_if is None or keep_if(raw)):
-                    kept = keep_copy(self.path, keep_previous, raw)
+                    kept = self._keep(keep_previous, raw)
                 data: dict[str, dict[str, Any]] = dict(tables or {})
                 data[META_TABLE] = {"1": {**(meta or {}), "schema": SCHEMA_VERSION}}
                 with self._cache_lock:
-                    self._data = self._write(data, base=base, token_from_content=True)
+                    self._write(data, base=base, token_from_content=True, generation=1)
                 return kept
         except OSError as exc:
             raise StoreError(
@@ -421,10 +658,16 @@ class Store:
                 _("{path} already exists; it was left untouched. Choose another file, or add --force to replace it.").format(path=target)
             )
         self._private_backup_folder(target.parent)
-        with self._locked():  # no commit lands half-way through the copy
+        with self._locked(), self._cache_lock:  # no commit lands half-way through the copy
+            state = self._refresh()  # a damaged store is refused, not copied
+            if self._journal_end:  # the copy is one file: fold the journal into the snapshot first
+                self._compact(state, self.marker(), migrate=False)
+            snap = self._snap
             raw = self.path.read_bytes()
-        self._private(self.path)
-        tables = self._parse(raw)  # a damaged store is refused, not copied
+        if snap is None or snap.full is None:
+            tables = self._parse(raw)
+        else:
+            tables = snap.full
         try:
             if not target.parent.exists():
                 os.makedirs(target.parent, mode=0o700, exist_ok=True)
@@ -466,11 +709,16 @@ class Store:
             os.makedirs(folder, mode=0o700, exist_ok=True)
         with self._locked():
             raw, base = self._read_file()
-            current_generation = base[1][0] if base is not None and base[1] else 0
+            try:
+                with self._cache_lock:
+                    self._refresh()
+                    current_generation = self._generation
+            except StoreError:  # a damaged store is replaced too: its head says how far it went
+                current_generation = base[1][0] if base is not None and base[1] else 0
             kept = None
             if raw is not None and keep_previous is not None:
                 try:
-                    kept = keep_copy(self.path, keep_previous, raw)
+                    kept = self._keep(keep_previous, raw)
                 except OSError as exc:
                     raise StoreError(
                         _("Cannot keep a copy of the store {path} beside it: {reason}. Nothing was replaced.").format(
@@ -481,8 +729,20 @@ class Store:
             meta["generation"] = max(current_generation, meta.get("generation") or 0)
             data[META_TABLE] = {"1": meta}
             with self._cache_lock:
-                self._data = self._write(data, base=base)
-                return self._data, kept
+                written = self._write(data, base=base)
+                return written, kept
+
+    def _keep(self, name: str, raw: bytes) -> Path:
+        """Keep the store about to be replaced as `<store>.<name>`: its snapshot's bytes `raw`,
+        and beside it (`<kept>.journal`) its journal if it has one: together, the whole store."""
+        kept = keep_copy(self.path, name, raw)
+        try:
+            journal = journal_path_of(self.path).read_bytes()
+        except FileNotFoundError:
+            journal = b""
+        if journal:
+            keep_copy(kept, "journal", journal)
+        return kept
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -507,16 +767,19 @@ class Store:
         finally:
             self._lock.release()
 
-    def marker(self) -> tuple[tuple[int, int, int] | None, tuple[int, str] | None] | None:
-        """What a session compares to notice another session's commit: the stamp and the
-        (generation, commit) found at the file's start, from one open file. The stamp alone
-        can miss a commit (inode reused, same mtime and size); the token cannot. An open, an
-        fstat and a 4 KB read, never a parse; None while there is no file."""
+    def marker(self) -> tuple[Any, ...] | None:
+        """What a session compares to notice another session's commit: the snapshot's stamp and
+        the (generation, commit) at its start, from one open file, and the journal's size. The
+        stamp alone can miss a new snapshot (inode reused, same mtime and size); the token cannot;
+        a commit grows the journal. Two stats and a 4 KB read, never a parse; None while there is
+        no store."""
         try:
             with open(self.path, "rb") as fh:
-                return (_stamp(fh.fileno()), _head_commit(fh.read(HEAD_BYTES)))
+                snapshot = (_stamp(fh.fileno()), _head_commit(fh.read(HEAD_BYTES)))
         except FileNotFoundError:
             return None
+        journal = _stamp(journal_path_of(self.path))
+        return (*snapshot, journal[2] if journal else 0)
 
     # -- access ----------------------------------------------------------------
     @staticmethod
@@ -524,46 +787,165 @@ class Store:
         """A read-only view over tables already in memory (e.g. those `inspect()` returns)."""
         return View(Tables(tables))
 
-    def _committed(self) -> Tables:
-        """The latest committed tables with their indexes (kept while the file does not change)."""
-        with self._cache_lock:
-            data = self._current()
-            if self._tables is None or self._tables.data is not data:
-                self._tables = Tables(data)
-            return self._tables
-
     def read(self) -> View:
-        """A view of the latest committed state (no lock: files are replaced whole)."""
-        return View(self._committed())
+        """A view of the latest committed state (no lock: a snapshot is replaced whole and the
+        journal only grows by whole lines)."""
+        return View(self._refresh())
 
     def tables(self) -> dict[str, dict[str, Any]]:
-        """The raw tables of the latest committed state, for fast whole-table scans."""
+        """Every table of the latest committed state, for whole-table work (a backup, a check)."""
         return self._current()
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """Lock, refresh, yield a Transaction to check and change, write once on success.
+        """Lock, catch up, yield a Transaction to check and change, and commit its changes once:
+        one journal line, fsynced (or, past `COMPACT_BYTES` of journal or on a store of an older
+        schema, a new snapshot).
 
         The body's changes are an overlay on the committed tables, so a view handed out by
         `read()` — e.g. to a UI worker thread — never sees a half-applied change, and a body
         that raises leaves the committed state exactly as it was.
         """
         with self._locked():
-            committed = self._committed()
-            base = (self._stamp, self._commit)
+            committed = self._refresh()
+            base = self.marker()
             tx = Transaction(committed)
             yield tx
-            if tx.dirty:
-                new = committed.applied(tx.changes)
-                with self._cache_lock:
-                    try:
-                        written = self._write(new.data, base=base)
-                    except BaseException:
-                        self._data = None
-                        self._tables = None
-                        self._stamp = None
-                        self._commit = None
-                        raise
-                    self._data = written
-                    new.data = written
-                    self._tables = new
+            if not tx.dirty:
+                return
+            changes = {table: docs for table, docs in tx.changes.items() if docs}
+            refused = written_problems(changes)
+            if refused:
+                raise StoreError(
+                    _("A change was refused before it reached the store {path}: {problems}. Nothing was written.").format(
+                        path=self.path, problems=listed(refused)))
+            with self._cache_lock:
+                try:
+                    snap = self._snap
+                    assert snap is not None
+                    if snap.schema != SCHEMA_VERSION or self._journal_end + _size(changes) > COMPACT_BYTES:
+                        self._compact(committed.applied(changes), base, migrate=snap.schema != SCHEMA_VERSION)
+                        return
+                    self._append(changes, base)
+                    self._tables = committed.applied(changes, loader=self._loader())
+                except BaseException:
+                    self._forget()
+                    raise
+
+    def compact(self) -> None:
+        """Fold the journal into a new snapshot now (under the lock): the store is then one file.
+        Commits do this by themselves when the journal grows past `COMPACT_BYTES`."""
+        with self._locked(), self._cache_lock:
+            state = self._refresh()
+            snap = self._snap
+            assert snap is not None
+            self._compact(state, self.marker(), migrate=snap.schema != SCHEMA_VERSION)
+
+    def _compact(self, state: Tables, base: Any, *, migrate: bool) -> None:
+        """Fold the journal into a new snapshot of `state` (under the lock). A store of an older
+        schema is first kept as it was (`<store>.before-schema-<n>-<time>`)."""
+        data = state.everything()
+        if migrate:
+            raw = self.path.read_bytes()
+            keep_copy(self.path, f"before-schema-{SCHEMA_VERSION}-{time.strftime('%Y%m%dT%H%M%S')}", raw)
+        previous = dict((data.get(META_TABLE) or {}).get("1") or {})
+        previous["generation"] = self._generation
+        self._write({**data, META_TABLE: {"1": previous}}, base=base)
+
+    def _forget(self) -> None:
+        """After a write that failed half-way: read everything afresh next time."""
+        self._snap = None
+        self._tables = None
+        self._ops = []
+        self._journal_end = 0
+
+
+def _size(changes: dict[str, dict[str, Any]]) -> int:
+    return sum(len(orjson.dumps(docs)) for docs in changes.values())
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _indexed(meta: dict[str, Any] | None, size: int) -> bool:
+    """A snapshot ELP wrote with an index of its tables, whose size is the one the index says."""
+    if not isinstance(meta, dict) or meta.get("schema") != SCHEMA_VERSION or type(meta.get("schema")) is not int:
+        return False
+    if type(meta.get("generation")) is not int or not isinstance(meta.get("commit"), str):
+        return False
+    index = meta.get("tables")
+    if not isinstance(index, list) or not isinstance(meta.get("used"), list) or not 0 <= meta["generation"] < 2**63:
+        return False
+    if type(meta.get("crc")) is not int:
+        return False
+    for entry in index:
+        if not (isinstance(entry, list) and len(entry) == 6 and isinstance(entry[0], str)
+                and all(type(n) is int and n >= 0 for n in entry[1:])):
+            return False
+    try:
+        head = len(b'{"_meta":{"1":') + len(orjson.dumps(meta)) + 1
+    except TypeError:  # a number orjson cannot write: not a file ELP wrote
+        return False
+    return size == head + (index[-1][2] if index else 0) + 1
+
+
+class _Snapshot:
+    """One snapshot file as a session reads it: its head, and its tables one at a time (their
+    bytes read from the open file, which stays the same file whatever replaces it), or every
+    table already in memory (`full`: a store read whole)."""
+
+    def __init__(self, store: "Store", fh: Any, stamp: tuple[int, int, int], meta: dict[str, Any], head_len: int,
+                 *, full: dict[str, dict[str, Any]] | None = None, counters: Counters | None = None):
+        self.store = store
+        self.fh = fh
+        self.stamp = stamp
+        self.meta = meta
+        self.head_len = head_len
+        self.full = full
+        self.schema = meta.get("schema")
+        self.generation = meta.get("generation") if type(meta.get("generation")) is int else 0
+        self.commit = meta.get("commit") if isinstance(meta.get("commit"), str) else ""
+        self.index = {entry[0]: entry for entry in meta.get("tables") or []} if full is None else {}
+        if counters is not None:
+            self.counters = counters
+        elif full is not None:
+            self.counters = Counters.of(full)
+        else:
+            self.counters = Counters(
+                next_key={name: entry[4] for name, entry in self.index.items()},
+                last_seq={name: entry[5] for name, entry in self.index.items() if entry[5]},
+                used={bank: n for bank, n in meta.get("used") or []},
+            )
+
+    def names(self) -> list[str]:
+        return list(self.full) if self.full is not None else [META_TABLE, *self.index]
+
+    def table(self, name: str) -> dict[str, Any]:
+        if self.full is not None:
+            return dict(self.full.get(name, {}))
+        if name == META_TABLE:
+            return {"1": dict(self.meta)}
+        entry = self.index.get(name)
+        if entry is None:
+            return {}
+        _name, start, end = entry[:3]
+        # The whole file's CRC was checked when it was opened, and this open file stays that file.
+        return orjson.loads(os.pread(self.fh.fileno(), end - start, self.head_len + start))
+
+
+class _Loader:
+    """Reads a table of a lazily read snapshot as of one generation (snapshot, then journal)."""
+
+    def __init__(self, store: "Store", snap: _Snapshot, ops: list[tuple[int, str, str, Any]], generation: int):
+        self.store, self.snap, self.ops, self.generation = store, snap, ops, generation
+
+    def __call__(self, table: str) -> dict[str, Any]:
+        return self.store._load_table(self.snap, self.ops, table, self.generation)
+
+    def names(self) -> list[str]:
+        return self.snap.names() + sorted({op[1] for op in self.ops if op[0] <= self.generation} - set(self.snap.names()))

@@ -23,7 +23,10 @@ of them (nothing is copied until it is changed), applied in one step on commit.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, Iterable, Iterator
+
+from elp_tui.store.journal import Counters
 
 # The fields looked up by equality, per table: kept as indexes (value -> document keys).
 INDEXED: dict[str, tuple[str, ...]] = {
@@ -41,8 +44,6 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "activity": ("organization",),
     "outbox": (),
 }
-# Numbered tables: the field that numbers their documents 1, 2, 3 ...
-NUMBERED: dict[str, str] = {"activity": "seq", "ledger": "id", "outbox": "id", "requests": "id"}
 
 Doc = dict[str, Any]
 Where = Callable[[Doc], bool] | None
@@ -54,18 +55,52 @@ def _matches(doc: Doc, fields: dict[str, Any], where: Where) -> bool:
 
 class Tables:
     """Committed documents of every table (table -> document key -> document), with indexes
-    built on first use and kept up to date by `apply`."""
+    built on first use and kept up to date by `applied`.
 
-    def __init__(self, data: dict[str, dict[str, Doc]] | None = None):
+    A store that keeps its tables on disk passes a `loader` (a table's documents as of this
+    state, read when first asked for) and the `counters` it keeps (next keys, last numbers, each
+    bank's used credits), so a command that reads two small tables never loads the big ones."""
+
+    def __init__(
+        self,
+        data: dict[str, dict[str, Doc]] | None = None,
+        *,
+        loader: Callable[[str], dict[str, Doc]] | None = None,
+        counters: Counters | None = None,
+        lock: Any = None,
+    ):
         self.data: dict[str, dict[str, Doc]] = data if data is not None else {}
+        self.loader = loader
+        self._counters = counters
+        self._lock = lock if lock is not None else threading.RLock()
         self._index: dict[tuple[str, str], dict[Any, set[str]]] = {}
-        self._next_key: dict[str, int] = {}
-        self._seq: dict[str, int] = {}
         self._sums: dict[tuple[str, str, str], dict[Any, int]] = {}
 
     # -- reading ------------------------------------------------------------------------
     def docs(self, table: str) -> dict[str, Doc]:
-        return self.data.get(table, {})
+        found = self.data.get(table)
+        if found is None and self.loader is not None:
+            with self._lock:
+                found = self.data.get(table)
+                if found is None:
+                    found = self.data[table] = self.loader(table)
+        return found if found is not None else {}
+
+    def loaded(self, table: str) -> bool:
+        return table in self.data or self.loader is None
+
+    def everything(self) -> dict[str, dict[str, Doc]]:
+        """Every table, loading those not read yet (a new snapshot, a backup, a check)."""
+        if self.loader is not None:
+            for table in self.loader.names():  # type: ignore[attr-defined]
+                self.docs(table)
+        return self.data
+
+    @property
+    def counters(self) -> Counters:
+        if self._counters is None:
+            self._counters = Counters.of(self.data)
+        return self._counters
 
     def index(self, table: str, field: str) -> dict[Any, set[str]]:
         found = self._index.get((table, field))
@@ -85,6 +120,8 @@ class Tables:
 
     def sums(self, table: str, field: str, by: str) -> dict[Any, int]:
         """The sum of `field` per value of `by` (a bank's used credits: ledger credits by bank)."""
+        if (table, field, by) == ("ledger", "credits", "bank"):
+            return self.counters.used
         found = self._sums.get((table, field, by))
         if found is None:
             found = {}
@@ -95,39 +132,34 @@ class Tables:
         return found
 
     def next_key(self, table: str) -> int:
-        if table not in self._next_key:
-            self._next_key[table] = max((int(k) for k in self.docs(table)), default=0) + 1
-        return self._next_key[table]
+        return self.counters.next_key.get(table, 1)
 
     def last_seq(self, table: str) -> int:
-        if table not in self._seq:
-            field = NUMBERED[table]
-            self._seq[table] = max((int(d.get(field) or 0) for d in self.docs(table).values()), default=0)
-        return self._seq[table]
+        return self.counters.last_seq.get(table, 0)
 
     # -- changing (a commit) ----------------------------------------------------------------
-    def applied(self, changes: dict[str, dict[str, Doc | None]]) -> "Tables":
+    def applied(self, changes: dict[str, dict[str, Doc | None]], loader: Any = None) -> "Tables":
         """The tables with `changes` put in (None: a removed document), as a new Tables: the
         changed tables and their indexes are copied (shallow) and changed, the others shared, so
-        a view of the old tables, held by another thread, never sees half a commit."""
+        a view of the old tables, held by another thread, never sees half a commit. A table not
+        loaded yet stays so (`loader`, the new state's, reads it with the changes)."""
         new = Tables.__new__(Tables)
         new.data = dict(self.data)
+        new.loader = loader if loader is not None else self.loader
+        new._lock = self._lock
+        new._counters = self.counters.copy()
         new._index = dict(self._index)
-        new._next_key = dict(self._next_key)
-        new._seq = dict(self._seq)
-        new._sums = dict(self._sums)
+        new._sums = {}
         for table, docs in changes.items():
             if not docs:
                 continue
-            for (t, field, by), totals in self._sums.items():
-                if t == table:
-                    totals = new._sums[(t, field, by)] = dict(totals)
-                    for key, doc in docs.items():
-                        for sign, counted in ((-1, self.data.get(table, {}).get(key)), (1, doc)):
-                            if counted is not None:
-                                group = _hashable(counted.get(by))
-                                totals[group] = totals.get(group, 0) + sign * int(counted.get(field) or 0)
-            stored = new.data[table] = dict(self.data.get(table, {}))
+            loaded = table in self.data or self.loader is None
+            stored = self.data.get(table, {}) if loaded else {}
+            for key, doc in docs.items():
+                new._counters.apply(table, key, stored.get(key), doc)
+            if not loaded:
+                continue
+            stored = new.data[table] = dict(stored)
             indexes = {field: dict(index) for (t, field), index in self._index.items() if t == table}
             copied: set[tuple[str, Any]] = set()
 
@@ -150,10 +182,6 @@ class Tables:
                 stored[key] = doc
                 for field in indexes:
                     keys_of(field, doc.get(field)).add(key)
-                if table in new._next_key and int(key) >= new._next_key[table]:
-                    new._next_key[table] = int(key) + 1
-                if table in new._seq:
-                    new._seq[table] = max(new._seq[table], int(doc.get(NUMBERED[table]) or 0))
             for field, index in indexes.items():
                 for field_value in [v for (f, v) in copied if f == field and not index.get(v)]:
                     index.pop(field_value, None)

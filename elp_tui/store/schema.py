@@ -349,6 +349,20 @@ def damage(data: dict[str, Any]) -> tuple[list[str], dict[str, set[str]]]:
     return problems, bad
 
 
+def written_problems(changes: dict[str, dict[str, Any]]) -> list[str]:
+    """The problems of documents about to be written (each validated as it is written, so a
+    snapshot's tables need no second look when read back: their CRC says they are these bytes)."""
+    found: list[str] = []
+    for table, docs in changes.items():
+        if table not in TABLES:
+            found.append(_("table {table} is not one of ELP's").format(table=table))
+            continue
+        put = {key: doc for key, doc in docs.items() if doc is not None}
+        if put:
+            found += _field_problems(table, put)[0]
+    return found
+
+
 def problems(
     data: dict[str, Any], rules: Callable[[dict[str, Any]], list[str]] | None = None
 ) -> tuple[list[str], dict[str, Any]]:
