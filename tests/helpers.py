@@ -86,6 +86,17 @@ def store_mtimes(path: Any) -> tuple[int, int | None]:
     return os.stat(path).st_mtime_ns, (os.stat(journal).st_mtime_ns if journal.exists() else None)
 
 
+def copy_store(source: Any, target: Any) -> Path:
+    """A private copy (0600 files) of the store at `source`: its snapshot, and its journal if it
+    keeps one, under `target`'s name (the folder must exist)."""
+    source, target = Path(source), Path(target)
+    for src, dst in ((source, target), (journal_path(source), journal_path(target))):
+        if dst is target or src.exists():
+            dst.write_bytes(src.read_bytes())
+            dst.chmod(0o600)
+    return target
+
+
 def store_tables(path: Any) -> dict[str, dict[str, Any]]:
     """The committed tables of the store at `path` as the store itself reads them (snapshot plus
     journal), `_meta` included."""

@@ -180,13 +180,8 @@ def add_builds(portal: Portal, product: str, versions: list[str]) -> None:
 def copy_store(template: Path, folder: Path) -> Path:
     """The template's files (its snapshot, and its journal if it keeps one) in a private folder
     of this test (0700 folder, 0600 files)."""
-    from tests.helpers import journal_path
+    from tests.helpers import copy_store as copy_files
 
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.chmod(0o700)
-    target = folder / "elp.json"
-    for source, copy in ((template, target), (journal_path(template), journal_path(target))):
-        if copy is target or source.exists():
-            copy.write_bytes(source.read_bytes())
-            copy.chmod(0o600)
-    return target
+    return copy_files(template, folder / "elp.json")
