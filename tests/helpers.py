@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -55,8 +57,56 @@ def elp(store_path, capsys) -> Callable[..., Result]:
     return run
 
 
+JOURNAL_MARK = b"\n--journal--\n"
+
+
+def journal_path(path: Any) -> Path:
+    """The store's journal: beside the snapshot, named after it (P -> P.journal)."""
+    path = Path(path)
+    return path.with_name(path.name + ".journal")
+
+
+def store_bytes(path: Any) -> bytes:
+    """Everything the store at `path` holds on disk: the snapshot's bytes, then (once the store
+    keeps a journal) a mark and the journal's bytes. A commit may append to the journal and leave
+    the snapshot as it was, so "nothing changed" and "it committed" compare this, not the snapshot."""
+    path = Path(path)
+    raw = path.read_bytes()
+    journal = journal_path(path)
+    if journal.exists():
+        raw += JOURNAL_MARK + journal.read_bytes()
+    return raw
+
+
+def store_mtimes(path: Any) -> tuple[int, int | None]:
+    """When the snapshot and (if there is one) the journal were last written, in ns: unchanged
+    stamps with unchanged `store_bytes` show nothing rewrote the store, not even with the same bytes."""
+    path = Path(path)
+    journal = journal_path(path)
+    return os.stat(path).st_mtime_ns, (os.stat(journal).st_mtime_ns if journal.exists() else None)
+
+
+def copy_store(source: Any, target: Any) -> Path:
+    """A private copy (0600 files) of the store at `source`: its snapshot, and its journal if it
+    keeps one, under `target`'s name (the folder must exist)."""
+    source, target = Path(source), Path(target)
+    for src, dst in ((source, target), (journal_path(source), journal_path(target))):
+        if dst is target or src.exists():
+            dst.write_bytes(src.read_bytes())
+            dst.chmod(0o600)
+    return target
+
+
+def store_tables(path: Any) -> dict[str, dict[str, Any]]:
+    """The committed tables of the store at `path` as the store itself reads them (snapshot plus
+    journal), `_meta` included."""
+    from elp_tui.store import Store
+
+    return Store(path).tables()
+
+
 def file_bytes(portal: Any) -> bytes:
-    return portal.store.path.read_bytes()
+    return store_bytes(portal.store.path)
 
 
 def refused(portal: Any, exc_type: type[Exception], fn: Callable[..., Any], *args: Any, match: str | None = None, **kw: Any) -> Exception:
@@ -69,16 +119,12 @@ def refused(portal: Any, exc_type: type[Exception], fn: Callable[..., Any], *arg
     return info.value
 
 
-def store_tables(raw: bytes) -> dict[str, dict[str, Any]]:
-    import orjson
-
-    return orjson.loads(raw)
-
-
-def only_refusal_logged(before: bytes, after: bytes, actor: str, operation: str | None = None) -> dict[str, Any]:
+def only_refusal_logged(
+    old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], actor: str, operation: str | None = None
+) -> dict[str, Any]:
     """A refusal of authority: every table as it was except one new 'refused' activity entry
-    (and `_meta`, which counts the commit). Returns that entry."""
-    old, new = store_tables(before), store_tables(after)
+    (and `_meta`, which counts the commit). `old` and `new` are `store_tables(...)` before and
+    after. Returns that entry."""
     assert set(old) | {"activity"} == set(new), "a refusal added or removed a table"
     for table in new:
         if table not in ("_meta", "activity"):

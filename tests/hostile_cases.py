@@ -178,15 +178,10 @@ def add_builds(portal: Portal, product: str, versions: list[str]) -> None:
 
 
 def copy_store(template: Path, folder: Path) -> Path:
-    """The template's bytes in a private folder of this test (0700 folder, 0600 file)."""
+    """The template's files (its snapshot, and its journal if it keeps one) in a private folder
+    of this test (0700 folder, 0600 files)."""
+    from tests.helpers import copy_store as copy_files
+
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.chmod(0o700)
-    target = folder / "elp.json"
-    target.write_bytes(template.read_bytes())
-    target.chmod(0o600)
-    journal = template.with_name(template.name + ".journal")  # the commits since the snapshot
-    if journal.exists():
-        copied = target.with_name(target.name + ".journal")
-        copied.write_bytes(journal.read_bytes())
-        copied.chmod(0o600)
-    return target
+    return copy_files(template, folder / "elp.json")

@@ -21,7 +21,7 @@ from elp_tui.portal import AdminRequired, PermissionDenied, Portal
 from elp_tui.portal.authority import needs_admin, public_methods
 from elp_tui.screens.base import Page
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import file_bytes, messages, only_refusal_logged, until, store_tables
+from tests.helpers import file_bytes, messages, only_refusal_logged, until, store_bytes, store_tables
 
 ANA = "ana@lumenfox.studio"  # a regular member
 BOB = "bob@lumenfox.studio"
@@ -108,12 +108,12 @@ def elp(store_path, capsys, monkeypatch):
 @pytest.mark.parametrize("key", list(CLI_CASES), ids=lambda k: " ".join(w for w in k if w))
 def test_cli_admin_command_by_a_regular_user_is_refused_and_logged_once(key, world, elp, store_path):
     argv = [a.format(**world) for a in CLI_CASES[key]]
-    before = store_path.read_bytes()
+    before = store_tables(store_path)
     code, out, err = elp(argv, ANA)
     assert code == 1 and out == ""
     assert "only organization admins" in err and err.count("\n") == 1
     command = "elp " + " ".join(w for w in key if w)
-    entry = only_refusal_logged(before, store_path.read_bytes(), ANA, command)
+    entry = only_refusal_logged(before, store_tables(store_path), ANA, command)
     assert entry["organization"] == "lumenfox-studios" and entry["on"] == TODAY.isoformat()
     assert world["portal"].check() == []
     # The admin sees who was refused what, in `elp log`.
@@ -128,25 +128,25 @@ def test_cli_admin_command_by_a_regular_user_is_refused_and_logged_once(key, wor
 def test_cli_invited_regular_user_stays_invited(key, world, elp, store_path):
     world["portal"].invite(ADMIN, "new@lumenfox.studio")
     argv = [a.format(**world) for a in CLI_CASES.get(key, ["licenses", "mine"])]
-    before = store_path.read_bytes()
+    before = store_tables(store_path)
     code, _out, err = elp(argv, "new@lumenfox.studio")
     status = {u["email"]: u["status"] for u in world["portal"].list_users(ADMIN)}["new@lumenfox.studio"]
     if key in ANY_MEMBER:  # their own licenses: the first sign-in, not a refusal
         assert code == 0 and status == "active"
         return
     assert code == 1 and "only organization admins" in err
-    only_refusal_logged(before, store_path.read_bytes(), "new@lumenfox.studio")
+    only_refusal_logged(before, store_tables(store_path), "new@lumenfox.studio")
     assert status == "invited"
 
 
 def test_unknown_and_inactive_users_are_refused_without_a_log_entry(world, elp, store_path):
     world["portal"].set_status(ADMIN, BOB, "inactive")
     for who in ("nobody@lumenfox.studio", BOB):
-        before = store_path.read_bytes()
+        before = store_bytes(store_path)
         code, _out, err = elp(["banks", "list"], who)
         assert code == 1 and err.strip()
         # Unknown: no organization to log to. Inactive: refused at sign-in, whatever the role.
-        assert store_path.read_bytes() == before
+        assert store_bytes(store_path) == before
 
 
 # -- the portal, every admin method --------------------------------------------------------
@@ -186,10 +186,10 @@ def test_every_admin_portal_method_refuses_a_regular_user_and_logs_it_once(name,
     portal = world["portal"]
     method = getattr(portal, name)
     args, kwargs = _placeholder_args(method)
-    before = file_bytes(portal)
+    before = store_tables(portal.store.path)
     with pytest.raises(AdminRequired, match="only organization admins"):
         method(ANA, *args, **kwargs)
-    only_refusal_logged(before, file_bytes(portal), ANA, name)
+    only_refusal_logged(before, store_tables(portal.store.path), ANA, name)
     assert portal.check() == []
 
 
@@ -197,10 +197,10 @@ def test_nested_operations_log_one_refusal_naming_the_one_asked_for(world):
     portal = world["portal"]
     for name, call in (("dashboard", lambda: portal.dashboard(ANA)), ("export_csv", lambda: portal.export_csv(ANA)),
                        ("refresh_banks", lambda: portal.refresh_banks(ANA, []))):
-        before = file_bytes(portal)
+        before = store_tables(portal.store.path)
         with pytest.raises(AdminRequired):
             call()
-        only_refusal_logged(before, file_bytes(portal), ANA, name)
+        only_refusal_logged(before, store_tables(portal.store.path), ANA, name)
 
 
 def test_a_demotion_between_the_check_and_the_write_is_refused_and_logged(world, monkeypatch):
@@ -298,7 +298,7 @@ async def test_regular_user_reaches_nothing_by_keys_palette_or_action_strings(po
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         spies.watch_driver(app)
-        before = file_bytes(portal)  # after the first sign-in
+        before = store_tables(portal.store.path)  # after the first sign-in
         for action in HOSTILE_ACTIONS:
             await app.run_action(action.format(tmp=tmp_path))
             await pilot.pause()
@@ -321,7 +321,7 @@ async def test_regular_user_reaches_nothing_by_keys_palette_or_action_strings(po
         assert "Not available" in messages(app)
         # Each attempt at an admin page is refused by the portal and logged; nothing else is written.
         attempts = sum(1 for a in HOSTILE_ACTIONS if "show_page" in a)  # run_page_action is no action: it reaches nothing
-        old, new = store_tables(before), store_tables(file_bytes(portal))
+        old, new = before, store_tables(portal.store.path)
         assert {t: d for t, d in new.items() if t not in ("_meta", "activity")} == {
             t: d for t, d in old.items() if t not in ("_meta", "activity")}
         added = [e for k, e in new["activity"].items() if k not in old["activity"]]

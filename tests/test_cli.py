@@ -25,7 +25,7 @@ from elp_tui.portal.credits import CSV_COLUMNS
 from elp_tui.store import Store
 
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import Result, cli_env, elp, only_refusal_logged  # noqa: F401 (fixtures)
+from tests.helpers import Result, cli_env, elp, only_refusal_logged, store_bytes, store_tables  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 
@@ -118,9 +118,9 @@ def one_refusal_line(result: Result) -> None:
     ],
 )
 def test_malformed_command_line_exits_2(elp, org, argv):
-    before = org.read_bytes()
+    before = store_bytes(org)
     assert elp(*argv).code == 2
-    assert org.read_bytes() == before
+    assert store_bytes(org) == before
 
 
 def test_help_exits_0(elp):
@@ -202,12 +202,12 @@ def test_renew_json_and_quote(elp, bank_id):
 
 # -- confirmations ---------------------------------------------------------------------
 def test_generate_without_yes_and_no_terminal_refuses(elp, bank_id, org):
-    before = org.read_bytes()
+    before = store_bytes(org)
     result = generate(elp, bank_id)
     one_refusal_line(result)
     assert "--yes" in result.err
     assert "Credits to deduct" in result.out and "100 → 97" in result.out  # the quote was shown
-    assert org.read_bytes() == before
+    assert store_bytes(org) == before
 
 
 def test_generate_confirmed_at_the_terminal(elp, bank_id, monkeypatch):
@@ -220,11 +220,11 @@ def test_generate_confirmed_at_the_terminal(elp, bank_id, monkeypatch):
 
 @pytest.mark.parametrize("answer", ["n\n", "\n", ""])
 def test_generate_declined_at_the_terminal_changes_nothing(elp, bank_id, org, monkeypatch, answer):
-    before = org.read_bytes()
+    before = store_bytes(org)
     monkeypatch.setattr(sys, "stdin", Terminal(answer))
     result = generate(elp, bank_id)
     one_refusal_line(result)
-    assert "cancelled" in result.err and org.read_bytes() == before
+    assert "cancelled" in result.err and store_bytes(org) == before
 
 
 def test_generate_with_yes_then_listed(elp, bank_id):
@@ -314,24 +314,24 @@ def test_stale_quote_with_json_gives_the_fresh_quote_as_json(elp, bank_id, store
 def test_other_changing_commands_need_confirmation(elp, bank_id, org, argv):
     assert elp("seats", "add", "--product", SEATS_PRODUCT, "--seats", "3").code == 0
     assert elp("users", "invite", BOB).code == 0
-    before = org.read_bytes()
+    before = store_bytes(org)
     result = elp(*argv)
     one_refusal_line(result)
-    assert "--yes" in result.err and org.read_bytes() == before
+    assert "--yes" in result.err and store_bytes(org) == before
     assert result.out.strip()  # the one-line summary was shown
     assert elp(*argv, "--yes").code == 0
-    assert org.read_bytes() != before
+    assert store_bytes(org) != before
 
 
 def test_credits_request_on_an_expired_bank_is_refused_before_asking(elp, org):
     assert elp("banks", "add", "--product", PRODUCT, "--credits", "10", "--start", "2025-11-01",
                "--expires", "2026-11-01").code == 0
-    before = org.read_bytes()
+    before = store_bytes(org)
     for extra in ([], ["--yes"]):
         result = elp("banks", "request", "BK-0001", "--credits", "5", *extra)
         one_refusal_line(result)
         assert "expired on 2026-11-01" in result.err and "valid bank" in result.err
-        assert result.out == "" and org.read_bytes() == before
+        assert result.out == "" and store_bytes(org) == before
 
 
 # -- teams add: a quote, then a confirmation -----------------------------------------------
@@ -348,16 +348,16 @@ def quote_shown(result: Result) -> list[str]:
 
 
 def test_teams_add_shows_the_quote_and_needs_confirmation(elp, team, org, monkeypatch):
-    before = org.read_bytes()
+    before = store_bytes(org)
     result = elp("teams", "add", team, ANA)
     one_refusal_line(result)
-    assert "--yes" in result.err and org.read_bytes() == before
+    assert "--yes" in result.err and store_bytes(org) == before
     shown = quote_shown(result)
     assert f"Member: {ANA} (will be invited)" in shown and "Seat: takes an unused seat" in shown
     assert "Unused seats: 2 → 1" in shown
     monkeypatch.setattr(sys, "stdin", Terminal("n\n"))
     one_refusal_line(elp("teams", "add", team, ANA))
-    assert org.read_bytes() == before
+    assert store_bytes(org) == before
     monkeypatch.setattr(sys, "stdin", Terminal("y\n"))
     result = elp("teams", "add", team, ANA)
     assert result.code == 0, result.err
@@ -378,11 +378,11 @@ def test_teams_add_refusal_comes_before_the_question(elp, team, org):
     assert elp("teams", "add", team, ANA, "--yes").code == 0
     assert elp("teams", "add", team, BOB, "--yes").code == 0
     assert elp("teams", "create", "Paint", "--pool", SEATS_PRODUCT).code == 0
-    before = org.read_bytes()
+    before = store_bytes(org)
     result = elp("teams", "add", "Paint", "carol@lumenfox.studio")
     one_refusal_line(result)
     assert "No unused seat left" in result.err and "--yes" not in result.err
-    assert result.out == "" and org.read_bytes() == before
+    assert result.out == "" and store_bytes(org) == before
 
 
 def test_teams_add_stale_quote_gives_the_fresh_one(elp, team, store_path, monkeypatch):
@@ -431,32 +431,32 @@ def test_teams_add_stale_quote_gives_the_fresh_one(elp, team, store_path, monkey
 )
 def test_refusal_leaves_the_store_byte_for_byte(elp, bank_id, org, argv, says):
     assert bank_id == "BK-0001"
-    before = org.read_bytes()
+    before = store_bytes(org)
     result = elp(*argv)
     one_refusal_line(result)
     assert says in result.err
-    assert org.read_bytes() == before
+    assert store_bytes(org) == before
 
 
 def test_return_refused_where_the_bank_forbids_it_before_asking(elp, org):
     elp("banks", "add", "--product", PRODUCT, "--credits", "10", "--start", "2026-11-01", "--expires", "2027-05-01",
         "--version", "24.2", "--portable")
     aid = generate(elp, "BK-0001", ANA, "--yes", "--json").json()[0]["activation_id"]
-    before = org.read_bytes()
+    before = store_bytes(org)
     result = elp("licenses", "return", aid, "--email", ANA)
     one_refusal_line(result)
     assert "before 25.1" in result.err and "--yes" not in result.err
-    assert result.out == "" and org.read_bytes() == before
+    assert result.out == "" and store_bytes(org) == before
 
 
 def test_users_delete_refusals_come_before_the_question(elp, bank_id, regular, org):
     generate(elp, bank_id, ANA, "--yes")
-    before = org.read_bytes()
+    before = store_bytes(org)
     for email, says in ((ANA, "still holds 1 unexpired license"), (ADMIN, "last active admin")):
         result = elp("users", "delete", email)  # no --yes, no terminal: the refusal, not "pass --yes"
         one_refusal_line(result)
         assert says in result.err and "--yes" not in result.err
-        assert result.out == "" and org.read_bytes() == before
+        assert result.out == "" and store_bytes(org) == before
 
 
 def test_users_delete_says_which_seats_return_then_asks(elp, org, monkeypatch):
@@ -477,12 +477,12 @@ def test_assign_refusals_come_before_the_question(elp, bank_id, org):
     assert elp("init", "--org", "Other Studio", "--admin", "boss@other.example", user=None).code == 0
     assert elp("signin", user=BOB).code == 1 and elp("users", "invite", BOB).code == 0
     assert elp("users", "set-status", BOB, "inactive").code == 0
-    before = org.read_bytes()
+    before = store_bytes(org)
     for email, says in (("boss@other.example", "another organization"), (BOB, "inactive")):
         result = elp("licenses", "assign", aid, "--email", email)
         one_refusal_line(result)
         assert says in result.err and "--yes" not in result.err
-        assert result.out == "" and org.read_bytes() == before
+        assert result.out == "" and store_bytes(org) == before
 
 
 def test_return_then_assign(elp, bank_id):
@@ -546,12 +546,12 @@ def test_every_admin_command_is_in_the_regular_user_test():
 def test_regular_user_is_refused_every_admin_command(elp, bank_id, regular, org, argv):
     assert elp("seats", "add", "--product", SEATS_PRODUCT, "--seats", "5").code == 0
     assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
-    before = org.read_bytes()
+    before = store_tables(org)
     result = elp(*argv, user=regular)
     one_refusal_line(result)
     assert "only organization admins" in result.err
     assert result.out == ""
-    only_refusal_logged(before, org.read_bytes(), ANA, "elp " + " ".join(w for w in argv[:2] if not w.startswith("-")))
+    only_refusal_logged(before, store_tables(org), ANA, "elp " + " ".join(w for w in argv[:2] if not w.startswith("-")))
 
 
 @pytest.mark.parametrize("argv", ADMIN_COMMANDS, ids=lambda argv: " ".join(argv[:2]))
@@ -560,11 +560,11 @@ def test_invited_regular_user_is_refused_every_admin_command_and_stays_invited(e
     assert elp("seats", "add", "--product", SEATS_PRODUCT, "--seats", "5").code == 0
     assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
     assert elp("users", "invite", ANA).code == 0
-    before = org.read_bytes()
+    before = store_tables(org)
     result = elp(*argv, user=ANA)
     one_refusal_line(result)
     assert "only organization admins" in result.err and result.out == ""
-    only_refusal_logged(before, org.read_bytes(), ANA)
+    only_refusal_logged(before, store_tables(org), ANA)
 
 
 def test_invited_users_are_activated_by_the_commands_their_role_allows(elp, org):
@@ -607,13 +607,13 @@ def test_explicit_signin(elp, org):
 
 def test_inactive_and_unknown_users_are_refused(elp, regular, org):
     assert elp("users", "set-status", ANA, "inactive").code == 0
-    before = org.read_bytes()
+    before = store_bytes(org)
     for argv in (["licenses", "mine"], ["signin"]):
         result = elp(*argv, user=ANA)
         one_refusal_line(result)
         assert "inactive" in result.err
     one_refusal_line(elp("licenses", "mine", user="stranger@else.example"))
-    assert org.read_bytes() == before
+    assert store_bytes(org) == before
 
 
 # -- export, check, other commands -------------------------------------------------------
@@ -691,9 +691,9 @@ def test_tables_fit_80_columns(elp, bank_id, monkeypatch):
 
 def test_store_text_never_reaches_the_terminal_as_an_escape(elp, org):
     evil = "Anim\x1b[2J\x1b]0;pwned\x07ate\u202e"
-    before = org.read_bytes()
+    before = store_bytes(org)
     refusal = elp("banks", "add", "--product", evil, "--credits", "5", "--start", "2026-11-01", "--expires", "2027-01-01")
-    assert refusal.code == 1 and "one line" in refusal.err and org.read_bytes() == before
+    assert refusal.code == 1 and "one line" in refusal.err and store_bytes(org) == before
     # A store written by hand or by an older release may still hold such text: output stays safe.
     assert elp("banks", "add", "--product", "Anim", "--credits", "5", "--start", "2026-11-01", "--expires", "2027-01-01").code == 0
     from elp_tui.portal.base import T_BANKS
@@ -780,12 +780,12 @@ def test_subprocess_exit_statuses_and_output(org, bank_id):
     assert ok.returncode == 0 and json.loads(ok.stdout)[0]["id"] == bank_id
     bad = run_elp(org, "banks", "add", "--credits", "x")
     assert bad.returncode == 2 and "usage:" in bad.stderr
-    before = org.read_bytes()
+    before = store_bytes(org)
     refused = run_elp(org, "licenses", "generate", "--bank", bank_id, "--type", "floating", "--months", "1",
                       "--quantity", "1", "--start", TODAY.isoformat(), "--email", ANA)  # stdin is not a terminal
     assert refused.returncode == 1 and "--yes" in refused.stderr
     assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
-    assert org.read_bytes() == before
+    assert store_bytes(org) == before
     done = run_elp(org, "licenses", "generate", "--bank", bank_id, "--type", "floating", "--months", "1",
                    "--quantity", "4", "--start", TODAY.isoformat(), "--email", ANA, "--yes", "--json")
     assert done.returncode == 0, done.stderr

@@ -19,7 +19,7 @@ from elp_tui.portal import Portal, fixed_clock
 from elp_tui.store import Store, StoreError
 
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import Result, cli_env, elp, only_refusal_logged  # noqa: F401 (fixtures)
+from tests.helpers import Result, cli_env, elp, only_refusal_logged, store_bytes, store_mtimes, store_tables  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 
@@ -105,7 +105,7 @@ def test_a_damaged_store_is_refused_on_open_and_never_modified(elp, sound, name,
     damage, words = DAMAGE[name]
     raw = damage(sound)
     write_private(sound, raw)
-    mtime = os.stat(sound).st_mtime_ns
+    raw, mtimes = store_bytes(sound), store_mtimes(sound)
 
     for argv in (["banks", "list"], ["licenses", "list"], ["users", "invite", "new@lumenfox.studio"]):
         result = elp(*argv)
@@ -121,7 +121,7 @@ def test_a_damaged_store_is_refused_on_open_and_never_modified(elp, sound, name,
     err = capsys.readouterr().err
     assert str(sound) in err and all(w in err for w in words)
 
-    assert sound.read_bytes() == raw and os.stat(sound).st_mtime_ns == mtime
+    assert store_bytes(sound) == raw and store_mtimes(sound) == mtimes
     assert sorted(p.name for p in sound.parent.iterdir()) in (["elp.json", "elp.json.lock"], ["elp.json", "elp.json.journal", "elp.json.lock"])
 
 
@@ -130,10 +130,11 @@ def test_check_reports_structural_damage_without_changing_the_file(elp, sound, n
     damage, words = DAMAGE[name]
     raw = damage(sound)
     write_private(sound, raw)
+    raw = store_bytes(sound)
     result = elp("check", user=None)
     assert result.code == 1
     assert all(w in result.out for w in words[1:]), result.out
-    assert sound.read_bytes() == raw
+    assert store_bytes(sound) == raw
 
 
 def test_check_lists_every_inconsistency_at_once(elp, sound):
@@ -148,7 +149,7 @@ def test_check_lists_every_inconsistency_at_once(elp, sound):
         list(d["users"].values())[-1]["email"] = "esc\x1b]52;c;aGk=\x07@lumenfox.studio"  # a hand edit
 
     write_private(sound, edited(sound, plant))
-    raw = sound.read_bytes()
+    raw = store_bytes(sound)
     result = elp("check", user=None)
     assert result.code == 1
     lines = result.out.splitlines()
@@ -163,7 +164,7 @@ def test_check_lists_every_inconsistency_at_once(elp, sound):
     ):
         assert any(all(w in line for w in words) for line in lines), (words, lines)
     assert f"{len(lines)} problem(s)" in result.err
-    assert sound.read_bytes() == raw
+    assert store_bytes(sound) == raw
 
 
 def test_check_of_an_unreadable_file_names_the_file_and_the_problem(elp, sound):
@@ -182,12 +183,13 @@ async def test_a_store_damaged_while_the_app_runs_is_refused_not_crashed(sound):
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         atomic_write(sound, b"not a store")
+        damaged = store_bytes(sound)
         await pilot.press("ctrl+p")
         await pilot.press(*"Manage Licenses")
         await pilot.press("enter")
         await until(pilot, lambda: "not valid JSON" in messages(app), "the refusal")
         assert app.is_running
-    assert sound.read_bytes() == b"not a store"
+    assert store_bytes(sound) == damaged
 
 
 # -- permissions ---------------------------------------------------------------------------
@@ -206,12 +208,12 @@ def test_a_new_store_and_its_lock_are_0600_in_a_0700_folder(elp, tmp_path):
 @pytest.mark.parametrize("bits", [0o644, 0o640, 0o604, 0o660])
 def test_a_store_others_can_read_is_refused_with_the_chmod_that_fixes_it(elp, sound, bits):
     os.chmod(sound, bits)
-    raw = sound.read_bytes()
+    raw = store_bytes(sound)
     result = elp("banks", "list")
     assert result.code == 1
     assert f"chmod 600 {sound}" in result.err and f"mode {bits:o}" in result.err
     assert elp("check", user=None).code == 1
-    assert sound.read_bytes() == raw and mode(sound) == bits  # refused, not silently "fixed"
+    assert store_bytes(sound) == raw and mode(sound) == bits  # refused, not silently "fixed"
     os.chmod(sound, 0o600)  # the fix it gave works
     assert elp("banks", "list").code == 0
 
@@ -249,11 +251,11 @@ def test_backup_then_restore_puts_every_table_back(elp, sound, tmp_path):
     assert result.code == 0 and str(copy) in result.out
     assert mode(copy) == 0o600 and mode(copy.parent) == 0o700
     saved = tables(copy)
-    assert saved == tables(sound)
+    assert saved == store_tables(sound)
 
     assert elp("users", "invite", "later@lumenfox.studio").code == 0
-    changed = sound.read_bytes()
-    generation = tables(sound)["_meta"]["1"]["generation"]
+    changed, changed_store = sound.read_bytes(), store_bytes(sound)
+    generation = store_tables(sound)["_meta"]["1"]["generation"]
 
     # a session open before the restore must notice it
     session = Portal(Store(sound), fixed_clock(TODAY))
@@ -261,19 +263,19 @@ def test_backup_then_restore_puts_every_table_back(elp, sound, tmp_path):
 
     refused = elp("restore", str(copy))  # no terminal, no --yes: asks, changes nothing
     assert refused.code == 1 and "organizations: 1" in refused.out and "--yes" in refused.err
-    assert sound.read_bytes() == changed
+    assert store_bytes(sound) == changed_store
 
     result = elp("restore", str(copy), "--yes")
     assert result.code == 0, result.err
-    restored = tables(sound)
+    restored = store_tables(sound)
     assert {k: v for k, v in without_meta(restored).items() if k != "activity"} == {
         k: v for k, v in without_meta(saved).items() if k != "activity"}
     assert list(restored["activity"].values())[:-1] == list(saved["activity"].values())  # plus the restore's entry
-    assert tables(sound)["_meta"]["1"]["generation"] > generation  # the generation only grows
+    assert store_tables(sound)["_meta"]["1"]["generation"] > generation  # the generation only grows
     [kept] = sound.parent.glob("elp.json.before-restore-*")
     assert kept.read_bytes() == changed and mode(kept) == 0o600 and str(kept) in result.out
     # the restored log says who restored what, and where the replaced file went
-    [entry] = [a for a in tables(sound)["activity"].values() if a["action"] == "restore"]
+    [entry] = [a for a in store_tables(sound)["activity"].values() if a["action"] == "restore"]
     assert entry["actor"] == ADMIN and entry["target"] == str(copy) and str(kept) in entry["details"]
 
     # a second restore keeps the first kept file: nothing is ever overwritten
@@ -287,11 +289,12 @@ def test_restore_mends_a_damaged_store(elp, sound, tmp_path, monkeypatch):
     copy = tmp_path / "b.json"
     assert elp("backup", str(copy)).code == 0
     write_private(sound, b"")
+    damaged = store_bytes(sound)
     assert elp("banks", "list").code == 1
     # An unreadable store does not say it may follow ELP_TODAY: the restore is refused when it asks
     # for today (its log entry), before writing; on the calendar's today it goes ahead.
     refused = elp("restore", str(copy), "--yes", user=None)
-    assert refused.code == 1 and "unset ELP_TODAY" in refused.err and sound.read_bytes() == b""
+    assert refused.code == 1 and "unset ELP_TODAY" in refused.err and store_bytes(sound) == damaged
     assert not list(sound.parent.glob("elp.json.before-restore-*"))
     monkeypatch.delenv("ELP_TODAY")
     assert elp("restore", str(copy), "--yes", user=None).code == 0  # nobody can sign in to a damaged store
@@ -321,12 +324,12 @@ def test_restore_refuses_an_invalid_backup_and_keeps_the_current_store(elp, soun
     copy = tmp_path / "bad-backup.json"
     if make is not None:
         write_private(copy, make(sound))
-    before, mtime = sound.read_bytes(), os.stat(sound).st_mtime_ns
+    before, mtimes = store_bytes(sound), store_mtimes(sound)
     result = elp("restore", str(copy), "--yes")
     assert result.code == 1
     assert words in result.err and str(copy) in result.err and "\x1b" not in result.err
     assert "Nothing was restored" in result.err or "no backup" in result.err
-    assert sound.read_bytes() == before and os.stat(sound).st_mtime_ns == mtime
+    assert store_bytes(sound) == before and store_mtimes(sound) == mtimes
     assert not list(sound.parent.glob("elp.json.before-restore*"))
 
 
@@ -336,7 +339,7 @@ def test_backup_refuses_to_overwrite_or_to_copy_a_damaged_store(elp, sound, tmp_
     result = elp("backup", str(copy))
     assert result.code == 1 and "--force" in result.err and copy.read_bytes() == b"my notes"
     assert elp("backup", str(copy), "--force").code == 0
-    assert tables(copy) == tables(sound)
+    assert tables(copy) == store_tables(sound)
     assert elp("backup", str(sound), "--force").code == 1  # not onto itself
 
     write_private(sound, edited(sound, lambda d: first(d, "licenses").pop("bank")))
@@ -356,12 +359,12 @@ def test_restore_from_a_folder_others_can_write_says_so_plainly(elp, sound, tmp_
     shared.mkdir()
     assert elp("backup", str(shared / "b.json")).code == 0
     os.chmod(shared, 0o775)
-    before = sound.read_bytes()
+    before = store_bytes(sound)
     result = elp("restore", str(shared / "b.json"), "--yes")
     assert result.code == 1
     assert f"The backup {shared / 'b.json'} is in a folder other users can write" in result.err
     assert f"chmod 700 {shared}" in result.err and "Nothing was restored" in result.err
-    assert sound.read_bytes() == before
+    assert store_bytes(sound) == before
 
 
 def test_a_regular_user_cannot_back_up_or_restore_and_is_logged(elp, sound, tmp_path, portal):
@@ -369,10 +372,10 @@ def test_a_regular_user_cannot_back_up_or_restore_and_is_logged(elp, sound, tmp_
     assert elp("backup", str(copy)).code == 0
     portal.sign_in(ANA)  # invited when her licenses were generated
     for argv in (["backup", str(tmp_path / "mine.json")], ["restore", str(copy), "--yes"]):
-        before = sound.read_bytes()
+        before = store_tables(sound)
         result = elp(*argv, user=ANA)
         assert result.code == 1 and "only organization admins" in result.err
-        only_refusal_logged(before, sound.read_bytes(), ANA, {"backup": "elp backup", "restore": "restore"}[argv[0]])
+        only_refusal_logged(before, store_tables(sound), ANA, {"backup": "elp backup", "restore": "restore"}[argv[0]])
     assert not (tmp_path / "mine.json").exists()
     assert not list(sound.parent.glob("elp.json.before-restore*"))
     result = elp("restore", str(copy), "--yes", user=None)

@@ -25,6 +25,8 @@ from elp_tui.portal.credits import license_status, return_blocked_reason
 from elp_tui.portal.dates import add_months, months_to_cover
 from elp_tui.store import Store, StoreError
 
+from tests.helpers import store_bytes, store_mtimes
+
 TODAY = dt.date(2026, 11, 23)
 # Month ends, a leap day, a year end: the cases must not depend on the calendar.
 OTHER_DAYS = [dt.date(2025, 1, 31), dt.date(2024, 2, 29), dt.date(2027, 12, 31), dt.date(2026, 3, 1)]
@@ -229,10 +231,10 @@ def test_same_today_same_bytes(tmp_path):
     first, second = tmp_path / "a" / "elp.json", tmp_path / "b" / "elp.json"
     write_demo(first, today=TODAY, progress=False)
     write_demo(second, today=TODAY, progress=False)
-    assert first.read_bytes() == second.read_bytes()
+    assert store_bytes(first) == store_bytes(second)
     third = tmp_path / "c" / "elp.json"
     write_demo(third, today=TODAY + dt.timedelta(days=1), progress=False)
-    assert third.read_bytes() != first.read_bytes()
+    assert store_bytes(third) != store_bytes(first)
 
 
 def test_today_defaults_to_the_portal_clock(tmp_path, monkeypatch):
@@ -247,11 +249,11 @@ def test_today_defaults_to_the_portal_clock(tmp_path, monkeypatch):
 def test_refuses_to_replace_a_store_without_force(tmp_path):
     path = tmp_path / "elp.json"
     path.write_bytes(b'{"precious": true}')
-    before = os.stat(path)
+    before = store_mtimes(path)
     with pytest.raises(StoreError, match=r"already exists at .*elp\.json: pass --force"):
         write_demo(path, today=TODAY, progress=False)
-    assert path.read_bytes() == b'{"precious": true}'
-    assert os.stat(path).st_mtime_ns == before.st_mtime_ns
+    assert store_bytes(path) == b'{"precious": true}'
+    assert store_mtimes(path) == before
     write_demo(path, today=TODAY, force=True, progress=False)
     assert Portal(Store(path), fixed_clock(TODAY)).check() == []
 

@@ -23,7 +23,7 @@ from elp_tui.portal.clock import FixedClockRefused
 from elp_tui.store import Store
 
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import cli_env, elp  # noqa: F401 (fixtures)
+from tests.helpers import cli_env, elp, store_bytes, store_tables  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 
@@ -34,7 +34,7 @@ LATER = "2099-01-01"
 
 
 def meta(path: Path) -> dict:
-    return orjson.loads(path.read_bytes())["_meta"]["1"]
+    return store_tables(path)["_meta"]["1"]
 
 
 def organization_with_a_held_license(elp, today: dt.date) -> None:
@@ -75,15 +75,15 @@ def refused_for_elp_today(result, path: Path) -> None:
 
 
 def test_elp_today_cannot_delete_a_user_who_still_holds_a_license_on_a_real_store(elp, real_store, monkeypatch):
-    before = real_store.read_bytes()
+    before = store_bytes(real_store)
     monkeypatch.setenv("ELP_TODAY", LATER)
     refused_for_elp_today(elp("users", "delete", ANA, "--yes"), real_store)
-    assert real_store.read_bytes() == before
+    assert store_bytes(real_store) == before
     monkeypatch.delenv("ELP_TODAY")
     still = elp("users", "delete", ANA, "--yes")
     assert still.code == 1 and "still holds" in still.err
     assert ANA in {u["email"] for u in elp("users", "list", "--json").json()}
-    assert real_store.read_bytes() == before
+    assert store_bytes(real_store) == before
 
 
 @pytest.mark.parametrize("argv, user", [
@@ -99,34 +99,34 @@ def test_elp_today_cannot_delete_a_user_who_still_holds_a_license_on_a_real_stor
 @pytest.mark.parametrize("today", [LATER, "2020-01-01", dt.date.today().isoformat()])
 def test_every_command_on_a_real_store_refuses_a_set_elp_today(elp, real_store, monkeypatch, argv, user, today):
     aid = elp("licenses", "list", "--json").json()[0]["activation_id"]
-    before = real_store.read_bytes()
+    before = store_bytes(real_store)
     monkeypatch.setenv("ELP_TODAY", today)  # even set to the calendar's today: a real store never follows it
     result = elp(*[a.format(aid=aid) for a in argv], user=user)
     refused_for_elp_today(result, real_store)
-    assert real_store.read_bytes() == before
+    assert store_bytes(real_store) == before
 
 
 def test_the_app_on_a_real_store_refuses_a_set_elp_today_before_drawing(real_store, monkeypatch, capsys):
-    before = real_store.read_bytes()
+    before = store_bytes(real_store)
     monkeypatch.setenv("ELP_TODAY", LATER)
     assert run_app(real_store, ADMIN) == 1
     err = capsys.readouterr().err
     assert err.startswith("elp: ") and "ELP_TODAY is set" in err and "Unset ELP_TODAY" in err and err.count("\n") == 1
     with pytest.raises(FixedClockRefused):
         make_app(real_store, ADMIN)
-    assert real_store.read_bytes() == before
+    assert store_bytes(real_store) == before
     # a portal given its clock in-process (the tests' way) is not the environment's to steer
     make_app(real_store, ADMIN, clock=TODAY)
 
 
 def test_a_real_subprocess_is_refused_too(real_store):
-    before = real_store.read_bytes()
+    before = store_bytes(real_store)
     env = {**os.environ, "ELP_TODAY": LATER, "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, "-m", "elp_tui", "--store", str(real_store), "--as", ADMIN, "users", "delete", ANA, "--yes"]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "ELP_TODAY is set" in done.stderr and "Traceback" not in done.stderr
-    assert real_store.read_bytes() == before
+    assert store_bytes(real_store) == before
 
 
 # -- stores made for demos and tests follow ELP_TODAY as before ---------------------------------------

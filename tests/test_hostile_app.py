@@ -28,7 +28,7 @@ from elp_tui.screens.dialogs.licenses_forms import ExportDoneDialog
 from elp_tui.screens.main import MainScreen
 from elp_tui.store import Store
 from elp_tui.widgets.filter import FilterBar
-from tests.helpers import messages, until
+from tests.helpers import messages, store_bytes, until
 from tests.hostile_cases import (
     ADMIN, ANA, ANIMATE, CASES, INVISIBLES, MARKUP, RAW_CONTROL, SEATS, START_RANGE, TEAM, TODAY, Case, add_builds,
     build_store, copy_store,
@@ -130,7 +130,7 @@ CONTROL_IDS = ("-nul", "-del", "-bidi", "-zero-width", "-hangul-filler", "-brail
 
 @pytest.mark.parametrize("form, page_id, key, row, fields", FORMS, ids=[f[0] for f in FORMS])
 async def test_every_hostile_value_is_refused_beside_the_field(template, portal, tmp_path, form, page_id, key, row, fields):
-    before = portal.store.path.read_bytes()
+    before = store_bytes(portal.store.path)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await open_page(app, pilot, page_id)
@@ -158,7 +158,7 @@ async def test_every_hostile_value_is_refused_beside_the_field(template, portal,
             field.value = valid
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, MainScreen), "form closed")
-    assert portal.store.path.read_bytes() == before, f"{form}: a refused value changed the store"
+    assert store_bytes(portal.store.path) == before, f"{form}: a refused value changed the store"
 
 
 # -- invisible characters, one name however written, numbers with leading zeros ------------------
@@ -171,7 +171,7 @@ INVISIBLE_FORMS = [
 @pytest.mark.parametrize("form, page_id, key, name, template_value", INVISIBLE_FORMS, ids=[f[0] for f in INVISIBLE_FORMS])
 async def test_every_invisible_character_is_refused_beside_the_field(portal, tmp_path, form, page_id, key, name, template_value):
     """Each character Unicode lists as showing nothing, in one session per form: refused, named."""
-    before = portal.store.path.read_bytes()
+    before = store_bytes(portal.store.path)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await open_page(app, pilot, page_id)
@@ -192,11 +192,11 @@ async def test_every_invisible_character_is_refused_beside_the_field(portal, tmp
             shown = error.content.plain if hasattr(error.content, "plain") else str(error.content)
             assert "invisible character" in shown and f"U+{code:04X}" in shown, shown
         await pilot.press("escape")
-    assert portal.store.path.read_bytes() == before
+    assert store_bytes(portal.store.path) == before
 
 
 async def test_a_team_name_that_differs_only_by_case_or_width_is_refused_naming_the_existing_team(portal, tmp_path):
-    before = portal.store.path.read_bytes()
+    before = store_bytes(portal.store.path)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await open_page(app, pilot, "teams")
@@ -213,7 +213,7 @@ async def test_a_team_name_that_differs_only_by_case_or_width_is_refused_naming_
             assert "choose another name, or use 'Layout'" in said
             app.clear_notifications()
             await until(pilot, lambda: isinstance(app.screen, MainScreen), "back on the page")
-    assert portal.store.path.read_bytes() == before
+    assert store_bytes(portal.store.path) == before
     assert [t["name"] for t in portal.list_teams(ADMIN)] == [TEAM]
 
 
@@ -235,7 +235,7 @@ async def test_a_number_with_leading_zeros_is_read_as_its_value_in_a_form(portal
 
 @pytest.mark.parametrize("start, says", [("2026-11-01", "is in the past"), ("2027-06-01", "is not before bank BK-0001 expires")])
 async def test_a_start_outside_the_bank_is_refused_saying_the_range(portal, tmp_path, start, says):
-    before = portal.store.path.read_bytes()
+    before = store_bytes(portal.store.path)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await open_page(app, pilot, "licenses")
@@ -249,7 +249,7 @@ async def test_a_start_outside_the_bank_is_refused_saying_the_range(portal, tmp_
         # The form comes back with what was typed; nothing was written.
         await until(pilot, lambda: isinstance(app.screen, FormDialog), "form again")
         assert app.screen.query_one("#field-start", Input).value == start
-    assert portal.store.path.read_bytes() == before
+    assert store_bytes(portal.store.path) == before
 
 
 # -- markup-looking text is data --------------------------------------------------------------
@@ -397,7 +397,7 @@ async def test_csv_download_neutralises_formula_starts_and_keeps_the_data(portal
     with portal.store.transaction() as db:
         db.update("banks", {"product": "-2+3"})
     monkeypatch.setenv("ELP_EXPORT_DIR", str(tmp_path / "exports"))
-    before = portal.store.path.read_bytes()
+    before = store_bytes(portal.store.path)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await open_page(app, pilot, "licenses")
@@ -408,5 +408,5 @@ async def test_csv_download_neutralises_formula_starts_and_keeps_the_data(portal
     rows = list(csv.DictReader(io.StringIO(open(path, encoding="utf-8", newline="").read())))
     assert {"'=1+2@x.com", "'+1@x.com", "'-2@x.com"} <= {r["assignee"] for r in rows}
     assert all(not cell[:1] in ("=", "+", "-", "@", "\t", "\r") for r in rows for cell in r.values())
-    assert portal.store.path.read_bytes() == before
+    assert store_bytes(portal.store.path) == before
     assert "=1+2@x.com" in {lic["assignee"] for lic in portal.list_licenses(ADMIN)}

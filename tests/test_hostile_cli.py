@@ -14,7 +14,7 @@ import pytest
 from elp_tui.cli import main
 from elp_tui.portal import Portal, fixed_clock
 from elp_tui.store import Store
-from tests.helpers import cli_env  # noqa: F401 (fixture)
+from tests.helpers import cli_env, store_bytes  # noqa: F401 (fixture)
 from tests.hostile_cases import (
     ADMIN, ANA, ANIMATE, CASES, INVISIBLES, UNDECODED_CASES, MARKUP, RAW_CONTROL, SEATS, START_RANGE, TEAM, TODAY, Case,
     build_store, copy_store,
@@ -121,7 +121,7 @@ def fill(argv: list[str], value: str, template) -> list[str]:
 
 @pytest.mark.parametrize("field, argv, user, case", MATRIX)
 def test_hostile_value_is_refused_and_changes_nothing(elp, store, template, field, argv, user, case: Case):
-    before = store.read_bytes()
+    before = store_bytes(store)
     code, out, err = elp(fill(argv, case.value, template), user)
     assert code == (2 if case.malformed else 1), (code, out, err)
     says = case.says
@@ -132,7 +132,7 @@ def test_hostile_value_is_refused_and_changes_nothing(elp, store, template, fiel
     assert err.startswith("elp: ") if code == 1 else "error:" in err
     assert "Traceback" not in err
     assert not RAW_CONTROL.search(err + out), "a control character reached the terminal raw"
-    assert store.read_bytes() == before, "a refusal changed the store"
+    assert store_bytes(store) == before, "a refusal changed the store"
 
 
 def test_every_command_with_a_typed_argument_is_in_the_matrix():
@@ -157,17 +157,17 @@ def test_every_command_with_a_typed_argument_is_in_the_matrix():
     ("2031-01-01", "is not before bank BK-0001 expires"),
 ])
 def test_start_outside_the_bank_is_refused_saying_the_allowed_range(elp, store, start, says):
-    before = store.read_bytes()
+    before = store_bytes(store)
     code, _out, err = elp(put(GEN, "--start", start))
     assert code == 1 and says in err and START_RANGE in err, err
-    assert store.read_bytes() == before
+    assert store_bytes(store) == before
 
 
 def test_renew_months_negative_states_the_floor_of_zero(elp, store, template):
-    before = store.read_bytes()
+    before = store_bytes(store)
     code, _out, err = elp(["licenses", "renew", template.held, "--months", "-1", "--yes"])
     assert code == 1 and "at least 0" in err
-    assert store.read_bytes() == before
+    assert store_bytes(store) == before
 
 
 # -- invisible characters: Unicode's lists, each one --------------------------------------------
@@ -175,7 +175,7 @@ def test_renew_months_negative_states_the_floor_of_zero(elp, store, template):
 def test_every_invisible_character_is_refused_in_a_team_an_organization_and_an_email(elp, store, code):
     """`Design` + U+3164 prints as `Design`: refused wherever a name or an address is typed, named."""
     char = chr(code)
-    before = store.read_bytes()
+    before = store_bytes(store)
     for argv, user in (
         (["teams", "create", "Design" + char, "--pool", SEATS], ADMIN),
         (["init", "--org", "Design" + char, "--admin", "boss@design.studio"], None),
@@ -186,7 +186,7 @@ def test_every_invisible_character_is_refused_in_a_team_an_organization_and_an_e
         assert code_ == 1, (argv, out, err)
         assert "invisible character" in err and f"U+{code:04X}" in err, err
         assert "Traceback" not in err
-    assert store.read_bytes() == before
+    assert store_bytes(store) == before
 
 
 # -- one name, however it is written ---------------------------------------------------------------
@@ -208,13 +208,13 @@ NEAR_DUPLICATES = [
      for typed in typed_list],
 )
 def test_a_name_that_differs_only_by_case_width_or_spaces_is_refused_naming_the_existing_one(elp, store, argv, existing, typed):
-    before = store.read_bytes()
+    before = store_bytes(store)
     user = None if argv[0] == "init" else ADMIN
     code, out, err = elp([typed if a == V else a for a in argv], user)
     assert code == 1, (out, err)
     assert "already exists" in err and repr(existing) in err, err
     assert "choose another name" in err
-    assert store.read_bytes() == before
+    assert store_bytes(store) == before
 
 
 def test_a_stored_name_with_an_invisible_character_still_blocks_its_look_alike(elp, store):
@@ -223,10 +223,10 @@ def test_a_stored_name_with_an_invisible_character_still_blocks_its_look_alike(e
     with Store(store).transaction() as db:
         team = dict(db.all("teams")[0])
         db.insert("teams", {**team, "id": "T-0099", "name": "Design\u3164", "members": []})
-    before = store.read_bytes()
+    before = store_bytes(store)
     code, _out, err = elp(["teams", "create", "design", "--pool", SEATS])
     assert code == 1 and "'Design\\u3164' already exists" in err, err
-    assert store.read_bytes() == before
+    assert store_bytes(store) == before
 
 
 def test_a_team_is_found_by_its_name_written_in_any_case_or_width(elp, store):
@@ -298,11 +298,11 @@ def test_emails_are_trimmed_folded_and_lower_cased_to_one_user(elp, store, typed
     assert "neo@lf.studio" in out
     users = [u["email"] for u in Portal(Store(store), fixed_clock(TODAY)).list_users(ADMIN)]
     assert "neo@lf.studio" in users and typed not in users
-    before = store.read_bytes()
+    before = store_bytes(store)
     for again in ("neo@lf.studio", "NEO@LF.STUDIO", " ｎｅｏ＠ｌｆ．ｓｔｕｄｉｏ"):
         code, _out, err = elp(["users", "invite", again])
         assert code == 1 and "already a member" in err
-    assert store.read_bytes() == before
+    assert store_bytes(store) == before
 
 
 # -- CSV: formula starts neutralised in the export, kept in the store ---------------------------
@@ -326,7 +326,7 @@ def test_export_neutralises_formula_starts_and_keeps_the_data(elp, store):
         for doc in db.all("licenses"):
             if doc["bank"] == bank["id"]:
                 db.update("licenses", {"product": "@SUM(A1)"}, activation_id=doc["activation_id"])
-    before = store.read_bytes()
+    before = store_bytes(store)
     code, out, err = elp(["licenses", "export"])
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
@@ -336,7 +336,7 @@ def test_export_neutralises_formula_starts_and_keeps_the_data(elp, store):
     assert {"'" + e for e in emails} <= assigned
     assert {"'@SUM(A1)"} == {row["product"] for row in rows if row["bank"] == bank["id"]}
     # The data itself is kept as it was: the export wrote nothing, the store still holds the raw values.
-    assert store.read_bytes() == before
+    assert store_bytes(store) == before
     held = {lic["assignee"] for lic in Portal(Store(store), fixed_clock(TODAY)).list_licenses(ADMIN)}
     assert set(emails) <= held
 

@@ -22,7 +22,7 @@ from elp_tui.screens.dialogs.form import FormDialog
 from elp_tui.screens.licenses import LicensesPage
 from elp_tui.screens.main import Sidebar
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import messages, until
+from tests.helpers import messages, store_bytes, until
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "elp_tui"
@@ -210,12 +210,12 @@ def cli_today(monkeypatch):
 
 
 def test_cli_refusal_in_french_with_lang_fr(store_path, bank, cli_today, capsys):
-    before = store_path.read_bytes()
+    before = store_bytes(store_path)
     assert main(generate_too_many(store_path, bank["id"], "--lang", "fr")) == 1
     err = capsys.readouterr().err
     assert err.startswith("elp: Il reste 100 crédits dans la banque BK-0001 ; il en faut 1200"), err
     assert "il en manque 1100" in err and "short" not in err
-    assert store_path.read_bytes() == before
+    assert store_bytes(store_path) == before
 
 
 def test_cli_follows_a_french_locale_and_stays_english_otherwise(store_path, bank, cli_today, monkeypatch, capsys):

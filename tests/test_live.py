@@ -30,7 +30,7 @@ from elp_tui.screens.main import MainScreen
 from elp_tui.screens.my_licenses import MyLicensesPage
 from elp_tui.store import Store
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import messages, until
+from tests.helpers import messages, store_bytes, until
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCS = Path(__file__).resolve().parent / "procs"
@@ -192,7 +192,7 @@ async def test_confirmation_on_stale_data_is_refused_and_the_fresh_quote_shown(p
         # Another admin, in another process, removes the recipient meanwhile.
         code, _out, err = await elp(portal.store.path, "users", "delete", ANA, "--yes")
         assert code == 0, err
-        theirs = portal.store.path.read_bytes()
+        theirs = store_bytes(portal.store.path)
         # The page under the dialog is left to catch up; the dialog is left as it was.
         assert app.screen is first and first.rows == app.screen.rows
 
@@ -200,11 +200,11 @@ async def test_confirmation_on_stale_data_is_refused_and_the_fresh_quote_shown(p
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen is not first, "fresh quote")
         assert ("Recipient", f"{ANA} (will be invited)") in app.screen.rows
         await until(pilot, lambda: "data changed" in messages(app), "the refusal said")
-        assert portal.store.path.read_bytes() == theirs, "the stale confirmation wrote something"
+        assert store_bytes(portal.store.path) == theirs, "the stale confirmation wrote something"
 
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, MainScreen), "cancelled")
-    assert portal.store.path.read_bytes() == theirs
+    assert store_bytes(portal.store.path) == theirs
     check = fresh(portal.store.path)
     assert check.check() == []
     assert next(b for b in check.list_banks(ADMIN) if b["id"] == bank["id"])["remaining"] == 100

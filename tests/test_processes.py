@@ -12,12 +12,12 @@ import sys
 import time
 from pathlib import Path
 
-import orjson
 import pytest
 
 from elp_tui.portal import Portal, fixed_clock
 from elp_tui.store import Store
 from tests.conftest import ADMIN, TODAY
+from tests.helpers import store_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCS = Path(__file__).resolve().parent / "procs"
@@ -42,7 +42,8 @@ def wait_ready(proc: subprocess.Popen) -> None:
 
 
 def raw_tables(path: Path) -> dict:
-    return orjson.loads(path.read_bytes())
+    """The committed tables as the store reads them from its files (snapshot and journal)."""
+    return store_tables(path)
 
 
 def test_concurrent_processes_lose_nothing_and_overdraw_nothing(portal, store_path, tmp_path):

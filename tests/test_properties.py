@@ -11,7 +11,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import orjson
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -19,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from elp_tui.portal import AdminRequired, Portal, PortalError, StaleQuote
 from elp_tui.store import Store
 
-from tests.helpers import only_refusal_logged
+from tests.helpers import only_refusal_logged, store_bytes, store_tables
 
 TODAY = dt.date(2026, 11, 23)
 ADMIN = "admin@lumenfox.studio"
@@ -74,20 +73,20 @@ class PortalMachine(RuleBasedStateMachine):
 
     # -- helpers ---------------------------------------------------------------------
     def raw(self) -> dict:
-        return orjson.loads(self.portal.store.path.read_bytes())
+        return store_tables(self.portal.store.path)
 
     def attempt(self, call, name: str) -> object:
         """Run one operation; a refusal must leave the store byte-for-byte as it was, except a
         refusal of authority, which adds only its activity entry."""
-        before = self.portal.store.path.read_bytes()
+        before, old = store_bytes(self.portal.store.path), store_tables(self.portal.store.path)
         try:
             result = call()
         except AdminRequired as exc:
-            only_refusal_logged(before, self.portal.store.path.read_bytes(), exc.actor)
+            only_refusal_logged(old, store_tables(self.portal.store.path), exc.actor)
             event(f"{name}: refused ({type(exc).__name__})")
             return None
         except PortalError as exc:
-            assert self.portal.store.path.read_bytes() == before, "a refusal changed the store"
+            assert store_bytes(self.portal.store.path) == before, "a refusal changed the store"
             event(f"{name}: refused ({type(exc).__name__})")
             return None
         event(f"{name}: done")
@@ -127,15 +126,15 @@ class PortalMachine(RuleBasedStateMachine):
             return
         self.attempt(lambda: self.portal.generate(ADMIN, self.portal.quote_generate(
             ADMIN, bank=bank_id, type="node-lock", months=1, quantity=1, start=self.day, email=ADMIN)), "generate (in between)")
-        before = self.portal.store.path.read_bytes()
+        before = store_bytes(self.portal.store.path)
         try:
             self.portal.generate(actor, old)
         except StaleQuote as exc:
-            assert self.portal.store.path.read_bytes() == before
+            assert store_bytes(self.portal.store.path) == before
             assert exc.fresh is None or exc.fresh != old
             event("stale quote: refused")
         except PortalError:
-            assert self.portal.store.path.read_bytes() == before
+            assert store_bytes(self.portal.store.path) == before
         else:
             event("stale quote: still fresh, committed")
 

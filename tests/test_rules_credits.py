@@ -18,7 +18,7 @@ from elp_tui.portal.dates import add_months, months_to_cover, version_key
 from elp_tui.store import Store
 
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import file_bytes, refused
+from tests.helpers import file_bytes, refused, store_bytes
 
 D = dt.date.fromisoformat
 ANA = "ana@lumenfox.studio"
@@ -737,7 +737,7 @@ def test_quote_return_runs_every_return_rule_and_writes_nothing(portal, bank):
     quote = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=2, quantity=1, start=TODAY,
                                   email="ana@lumenfox.studio")
     aid = portal.generate(ADMIN, quote)[0]["activation_id"]
-    before = portal.store.path.read_bytes()
+    before = store_bytes(portal.store.path)
     assert portal.quote_return(ADMIN, aid, "ANA@lumenfox.studio")["activation_id"] == aid
     refused(portal, RuleViolation, portal.quote_return, ADMIN, aid, "bob@lumenfox.studio", match="not assigned to")
-    assert portal.store.path.read_bytes() == before
+    assert store_bytes(portal.store.path) == before

@@ -13,7 +13,7 @@ from elp_tui.portal import (
 from elp_tui.store import Store
 
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import file_bytes, only_refusal_logged, refused
+from tests.helpers import file_bytes, only_refusal_logged, refused, store_bytes, store_tables
 
 ANA = "ana@lumenfox.studio"
 BOB = "bob@lumenfox.studio"
@@ -314,12 +314,12 @@ def test_a_regular_user_is_refused_every_admin_operation(portal, bank):
     renew_quote = portal.quote_renew(ADMIN, lic["activation_id"], months=1)
     operations = _admin_operations(portal, bank, lic, gen_quote, renew_quote)
     for name, call in operations.items():
-        before = file_bytes(portal)
+        before = store_tables(portal.store.path)
         with pytest.raises(PermissionDenied):
             call(ANA)
             pytest.fail(f"{name} let a regular user through")
         # Only the refusal's own activity entry, naming the operation (set_role_self -> set_role).
-        only_refusal_logged(before, file_bytes(portal), ANA, getattr(call, "operation", None))
+        only_refusal_logged(before, store_tables(portal.store.path), ANA, getattr(call, "operation", None))
     # the same user can see their own licenses
     [row] = portal.my_licenses(ANA)
     assert row["activation_id"] == lic["activation_id"]
@@ -412,16 +412,16 @@ def test_signing_in_for_an_admin_only_task_refuses_a_regular_user_without_writin
     """A CLI admin command run by an invited regular user: refused, and they stay invited."""
     portal.invite(ADMIN, ANA)
     for _attempt in range(2):
-        before = file_bytes(portal)
+        before = store_tables(portal.store.path)
         with pytest.raises(PermissionDenied, match="only organization admins"):
             portal.sign_in(ANA, admin_required=True, operation="elp banks list")
-        only_refusal_logged(before, file_bytes(portal), ANA, "elp banks list")  # and nothing else: still invited
+        only_refusal_logged(before, store_tables(portal.store.path), ANA, "elp banks list")  # and nothing else: still invited
         assert users(portal)[ANA]["status"] == "invited"
     assert portal.sign_in(ANA)["status"] == "active"  # a task any member may do: their first sign-in
-    before = file_bytes(portal)
+    before = store_tables(portal.store.path)
     with pytest.raises(PermissionDenied, match="only organization admins"):
         portal.sign_in(ANA, admin_required=True)
-    only_refusal_logged(before, file_bytes(portal), ANA)
+    only_refusal_logged(before, store_tables(portal.store.path), ANA)
 
 
 def test_an_invited_admin_signing_in_for_an_admin_task_is_activated(portal):
@@ -507,14 +507,14 @@ def test_names_with_line_breaks_or_control_characters_are_refused(portal, bad):
     from elp_tui.portal import InvalidInput
     from tests.conftest import ADMIN
 
-    before = portal.store.path.read_bytes()
+    before = store_bytes(portal.store.path)
     with pytest.raises(InvalidInput, match="one line"):
         portal.add_bank(ADMIN, product=bad, credits=5, start="2026-11-01", expires_on="2027-01-01")
     with pytest.raises(InvalidInput, match="one line"):
         portal.add_seats(ADMIN, bad, 3)
     with pytest.raises(InvalidInput, match="one line"):
         portal.init_organization(bad, "other@brightmoor.studio")
-    assert portal.store.path.read_bytes() == before
+    assert store_bytes(portal.store.path) == before
 
 
 def test_a_first_sign_in_racing_a_deactivation_is_refused(portal, monkeypatch):

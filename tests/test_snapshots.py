@@ -11,7 +11,6 @@ Regenerate after a deliberate change of the screens (then look at the report):
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from elp_tui.screens.main import MainScreen
 from elp_tui.screens.my_licenses import DownloadChooser
 from elp_tui.screens.users import HeldLicensesDialog
 from elp_tui.widgets.safe import content
-from tests.helpers import until
+from tests.helpers import copy_store, until
 
 TODAY = dt.date(2026, 11, 23)
 WIDE = (120, 36)
@@ -71,12 +70,7 @@ def demo(demo_template, tmp_path) -> Demo:
     template, info = demo_template
     store = tmp_path / "data" / "elp.json"
     store.parent.mkdir(parents=True)
-    shutil.copyfile(template, store)
-    store.chmod(0o600)  # a copy gets the umask's mode; ELP refuses a store others can read
-    journal = template.with_name(template.name + ".journal")
-    if journal.exists():
-        shutil.copyfile(journal, store.with_name(store.name + ".journal"))
-        store.with_name(store.name + ".journal").chmod(0o600)
+    copy_store(template, store)  # 0600: ELP refuses a store others can read
     return Demo(store=store, admin=info["admin"], regular=info["regular"], settings=tmp_path / "settings.json")
 
 

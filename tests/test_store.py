@@ -16,6 +16,7 @@ from elp_tui.models import SCHEMA_VERSION
 from elp_tui.portal import Portal, fixed_clock
 from elp_tui.store import Store, StoreError
 from tests.conftest import ADMIN, TODAY
+from tests.helpers import store_bytes, store_mtimes, store_tables
 
 
 def mode(path) -> int:
@@ -51,17 +52,17 @@ def test_portal_store_is_private(portal, store_path):
 
 
 def test_a_new_store_carries_its_schema_version(store):
-    data = orjson.loads(store.path.read_bytes())
+    data = store_tables(store.path)
     assert data["_meta"]["1"]["schema"] == SCHEMA_VERSION
 
 
 def test_create_refuses_to_replace_an_existing_store(store):
     with store.transaction() as db:
         db.insert("users", {"email": "keep@me.example", "organization": None})
-    before = store.path.read_bytes()
+    before = store_bytes(store.path)
     with pytest.raises(StoreError, match="already exists"):
         Store(store.path).create()
-    assert store.path.read_bytes() == before
+    assert store_bytes(store.path) == before
 
 
 def test_missing_store_says_how_to_create_one(tmp_path):
@@ -86,7 +87,7 @@ def test_unparseable_store_is_refused_and_left_byte_for_byte(tmp_path, name):
     raw = BAD_FILES[name]
     path.write_bytes(raw)
     os.chmod(path, 0o600)
-    mtime = os.stat(path).st_mtime_ns
+    mtimes = store_mtimes(path)
     store = Store(path)
     with pytest.raises(StoreError) as info:
         store.read()
@@ -101,8 +102,8 @@ def test_unparseable_store_is_refused_and_left_byte_for_byte(tmp_path, name):
         portal.list_banks(ADMIN)
     with pytest.raises(StoreError):
         portal.check()
-    assert path.read_bytes() == raw
-    assert os.stat(path).st_mtime_ns == mtime
+    assert store_bytes(path) == raw
+    assert store_mtimes(path) == mtimes
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == ["elp.json"]
 
 
@@ -121,15 +122,15 @@ def test_unknown_schema_version_is_refused_and_untouched(tmp_path, version):
             db.remove("users")
     with pytest.raises(StoreError):
         Portal(store, fixed_clock(TODAY)).init_organization("Org", ADMIN)
-    assert path.read_bytes() == raw
+    assert store_bytes(path) == raw
 
 
 # -- transactions are all or nothing ---------------------------------------------------
 def test_a_transaction_whose_body_raises_writes_nothing(store):
     with store.transaction() as db:
         db.insert("users", {"email": "first@x.example", "organization": None})
-    before = store.path.read_bytes()
-    stamp = os.stat(store.path).st_mtime_ns
+    before = store_bytes(store.path)
+    stamps = store_mtimes(store.path)
 
     class Boom(Exception):
         pass
@@ -140,8 +141,8 @@ def test_a_transaction_whose_body_raises_writes_nothing(store):
             db.remove("users", email="first@x.example")
             db.insert("licenses", {"activation_id": "HALF-DONE"})
             raise Boom()
-    assert store.path.read_bytes() == before
-    assert os.stat(store.path).st_mtime_ns == stamp
+    assert store_bytes(store.path) == before
+    assert store_mtimes(store.path) == stamps
     # the half-done change is gone from memory too: this and any other Store object see the file
     assert users_of(store) == ["first@x.example"]
     assert store.read().all("licenses") == []
@@ -154,7 +155,7 @@ def test_a_transaction_whose_body_raises_writes_nothing(store):
 def test_a_failed_write_leaves_the_old_store_and_no_temp_file(store, monkeypatch):
     with store.transaction() as db:
         db.insert("users", {"email": "first@x.example", "organization": None})
-    before = store.path.read_bytes()
+    before = store_bytes(store.path)
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
@@ -164,7 +165,7 @@ def test_a_failed_write_leaves_the_old_store_and_no_temp_file(store, monkeypatch
         with store.transaction() as db:
             db.insert("users", {"email": "lost@x.example", "organization": None})
     monkeypatch.undo()
-    assert store.path.read_bytes() == before
+    assert store_bytes(store.path) == before
     assert users_of(store) == ["first@x.example"]
     leftovers = [p.name for p in store.path.parent.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
@@ -180,11 +181,12 @@ def test_a_committed_transaction_leaves_only_the_store_and_its_lock(store):
 
 
 def test_a_transaction_that_changes_nothing_does_not_rewrite(store):
-    before = os.stat(store.path)
+    before, stamps = os.stat(store.path), store_mtimes(store.path)
     with store.transaction() as db:
         db.all("users")
     after = os.stat(store.path)
     assert (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns)
+    assert store_mtimes(store.path) == stamps  # nor appended to a journal
 
 
 # -- two Store objects on one file ------------------------------------------------------
@@ -269,9 +271,9 @@ def test_a_reused_stamp_does_not_hide_another_stores_commit(store, monkeypatch):
 
 def test_every_commit_writes_meta_first_with_the_next_generation_and_a_new_token(store):
     def meta() -> dict:
-        raw = store.path.read_bytes()
+        raw = store.path.read_bytes()  # the snapshot: it opens with _meta
         assert raw.startswith(b'{"_meta":{"1":{'), "the _meta document must open the file"
-        return orjson.loads(raw)["_meta"]["1"]
+        return store_tables(store.path)["_meta"]["1"]  # the committed state: snapshot and journal
 
     first = meta()
     assert first["schema"] == SCHEMA_VERSION and first["generation"] == 1

@@ -20,7 +20,7 @@ import pytest
 from elp_tui.portal import Portal, fixed_clock
 from elp_tui.store import Store, StoreError
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import cli_env, elp  # noqa: F401 (fixtures)
+from tests.helpers import cli_env, elp, store_bytes, store_tables  # noqa: F401 (fixtures)
 from tests.test_processes import PROCS, ROOT, spawn, wait_ready
 
 pytestmark = [
@@ -37,8 +37,8 @@ def kept_files(store: Path, what: str) -> list[Path]:
     return sorted(store.parent.glob(f"{store.name}.{what}-*"))
 
 
-def emails(path: Path) -> set[str]:
-    return {u["email"] for u in orjson.loads(path.read_bytes())["users"].values()}
+def emails(tables: dict) -> set[str]:
+    return {u["email"] for u in tables["users"].values()}
 
 
 def dead_pid() -> int:
@@ -80,7 +80,7 @@ def test_restores_started_together_keep_every_store_they_replace(portal, store_p
     copy = tmp_path / "backup.json"
     portal.backup(ADMIN, copy)
     portal.invite(ADMIN, "after-backup@lumenfox.studio")
-    original = store_path.read_bytes()
+    original = store_tables(store_path)
     runs = 0
     for _round in range(3):
         results = all_at_once(tmp_path, 4, "--store", str(store_path), "--as", ADMIN, "restore", str(copy), "--yes")
@@ -91,13 +91,13 @@ def test_restores_started_together_keep_every_store_they_replace(portal, store_p
     assert all(mode(k) == 0o600 for k in kept)
 
     walked: list[Path] = []
-    raw = store_path.read_bytes()
-    while raw != original:
-        [entry] = [a for a in orjson.loads(raw)["activity"].values() if a["action"] == "restore"]
+    tables = store_tables(store_path)  # then each kept file: one whole copy of a store
+    while tables != original:
+        [entry] = [a for a in tables["activity"].values() if a["action"] == "restore"]
         previous = Path(entry["details"].split("the replaced file is kept as ")[1])
         assert previous not in walked, f"{previous.name} was overwritten: the chain of kept stores loops"
         walked.append(previous)
-        raw = previous.read_bytes()
+        tables = orjson.loads(previous.read_bytes())
     assert sorted(walked) == kept  # every store replaced survives, in its own file
 
 
@@ -148,7 +148,7 @@ def test_a_backup_named_like_a_temp_file_survives_the_next_commit(elp, portal, s
     saved = target.read_bytes()
     assert elp("users", "invite", "next@lumenfox.studio").code == 0
     assert target.read_bytes() == saved  # still there, whole
-    assert emails(target) == emails(store_path) - {"next@lumenfox.studio"}
+    assert emails(orjson.loads(target.read_bytes())) == emails(store_tables(store_path)) - {"next@lumenfox.studio"}
 
 
 def test_only_a_dead_writers_temp_file_is_removed(portal, store_path):
@@ -207,7 +207,7 @@ def test_removing_the_lock_file_while_writers_commit_loses_no_commit(portal, sto
         removed = int(remover.communicate(timeout=60)[0])
     assert removed > 0, "the lock file was never removed: the test proved nothing"
     assert len(saved) == 120
-    assert emails(store_path) == set(saved) | {ADMIN}  # none lost, none saved twice or unreported
+    assert emails(store_tables(store_path)) == set(saved) | {ADMIN}  # none lost, none saved twice or unreported
     fresh = Portal(Store(store_path), fixed_clock(TODAY))
     assert fresh.check() == []
     seqs = sorted(a["seq"] for a in fresh.activity(ADMIN))
@@ -219,7 +219,7 @@ def test_a_lock_held_too_long_names_the_holder_and_never_says_to_delete_it(porta
     try:
         wait_ready(holder)
         monkeypatch.setattr("elp_tui.store.db.LOCK_TIMEOUT_S", 0.3)
-        before = store_path.read_bytes()
+        before = store_bytes(store_path)
         with pytest.raises(StoreError) as refused:
             Portal(Store(store_path), fixed_clock(TODAY)).invite(ADMIN, "late@lumenfox.studio")
     finally:
@@ -228,7 +228,7 @@ def test_a_lock_held_too_long_names_the_holder_and_never_says_to_delete_it(porta
     message = str(refused.value)
     assert f"pid {holder.pid}" in message and "try again" in message
     assert "delete" not in message.lower() and "remove" not in message.lower() and ".lock" not in message
-    assert store_path.read_bytes() == before
+    assert store_bytes(store_path) == before
     portal.invite(ADMIN, "late@lumenfox.studio")  # once it is gone, the store is free again
 
 
@@ -244,13 +244,13 @@ def test_a_lock_file_that_is_a_link_is_refused_and_its_target_untouched(elp, por
     os.chmod(victim, 0o644)
     lock.unlink(missing_ok=True)
     os.symlink(victim, lock)
-    before = store_path.read_bytes()
+    before = store_bytes(store_path)
     result = elp("users", "invite", "bob@lumenfox.studio")
     assert result.code == 1
     assert f"The lock file {lock} of the store {store_path} is a symbolic link" in result.err
     assert "Nothing was changed" in result.err
     assert victim.read_bytes() == b"precious notes" and mode(victim) == 0o644  # not truncated, not chmod-ed
-    assert store_path.read_bytes() == before and os.path.islink(lock)
+    assert store_bytes(store_path) == before and os.path.islink(lock)
 
 
 @pytest.mark.parametrize("kind", ["fifo", "other user", "hard link", "folder"])
@@ -272,10 +272,10 @@ def test_a_lock_path_that_is_not_our_lock_file_is_refused_and_left_alone(elp, po
         os.link(other, lock)
     else:
         lock.mkdir()
-    before = store_path.read_bytes()
+    before = store_bytes(store_path)
     result = elp("users", "invite", "bob@lumenfox.studio")
     assert result.code == 1 and f"The lock file {lock} of the store {store_path} {words}" in result.err
-    assert store_path.read_bytes() == before
+    assert store_bytes(store_path) == before
     if kind in ("other user", "hard link"):
         assert lock.read_bytes() == b"theirs" and mode(lock) == 0o644
 
@@ -286,7 +286,7 @@ def test_a_store_folder_others_can_write_is_refused_even_sticky(elp, portal, sto
     folder = store_path.parent
     copy = tmp_path / "backup.json"
     portal.backup(ADMIN, copy)
-    before = store_path.read_bytes()
+    before = store_bytes(store_path)
     os.chmod(folder, bits)
     try:
         for argv, user in ((["users", "invite", "bob@lumenfox.studio"], ADMIN), (["restore", str(copy), "--yes"], ADMIN),
@@ -294,7 +294,7 @@ def test_a_store_folder_others_can_write_is_refused_even_sticky(elp, portal, sto
             result = elp(*argv, user=user)
             assert result.code == 1, argv
             assert f"chmod 700 {folder}" in result.err and f"mode {bits:o}" in result.err, argv
-        assert store_path.read_bytes() == before
+        assert store_bytes(store_path) == before
         assert set(p.name for p in folder.iterdir()) <= {"elp.json", "elp.json.journal", "elp.json.lock"}  # nothing kept, no temp
     finally:
         os.chmod(folder, 0o700)
@@ -323,7 +323,7 @@ def test_a_store_through_a_link_stays_one_store(elp, portal, store_path, tmp_pat
     assert elp("users", "invite", "via-link@lumenfox.studio", store=link).code == 0
     assert os.path.islink(link) and Path(os.readlink(link)) == store_path  # still a link
     assert elp("users", "invite", "via-file@lumenfox.studio", store=store_path).code == 0
-    assert emails(store_path) == {ADMIN, "via-link@lumenfox.studio", "via-file@lumenfox.studio"}
+    assert emails(store_tables(store_path)) == {ADMIN, "via-link@lumenfox.studio", "via-file@lumenfox.studio"}
     listed = elp("users", "list", store=link)
     assert "via-file@lumenfox.studio" in listed.out and "via-link@lumenfox.studio" in listed.out
     assert mode(store_path) == 0o600
@@ -355,12 +355,12 @@ def test_the_threads_of_one_process_share_one_store_and_lose_nothing(portal, sto
     for t in threads:
         t.join()
     assert errors == []
-    assert emails(store_path) == {ADMIN} | {f"t{t}-{n}@lumenfox.studio" for t in range(4) for n in range(15)}
+    assert emails(store_tables(store_path)) == {ADMIN} | {f"t{t}-{n}@lumenfox.studio" for t in range(4) for n in range(15)}
 
     monkeypatch.setattr("elp_tui.store.db.LOCK_TIMEOUT_S", 0.5)
     store = Store(store_path)
-    generation = Store.head_meta_of(store_path.read_bytes())["generation"]
+    generation = store_tables(store_path)["_meta"]["1"]["generation"]
     with store._locked():
         with store.transaction() as db:  # the same lock again, from the same thread
             db.update("users", {"role": "regular"}, lambda d: d["email"] == "t0-0@lumenfox.studio")
-    assert Store.head_meta_of(store_path.read_bytes())["generation"] == generation + 1
+    assert store_tables(store_path)["_meta"]["1"]["generation"] == generation + 1

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any, Callable
@@ -29,7 +28,7 @@ from elp_tui.store import Store
 from elp_tui.store.schema import Day, Version
 
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import cli_env, elp  # noqa: F401 (fixtures)
+from tests.helpers import cli_env, elp, store_bytes, store_mtimes, store_tables  # noqa: F401 (fixtures)
 from tests.test_damaged import ANA, edited, sound, tables, write_private  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("cli_env")
@@ -190,8 +189,8 @@ def test_open_check_and_restore_refuse_the_same_problem(elp, store, tmp_path, na
     bad.parent.mkdir(mode=0o700)
     raw = plant(store)
     write_private(bad, raw)
-    mtime = os.stat(bad).st_mtime_ns
-    current, current_mtime = store.read_bytes(), os.stat(store).st_mtime_ns
+    mtimes = store_mtimes(bad)
+    current, current_mtimes = store_bytes(store), store_mtimes(store)
 
     # elp check: every problem, one line each; the planted one among them
     checked = elp("check", user=None, store=bad)
@@ -214,8 +213,8 @@ def test_open_check_and_restore_refuse_the_same_problem(elp, store, tmp_path, na
     assert str(bad) in err and first_three in err and "Nothing was restored" in err, (err, first_three)
     assert any(all(w in line for w in words) for line in lines[:3]), (words, lines)
 
-    assert bad.read_bytes() == raw and os.stat(bad).st_mtime_ns == mtime
-    assert store.read_bytes() == current and os.stat(store).st_mtime_ns == current_mtime
+    assert store_bytes(bad) == raw and store_mtimes(bad) == mtimes
+    assert store_bytes(store) == current and store_mtimes(store) == current_mtimes
     for folder in (store.parent, bad.parent):  # no kept copy, no temp file
         assert {p.name for p in folder.iterdir()} <= {"elp.json", "elp.json.journal", "elp.json.lock"}
 
@@ -245,7 +244,7 @@ def test_a_multiseat_license_with_computers_added_mid_term_is_sound(elp, portal,
     [lic] = portal.generate(ADMIN, q)
     later = Portal(Store(store_path), fixed_clock(TODAY + dt.timedelta(days=40)))
     renewed = later.renew(ADMIN, later.quote_renew(ADMIN, lic["activation_id"], months=0, computers=5))
-    stored = next(d for d in tables(store_path)["licenses"].values() if d["activation_id"] == lic["activation_id"])
+    stored = next(d for d in store_tables(store_path)["licenses"].values() if d["activation_id"] == lic["activation_id"])
     assert stored["computers"] == 5 and stored["credits_used"] < 5 * 3, renewed
     assert elp("check", user=None).code == 0 and elp("licenses", "list").code == 0
 
@@ -260,7 +259,7 @@ def test_a_backup_of_another_organization_restores_into_a_store_that_opens(elp, 
     assert elp("restore", str(copy), "--yes").code == 0  # by the admin of the store it replaces
     assert elp("check", user=None).code == 0
     assert elp("banks", "list", user=boss).code == 0
-    [entry] = [a for a in tables(store)["activity"].values() if a["action"] == "restore"]
+    [entry] = [a for a in store_tables(store)["activity"].values() if a["action"] == "restore"]
     assert entry["actor"] == ADMIN and entry["organization"] is None
 
 

@@ -21,7 +21,7 @@ from elp_tui.store import Store
 from elp_tui.widgets.consumption import ConsumptionBar
 from elp_tui.widgets.table import RecordTable
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import messages, only_refusal_logged, until
+from tests.helpers import messages, only_refusal_logged, store_bytes, store_tables, until
 
 ANA = "ana@lumenfox.studio"
 ANIMATE = "Quillstone Animate"
@@ -111,7 +111,7 @@ async def test_request_credits_by_keys_records_emails_and_logs(portal, bank, tmp
 
 
 async def test_request_credits_cancel_at_form_and_at_confirmation_writes_nothing(portal, bank, tmp_path):
-    before = portal.store.path.read_bytes()
+    before = store_bytes(portal.store.path)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_banks(pilot)
@@ -128,11 +128,11 @@ async def test_request_credits_cancel_at_form_and_at_confirmation_writes_nothing
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
-    assert portal.store.path.read_bytes() == before
+    assert store_bytes(portal.store.path) == before
 
 
 async def test_request_credits_bad_number_stays_in_form(portal, bank, tmp_path):
-    before = portal.store.path.read_bytes()
+    before = store_bytes(portal.store.path)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_banks(pilot)
@@ -144,7 +144,7 @@ async def test_request_credits_bad_number_stays_in_form(portal, bank, tmp_path):
         assert "at least 1" in text_of(app.screen.query_one("#error-credits", Static))
         await pilot.press("escape")
         await settle(pilot)
-    assert portal.store.path.read_bytes() == before
+    assert store_bytes(portal.store.path) == before
 
 
 async def test_request_credits_refused_when_no_longer_admin(portal, bank, tmp_path):
@@ -159,11 +159,11 @@ async def test_request_credits_refused_when_no_longer_admin(portal, bank, tmp_pa
         await pilot.press(*"10", "ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirmation")
         fresh(portal).set_role(boss, ADMIN, "regular")  # meanwhile, in another session
-        before = portal.store.path.read_bytes()
+        before = store_tables(portal.store.path)
         await pilot.press("y")
         await settle(pilot)
         assert "Refused" in messages(app) and "only organization admins" in messages(app)
-        only_refusal_logged(before, portal.store.path.read_bytes(), ADMIN, "request_credits")
+        only_refusal_logged(before, store_tables(portal.store.path), ADMIN, "request_credits")
     assert not tables(portal).get("requests")
 
 
@@ -359,7 +359,7 @@ async def test_store_text_with_markup_is_shown_literally(portal, tmp_path):
 
 async def test_request_credits_on_an_expired_bank_is_refused_before_confirming(portal, tmp_path):
     portal.add_bank(ADMIN, product="Quillstone Animate", credits=10, start="2026-01-01", expires_on="2026-06-01")
-    before = portal.store.path.read_bytes()
+    before = store_bytes(portal.store.path)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_banks(pilot)
@@ -368,4 +368,4 @@ async def test_request_credits_on_an_expired_bank_is_refused_before_confirming(p
         await pilot.press(*"10", "ctrl+s")
         await until(pilot, lambda: "expired" in messages(app), "the refusal")
         assert not isinstance(app.screen, ConfirmDialog)  # no "Request 10 credits?" for a bank that takes none
-    assert portal.store.path.read_bytes() == before
+    assert store_bytes(portal.store.path) == before

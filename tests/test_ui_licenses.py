@@ -14,7 +14,7 @@ from elp_tui.screens.dialogs.licenses_forms import ExportDoneDialog
 from elp_tui.screens.licenses import LicensesPage
 from elp_tui.store import Store
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import confirm_text, messages, until
+from tests.helpers import confirm_text, messages, store_bytes, until
 
 ANA = "ana@lf.io"
 BOB = "bob@lf.io"
@@ -109,7 +109,7 @@ async def test_add_licenses_creates_licenses_and_charges_the_quoted_credits(port
 
 
 async def test_escape_at_the_form_or_the_confirmation_writes_nothing(portal, bank, tmp_path):
-    before = portal.store.path.read_bytes()
+    before = store_bytes(portal.store.path)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_page(app, pilot)
@@ -118,7 +118,7 @@ async def test_escape_at_the_form_or_the_confirmation_writes_nothing(portal, ban
         await pilot.press(*"new@lf.io", "escape")
         await until(pilot, lambda: not isinstance(app.screen, FormDialog), "form closed")
         await settle(pilot, app)
-        assert portal.store.path.read_bytes() == before
+        assert store_bytes(portal.store.path) == before
         await pilot.press("a")
         await form(pilot, app)
         # 12 months from 2026-11-23 run past the bank's expiry (2027-05-01); new@ is not a member
@@ -131,11 +131,11 @@ async def test_escape_at_the_form_or_the_confirmation_writes_nothing(portal, ban
         await pilot.press("n")
         await settle(pilot, app)
         assert "nothing was changed" in messages(app)
-    assert portal.store.path.read_bytes() == before
+    assert store_bytes(portal.store.path) == before
 
 
 async def test_refused_quote_is_said_and_the_form_comes_back_with_the_input(portal, bank, tmp_path):
-    before = portal.store.path.read_bytes()
+    before = store_bytes(portal.store.path)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_page(app, pilot)
@@ -149,7 +149,7 @@ async def test_refused_quote_is_said_and_the_form_comes_back_with_the_input(port
         assert values["quantity"] == 200 and values["email"] == ANA and not invalid
         await pilot.press("escape")
         await settle(pilot, app)
-    assert portal.store.path.read_bytes() == before
+    assert store_bytes(portal.store.path) == before
 
 
 async def test_stale_quote_with_credits_gone_is_refused_and_nothing_is_written(portal, bank, tmp_path):
@@ -164,13 +164,13 @@ async def test_stale_quote_with_credits_gone_is_refused_and_nothing_is_written(p
         # Another admin spends every credit meanwhile.
         other = fresh(portal)
         make(other, bank, months=1, quantity=100, email=ANA)
-        changed = portal.store.path.read_bytes()
+        changed = store_bytes(portal.store.path)
         await pilot.press("y")
         await until(pilot, lambda: "data changed" in messages(app), "stale refusal")
         await settle(pilot, app)
         assert not isinstance(app.screen, ConfirmDialog)
         await until(pilot, lambda: page.table.total_count == 100, "reload")
-    assert portal.store.path.read_bytes() == changed
+    assert store_bytes(portal.store.path) == changed
     assert remaining(portal, bank["id"]) == 0
 
 
@@ -203,12 +203,12 @@ async def test_stale_quote_shows_the_fresh_quote_before_writing(portal, bank, tm
         first = await confirmation(pilot, app)
         assert ("Recipient", ANA) in first.rows
         fresh(portal).delete_user(ADMIN, ANA)  # another admin removed the recipient meanwhile
-        changed = portal.store.path.read_bytes()
+        changed = store_bytes(portal.store.path)
         await pilot.press("y")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen is not first, "fresh quote")
         assert ("Recipient", f"{ANA} (will be invited)") in app.screen.rows
         assert "data changed" in messages(app)
-        assert portal.store.path.read_bytes() == changed  # nothing written by the stale quote
+        assert store_bytes(portal.store.path) == changed  # nothing written by the stale quote
         await pilot.press("y")
         await settle(pilot, app)
     assert remaining(portal, bank["id"]) == 98
@@ -290,7 +290,7 @@ async def test_return_refused_on_a_non_portable_bank_says_why(portal, tmp_path):
     old = portal.add_bank(ADMIN, product="Quillstone Animate", credits=20, start="2026-11-01", expires_on="2027-11-01",
                           product_version="25.1", portable=False)
     [lic] = make(portal, old, months=1)
-    before = portal.store.path.read_bytes()
+    before = store_bytes(portal.store.path)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot)
@@ -302,7 +302,7 @@ async def test_return_refused_on_a_non_portable_bank_says_why(portal, tmp_path):
         await until(pilot, lambda: "Assign not possible: bank is not portable" in messages(app), "reason")
         await settle(pilot, app)
         assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
-    assert portal.store.path.read_bytes() == before
+    assert store_bytes(portal.store.path) == before
 
 
 async def test_assign_gives_a_returned_license_to_a_member(portal, bank, tmp_path):
@@ -330,7 +330,7 @@ async def test_assign_refuses_before_confirming_and_the_portal_says_who_is_invit
     portal.set_status(ADMIN, BOB, "inactive")
     [lic] = make(portal, bank, months=2)
     portal.return_license(ADMIN, lic["activation_id"], ANA)
-    before = portal.store.path.read_bytes()
+    before = store_bytes(portal.store.path)
     carol = "carol@freelance.example"
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -342,7 +342,7 @@ async def test_assign_refuses_before_confirming_and_the_portal_says_who_is_invit
         await until(pilot, lambda: "is inactive" in messages(app), "refusal")
         await settle(pilot, app)
         assert not isinstance(app.screen, (FormDialog, ConfirmDialog))  # refused before the confirmation
-        assert portal.store.path.read_bytes() == before
+        assert store_bytes(portal.store.path) == before
         await until(pilot, lambda: page.table.row_count == 1 and page.table.current_row is not None, "row")
         page.table.focus()
         await pilot.press("s")
