@@ -159,3 +159,18 @@ async def until(pilot: Any, condition: Callable[[], bool], what: str = "conditio
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what} (screen on top: {pilot.app.screen!r})")
         await pilot.pause(0.01)
+
+
+def hand_edit(path: Any, change: Callable[[dict[str, Any]], None]) -> None:
+    """Edit the store's file as a person with an editor would: the journal folded into the
+    snapshot first (one file), then its JSON changed and written back (0600). ELP sees the file no
+    longer matches what it wrote and judges it in full when it next opens it."""
+    import orjson
+
+    from elp_tui.store import Store
+
+    Store(path).compact()
+    data = orjson.loads(Path(path).read_bytes())
+    change(data)
+    Path(path).write_bytes(orjson.dumps(data))
+    Path(path).chmod(0o600)

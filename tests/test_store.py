@@ -157,15 +157,18 @@ def test_a_failed_write_leaves_the_old_store_and_no_temp_file(store, monkeypatch
         db.insert("users", {"email": "first@x.example", "organization": None})
     before = store_bytes(store.path)
 
-    def disk_full(*args, **kwargs):
+    real_write = os.pwrite
+
+    def disk_full(fd, data, position):  # half the line reaches the disk, then the disk is full
+        real_write(fd, bytes(data[: len(data) // 2]), position)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("elp_tui.store.db.os.replace", disk_full)
+    monkeypatch.setattr("elp_tui.store.db.os.pwrite", disk_full)
     with pytest.raises(OSError):
         with store.transaction() as db:
             db.insert("users", {"email": "lost@x.example", "organization": None})
     monkeypatch.undo()
-    assert store_bytes(store.path) == before
+    assert store_bytes(store.path) == before  # no half line left in the journal
     assert users_of(store) == ["first@x.example"]
     leftovers = [p.name for p in store.path.parent.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
@@ -174,7 +177,7 @@ def test_a_failed_write_leaves_the_old_store_and_no_temp_file(store, monkeypatch
 def test_a_committed_transaction_leaves_only_the_store_and_its_lock(store):
     for n in range(5):
         with store.transaction() as db:
-            db.insert("users", {"email": f"u{n}@x.example"})
+            db.insert("users", {"email": f"u{n}@x.example", "organization": None})
     names = sorted(p.name for p in store.path.parent.iterdir())
     assert names in (["elp.json"], ["elp.json", "elp.json.lock"], ["elp.json", "elp.json.journal", "elp.json.lock"])
     assert orjson.loads(store.path.read_bytes())["_meta"]["1"]["schema"] == SCHEMA_VERSION
@@ -221,19 +224,25 @@ def test_two_admins_on_two_portals_never_lose_each_others_changes(portal, bank, 
     assert portal.check() == [] and second.check() == []
 
 
-def test_the_file_is_replaced_whole_so_a_reader_never_sees_half_a_write(store):
-    """Every write goes through a new file renamed over the old one (a new inode)."""
+def test_a_reader_never_sees_half_a_commit(store):
+    """A commit appends one whole line to the journal (the snapshot stays as it was); a new
+    snapshot is a new file renamed over the old one, so a reader of the old one keeps it whole."""
     inode = os.stat(store.path).st_ino
     reader = open(store.path, "rb")  # a reader that opened the old version
     try:
         old = reader.read()
         with store.transaction() as db:
             db.insert("users", {"email": "new@x.example", "organization": None})
+        assert store.path.read_bytes() == old  # the commit is in the journal
+        journal = store.path.with_name(store.path.name + ".journal").read_bytes()
+        assert journal.endswith(b"\n") and journal.count(b"\n") == 1  # one whole line
+        store.compact()
+        assert os.stat(store.path).st_ino != inode
         reader.seek(0)
         assert reader.read() == old  # still the complete old version
     finally:
         reader.close()
-    assert os.stat(store.path).st_ino != inode
+    assert users_of(Store(store.path)) == ["new@x.example"]
 
 
 def test_the_next_write_removes_temp_files_left_by_a_killed_writer(store):
@@ -277,10 +286,11 @@ def test_every_commit_writes_meta_first_with_the_next_generation_and_a_new_token
 
     first = meta()
     assert first["schema"] == SCHEMA_VERSION and first["generation"] == 1
+    marker = store.marker()
     with store.transaction() as db:
         db.insert("users", {"email": "a@b.example", "organization": None})
     second = meta()
-    assert second["generation"] == 2 and second["commit"] != first["commit"]
+    assert second["generation"] == 2 and store.marker() != marker  # every other session notices
     with Store(store.path).transaction() as db:
         db.insert("users", {"email": "c@d.example", "organization": None})
     assert meta()["generation"] == 3

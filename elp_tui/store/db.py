@@ -367,7 +367,11 @@ class Store:
     def _current(self) -> dict[str, dict[str, Any]]:
         """Every committed table (snapshot and journal), loading those not read yet."""
         with self._cache_lock:
-            return self._refresh().everything()
+            data = dict(self._refresh().everything())
+            meta = dict((data.get(META_TABLE) or {}).get("1") or {})
+            meta["generation"] = self._generation  # the snapshot's, plus the journal's commits
+            data[META_TABLE] = {"1": meta}
+            return data
 
     def _refresh(self) -> Tables:
         """The committed state, caught up: the same snapshot and only the journal lines not read
@@ -502,14 +506,7 @@ class Store:
         token = hashlib.sha256(orjson.dumps(tables)).hexdigest()[:16] if token_from_content else secrets.token_hex(8)
         head_meta = {"schema": SCHEMA_VERSION, "generation": number, "commit": token, **meta}
         payload = encode_snapshot(tables, head_meta)
-        # Called only under the lock: a temp file of this store whose writer is dead was left by a
-        # writer killed mid-write; remove it, or every crash would leave a full copy behind.
-        # Nothing else is ever removed, whatever its name (see files.abandoned_temps).
-        for stale in abandoned_temps(self.path):
-            try:
-                stale.unlink()
-            except FileNotFoundError:
-                pass
+        self._remove_abandoned_temps()
         atomic_write(self.path, payload, temp=store_temp(self.path), before_replace=lambda: self._still_base(base))
         # The new snapshot holds every journal line: empty the journal (its lines name the old
         # snapshot, so a crash before this only leaves lines that are skipped).
@@ -533,6 +530,32 @@ class Store:
                               lock=self._cache_lock)
         return written
 
+    def _cut_torn_tail(self) -> None:
+        """Under the lock: journal bytes past the last whole line are a line a crash cut short
+        (never applied): cut them off, so the next line starts on a line of its own."""
+        journal = journal_path_of(self.path)
+        try:
+            size = os.stat(journal).st_size
+        except FileNotFoundError:
+            return
+        if size > self._journal_end:
+            fd = os.open(journal, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            try:
+                os.ftruncate(fd, self._journal_end)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def _remove_abandoned_temps(self) -> None:
+        """Called only under the lock: a temp file of this store whose writer is dead was left by
+        a writer killed mid-write; remove it, or every crash would leave a full copy behind.
+        Nothing else is ever removed, whatever its name (see files.abandoned_temps)."""
+        for stale in abandoned_temps(self.path):
+            try:
+                stale.unlink()
+            except FileNotFoundError:
+                pass
+
     def _append(self, changes: dict[str, dict[str, Any]], base: Any) -> int:
         """Append one commit's changes to the journal, durably; its generation."""
         snap = self._snap
@@ -541,17 +564,19 @@ class Store:
         ops = [[table, key, doc] for table, docs in changes.items() for key, doc in docs.items()]
         line = encode_entry(generation, snap.commit, ops)
         journal = journal_path_of(self.path)
-        self._still_base(base)
+        self._remove_abandoned_temps()
         fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
             size = os.fstat(fd).st_size
-            if size != self._journal_end:  # a last line cut short by a crash: cut it off first
-                os.ftruncate(fd, self._journal_end)
-            os.lseek(fd, self._journal_end, os.SEEK_SET)
+            if size != self._journal_end:  # another writer got in (a torn tail was cut at the start)
+                raise self._changed_meanwhile()
+            self._still_base(base)  # the lock still ours, the store still the one this commit read
             try:
                 view = memoryview(line)
+                position = self._journal_end
                 while view:
-                    view = view[os.write(fd, view):]
+                    written = os.pwrite(fd, view, position)
+                    view, position = view[written:], position + written
                 os.fsync(fd)
             except BaseException:
                 os.ftruncate(fd, self._journal_end)  # a full disk: no half line stays behind
@@ -576,7 +601,10 @@ class Store:
                 return
             if now is not None and base is not None and now == base:
                 return
-        raise StoreError(
+        raise self._changed_meanwhile()
+
+    def _changed_meanwhile(self) -> StoreError:
+        return StoreError(
             _("The store {path} was changed by another process while this change was being saved, although this one "
               "held its lock (its lock file {lock} was removed or replaced). Nothing was saved: try again.").format(
                 path=self.path, lock=self._lock.path)
@@ -635,6 +663,7 @@ class Store:
                 kept = None
                 if keep_previous is not None and raw is not None and (keep_if is None or keep_if(raw)):
                     kept = self._keep(keep_previous, raw)
+                    base = self.marker()  # keeping it may have folded its journal in
                 data: dict[str, dict[str, Any]] = dict(tables or {})
                 data[META_TABLE] = {"1": {**(meta or {}), "schema": SCHEMA_VERSION}}
                 with self._cache_lock:
@@ -719,6 +748,7 @@ class Store:
             if raw is not None and keep_previous is not None:
                 try:
                     kept = self._keep(keep_previous, raw)
+                    base = self.marker()  # keeping it may have folded its journal in
                 except OSError as exc:
                     raise StoreError(
                         _("Cannot keep a copy of the store {path} beside it: {reason}. Nothing was replaced.").format(
@@ -733,14 +763,22 @@ class Store:
                 return written, kept
 
     def _keep(self, name: str, raw: bytes) -> Path:
-        """Keep the store about to be replaced as `<store>.<name>`: its snapshot's bytes `raw`,
-        and beside it (`<kept>.journal`) its journal if it has one: together, the whole store."""
-        kept = keep_copy(self.path, name, raw)
+        """Keep the store about to be replaced as `<store>.<name>` (under the lock): one file,
+        its journal folded into its snapshot first. A store too damaged to read is kept as its
+        files are: the snapshot's bytes, and its journal beside it (`<kept>.journal`)."""
         try:
             journal = journal_path_of(self.path).read_bytes()
         except FileNotFoundError:
             journal = b""
-        if journal:
+        if journal.strip():
+            try:
+                with self._cache_lock:
+                    self._compact(self._refresh(), self.marker(), migrate=False)
+                raw, journal = self.path.read_bytes(), b""
+            except StoreError:
+                pass
+        kept = keep_copy(self.path, name, raw)
+        if journal.strip():
             keep_copy(kept, "journal", journal)
         return kept
 
@@ -778,8 +816,11 @@ class Store:
                 snapshot = (_stamp(fh.fileno()), _head_commit(fh.read(HEAD_BYTES)))
         except FileNotFoundError:
             return None
-        journal = _stamp(journal_path_of(self.path))
-        return (*snapshot, journal[2] if journal else 0)
+        try:
+            journal = os.stat(journal_path_of(self.path)).st_size
+        except FileNotFoundError:
+            journal = 0
+        return (*snapshot, journal)
 
     # -- access ----------------------------------------------------------------
     @staticmethod
@@ -808,6 +849,7 @@ class Store:
         """
         with self._locked():
             committed = self._refresh()
+            self._cut_torn_tail()
             base = self.marker()
             tx = Transaction(committed)
             yield tx
