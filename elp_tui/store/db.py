@@ -967,6 +967,16 @@ class _Snapshot:
     def names(self) -> list[str]:
         return list(self.full) if self.full is not None else [META_TABLE, *self.index]
 
+    def holds(self, name: str, needle: bytes) -> bool | None:
+        """Whether the bytes of table `name` hold `needle` (None: this snapshot is in memory)."""
+        if self.full is not None:
+            return None
+        entry = self.index.get(name)
+        if entry is None:
+            return False
+        _name, start, end = entry[:3]
+        return needle in os.pread(self.fh.fileno(), end - start, self.head_len + start)
+
     def table(self, name: str) -> dict[str, Any]:
         if self.full is not None:
             return dict(self.full.get(name, {}))
@@ -991,3 +1001,15 @@ class _Loader:
 
     def names(self) -> list[str]:
         return self.snap.names() + sorted({op[1] for op in self.ops if op[0] <= self.generation} - set(self.snap.names()))
+
+    def holds(self, table: str, field: str, value: str) -> bool | None:
+        """Whether the table as of this generation has a document whose `field` is `value`,
+        without parsing it: its JSON in the snapshot holds `"field":"value"` exactly as orjson
+        writes it (a value that appears only elsewhere in a document of that table would be a
+        false yes: harmless for choosing a new ID), or a journal line put or removed one."""
+        for generation, name, _key, doc in reversed(self.ops):
+            if generation <= self.generation and name == table and doc is not None and doc.get(field) == value:
+                return True
+        if any(name == table and generation <= self.generation and doc is None for generation, name, _key, doc in self.ops):
+            return None  # a removal: only the table itself can tell
+        return self.snap.holds(table, orjson.dumps({field: value})[1:-1])

@@ -102,6 +102,15 @@ class Tables:
             self._counters = Counters.of(self.data)
         return self._counters
 
+    def holds(self, table: str, fields: dict[str, Any]) -> bool | None:
+        """Whether a document of a table not read yet has this one text field value (a new
+        activation ID), answered by the store without reading the table (None: not known so)."""
+        if self.loaded(table) or len(fields) != 1:
+            return None
+        [(field, value)] = fields.items()
+        holds = getattr(self.loader, "holds", None)
+        return holds(table, field, value) if holds is not None and isinstance(value, str) else None
+
     def index(self, table: str, field: str) -> dict[Any, set[str]]:
         found = self._index.get((table, field))
         if found is None:
@@ -111,10 +120,11 @@ class Tables:
             self._index[(table, field)] = found
         return found
 
-    def candidates(self, table: str, fields: dict[str, Any]) -> Iterable[str] | None:
-        """The keys that may match `fields` through an index, or None if no field is indexed."""
+    def candidates(self, table: str, fields: dict[str, Any], *, build: bool = True) -> Iterable[str] | None:
+        """The keys that may match `fields` through an index, or None if no field is indexed
+        (or, with `build` False, none is built yet: a one-off scan is cheaper than building one)."""
         for name, value in fields.items():
-            if name in INDEXED.get(table, ()):
+            if name in INDEXED.get(table, ()) and (build or (table, name) in self._index):
                 return self.index(table, name).get(_hashable(value), ())
         return None
 
@@ -199,12 +209,25 @@ class View:
     def __init__(self, tables: Tables):
         self._tables = tables
 
-    def _docs(self, table: str, fields: dict[str, Any], where: Where) -> Iterator[tuple[str, Doc]]:
+    def _docs(self, table: str, fields: dict[str, Any], where: Where, *, point: bool = False) -> Iterator[tuple[str, Doc]]:
+        """The matching (key, document) pairs. `point`: a lookup of one document (a get), which
+        builds an index on first use; a list (a find) uses one if built, else scans."""
         docs = self._tables.docs(table)
-        keys = self._tables.candidates(table, fields)
+        keys = self._tables.candidates(table, fields, build=point)
         if keys is None:
+            if len(fields) == 1 and where is None:
+                [(name, value)] = fields.items()
+                for key, doc in docs.items():
+                    if doc.get(name) == value:
+                        yield key, doc
+                return
             for key, doc in docs.items():
                 if _matches(doc, fields, where):
+                    yield key, doc
+            return
+        if len(keys) * 4 > len(docs):  # most of the table: a scan in order beats sorting the keys
+            for key, doc in docs.items():
+                if key in keys and _matches(doc, fields, where):
                     yield key, doc
             return
         for key in sorted(keys, key=int):
@@ -213,11 +236,15 @@ class View:
                 yield key, doc
 
     def get(self, table: str, where: Where = None, **fields: Any) -> Doc | None:
-        for _key, doc in self._docs(table, fields, where):
+        for _key, doc in self._docs(table, fields, where, point=True):
             return dict(doc)
         return None
 
-    def find(self, table: str, where: Where = None, **fields: Any) -> list[Doc]:
+    def find(self, table: str, where: Where = None, *, copy: bool = True, **fields: Any) -> list[Doc]:
+        """The matching documents, in the table's order. `copy=False`: the store's own documents,
+        to be read and never changed (a list of 100k licenses, built into rows at once)."""
+        if not copy:
+            return [doc for _key, doc in self._docs(table, fields, where)]
         return [dict(doc) for _key, doc in self._docs(table, fields, where)]
 
     def all(self, table: str) -> list[Doc]:
@@ -229,7 +256,10 @@ class View:
         return sum(1 for _ in self._docs(table, fields, where))
 
     def exists(self, table: str, where: Where = None, **fields: Any) -> bool:
-        return next(self._docs(table, fields, where), None) is not None
+        held = self._tables.holds(table, fields) if where is None else None
+        if held is not None:
+            return held
+        return next(self._docs(table, fields, where, point=True), None) is not None
 
     def sums(self, table: str, field: str, by: str) -> dict[Any, int]:
         """The sum of `field` per value of `by`, kept with the data (a bank's used credits)."""
@@ -251,12 +281,12 @@ class Transaction(View):
     def dirty(self) -> bool:
         return any(self.changes.values())
 
-    def _docs(self, table: str, fields: dict[str, Any], where: Where) -> Iterator[tuple[str, Doc]]:
+    def _docs(self, table: str, fields: dict[str, Any], where: Where, *, point: bool = False) -> Iterator[tuple[str, Doc]]:
         overlay = self.changes.get(table)
         if not overlay:
-            yield from super()._docs(table, fields, where)
+            yield from super()._docs(table, fields, where, point=point)
             return
-        for key, doc in super()._docs(table, fields, where):
+        for key, doc in super()._docs(table, fields, where, point=point):
             if key in overlay:
                 continue
             yield key, doc
@@ -265,6 +295,11 @@ class Transaction(View):
                 continue
             if _matches(doc, fields, where):
                 yield key, doc
+
+    def exists(self, table: str, where: Where = None, **fields: Any) -> bool:
+        if self.changes.get(table):
+            return next(self._docs(table, fields, where, point=True), None) is not None
+        return super().exists(table, where, **fields)
 
     def all(self, table: str) -> list[Doc]:
         overlay = self.changes.get(table)
