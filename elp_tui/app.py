@@ -107,7 +107,7 @@ class ELPApp(TranslatedBindings, App[None]):
             self.theme = theme
         self._theme_ready = True
         self.push_screen(self.main_screen())
-        self._identity_marker: object = self.portal.store.marker()
+        self._identity_marker: object = self.portal.version()
         self.set_interval(STORE_POLL_S, self._poll_store, name="store-poll")
 
     # -- other sessions ----------------------------------------------------------------
@@ -116,7 +116,7 @@ class ELPApp(TranslatedBindings, App[None]):
         place, and a change to the signed-in user's own account takes effect. An open dialog
         is left alone (its commit re-checks the quote against fresh data)."""
         try:
-            marker = await asyncio.to_thread(self.portal.store.marker)
+            marker = await asyncio.to_thread(self.portal.version)
         except OSError:
             return  # unreadable for now: the next read or action says why
         if marker is None:
@@ -133,11 +133,11 @@ class ELPApp(TranslatedBindings, App[None]):
         """False while the signed-in user's own account differs from what the app shows."""
         try:
             user = await asyncio.to_thread(self.portal.sign_in, self.user_email)
+        except (StoreError, OSError):  # the store is busy or being replaced: look again at the next poll
+            return True
         except PortalError as exc:  # deactivated or removed by another admin: nothing left to show
             self.exit(message=plain(str(exc)))
             return False
-        except (StoreError, OSError):
-            return True
         keys = ("role", "status", "organization")
         if all(user.get(k) == self.user.get(k) for k in keys):
             self._identity_marker = marker

@@ -153,7 +153,7 @@ def test_unknown_and_inactive_users_are_refused_without_a_log_entry(world, elp, 
 ADMIN_METHODS = sorted(name for name, method in public_methods(Portal).items() if needs_admin(method))
 # Public methods that are not operations for someone, or are any member's own: decided, not forgotten.
 NOT_ADMIN = {
-    "my_licenses", "sign_in", "init_organization", "today", "organization_name", "flag_expiring_banks",
+    "my_licenses", "sign_in", "init_organization", "today", "organization_name", "flag_expiring_banks", "version",
     # The whole store, not one organization: run by whoever owns the store file, like `elp check`.
     "check", "invariant_problems",
     # Check their restorer themselves (a store that does not open has no one to sign in): test_damaged.py.

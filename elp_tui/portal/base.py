@@ -66,6 +66,12 @@ class PortalBase:
         self.rng = rng or secrets.SystemRandom()
         self._now = now
 
+    # -- the version signal ------------------------------------------------------
+    def version(self) -> object:
+        """A value that changes with every commit, by anyone (compare it with an earlier one to
+        know whether what is on screen is stale); cheap enough to ask twice a second."""
+        return self.store.marker()
+
     # -- time --------------------------------------------------------------------
     def today(self) -> dt.date:
         return self.clock()

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 
-class PortalError(Exception):
-    """A refusal: what was wrong and what to do instead. Nothing was changed (an `AdminRequired`
-    adds only its activity entry)."""
+from elp_tui.errors import PortalError  # noqa: E402  (the one error type of every front end)
 
 
 class PermissionDenied(PortalError):

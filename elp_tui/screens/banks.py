@@ -17,7 +17,6 @@ from elp_tui.portal.base import VENDOR_EMAIL
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dashboard import in_days, open_licenses_of
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
-from elp_tui.store import StoreError
 from elp_tui.widgets.filter import FilterBar
 from elp_tui.widgets.safe import content
 from elp_tui.widgets.table import Column, RecordTable
@@ -156,7 +155,7 @@ class BanksPage(Page):
         try:
             rows, changes = self.portal.refresh_banks(self.me, previous)
             rows = self.portal.flag_expiring_banks(rows)
-        except (PortalError, StoreError) as exc:
+        except PortalError as exc:
             self.app.call_from_thread(self.elp.refuse, exc)
             return
         self.app.call_from_thread(self._refreshed, rows, changes)

@@ -13,7 +13,6 @@ from textual.widgets import Input, Static
 
 from elp_tui.i18n import _
 from elp_tui.portal import PortalError, StaleQuote
-from elp_tui.store import StoreError
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.safe import content, plain
 
@@ -72,7 +71,7 @@ class Page(TranslatedBindings, Vertical):
     def shown(self) -> None:
         """The main screen switched to this page: load it, or re-load it if the store
         changed since (a change made here, on another page or by another admin)."""
-        if self.RELOAD_ON_SHOW or not self.loaded or self.portal.store.marker() != self._loaded_version:
+        if self.RELOAD_ON_SHOW or not self.loaded or self.portal.version() != self._loaded_version:
             self.reload()
 
     def store_changed(self, marker: object) -> None:
@@ -97,9 +96,9 @@ class Page(TranslatedBindings, Vertical):
         try:
             # Read before the data: a commit in between shows newer data under an older
             # marker, so the next poll reloads once more (never the other way round).
-            version = self.portal.store.marker()
+            version = self.portal.version()
             data = self.fetch()
-        except (PortalError, StoreError) as exc:
+        except PortalError as exc:
             self.app.call_from_thread(self.elp.refuse, exc)
             return
         except Exception as exc:  # a drifted store must not take the whole app down
@@ -129,7 +128,7 @@ class Page(TranslatedBindings, Vertical):
             return await asyncio.to_thread(fn, *args, **kwargs)
         except StaleQuote:
             raise
-        except (PortalError, StoreError) as exc:
+        except PortalError as exc:
             self.elp.refuse(exc)
             return None
 

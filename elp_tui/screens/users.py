@@ -22,7 +22,6 @@ from elp_tui.portal.errors import LicensesHeld
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dialogs.actions import ActionMenu
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
-from elp_tui.store import StoreError
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.filter import FilterBar
 from elp_tui.widgets.safe import content
@@ -155,7 +154,7 @@ class UsersPage(Page):
             return True, await asyncio.to_thread(fn, self.me, email, *args)
         except LicensesHeld as exc:
             await self.app.push_screen_wait(HeldLicensesDialog(email, str(exc), exc.activation_ids))
-        except (PortalError, StoreError) as exc:
+        except PortalError as exc:
             self.elp.refuse(exc)
         return False, None
 

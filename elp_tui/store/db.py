@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import orjson
+from elp_tui.errors import PortalError
 from elp_tui.i18n import _
 from elp_tui.models import SCHEMA_VERSION
 from elp_tui.store.files import abandoned_temps, atomic_write, keep_copy, store_temp
@@ -75,7 +76,7 @@ READABLE_SCHEMAS = (1, SCHEMA_VERSION)
 _HEAD = re.compile(rb'\A\{"_meta":\{"1":(\{[^{}]*\})\}')
 
 
-class StoreError(Exception):
+class StoreError(PortalError):
     """The store file cannot be used; the message says why and what to do. `problem`, when
     set, is what is wrong with the file, worded to follow its name ("is empty ...")."""
 
@@ -565,12 +566,14 @@ class Store:
         line = encode_entry(generation, snap.commit, ops)
         journal = journal_path_of(self.path)
         self._remove_abandoned_temps()
+        self._still_base(base)  # the lock still ours, the store still the one this commit read
         fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
-            size = os.fstat(fd).st_size
-            if size != self._journal_end:  # another writer got in (a torn tail was cut at the start)
+            # Checked again right before writing (microseconds): another writer got in only if
+            # someone removed the lock file under us (a torn tail was cut when the commit began).
+            if os.fstat(fd).st_size != self._journal_end:
                 raise self._changed_meanwhile()
-            self._still_base(base)  # the lock still ours, the store still the one this commit read
+            size = self._journal_end
             try:
                 view = memoryview(line)
                 position = self._journal_end

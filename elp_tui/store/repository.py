@@ -316,8 +316,12 @@ class Transaction(View):
 
     def sums(self, table: str, field: str, by: str) -> dict[Any, int]:
         totals = super().sums(table, field, by)
-        base = self._tables.docs(table)
-        for key, doc in self.changes.get(table, {}).items():
+        overlay = self.changes.get(table)
+        if not overlay:
+            return totals
+        # A table not read yet has only new documents in this transaction (a change reads first).
+        base = self._tables.docs(table) if self._tables.loaded(table) else {}
+        for key, doc in overlay.items():
             for sign, counted in ((-1, base.get(key)), (1, doc)):
                 if counted is not None:
                     group = _hashable(counted.get(by))
