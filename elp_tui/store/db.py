@@ -63,7 +63,7 @@ from elp_tui.models import SCHEMA_VERSION
 from elp_tui.store.files import abandoned_temps, atomic_write, keep_copy, store_temp
 from elp_tui.store.lock import LockError, StoreLock
 from elp_tui.store.journal import COMPACT_BYTES, Counters, JournalDamaged, encode_entry, encode_snapshot, journal_path_of, read_entries
-from elp_tui.store.repository import Tables, Transaction, View
+from elp_tui.store.repository import Tables, Transaction, View, plain
 from elp_tui.store.schema import listed, problems, read_json, written_problems
 
 META_TABLE = "_meta"
@@ -368,7 +368,7 @@ class Store:
     def _current(self) -> dict[str, dict[str, Any]]:
         """Every committed table (snapshot and journal), loading those not read yet."""
         with self._cache_lock:
-            data = dict(self._refresh().everything())
+            data = plain(self._refresh().everything())
             meta = dict((data.get(META_TABLE) or {}).get("1") or {})
             meta["generation"] = self._generation  # the snapshot's, plus the journal's commits
             data[META_TABLE] = {"1": meta}
@@ -498,8 +498,9 @@ class Store:
         give the same bytes). `base` is the `marker()` of the store the commit started from
         (None: there was none): the file is replaced only if it is still that one and this
         process still holds the lock."""
+        data = plain(data)
         meta = {key: value for key, value in (data.get(META_TABLE, {}).get("1") or {}).items()
-                if key not in ("schema", "generation", "commit", "tables", "used")}
+                if key not in ("schema", "generation", "commit", "tables", "used", "crc")}
         previous = data.get(META_TABLE, {}).get("1") or {}
         number = generation if generation is not None else (
             previous["generation"] if type(previous.get("generation")) is int else 0) + 1
@@ -889,7 +890,7 @@ class Store:
     def _compact(self, state: Tables, base: Any, *, migrate: bool) -> None:
         """Fold the journal into a new snapshot of `state` (under the lock). A store of an older
         schema is first kept as it was (`<store>.before-schema-<n>-<time>`)."""
-        data = state.everything()
+        data = plain(state.everything())
         if migrate:
             raw = self.path.read_bytes()
             keep_copy(self.path, f"before-schema-{SCHEMA_VERSION}-{time.strftime('%Y%m%dT%H%M%S')}", raw)

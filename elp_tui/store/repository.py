@@ -24,6 +24,7 @@ of them (nothing is copied until it is changed), applied in one step on commit.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any, Callable, Iterable, Iterator
 
 from elp_tui.store.journal import Counters
@@ -149,9 +150,10 @@ class Tables:
 
     # -- changing (a commit) ----------------------------------------------------------------
     def applied(self, changes: dict[str, dict[str, Doc | None]], loader: Any = None) -> "Tables":
-        """The tables with `changes` put in (None: a removed document), as a new Tables: the
-        changed tables and their indexes are copied (shallow) and changed, the others shared, so
-        a view of the old tables, held by another thread, never sees half a commit. A table not
+        """The tables with `changes` put in (None: a removed document), as a new Tables. A changed
+        table, and each of its indexes, is the old one's shared documents plus a small layer of
+        changes (`Layered`): a commit costs what it changes, not a copy of 100k licenses, and a
+        view of the old tables, held by another thread, never sees half a commit. A table not
         loaded yet stays so (`loader`, the new state's, reads it with the changes)."""
         new = Tables.__new__(Tables)
         new.data = dict(self.data)
@@ -169,34 +171,125 @@ class Tables:
                 new._counters.apply(table, key, stored.get(key), doc)
             if not loaded:
                 continue
-            stored = new.data[table] = dict(stored)
-            indexes = {field: dict(index) for (t, field), index in self._index.items() if t == table}
-            copied: set[tuple[str, Any]] = set()
-
-            def keys_of(field: str, value: Any) -> set[str]:
-                index = indexes[field]
-                value = _hashable(value)
-                if (field, value) not in copied:
-                    index[value] = set(index.get(value, ()))
-                    copied.add((field, value))
-                return index[value]
-
-            for key, doc in docs.items():
-                old = stored.get(key)
-                if old is not None:
-                    for field in indexes:
-                        keys_of(field, old.get(field)).discard(key)
-                if doc is None:
-                    stored.pop(key, None)
+            new.data[table] = Layered.of(stored).updated(docs)
+            for (t, field), index in self._index.items():
+                if t != table:
                     continue
-                stored[key] = doc
-                for field in indexes:
-                    keys_of(field, doc.get(field)).add(key)
-            for field, index in indexes.items():
-                for field_value in [v for (f, v) in copied if f == field and not index.get(v)]:
-                    index.pop(field_value, None)
-                new._index[(table, field)] = index
+                sets: dict[Any, set[str] | None] = {}
+
+                def keys_of(value: Any) -> set[str]:
+                    value = _hashable(value)
+                    if value not in sets:
+                        sets[value] = set(index.get(value, ()))
+                    return sets[value]  # type: ignore[return-value]
+
+                for key, doc in docs.items():
+                    old = stored.get(key)
+                    if old is not None:
+                        keys_of(old.get(field)).discard(key)
+                    if doc is not None:
+                        keys_of(doc.get(field)).add(key)
+                new._index[(table, field)] = Layered.of(index).updated(
+                    {value: keys if keys else None for value, keys in sets.items()})
         return new
+
+
+_GONE = object()
+
+
+class Layered(Mapping[Any, Any]):
+    """A read-only mapping: a shared `base` dict (never changed) and a small `top` layer of what
+    changed since (a value, or gone). `updated()` copies only the layer; once the layer grows
+    past a sixteenth of the base (at least 1024 entries) it is folded into a new base, so a
+    lookup stays one or two dictionary reads and a commit's cost stays its own size."""
+
+    __slots__ = ("base", "top", "_len")
+
+    def __init__(self, base: dict[Any, Any], top: dict[Any, Any] | None = None, length: int | None = None):
+        self.base = base
+        self.top = top or {}
+        self._len = len(base) if length is None else length
+
+    @staticmethod
+    def of(mapping: Mapping[Any, Any]) -> "Layered":
+        return mapping if isinstance(mapping, Layered) else Layered(mapping)  # type: ignore[arg-type]
+
+    def updated(self, changes: dict[Any, Any]) -> "Layered":
+        """A new mapping with `changes` (None: remove the key)."""
+        top = dict(self.top)
+        length = self._len
+        for key, value in changes.items():
+            present = key in self
+            if value is None:
+                if present:
+                    length -= 1
+                    if key in self.base:
+                        top[key] = _GONE
+                    else:
+                        top.pop(key, None)
+                continue
+            if not present:
+                length += 1
+            top[key] = value
+        if len(top) > max(1024, len(self.base) >> 4):
+            base = dict(self.base)
+            for key, value in top.items():
+                if value is _GONE:
+                    base.pop(key, None)
+                else:
+                    base[key] = value
+            return Layered(base)
+        return Layered(self.base, top, length)
+
+    def __getitem__(self, key: Any) -> Any:
+        if key in self.top:
+            value = self.top[key]
+            if value is _GONE:
+                raise KeyError(key)
+            return value
+        return self.base[key]
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        value = self.top.get(key, None) if key in self.top else self.base.get(key, default)
+        return default if value is _GONE else value
+
+    def __contains__(self, key: object) -> bool:
+        if key in self.top:
+            return self.top[key] is not _GONE
+        return key in self.base
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[Any]:
+        top = self.top
+        for key in self.base:
+            if key not in top or top[key] is not _GONE:
+                yield key
+        for key, value in top.items():
+            if value is not _GONE and key not in self.base:
+                yield key
+
+    def items(self) -> Iterator[tuple[Any, Any]]:  # type: ignore[override]
+        top = self.top
+        for key, value in self.base.items():
+            if key in top:
+                value = top[key]
+                if value is _GONE:
+                    continue
+            yield key, value
+        for key, value in top.items():
+            if value is not _GONE and key not in self.base:
+                yield key, value
+
+    def values(self) -> Iterator[Any]:  # type: ignore[override]
+        for _key, value in self.items():
+            yield value
+
+
+def plain(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with every table a plain dict (to write a snapshot, to check a store)."""
+    return {name: dict(docs.items()) if isinstance(docs, Layered) else docs for name, docs in data.items()}
 
 
 def _hashable(value: Any) -> Any:
