@@ -25,12 +25,12 @@ PROCS = Path(__file__).resolve().parent / "procs"
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX processes")
 
 
-def spawn(script: str, *args: object) -> subprocess.Popen:
+def spawn(script: str, *args: object, stdin: int | None = None) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("ELP_TODAY", None)
     return subprocess.Popen(
         [sys.executable, str(PROCS / script), *map(str, args)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
 

@@ -1,7 +1,9 @@
 """Write to the store as fast as possible, forever: generate, renew, invite.
 tests/test_processes.py kills it with SIGKILL at random moments.
 
-usage: writer.py STORE BANK ACTOR TODAY
+usage: writer.py STORE BANK ACTOR TODAY [COMPACT_BYTES]
+With COMPACT_BYTES (e.g. 2000), a commit folds the journal into a new snapshot as soon as the
+journal passes that size, so most commits compact (tests/test_journal.py kills it then).
 Prints "ready" once it has opened the store and is about to write, then one line per commit
 that returned (reported success): "license ID", "renew ID" or "user EMAIL".
 """
@@ -24,6 +26,11 @@ def report(line: str) -> None:
 
 def main() -> None:
     store_path, bank, actor, today = sys.argv[1:5]
+    if len(sys.argv) > 5:
+        import elp_tui.store.db
+        import elp_tui.store.journal
+
+        elp_tui.store.journal.COMPACT_BYTES = elp_tui.store.db.COMPACT_BYTES = int(sys.argv[5])
     portal = Portal(Store(store_path), fixed_clock(today))
     portal.list_banks(actor)  # the store opens and parses before the test starts its timer
     print("ready", flush=True)
