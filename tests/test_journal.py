@@ -326,3 +326,19 @@ def test_a_compaction_cut_short_before_the_journal_was_emptied_loses_and_repeats
     assert emails == sorted([u["email"] for u in tables["users"].values()] + ["after@lumenfox.studio"])
     assert after["_meta"]["1"]["generation"] == compacted["_meta"]["1"]["generation"] + 1
     assert fresh(store_path).check() == [] and elp("check").code == 0
+
+
+def test_a_table_first_written_by_a_compacting_commit_is_in_the_new_snapshot(store_path, monkeypatch):
+    """The first license of a store whose journal is past the bound: the commit writes a new
+    snapshot, and the licenses table it creates (in no snapshot or journal line yet) is in it."""
+    monkeypatch.setattr("elp_tui.store.db.COMPACT_BYTES", 0)  # every commit compacts
+    portal = Portal(Store(store_path), fixed_clock(TODAY))
+    portal.init_organization("Lumenfox Studios", ADMIN)
+    bank = portal.add_bank(ADMIN, product="Quillstone Animate", credits=10, start="2026-11-01", expires_on="2027-05-01")
+    other = fresh(store_path)
+    other.list_banks(ADMIN)  # a session that has read the snapshot lazily, licenses not among it
+    quote = other.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=1, start=TODAY, email=ADMIN)
+    [made] = other.generate(ADMIN, quote)
+    assert not journal_path(store_path).exists() or journal_path(store_path).stat().st_size == 0  # compacted
+    assert [lic["activation_id"] for lic in fresh(store_path).list_licenses(ADMIN)] == [made["activation_id"]]
+    assert fresh(store_path).check() == []

@@ -44,6 +44,11 @@ replaced, so the link stays a link.
 from __future__ import annotations
 
 import hashlib
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: the store's lock alone keeps writers apart
+    fcntl = None  # type: ignore[assignment]
 import os
 import re
 import secrets
@@ -176,6 +181,7 @@ class Store:
         self._generation = 0  # of the committed state known here
         self._journal_end = 0  # how much of the journal was read (whole lines)
         self._tables: Tables | None = None  # the committed state, with its indexes
+        self._holds_asked = 0  # questions answered from a table's bytes (see _Loader.holds)
         self._lock = StoreLock(self.path.with_name(self.path.name + ".lock"), self.path, LOCK_TIMEOUT_S)
         self._folder_checked = False
         # The cached copy and its stamp and commit change together: the UI's worker threads and
@@ -490,7 +496,7 @@ class Store:
     # -- writing ---------------------------------------------------------------------------
     def _write(
         self, data: dict[str, dict[str, Any]], *, base: Any, token_from_content: bool = False,
-        generation: int | None = None,
+        generation: int | None = None, journal_end: int | None = None,
     ) -> dict[str, dict[str, Any]]:
         """Write a new snapshot of `data` (every table) with the next generation and a new commit
         token, `_meta` first, and empty the journal; returns what was written. The token is
@@ -509,17 +515,22 @@ class Store:
         head_meta = {"schema": SCHEMA_VERSION, "generation": number, "commit": token, **meta}
         payload = encode_snapshot(tables, head_meta)
         self._remove_abandoned_temps()
-        atomic_write(self.path, payload, temp=store_temp(self.path), before_replace=lambda: self._still_base(base))
-        # The new snapshot holds every journal line: empty the journal (its lines name the old
-        # snapshot, so a crash before this only leaves lines that are skipped).
-        journal = journal_path_of(self.path)
-        if journal.exists():
-            fd = os.open(journal, os.O_WRONLY | os.O_NOFOLLOW)
-            try:
+        with self._journal_held(create=False) as fd:
+            if fd is not None and journal_end is not None and os.fstat(fd).st_size > journal_end:
+                # A line this snapshot does not hold (another writer got in): nothing is written.
+                tail = os.pread(fd, os.fstat(fd).st_size - journal_end, journal_end)
+                try:
+                    whole, _end = read_entries(tail, journal_end)
+                except JournalDamaged:
+                    whole = [None]  # type: ignore[list-item]
+                if whole:
+                    raise self._changed_meanwhile()
+            atomic_write(self.path, payload, temp=store_temp(self.path), before_replace=lambda: self._still_base(base))
+            # The new snapshot holds every journal line: empty the journal (its lines name the old
+            # snapshot, so a crash before this only leaves lines that are skipped).
+            if fd is not None:
                 os.ftruncate(fd, 0)
                 os.fsync(fd)
-            finally:
-                os.close(fd)
         full_meta = self.head_meta_of(payload) or head_meta
         written = {META_TABLE: {"1": full_meta}, **tables}
         st = os.stat(self.path)
@@ -532,21 +543,24 @@ class Store:
                               lock=self._cache_lock)
         return written
 
-    def _cut_torn_tail(self) -> None:
-        """Under the lock: journal bytes past the last whole line are a line a crash cut short
-        (never applied): cut them off, so the next line starts on a line of its own."""
-        journal = journal_path_of(self.path)
+    @contextmanager
+    def _journal_held(self, *, create: bool = True) -> Iterator[int | None]:
+        """The journal, open for writing and locked (flock) while a line is checked and written
+        or the snapshot replaced and the journal emptied. The store's lock already keeps writers
+        apart; this second lock, on the journal itself, keeps them apart even when someone
+        removes the lock file while they run (each then holds a lock on a different file)."""
         try:
-            size = os.stat(journal).st_size
-        except FileNotFoundError:
+            fd = os.open(journal_path_of(self.path),
+                         os.O_RDWR | (os.O_CREAT if create else 0) | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:  # no journal (a new store): nothing to hold or to empty
+            yield None
             return
-        if size > self._journal_end:
-            fd = os.open(journal, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-            try:
-                os.ftruncate(fd, self._journal_end)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield fd
+        finally:
+            os.close(fd)  # closing releases the flock
 
     def _remove_abandoned_temps(self) -> None:
         """Called only under the lock: a temp file of this store whose writer is dead was left by
@@ -565,16 +579,27 @@ class Store:
         generation = self._generation + 1
         ops = [[table, key, doc] for table, docs in changes.items() for key, doc in docs.items()]
         line = encode_entry(generation, snap.commit, ops)
-        journal = journal_path_of(self.path)
         self._remove_abandoned_temps()
-        self._still_base(base)  # the lock still ours, the store still the one this commit read
-        fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        try:
-            # Checked again right before writing (microseconds): another writer got in only if
-            # someone removed the lock file under us (a torn tail was cut when the commit began).
-            if os.fstat(fd).st_size != self._journal_end:
+        with self._journal_held() as held:
+            fd = held
+            assert fd is not None
+            # Checked while holding the journal itself: another writer got in only if someone
+            # removed the lock file under us.
+            size = os.fstat(fd).st_size
+            if size > self._journal_end:
+                # Bytes past the last line read: a line a crash cut short (cut it off), or a whole
+                # line another writer added meanwhile (then this commit is refused: try again).
+                tail = os.pread(fd, size - self._journal_end, self._journal_end)
+                try:
+                    entries, _end = read_entries(tail, self._journal_end)
+                except JournalDamaged:
+                    entries = [None]  # type: ignore[list-item]
+                if entries:
+                    raise self._changed_meanwhile()
+                os.ftruncate(fd, self._journal_end)
+            elif size < self._journal_end:
                 raise self._changed_meanwhile()
-            size = self._journal_end
+            self._still_base(base)  # the lock still ours, the snapshot still the one this commit read
             try:
                 view = memoryview(line)
                 position = self._journal_end
@@ -585,8 +610,6 @@ class Store:
             except BaseException:
                 os.ftruncate(fd, self._journal_end)  # a full disk: no half line stays behind
                 raise
-        finally:
-            os.close(fd)
         if self._journal_end == 0 and size == 0:
             _fsync_folder(self.path.parent)  # a new journal file: its name must survive a crash too
         for table, key, doc in ops:
@@ -603,7 +626,9 @@ class Store:
             now = self.marker()
             if now is None and base is None:
                 return
-            if now is not None and base is not None and now == base:
+            # The snapshot: the same file and head. (The journal is checked under its own lock,
+            # where a line is written: see _append and _write.)
+            if now is not None and base is not None and now[:2] == base[:2]:
                 return
         raise self._changed_meanwhile()
 
@@ -853,7 +878,6 @@ class Store:
         """
         with self._locked():
             committed = self._refresh()
-            self._cut_torn_tail()
             base = self.marker()
             tx = Transaction(committed)
             yield tx
@@ -870,6 +894,9 @@ class Store:
                     snap = self._snap
                     assert snap is not None
                     if snap.schema != SCHEMA_VERSION or self._journal_end + _size(changes) > COMPACT_BYTES:
+                        # Every table read first: a table not read yet would otherwise be read
+                        # without these changes (they are in no journal line).
+                        committed.everything()
                         self._compact(committed.applied(changes), base, migrate=snap.schema != SCHEMA_VERSION)
                         return
                     self._append(changes, base)
@@ -896,7 +923,7 @@ class Store:
             keep_copy(self.path, f"before-schema-{SCHEMA_VERSION}-{time.strftime('%Y%m%dT%H%M%S')}", raw)
         previous = dict((data.get(META_TABLE) or {}).get("1") or {})
         previous["generation"] = self._generation
-        self._write({**data, META_TABLE: {"1": previous}}, base=base)
+        self._write({**data, META_TABLE: {"1": previous}}, base=base, journal_end=self._journal_end)
 
     def _forget(self) -> None:
         """After a write that failed half-way: read everything afresh next time."""
@@ -1010,7 +1037,12 @@ class _Loader:
         """Whether the table as of this generation has a document whose `field` is `value`,
         without parsing it: its JSON in the snapshot holds `"field":"value"` exactly as orjson
         writes it (a value that appears only elsewhere in a document of that table would be a
-        false yes: harmless for choosing a new ID), or a journal line put or removed one."""
+        false yes: harmless for choosing a new ID), or a journal line put or removed one.
+        A session that asks again and again (the app, a script's loop) is better served by
+        reading the table once and looking its index up: from the third question on, None."""
+        self.store._holds_asked += 1
+        if self.store._holds_asked > 2:
+            return None
         for generation, name, _key, doc in reversed(self.ops):
             if generation <= self.generation and name == table and doc is not None and doc.get(field) == value:
                 return True

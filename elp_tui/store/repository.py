@@ -93,8 +93,10 @@ class Tables:
     def everything(self) -> dict[str, dict[str, Doc]]:
         """Every table, loading those not read yet (a new snapshot, a backup, a check)."""
         if self.loader is not None:
-            for table in self.loader.names():  # type: ignore[attr-defined]
-                self.docs(table)
+            with self._lock:
+                for table in self.loader.names():  # type: ignore[attr-defined]
+                    self.docs(table)
+                self.loader = None  # every table is in memory: a table new to a commit is created there
         return self.data
 
     @property
