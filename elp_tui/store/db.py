@@ -65,7 +65,7 @@ import orjson
 from elp_tui.errors import PortalError
 from elp_tui.i18n import _
 from elp_tui.models import SCHEMA_VERSION
-from elp_tui.store.files import abandoned_temps, atomic_write, keep_copy, store_temp
+from elp_tui.store.files import abandoned_temps, atomic_write, keep_copy, store_temp, sync_folder
 from elp_tui.store.lock import LockError, StoreLock
 from elp_tui.store.journal import COMPACT_BYTES, Counters, JournalDamaged, encode_entry, encode_snapshot, journal_path_of, read_entries
 from elp_tui.store.repository import Tables, Transaction, View, plain
@@ -354,13 +354,8 @@ class Store:
     def _private_folder(folder: Path) -> None:
         """Refuse a folder other users can write, sticky or not: they could replace the store, or
         plant files beside it (a kept copy's name, a lock file) that no commit could then remove."""
-        if os.name != "posix":
-            return
-        try:
-            fst = os.stat(folder)
-        except FileNotFoundError:
-            return
-        if fst.st_mode & 0o022:
+        fst = _writable_by_others(folder)
+        if fst is not None:
             quoted = shlex.quote(str(folder))
             raise StoreError(
                 _("The folder {folder} of the store can be written by other users (mode {mode:o}): they could replace "
@@ -611,7 +606,7 @@ class Store:
                 os.ftruncate(fd, self._journal_end)  # a full disk: no half line stays behind
                 raise
         if self._journal_end == 0 and size == 0:
-            _fsync_folder(self.path.parent)  # a new journal file: its name must survive a crash too
+            sync_folder(self.path.parent)  # a new journal file: its name must survive a crash too
         for table, key, doc in ops:
             self._ops.append((generation, table, key, doc))
         self._generation = generation
@@ -739,13 +734,8 @@ class Store:
     @staticmethod
     def _private_backup_folder(folder: Path) -> None:
         """Refuse to write a backup (a whole store) where other users could replace it."""
-        if os.name != "posix":
-            return
-        try:
-            fst = os.stat(folder)
-        except FileNotFoundError:
-            return
-        if fst.st_mode & 0o022:
+        fst = _writable_by_others(folder)
+        if fst is not None:
             raise StoreError(
                 _("The folder {folder} can be written by other users (mode {mode:o}): they could replace the backup "
                   "with their own before it is restored. Nothing was written. Fix it with: chmod 700 {quoted}, or "
@@ -933,16 +923,20 @@ class Store:
         self._journal_end = 0
 
 
+def _writable_by_others(folder: Path) -> os.stat_result | None:
+    """The folder's stat if users other than its owner can write to it (sticky or not); None if
+    not, if it does not exist yet, or off POSIX."""
+    if os.name != "posix":
+        return None
+    try:
+        fst = os.stat(folder)
+    except FileNotFoundError:
+        return None
+    return fst if fst.st_mode & 0o022 else None
+
+
 def _size(changes: dict[str, dict[str, Any]]) -> int:
     return sum(len(orjson.dumps(docs)) for docs in changes.values())
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _indexed(meta: dict[str, Any] | None, size: int) -> bool:

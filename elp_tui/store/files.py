@@ -35,7 +35,8 @@ def _write_new(path: Path, payload: bytes) -> None:
         raise
 
 
-def _fsync_dir(folder: Path) -> None:
+def sync_folder(folder: Path) -> None:
+    """Make a folder's entries (a new or renamed file) durable."""
     dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -77,7 +78,7 @@ def atomic_write(
             pass
         raise
     if fsync_folder:
-        _fsync_dir(folder)
+        sync_folder(folder)
 
 
 def store_temp(path: Path) -> Path:
@@ -134,5 +135,5 @@ def keep_copy(path: Path, name: str, payload: bytes) -> Path:
         except FileExistsError:
             n += 1
             continue
-        _fsync_dir(path.parent)
+        sync_folder(path.parent)
         return candidate
