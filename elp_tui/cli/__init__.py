@@ -102,23 +102,12 @@ def refuse(console: Console, message: str) -> int:
 
 
 def show_fresh_quote(console: Console, fresh: Any) -> None:
-    """The quote as it stands now, after a StaleQuote: a portal model (generate, renew) or a dict
-    (team add, assign)."""
+    """The quote as it stands now, after a StaleQuote: a typed portal quote, shown by its own lines."""
     if console.as_json:
-        console.json(fresh if isinstance(fresh, dict) else fresh.model_dump(mode="json"))
+        console.json(fresh.model_dump(mode="json"))
         return
-    if isinstance(fresh, dict):
-        if "takes_seat" in fresh:
-            lines = seats.team_add_lines(fresh)
-        elif "activation_id" in fresh:
-            lines = credits.assign_lines(fresh)
-        else:  # a member's deletion, a request: its fields as they stand now
-            lines = [(name.replace("_", " ").capitalize(), ", ".join(map(str, value)) if isinstance(value, list) else str(value))
-                     for name, value in fresh.items() if value is not None]
-    else:
-        lines = fresh.lines()
     console.line(_("The quote as it stands now (run the command again to go ahead with it):"))
-    console.pairs(lines)
+    console.pairs(fresh.lines())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,7 +28,9 @@ from elp_tui.portal.base import (
 from elp_tui.portal.dates import add_months, months_to_cover, parse_date, version_key
 from elp_tui.portal.errors import InvalidInput, NotFound, PortalError, RuleViolation, StaleQuote
 from elp_tui.portal import inputs
-from elp_tui.portal.quotes import TYPE_NAMES, GenerateQuote, RenewQuote, keep_promise
+from elp_tui.portal.quotes import (
+    TYPE_NAMES, AssignQuote, CreditRequestQuote, GenerateQuote, RenewQuote, keep_promise,
+)
 from elp_tui.store.repository import View
 
 RETURN_MIN_VERSION = (25, 1)
@@ -224,17 +226,17 @@ class CreditsMixin(PortalBase):
             raise RuleViolation(expired_bank_request(bank["id"], bank["expires_on"]))
         return bank, credits
 
-    def _quote_request_credits(self, db: View, me: dict[str, Any], bank_id: str, credits: Any) -> dict[str, Any]:
+    def _quote_request_credits(self, db: View, me: dict[str, Any], bank_id: str, credits: Any) -> CreditRequestQuote:
         bank, credits = self._check_credit_request(db, me, bank_id, credits)
-        return {"bank": bank["id"], "product": bank["product"], "credits": credits,
-                "requested": bank["credits_requested"], "granted": bank["credits_granted"]}
+        return CreditRequestQuote(bank=bank["id"], product=bank["product"], credits=credits,
+                                  requested=bank["credits_requested"], granted=bank["credits_granted"])
 
-    def quote_request_credits(self, actor: str, bank_id: str, credits: Any) -> dict[str, Any]:
+    def quote_request_credits(self, actor: str, bank_id: str, credits: Any) -> CreditRequestQuote:
         """What a credit request would ask for, before confirming (refused as the request would be)."""
         db = self.store.read()
         return self._quote_request_credits(db, self._actor(db, actor), bank_id, credits)
 
-    def request_credits(self, actor: str, bank_id: str, credits: int, expected: dict[str, Any] | None = None) -> dict[str, Any]:
+    def request_credits(self, actor: str, bank_id: str, credits: int, expected: Any = None) -> dict[str, Any]:
         """Record a credit request and mail the vendor. `expected`: the quote the admin confirmed,
         re-checked here (StaleQuote with the fresh one if it no longer holds)."""
         with self.store.transaction() as db:
@@ -594,7 +596,7 @@ class CreditsMixin(PortalBase):
             lic["assignee"] = None
             return self._license_row(lic, bank)
 
-    def _quote_assign(self, db: View, me: dict[str, Any], activation_id: str, email: str) -> dict[str, Any]:
+    def _quote_assign(self, db: View, me: dict[str, Any], activation_id: str, email: str) -> AssignQuote:
         """What assigning a returned license to `email` does; every refusal raised here."""
         lic = self._org_license(db, me, activation_id)
         bank = self._org_bank(db, me, lic["bank"])
@@ -611,17 +613,12 @@ class CreditsMixin(PortalBase):
                 )
             )
         address, invites = self._recipient(db, me, email)
-        return {
-            "activation_id": lic["activation_id"],
-            "product": lic["product"],
-            "type": lic["type"],
-            "computers": lic["computers"],
-            "expires_on": lic["expires_on"],
-            "email": address,
-            "invites": invites,
-        }
+        return AssignQuote(
+            activation_id=lic["activation_id"], product=lic["product"], type=lic["type"], computers=lic["computers"],
+            expires_on=lic["expires_on"], email=address, invites=invites,
+        )
 
-    def quote_assign(self, actor: str, activation_id: str, email: str) -> dict[str, Any]:
+    def quote_assign(self, actor: str, activation_id: str, email: str) -> AssignQuote:
         """What assigning a returned license would do (the recipient invited or not), or the
         refusal (another organization's member, an inactive user, ...); writes nothing."""
         db = self.store.read()
@@ -629,7 +626,7 @@ class CreditsMixin(PortalBase):
         return self._quote_assign(db, me, activation_id, email)
 
     def assign_license(
-        self, actor: str, activation_id: str, email: str, expected: dict[str, Any] | None = None
+        self, actor: str, activation_id: str, email: str, expected: Any = None
     ) -> dict[str, Any]:
         """Assign a returned license. `expected`: the quote the admin confirmed; if the data changed
         since, StaleQuote(fresh=quote as it stands now) and nothing is written."""

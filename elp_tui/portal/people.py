@@ -30,7 +30,9 @@ from elp_tui.portal.authority import any_member
 from elp_tui.portal.clock import clock_meta
 from elp_tui.portal.credits import license_status
 from elp_tui.portal.errors import InvalidInput, LicensesHeld, NotFound, RuleViolation
-from elp_tui.portal.quotes import keep_promise
+from elp_tui.portal.quotes import (
+    DeleteUserQuote, InviteQuote, RestrictQuote, RoleQuote, StatusQuote, keep_promise,
+)
 from elp_tui.store.repository import View
 from elp_tui.portal.inputs import check_new_name, product_version
 from elp_tui.store.db import StoreExists
@@ -109,18 +111,18 @@ class PeopleMixin(PortalBase):
             )
         return address, role_v
 
-    def quote_invite(self, actor: str, email: str, role: str = "regular") -> dict[str, Any]:
+    def quote_invite(self, actor: str, email: str, role: str = "regular") -> InviteQuote:
         """What inviting would do (the address in its stored form), before asking to confirm."""
         db = self.store.read()
         address, role_v = self._check_invite(db, self._actor(db, actor), email, role)
-        return {"email": address, "role": role_v.value}
+        return InviteQuote(email=address, role=role_v.value)
 
-    def invite(self, actor: str, email: str, role: str = "regular", expected: dict[str, Any] | None = None) -> dict[str, Any]:
+    def invite(self, actor: str, email: str, role: str = "regular", expected: Any = None) -> dict[str, Any]:
         """Invite a new member. `expected`: the quote the admin confirmed, re-checked here."""
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             address, role_v = self._check_invite(db, me, email, role)
-            keep_promise(expected, {"email": address, "role": role_v.value})
+            keep_promise(expected, InviteQuote(email=address, role=role_v.value))
             return self._user_row(self._invite_in(db, me, address, role=role_v))
 
     def _member(self, db: View, me: dict[str, Any], email: str) -> dict[str, Any]:
@@ -146,7 +148,7 @@ class PeopleMixin(PortalBase):
                 ).format(email=user["email"], doing=doing)
             )
 
-    def _quote_role(self, db: View, me: dict[str, Any], email: str, role: str) -> dict[str, Any]:
+    def _quote_role(self, db: View, me: dict[str, Any], email: str, role: str) -> RoleQuote:
         """What changing a member's role does; refusals (unknown role, no change, last admin) raised."""
         try:
             role_v = Role(role)
@@ -157,15 +159,15 @@ class PeopleMixin(PortalBase):
             raise RuleViolation(_("{email} is already {role}.").format(email=user["email"], role=_(ROLE_NAMES[role_v.value])))
         if role_v is Role.regular:
             self._guard_last_admin(db, user, _("demoting them"))
-        return {"email": user["email"], "role_before": user["role"], "role": role_v.value, "status": user["status"],
-                "yourself": user["email"] == me["email"]}
+        return RoleQuote(email=user["email"], role_before=user["role"], role=role_v.value, status=user["status"],
+                         yourself=user["email"] == me["email"])
 
-    def quote_set_role(self, actor: str, email: str, role: str) -> dict[str, Any]:
+    def quote_set_role(self, actor: str, email: str, role: str) -> RoleQuote:
         """What a role change would do, or its refusal, before confirming; writes nothing."""
         db = self.store.read()
         return self._quote_role(db, self._actor(db, actor), email, role)
 
-    def set_role(self, actor: str, email: str, role: str, expected: dict[str, Any] | None = None) -> dict[str, Any]:
+    def set_role(self, actor: str, email: str, role: str, expected: Any = None) -> dict[str, Any]:
         """Make a member an admin or a regular user. `expected`: the quote the admin confirmed,
         re-checked here (StaleQuote with the fresh one if the member changed meanwhile)."""
         with self.store.transaction() as db:
@@ -178,7 +180,7 @@ class PeopleMixin(PortalBase):
             user["role"] = quote["role"]
             return self._user_row(user)
 
-    def _quote_status(self, db: View, me: dict[str, Any], email: str, status: str) -> dict[str, Any]:
+    def _quote_status(self, db: View, me: dict[str, Any], email: str, status: str) -> StatusQuote:
         """What setting a member active or inactive does; refusals raised. One who never signed in
         and is set active goes back to invited (`note` says so)."""
         if status not in ("active", "inactive"):
@@ -199,15 +201,15 @@ class PeopleMixin(PortalBase):
             raise RuleViolation(_("{email} is already {status}.").format(email=user["email"], status=_(STATUS_NAMES[status])))
         if status == "inactive":
             self._guard_last_admin(db, user, _("deactivating them"))
-        return {"email": user["email"], "status_before": user["status"], "status": status, "role": user["role"],
-                "yourself": user["email"] == me["email"], "note": note}
+        return StatusQuote(email=user["email"], status_before=user["status"], status=status, role=user["role"],
+                           yourself=user["email"] == me["email"], note=note)
 
-    def quote_set_status(self, actor: str, email: str, status: str) -> dict[str, Any]:
+    def quote_set_status(self, actor: str, email: str, status: str) -> StatusQuote:
         """What a status change would do, or its refusal, before confirming; writes nothing."""
         db = self.store.read()
         return self._quote_status(db, self._actor(db, actor), email, status)
 
-    def set_status(self, actor: str, email: str, status: str, expected: dict[str, Any] | None = None) -> dict[str, Any]:
+    def set_status(self, actor: str, email: str, status: str, expected: Any = None) -> dict[str, Any]:
         """Set a member active or inactive. `expected`: the quote the admin confirmed, re-checked here."""
         with self.store.transaction() as db:
             me = self._actor(db, actor)
@@ -246,7 +248,7 @@ class PeopleMixin(PortalBase):
                 held,
             )
 
-    def _quote_delete(self, db: View, me: dict[str, Any], email: str) -> dict[str, Any]:
+    def _quote_delete(self, db: View, me: dict[str, Any], email: str) -> DeleteUserQuote:
         """What deleting a member does (teams left, seats returned), or the refusal (last admin,
         licenses held)."""
         user = self._member(db, me, email)
@@ -254,18 +256,15 @@ class PeopleMixin(PortalBase):
         pools = {p["id"]: p for p in rows(db, T_POOLS) if p["organization"] == me["organization"]}
         held_pools = {h["pool"] for h in rows(db, T_HOLDERS) if h["email"] == user["email"] and h["pool"] in pools}
         teams = sorted(t["name"] for t in rows(db, T_TEAMS) if t["pool"] in pools and user["email"] in t["members"])
-        return {
-            **self._user_row(user),
-            "seats_returned": sorted(pools[p]["product"] for p in held_pools),
-            "teams": teams,
-        }
+        return DeleteUserQuote(
+            **self._user_row(user), seats_returned=sorted(pools[p]["product"] for p in held_pools), teams=teams)
 
-    def quote_delete_user(self, actor: str, email: str) -> dict[str, Any]:
+    def quote_delete_user(self, actor: str, email: str) -> DeleteUserQuote:
         """What deleting a member would do, or the refusal (last admin, licenses held); writes nothing."""
         db = self.store.read()
         return self._quote_delete(db, self._actor(db, actor), email)
 
-    def delete_user(self, actor: str, email: str, expected: dict[str, Any] | None = None) -> dict[str, Any]:
+    def delete_user(self, actor: str, email: str, expected: Any = None) -> dict[str, Any]:
         """Remove a member from the organization. `expected`: the quote the admin confirmed,
         re-checked here: if the member's role, status, teams or seats changed since, StaleQuote
         with the fresh quote and nothing is written."""
@@ -333,7 +332,7 @@ class PeopleMixin(PortalBase):
             )
         return out
 
-    def _quote_restrict(self, db: View, me: dict[str, Any], product: str, builds: list[str]) -> dict[str, Any]:
+    def _quote_restrict(self, db: View, me: dict[str, Any], product: str, builds: list[str]) -> RestrictQuote:
         """Which builds stay accessible once the restriction is enabled; refusals raised."""
         wanted = [product_version(b, _("A build version")) for b in builds if b and b.strip()]
         catalog = self._org_product(db, me["organization"], product)
@@ -347,15 +346,14 @@ class PeopleMixin(PortalBase):
                     product=product, builds=", ".join(unknown), known=", ".join(sorted(known)) or _("none")
                 )
             )
-        return {"product": catalog["name"], "builds": sorted(set(wanted)),
-                "blocked": sorted(known - set(wanted))}
+        return RestrictQuote(product=catalog["name"], builds=sorted(set(wanted)), blocked=sorted(known - set(wanted)))
 
-    def quote_restrict(self, actor: str, product: str, builds: list[str]) -> dict[str, Any]:
+    def quote_restrict(self, actor: str, product: str, builds: list[str]) -> RestrictQuote:
         """What restricting a product to `builds` would do, or its refusal; writes nothing."""
         db = self.store.read()
         return self._quote_restrict(db, self._actor(db, actor), product, builds)
 
-    def restrict(self, actor: str, product: str, builds: list[str], expected: dict[str, Any] | None = None) -> dict[str, Any]:
+    def restrict(self, actor: str, product: str, builds: list[str], expected: Any = None) -> dict[str, Any]:
         """Enable the restriction: only `builds` stay accessible. `expected`: the quote the admin
         confirmed, re-checked here (a build published meanwhile would be blocked unseen)."""
         with self.store.transaction() as db:

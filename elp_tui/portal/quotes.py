@@ -137,3 +137,163 @@ def keep_promise(expected: Any, fresh: Any) -> None:
     (a script without a confirmation), the fresh quote is what happens."""
     if expected is not None and promise(expected) != promise(fresh):
         raise StaleQuote(_(STALE), fresh)
+
+
+# -- the other confirmations: typed too, read like a mapping by older callers (quote["email"]) --
+ROLE_WORDS = {"admin": N_("admin"), "regular": N_("regular user")}
+STATUS_WORDS = {"active": N_("active"), "invited": N_("invited"), "inactive": N_("inactive")}
+
+
+def _word(words: dict[str, str], value: str) -> str:
+    return _(words[value]) if value in words else value
+
+
+class Quote(BaseModel):
+    """What a confirmation shows and a commit re-checks (`keep_promise`): typed, with its own
+    `lines()`, so the screens, the CLI and a future HTTP front show and check the same object.
+    It also reads like a mapping (`quote["email"]`, `"invites" in quote`, `{**quote}`)."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in type(self).model_fields:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in type(self).model_fields
+
+    def keys(self) -> list[str]:
+        return list(type(self).model_fields)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key) if key in type(self).model_fields else default
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, dict):
+            return self.model_dump() == other
+        return super().__eq__(other)
+
+    def lines(self) -> list[tuple[str, str]]:
+        return []
+
+
+class InviteQuote(Quote):
+    email: str
+    role: str
+
+    def lines(self) -> list[tuple[str, str]]:
+        return [(_("Email"), self.email), (_("Role"), _word(ROLE_WORDS, self.role)), (_("Status"), _("invited"))]
+
+
+class RoleQuote(Quote):
+    email: str
+    role_before: str
+    role: str
+    status: str
+    yourself: bool
+
+    def lines(self) -> list[tuple[str, str]]:
+        return [(_("Email"), self.email),
+                (_("Role"), f"{_word(ROLE_WORDS, self.role_before)} → {_word(ROLE_WORDS, self.role)}"),
+                (_("Status"), _word(STATUS_WORDS, self.status))]
+
+
+class StatusQuote(Quote):
+    email: str
+    status_before: str
+    status: str
+    role: str
+    yourself: bool
+    note: str | None = None
+
+    def lines(self) -> list[tuple[str, str]]:
+        return [(_("Email"), self.email), (_("Role"), _word(ROLE_WORDS, self.role)),
+                (_("Status"), f"{_word(STATUS_WORDS, self.status_before)} → {_word(STATUS_WORDS, self.status)}")]
+
+
+class DeleteUserQuote(Quote):
+    email: str
+    role: str
+    status: str
+    organization: str | None
+    seats_returned: list[str]
+    teams: list[str]
+
+    def lines(self) -> list[tuple[str, str]]:
+        return [(_("Email"), self.email), (_("Role"), _word(ROLE_WORDS, self.role)),
+                (_("Status"), _word(STATUS_WORDS, self.status)),
+                (_("Teams left"), ", ".join(self.teams) or _("none")),
+                (_("Seats returned to the pool"), ", ".join(self.seats_returned) or _("none"))]
+
+
+class TeamAddQuote(Quote):
+    team: str
+    email: str
+    product: str
+    takes_seat: bool
+    invites: bool
+    unused_before: int
+    unused_after: int
+
+    def lines(self) -> list[tuple[str, str]]:
+        seat = _("takes an unused seat") if self.takes_seat else _("reuses the seat they already hold")
+        return [(_("Team"), self.team), (_("Member"), self.email), (_("Seat pool"), self.product), (_("Seat"), seat),
+                (_("Unused seats"), f"{self.unused_before} → {self.unused_after}")]
+
+
+class TeamRemoveQuote(Quote):
+    team: str
+    email: str
+    product: str
+    other_teams: list[str]
+    becomes_unassigned: bool
+
+    def lines(self) -> list[tuple[str, str]]:
+        return [(_("Team"), self.team), (_("Member"), self.email), (_("Seat pool"), self.product)]
+
+
+class RestrictQuote(Quote):
+    product: str
+    builds: list[str]
+    blocked: list[str]
+
+    def lines(self) -> list[tuple[str, str]]:
+        return [(_("Product"), self.product), (_("Accessible builds"), ", ".join(self.builds)),
+                (_("Not accessible"), ", ".join(self.blocked) or _("none"))]
+
+
+class CreditRequestQuote(Quote):
+    bank: str
+    product: str
+    credits: int
+    requested: int
+    granted: int
+
+    def lines(self) -> list[tuple[str, str]]:
+        return [(_("Bank"), self.bank), (_("Product"), self.product), (_("Credits requested"), str(self.credits)),
+                (_("Requested so far"), str(self.requested)), (_("Granted so far"), str(self.granted))]
+
+
+class SeatRequestQuote(Quote):
+    pool: str
+    product: str
+    seats: int
+    purchased: int
+
+    def lines(self) -> list[tuple[str, str]]:
+        return [(_("Seat pool"), self.product), (_("Seats requested"), str(self.seats)),
+                (_("Purchased now"), str(self.purchased))]
+
+
+class AssignQuote(Quote):
+    activation_id: str
+    product: str
+    type: str
+    computers: int
+    expires_on: str
+    email: str
+    invites: bool
+
+    def lines(self) -> list[tuple[str, str]]:
+        return [(_("Activation ID"), self.activation_id), (_("Product"), self.product),
+                (_("Type"), _(TYPE_NAMES.get(self.type, self.type))), (_("Computers"), str(self.computers)),
+                (_("Expires on"), self.expires_on), (_("Assign to"), self.email)]

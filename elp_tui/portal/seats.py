@@ -24,7 +24,7 @@ from elp_tui.portal.base import (
     rows,
 )
 from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation
-from elp_tui.portal.quotes import keep_promise
+from elp_tui.portal.quotes import SeatRequestQuote, TeamAddQuote, TeamRemoveQuote, keep_promise
 from elp_tui.store.repository import View
 from elp_tui.portal.inputs import check_new_name, name_key, name_taken
 
@@ -135,17 +135,17 @@ class SeatsMixin(PortalBase):
             self._log(db, me["organization"], me["email"], "seats-add", pool["id"], f"{product}: +{seats} seats purchased ({pool['seats']} in all)", seats=seats)
             return self._pool_row(db, pool)
 
-    def _quote_request_seats(self, db: View, me: dict[str, Any], product: str, seats: Any) -> dict[str, Any]:
+    def _quote_request_seats(self, db: View, me: dict[str, Any], product: str, seats: Any) -> SeatRequestQuote:
         seats = positive_int(seats, _("Seats requested"))
         pool = self._pool_by_product(db, me["organization"], product)
-        return {"pool": pool["id"], "product": pool["product"], "seats": seats, "purchased": pool["seats"]}
+        return SeatRequestQuote(pool=pool["id"], product=pool["product"], seats=seats, purchased=pool["seats"])
 
-    def quote_request_seats(self, actor: str, product: str, seats: Any) -> dict[str, Any]:
+    def quote_request_seats(self, actor: str, product: str, seats: Any) -> SeatRequestQuote:
         """What a seat request would ask for, before confirming (refused as the request would be)."""
         db = self.store.read()
         return self._quote_request_seats(db, self._actor(db, actor), product, seats)
 
-    def request_seats(self, actor: str, product: str, seats: int, expected: dict[str, Any] | None = None) -> dict[str, Any]:
+    def request_seats(self, actor: str, product: str, seats: int, expected: Any = None) -> dict[str, Any]:
         """Record a seat request and mail the vendor. `expected`: the quote the admin confirmed, re-checked here."""
         with self.store.transaction() as db:
             me = self._actor(db, actor)
@@ -193,7 +193,7 @@ class SeatsMixin(PortalBase):
             self._log(db, me["organization"], me["email"], "team-create", name, f"team of the {pool['product']} pool")
             return team.to_doc()
 
-    def _quote_team_add(self, db: View, me: dict[str, Any], team: dict[str, Any], address: str) -> dict[str, Any]:
+    def _quote_team_add(self, db: View, me: dict[str, Any], team: dict[str, Any], address: str) -> TeamAddQuote:
         """Whether adding `address` to `team` takes an unused seat or reuses theirs; refusals raised."""
         if address in team["members"]:
             raise RuleViolation(_("{email} is already in team {team}.").format(email=address, team=team["name"]))
@@ -215,17 +215,12 @@ class SeatsMixin(PortalBase):
                     unassigned=row["unassigned"],
                 )
             )
-        return {
-            "team": team["name"],
-            "email": address,
-            "product": pool["product"],
-            "takes_seat": not holds,
-            "invites": user is None,
-            "unused_before": row["unused"],
-            "unused_after": row["unused"] - (0 if holds else 1),
-        }
+        return TeamAddQuote(
+            team=team["name"], email=address, product=pool["product"], takes_seat=not holds, invites=user is None,
+            unused_before=row["unused"], unused_after=row["unused"] - (0 if holds else 1),
+        )
 
-    def quote_team_add(self, actor: str, team_name: str, email: str) -> dict[str, Any]:
+    def quote_team_add(self, actor: str, team_name: str, email: str) -> TeamAddQuote:
         """What adding a member to a team would do (seat taken or reused, invitation); writes nothing."""
         address = normalise_email(email)
         db = self.store.read()
@@ -233,7 +228,7 @@ class SeatsMixin(PortalBase):
         team = self._team(db, me["organization"], team_name)
         return self._quote_team_add(db, me, team, address)
 
-    def team_add(self, actor: str, team_name: str, email: str, expected: dict[str, Any] | None = None) -> dict[str, Any]:
+    def team_add(self, actor: str, team_name: str, email: str, expected: Any = None) -> dict[str, Any]:
         """Add a member to a team. `expected`: the quote the admin confirmed; if the data changed
         since, StaleQuote(fresh=quote as it stands now) and nothing is written."""
         address = normalise_email(email)
@@ -257,7 +252,7 @@ class SeatsMixin(PortalBase):
             self._mail(db, address, f"You joined team {team['name']}", f"{me['email']} added you to team {team['name']} ({pool['product']}).")
             return self._pool_row(db, pool)
 
-    def _quote_team_remove(self, db: View, me: dict[str, Any], team: dict[str, Any], address: str) -> dict[str, Any]:
+    def _quote_team_remove(self, db: View, me: dict[str, Any], team: dict[str, Any], address: str) -> TeamRemoveQuote:
         """What removing `address` from `team` does: whether they keep their seat unassigned
         (in no other team of the pool) or stay active through another team; refusals raised."""
         if address not in team["members"]:
@@ -268,22 +263,19 @@ class SeatsMixin(PortalBase):
             t["name"] for t in rows(db, T_TEAMS)
             if t["pool"] == pool["id"] and t["id"] != team["id"] and address in t["members"]
         )
-        return {
-            "team": team["name"],
-            "email": address,
-            "product": pool["product"],
-            "other_teams": other_teams,
-            "becomes_unassigned": not other_teams,  # still holds the seat, in no team
-        }
+        return TeamRemoveQuote(
+            team=team["name"], email=address, product=pool["product"], other_teams=other_teams,
+            becomes_unassigned=not other_teams,  # still holds the seat, in no team
+        )
 
-    def quote_team_remove(self, actor: str, team_name: str, email: str) -> dict[str, Any]:
+    def quote_team_remove(self, actor: str, team_name: str, email: str) -> TeamRemoveQuote:
         """What removing a member from a team would do (their seat stays theirs); writes nothing."""
         address = normalise_email(email)
         db = self.store.read()
         me = self._actor(db, actor)
         return self._quote_team_remove(db, me, self._team(db, me["organization"], team_name), address)
 
-    def team_remove(self, actor: str, team_name: str, email: str, expected: dict[str, Any] | None = None) -> dict[str, Any]:
+    def team_remove(self, actor: str, team_name: str, email: str, expected: Any = None) -> dict[str, Any]:
         """Remove a member from a team. `expected`: the quote the admin confirmed, re-checked here."""
         address = normalise_email(email)
         with self.store.transaction() as db:

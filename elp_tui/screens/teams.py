@@ -242,17 +242,7 @@ class TeamsPage(Page):
             return
 
         def dialog(quote: dict[str, Any]) -> ConfirmDialog:
-            if quote["takes_seat"]:
-                seat = _("takes an unused seat")
-            else:
-                seat = _("reuses the seat they already hold")
-            lines = [
-                (N_("Team"), team["name"]),
-                (N_("Member"), quote["email"]),
-                (N_("Seat pool"), quote["product"]),
-                (N_("Seat"), seat),
-                (N_("Unused seats"), f"{quote['unused_before']} → {quote['unused_after']}"),
-            ]
+            lines = quote.lines()
             if quote["invites"]:
                 warning = _("{email} is not a member yet: they will be invited to the organization by email, "
                             "and their seat stays pending until they sign in.").format(email=quote["email"])

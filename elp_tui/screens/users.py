@@ -187,7 +187,7 @@ class UsersPage(Page):
         user = await self.confirm_and_commit(
             lambda q: ConfirmDialog(
                 _("Invite this user?"),
-                [(N_("Email"), q["email"]), (N_("Role"), role_label(q["role"])), (N_("Status"), status_label("invited"))],
+                q.lines(),
                 warning=_("An invitation email will be sent to {email}. "
                           "They stay invited until they first sign in with this address.").format(email=q["email"]),
                 confirm_label=N_("Invite"),
@@ -238,8 +238,7 @@ class UsersPage(Page):
                 warning += " " + _("This is you: you will lose access to the admin pages.")
             return ConfirmDialog(
                 _("Change the role of {email}?").format(email=q["email"]),
-                [(N_("Email"), q["email"]), (N_("Role"), f"{role_label(q['role_before'])} → {role_label(q['role'])}"),
-                 (N_("Status"), status_label(q["status"]))],
+                q.lines(),
                 warning=warning,
                 confirm_label=N_("Change role"),
             )
@@ -272,8 +271,7 @@ class UsersPage(Page):
                 warning = q["note"] or _("{email} can sign in again.").format(email=q["email"])
             return ConfirmDialog(
                 _("Change the status of {email}?").format(email=q["email"]),
-                [(N_("Email"), q["email"]), (N_("Role"), role_label(q["role"])),
-                 (N_("Status"), f"{status_label(q['status_before'])} → {status_label(q['status'])}")],
+                q.lines(),
                 warning=warning,
                 confirm_label=N_("Change status"),
                 danger=q["status"] == "inactive",
@@ -303,13 +301,7 @@ class UsersPage(Page):
         def dialog(q: dict[str, Any]) -> ConfirmDialog:
             return ConfirmDialog(
                 _("Delete {email}?").format(email=email),
-                [
-                    (N_("Email"), email),
-                    (N_("Role"), role_label(q["role"])),
-                    (N_("Status"), status_label(q["status"])),
-                    (N_("Teams left"), ", ".join(q["teams"]) or _("none")),
-                    (N_("Seats returned to the pool"), ", ".join(q["seats_returned"]) or _("none")),
-                ],
+                q.lines(),
                 warning=_("{email} is removed from the organization and can no longer sign in here. "
                           "This cannot be undone: to bring them back, invite them again.").format(email=email),
                 confirm_label=N_("Delete"),
