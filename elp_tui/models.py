@@ -17,6 +17,7 @@ SCHEMA_VERSION = 2  # 2: the snapshot indexes its tables and a journal holds the
 class Role(str, Enum):
     admin = "admin"
     regular = "regular"
+    vendor = "vendor"  # the vendor's enterprise team: belongs to no organization (SPEC §1)
 
 
 class UserStatus(str, Enum):
@@ -55,6 +56,7 @@ class Organization(Doc):
     id: str
     name: str
     created_on: dt.date
+    language: Literal["en", "fr"] = "en"  # the language of the emails its members receive
 
 
 class User(Doc):
@@ -142,7 +144,16 @@ class Team(Doc):
     members: list[str] = Field(default_factory=list)
 
 
+class RequestState(str, Enum):
+    requested = "requested"
+    granted = "granted"
+    declined = "declined"
+
+
 class Request(Doc):
+    """A request to the vendor for more credits or seats: requested until the vendor grants it
+    (which bank or pool, how many) or declines it (why)."""
+
     id: int
     organization: str
     kind: Literal["credits", "seats"]
@@ -151,6 +162,12 @@ class Request(Doc):
     amount: int
     actor: str
     on: dt.date
+    state: RequestState = RequestState.requested
+    answered_on: dt.date | None = None
+    answered_by: str | None = None  # the vendor's email, or "vendor feed"
+    granted_target: str | None = None  # the bank or pool the grant went to
+    granted: int | None = None  # credits or seats granted
+    reason: str | None = None  # why it was declined (or a note with the grant)
 
 
 class Activity(Doc):
@@ -166,10 +183,40 @@ class Activity(Doc):
     seats: int = 0
 
 
+class MailState(str, Enum):
+    queued = "queued"  # waiting for its first attempt, or for its next one after a failure
+    sending = "sending"  # a sender claimed it (under the store's lock) and is talking to the server
+    sent = "sent"  # the server accepted it
+    failed = "failed"  # given up after too many attempts: an admin may retry it
+
+
 class Email(Doc):
+    """A message in the outbox, queued in the same transaction as the change that causes it."""
+
     id: int
     to: str
     subject: str
     body: str
     created_on: dt.date
-    sent: bool = False
+    kind: str = "notice"  # invitation, license, request, answer, credits-expiring, license-expiring ...
+    organization: str | None = None  # whose admins see it on their Outbox page (None: the vendor's)
+    language: Literal["en", "fr"] = "en"
+    message_id: str = ""  # stable: the same message keeps its Message-ID across attempts
+    key: str | None = None  # what it is about, for messages sent once (a reminder): unique when set
+    state: MailState = MailState.queued
+    attempts: int = 0
+    last_error: str | None = None
+    next_attempt_at: str | None = None  # ISO timestamp: not before this (backoff)
+    sending_since: str | None = None  # ISO timestamp the sender claimed it
+    sent_at: str | None = None
+
+
+class Vendor(Doc):
+    """The vendor's enterprise team as the store knows it: who requests go to, where its feed is.
+    One document per product line; `products` empty means every product not named by another."""
+
+    id: str
+    name: str
+    email: str
+    feed: str | None = None  # http(s) URL of its grants feed; ELP_VENDOR_FEED overrides it
+    products: list[str] = Field(default_factory=list)

@@ -27,6 +27,7 @@ from elp_tui.portal.base import (
     ACTIVATION_ALPHABET, T_ACTIVITY, T_BANKS, T_HOLDERS, T_LEDGER, T_LICENSES, T_ORGS, T_OUTBOX, T_POOLS, T_PRODUCTS,
     T_REQUESTS, T_RESTRICTIONS, T_TEAMS, T_USERS, VENDOR_EMAIL,
 )
+from elp_tui.models import Email, MailState, Request
 from elp_tui.portal.credits import return_blocked_reason
 from elp_tui.portal.dates import add_months, months_to_cover
 
@@ -720,8 +721,8 @@ class DemoBuilder:
         self.mails.sort(key=lambda m: (m[0], m[1], m[2]))
         out = []
         for n, (day, _, _, to, subject, body) in enumerate(self.mails[-OUTBOX_SIZE:], start=1):
-            out.append({"id": n, "to": to, "subject": subject, "body": body, "created_on": day.isoformat(),
-                        "sent": day < self.today})
+            out.append(Email(id=n, to=to, subject=subject, body=body, created_on=day,
+                             state=MailState.sent if day < self.today else MailState.queued).to_doc())
         return out
 
     def _tables(self) -> dict[str, dict[str, dict[str, Any]]]:
@@ -731,14 +732,14 @@ class DemoBuilder:
         ledger = []
         for n, (_, _, _, entry) in enumerate(self.ledger, start=1):
             ledger.append({"id": n, **entry})
-        requests = [{"id": n, **doc} for n, (_, _, doc) in enumerate(self.requests, start=1)]
+        requests = [Request.model_validate({"id": n, **doc}).to_doc() for n, (_, _, doc) in enumerate(self.requests, start=1)]
         banks = [{
             "id": b.id, "organization": b.org.id, "product": b.product, "credits_requested": b.requested,
             "credits_granted": b.granted, "start": b.start.isoformat(), "expires_on": b.expires_on.isoformat(),
             "product_version": b.version, "portable": b.portable,
         } for b in self.banks]
         users = [m.doc(org.id) for org in self.orgs for m in org.members]
-        orgs = [{"id": o.id, "name": o.plan.name, "created_on": o.created.isoformat()} for o in self.orgs]
+        orgs = [{"id": o.id, "name": o.plan.name, "created_on": o.created.isoformat(), "language": "en"} for o in self.orgs]
         self.progress(0.80, "activity")
         activity = self._activity()
         self.progress(0.88, "writing")

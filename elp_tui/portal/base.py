@@ -39,8 +39,15 @@ REFUSED = "refused"
 # The table names live with the store's schema; the portal names them the same way.
 from elp_tui.store.schema import (  # noqa: E402
     T_ACTIVITY, T_BANKS, T_HOLDERS, T_LEDGER, T_LICENSES, T_ORGS, T_OUTBOX, T_POOLS, T_PRODUCTS, T_REQUESTS,
-    T_RESTRICTIONS, T_TEAMS, T_USERS,
+    T_RESTRICTIONS, T_TEAMS, T_USERS, T_VENDORS,
 )
+from elp_tui.portal.mail import Message  # noqa: E402
+
+
+def mail_domain(address: str) -> str:
+    """The domain of a Message-ID: the recipient's (ASCII letters, digits, dots and hyphens only)."""
+    domain = address.rpartition("@")[2]
+    return domain if domain and re.fullmatch(r"[A-Za-z0-9.-]+", domain) else "elp.invalid"
 
 
 # The checks every typed value goes through live in inputs.py; they are re-exported here, where
@@ -210,6 +217,41 @@ class PortalBase:
     def _mail(self, db: Transaction, to: str, subject: str, body: str) -> None:
         mail = Email(id=db.next_seq(T_OUTBOX), to=to, subject=subject, body=body, created_on=self.today())
         db.insert(T_OUTBOX, mail.to_doc())
+
+    def _queue(self, db: Transaction, message: Message) -> dict[str, Any] | None:
+        """Queue `message` in the outbox, in the caller's transaction (so it is sent if and only
+        if the change that causes it is committed). A message with a `key` is queued once: None
+        if one with that key is already in the outbox (a reminder sent before)."""
+        if message.key is not None and db.exists(T_OUTBOX, key=message.key):
+            return None
+        number = db.next_seq(T_OUTBOX)
+        mail = Email(
+            id=number, to=message.to, subject=message.subject, body=message.body, created_on=self.today(),
+            kind=message.kind, organization=message.organization, language=message.language,  # type: ignore[arg-type]
+            key=message.key, message_id=f"<elp.{number}.{secrets.token_hex(8)}@{mail_domain(message.to)}>",
+        )
+        doc = mail.to_doc()
+        db.insert(T_OUTBOX, doc)
+        return doc
+
+    # -- the organization's language, the vendor's settings ----------------------
+    @staticmethod
+    def _org_language(db: View, org_id: str | None) -> str:
+        org = db.get(T_ORGS, id=org_id) if org_id else None
+        return (org or {}).get("language") or "en"
+
+    @staticmethod
+    def _vendor_for(db: View, product: str | None = None) -> dict[str, Any] | None:
+        """The vendor document that answers for `product`: the one naming it, else the one naming
+        no product (the default line); None when the store has no vendor set up."""
+        vendors = db.all(T_VENDORS)
+        for vendor in vendors:
+            if product and product in (vendor.get("products") or []):
+                return vendor
+        for vendor in vendors:
+            if not vendor.get("products"):
+                return vendor
+        return vendors[0] if vendors else None
 
     # -- identifiers -------------------------------------------------------------
     def _activation_id(self, db: View, taken: set[str]) -> str:

@@ -43,7 +43,8 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "teams": ("id", "organization", "pool"),
     "requests": ("organization",),
     "activity": ("organization",),
-    "outbox": (),
+    "outbox": ("state", "organization"),
+    "vendors": ("id",),
 }
 
 Doc = dict[str, Any]

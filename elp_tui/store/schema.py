@@ -29,6 +29,7 @@ from typing_extensions import NotRequired, TypedDict
 from elp_tui.i18n import _
 from elp_tui.models import (
     Activity, Bank, Email, LedgerEntry, License, Organization, Product, Request, Restriction, SeatHolder, SeatPool, Team, User,
+    Vendor,
 )
 
 META_TABLE = "_meta"
@@ -45,6 +46,7 @@ T_TEAMS = "teams"
 T_REQUESTS = "requests"
 T_ACTIVITY = "activity"
 T_OUTBOX = "outbox"
+T_VENDORS = "vendors"
 
 TABLES: dict[str, type[BaseModel]] = {
     T_ORGS: Organization,
@@ -60,6 +62,7 @@ TABLES: dict[str, type[BaseModel]] = {
     T_REQUESTS: Request,
     T_ACTIVITY: Activity,
     T_OUTBOX: Email,
+    T_VENDORS: Vendor,
 }
 
 # (table, field, table it points to, field there). Only references that must always hold:
@@ -86,6 +89,7 @@ _OPTIONAL = {(T_USERS, "organization"), (T_ACTIVITY, "organization")}
 _LABEL = {
     T_ORGS: "id", T_USERS: "email", T_BANKS: "id", T_LICENSES: "activation_id", T_LEDGER: "id", T_POOLS: "id",
     T_TEAMS: "name", T_REQUESTS: "id", T_ACTIVITY: "seq", T_OUTBOX: "id", T_PRODUCTS: "name", T_HOLDERS: "email",
+    T_VENDORS: "id",
 }
 
 
@@ -265,7 +269,7 @@ def _reference_problems(data: dict[str, Any], bad: dict[str, set[str]]) -> list[
 # (Emails, seat holders and the activity seq are checked with the portal's rules, case-folded.)
 _UNIQUE: list[tuple[str, tuple[str, ...]]] = [
     (T_ORGS, ("id",)), (T_BANKS, ("id",)), (T_POOLS, ("id",)), (T_LICENSES, ("activation_id",)), (T_TEAMS, ("id",)),
-    (T_LEDGER, ("id",)), (T_REQUESTS, ("id",)), (T_OUTBOX, ("id",)), (T_PRODUCTS, ("name",)),
+    (T_LEDGER, ("id",)), (T_REQUESTS, ("id",)), (T_OUTBOX, ("id",)), (T_PRODUCTS, ("name",)), (T_VENDORS, ("id",)),
     (T_RESTRICTIONS, ("organization", "product")), (T_POOLS, ("organization", "product")),
 ]
 # Numbered 1, 2, 3 ... by the portal (the next is the count + 1), never deleted: a gap would make
