@@ -174,3 +174,21 @@ def hand_edit(path: Any, change: Callable[[dict[str, Any]], None]) -> None:
     change(data)
     Path(path).write_bytes(orjson.dumps(data))
     Path(path).chmod(0o600)
+
+
+# -- what the vendor grants (tests set up banks and pools through these, never through an admin) --
+ORG = "lumenfox-studios"  # the organization the `portal` fixture creates
+
+
+def grant_bank(portal: Any, *, org: str = ORG, **fields: Any) -> dict[str, Any]:
+    """A credit bank granted to `org` (fields as Portal.add_bank takes them)."""
+    from tests.conftest import ADMIN
+
+    return portal.add_bank(ADMIN, **fields)
+
+
+def grant_seats(portal: Any, product: str, seats: int, *, org: str = ORG) -> dict[str, Any]:
+    """Seats granted to `org`'s pool of `product` (a new pool, or more seats in it)."""
+    from tests.conftest import ADMIN
+
+    return portal.add_seats(ADMIN, product, seats)
