@@ -97,6 +97,16 @@ def banks_request(s: Session) -> None:
     s.console.confirm(s.args.yes)
     request = s.portal.request_credits(s.actor, bank_id, credits, expected=quote)
     s.console.line(f"Request #{request['id']} recorded: {credits} credit(s) of {plain(product)} asked from the vendor.")
+    say_posted(s, request)
+
+
+def say_posted(s: Session, request: dict[str, Any]) -> None:
+    """Whether a request also reached the vendor's feed (when one is configured)."""
+    if request.get("posted"):
+        s.console.line(_("Sent to the vendor's feed as well."))
+    elif request.get("posted") is False:
+        s.console.note(_("elp: the request is recorded, but it could not be sent to the vendor's feed: {error}").format(
+            error=plain(request.get("post_error") or "")))
 
 
 def _snapshot_path(store_path: Path) -> Path:
@@ -130,12 +140,12 @@ def banks_refresh(s: Session) -> None:
     banks, changes = s.portal.refresh_banks(s.actor, previous)
     show_banks(s.console, banks)
     s.console.line()
-    if previous is None:
-        s.console.line("First refresh: nothing to compare with yet. The next refresh shows what changed.")
-    elif changes:
+    if changes:  # from the vendor's feed (what it changed), else since this user's last refresh
         s.console.line("Changed since your last refresh:")
         for change in changes:
             s.console.line(f"  {plain(change)}")
+    elif previous is None:
+        s.console.line("First refresh: nothing to compare with yet. The next refresh shows what changed.")
     else:
         s.console.line("Nothing changed since your last refresh.")
     try:

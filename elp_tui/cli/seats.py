@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from elp_tui.cli.console import Column, plain
+from elp_tui.cli.credits import say_posted
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _
 from elp_tui.portal.base import VENDOR_EMAIL, normalise_email
@@ -97,6 +98,7 @@ def seats_request(s: Session) -> None:
     s.console.confirm(s.args.yes)
     request = s.portal.request_seats(s.actor, pool["product"], seats, expected=pool)
     s.console.line(f"Request #{request['id']} recorded: {seats} seat(s) of {plain(pool['product'])} asked from the vendor.")
+    say_posted(s, request)
 
 
 # -- teams -------------------------------------------------------------------------

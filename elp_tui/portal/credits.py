@@ -257,10 +257,16 @@ class CreditsMixin(PortalBase):
                 f"(bank {bank['id']}).",
             )
             self._log(db, me["organization"], me["email"], "credits-request", bank["id"], f"{credits} credits requested from the vendor")
-            return request.to_doc()
+            doc = request.to_doc()
+        return self._send_request(doc)  # to the vendor's feed, once committed (portal/feed.py)
 
     def refresh_banks(self, actor: str, previous: list[dict[str, Any]] | None) -> tuple[list[dict[str, Any]], list[str]]:
-        """Reload the latest grants and say what changed since `previous`."""
+        """Reload the latest grants and say what changed since `previous`. With a vendor feed
+        configured, the grants come from it (portal/feed.py) and the lines say what it changed."""
+        feed = self._vendor_feed()
+        if feed is not None:
+            changes = self._pull_feed(actor, feed)
+            return self.list_banks(actor), changes
         current = self.list_banks(actor)
         changes: list[str] = []
         before = {b["id"]: b for b in previous or []}

@@ -162,7 +162,8 @@ class SeatsMixin(PortalBase):
             self._mail(db, VENDOR_EMAIL, f"Seat request: {seats} seats of {pool['product']} for {org}",
                        f"{me['email']} of {org} requests {seats} more seats of {pool['product']} (pool {pool['id']}).")
             self._log(db, me["organization"], me["email"], "seats-request", pool["id"], f"{seats} seats requested from the vendor")
-            return request.to_doc()
+            doc = request.to_doc()
+        return self._send_request(doc)  # to the vendor's feed, once committed (portal/feed.py)
 
     def list_teams(self, actor: str) -> list[dict[str, Any]]:
         out = []

@@ -1,0 +1,401 @@
+"""The vendor feed over real HTTP (tests/feed_server.py: a server on 127.0.0.1, one a session):
+Refresh banks reconciles it in one transaction, refuses what would hurt the organization, and a
+feed that cannot be had or read changes nothing; requests are POSTed back to it."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from elp_tui.portal import FeedError, Portal
+from tests.conftest import ADMIN, TODAY
+from tests.feed_server import closed_port
+from tests.helpers import ORG, cli_env, elp, file_bytes, grant_bank, grant_seats, refused, store_tables  # noqa: F401
+
+ANIMATE = "Quillstone Animate"
+PAINT = "Quillstone Paint"
+ANA = "ana@lumenfox.studio"
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+def feed_of(portal: Portal) -> dict[str, Any]:
+    """The feed as the vendor would send it for what the store holds now (tests then change it)."""
+    tables = store_tables(portal.store.path)
+    banks = [
+        {key: b[key] for key in ("id", "product", "credits_requested", "credits_granted", "start", "expires_on",
+                                 "product_version", "portable")}
+        for b in tables.get("banks", {}).values() if b["organization"] == ORG
+    ]
+    pools = [{"product": p["product"], "seats": p["seats"]} for p in tables.get("seat_pools", {}).values()
+             if p["organization"] == ORG]
+    return {"organization": ORG, "banks": banks, "seat_pools": pools, "builds": [], "requests": []}
+
+
+def bank_doc(portal: Portal, bank_id: str) -> dict[str, Any]:
+    return next(b for b in store_tables(portal.store.path)["banks"].values() if b["id"] == bank_id)
+
+
+def activity(portal: Portal, action: str) -> list[dict[str, Any]]:
+    return [e for e in store_tables(portal.store.path).get("activity", {}).values() if e["action"] == action]
+
+
+def use_credits(portal: Portal, bank_id: str, months: int = 6, quantity: int = 2) -> list[dict[str, Any]]:
+    """Licenses from the bank (node-lock, starting today): quantity x months credits used."""
+    quote = portal.quote_generate(ADMIN, bank=bank_id, type="node-lock", months=months, quantity=quantity,
+                                  start=TODAY, email=ANA)
+    return portal.generate(ADMIN, quote)
+
+
+@pytest.fixture
+def animate(portal) -> dict[str, Any]:
+    """A bank of 100 credits, 2026-11-01 .. 2027-11-01, granted the usual way."""
+    return grant_bank(portal, product=ANIMATE, credits=100, start="2026-11-01", expires_on="2027-11-01",
+                      product_version="25.1", portable=True)
+
+
+# -- what a feed brings in -----------------------------------------------------------------------------
+def test_a_new_bank_pool_and_build_appear_in_one_transaction_with_one_activity_entry(portal, animate, vendor_feed):
+    feed = feed_of(portal)
+    feed["banks"].append({"id": "QS-7781", "product": "Quillstone Storyboard", "credits_requested": 60,
+                          "credits_granted": 60, "start": "2026-12-01", "expires_on": "2027-12-01",
+                          "product_version": "25.2", "portable": False})
+    feed["seat_pools"].append({"product": PAINT, "seats": 12})
+    feed["builds"].append({"product": ANIMATE, "version": "25.3", "released": "2026-11-20",
+                           "downloads": {"windows": "https://dl.quillstone.example.com/animate-25.3.msi",
+                                         "linux": "https://dl.quillstone.example.com/animate-25.3.tar.gz"}})
+    vendor_feed.serve(feed)
+    log_before = len(store_tables(portal.store.path)["activity"])
+
+    banks, changes = portal.refresh_banks(ADMIN, None)
+
+    assert {b["id"]: b["credits_granted"] for b in banks} == {animate["id"]: 100, "QS-7781": 60}
+    assert changes == [
+        "new build Quillstone Animate 25.3 (released 2026-11-20)",
+        "new bank QS-7781 (Quillstone Storyboard): 60 credits, 2026-12-01 .. 2027-12-01",
+        "new seat pool SP-0001 (Quillstone Paint): 12 seats",
+    ]
+    assert [p["purchased"] for p in portal.seats_overview(ADMIN)] == [12]
+    tables = store_tables(portal.store.path)
+    animate_builds = next(p for p in tables["products"].values() if p["name"] == ANIMATE)["builds"]
+    assert {"version": "25.3", "released": "2026-11-20", "downloads": {
+        "windows": "https://dl.quillstone.example.com/animate-25.3.msi",
+        "linux": "https://dl.quillstone.example.com/animate-25.3.tar.gz"}} in animate_builds
+    entries = list(tables["activity"].values())
+    assert len(entries) == log_before + 1
+    entry = entries[-1]
+    assert (entry["action"], entry["actor"], entry["organization"]) == ("banks-refresh", ADMIN, ORG)
+    assert (entry["credits"], entry["seats"]) == (60, 12)
+    assert "QS-7781" in entry["details"] and "SP-0001" in entry["details"]
+    # The GET named the organization and carried the token.
+    (get,) = vendor_feed.gets
+    assert get["query"] == {"organization": [ORG]}
+    assert get["headers"]["Authorization"] == "Bearer s3cret-token"
+
+
+def test_a_top_up_and_a_later_expiry_change_the_bank_and_say_so(portal, animate, vendor_feed):
+    feed = feed_of(portal)
+    feed["banks"][0].update(credits_granted=250, credits_requested=250, expires_on="2028-02-01")
+    vendor_feed.serve(feed)
+
+    banks, changes = portal.refresh_banks(ADMIN, None)
+
+    assert changes == [f"{animate['id']} (Quillstone Animate): credits_requested 100 → 250, "
+                       f"credits_granted 100 → 250, expires_on 2027-11-01 → 2028-02-01"]
+    (row,) = banks
+    assert (row["credits_granted"], row["remaining"], row["expires_on"]) == (250, 250, "2028-02-01")
+    assert activity(portal, "banks-refresh")[-1]["credits"] == 150
+
+    # The same feed again: nothing changes, nothing is written.
+    before = file_bytes(portal)
+    assert portal.refresh_banks(ADMIN, None)[1] == []
+    assert file_bytes(portal) == before
+
+
+def test_an_earlier_expiry_that_still_covers_every_license_applies(portal, animate, vendor_feed):
+    use_credits(portal, animate["id"], months=3, quantity=1)  # ends 2027-02-23
+    feed = feed_of(portal)
+    feed["banks"][0]["expires_on"] = "2027-02-23"
+    vendor_feed.serve(feed)
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+    assert changes == [f"{animate['id']} (Quillstone Animate): expires_on 2027-11-01 → 2027-02-23"]
+    assert bank_doc(portal, animate["id"])["expires_on"] == "2027-02-23"
+
+
+def test_a_request_granted_and_one_declined_are_closed_by_the_feed(portal, animate, vendor_feed):
+    pool = grant_seats(portal, PAINT, 5)
+    vendor_feed.serve(feed_of(portal), post_status=201)
+    credits = portal.request_credits(ADMIN, animate["id"], 50)
+    seats = portal.request_seats(ADMIN, PAINT, 3)
+    # Both went to <feed>/requests after they committed.
+    assert [p["json"]["id"] for p in vendor_feed.posts] == [credits["id"], seats["id"]]
+    assert credits["posted"] is True and credits["post_error"] is None
+    assert vendor_feed.posts[0]["json"]["amount"] == 50 and vendor_feed.posts[0]["json"]["kind"] == "credits"
+    assert vendor_feed.posts[0]["headers"]["Authorization"] == "Bearer s3cret-token"
+
+    feed = feed_of(portal)  # requested is 150 now
+    feed["banks"][0].update(credits_granted=150)
+    feed["requests"] = [
+        {"id": credits["id"], "state": "granted", "bank": animate["id"], "credits": 50},
+        {"id": seats["id"], "state": "declined", "reason": "Paint seats are sold by the reseller"},
+    ]
+    vendor_feed.serve(feed)
+
+    banks, changes = portal.refresh_banks(ADMIN, None)
+
+    assert changes == [
+        f"request #{credits['id']} granted: 50 credits to {animate['id']}",
+        f"request #{seats['id']} declined: Paint seats are sold by the reseller",
+        f"{animate['id']} (Quillstone Animate): credits_granted 100 → 150",
+    ]
+    assert banks[0]["credits_granted"] == 150 and banks[0]["credits_requested"] == 150  # granted once, not twice
+    requests = {r["id"]: r for r in store_tables(portal.store.path)["requests"].values()}
+    assert (requests[credits["id"]]["state"], requests[credits["id"]]["granted"],
+            requests[credits["id"]]["answered_by"]) == ("granted", 50, "vendor feed")
+    assert (requests[seats["id"]]["state"], requests[seats["id"]]["reason"]) == (
+        "declined", "Paint seats are sold by the reseller")
+    assert [p["purchased"] for p in portal.seats_overview(ADMIN)] == [5]
+    assert pool["purchased"] == 5
+
+    # A second refresh of the same feed closes nothing twice.
+    before = file_bytes(portal)
+    assert portal.refresh_banks(ADMIN, None)[1] == []
+    assert file_bytes(portal) == before
+
+
+# -- lines refused: named, the rest applies -------------------------------------------------------------
+def test_a_line_that_would_lower_granted_below_used_is_refused_and_changes_nothing(portal, animate, vendor_feed):
+    use_credits(portal, animate["id"], months=6, quantity=2)  # 12 used
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = 10
+    vendor_feed.serve(feed)
+    before = file_bytes(portal)
+
+    banks, changes = portal.refresh_banks(ADMIN, None)
+
+    assert changes == [f"refused: bank {animate['id']}: 10 credits granted would be below the 12 already used"]
+    assert banks[0]["credits_granted"] == 100
+    assert file_bytes(portal) == before, "a feed whose only change is refused leaves the store as it was"
+
+
+def test_a_refused_line_is_named_and_the_other_lines_apply(portal, animate, vendor_feed):
+    use_credits(portal, animate["id"], months=6, quantity=1)  # ends 2027-05-23
+    other = grant_bank(portal, product="Quillstone Storyboard", credits=40, start="2026-11-01", expires_on="2027-11-01")
+    feed = feed_of(portal)
+    lines = {b["id"]: b for b in feed["banks"]}
+    lines[animate["id"]]["expires_on"] = "2027-03-01"  # before the license ends
+    lines[other["id"]]["credits_granted"] = 90
+    vendor_feed.serve(feed)
+
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+
+    assert changes == [
+        f"{other['id']} (Quillstone Storyboard): credits_granted 40 → 90",
+        f"refused: bank {animate['id']}: expiry 2027-03-01 would be before 2027-05-23, when a license it covers ends",
+    ]
+    assert bank_doc(portal, animate["id"])["expires_on"] == "2027-11-01"
+    assert bank_doc(portal, other["id"])["credits_granted"] == 90
+    (entry,) = activity(portal, "banks-refresh")
+    assert "refused: bank" in entry["details"]
+
+
+def test_a_bank_left_out_of_the_feed_stays_when_it_has_licenses_and_goes_when_it_has_none(portal, animate, vendor_feed):
+    use_credits(portal, animate["id"])
+    empty = grant_bank(portal, product="Quillstone Storyboard", credits=40, start="2026-11-01", expires_on="2027-11-01")
+    feed = feed_of(portal)
+    feed["banks"] = []
+    vendor_feed.serve(feed)
+
+    banks, changes = portal.refresh_banks(ADMIN, None)
+
+    assert changes == [
+        f"bank {empty['id']} (Quillstone Storyboard) removed: the vendor no longer lists it",
+        f"refused: bank {animate['id']} is not in the feed but has licenses: it stays",
+    ]
+    assert [b["id"] for b in banks] == [animate["id"]]
+
+
+def test_a_pool_below_the_seats_its_members_hold_is_refused(portal, vendor_feed):
+    grant_seats(portal, PAINT, 3)
+    portal.create_team(ADMIN, "Layout", PAINT)
+    portal.team_add(ADMIN, "Layout", ANA)
+    portal.team_add(ADMIN, "Layout", "bo@lumenfox.studio")
+    feed = feed_of(portal)
+    feed["seat_pools"][0]["seats"] = 1
+    vendor_feed.serve(feed)
+    before = file_bytes(portal)
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+    assert changes == ["refused: seat pool SP-0001 (Quillstone Paint): 1 seats would be fewer than the 2 its members hold"]
+    assert file_bytes(portal) == before
+
+
+def test_a_request_on_a_refused_bank_line_stays_open(portal, animate, vendor_feed):
+    use_credits(portal, animate["id"], months=6, quantity=2)
+    vendor_feed.serve(feed_of(portal))
+    request = portal.request_credits(ADMIN, animate["id"], 20)
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = 5  # below used: refused
+    feed["requests"] = [{"id": request["id"], "state": "granted", "credits": 20}]
+    vendor_feed.serve(feed)
+    before = file_bytes(portal)
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+    assert changes[1] == f"refused: request #{request['id']}: its bank or pool's line was refused, so it stays open"
+    assert file_bytes(portal) == before
+    assert store_tables(portal.store.path)["requests"]
+    assert next(iter(store_tables(portal.store.path)["requests"].values()))["state"] == "requested"
+
+
+# -- a feed that cannot be had or read changes nothing -------------------------------------------------
+@pytest.mark.parametrize("raw, named", [
+    (b'{"organization": "lumenfox-studios", "banks": [', "not JSON"),
+    (b"<html>maintenance</html>", "not JSON"),
+    (b"[]", "the document: Input should be an object"),
+])
+def test_a_malformed_feed_is_refused_whole(portal, animate, vendor_feed, raw, named):
+    vendor_feed.serve(raw=raw)
+    exc = refused(portal, FeedError, portal.refresh_banks, ADMIN, None)
+    assert named in str(exc) and "Nothing was changed" in str(exc)
+    assert "\n" not in str(exc)
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda f: f["banks"][0].update(credits_granted="150"), "banks[0].credits_granted: Input should be a valid integer"),
+    (lambda f: f["banks"][0].update(credits_granted=150.0), "banks[0].credits_granted: Input should be a valid integer"),
+    (lambda f: f["banks"][0].update(credits_granted=-5), "banks[0].credits_granted: Input should be greater than or equal to 0"),
+    (lambda f: f["banks"][0].update(expires_on="01/11/2027"), "banks[0].expires_on"),
+    (lambda f: f["banks"][0].update(portable="yes"), "banks[0].portable: Input should be a valid boolean"),
+    (lambda f: f["banks"][0].update(expiry="2027-01-01"), "banks[0].expiry: Extra inputs are not permitted"),
+    (lambda f: f["banks"][0].update(product="Animate\x1b[31m"), "banks[0].product"),
+    (lambda f: f["banks"][0].update(expires_on="2026-10-01"), "is not after start"),
+    (lambda f: f.pop("seat_pools"), "seat_pools: Field required"),
+    (lambda f: f["banks"].append(copy.deepcopy(f["banks"][0])), "lists BK-0001 more than once"),
+    (lambda f: f.update(requests=[{"id": 1, "state": "approved"}]), "requests[0].state"),
+    (lambda f: f.update(builds=[{"product": ANIMATE, "version": "v26", "released": "2026-11-01"}]), "builds[0].version"),
+])
+def test_a_feed_with_a_wrong_type_or_field_names_it_and_changes_nothing(portal, animate, vendor_feed, change, field):
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = 500  # would change: must not
+    change(feed)
+    vendor_feed.serve(feed)
+    exc = refused(portal, FeedError, portal.refresh_banks, ADMIN, None)
+    assert field in str(exc)
+    assert str(exc).startswith("The vendor feed is not valid:")
+
+
+def test_a_feed_for_another_organization_is_refused(portal, animate, vendor_feed):
+    feed = feed_of(portal)
+    feed["organization"] = "vireo-games"
+    vendor_feed.serve(feed)
+    exc = refused(portal, FeedError, portal.refresh_banks, ADMIN, None)
+    assert "for organization 'vireo-games', not yours (lumenfox-studios)" in str(exc)
+
+
+@pytest.mark.parametrize("status, said", [
+    (401, "refused ELP's token (HTTP 401): check ELP_VENDOR_TOKEN"),
+    (403, "refused ELP's token (HTTP 403)"),
+    (404, "was not found (HTTP 404): check ELP_VENDOR_FEED"),
+    (503, "failed (HTTP 503): try again later"),
+])
+def test_a_refusing_server_is_said_in_one_line_and_changes_nothing(portal, animate, vendor_feed, status, said):
+    vendor_feed.serve(status=status)
+    exc = refused(portal, FeedError, portal.refresh_banks, ADMIN, None)
+    assert said in str(exc) and "\n" not in str(exc)
+
+
+def test_a_server_that_is_down_is_said_and_changes_nothing(portal, animate, monkeypatch, vendor_feed):
+    monkeypatch.setenv("ELP_VENDOR_FEED", f"http://127.0.0.1:{closed_port()}/feed")
+    exc = refused(portal, FeedError, portal.refresh_banks, ADMIN, None)
+    assert "cannot be reached (offline?)" in str(exc)
+
+
+def test_a_server_too_slow_to_answer_times_out_and_changes_nothing(portal, animate, monkeypatch, vendor_feed):
+    monkeypatch.setenv("ELP_FEED_TIMEOUT", "0.3")
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = 500
+    vendor_feed.serve(feed, hold=True)  # answers only when the test is over
+    exc = refused(portal, FeedError, portal.refresh_banks, ADMIN, None)
+    assert "did not answer within 0.3 seconds" in str(exc)
+    assert len(vendor_feed.gets) == 1
+
+
+def test_without_a_feed_refresh_rereads_the_store(portal, animate, monkeypatch):
+    monkeypatch.delenv("ELP_VENDOR_FEED", raising=False)
+    banks, changes = portal.refresh_banks(ADMIN, [])
+    assert changes == [f"new bank {animate['id']} (Quillstone Animate): 100 credits"]
+    assert [b["id"] for b in banks] == [animate["id"]]
+
+
+# -- requests POSTed to the feed ----------------------------------------------------------------------------
+def test_a_request_whose_post_fails_stays_recorded_and_the_failure_is_logged(portal, animate, vendor_feed):
+    vendor_feed.serve(feed_of(portal), post_status=503)
+    request = portal.request_credits(ADMIN, animate["id"], 30)
+    assert request["posted"] is False
+    assert "HTTP 503" in request["post_error"]
+    tables = store_tables(portal.store.path)
+    assert [r["amount"] for r in tables["requests"].values()] == [30]
+    assert bank_doc(portal, animate["id"])["credits_requested"] == 130
+    (failed,) = activity(portal, "request-post-failed")
+    assert failed["target"] == f"#{request['id']}" and "HTTP 503" in failed["details"]
+
+
+def test_a_request_with_the_feed_down_is_recorded(portal, animate, monkeypatch, vendor_feed):
+    monkeypatch.setenv("ELP_VENDOR_FEED", f"http://127.0.0.1:{closed_port()}/feed")
+    request = portal.request_credits(ADMIN, animate["id"], 30)
+    assert request["posted"] is False and "cannot be reached" in request["post_error"]
+    assert bank_doc(portal, animate["id"])["credits_requested"] == 130
+
+
+def test_without_a_feed_a_request_is_not_posted(portal, animate, monkeypatch):
+    monkeypatch.delenv("ELP_VENDOR_FEED", raising=False)
+    request = portal.request_credits(ADMIN, animate["id"], 30)
+    assert request["posted"] is None and request["post_error"] is None
+
+
+# -- elp banks refresh, elp banks request ----------------------------------------------------------------
+@pytest.fixture
+def cli(cli_env, elp):
+    return elp
+
+
+def test_cli_refresh_prints_one_line_per_change(portal, animate, vendor_feed, cli):
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = 180
+    feed["seat_pools"] = [{"product": PAINT, "seats": 4}]
+    vendor_feed.serve(feed)
+    result = cli("banks", "refresh")
+    assert result.code == 0, result.err
+    assert "Changed since your last refresh:\n" in result.out
+    assert f"  {animate['id']} (Quillstone Animate): credits_granted 100 → 180\n" in result.out
+    assert "  new seat pool SP-0001 (Quillstone Paint): 4 seats\n" in result.out
+    assert "180" in cli("banks", "list").out
+
+
+def test_cli_refresh_offline_exits_1_with_one_line_and_changes_nothing(portal, animate, monkeypatch, vendor_feed, cli):
+    monkeypatch.setenv("ELP_VENDOR_FEED", f"http://127.0.0.1:{closed_port()}/feed")
+    before = file_bytes(portal)
+    result = cli("banks", "refresh")
+    assert result.code == 1
+    assert result.err.startswith("elp: The vendor feed at http://127.0.0.1:") and result.err.count("\n") == 1
+    assert result.out == ""
+    assert file_bytes(portal) == before
+
+
+def test_cli_refresh_of_a_bad_feed_names_the_field(portal, animate, vendor_feed, cli):
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = "lots"
+    vendor_feed.serve(feed)
+    result = cli("banks", "refresh")
+    assert result.code == 1 and "banks[0].credits_granted" in result.err
+
+
+def test_cli_request_says_whether_it_reached_the_feed(portal, animate, vendor_feed, cli):
+    vendor_feed.serve(feed_of(portal), post_status=201)
+    sent = cli("banks", "request", animate["id"], "--credits", "20", "--yes")
+    assert sent.code == 0 and "Sent to the vendor's feed as well." in sent.out
+    vendor_feed.serve(feed_of(portal), post_status=500)
+    kept = cli("banks", "request", animate["id"], "--credits", "5", "--yes")
+    assert kept.code == 0
+    assert "the request is recorded, but it could not be sent to the vendor's feed" in kept.err
+    assert [p["json"]["amount"] for p in vendor_feed.posts] == [20, 5]
+    assert bank_doc(portal, animate["id"])["credits_requested"] == 125
