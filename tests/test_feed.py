@@ -5,14 +5,17 @@ feed that cannot be had or read changes nothing; requests are POSTed back to it.
 from __future__ import annotations
 
 import copy
+import threading
+import time
 from typing import Any
 
 import pytest
 
-from elp_tui.portal import FeedError, Portal
+from elp_tui.portal import FeedError, Portal, fixed_clock
+from elp_tui.store import Store
 from tests.conftest import ADMIN, TODAY
 from tests.feed_server import closed_port
-from tests.helpers import ORG, cli_env, elp, file_bytes, grant_bank, grant_seats, refused, store_tables  # noqa: F401
+from tests.helpers import ORG, cli_env, elp, file_bytes, grant_bank, grant_seats, messages, refused, store_tables, until  # noqa: F401
 
 ANIMATE = "Quillstone Animate"
 PAINT = "Quillstone Paint"
@@ -342,7 +345,7 @@ def test_a_request_whose_post_fails_stays_recorded_and_the_failure_is_logged(por
 def test_a_request_with_the_feed_down_is_recorded(portal, animate, monkeypatch, vendor_feed):
     monkeypatch.setenv("ELP_VENDOR_FEED", f"http://127.0.0.1:{closed_port()}/feed")
     request = portal.request_credits(ADMIN, animate["id"], 30)
-    assert request["posted"] is False and "cannot be reached" in request["post_error"]
+    assert request["posted"] is False and "cannot be reached (ConnectError)" in request["post_error"]
     assert bank_doc(portal, animate["id"])["credits_requested"] == 130
 
 
@@ -396,6 +399,100 @@ def test_cli_request_says_whether_it_reached_the_feed(portal, animate, vendor_fe
     vendor_feed.serve(feed_of(portal), post_status=500)
     kept = cli("banks", "request", animate["id"], "--credits", "5", "--yes")
     assert kept.code == 0
-    assert "the request is recorded, but it could not be sent to the vendor's feed" in kept.err
+    assert kept.err == (f"elp: The request is recorded (its email to the vendor is queued), but the vendor's feed did "
+                        f"not take it: {vendor_feed.url}/requests answered HTTP 500.\n")
     assert [p["json"]["amount"] for p in vendor_feed.posts] == [20, 5]
     assert bank_doc(portal, animate["id"])["credits_requested"] == 125
+
+
+# -- the network is never waited for under the store's lock ------------------------------------------------
+def test_another_session_commits_while_refresh_waits_for_the_vendor(portal, animate, monkeypatch, vendor_feed):
+    monkeypatch.setenv("ELP_FEED_TIMEOUT", "60")
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = 300
+    feed["banks"][0]["credits_requested"] = 300
+    vendor_feed.serve(feed, hold=True)
+    outcome: dict[str, Any] = {}
+
+    def refresh() -> None:
+        try:
+            outcome["changes"] = portal.refresh_banks(ADMIN, None)[1]
+        except Exception as exc:  # noqa: BLE001 - reported below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=refresh)
+    worker.start()
+    while not vendor_feed.gets:  # the GET reached the server and is held there
+        assert worker.is_alive(), outcome
+        time.sleep(0.01)
+    # Another session commits meanwhile (a second admin's request): it would wait for the lock,
+    # and the held GET would never be answered, if the refresh held the lock while fetching.
+    other = Portal(Store(portal.store.path), fixed_clock(TODAY))
+    committed = threading.Thread(target=lambda: outcome.setdefault("request", other.request_credits(ADMIN, animate["id"], 7)))
+    committed.start()
+    committed.join(30)
+    assert not committed.is_alive(), "a commit waited on the lock while the refresh talked to the vendor"
+    vendor_feed.release()
+    worker.join(60)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["changes"] == [f"{animate['id']} (Quillstone Animate): credits_requested 107 → 300, "
+                                  f"credits_granted 100 → 300"]
+    assert outcome["request"]["amount"] == 7
+
+
+# -- the app: Refresh banks in a thread worker, one line per change -------------------------------------------
+async def test_app_refresh_shows_one_line_per_changed_bank_and_pool(portal, animate, vendor_feed, tmp_path):
+    from tests.test_ui_dashboard_banks import app_for, open_banks, settle
+
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = 140
+    feed["seat_pools"] = [{"product": PAINT, "seats": 6}]
+    vendor_feed.serve(feed)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        table = await open_banks(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        text = messages(app)
+        assert "Banks refreshed: 2 changes" in text
+        assert f"• {animate['id']} (Quillstone Animate): credits_granted 100 → 140" in text
+        assert "• new seat pool SP-0001 (Quillstone Paint): 6 seats" in text
+        assert [r["credits_granted"] for r in table.visible_rows()] == [140]
+    assert bank_doc(portal, animate["id"])["credits_granted"] == 140
+
+
+async def test_app_refresh_offline_says_so_and_changes_nothing(portal, animate, monkeypatch, vendor_feed, tmp_path):
+    from tests.test_ui_dashboard_banks import app_for, open_banks, settle
+
+    monkeypatch.setenv("ELP_VENDOR_FEED", f"http://127.0.0.1:{closed_port()}/feed")
+    before = file_bytes(portal)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        table = await open_banks(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert "Vendor feed\nThe vendor feed at http://127.0.0.1:" in messages(app)
+        assert "cannot be reached (offline?)" in messages(app)
+        assert [r["credits_granted"] for r in table.visible_rows()] == [100]
+    assert file_bytes(portal) == before
+
+
+async def test_app_request_says_when_the_feed_did_not_take_it(portal, animate, vendor_feed, tmp_path):
+    from elp_tui.screens.dialogs import ConfirmDialog, FormDialog
+    from tests.test_ui_dashboard_banks import app_for, open_banks, settle
+
+    vendor_feed.serve(feed_of(portal), post_status=500)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_banks(pilot)
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), "the request form")
+        await pilot.press(*"25", "ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the confirmation")
+        await pilot.press("y")
+        await settle(pilot)
+        assert "The request is recorded (its email to the vendor is queued), but the vendor's feed did not take it" in messages(app)
+        assert "HTTP 500" in messages(app)
+    assert [p["json"]["amount"] for p in vendor_feed.posts] == [25]
+    assert bank_doc(portal, animate["id"])["credits_requested"] == 125
+    assert activity(portal, "request-post-failed")

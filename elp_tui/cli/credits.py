@@ -13,6 +13,7 @@ from elp_tui.cli.console import Column, Console, only, plain
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _
 from elp_tui.portal.alerts import bank_expiring_soon
+from elp_tui.portal.feed import feed_note
 from elp_tui.portal.base import VENDOR_EMAIL, normalise_email
 from elp_tui.portal.quotes import TYPE_NAMES
 
@@ -102,11 +103,11 @@ def banks_request(s: Session) -> None:
 
 def say_posted(s: Session, request: dict[str, Any]) -> None:
     """Whether a request also reached the vendor's feed (when one is configured)."""
-    if request.get("posted"):
-        s.console.line(_("Sent to the vendor's feed as well."))
-    elif request.get("posted") is False:
-        s.console.note(_("elp: the request is recorded, but it could not be sent to the vendor's feed: {error}").format(
-            error=plain(request.get("post_error") or "")))
+    note = feed_note(request)
+    if note and request.get("posted"):
+        s.console.line(plain(note))
+    elif note:
+        s.console.note(f"elp: {plain(note)}")
 
 
 def _snapshot_path(store_path: Path) -> Path:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from elp_tui.config import ConfigError, FeedSettings, feed_settings
-from elp_tui.i18n import _
+from elp_tui.i18n import N_, _
 from elp_tui.models import Bank, Product, SeatPool
 from elp_tui.portal import mail
 from elp_tui.portal.base import (
@@ -252,10 +252,23 @@ def post_request(settings: FeedSettings, request: dict[str, Any]) -> str | None:
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
             response = client.post(url, json=request, headers=_headers(settings))
+    except httpx.TimeoutException:
+        return _("{url} did not answer within {seconds:g} seconds").format(url=url, seconds=timeout.read or 0)
     except httpx.HTTPError as exc:
-        return _transport_problem(url, exc, timeout)
+        return _("{url} cannot be reached ({error})").format(url=url, error=type(exc).__name__)
     if not 200 <= response.status_code < 300:
-        return _http_refusal(url, response.status_code)
+        return _("{url} answered HTTP {status}").format(url=url, status=response.status_code)
+    return None
+
+
+def feed_note(request: dict[str, Any]) -> str | None:
+    """What to tell the person who made `request` about its POST to the feed (None: no feed)."""
+    if request.get("posted"):
+        return _("Sent to the vendor's feed as well.")
+    if request.get("posted") is False:
+        return _("The request is recorded (its email to the vendor is queued), but the vendor's feed did not take it: "
+                 "{error}.").format(
+            error=request.get("post_error") or "")
     return None
 
 
@@ -269,6 +282,7 @@ def _bank_line(bank: dict[str, Any]) -> str:
         bank=bank["id"], product=bank["product"], credits=bank["credits_granted"], start=bank["start"], end=bank["expires_on"])
 
 
+KIND_NAMES = {"credits": N_("credits"), "seats": N_("seats")}
 BANK_FIELDS = ("credits_requested", "credits_granted", "start", "expires_on", "product_version", "portable")
 
 
@@ -421,8 +435,9 @@ class Reconcile:
                         name=name, other=other["name"]))
             db.insert(T_PRODUCTS, Product(name=name, kind=kind).to_doc())  # type: ignore[arg-type]
         elif catalog.get("kind", "credits") != kind:
+            sold = catalog.get("kind", "credits")
             raise Skip(_("{product} is sold as {kind}, not {other}.").format(
-                product=name, kind=_(catalog.get("kind", "credits")), other=_(kind)))
+                product=name, kind=_(KIND_NAMES.get(sold, sold)), other=_(KIND_NAMES[kind])))
 
     def _build(self, fb: FeedBuild) -> None:
         db = self.db

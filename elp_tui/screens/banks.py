@@ -12,7 +12,8 @@ from textual.content import Content
 from textual.widgets import Static
 
 from elp_tui.i18n import N_, _, ngettext
-from elp_tui.portal import PortalError
+from elp_tui.portal import FeedError, PortalError
+from elp_tui.portal.feed import feed_note
 from elp_tui.portal.base import VENDOR_EMAIL
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dashboard import in_days, open_licenses_of
@@ -155,6 +156,10 @@ class BanksPage(Page):
         try:
             rows, changes = self.portal.refresh_banks(self.me, previous)
             rows = self.portal.flag_expiring_banks(rows)
+        except FeedError as exc:  # offline, refused, slow or malformed: one line, nothing changed
+            self.app.call_from_thread(self.elp.notify, str(exc), title=_("Vendor feed"), severity="error", timeout=10,
+                                      markup=False)
+            return
         except PortalError as exc:
             self.app.call_from_thread(self.elp.refuse, exc)
             return
@@ -235,4 +240,7 @@ class BanksPage(Page):
             ),
             timeout=6, markup=False,
         )
+        note = feed_note(done)
+        if note:  # the request is recorded either way; whether the vendor's feed has it too
+            self.elp.notify(note, severity="information" if done.get("posted") else "warning", timeout=8, markup=False)
         self.reload()

@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from elp_tui.i18n import N_, _
 from elp_tui.portal.base import VENDOR_EMAIL
+from elp_tui.portal.feed import feed_note
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.widgets.filter import FilterBar
@@ -327,3 +328,7 @@ class TeamsPage(Page):
         if request is not None:
             self.done(_("Request for {n} seats of {product} sent to {vendor}.").format(
                 n=quote["seats"], product=quote["product"], vendor=VENDOR_EMAIL))
+            note = feed_note(request)
+            if note:  # the request is recorded either way; whether the vendor's feed has it too
+                self.elp.notify(note, severity="information" if request.get("posted") else "warning", timeout=8,
+                                markup=False)
