@@ -160,6 +160,12 @@ def test_a_request_granted_and_one_declined_are_closed_by_the_feed(portal, anima
         "declined", "Paint seats are sold by the reseller")
     assert [p["purchased"] for p in portal.seats_overview(ADMIN)] == [5]
     assert pool["purchased"] == 5
+    # Each answer is its own activity entry and reaches the organization's admins by email.
+    tables = store_tables(portal.store.path)
+    answers = [e for e in tables["activity"].values() if e["target"] in (f"#{credits['id']}", f"#{seats['id']}")]
+    assert len(answers) == 2
+    mails = [m for m in tables["outbox"].values() if m["to"] == ADMIN and m.get("kind") == "answer"]
+    assert len(mails) == 2
 
     # A second refresh of the same feed closes nothing twice.
     before = file_bytes(portal)
@@ -247,6 +253,62 @@ def test_a_request_on_a_refused_bank_line_stays_open(portal, animate, vendor_fee
     assert file_bytes(portal) == before
     assert store_tables(portal.store.path)["requests"]
     assert next(iter(store_tables(portal.store.path)["requests"].values()))["state"] == "requested"
+
+
+def test_lines_for_another_organization_or_product_kind_or_request_are_refused(portal, animate, vendor_feed):
+    # Another organization's bank, from its own feed.
+    portal.init_organization("Vireo Games", "boss@vireo.example.com")
+    vendor_feed.serve({"organization": "vireo-games", "seat_pools": [], "banks": [
+        {"id": "VG-0001", "product": ANIMATE, "credits_requested": 10, "credits_granted": 10,
+         "start": "2026-11-01", "expires_on": "2027-11-01"}]})
+    portal.refresh_banks("boss@vireo.example.com", None)
+    theirs = {"id": "VG-0001"}
+    grant_seats(portal, PAINT, 2)
+    vendor_feed.serve(feed_of(portal))
+    mine = portal.request_credits(ADMIN, animate["id"], 5)
+    feed = feed_of(portal)
+    feed["banks"].append({**feed["banks"][0], "id": theirs["id"]})  # not ours
+    feed["banks"].append({**feed["banks"][0], "id": "QS-1", "product": PAINT})  # Paint is sold as seats
+    feed["requests"] = [{"id": mine["id"] + 40, "state": "granted"}]  # no such request of ours
+    vendor_feed.serve(feed)
+    before = file_bytes(portal)
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+    assert changes == [
+        f"refused: bank {theirs['id']}: it belongs to another organization",
+        "refused: bank QS-1: Quillstone Paint is sold as seats, not credits.",
+        f"refused: request #{mine['id'] + 40} is not one of your organization's requests",
+    ]
+    assert file_bytes(portal) == before
+
+
+def test_a_request_the_feed_answers_otherwise_than_before_is_refused(portal, animate, vendor_feed):
+    vendor_feed.serve(feed_of(portal))
+    request = portal.request_credits(ADMIN, animate["id"], 5)
+    feed = feed_of(portal)
+    feed["requests"] = [{"id": request["id"], "state": "declined", "reason": "budget"}]
+    vendor_feed.serve(feed)
+    portal.refresh_banks(ADMIN, None)
+    feed["requests"] = [{"id": request["id"], "state": "granted", "credits": 5}]
+    vendor_feed.serve(feed)
+    before = file_bytes(portal)
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+    assert changes == [f"refused: request #{request['id']} was already declined; the feed says granted"]
+    assert file_bytes(portal) == before
+
+
+def test_a_build_listed_with_other_links_is_updated(portal, animate, vendor_feed):
+    feed = feed_of(portal)
+    build = {"product": ANIMATE, "version": "25.3", "released": "2026-11-20",
+             "downloads": {"macos": "https://dl.quillstone.example.com/animate-25.3.dmg"}}
+    feed["builds"] = [build]
+    vendor_feed.serve(feed)
+    portal.refresh_banks(ADMIN, None)
+    build["downloads"] = {"macos": "https://mirror.quillstone.example.com/animate-25.3.dmg"}
+    vendor_feed.serve(feed)
+    assert portal.refresh_banks(ADMIN, None)[1] == ["build Quillstone Animate 25.3 updated"]
+    product = next(p for p in store_tables(portal.store.path)["products"].values() if p["name"] == ANIMATE)
+    assert [b["downloads"] for b in product["builds"] if b["version"] == "25.3"] == [
+        {"macos": "https://mirror.quillstone.example.com/animate-25.3.dmg"}]
 
 
 # -- a feed that cannot be had or read changes nothing -------------------------------------------------
