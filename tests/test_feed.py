@@ -91,6 +91,7 @@ def test_a_new_bank_pool_and_build_appear_in_one_transaction_with_one_activity_e
     assert (entry["action"], entry["actor"], entry["organization"]) == ("banks-refresh", ADMIN, ORG)
     assert (entry["credits"], entry["seats"]) == (60, 12)
     assert "QS-7781" in entry["details"] and "SP-0001" in entry["details"]
+    assert portal.check() == []
     # The GET named the organization and carried the token.
     (get,) = vendor_feed.gets
     assert get["query"] == {"organization": [ORG]}
@@ -167,6 +168,7 @@ def test_a_request_granted_and_one_declined_are_closed_by_the_feed(portal, anima
     mails = [m for m in tables["outbox"].values() if m["to"] == ADMIN and m.get("kind") == "answer"]
     assert len(mails) == 2
 
+    assert portal.check() == []
     # A second refresh of the same feed closes nothing twice.
     before = file_bytes(portal)
     assert portal.refresh_banks(ADMIN, None)[1] == []
@@ -223,6 +225,7 @@ def test_a_bank_left_out_of_the_feed_stays_when_it_has_licenses_and_goes_when_it
         f"refused: bank {animate['id']} is not in the feed but has licenses: it stays",
     ]
     assert [b["id"] for b in banks] == [animate["id"]]
+    assert portal.check() == []
 
 
 def test_a_pool_below_the_seats_its_members_hold_is_refused(portal, vendor_feed):
@@ -331,7 +334,10 @@ def test_a_malformed_feed_is_refused_whole(portal, animate, vendor_feed, raw, na
     (lambda f: f["banks"][0].update(expires_on="01/11/2027"), "banks[0].expires_on"),
     (lambda f: f["banks"][0].update(portable="yes"), "banks[0].portable: Input should be a valid boolean"),
     (lambda f: f["banks"][0].update(expiry="2027-01-01"), "banks[0].expiry: Extra inputs are not permitted"),
-    (lambda f: f["banks"][0].update(product="Animate\x1b[31m"), "banks[0].product"),
+    (lambda f: f["banks"][0].update(product="Animate\x1b[31m"), "banks[0].product: the text contains a control character (U+001B"),
+    (lambda f: f["banks"][0].update(product="Anim\u200bate"), "banks[0].product: the text contains an invisible character"),
+    (lambda f: f["banks"][0].update(product=" Quillstone Animate"), "banks[0].product: has spaces around it"),
+    (lambda f: f["banks"][0].update(id="BK 0001"), "banks[0].id: String should match pattern"),
     (lambda f: f["banks"][0].update(expires_on="2026-10-01"), "is not after start"),
     (lambda f: f.pop("seat_pools"), "seat_pools: Field required"),
     (lambda f: f["banks"].append(copy.deepcopy(f["banks"][0])), "lists BK-0001 more than once"),
@@ -389,6 +395,7 @@ def test_without_a_feed_refresh_rereads_the_store(portal, animate, monkeypatch):
     banks, changes = portal.refresh_banks(ADMIN, [])
     assert changes == [f"new bank {animate['id']} (Quillstone Animate): 100 credits"]
     assert [b["id"] for b in banks] == [animate["id"]]
+    assert portal.check() == []
 
 
 # -- requests POSTed to the feed ----------------------------------------------------------------------------

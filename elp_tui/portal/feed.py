@@ -32,8 +32,8 @@ from elp_tui.portal import mail
 from elp_tui.portal.base import (
     T_BANKS, T_HOLDERS, T_LEDGER, T_LICENSES, T_POOLS, T_PRODUCTS, T_REQUESTS, T_TEAMS, T_USERS, PortalBase,
 )
-from elp_tui.portal.errors import PortalError, RuleViolation
-from elp_tui.portal.inputs import MAX_COUNT, MAX_NAME, MAX_TEXT, MAX_VERSION, control_character, name_key
+from elp_tui.portal.errors import InvalidInput, PortalError, RuleViolation
+from elp_tui.portal.inputs import MAX_COUNT, MAX_NAME, MAX_TEXT, MAX_VERSION, check_text, name_key
 from elp_tui.store.repository import Transaction, View
 
 if TYPE_CHECKING:
@@ -54,10 +54,14 @@ class FeedError(PortalError):
 
 # -- the feed's format ----------------------------------------------------------------------------
 def _one_line(value: str) -> str:
-    """Text from the vendor is shown on screens and in the log: no control or invisible characters."""
-    bad = control_character(value)
-    if bad:
-        raise ValueError(f"contains a control character ({bad})")
+    """Text from the vendor is shown on screens and in the log: the checks typed text gets (no
+    control or invisible characters), and no spaces around it (names are compared as written)."""
+    try:
+        check_text(value, _("the text"), limit=MAX_TEXT)
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from None
+    if value != value.strip():
+        raise ValueError(_("has spaces around it"))
     return value
 
 
@@ -72,8 +76,11 @@ class FeedModel(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
+BankId = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
 class FeedBank(FeedModel):
-    id: Name
+    id: BankId
     product: Name
     credits_requested: Count
     credits_granted: Count
