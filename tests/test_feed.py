@@ -565,3 +565,15 @@ async def test_app_request_says_when_the_feed_did_not_take_it(portal, animate, v
     assert [p["json"]["amount"] for p in vendor_feed.posts] == [25]
     assert bank_doc(portal, animate["id"])["credits_requested"] == 125
     assert activity(portal, "request-post-failed")
+
+
+def test_cli_seat_request_is_posted_with_its_pool(portal, vendor_feed, cli):
+    pool = grant_seats(portal, PAINT, 4)
+    vendor_feed.serve(feed_of(portal), post_status=202)
+    result = cli("seats", "request", "--product", PAINT, "--seats", "3", "--yes")
+    assert result.code == 0 and "Sent to the vendor's feed as well." in result.out
+    (post,) = vendor_feed.posts
+    assert {k: post["json"][k] for k in ("organization", "kind", "target", "product", "amount", "actor", "state")} == {
+        "organization": ORG, "kind": "seats", "target": pool["id"], "product": PAINT, "amount": 3, "actor": ADMIN,
+        "state": "requested"}
+    assert post["headers"]["Content-Type"] == "application/json"
