@@ -21,13 +21,13 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from elp_tui.i18n import _
-from elp_tui.portal.errors import InvalidInput
+from elp_tui.errors import PortalError
 from elp_tui.settings import load_settings, settings_path
 
 TLS_MODES = ("none", "starttls", "tls")
 
 
-class ConfigError(InvalidInput):
+class ConfigError(PortalError):
     """A delivery setting that cannot work: says which one and what to put instead."""
 
 

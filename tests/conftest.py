@@ -49,3 +49,32 @@ def bank(portal) -> dict:
         ADMIN, product="Quillstone Animate", credits=100, start="2026-11-01", expires_on="2027-05-01",
         product_version="25.1", portable=True,
     )
+
+
+# -- email: one real SMTP server on 127.0.0.1 for the whole session (tests/smtp_server.py) --
+@pytest.fixture(scope="session")
+def smtp_server():
+    from tests.smtp_server import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def inbox(smtp_server, monkeypatch, tmp_path):
+    """What the session's SMTP server receives during this test; ELP's delivery settings point at
+    it (environment), and no config file of the developer's is read."""
+    from tests.smtp_server import HOST, MAIL_FROM, Inbox
+
+    monkeypatch.setenv("ELP_CONFIG", str(tmp_path / "no-settings.json"))
+    monkeypatch.setenv("ELP_SMTP_HOST", HOST)
+    monkeypatch.setenv("ELP_SMTP_PORT", str(smtp_server.port))
+    monkeypatch.setenv("ELP_SMTP_TLS", "none")
+    monkeypatch.setenv("ELP_MAIL_FROM", MAIL_FROM)
+    for name in ("ELP_SMTP_USER", "ELP_SMTP_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    box = Inbox(smtp_server)
+    yield box
+    box.accept_all()

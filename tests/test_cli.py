@@ -531,9 +531,12 @@ ADMIN_COMMANDS = [
     ["teams", "add", "Layout", ANA],
     ["teams", "remove", "Layout", ANA],
     ["log"],
+    ["outbox", "list"],
+    ["outbox", "retry", "1"],
+    ["org", "language", "fr"],
 ]
 USER_COMMANDS = {("licenses", "mine"), ("signin", None)}  # a regular user's own data
-NO_USER_COMMANDS = {("init", None), ("demo", None), ("check", None), ("restore", None)}  # restore: tests/test_damaged.py
+NO_USER_COMMANDS = {("init", None), ("demo", None), ("check", None), ("restore", None), ("outbox", "send")}  # restore: tests/test_damaged.py
 
 
 def test_every_admin_command_is_in_the_regular_user_test():

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from elp_tui.cli import credits, people, seats, setup
+from elp_tui.cli import credits, mail, people, seats, setup
 from elp_tui.cli.console import Console, Refused, plain
 from elp_tui.cli.parser import build_parser
 from elp_tui.cli.session import Session
@@ -58,9 +58,14 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("teams", "create"): seats.teams_create,
     ("teams", "add"): seats.teams_add,
     ("teams", "remove"): seats.teams_remove,
+    ("outbox", "send"): mail.outbox_send,
+    ("outbox", "list"): mail.outbox_list,
+    ("outbox", "retry"): mail.outbox_retry,
+    ("org", "language"): mail.org_language,
 }
 # restore: the portal checks its restorer itself, since it must also mend a store nobody can sign in to.
-NO_USER = {"init", "demo", "check", "restore"}
+# outbox send: run by the machine that holds the SMTP settings (cron, a service), like check.
+NO_USER = {"init", "demo", "check", "restore", ("outbox", "send")}
 # What a regular user may run: their own licenses, their sign-in. Every other command is for admins:
 # a regular user is refused it before signing in, and the refusal, naming the command, is logged.
 ANY_MEMBER = {("licenses", "mine"), ("signin", None)}
@@ -90,7 +95,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return setup.app(session)
     key = (args.command, getattr(args, "action", None))
     handler = COMMANDS[key]
-    if args.command not in NO_USER:
+    if args.command not in NO_USER and key not in NO_USER:
         session.sign_in(admin_required=key not in ANY_MEMBER)
     result = handler(session)
     return result if isinstance(result, int) else 0

@@ -190,6 +190,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("team", metavar="TEAM")
     p.add_argument("email", metavar="EMAIL")
 
+    # -- email ---------------------------------------------------------------------
+    outbox = _group(sub, "outbox", "email waiting to be sent, sent, failed", common)
+    outbox.add_parser("send", help="queue today's reminders and deliver what is due over SMTP", parents=[common])
+    p = outbox.add_parser("list", help="the organization's email and its delivery state", parents=[common])
+    p.add_argument("--state", choices=("queued", "sending", "sent", "failed"))
+    _json(p)
+    p = outbox.add_parser("retry", help="send a failed (or stuck) message again", parents=[common])
+    p.add_argument("mail_id", metavar="ID")
+    org = _group(sub, "org", "the organization's settings", common)
+    p = org.add_parser("language", help="the language of the organization's emails", parents=[common])
+    p.add_argument("language", choices=LANGS, metavar="LANG", help="en or fr")
+
     # -- the rest ------------------------------------------------------------------
     p = sub.add_parser("log", help="the activity log, newest first", parents=[common])
     _json(p)

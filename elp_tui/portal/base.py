@@ -6,6 +6,7 @@ import datetime as dt
 import random
 import re
 import secrets
+import shlex
 from typing import Any, Callable
 
 from elp_tui.i18n import _
@@ -41,6 +42,7 @@ from elp_tui.store.schema import (  # noqa: E402
     T_ACTIVITY, T_BANKS, T_HOLDERS, T_LEDGER, T_LICENSES, T_ORGS, T_OUTBOX, T_POOLS, T_PRODUCTS, T_REQUESTS,
     T_RESTRICTIONS, T_TEAMS, T_USERS, T_VENDORS,
 )
+from elp_tui.portal import mail  # noqa: E402
 from elp_tui.portal.mail import Message  # noqa: E402
 
 
@@ -174,18 +176,43 @@ class PortalBase:
         return org["name"] if org else org_id
 
     def _invite_in(self, db: Transaction, me: dict[str, Any], address: str, why: str | None = None,
-                   role: Role = Role.regular) -> dict[str, Any]:
+                   role: Role = Role.regular, *, reason: str | None = None, about: str | None = None) -> dict[str, Any]:
         """Invite a new member: the user document, the invitation email, the log entry. `why`:
-        the other action it is part of (the confirmation said so), if any."""
+        the other action it is part of (the confirmation said so), if any; `reason` / `about`:
+        the same for the email, in the organization's language (licenses / license / team)."""
         user = User(email=address, organization=me["organization"], role=role, status=UserStatus.invited, invited_on=self.today())
         db.insert(T_USERS, user.to_doc())
         org = self._organization_name_in(db, me["organization"])
-        reason = f"({why})" if why else f"as {role.value}"
-        self._mail(db, address, f"You are invited to {org} on the Enterprise License Portal",
-                   f"{me['email']} invited you to {org} {reason}. Sign in with this email address to accept.")
+        self._queue(db, mail.invitation(
+            self._org_language(db, me["organization"]), org_id=me["organization"], org=org, inviter=me["email"],
+            to=address, role=role.value, why=why, reason=reason, about=about, sign_in=self._sign_in_command(address),
+        ))
         self._log(db, me["organization"], me["email"], "user-invite", address,
                   f"invited as {role.value} ({why})" if why else f"invited as {role.value}")
         return user.to_doc()
+
+    def _sign_in_command(self, address: str) -> str:
+        """The command that signs `address` in to this store (an invitation shows it)."""
+        path = getattr(self.store, "path", None)
+        where = f"--store {shlex.quote(str(path))} " if path else ""
+        return f"elp {where}--as {shlex.quote(address)}"
+
+    def _allowed_builds(self, db: View, org: str, product: str) -> list[dict[str, Any]]:
+        """The builds of `product` the organization's members may download, newest first."""
+        catalog = db.get(T_PRODUCTS, name=product) or {}
+        rule = db.get(T_RESTRICTIONS, organization=org, product=product)
+        builds = [b for b in catalog.get("builds", []) if not (rule and rule.get("enabled")) or b["version"] in rule["builds"]]
+        return sorted(builds, key=lambda b: b["released"], reverse=True)
+
+    def _queue_license_notice(self, db: Transaction, me: dict[str, Any], to: str, event: str,
+                              licenses: list[dict[str, Any]]) -> None:
+        """The license email to `to`: what they got (or lost), with the download links."""
+        org_id = me["organization"]
+        self._queue(db, mail.license_notice(
+            self._org_language(db, org_id), org_id=org_id, org=self._organization_name_in(db, org_id), to=to,
+            event=event, licenses=licenses, builds=self._allowed_builds(db, org_id, licenses[0]["product"]),
+            by=me["email"],
+        ))
 
     # -- writes that go with every change ------------------------------------------
     def _log(
@@ -213,10 +240,6 @@ class PortalBase:
             seats=seats,
         )
         db.insert(T_ACTIVITY, entry.to_doc())
-
-    def _mail(self, db: Transaction, to: str, subject: str, body: str) -> None:
-        mail = Email(id=db.next_seq(T_OUTBOX), to=to, subject=subject, body=body, created_on=self.today())
-        db.insert(T_OUTBOX, mail.to_doc())
 
     def _queue(self, db: Transaction, message: Message) -> dict[str, Any] | None:
         """Queue `message` in the outbox, in the caller's transaction (so it is sent if and only

@@ -27,7 +27,7 @@ from elp_tui.portal.base import (
 )
 from elp_tui.portal.dates import add_months, months_to_cover, parse_date, version_key
 from elp_tui.portal.errors import InvalidInput, NotFound, PortalError, RuleViolation, StaleQuote
-from elp_tui.portal import inputs
+from elp_tui.portal import inputs, mail
 from elp_tui.portal.quotes import (
     TYPE_NAMES, AssignQuote, CreditRequestQuote, GenerateQuote, RenewQuote, keep_promise,
 )
@@ -251,11 +251,8 @@ class CreditsMixin(PortalBase):
             db.insert(T_REQUESTS, request.to_doc())
             db.update(T_BANKS, {"credits_requested": bank["credits_requested"] + credits}, id=bank["id"])
             org = self._organization_name_in(db, me["organization"])
-            self._mail(
-                db, VENDOR_EMAIL, f"Credit request: {credits} credits of {bank['product']} for {org}",
-                f"{me['email']} of {org} requests {credits} more monthly term credits of {bank['product']} "
-                f"(bank {bank['id']}).",
-            )
+            self._queue(db, mail.vendor_request(self._org_language(db, me["organization"]), org_id=me["organization"],
+                                                org=org, to=VENDOR_EMAIL, request=request.to_doc()))
             self._log(db, me["organization"], me["email"], "credits-request", bank["id"], f"{credits} credits requested from the vendor")
             doc = request.to_doc()
         return self._send_request(doc)  # to the vendor's feed, once committed (portal/feed.py)
@@ -411,7 +408,8 @@ class CreditsMixin(PortalBase):
                 raise StaleQuote(_("The data changed since the quote: {reason}").format(reason=exc), None) from None
             keep_promise(quote, fresh)  # the same charge, bank, recipient and dates: go ahead with today's figures
             if fresh.invites_recipient:
-                self._invite_in(db, me, fresh.email, f"to receive {fresh.product} licenses")
+                self._invite_in(db, me, fresh.email, f"to receive {fresh.product} licenses", reason="licenses",
+                                about=fresh.product)
             taken: set[str] = set()
             created: list[dict[str, Any]] = []
             for _n in range(fresh.licenses):
@@ -431,11 +429,7 @@ class CreditsMixin(PortalBase):
                 for lic_doc in created
             ))
             ids = ", ".join(d["activation_id"] for d in created)
-            self._mail(
-                db, fresh.email, f"New {fresh.product} license(s) assigned to you",
-                f"{me['email']} assigned you {fresh.licenses} {fresh.type.value} license(s) of {fresh.product}: {ids}. "
-                f"Valid {fresh.start} until {fresh.expires_on} (exclusive), {fresh.computers} computer(s) each.",
-            )
+            self._queue_license_notice(db, me, fresh.email, "assigned", created)
             self._log(
                 db, me["organization"], me["email"], "license-generate", ids,
                 f"{fresh.licenses} x {fresh.type.value} {fresh.product} for {fresh.email}, {fresh.start} .. {fresh.expires_on}"
@@ -555,11 +549,10 @@ class CreditsMixin(PortalBase):
             if fresh.cut_by_bank:
                 detail += " (cut by bank expiry)"
             self._log(db, me["organization"], me["email"], "license-renew", fresh.activation_id, detail, credits=fresh.credits)
-            if lic.get("assignee"):
-                self._mail(db, lic["assignee"], f"Your {fresh.product} license was renewed",
-                           f"License {fresh.activation_id} now expires on {fresh.expires_after}, {fresh.computers_after} computer(s).")
             bank = self._org_bank(db, me, fresh.bank)
             updated = self._org_license(db, me, fresh.activation_id)
+            if updated.get("assignee"):
+                self._queue_license_notice(db, me, updated["assignee"], "renewed", [updated])
             return self._license_row(updated, bank)
 
     # -- return / assign ---------------------------------------------------------
@@ -597,8 +590,7 @@ class CreditsMixin(PortalBase):
             lic, bank, address = self._check_return(db, me, activation_id, email)
             db.update(T_LICENSES, {"assignee": None}, activation_id=lic["activation_id"])
             self._log(db, me["organization"], me["email"], "license-return", lic["activation_id"], f"returned by {address}; no credits come back")
-            self._mail(db, address, f"Your {lic['product']} license was returned",
-                       f"License {lic['activation_id']} is no longer assigned to you.")
+            self._queue_license_notice(db, me, address, "returned", [lic])
             lic["assignee"] = None
             return self._license_row(lic, bank)
 
@@ -644,12 +636,12 @@ class CreditsMixin(PortalBase):
             bank = self._org_bank(db, me, lic["bank"])
             address = quote["email"]
             if quote["invites"]:
-                self._invite_in(db, me, address, f"to receive license {lic['activation_id']}")
+                self._invite_in(db, me, address, f"to receive license {lic['activation_id']}", reason="license",
+                                about=lic["activation_id"])
             db.update(T_LICENSES, {"assignee": address}, activation_id=lic["activation_id"])
             self._log(db, me["organization"], me["email"], "license-assign", lic["activation_id"], f"assigned to {address}")
-            self._mail(db, address, f"A {lic['product']} license was assigned to you",
-                       f"License {lic['activation_id']} ({lic['type']}, {lic['computers']} computer(s)) is yours until {lic['expires_on']}.")
             lic["assignee"] = address
+            self._queue_license_notice(db, me, address, "reassigned", [lic])
             return self._license_row(lic, bank)
 
     # -- lists and export --------------------------------------------------------

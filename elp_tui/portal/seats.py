@@ -23,6 +23,7 @@ from elp_tui.portal.base import (
     positive_int,
     rows,
 )
+from elp_tui.portal import mail
 from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation
 from elp_tui.portal.quotes import SeatRequestQuote, TeamAddQuote, TeamRemoveQuote, keep_promise
 from elp_tui.store.repository import View
@@ -159,8 +160,8 @@ class SeatsMixin(PortalBase):
             )
             db.insert(T_REQUESTS, request.to_doc())
             org = self._organization_name_in(db, me["organization"])
-            self._mail(db, VENDOR_EMAIL, f"Seat request: {seats} seats of {pool['product']} for {org}",
-                       f"{me['email']} of {org} requests {seats} more seats of {pool['product']} (pool {pool['id']}).")
+            self._queue(db, mail.vendor_request(self._org_language(db, me["organization"]), org_id=me["organization"],
+                                                org=org, to=VENDOR_EMAIL, request=request.to_doc()))
             self._log(db, me["organization"], me["email"], "seats-request", pool["id"], f"{seats} seats requested from the vendor")
             doc = request.to_doc()
         return self._send_request(doc)  # to the vendor's feed, once committed (portal/feed.py)
@@ -246,11 +247,14 @@ class SeatsMixin(PortalBase):
                 db.insert(T_HOLDERS, SeatHolder(pool=pool["id"], email=address, since=self.today()).to_doc())
                 seats_moved = 1
             if user is None:
-                self._invite_in(db, me, address, f"to join team {team['name']}")
+                self._invite_in(db, me, address, f"to join team {team['name']}", reason="team", about=team["name"])
             db.update(T_TEAMS, {"members": team["members"] + [address]}, id=team["id"])
             how = "took an unused seat" if seats_moved else "reuses their seat"
             self._log(db, me["organization"], me["email"], "team-add", team["name"], f"{address} joined ({how})", seats=seats_moved)
-            self._mail(db, address, f"You joined team {team['name']}", f"{me['email']} added you to team {team['name']} ({pool['product']}).")
+            org_id = me["organization"]
+            self._queue(db, mail.team_joined(self._org_language(db, org_id), org_id=org_id,
+                                             org=self._organization_name_in(db, org_id), to=address, inviter=me["email"],
+                                             team=team["name"], product=pool["product"]))
             return self._pool_row(db, pool)
 
     def _quote_team_remove(self, db: View, me: dict[str, Any], team: dict[str, Any], address: str) -> TeamRemoveQuote:

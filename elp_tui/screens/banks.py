@@ -235,7 +235,7 @@ class BanksPage(Page):
             return
         credits = quote["credits"]
         self.elp.notify(
-            _("Request for {n} credits of {product} recorded and emailed to the vendor ({email}).").format(
+            _("Request for {n} credits of {product} recorded; its email to the vendor ({email}) is queued.").format(
                 n=credits, product=bank["product"], email=VENDOR_EMAIL,
             ),
             timeout=6, markup=False,

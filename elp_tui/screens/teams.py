@@ -306,7 +306,7 @@ class TeamsPage(Page):
                 _("Request more seats"),
                 [self._pool_field("product", N_("Seat pool"), current), Field("seats", N_("Seats wanted"), "int", minimum=1)],
                 submit_label=N_("Continue"),
-                note=_("The request is recorded and emailed to the vendor's enterprise team, who will reply to you."),
+                note=_("The request is recorded and an email to the vendor's enterprise team is queued; they will reply to you."),
             )
         )
         if not values:
@@ -326,7 +326,7 @@ class TeamsPage(Page):
             quote,
         )
         if request is not None:
-            self.done(_("Request for {n} seats of {product} sent to {vendor}.").format(
+            self.done(_("Request for {n} seats of {product} recorded; its email to {vendor} is queued.").format(
                 n=quote["seats"], product=quote["product"], vendor=VENDOR_EMAIL))
             note = feed_note(request)
             if note:  # the request is recorded either way; whether the vendor's feed has it too

@@ -188,7 +188,7 @@ class UsersPage(Page):
             lambda q: ConfirmDialog(
                 _("Invite this user?"),
                 q.lines(),
-                warning=_("An invitation email will be sent to {email}. "
+                warning=_("An invitation email to {email} is queued in the outbox. "
                           "They stay invited until they first sign in with this address.").format(email=q["email"]),
                 confirm_label=N_("Invite"),
             ),
@@ -196,7 +196,7 @@ class UsersPage(Page):
             quote,
         )
         if user is not None:
-            self.done(_("{email} is invited: the invitation email is on its way.").format(email=user["email"]))
+            self.done(_("{email} is invited: the invitation email is queued (see the Outbox page).").format(email=user["email"]))
 
     # -- the row's action menu (the portal's user action dropdown) --------------------
     def on_record_table_selected(self, event: RecordTable.Selected) -> None:

@@ -1,0 +1,122 @@
+"""A real SMTP server (aiosmtpd) on 127.0.0.1 for the email tests, started once per test session
+(the `smtp_server` fixture in conftest.py); each test reads only what arrived since it began
+(the `inbox` fixture), and may make the server refuse recipients or go down for a while."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from typing import Iterator
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as SMTPProtocol
+
+HOST = "127.0.0.1"
+MAIL_FROM = "ELP <elp@lumenfox.studio>"
+
+
+@dataclass
+class Received:
+    """One message as the server received it: the envelope, the raw bytes, the parsed message."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+    message: EmailMessage
+
+    @property
+    def body(self) -> str:
+        part = self.message.get_body(preferencelist=("plain",))
+        return part.get_content() if part is not None else ""
+
+    def header(self, name: str) -> str:
+        return str(self.message[name] or "")
+
+
+class Recorder:
+    """The aiosmtpd handler: keeps every message; refuses recipients when told to."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.messages: list[Received] = []
+        self.refuse: dict[str, str] = {}  # recipient -> SMTP reply ("451 ...", "550 ...")
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001
+        with self.lock:
+            reply = self.refuse.get(address)
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001
+        raw = envelope.original_content or envelope.content
+        parsed = message_from_bytes(raw, policy=default)
+        with self.lock:
+            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), raw, parsed))  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.handler = Recorder()
+        self.port = free_port()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        self._controller = Controller(self.handler, hostname=HOST, port=self.port, enable_SMTPUTF8=True,
+                                      ready_timeout=10)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @contextmanager
+    def down(self) -> Iterator[None]:
+        """The server is not there (connections refused) inside the block; back after it."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
+
+    @property
+    def messages(self) -> list[Received]:
+        with self.handler.lock:
+            return list(self.handler.messages)
+
+
+class Inbox:
+    """What the session's server received since a test began."""
+
+    def __init__(self, server: SmtpServer):
+        self.server = server
+        self.start = len(server.messages)
+
+    def messages(self, to: str | None = None) -> list[Received]:
+        got = self.server.messages[self.start:]
+        return [m for m in got if to is None or to in m.rcpt_tos]
+
+    def refuse(self, address: str, reply: str) -> None:
+        with self.server.handler.lock:
+            self.server.handler.refuse[address] = reply
+
+    def accept_all(self) -> None:
+        with self.server.handler.lock:
+            self.server.handler.refuse.clear()
+
+
+__all__ = ["SmtpServer", "Inbox", "Received", "HOST", "MAIL_FROM", "SMTPProtocol"]

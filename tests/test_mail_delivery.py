@@ -1,0 +1,421 @@
+"""Email, end to end: what the portal queues arrives at a real SMTP server (aiosmtpd on 127.0.0.1,
+started once per session: conftest.py `smtp_server`) exactly once, with the right headers and
+text, in the organization's language; a server that is down or refuses is retried with backoff;
+a recipient or subject that would inject a header never does."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+
+from elp_tui.config import smtp_settings
+from elp_tui.mailer import SmtpTransport
+from elp_tui.portal import Portal, RuleViolation, fixed_clock
+from elp_tui.portal.outbox import BACKOFF_MINUTES, MAX_ATTEMPTS, SENDING_STALE
+from elp_tui.store import Store
+from tests.conftest import ADMIN, TODAY
+from tests.helpers import grant_bank, hand_edit, refused, store_tables
+
+ANA = "ana@lumenfox.studio"
+PRODUCT = "Quillstone Animate"
+NOW = dt.datetime.combine(TODAY, dt.time(9, 0))
+
+
+def deliver(portal: Portal, now: dt.datetime = NOW):
+    with SmtpTransport(smtp_settings()) as transport:
+        return portal.deliver_outbox(transport, now=now)
+
+
+def outbox(portal: Portal) -> dict[int, dict]:
+    return {int(k): v for k, v in store_tables(portal.store.path).get("outbox", {}).items()}
+
+
+def by_id(portal: Portal) -> dict[int, dict]:
+    return {d["id"]: d for d in outbox(portal).values()}
+
+
+def add_builds(portal: Portal, product: str, versions: list[str]) -> None:
+    with portal.store.transaction() as db:
+        db.update("products", {"builds": [
+            {"version": v, "released": f"2026-0{i + 1}-15",
+             "downloads": {os_: f"https://downloads.example/{v}/{os_}" for os_ in ("windows", "linux")}}
+            for i, v in enumerate(versions)]}, name=product)
+
+
+def edit_mail(portal: Portal, mid: int, **fields: str) -> None:
+    """Someone with the store file in an editor changes a queued message."""
+
+    def change(data: dict) -> None:
+        for doc in data["outbox"].values():
+            if isinstance(doc, dict) and doc.get("id") == mid:
+                doc.update(fields)
+
+    hand_edit(portal.store.path, change)
+    assert by_id(portal)[mid] | fields == by_id(portal)[mid]
+
+
+def generate(portal: Portal, bank: dict, email: str, quantity: int = 1, type: str = "multiseat") -> list[dict]:
+    q = portal.quote_generate(ADMIN, bank=bank["id"], type=type, months=2, quantity=quantity, start=TODAY, email=email)
+    return portal.generate(ADMIN, q)
+
+
+# -- each message, in English and French -----------------------------------------------------
+def test_an_invitation_arrives_once_with_its_headers_and_how_to_sign_in(portal, inbox):
+    portal.invite(ADMIN, ANA)
+    [queued] = [m for m in by_id(portal).values() if m["to"] == ANA]
+    assert queued["state"] == "queued" and queued["kind"] == "invitation"
+    report = deliver(portal)
+    assert report.sent == [queued["id"]] and report.error is None
+    [got] = inbox.messages()
+    assert got.rcpt_tos == [ANA] and got.mail_from == "elp@lumenfox.studio"
+    assert got.header("To") == ANA and got.header("From") == "ELP <elp@lumenfox.studio>"
+    assert got.header("Message-ID") == queued["message_id"] and got.header("Date")
+    assert got.header("Subject") == f"{ADMIN} invited you to Lumenfox Studios on the Enterprise License Portal"
+    assert "Lumenfox Studios" in got.body and ADMIN in got.body and "as a member" in got.body
+    assert f"elp --store {portal.store.path} --as {ANA}" in got.body
+    sent = by_id(portal)[queued["id"]]
+    assert (sent["state"], sent["attempts"], sent["sent_at"]) == ("sent", 1, NOW.isoformat(timespec="seconds"))
+    assert deliver(portal).sent == [] and len(inbox.messages()) == 1  # sent once
+
+
+def test_french_organization_gets_french_emails(portal, inbox):
+    portal.set_mail_language(ADMIN, "fr")
+    bank = grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2027-05-01")
+    add_builds(portal, PRODUCT, ["25.1"])
+    generate(portal, bank, ANA)
+    deliver(portal)
+    invitation, notice = inbox.messages(ANA)
+    assert invitation.header("Subject") == f"{ADMIN} vous invite à rejoindre Lumenfox Studios sur le portail de licences entreprise"
+    assert invitation.body.startswith("Bonjour,") and "Vous êtes invité à recevoir des licences Quillstone Animate" in invitation.body
+    assert notice.header("Subject") == "Quillstone Animate : 1 licence(s) vous sont attribuées"
+    assert "ID d'activation" in notice.body and "multiposte" in notice.body and "Téléchargements" in notice.body
+    for got in (invitation, notice):
+        assert "Hello" not in got.body and "assigned" not in got.body
+        assert got.message.get_content_charset() == "utf-8"
+    assert [m["language"] for m in outbox(portal).values() if m["to"] == ANA] == ["fr", "fr"]
+
+
+def test_license_notice_shows_every_license_and_the_allowed_downloads_only(portal, inbox):
+    bank = grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2027-05-01")
+    add_builds(portal, PRODUCT, ["25.1", "25.2"])
+    portal.restrict(ADMIN, PRODUCT, ["25.2"])
+    created = generate(portal, bank, ADMIN, quantity=2, type="node-lock")
+    deliver(portal)
+    [got] = inbox.messages(ADMIN)
+    assert got.header("Subject") == "Quillstone Animate: 2 license(s) assigned to you"
+    for lic in created:
+        assert f"Activation ID: {lic['activation_id']}" in got.body
+    assert got.body.count("Type: node-lock") == 2 and got.body.count("Computers: 1") == 2
+    assert f"Valid from {TODAY} until {created[0]['expires_on']}" in got.body
+    assert "https://downloads.example/25.2/windows" in got.body and "https://downloads.example/25.2/linux" in got.body
+    assert "25.1" not in got.body  # restricted: not offered
+
+
+def test_return_and_assign_tell_both_users(portal, inbox):
+    bank = grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2027-05-01",
+                      product_version="25.1", portable=True)
+    [lic] = generate(portal, bank, ADMIN)
+    portal.return_license(ADMIN, lic["activation_id"], ADMIN)
+    portal.assign_license(ADMIN, lic["activation_id"], ANA)
+    deliver(portal)
+    subjects = {(m.rcpt_tos[0], m.header("Subject")) for m in inbox.messages()}
+    aid = lic["activation_id"]
+    assert (ADMIN, f"Quillstone Animate: license {aid} returned") in subjects
+    assert (ANA, f"Quillstone Animate: license {aid} assigned to you") in subjects
+    assert (ANA, f"{ADMIN} invited you to Lumenfox Studios on the Enterprise License Portal") in subjects
+    [invite] = [m for m in inbox.messages(ANA) if "invited" in m.header("Subject")]
+    assert f"You are invited to receive license {aid}." in invite.body
+
+
+def test_a_credit_request_reaches_the_vendor_with_who_asked(portal, inbox):
+    bank = grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2027-05-01")
+    request = portal.request_credits(ADMIN, bank["id"], 250)
+    [queued] = [m for m in outbox(portal).values() if m["kind"] == "request"]
+    deliver(portal)
+    [got] = inbox.messages(queued["to"])
+    assert got.header("Subject") == f"Request #{request['id']}: 250 credits of Quillstone Animate for Lumenfox Studios"
+    assert f"{ADMIN} of Lumenfox Studios asks for 250 more monthly term credits of Quillstone Animate" in got.body
+    assert f"Asked by: {ADMIN}" in got.body and f"bank {bank['id']}" in got.body
+
+
+def test_the_vendor_answer_reaches_the_admins_in_their_language(portal, inbox):
+    """The grant itself is the vendor side's (portal/vendor.py): here its email, queued as
+    `_close_request` queues it, in both languages. (After merge: the same through `grant_request`.)"""
+    from elp_tui.portal import mail
+
+    answered = {"id": 4, "kind": "credits", "product": PRODUCT, "amount": 250, "actor": ADMIN, "on": "2026-11-20",
+                "target": "BK-0001", "state": "granted", "granted": 200, "granted_target": "BK-0001", "reason": None}
+    declined = {**answered, "id": 5, "state": "declined", "granted": None, "reason": "budget closed"}
+    with portal.store.transaction() as db:
+        portal._queue(db, mail.request_answer("en", org_id="lumenfox-studios", org="Lumenfox Studios", to=ADMIN, request=answered))
+        portal._queue(db, mail.request_answer("fr", org_id="lumenfox-studios", org="Lumenfox Studios", to=ADMIN, request=declined))
+    deliver(portal)
+    granted, refused_fr = inbox.messages(ADMIN)
+    assert granted.header("Subject") == "Request #4 granted: 200 credits of Quillstone Animate"
+    assert "200 credits were added to BK-0001" in granted.body
+    assert refused_fr.header("Subject") == "Demande n° 5 refusée : Quillstone Animate"
+    assert "Motif donné : budget closed" in refused_fr.body
+
+
+def test_joining_a_team_is_told(portal, inbox):
+    portal.add_seats(ADMIN, "Frameloop", 5)
+    portal.create_team(ADMIN, "Story", "Frameloop")
+    portal.team_add(ADMIN, "Story", ANA)
+    deliver(portal)
+    subjects = [m.header("Subject") for m in inbox.messages(ANA)]
+    assert "You joined team Story (Frameloop)" in subjects
+    [invite] = [m for m in inbox.messages(ANA) if "invited" in m.header("Subject")]
+    assert "You are invited to join team Story." in invite.body
+
+
+# -- reminders -----------------------------------------------------------------------------
+def on(portal: Portal, day: dt.date) -> Portal:
+    return Portal(Store(portal.store.path), fixed_clock(day), rng=random.Random(1))
+
+
+def test_reminders_30_and_7_days_before_each_sent_once(portal, inbox):
+    bank = grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2027-01-15")
+    portal.invite(ADMIN, ANA)
+    portal.sign_in(ANA)
+    q = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=1, start=TODAY, email=ANA)
+    [lic] = portal.generate(ADMIN, q)  # expires 2026-12-23: 30 days from today
+    deliver(portal)
+    before = len(inbox.messages())
+    assert portal.queue_reminders() == 2 and portal.queue_reminders() == 0
+    assert on(portal, dt.date(2026, 11, 24)).queue_reminders() == 0  # the 30-day one is sent; the 7-day one not due
+    deliver(portal)
+    user_mail, admin_mail = (inbox.messages(ANA)[-1], inbox.messages(ADMIN)[-1])
+    assert user_mail.header("Subject") == f"Your Quillstone Animate license {lic['activation_id']} expires on 2026-12-23"
+    assert "in 30 days" in user_mail.body and "Ask an admin of Lumenfox Studios" in user_mail.body
+    assert admin_mail.header("Subject") == f"Quillstone Animate license {lic['activation_id']} of {ANA} expires on 2026-12-23"
+    assert f"elp licenses renew {lic['activation_id']}" in admin_mail.body
+    assert len(inbox.messages()) == before + 2
+
+    day = dt.date(2026, 12, 17)  # bank: 29 days left; license: 6 days left
+    later = on(portal, day)
+    assert later.queue_reminders() == 3 and later.queue_reminders() == 0
+    deliver(later, dt.datetime.combine(day, dt.time(8)))
+    [credits] = [m for m in inbox.messages(ADMIN) if "will be lost" in m.header("Subject")]
+    assert credits.header("Subject") == "99 credits of Quillstone Animate will be lost on 2027-01-15"
+    assert f"Bank {bank['id']}" in credits.body and "in 29 days" in credits.body
+    assert len(inbox.messages()) == before + 5
+    assert on(portal, dt.date(2026, 12, 18)).queue_reminders() == 0  # every one of them: once
+
+
+def test_reminder_run_with_nothing_due_writes_nothing(portal):
+    from tests.helpers import file_bytes
+
+    before = file_bytes(portal)
+    assert portal.queue_reminders() == 0
+    assert file_bytes(portal) == before
+
+
+# -- failures: down, refused, retried, at most once -------------------------------------------
+def test_server_down_keeps_mail_queued_and_it_is_delivered_once_when_back(portal, inbox, smtp_server):
+    portal.invite(ADMIN, ANA)
+    portal.invite(ADMIN, "bob@lumenfox.studio")
+    with smtp_server.down():
+        report = deliver(portal)
+    assert report.sent == [] and len(report.retrying) == 2 and "cannot reach the SMTP server" in report.error
+    for doc in outbox(portal).values():
+        assert doc["state"] == "queued" and doc["attempts"] == 1 and "cannot reach" in doc["last_error"]
+        assert doc["next_attempt_at"] == (NOW + dt.timedelta(minutes=BACKOFF_MINUTES[0])).isoformat(timespec="seconds")
+    assert deliver(portal).sent == []  # the server is back, but the backoff has not passed: nothing tried
+    assert inbox.messages() == []
+    later = NOW + dt.timedelta(minutes=BACKOFF_MINUTES[0])
+    assert len(deliver(portal, later).sent) == 2
+    assert sorted(m.rcpt_tos[0] for m in inbox.messages()) == sorted([ANA, "bob@lumenfox.studio"])
+    assert deliver(portal, later + dt.timedelta(hours=1)).sent == [] and len(inbox.messages()) == 2
+    assert all(d["state"] == "sent" and d["attempts"] == 2 and d["last_error"] is None for d in outbox(portal).values())
+
+
+def test_temporary_refusal_backs_off_then_fails_and_an_admin_retries(portal, inbox):
+    portal.invite(ADMIN, ANA)
+    [mid] = by_id(portal)
+    inbox.refuse(ANA, "451 4.3.0 try again later")
+    now = NOW
+    waits = []
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        report = deliver(portal, now)
+        doc = by_id(portal)[mid]
+        assert doc["attempts"] == attempt and "451" in doc["last_error"]
+        if attempt < MAX_ATTEMPTS:
+            assert report.retrying == [mid] and doc["state"] == "queued"
+            wait = dt.datetime.fromisoformat(doc["next_attempt_at"]) - now
+            waits.append(wait)
+            assert deliver(portal, now + wait - dt.timedelta(seconds=1)).retrying == []  # not before its time
+            now += wait
+        else:
+            assert report.failed == [mid] and doc["state"] == "failed" and doc["next_attempt_at"] is None
+    assert waits == sorted(waits) and waits[0] < waits[-1]  # backoff grows
+    assert inbox.messages() == []
+    assert deliver(portal, now + dt.timedelta(days=30)).sent == []  # failed: never tried again by itself
+    inbox.accept_all()
+    row = portal.retry_mail(ADMIN, mid)
+    assert row["state"] == "queued" and row["attempts"] == 0
+    assert deliver(portal, now).sent == [mid]
+    assert len(inbox.messages(ANA)) == 1
+    refused(portal, RuleViolation, portal.retry_mail, ADMIN, mid, match="was sent")
+    assert [e["action"] for e in portal.activity(ADMIN)][0] == "mail-retry"
+
+
+def test_permanent_refusal_fails_at_once(portal, inbox):
+    portal.invite(ADMIN, ANA)
+    portal.invite(ADMIN, "bob@lumenfox.studio")
+    inbox.refuse(ANA, "550 5.1.1 no such user")
+    report = deliver(portal)
+    assert len(report.failed) == 1 and len(report.sent) == 1  # the other message still goes
+    failed = [d for d in outbox(portal).values() if d["to"] == ANA][0]
+    assert failed["state"] == "failed" and failed["attempts"] == 1 and "550" in failed["last_error"]
+    assert [m.rcpt_tos for m in inbox.messages()] == [["bob@lumenfox.studio"]]
+
+
+def test_a_message_left_sending_by_a_dead_sender_is_never_sent_again_by_itself(portal, inbox):
+    clock = [NOW]
+    sender = Portal(Store(portal.store.path), fixed_clock(TODAY), now=lambda: clock[0])
+    sender.invite(ADMIN, ANA)
+    [mid] = by_id(sender)
+    claimed = sender._claim(NOW)  # a sender claimed it, then died before marking it (see test_mail_processes.py)
+    assert claimed["state"] == "sending" and claimed["sending_since"] == NOW.isoformat(timespec="seconds")
+    assert deliver(sender, NOW + dt.timedelta(days=2)).sent == [] and inbox.messages() == []
+    [row] = sender.outbox(ADMIN)
+    assert row["state"] == "sending" and row["stuck"] is False
+    refused(sender, RuleViolation, sender.retry_mail, ADMIN, mid, match="being sent right now")
+    clock[0] = NOW + SENDING_STALE + dt.timedelta(seconds=1)
+    assert sender.outbox(ADMIN)[0]["stuck"] is True
+    sender.retry_mail(ADMIN, mid)  # the admin checked with Ana: it never arrived
+    assert deliver(sender, clock[0]).sent == [mid] and len(inbox.messages(ANA)) == 1
+
+
+# -- headers that would inject -----------------------------------------------------------------
+INJECTIONS = [
+    "ana@lumenfox.studio\r\nBcc: evil@attacker.example",
+    "ana@lumenfox.studio\nBcc: evil@attacker.example",
+    "ana@lumenfox.studio\rBcc: evil@attacker.example",
+    "ana@lumenfox.studio, evil@attacker.example",
+    "Ana <ana@lumenfox.studio>\r\n",
+    "ana@lumenfox.studio\x00",
+    "ana@lumenfox.studio\u2028Bcc: evil@attacker.example",
+    "ana@lumenfox.studio\x85Bcc: evil@attacker.example",
+]
+
+
+@pytest.mark.parametrize("to", INJECTIONS, ids=range(len(INJECTIONS)))
+def test_a_recipient_that_would_inject_a_header_is_refused_and_nothing_is_sent(portal, inbox, to):
+    portal.invite(ADMIN, ANA)
+    [mid] = by_id(portal)
+    edit_mail(portal, mid, to=to)
+    report = deliver(portal)
+    assert report.failed == [mid]
+    doc = by_id(portal)[mid]
+    assert doc["state"] == "failed" and "not one plain email address" in doc["last_error"]
+    assert inbox.messages() == []
+
+
+SUBJECTS = ["Hi\r\nBcc: evil@attacker.example", "Hi\nBcc: evil@attacker.example", "Hi\u2028Bcc: evil@attacker.example",
+            "Hi\x1b[31m\tX", "Hi\r\n\r\nbody smuggled"]
+
+
+@pytest.mark.parametrize("subject", SUBJECTS, ids=range(len(SUBJECTS)))
+def test_a_subject_with_line_breaks_is_folded_into_one_header(portal, inbox, subject):
+    portal.invite(ADMIN, ANA)
+    [mid] = by_id(portal)
+    edit_mail(portal, mid, subject=subject)
+    assert deliver(portal).sent == [mid]
+    [got] = inbox.messages()
+    assert got.rcpt_tos == [ANA]
+    assert "\n" not in got.header("Subject") and got.header("Subject").startswith("Hi ")
+    assert got.message.get_all("Bcc") is None
+    headers = got.raw.split(b"\r\n\r\n", 1)[0]
+    assert headers.count(b"\r\nSubject:") + headers.startswith(b"Subject:") == 1
+    assert b"\nBcc" not in headers and not any(line.startswith(b"body") for line in headers.split(b"\r\n"))
+
+
+def test_org_names_and_users_with_line_breaks_never_reach_the_store(portal):
+    """The first line of defence: what a header would show is refused when typed."""
+    from elp_tui.portal import InvalidInput
+
+    refused(portal, InvalidInput, portal.invite, ADMIN, "ana@lumenfox.studio\r\nBcc: evil@attacker.example")
+    with pytest.raises(InvalidInput):
+        Portal(Store(portal.store.path.with_name("other.json")), fixed_clock(TODAY)).init_organization("Evil\r\nBcc: x", "a@b.example")
+
+
+# -- the command line ------------------------------------------------------------------------
+@pytest.fixture
+def cli(store_path, capsys, monkeypatch, tmp_path):
+    """`elp --store STORE ARGS...` in-process, on the test's fixed today."""
+    from elp_tui.cli import main
+    from tests.helpers import Result
+
+    monkeypatch.setenv("ELP_TODAY", TODAY.isoformat())
+    monkeypatch.setenv("ELP_CONFIG", str(tmp_path / "no-settings.json"))
+    monkeypatch.delenv("ELP_USER", raising=False)
+
+    def run(*args: str, user: str | None = ADMIN) -> Result:
+        code = main(["--store", str(store_path), *(["--as", user] if user else []), *args])
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
+
+
+def test_outbox_send_without_smtp_says_so_and_changes_nothing(portal, cli, monkeypatch):
+    from tests.helpers import file_bytes
+
+    for name in ("ELP_SMTP_HOST", "ELP_MAIL_FROM"):
+        monkeypatch.delenv(name, raising=False)
+    portal.invite(ADMIN, ANA)
+    before = file_bytes(portal)
+    result = cli("outbox", "send", user=None)
+    assert result.code == 0 and "No SMTP server is configured" in result.out and "1 message(s) wait" in result.out
+    assert file_bytes(portal) == before
+    [row] = cli("outbox", "list", "--json").json()
+    assert (row["to"], row["state"], row["attempts"]) == (ANA, "queued", 0)
+
+
+def test_outbox_send_list_and_retry_from_the_command_line(portal, cli, inbox):
+    portal.invite(ADMIN, ANA)
+    portal.invite(ADMIN, "bob@lumenfox.studio")
+    inbox.refuse("bob@lumenfox.studio", "550 5.1.1 no such user")
+    result = cli("outbox", "send", user=None)
+    assert result.code == 1, result.err
+    assert "Sent 1 message(s) through smtp://127.0.0.1" in result.out and "1 failed" in result.out
+    assert "550" in result.err and result.err.count("\n") == 1
+    rows = {r["to"]: r for r in cli("outbox", "list", "--json").json()}
+    assert rows[ANA]["state"] == "sent" and rows["bob@lumenfox.studio"]["state"] == "failed"
+    assert set(rows[ANA]) >= {"id", "to", "kind", "state", "attempts", "last_error", "message_id", "sent_at"}
+    assert [r["to"] for r in cli("outbox", "list", "--state", "failed", "--json").json()] == ["bob@lumenfox.studio"]
+    table = cli("outbox", "list")
+    assert table.code == 0 and "failed" in table.out and "550" in table.out
+    inbox.accept_all()
+    bob = rows["bob@lumenfox.studio"]["id"]
+    retry = cli("outbox", "retry", str(bob))
+    assert retry.code == 0 and "queued again" in retry.out
+    result = cli("outbox", "send", user=None)
+    assert result.code == 0 and "Sent 1 message(s)" in result.out
+    assert len(inbox.messages("bob@lumenfox.studio")) == 1 and len(inbox.messages(ANA)) == 1
+    again = cli("outbox", "retry", str(bob))
+    assert again.code == 1 and "nothing to retry" in again.err
+    missing = cli("outbox", "retry", "999")
+    assert missing.code == 1 and "No message 999" in missing.err
+
+
+def test_org_language_switches_the_emails_and_is_logged(portal, cli, inbox):
+    result = cli("org", "language", "fr")
+    assert result.code == 0 and "now written in French" in result.out
+    assert cli("org", "language", "fr").out.strip().endswith("already written in French.")
+    assert portal.activity(ADMIN)[0]["action"] == "mail-language"
+    portal.invite(ADMIN, ANA)
+    cli("outbox", "send", user=None)
+    [got] = inbox.messages(ANA)
+    assert got.body.startswith("Bonjour,")
+    bad = cli("org", "language", "de")
+    assert bad.code == 2  # not a choice: a malformed command line
+
+
+def test_a_bad_smtp_setting_is_one_clear_line(portal, cli, inbox, monkeypatch):
+    monkeypatch.setenv("ELP_SMTP_TLS", "sometimes")
+    result = cli("outbox", "send", user=None)
+    assert result.code == 1 and "ELP_SMTP_TLS" in result.err and result.err.count("\n") == 1
