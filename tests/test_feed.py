@@ -380,6 +380,13 @@ def test_a_server_that_is_down_is_said_and_changes_nothing(portal, animate, monk
     assert "cannot be reached (offline?)" in str(exc)
 
 
+def test_https_to_a_server_without_tls_is_said_and_changes_nothing(portal, animate, monkeypatch, vendor_feed):
+    vendor_feed.serve(feed_of(portal))
+    monkeypatch.setenv("ELP_VENDOR_FEED", vendor_feed.url.replace("http://", "https://"))
+    exc = refused(portal, FeedError, portal.refresh_banks, ADMIN, None)
+    assert "failed its TLS handshake" in str(exc) and "\n" not in str(exc)
+
+
 def test_a_server_too_slow_to_answer_times_out_and_changes_nothing(portal, animate, monkeypatch, vendor_feed):
     monkeypatch.setenv("ELP_FEED_TIMEOUT", "0.3")
     feed = feed_of(portal)
@@ -577,3 +584,15 @@ def test_cli_seat_request_is_posted_with_its_pool(portal, vendor_feed, cli):
         "organization": ORG, "kind": "seats", "target": pool["id"], "product": PAINT, "amount": 3, "actor": ADMIN,
         "state": "requested"}
     assert post["headers"]["Content-Type"] == "application/json"
+
+
+def test_a_timeout_setting_that_cannot_work_is_named(portal, animate, monkeypatch, vendor_feed):
+    from elp_tui.config import ConfigError
+
+    vendor_feed.serve(feed_of(portal))
+    monkeypatch.setenv("ELP_FEED_TIMEOUT", "soon")
+    exc = refused(portal, ConfigError, portal.refresh_banks, ADMIN, None)
+    assert "ELP_FEED_TIMEOUT='soon' is not a number of seconds" in str(exc)
+    request = portal.request_credits(ADMIN, animate["id"], 5)  # the request stands; the POST is not tried
+    assert request["posted"] is False and "ELP_FEED_TIMEOUT" in request["post_error"]
+    assert vendor_feed.gets == [] and vendor_feed.posts == []

@@ -218,6 +218,9 @@ def _transport_problem(url: str, exc: Exception, timeout: "httpx.Timeout") -> st
         seconds = timeout.read if isinstance(exc, httpx.ReadTimeout) else timeout.connect
         return _("The vendor feed at {url} did not answer within {seconds:g} seconds: try again later.").format(
             url=url, seconds=seconds or 0)
+    if isinstance(exc, httpx.ConnectError) and "SSL" in str(exc):  # reached, but no TLS we can trust
+        return _("The vendor feed at {url} failed its TLS handshake ({error}): check the URL (https or http) "
+                 "and the server's certificate.").format(url=url, error=str(exc)[:120])
     if isinstance(exc, httpx.ConnectError):
         return _("The vendor feed at {url} cannot be reached (offline?): check the network or ELP_VENDOR_FEED.").format(url=url)
     return _("The vendor feed at {url} could not be read ({error}).").format(url=url, error=type(exc).__name__)
