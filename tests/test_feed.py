@@ -596,3 +596,23 @@ def test_a_timeout_setting_that_cannot_work_is_named(portal, animate, monkeypatc
     request = portal.request_credits(ADMIN, animate["id"], 5)  # the request stands; the POST is not tried
     assert request["posted"] is False and "ELP_FEED_TIMEOUT" in request["post_error"]
     assert vendor_feed.gets == [] and vendor_feed.posts == []
+
+
+async def test_app_seat_request_reaches_the_feed_and_says_so(portal, vendor_feed, tmp_path):
+    from elp_tui.screens.dialogs import ConfirmDialog, FormDialog
+    from elp_tui.screens.teams import TeamsPage
+    from tests.test_ui_people import app_for, back_on_page, on_screen, open_page
+
+    grant_seats(portal, PAINT, 2)
+    vendor_feed.serve(feed_of(portal), post_status=201)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_page(app, pilot, TeamsPage)
+        await pilot.press("m")
+        await on_screen(pilot, FormDialog)
+        await pilot.press("5", "enter")
+        await on_screen(pilot, ConfirmDialog)
+        await pilot.press("y")
+        await back_on_page(pilot)
+        await until(pilot, lambda: "Sent to the vendor's feed as well." in messages(app), "the feed's answer said")
+    assert [(p["json"]["kind"], p["json"]["amount"]) for p in vendor_feed.posts] == [("seats", 5)]
