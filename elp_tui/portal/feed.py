@@ -34,7 +34,7 @@ from elp_tui.portal.base import (
 )
 from elp_tui.portal.errors import InvalidInput, PortalError, RuleViolation
 from elp_tui.portal.inputs import MAX_COUNT, MAX_NAME, MAX_TEXT, MAX_VERSION, check_text, name_key
-from elp_tui.store.repository import Transaction, View
+from elp_tui.store.repository import Transaction
 
 if TYPE_CHECKING:
     import httpx
@@ -277,8 +277,7 @@ def feed_note(request: dict[str, Any]) -> str | None:
         return _("Sent to the vendor's feed as well.")
     if request.get("posted") is False:
         return _("The request is recorded (its email to the vendor is queued), but the vendor's feed did not take it: "
-                 "{error}.").format(
-            error=request.get("post_error") or "")
+                 "{error}.").format(error=(request.get("post_error") or "").rstrip("."))
     return None
 
 
