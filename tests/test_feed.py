@@ -618,3 +618,16 @@ async def test_app_seat_request_reaches_the_feed_and_says_so(portal, vendor_feed
         await back_on_page(pilot)
         await until(pilot, lambda: "Sent to the vendor's feed as well." in messages(app), "the feed's answer said")
     assert [(p["json"]["kind"], p["json"]["amount"]) for p in vendor_feed.posts] == [("seats", 5)]
+
+
+def test_cli_refresh_says_what_another_admins_refresh_brought_since_the_last_one(portal, animate, vendor_feed, cli):
+    vendor_feed.serve(feed_of(portal))
+    assert "First refresh" in cli("banks", "refresh").out
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = 180
+    vendor_feed.serve(feed)
+    portal.refresh_banks(ADMIN, None)  # another session (the app) took the grant in meanwhile
+    result = cli("banks", "refresh")  # the feed brings nothing new now
+    assert result.code == 0
+    assert f"  {animate['id']} credits_granted: 100 → 180\n" in result.out
+    assert "Nothing changed" in cli("banks", "refresh").out
