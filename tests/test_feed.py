@@ -631,3 +631,19 @@ def test_cli_refresh_says_what_another_admins_refresh_brought_since_the_last_one
     assert result.code == 0
     assert f"  {animate['id']} credits_granted: 100 → 180\n" in result.out
     assert "Nothing changed" in cli("banks", "refresh").out
+
+
+def test_a_product_name_that_reads_like_another_is_refused(portal, animate, vendor_feed):
+    feed = feed_of(portal)
+    feed["builds"] = [{"product": "QUILLSTONE  ANIMATE", "version": "26.1", "released": "2026-11-20"}]
+    feed["seat_pools"] = [{"product": "Quillstone animate", "seats": 3}]
+    vendor_feed.serve(feed)
+    before = file_bytes(portal)
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+    assert changes == [
+        "refused: build QUILLSTONE  ANIMATE 26.1: product 'QUILLSTONE  ANIMATE' reads like the existing "
+        "'Quillstone Animate': the vendor must use one name.",
+        "refused: seat pool of Quillstone animate: product 'Quillstone animate' reads like the existing "
+        "'Quillstone Animate': the vendor must use one name.",
+    ]
+    assert file_bytes(portal) == before

@@ -399,7 +399,6 @@ class Reconcile:
         licenses: dict[str, list[dict[str, Any]]] = {}
         for lic in db.find(T_LICENSES, organization=self.org):
             licenses.setdefault(lic["bank"], []).append(lic)
-        self.today = self.portal.today().isoformat()
         for build in self.feed.builds:
             self._line(self._build, build)
         bank_plans = [self._line(self._plan_bank, fb, used, licenses) for fb in self.feed.banks]
@@ -453,7 +452,11 @@ class Reconcile:
         kind = "seats" if any(p.product == fb.product for p in self.feed.seat_pools) else "credits"
         catalog = db.get(T_PRODUCTS, name=fb.product)
         if catalog is None:
-            self._product(fb.product, kind)
+            try:
+                self._product(fb.product, kind)
+            except Skip as exc:
+                raise Skip(_("build {product} {version}: {reason}").format(
+                    product=fb.product, version=fb.version, reason=exc)) from None
             catalog = db.get(T_PRODUCTS, name=fb.product)
         doc = {"version": fb.version, "released": fb.released.isoformat(),
                "downloads": {os_name: url for os_name, url in fb.downloads.model_dump().items() if url}}
