@@ -10,6 +10,8 @@ import time
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from elp_tui.portal import FeedError, Portal, fixed_clock
 from elp_tui.store import Store
@@ -647,3 +649,34 @@ def test_a_product_name_that_reads_like_another_is_refused(portal, animate, vend
         "'Quillstone Animate': the vendor must use one name.",
     ]
     assert file_bytes(portal) == before
+
+
+# -- whatever the feed says, the organization keeps what it used ----------------------------------------------
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(granted=st.integers(0, 200), start_days=st.integers(-90, 90), end_days=st.integers(-300, 300),
+       months=st.integers(1, 12))
+def test_no_feed_leaves_a_bank_below_its_use_or_short_of_its_licenses(tmp_path_factory, vendor_feed, granted,
+                                                                     start_days, end_days, months):
+    import datetime as dt
+    import random
+
+    portal = Portal(Store(tmp_path_factory.mktemp("feed") / "elp.json"), fixed_clock(TODAY), rng=random.Random(7))
+    portal.init_organization("Lumenfox Studios", ADMIN)
+    bank = grant_bank(portal, product=ANIMATE, credits=100, start="2026-11-01", expires_on="2027-11-01")
+    use_credits(portal, bank["id"], months=months, quantity=2)
+    feed = feed_of(portal)
+    start = dt.date(2026, 11, 1) + dt.timedelta(days=start_days)
+    end = dt.date(2027, 11, 1) + dt.timedelta(days=end_days)
+    assume(end > start)
+    feed["banks"][0].update(credits_granted=granted, start=start.isoformat(), expires_on=end.isoformat())
+    vendor_feed.serve(feed)
+
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+
+    (row,) = portal.list_banks(ADMIN)
+    assert row["credits_granted"] >= row["used"] == 2 * months
+    for lic in portal.list_licenses(ADMIN):
+        assert row["start"] <= lic["start"] and lic["expires_on"] <= row["expires_on"]
+    assert portal.check() == []
+    applied = (row["credits_granted"], row["start"], row["expires_on"]) == (granted, start.isoformat(), end.isoformat())
+    assert applied != any(line.startswith("refused: bank") for line in changes), changes
