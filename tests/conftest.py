@@ -10,7 +10,7 @@ import pytest
 from elp_tui.i18n import set_language
 from elp_tui.portal import Portal, fixed_clock
 from elp_tui.store import Store
-from tests.feed_server import feed_server, vendor_feed  # noqa: F401  (the vendor's feed over HTTP, one server a session)
+from tests.feed_server import feed_server, no_vendor_feed, vendor_feed  # noqa: F401  (the vendor's feed over HTTP, one server a session)
 
 TODAY = dt.date(2026, 11, 23)
 ADMIN = "admin@lumenfox.studio"

@@ -94,6 +94,15 @@ class FeedServer:
         self.httpd.server_close()
 
 
+@pytest.fixture(autouse=True)
+def no_vendor_feed(monkeypatch, tmp_path_factory):
+    """No test reads a vendor feed of the developer's (their environment or config file): only the
+    tests that ask for `vendor_feed` point ELP at the test server."""
+    for name in ("ELP_VENDOR_FEED", "ELP_VENDOR_TOKEN", "ELP_FEED_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ELP_CONFIG", str(tmp_path_factory.getbasetemp() / "no-settings.json"))
+
+
 @pytest.fixture(scope="session")
 def feed_server():
     server = FeedServer()

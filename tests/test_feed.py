@@ -10,6 +10,8 @@ import time
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from elp_tui.portal import FeedError, Portal, fixed_clock
 from elp_tui.store import Store
@@ -145,6 +147,7 @@ def test_a_request_granted_and_one_declined_are_closed_by_the_feed(portal, anima
         {"id": seats["id"], "state": "declined", "reason": "Paint seats are sold by the reseller"},
     ]
     vendor_feed.serve(feed)
+    before = store_tables(portal.store.path)
 
     banks, changes = portal.refresh_banks(ADMIN, None)
 
@@ -161,12 +164,13 @@ def test_a_request_granted_and_one_declined_are_closed_by_the_feed(portal, anima
         "declined", "Paint seats are sold by the reseller")
     assert [p["purchased"] for p in portal.seats_overview(ADMIN)] == [5]
     assert pool["purchased"] == 5
-    # Each answer is its own activity entry and reaches the organization's admins by email.
-    tables = store_tables(portal.store.path)
-    answers = [e for e in tables["activity"].values() if e["target"] in (f"#{credits['id']}", f"#{seats['id']}")]
-    assert len(answers) == 2
-    mails = [m for m in tables["outbox"].values() if m["to"] == ADMIN and m.get("kind") == "answer"]
-    assert len(mails) == 2
+    # The refresh's entry, and each answer its own (as when the vendor answers in ELP); each
+    # answer reaches the organization's (one) admin by email.
+    after = store_tables(portal.store.path)
+    added = [e for key, e in after["activity"].items() if key not in before["activity"]]
+    assert len(added) == 3 and [e["action"] for e in added].count("banks-refresh") == 1
+    mails = [m for key, m in after["outbox"].items() if key not in before["outbox"]]
+    assert [m["to"] for m in mails] == [ADMIN, ADMIN]
 
     assert portal.check() == []
     # A second refresh of the same feed closes nothing twice.
@@ -380,6 +384,13 @@ def test_a_server_that_is_down_is_said_and_changes_nothing(portal, animate, monk
     assert "cannot be reached (offline?)" in str(exc)
 
 
+def test_https_to_a_server_without_tls_is_said_and_changes_nothing(portal, animate, monkeypatch, vendor_feed):
+    vendor_feed.serve(feed_of(portal))
+    monkeypatch.setenv("ELP_VENDOR_FEED", vendor_feed.url.replace("http://", "https://"))
+    exc = refused(portal, FeedError, portal.refresh_banks, ADMIN, None)
+    assert "failed its TLS handshake" in str(exc) and "\n" not in str(exc)
+
+
 def test_a_server_too_slow_to_answer_times_out_and_changes_nothing(portal, animate, monkeypatch, vendor_feed):
     monkeypatch.setenv("ELP_FEED_TIMEOUT", "0.3")
     feed = feed_of(portal)
@@ -577,3 +588,95 @@ def test_cli_seat_request_is_posted_with_its_pool(portal, vendor_feed, cli):
         "organization": ORG, "kind": "seats", "target": pool["id"], "product": PAINT, "amount": 3, "actor": ADMIN,
         "state": "requested"}
     assert post["headers"]["Content-Type"] == "application/json"
+
+
+def test_a_timeout_setting_that_cannot_work_is_named(portal, animate, monkeypatch, vendor_feed):
+    from elp_tui.config import ConfigError
+
+    vendor_feed.serve(feed_of(portal))
+    monkeypatch.setenv("ELP_FEED_TIMEOUT", "soon")
+    exc = refused(portal, ConfigError, portal.refresh_banks, ADMIN, None)
+    assert "ELP_FEED_TIMEOUT='soon' is not a number of seconds" in str(exc)
+    request = portal.request_credits(ADMIN, animate["id"], 5)  # the request stands; the POST is not tried
+    assert request["posted"] is False and "ELP_FEED_TIMEOUT" in request["post_error"]
+    assert vendor_feed.gets == [] and vendor_feed.posts == []
+
+
+async def test_app_seat_request_reaches_the_feed_and_says_so(portal, vendor_feed, tmp_path):
+    from elp_tui.screens.dialogs import ConfirmDialog, FormDialog
+    from elp_tui.screens.teams import TeamsPage
+    from tests.test_ui_people import app_for, back_on_page, on_screen, open_page
+
+    grant_seats(portal, PAINT, 2)
+    vendor_feed.serve(feed_of(portal), post_status=201)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_page(app, pilot, TeamsPage)
+        await pilot.press("m")
+        await on_screen(pilot, FormDialog)
+        await pilot.press("5", "enter")
+        await on_screen(pilot, ConfirmDialog)
+        await pilot.press("y")
+        await back_on_page(pilot)
+        await until(pilot, lambda: "Sent to the vendor's feed as well." in messages(app), "the feed's answer said")
+    assert [(p["json"]["kind"], p["json"]["amount"]) for p in vendor_feed.posts] == [("seats", 5)]
+
+
+def test_cli_refresh_says_what_another_admins_refresh_brought_since_the_last_one(portal, animate, vendor_feed, cli):
+    vendor_feed.serve(feed_of(portal))
+    assert "First refresh" in cli("banks", "refresh").out
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = 180
+    vendor_feed.serve(feed)
+    portal.refresh_banks(ADMIN, None)  # another session (the app) took the grant in meanwhile
+    result = cli("banks", "refresh")  # the feed brings nothing new now
+    assert result.code == 0
+    assert f"  {animate['id']} credits_granted: 100 → 180\n" in result.out
+    assert "Nothing changed" in cli("banks", "refresh").out
+
+
+def test_a_product_name_that_reads_like_another_is_refused(portal, animate, vendor_feed):
+    feed = feed_of(portal)
+    feed["builds"] = [{"product": "QUILLSTONE  ANIMATE", "version": "26.1", "released": "2026-11-20"}]
+    feed["seat_pools"] = [{"product": "Quillstone animate", "seats": 3}]
+    vendor_feed.serve(feed)
+    before = file_bytes(portal)
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+    assert changes == [
+        "refused: build QUILLSTONE  ANIMATE 26.1: product 'QUILLSTONE  ANIMATE' reads like the existing "
+        "'Quillstone Animate': the vendor must use one name.",
+        "refused: seat pool of Quillstone animate: product 'Quillstone animate' reads like the existing "
+        "'Quillstone Animate': the vendor must use one name.",
+    ]
+    assert file_bytes(portal) == before
+
+
+# -- whatever the feed says, the organization keeps what it used ----------------------------------------------
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(granted=st.integers(0, 200), start_days=st.integers(-90, 90), end_days=st.integers(-300, 300),
+       months=st.integers(1, 12))
+def test_no_feed_leaves_a_bank_below_its_use_or_short_of_its_licenses(tmp_path_factory, vendor_feed, granted,
+                                                                     start_days, end_days, months):
+    import datetime as dt
+    import random
+
+    portal = Portal(Store(tmp_path_factory.mktemp("feed") / "elp.json"), fixed_clock(TODAY), rng=random.Random(7))
+    portal.init_organization("Lumenfox Studios", ADMIN)
+    bank = grant_bank(portal, product=ANIMATE, credits=100, start="2026-11-01", expires_on="2027-11-01")
+    use_credits(portal, bank["id"], months=months, quantity=2)
+    feed = feed_of(portal)
+    start = dt.date(2026, 11, 1) + dt.timedelta(days=start_days)
+    end = dt.date(2027, 11, 1) + dt.timedelta(days=end_days)
+    assume(end > start)
+    feed["banks"][0].update(credits_granted=granted, start=start.isoformat(), expires_on=end.isoformat())
+    vendor_feed.serve(feed)
+
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+
+    (row,) = portal.list_banks(ADMIN)
+    assert row["credits_granted"] >= row["used"] == 2 * months
+    for lic in portal.list_licenses(ADMIN):
+        assert row["start"] <= lic["start"] and lic["expires_on"] <= row["expires_on"]
+    assert portal.check() == []
+    applied = (row["credits_granted"], row["start"], row["expires_on"]) == (granted, start.isoformat(), end.isoformat())
+    assert applied != any(line.startswith("refused: bank") for line in changes), changes

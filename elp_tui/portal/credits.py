@@ -263,7 +263,9 @@ class CreditsMixin(PortalBase):
         feed = self._vendor_feed()
         if feed is not None:
             changes = self._pull_feed(actor, feed)
-            return self.list_banks(actor), changes
+            if changes:
+                return self.list_banks(actor), changes
+            # Nothing new from the vendor: say what changed since `previous` (another admin's refresh).
         current = self.list_banks(actor)
         changes: list[str] = []
         before = {b["id"]: b for b in previous or []}

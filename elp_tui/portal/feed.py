@@ -34,7 +34,7 @@ from elp_tui.portal.base import (
 )
 from elp_tui.portal.errors import InvalidInput, PortalError, RuleViolation
 from elp_tui.portal.inputs import MAX_COUNT, MAX_NAME, MAX_TEXT, MAX_VERSION, check_text, name_key
-from elp_tui.store.repository import Transaction, View
+from elp_tui.store.repository import Transaction
 
 if TYPE_CHECKING:
     import httpx
@@ -218,6 +218,9 @@ def _transport_problem(url: str, exc: Exception, timeout: "httpx.Timeout") -> st
         seconds = timeout.read if isinstance(exc, httpx.ReadTimeout) else timeout.connect
         return _("The vendor feed at {url} did not answer within {seconds:g} seconds: try again later.").format(
             url=url, seconds=seconds or 0)
+    if isinstance(exc, httpx.ConnectError) and "SSL" in str(exc):  # reached, but no TLS we can trust
+        return _("The vendor feed at {url} failed its TLS handshake ({error}): check the URL (https or http) "
+                 "and the server's certificate.").format(url=url, error=str(exc)[:120])
     if isinstance(exc, httpx.ConnectError):
         return _("The vendor feed at {url} cannot be reached (offline?): check the network or ELP_VENDOR_FEED.").format(url=url)
     return _("The vendor feed at {url} could not be read ({error}).").format(url=url, error=type(exc).__name__)
@@ -274,8 +277,7 @@ def feed_note(request: dict[str, Any]) -> str | None:
         return _("Sent to the vendor's feed as well.")
     if request.get("posted") is False:
         return _("The request is recorded (its email to the vendor is queued), but the vendor's feed did not take it: "
-                 "{error}.").format(
-            error=request.get("post_error") or "")
+                 "{error}.").format(error=(request.get("post_error") or "").rstrip("."))
     return None
 
 
@@ -397,7 +399,6 @@ class Reconcile:
         licenses: dict[str, list[dict[str, Any]]] = {}
         for lic in db.find(T_LICENSES, organization=self.org):
             licenses.setdefault(lic["bank"], []).append(lic)
-        self.today = self.portal.today().isoformat()
         for build in self.feed.builds:
             self._line(self._build, build)
         bank_plans = [self._line(self._plan_bank, fb, used, licenses) for fb in self.feed.banks]
@@ -451,7 +452,11 @@ class Reconcile:
         kind = "seats" if any(p.product == fb.product for p in self.feed.seat_pools) else "credits"
         catalog = db.get(T_PRODUCTS, name=fb.product)
         if catalog is None:
-            self._product(fb.product, kind)
+            try:
+                self._product(fb.product, kind)
+            except Skip as exc:
+                raise Skip(_("build {product} {version}: {reason}").format(
+                    product=fb.product, version=fb.version, reason=exc)) from None
             catalog = db.get(T_PRODUCTS, name=fb.product)
         doc = {"version": fb.version, "released": fb.released.isoformat(),
                "downloads": {os_name: url for os_name, url in fb.downloads.model_dump().items() if url}}
