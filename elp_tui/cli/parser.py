@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     banks = _group(sub, "banks", "credit banks", common)
     p = banks.add_parser("list", help="banks with used, remaining and forfeited credits", parents=[common])
     _json(p)
-    p = banks.add_parser("add", help="record credits granted by the vendor", parents=[common])
+    p = banks.add_parser("add", help="the vendor: grant an organization a credit bank", parents=[common])
+    p.add_argument("--org", metavar="ID", dest="org", help="the organization ('elp vendor orgs' lists them)")
     p.add_argument("--product", required=True, metavar="NAME")
     p.add_argument("--credits", required=True, type=count("--credits"), metavar="N")
     p.add_argument("--start", required=True, metavar="DATE")
@@ -104,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--credits", required=True, type=count("--credits"), metavar="N")
     _yes(p)
     banks.add_parser("refresh", help="reload the grants and show what changed", parents=[common])
+    p = banks.add_parser("requests", help="requests to the vendor and their state (the vendor: every open one)",
+                         parents=[common])
+    _json(p)
 
     # -- licenses ------------------------------------------------------------------
     lic = _group(sub, "licenses", "licenses", common)
@@ -165,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     # -- seats and teams -----------------------------------------------------------
     seats = _group(sub, "seats", "seat pools", common)
-    p = seats.add_parser("add", help="record purchased seats", parents=[common])
+    p = seats.add_parser("add", help="the vendor: grant an organization seats", parents=[common])
+    p.add_argument("--org", metavar="ID", dest="org", help="the organization ('elp vendor orgs' lists them)")
     p.add_argument("--product", required=True, metavar="NAME")
     p.add_argument("--seats", required=True, type=count("--seats"), metavar="N")
     _json(p)
@@ -189,6 +194,43 @@ def build_parser() -> argparse.ArgumentParser:
     p = teams.add_parser("remove", help="remove a member from a team (keeps the seat)", parents=[common])
     p.add_argument("team", metavar="TEAM")
     p.add_argument("email", metavar="EMAIL")
+
+    # -- the vendor's side ---------------------------------------------------------
+    vendor = _group(sub, "vendor", "the vendor's side: settings, organizations, grants, requests", common)
+    p = vendor.add_parser("setup", help="set up the vendor (first time: no --as needed), or change its settings",
+                          parents=[common])
+    p.add_argument("--name", required=True, metavar="NAME")
+    p.add_argument("--email", required=True, metavar="ADDRESS", help="where requests from organizations go")
+    p.add_argument("--staff", required=True, metavar="EMAIL", help="a member of the vendor's team")
+    p.add_argument("--feed", metavar="URL", help="the vendor's grants feed (http or https)")
+    p.add_argument("--products", metavar="P[,P...]", help="the products this vendor answers for (default: all)")
+    p = vendor.add_parser("staff", help="add a member to the vendor's team", parents=[common])
+    p.add_argument("email", metavar="EMAIL")
+    p = vendor.add_parser("orgs", help="every organization, its banks, pools and open requests", parents=[common])
+    _json(p)
+    p = vendor.add_parser("requests", help="the open requests of every organization", parents=[common])
+    p.add_argument("--all", action="store_true", help="answered requests too")
+    _json(p)
+    p = vendor.add_parser("grant", help="grant a request (what was asked, or --amount)", parents=[common])
+    p.add_argument("request_id", metavar="REQUEST_ID")
+    p.add_argument("--amount", type=count("--amount"), metavar="N")
+    p.add_argument("--to", metavar="BANK_OR_POOL", help="another bank or pool of the organization and product")
+    _yes(p)
+    p = vendor.add_parser("decline", help="decline a request, saying why", parents=[common])
+    p.add_argument("request_id", metavar="REQUEST_ID")
+    p.add_argument("--reason", required=True, metavar="TEXT")
+    p = vendor.add_parser("topup", help="more credits in a bank, or a later expiry", parents=[common])
+    p.add_argument("bank_id", metavar="BANK_ID")
+    p.add_argument("--credits", type=count("--credits"), metavar="N")
+    p.add_argument("--expires", metavar="DATE", help="the new expiry (first day no longer valid)")
+    _json(p)
+    p = vendor.add_parser("build", help="publish a build of a product", parents=[common])
+    p.add_argument("--product", required=True, metavar="NAME")
+    p.add_argument("--version", required=True, metavar="V", dest="version")
+    p.add_argument("--released", required=True, metavar="DATE")
+    p.add_argument("--windows", metavar="URL")
+    p.add_argument("--macos", metavar="URL")
+    p.add_argument("--linux", metavar="URL")
 
     # -- the rest ------------------------------------------------------------------
     p = sub.add_parser("log", help="the activity log, newest first", parents=[common])
