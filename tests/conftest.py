@@ -14,6 +14,8 @@ from tests.feed_server import feed_server, no_vendor_feed, vendor_feed  # noqa: 
 
 TODAY = dt.date(2026, 11, 23)
 ADMIN = "admin@lumenfox.studio"
+VENDOR = "desk@quillstone.example.com"  # the vendor's staff member every test store has
+VENDOR_EMAIL = "enterprise@quillstone.example.com"  # where requests to the vendor go
 
 
 @pytest.fixture(autouse=True)
@@ -36,17 +38,21 @@ def store_path(tmp_path):
 
 @pytest.fixture
 def portal(store_path) -> Portal:
-    """A portal on a new store, today = 2026-11-23, one organization 'Lumenfox Studios' with ADMIN."""
+    """A portal on a new store, today = 2026-11-23, one organization 'Lumenfox Studios' with ADMIN,
+    and the vendor (Quillstone, requests to VENDOR_EMAIL) with one staff member, VENDOR."""
     p = Portal(Store(store_path), fixed_clock(TODAY), rng=random.Random(7))
     p.init_organization("Lumenfox Studios", ADMIN)
+    p.setup_vendor("Quillstone", VENDOR_EMAIL, VENDOR)
     return p
 
 
 @pytest.fixture
 def bank(portal) -> dict:
     """A portable 25.1 bank of 100 credits valid 2026-11-01 .. 2027-05-01."""
-    return portal.add_bank(
-        ADMIN, product="Quillstone Animate", credits=100, start="2026-11-01", expires_on="2027-05-01",
+    from tests.helpers import grant_bank
+
+    return grant_bank(
+        portal, product="Quillstone Animate", credits=100, start="2026-11-01", expires_on="2027-05-01",
         product_version="25.1", portable=True,
     )
 

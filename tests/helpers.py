@@ -180,15 +180,30 @@ def hand_edit(path: Any, change: Callable[[dict[str, Any]], None]) -> None:
 ORG = "lumenfox-studios"  # the organization the `portal` fixture creates
 
 
-def grant_bank(portal: Any, *, org: str = ORG, **fields: Any) -> dict[str, Any]:
-    """A credit bank granted to `org` (fields as Portal.add_bank takes them)."""
+def vendor_of(portal: Any) -> str:
+    """The vendor's staff member of `portal`'s store: VENDOR, set up first if the store has no vendor
+    yet (a second store a test makes with init_organization)."""
+    from tests.conftest import VENDOR, VENDOR_EMAIL
+
+    if not portal.store.read().all("vendors"):
+        portal.setup_vendor("Quillstone", VENDOR_EMAIL, VENDOR)
+    return VENDOR
+
+
+def admins_org(portal: Any) -> str:
+    """The organization of ADMIN in `portal`'s store (ORG, unless a test made another one for them)."""
     from tests.conftest import ADMIN
 
-    return portal.add_bank(ADMIN, **fields)
+    user = portal.store.read().get("users", email=ADMIN)
+    return user["organization"] if user and user.get("organization") else ORG
 
 
-def grant_seats(portal: Any, product: str, seats: int, *, org: str = ORG) -> dict[str, Any]:
-    """Seats granted to `org`'s pool of `product` (a new pool, or more seats in it)."""
-    from tests.conftest import ADMIN
+def grant_bank(portal: Any, *, org: str | None = None, **fields: Any) -> dict[str, Any]:
+    """A credit bank granted by the vendor to `org` (default: ADMIN's organization), fields as
+    Portal.add_bank takes them."""
+    return portal.add_bank(vendor_of(portal), organization=org or admins_org(portal), **fields)
 
-    return portal.add_seats(ADMIN, product, seats)
+
+def grant_seats(portal: Any, product: str, seats: int, *, org: str | None = None) -> dict[str, Any]:
+    """Seats granted by the vendor to `org`'s pool of `product` (default: ADMIN's organization)."""
+    return portal.add_seats(vendor_of(portal), org or admins_org(portal), product, seats)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from elp_tui.portal import Portal, fixed_clock
 from elp_tui.store import Store
+from tests.helpers import grant_bank, grant_seats
 
 TODAY = dt.date(2026, 11, 23)
 ADMIN = "admin@lumenfox.studio"
@@ -151,7 +152,7 @@ def build_store(path: Path) -> Template:
     with team Layout (ANA in it), a build in the catalog."""
     portal = Portal(Store(path), fixed_clock(TODAY), rng=random.Random(7))
     portal.init_organization("Lumenfox Studios", ADMIN)
-    bank = portal.add_bank(ADMIN, product=ANIMATE, credits=100, start="2026-11-01", expires_on=BANK_END,
+    bank = grant_bank(portal, product=ANIMATE, credits=100, start="2026-11-01", expires_on=BANK_END,
                            product_version="25.1", portable=True)
     portal.invite(ADMIN, ANA)
     portal.sign_in(ANA)
@@ -160,7 +161,7 @@ def build_store(path: Path) -> Template:
     returned = portal.generate(ADMIN, portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=2,
                                                            quantity=1, start=TODAY.isoformat(), email=ANA))[0]["activation_id"]
     portal.return_license(ADMIN, returned, ANA)
-    portal.add_seats(ADMIN, SEATS, 5)
+    grant_seats(portal, SEATS, 5)
     portal.create_team(ADMIN, TEAM, SEATS)
     portal.team_add(ADMIN, TEAM, ANA)
     add_builds(portal, ANIMATE, ["25.1"])

@@ -16,12 +16,13 @@ import pytest
 from textual.widgets import ContentSwitcher
 
 from elp_tui.app import PAGES, make_app
-from elp_tui.cli import ANY_MEMBER, COMMANDS, NO_USER, main
-from elp_tui.portal import AdminRequired, PermissionDenied, Portal
-from elp_tui.portal.authority import needs_admin, public_methods
+from elp_tui.cli import ANY_MEMBER, COMMANDS, NO_USER, VENDOR_COMMANDS, main
+from elp_tui.portal import AdminRequired, PermissionDenied, Portal, VendorRequired
+from elp_tui.portal.authority import is_vendor_only, needs_admin, public_methods
 from elp_tui.screens.base import Page
-from tests.conftest import ADMIN, TODAY
+from tests.conftest import ADMIN, TODAY, VENDOR
 from tests.helpers import file_bytes, messages, only_refusal_logged, until, store_bytes, store_tables
+from tests.helpers import grant_bank, grant_seats
 
 ANA = "ana@lumenfox.studio"  # a regular member
 BOB = "bob@lumenfox.studio"
@@ -47,7 +48,7 @@ def world(portal, bank) -> dict[str, Any]:
     portal.sign_in(BOB)
     quote = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=2, quantity=1, start=TODAY, email=BOB)
     [lic] = portal.generate(ADMIN, quote)
-    portal.add_seats(ADMIN, SEATS, 5)
+    grant_seats(portal, SEATS, 5)
     portal.create_team(ADMIN, "Story", SEATS)
     portal.team_add(ADMIN, "Story", BOB)
     return {"bank": bank["id"], "aid": lic["activation_id"], "portal": portal}
@@ -58,9 +59,9 @@ def world(portal, bank) -> dict[str, Any]:
 CLI_CASES: dict[tuple[str, str | None], list[str]] = {
     ("log", None): ["log"],
     ("banks", "list"): ["banks", "list", "--json"],
-    ("banks", "add"): ["banks", "add", "--product", PRODUCT, "--credits", "5", "--start", "2026-11-23", "--expires", "2027-01-01"],
     ("banks", "request"): ["banks", "request", "{bank}", "--credits", "5", "--yes"],
     ("banks", "refresh"): ["banks", "refresh"],
+    ("banks", "requests"): ["banks", "requests"],
     ("licenses", "list"): ["licenses", "list"],
     ("licenses", "generate"): ["licenses", "generate", "--bank", "{bank}", "--type", "node-lock", "--months", "1",
                                "--quantity", "1", "--start", "2026-11-23", "--email", ANA, "--yes"],
@@ -76,7 +77,6 @@ CLI_CASES: dict[tuple[str, str | None], list[str]] = {
     ("versions", "list"): ["versions", "list"],
     ("versions", "restrict"): ["versions", "restrict", PRODUCT, "--builds", "25.2"],
     ("versions", "unrestrict"): ["versions", "unrestrict", PRODUCT],
-    ("seats", "add"): ["seats", "add", "--product", SEATS, "--seats", "5"],
     ("seats", "show"): ["seats", "show"],
     ("seats", "request"): ["seats", "request", "--product", SEATS, "--seats", "1", "--yes"],
     ("teams", "list"): ["teams", "list"],
@@ -91,7 +91,8 @@ CLI_CASES: dict[tuple[str, str | None], list[str]] = {
 
 
 def test_every_admin_command_is_in_the_table():
-    admin_commands = {key for key in COMMANDS if key[0] not in NO_USER and key not in NO_USER and key not in ANY_MEMBER}
+    admin_commands = {key for key in COMMANDS
+                      if key[0] not in NO_USER and key not in NO_USER and key not in ANY_MEMBER and key not in VENDOR_COMMANDS}
     assert set(CLI_CASES) == admin_commands
 
 
@@ -154,6 +155,8 @@ def test_unknown_and_inactive_users_are_refused_without_a_log_entry(world, elp, 
 
 # -- the portal, every admin method --------------------------------------------------------
 ADMIN_METHODS = sorted(name for name, method in public_methods(Portal).items() if needs_admin(method))
+# The vendor's operations: refused to every member of an organization (admins too), and logged.
+VENDOR_METHODS = sorted(name for name, method in public_methods(Portal).items() if is_vendor_only(method))
 # Public methods that are not operations for someone, or are any member's own: decided, not forgotten.
 NOT_ADMIN = {
     "my_licenses", "sign_in", "init_organization", "today", "organization_name", "flag_expiring_banks", "version",
@@ -164,11 +167,16 @@ NOT_ADMIN = {
     # The machine that sends the outbox (`elp outbox send`, the app's worker): no one acts, nothing of an
     # organization is shown; what they queue and send is each organization's own (tests/test_mail_delivery.py).
     "queue_reminders", "deliver_outbox", "mail_due",
+    # The vendor's first set-up: like init_organization, whoever can write the store (then update_vendor).
+    "setup_vendor",
 }
 
 
 def test_every_public_portal_method_is_an_admin_operation_or_listed_here():
-    assert set(public_methods(Portal)) - set(ADMIN_METHODS) == NOT_ADMIN
+    assert set(public_methods(Portal)) - set(ADMIN_METHODS) - set(VENDOR_METHODS) == NOT_ADMIN
+    assert {"add_bank", "add_seats", "top_up_bank", "add_build", "grant_request", "decline_request", "vendor_requests",
+            "list_organizations", "add_vendor_staff", "update_vendor"} <= set(VENDOR_METHODS)
+    assert {"list_requests", "vendor_contact"} <= set(ADMIN_METHODS)
     assert {"list_banks", "list_licenses", "export_csv", "dashboard", "activity", "quote_generate", "generate",
             "invite", "delete_user", "team_add", "refresh_banks"} <= set(ADMIN_METHODS)
 
@@ -197,6 +205,30 @@ def test_every_admin_portal_method_refuses_a_regular_user_and_logs_it_once(name,
         method(ANA, *args, **kwargs)
     only_refusal_logged(before, store_tables(portal.store.path), ANA, name)
     assert portal.check() == []
+
+
+@pytest.mark.parametrize("who", [ADMIN, ANA], ids=["admin", "regular"])
+@pytest.mark.parametrize("name", VENDOR_METHODS)
+def test_every_vendor_portal_method_refuses_an_organization_member_and_logs_it_once(name, who, world):
+    portal = world["portal"]
+    method = getattr(portal, name)
+    args, kwargs = _placeholder_args(method)
+    before = store_tables(portal.store.path)
+    with pytest.raises(VendorRequired, match="not on the vendor's team"):
+        method(who, *args, **kwargs)
+    entry = only_refusal_logged(before, store_tables(portal.store.path), who, name)
+    assert entry["organization"] == "lumenfox-studios" and entry["details"].startswith("vendor operation refused")
+    assert portal.check() == []
+
+
+def test_the_vendors_staff_are_refused_an_organizations_operations_without_a_log_entry(world):
+    portal = world["portal"]
+    before = file_bytes(portal)
+    for call in (lambda: portal.list_banks(VENDOR), lambda: portal.invite(VENDOR, "x@lumenfox.studio"),
+                 lambda: portal.my_licenses(VENDOR), lambda: portal.request_credits(VENDOR, world["bank"], 5)):
+        with pytest.raises(PermissionDenied, match="on the vendor's team"):
+            call()
+    assert file_bytes(portal) == before  # they belong to no organization: no log to write to
 
 
 def test_nested_operations_log_one_refusal_naming_the_one_asked_for(world):
@@ -404,9 +436,9 @@ async def test_admin_clicking_markup_in_store_names_runs_nothing(store_path, tmp
 
     shot = f"[@click=app.screenshot('org.svg','{tmp_path}')]Org"
     portal = Portal(Store(store_path), fixed_clock(TODAY), rng=random.Random(5))
-    portal.init_organization(shot, ADMIN)
-    portal.add_bank(ADMIN, product="[@click=app.screenshot()]Prod", credits=10, start="2026-11-01", expires_on="2027-01-01")
-    portal.add_seats(ADMIN, "[@click=app.suspend_process]Seats", 3)
+    org = portal.init_organization(shot, ADMIN)["id"]
+    grant_bank(portal, org=org, product="[@click=app.screenshot()]Prod", credits=10, start="2026-11-01", expires_on="2027-01-01")
+    grant_seats(portal, "[@click=app.suspend_process]Seats", 3, org=org)
     portal.create_team(ADMIN, "[@click=app.screenshot()]x", "[@click=app.suspend_process]Seats")
     portal.create_team(ADMIN, "[link=file:///etc/passwd]y", "[@click=app.suspend_process]Seats")
     spies = Spies(monkeypatch, tmp_path)

@@ -24,7 +24,8 @@ from elp_tui.portal import Portal, fixed_clock
 from elp_tui.portal.credits import CSV_COLUMNS
 from elp_tui.store import Store
 
-from tests.conftest import ADMIN, TODAY
+from tests.conftest import ADMIN, TODAY, VENDOR, VENDOR_EMAIL
+from tests.helpers import ORG
 from tests.helpers import Result, cli_env, elp, hand_edit, only_refusal_logged, store_bytes, store_tables  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.usefixtures("cli_env")
@@ -56,8 +57,10 @@ class Terminal(io.StringIO):
 
 @pytest.fixture
 def org(elp, store_path):
-    """A store with one organization and its admin, made by `elp init`."""
+    """A store with one organization and its admin, made by `elp init`, and the vendor (`elp vendor setup`)."""
     result = elp("init", "--org", "Lumenfox Studios", "--admin", ADMIN, user=None)
+    assert result.code == 0, result.err
+    result = elp("vendor", "setup", "--name", "Quillstone", "--email", VENDOR_EMAIL, "--staff", VENDOR, user=None)
     assert result.code == 0, result.err
     return store_path
 
@@ -65,8 +68,8 @@ def org(elp, store_path):
 @pytest.fixture
 def bank_id(elp, org) -> str:
     """A portable 25.1 bank of 100 credits valid 2026-11-01 .. 2027-05-01."""
-    result = elp("banks", "add", "--product", PRODUCT, "--credits", "100", "--start", "2026-11-01",
-                 "--expires", "2027-05-01", "--version", "25.1", "--portable", "--json")
+    result = elp("banks", "add", "--org", ORG, "--product", PRODUCT, "--credits", "100", "--start", "2026-11-01",
+                 "--expires", "2027-05-01", "--version", "25.1", "--portable", "--json", user=VENDOR)
     assert result.code == 0, result.err
     return result.json()["id"]
 
@@ -168,8 +171,8 @@ def test_banks_json_shapes(elp, bank_id):
         "remaining": 100, "forfeited": 0, "start": "2026-11-01", "expires_on": "2027-05-01",
         "product_version": "25.1", "portable": True,
     }
-    added = elp("banks", "add", "--product", "Quillstone Paint", "--credits", "5", "--start", "2026-11-01",
-                "--expires", "2026-12-01", "--json").json()
+    added = elp("banks", "add", "--org", ORG, "--product", "Quillstone Paint", "--credits", "5", "--start", "2026-11-01",
+                "--expires", "2026-12-01", "--json", user=VENDOR).json()
     assert set(added) == BANK_KEYS and added["portable"] is False and added["product_version"] is None
 
 
@@ -312,7 +315,7 @@ def test_stale_quote_with_json_gives_the_fresh_quote_as_json(elp, bank_id, store
     ],
 )
 def test_other_changing_commands_need_confirmation(elp, bank_id, org, argv):
-    assert elp("seats", "add", "--product", SEATS_PRODUCT, "--seats", "3").code == 0
+    assert elp("seats", "add", "--org", ORG, "--product", SEATS_PRODUCT, "--seats", "3", user=VENDOR).code == 0
     assert elp("users", "invite", BOB).code == 0
     before = store_bytes(org)
     result = elp(*argv)
@@ -324,8 +327,8 @@ def test_other_changing_commands_need_confirmation(elp, bank_id, org, argv):
 
 
 def test_credits_request_on_an_expired_bank_is_refused_before_asking(elp, org):
-    assert elp("banks", "add", "--product", PRODUCT, "--credits", "10", "--start", "2025-11-01",
-               "--expires", "2026-11-01").code == 0
+    assert elp("banks", "add", "--org", ORG, "--product", PRODUCT, "--credits", "10", "--start", "2025-11-01",
+               "--expires", "2026-11-01", user=VENDOR).code == 0
     before = store_bytes(org)
     for extra in ([], ["--yes"]):
         result = elp("banks", "request", "BK-0001", "--credits", "5", *extra)
@@ -338,7 +341,7 @@ def test_credits_request_on_an_expired_bank_is_refused_before_asking(elp, org):
 @pytest.fixture
 def team(elp, org) -> str:
     """Team Layout of a 2-seat pool."""
-    assert elp("seats", "add", "--product", SEATS_PRODUCT, "--seats", "2").code == 0
+    assert elp("seats", "add", "--org", ORG, "--product", SEATS_PRODUCT, "--seats", "2", user=VENDOR).code == 0
     assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
     return "Layout"
 
@@ -421,8 +424,13 @@ def test_teams_add_stale_quote_gives_the_fresh_one(elp, team, store_path, monkey
         (["users", "invite", "ana@@lumenfox"], "not a valid email"),
         (["users", "set-role", ADMIN, "regular"], "last active admin"),
         (["users", "delete", ADMIN, "--yes"], "last active admin"),
-        (["banks", "add", "--product", PRODUCT, "--credits", "0", "--start", "2026-11-01", "--expires", "2027-01-01"], "at least 1"),
-        (["banks", "add", "--product", PRODUCT, "--credits", "5", "--start", "2026-13-01", "--expires", "2027-01-01"], "YYYY-MM-DD"),
+        (["banks", "add", "--org", ORG, "--product", PRODUCT, "--credits", "0", "--start", "2026-11-01", "--expires", "2027-01-01",
+          "--as", VENDOR], "at least 1"),
+        (["banks", "add", "--org", ORG, "--product", PRODUCT, "--credits", "5", "--start", "2026-13-01", "--expires", "2027-01-01",
+          "--as", VENDOR], "YYYY-MM-DD"),
+        (["vendor", "grant", "99", "--yes", "--as", VENDOR], "No request #99"),
+        (["vendor", "decline", "1", "--reason", " ", "--as", VENDOR], "Say why"),
+        (["vendor", "topup", "BK-0001", "--expires", "2026-10-01", "--as", VENDOR], "must expire after"),
         (["banks", "request", "BK-0001", "--credits", "-4", "--yes"], "at least 1"),
         (["versions", "restrict", PRODUCT, "--builds", "99.9"], "no build"),
         (["teams", "create", "Layout", "--pool", "Nothing"], "No seat pool"),
@@ -439,8 +447,8 @@ def test_refusal_leaves_the_store_byte_for_byte(elp, bank_id, org, argv, says):
 
 
 def test_return_refused_where_the_bank_forbids_it_before_asking(elp, org):
-    elp("banks", "add", "--product", PRODUCT, "--credits", "10", "--start", "2026-11-01", "--expires", "2027-05-01",
-        "--version", "24.2", "--portable")
+    elp("banks", "add", "--org", ORG, "--product", PRODUCT, "--credits", "10", "--start", "2026-11-01", "--expires", "2027-05-01",
+        "--version", "24.2", "--portable", user=VENDOR)
     aid = generate(elp, "BK-0001", ANA, "--yes", "--json").json()[0]["activation_id"]
     before = store_bytes(org)
     result = elp("licenses", "return", aid, "--email", ANA)
@@ -460,7 +468,7 @@ def test_users_delete_refusals_come_before_the_question(elp, bank_id, regular, o
 
 
 def test_users_delete_says_which_seats_return_then_asks(elp, org, monkeypatch):
-    assert elp("seats", "add", "--product", SEATS_PRODUCT, "--seats", "3").code == 0
+    assert elp("seats", "add", "--org", ORG, "--product", SEATS_PRODUCT, "--seats", "3", user=VENDOR).code == 0
     assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
     assert elp("teams", "add", "Layout", BOB, "--yes").code == 0
     monkeypatch.setattr(sys, "stdin", Terminal("y\n"))
@@ -505,9 +513,9 @@ ADMIN_COMMANDS = [
     ["backup", "--force", "never-written.json"],
     ["banks", "list"],
     ["banks", "list", "--json"],
-    ["banks", "add", "--product", PRODUCT, "--credits", "5", "--start", "2026-11-01", "--expires", "2027-01-01"],
     ["banks", "request", "BK-0001", "--credits", "5", "--yes"],
     ["banks", "refresh"],
+    ["banks", "requests"],
     ["licenses", "list"],
     ["licenses", "generate", "--bank", "BK-0001", "--type", "node-lock", "--months", "1", "--quantity", "1",
      "--start", "2026-11-23", "--email", ANA, "--yes"],
@@ -523,7 +531,6 @@ ADMIN_COMMANDS = [
     ["versions", "list"],
     ["versions", "restrict", PRODUCT, "--builds", "25.1"],
     ["versions", "unrestrict", PRODUCT],
-    ["seats", "add", "--product", SEATS_PRODUCT, "--seats", "5"],
     ["seats", "show"],
     ["seats", "request", "--product", SEATS_PRODUCT, "--seats", "1", "--yes"],
     ["teams", "list"],
@@ -536,18 +543,33 @@ ADMIN_COMMANDS = [
     ["org", "language", "fr"],
 ]
 USER_COMMANDS = {("licenses", "mine"), ("signin", None)}  # a regular user's own data
+# The vendor's commands: refused to every member of an organization, admins included, and logged.
+# (`vendor setup` signs in itself: the first run needs no one; its refusal is tested below.)
+VENDOR_ONLY_COMMANDS = {
+    ("banks", "add"): ["banks", "add", "--org", ORG, "--product", PRODUCT, "--credits", "5", "--start", "2026-11-01",
+                       "--expires", "2027-01-01"],
+    ("seats", "add"): ["seats", "add", "--org", ORG, "--product", SEATS_PRODUCT, "--seats", "5"],
+    ("vendor", "setup"): ["vendor", "setup", "--name", "Mine", "--email", "me@lumenfox.studio", "--staff", "x@lumenfox.studio"],
+    ("vendor", "staff"): ["vendor", "staff", "friend@lumenfox.studio"],
+    ("vendor", "orgs"): ["vendor", "orgs"],
+    ("vendor", "requests"): ["vendor", "requests", "--all"],
+    ("vendor", "grant"): ["vendor", "grant", "1", "--yes"],
+    ("vendor", "decline"): ["vendor", "decline", "1", "--reason", "no"],
+    ("vendor", "topup"): ["vendor", "topup", "BK-0001", "--credits", "50"],
+    ("vendor", "build"): ["vendor", "build", "--product", PRODUCT, "--version", "26.0", "--released", "2026-11-20"],
+}
 NO_USER_COMMANDS = {("init", None), ("demo", None), ("check", None), ("restore", None), ("outbox", "send")}  # restore: tests/test_damaged.py
 
 
 def test_every_admin_command_is_in_the_regular_user_test():
     covered = {(argv[0], argv[1] if len(argv) > 1 and not argv[1].startswith("-") else None) for argv in ADMIN_COMMANDS}
-    assert covered == set(COMMANDS) - USER_COMMANDS - NO_USER_COMMANDS
+    assert covered == set(COMMANDS) - USER_COMMANDS - NO_USER_COMMANDS - set(VENDOR_ONLY_COMMANDS)
     assert ANY_MEMBER == USER_COMMANDS  # the CLI refuses the others to a regular user before signing them in
 
 
 @pytest.mark.parametrize("argv", ADMIN_COMMANDS, ids=lambda argv: " ".join(argv[:2]))
 def test_regular_user_is_refused_every_admin_command(elp, bank_id, regular, org, argv):
-    assert elp("seats", "add", "--product", SEATS_PRODUCT, "--seats", "5").code == 0
+    assert elp("seats", "add", "--org", ORG, "--product", SEATS_PRODUCT, "--seats", "5", user=VENDOR).code == 0
     assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
     before = store_tables(org)
     result = elp(*argv, user=regular)
@@ -560,7 +582,7 @@ def test_regular_user_is_refused_every_admin_command(elp, bank_id, regular, org,
 @pytest.mark.parametrize("argv", ADMIN_COMMANDS, ids=lambda argv: " ".join(argv[:2]))
 def test_invited_regular_user_is_refused_every_admin_command_and_stays_invited(elp, bank_id, org, argv):
     """The refusal comes before the first sign-in: only its activity entry is written, the user stays invited."""
-    assert elp("seats", "add", "--product", SEATS_PRODUCT, "--seats", "5").code == 0
+    assert elp("seats", "add", "--org", ORG, "--product", SEATS_PRODUCT, "--seats", "5", user=VENDOR).code == 0
     assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
     assert elp("users", "invite", ANA).code == 0
     before = store_tables(org)
@@ -621,8 +643,8 @@ def test_inactive_and_unknown_users_are_refused(elp, regular, org):
 
 # -- export, check, other commands -------------------------------------------------------
 def test_export_csv_header_and_formula_cells_neutralised(elp, org):
-    elp("banks", "add", "--product", "=HYPERLINK(\"http://evil\")", "--credits", "10", "--start", "2026-11-01",
-        "--expires", "2027-05-01")
+    elp("banks", "add", "--org", ORG, "--product", "=HYPERLINK(\"http://evil\")", "--credits", "10", "--start", "2026-11-01",
+        "--expires", "2027-05-01", user=VENDOR)
     assert generate(elp, "BK-0001", "=ana@lumenfox.studio", "--yes").code == 0
     result = elp("licenses", "export")
     assert result.code == 0, result.err
@@ -653,7 +675,7 @@ def test_check_ok_then_drift(elp, bank_id, org):
 
 
 def test_seats_teams_and_log(elp, org):
-    assert elp("seats", "add", "--product", SEATS_PRODUCT, "--seats", "3", "--json").json()["purchased"] == 3
+    assert elp("seats", "add", "--org", ORG, "--product", SEATS_PRODUCT, "--seats", "3", "--json", user=VENDOR).json()["purchased"] == 3
     assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
     assert elp("teams", "add", "Layout", ANA, "--yes").code == 0
     assert elp("teams", "add", "Layout", BOB, "--yes").code == 0
@@ -680,7 +702,7 @@ def test_banks_refresh_shows_what_changed(elp, bank_id):
 
 
 def test_banks_warn_about_credits_about_to_be_lost(elp, org):
-    elp("banks", "add", "--product", PRODUCT, "--credits", "10", "--start", "2026-11-01", "--expires", "2026-12-10")
+    elp("banks", "add", "--org", ORG, "--product", PRODUCT, "--credits", "10", "--start", "2026-11-01", "--expires", "2026-12-10", user=VENDOR)
     assert "10 credit(s) will be lost on 2026-12-10" in elp("banks", "list").out
 
 
@@ -696,10 +718,10 @@ def test_tables_fit_80_columns(elp, bank_id, monkeypatch):
 def test_store_text_never_reaches_the_terminal_as_an_escape(elp, org):
     evil = "Anim\x1b[2J\x1b]0;pwned\x07ate\u202e"
     before = store_bytes(org)
-    refusal = elp("banks", "add", "--product", evil, "--credits", "5", "--start", "2026-11-01", "--expires", "2027-01-01")
+    refusal = elp("banks", "add", "--org", ORG, "--product", evil, "--credits", "5", "--start", "2026-11-01", "--expires", "2027-01-01", user=VENDOR)
     assert refusal.code == 1 and "one line" in refusal.err and store_bytes(org) == before
     # A store written by hand or by an older release may still hold such text: output stays safe.
-    assert elp("banks", "add", "--product", "Anim", "--credits", "5", "--start", "2026-11-01", "--expires", "2027-01-01").code == 0
+    assert elp("banks", "add", "--org", ORG, "--product", "Anim", "--credits", "5", "--start", "2026-11-01", "--expires", "2027-01-01", user=VENDOR).code == 0
     from elp_tui.portal.base import T_BANKS
     from elp_tui.store import Store
 
@@ -739,7 +761,8 @@ def test_demo_prints_admin_then_regular(elp, store_path, monkeypatch):
 
     def write_demo(path, size="small", force=False, progress=True):
         calls.append((Path(path), size, force))
-        return {"admin": "boss@demo.example", "regular": "artist@demo.example", "store": str(path)}
+        return {"admin": "boss@demo.example", "regular": "artist@demo.example", "vendor": "desk@demo.example",
+                "store": str(path)}
 
     monkeypatch.setitem(sys.modules, "elp_tui.demo", types.SimpleNamespace(write_demo=write_demo))
     opened = []
@@ -815,3 +838,121 @@ def test_cli_commands_do_not_import_textual(org):
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert "LOADED []" in done.stderr
+
+
+# -- the vendor's side -------------------------------------------------------------------
+def test_every_vendor_command_is_in_the_vendor_test():
+    assert {key for key in COMMANDS if key[0] == "vendor"} | {("banks", "add"), ("seats", "add")} == set(VENDOR_ONLY_COMMANDS)
+
+
+@pytest.mark.parametrize("who", ["admin", "regular"])
+@pytest.mark.parametrize("key", list(VENDOR_ONLY_COMMANDS), ids=lambda key: " ".join(w for w in key if w))
+def test_an_organization_member_is_refused_every_vendor_command_and_it_is_logged(elp, bank_id, regular, org, key, who):
+    assert elp("banks", "request", bank_id, "--credits", "10", "--yes").code == 0  # request #1, open
+    user = ADMIN if who == "admin" else regular
+    before = store_tables(org)
+    result = elp(*VENDOR_ONLY_COMMANDS[key], user=user)
+    one_refusal_line(result)
+    assert "not on the vendor's team" in result.err and result.out == ""
+    entry = only_refusal_logged(before, store_tables(org), user, "elp " + " ".join(w for w in key if w))
+    assert entry["organization"] == ORG and "vendor operation refused" in entry["details"]
+
+
+def test_the_vendors_grants_show_on_the_organizations_pages(elp, org):
+    added = elp("banks", "add", "--org", ORG, "--product", PRODUCT, "--credits", "40", "--start", "2026-11-01",
+                "--expires", "2027-05-01", "--json", user=VENDOR)
+    assert added.code == 0, added.err
+    assert elp("seats", "add", "--org", ORG, "--product", SEATS_PRODUCT, "--seats", "4", user=VENDOR).code == 0
+    [bank] = elp("banks", "list", "--json").json()
+    assert (bank["id"], bank["credits_granted"], bank["remaining"]) == (added.json()["id"], 40, 40)
+    [pool] = elp("seats", "show", "--json").json()
+    assert (pool["product"], pool["purchased"], pool["unused"]) == (SEATS_PRODUCT, 4, 4)
+    log = elp("log", "--json").json()
+    assert [(a["action"], a["actor"]) for a in log[:2]] == [("seats-add", VENDOR), ("bank-add", VENDOR)]
+
+
+def test_a_vendor_command_needs_the_organization(elp, org):
+    before = store_bytes(org)
+    result = elp("banks", "add", "--product", PRODUCT, "--credits", "5", "--start", "2026-11-01", "--expires",
+                 "2027-01-01", user=VENDOR)
+    one_refusal_line(result)
+    assert "--org" in result.err and store_bytes(org) == before
+    result = elp("seats", "add", "--org", "nobody-inc", "--product", SEATS_PRODUCT, "--seats", "2", user=VENDOR)
+    one_refusal_line(result)
+    assert "No organization 'nobody-inc'" in result.err and store_bytes(org) == before
+
+
+def test_the_vendors_staff_cannot_use_an_organizations_commands(elp, bank_id, org):
+    before = store_bytes(org)
+    for argv in (["banks", "list"], ["users", "invite", ANA], ["licenses", "mine"]):
+        result = elp(*argv, user=VENDOR)
+        one_refusal_line(result)
+        assert "on the vendor's team" in result.err
+    assert store_bytes(org) == before
+
+
+def test_request_grant_and_decline_from_the_command_line(elp, bank_id, org):
+    assert elp("seats", "add", "--org", ORG, "--product", SEATS_PRODUCT, "--seats", "3", user=VENDOR).code == 0
+    assert elp("banks", "request", bank_id, "--credits", "30", "--yes").code == 0
+    assert elp("seats", "request", "--product", SEATS_PRODUCT, "--seats", "2", "--yes").code == 0
+    open_ones = elp("vendor", "requests", "--json", user=VENDOR).json()
+    assert [(r["id"], r["kind"], r["state"], r["organization"]) for r in open_ones] == [
+        (2, "seats", "requested", ORG), (1, "credits", "requested", ORG)]
+    assert elp("banks", "requests", "--json", user=VENDOR).json() == open_ones  # the vendor's side of it
+
+    granted = elp("vendor", "grant", "1", "--amount", "20", "--yes", user=VENDOR)
+    assert granted.code == 0, granted.err
+    assert "Request #1 granted: 20" in granted.out
+    declined = elp("vendor", "decline", "#2", "--reason", "No seats left this quarter", user=VENDOR)
+    assert declined.code == 0, declined.err
+
+    [bank] = elp("banks", "list", "--json").json()
+    assert (bank["credits_granted"], bank["credits_requested"]) == (120, 120)
+    [pool] = elp("seats", "show", "--json").json()
+    assert pool["purchased"] == 3
+    mine = elp("banks", "requests", "--json").json()
+    assert [(r["id"], r["state"], r["granted"], r["granted_target"], r["reason"], r["answered_by"]) for r in mine] == [
+        (2, "declined", None, None, "No seats left this quarter", VENDOR),
+        (1, "granted", 20, bank_id, None, VENDOR),
+    ]
+    assert "declined" in elp("banks", "requests").out
+    assert elp("vendor", "requests", "--json", user=VENDOR).json() == []
+    before = store_bytes(org)
+    again = elp("vendor", "grant", "1", "--yes", user=VENDOR)
+    one_refusal_line(again)
+    assert "already granted" in again.err and store_bytes(org) == before
+
+
+def test_vendor_setup_first_needs_no_one_then_only_the_vendors_staff(elp, store_path):
+    assert elp("init", "--org", "Lumenfox Studios", "--admin", ADMIN, user=None).code == 0
+    first = elp("vendor", "setup", "--name", "Quillstone", "--email", VENDOR_EMAIL, "--staff", VENDOR, user=None)
+    assert first.code == 0, first.err
+    before = store_bytes(store_path)
+    nobody = elp("vendor", "setup", "--name", "Evil", "--email", "evil@example.com", "--staff", "evil@example.com", user=None)
+    one_refusal_line(nobody)
+    assert store_bytes(store_path) == before
+    changed = elp("vendor", "setup", "--name", "Quillstone Ltd", "--email", "grants@quillstone.example.com",
+                  "--staff", "desk2@quillstone.example.com", "--feed", "https://feed.quillstone.example.com/v1", user=VENDOR)
+    assert changed.code == 0, changed.err
+    assert elp("vendor", "staff", "desk3@quillstone.example.com", user="desk2@quillstone.example.com").code == 0
+    orgs = elp("vendor", "orgs", "--json", user="desk3@quillstone.example.com").json()
+    assert [(o["id"], o["banks"], o["pools"], o["open_requests"]) for o in orgs] == [(ORG, 0, 0, 0)]
+    bad = elp("vendor", "setup", "--name", "Q", "--email", VENDOR_EMAIL, "--staff", VENDOR, "--feed", "ftp://x", user=VENDOR)
+    one_refusal_line(bad)
+    assert "http" in bad.err
+
+
+def test_a_request_without_a_vendor_set_up_is_refused_saying_what_to_do(elp, store_path):
+    from elp_tui.portal import Portal, fixed_clock
+    from elp_tui.store import Store
+
+    assert elp("init", "--org", "Lumenfox Studios", "--admin", ADMIN, user=None).code == 0
+    portal = Portal(Store(store_path), fixed_clock(TODAY))
+    with portal.store.transaction() as db:  # a bank from before the vendor side existed
+        db.insert("banks", {"id": "BK-0001", "organization": ORG, "product": PRODUCT, "credits_requested": 5,
+                            "credits_granted": 5, "start": "2026-11-01", "expires_on": "2027-05-01",
+                            "product_version": None, "portable": False})
+    before = store_bytes(store_path)
+    result = elp("banks", "request", "BK-0001", "--credits", "5", "--yes")
+    one_refusal_line(result)
+    assert "elp vendor setup" in result.err and store_bytes(store_path) == before

@@ -20,6 +20,7 @@ from elp_tui.store import Store, StoreError
 
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import Result, cli_env, elp, only_refusal_logged, store_bytes, store_mtimes, store_tables  # noqa: F401 (fixtures)
+from tests.helpers import grant_seats
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 
@@ -33,7 +34,7 @@ def sound(portal, bank) -> Path:
     """A sound store: one organization, a bank, two licenses, a seat pool with a team."""
     quote = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=2, quantity=2, start=TODAY.isoformat(), email=ANA)
     portal.generate(ADMIN, quote)
-    portal.add_seats(ADMIN, "Quillstone Sketch", 2)
+    grant_seats(portal, "Quillstone Sketch", 2)
     portal.create_team(ADMIN, "Layout", "Quillstone Sketch")
     assert portal.check() == []
     portal.store.compact()  # one file, the journal folded in: what a hand editor opens

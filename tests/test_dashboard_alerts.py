@@ -10,6 +10,7 @@ from elp_tui.portal import PermissionDenied, Portal, fixed_clock
 from elp_tui.portal.alerts import ALERT_WINDOW_DAYS, bank_expiring_soon
 from elp_tui.store import Store
 from tests.conftest import ADMIN, TODAY
+from tests.helpers import grant_bank, grant_seats
 
 ANIMATE = "Quillstone Animate"
 STORYBOARD = "Quillstone Storyboard"
@@ -19,7 +20,7 @@ BOB = "bob@lumenfox.studio"
 
 
 def add_bank(portal: Portal, product: str, credits: int, start: str, expires_on: str) -> dict:
-    return portal.add_bank(ADMIN, product=product, credits=credits, start=start, expires_on=expires_on)
+    return grant_bank(portal, product=product, credits=credits, start=start, expires_on=expires_on)
 
 
 def generate(portal: Portal, bank: dict, *, quantity: int = 1, months: int = 1, email: str = ADMIN) -> list[dict]:
@@ -97,7 +98,7 @@ def test_expired_licenses_are_not_alerts(portal, bank):
 
 
 def test_pools_carry_team_distribution(portal):
-    portal.add_seats(ADMIN, SEATS, 10)
+    grant_seats(portal, SEATS, 10)
     portal.create_team(ADMIN, "Layout", SEATS)
     portal.create_team(ADMIN, "Story", SEATS)
     portal.team_add(ADMIN, "Layout", ANA)

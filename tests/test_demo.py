@@ -307,7 +307,8 @@ def test_the_portal_keeps_working_on_the_demo(tmp_path):
         key = "seq" if name == "activity" else "id"
         numbers = [d[key] for d in docs(tables, name)]
         assert numbers == list(range(1, len(numbers) + 1)), name
-    new_bank = portal.add_bank(admin, product="Quillstone Animate", credits=10, start=TODAY, expires_on=add_months(TODAY, 6))
+    org = portal.sign_in(admin)["organization"]
+    new_bank = portal.add_bank(result["vendor"], organization=org, product="Quillstone Animate", credits=10, start=TODAY, expires_on=add_months(TODAY, 6))
     assert new_bank["id"] == f"BK-{len(tables['banks']) + 1:04d}"
 
 

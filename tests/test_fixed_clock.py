@@ -22,7 +22,7 @@ from elp_tui.portal import Portal, system_clock
 from elp_tui.portal.clock import FixedClockRefused
 from elp_tui.store import Store
 
-from tests.conftest import ADMIN, TODAY
+from tests.conftest import ADMIN, TODAY, VENDOR, VENDOR_EMAIL
 from tests.helpers import cli_env, elp, store_bytes, store_tables  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.usefixtures("cli_env")
@@ -42,8 +42,9 @@ def organization_with_a_held_license(elp, today: dt.date) -> None:
     start = today + dt.timedelta(days=1)  # still ahead if the calendar turns a day during the test
     steps = [
         (["init", "--org", "Lumenfox Studios", "--admin", ADMIN], None),
-        (["banks", "add", "--product", "Quillstone Animate", "--credits", "50", "--start", today.isoformat(),
-          "--expires", (today + dt.timedelta(days=400)).isoformat(), "--version", "25.1", "--portable"], ADMIN),
+        (["vendor", "setup", "--name", "Quillstone", "--email", VENDOR_EMAIL, "--staff", VENDOR], None),
+        (["banks", "add", "--org", "lumenfox-studios", "--product", "Quillstone Animate", "--credits", "50", "--start", today.isoformat(),
+          "--expires", (today + dt.timedelta(days=400)).isoformat(), "--version", "25.1", "--portable"], VENDOR),
         (["users", "invite", ANA], ADMIN),
         (["licenses", "generate", "--bank", "BK-0001", "--type", "node-lock", "--months", "1", "--quantity", "1",
           "--start", start.isoformat(), "--email", ANA, "--yes"], ADMIN),

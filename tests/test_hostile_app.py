@@ -33,6 +33,7 @@ from tests.hostile_cases import (
     ADMIN, ANA, ANIMATE, CASES, INVISIBLES, MARKUP, RAW_CONTROL, SEATS, START_RANGE, TEAM, TODAY, Case, add_builds,
     build_store, copy_store,
 )
+from tests.helpers import grant_bank, grant_seats
 
 SIZE = (120, 36)
 
@@ -257,8 +258,8 @@ def markup_store(portal: Portal) -> None:
     """An organization, products, a team and a build named with markup."""
     with portal.store.transaction() as db:
         db.update("organizations", {"name": "[@click=app.quit]x"})
-    portal.add_bank(ADMIN, product="[link=file:///etc/passwd]x", credits=10, start="2026-11-01", expires_on="2027-05-01")
-    portal.add_seats(ADMIN, "[$accent @click=app.quit]x", 3)
+    grant_bank(portal, product="[link=file:///etc/passwd]x", credits=10, start="2026-11-01", expires_on="2027-05-01")
+    grant_seats(portal, "[$accent @click=app.quit]x", 3)
     portal.create_team(ADMIN, "[/]", SEATS)
     portal.create_team(ADMIN, "Studio [Paris]", SEATS)
     add_builds(portal, ANIMATE, ["25.2", "25.1"])  # a version is digits and dots: no markup fits in one

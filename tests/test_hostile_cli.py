@@ -14,6 +14,7 @@ import pytest
 from elp_tui.cli import main
 from elp_tui.portal import Portal, fixed_clock
 from elp_tui.store import Store
+from tests.conftest import VENDOR
 from tests.helpers import cli_env, store_bytes  # noqa: F401 (fixture)
 from tests.hostile_cases import (
     ADMIN, ANA, ANIMATE, CASES, INVISIBLES, UNDECODED_CASES, MARKUP, RAW_CONTROL, SEATS, START_RANGE, TEAM, TODAY, Case,
@@ -23,7 +24,9 @@ from tests.hostile_cases import (
 V = "{value}"  # where the hostile value goes in a command line
 GEN = ["licenses", "generate", "--bank", "BK-0001", "--type", "node-lock", "--months", "1", "--quantity", "1",
        "--start", TODAY.isoformat(), "--email", ANA, "--yes"]
-BANK = ["banks", "add", "--product", ANIMATE, "--credits", "5", "--start", "2026-11-01", "--expires", "2027-01-01"]
+# The vendor grants banks and seats ("--as" after the command wins over the fixture's user).
+AS_VENDOR = ["--org", "lumenfox-studios", "--as", VENDOR]
+BANK = ["banks", "add", *AS_VENDOR, "--product", ANIMATE, "--credits", "5", "--start", "2026-11-01", "--expires", "2027-01-01"]
 
 
 def put(argv: list[str], option: str, value: str = V) -> list[str]:
@@ -50,7 +53,7 @@ FIELDS: list[tuple[str, str, list[str], str | None]] = [
     # names of new things
     ("init --org", "name", ["init", "--org", V, "--admin", "new@lf.studio"], None),
     ("banks add --product", "name", put(BANK, "--product"), ADMIN),
-    ("seats add --product", "name", ["seats", "add", "--product", V, "--seats", "3"], ADMIN),
+    ("seats add --product", "name", ["seats", "add", *AS_VENDOR, "--product", V, "--seats", "3"], ADMIN),
     ("teams create NAME", "name", ["teams", "create", V, "--pool", SEATS], ADMIN),
     # text naming something that exists
     ("banks request BANK_ID", "lookup", ["banks", "request", V, "--credits", "5", "--yes"], ADMIN),
@@ -72,7 +75,7 @@ FIELDS: list[tuple[str, str, list[str], str | None]] = [
     ("licenses generate --quantity", "number", put(GEN, "--quantity"), ADMIN),
     ("licenses renew --months", "number", ["licenses", "renew", "{held}", "--months", V, "--yes"], ADMIN),
     ("licenses renew --computers", "number", ["licenses", "renew", "{held}", "--months", "1", "--computers", V, "--yes"], ADMIN),
-    ("seats add --seats", "number", ["seats", "add", "--product", SEATS, "--seats", V], ADMIN),
+    ("seats add --seats", "number", ["seats", "add", *AS_VENDOR, "--product", SEATS, "--seats", V], ADMIN),
     ("seats request --seats", "number", ["seats", "request", "--product", SEATS, "--seats", V, "--yes"], ADMIN),
     # dates
     ("banks add --start", "date", put(BANK, "--start"), ADMIN),
@@ -198,7 +201,7 @@ NEAR_DUPLICATES = [
      ["lumenfox studios", "LUMENFOX  STUDIOS", "Lumenfox\u00a0Studios", "Lumenfox\u3000Studios",
       "\uff2c\uff55\uff4d\uff45\uff4e\uff46\uff4f\uff58 Studios", " Lumenfox   Studios "]),
     ("product (bank)", put(BANK, "--product"), ANIMATE, ["quillstone animate", "QUILLSTONE  ANIMATE"]),
-    ("product (seats)", ["seats", "add", "--product", V, "--seats", "3"], SEATS, ["frameloop teams", "Frameloop\u00a0Teams"]),
+    ("product (seats)", ["seats", "add", *AS_VENDOR, "--product", V, "--seats", "3"], SEATS, ["frameloop teams", "Frameloop\u00a0Teams"]),
 ]
 
 
@@ -242,7 +245,7 @@ def test_leading_zeros_do_not_count_in_any_number(elp, store, template):
     assert '"credits_granted": 1' in out.replace('":1', '": 1')
     code, out, err = elp(put(put(GEN, "--months", "0002"), "--quantity", "\uff10\uff10\uff11") + ["--json"])
     assert code == 0, err
-    code, _out, err = elp(["seats", "add", "--product", SEATS, "--seats", "000000000000000000000000000000003"])
+    code, _out, err = elp(["seats", "add", *AS_VENDOR, "--product", SEATS, "--seats", "000000000000000000000000000000003"])
     assert code == 0, err
     portal = Portal(Store(store), fixed_clock(TODAY))
     assert next(p for p in portal.seats_overview(ADMIN) if p["product"] == SEATS)["purchased"] == 5 + 3
@@ -270,8 +273,8 @@ def test_restrict_reads_builds_as_versions(elp, store):
 @pytest.mark.parametrize("name", MARKUP)
 def test_markup_looking_names_are_stored_as_typed_and_printed_literally(elp, store, name):
     assert elp(["teams", "create", name, "--pool", SEATS])[0] == 0
-    assert elp(["seats", "add", "--product", name, "--seats", "2"])[0] == 0
-    assert elp(["banks", "add", "--product", name + " Pro", "--credits", "5", "--start", "2026-11-01",
+    assert elp(["seats", "add", *AS_VENDOR, "--product", name, "--seats", "2"])[0] == 0
+    assert elp(["banks", "add", *AS_VENDOR, "--product", name + " Pro", "--credits", "5", "--start", "2026-11-01",
                 "--expires", "2027-01-01"])[0] == 0
     portal = Portal(Store(store), fixed_clock(TODAY))
     assert name in {t["name"] for t in portal.list_teams(ADMIN)}

@@ -22,6 +22,7 @@ from elp_tui.store.journal import encode_entry, read_entries
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import cli_env, elp, journal_path, store_bytes, store_tables  # noqa: F401 (fixtures)
 from tests.test_processes import _snapshot, spawn, wait_ready
+from tests.helpers import grant_bank
 
 pytestmark = [
     pytest.mark.usefixtures("cli_env"),
@@ -46,7 +47,7 @@ def test_a_writer_killed_while_it_appends_or_compacts_leaves_a_sound_store(porta
     snapshot and empties the journal). After every kill the store opens, passes check, holds every
     commit the writer reported, rewrote no earlier ledger or activity entry, and the next commit
     leaves no temp file behind."""
-    bank = portal.add_bank(ADMIN, product="Quillstone Animate", credits=1_000_000, start="2026-11-01", expires_on="2036-11-01")
+    bank = grant_bank(portal, product="Quillstone Animate", credits=1_000_000, start="2026-11-01", expires_on="2036-11-01")
     rnd = random.Random(20261126 + (compact_bytes or 0))
     before = _snapshot(store_path)
     reported = 0
@@ -334,7 +335,7 @@ def test_a_table_first_written_by_a_compacting_commit_is_in_the_new_snapshot(sto
     monkeypatch.setattr("elp_tui.store.db.COMPACT_BYTES", 0)  # every commit compacts
     portal = Portal(Store(store_path), fixed_clock(TODAY))
     portal.init_organization("Lumenfox Studios", ADMIN)
-    bank = portal.add_bank(ADMIN, product="Quillstone Animate", credits=10, start="2026-11-01", expires_on="2027-05-01")
+    bank = grant_bank(portal, product="Quillstone Animate", credits=10, start="2026-11-01", expires_on="2027-05-01")
     other = fresh(store_path)
     other.list_banks(ADMIN)  # a session that has read the snapshot lazily, licenses not among it
     quote = other.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=1, start=TODAY, email=ADMIN)

@@ -31,6 +31,7 @@ from elp_tui.screens.my_licenses import MyLicensesPage
 from elp_tui.store import Store
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import messages, store_bytes, until
+from tests.helpers import grant_bank, grant_seats
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCS = Path(__file__).resolve().parent / "procs"
@@ -278,7 +279,7 @@ def test_two_processes_taking_the_last_credit_at_once_one_succeeds_the_other_is_
     member(portal, BOB)
     path = portal.store.path
     for round_ in range(ROUNDS):
-        bank = portal.add_bank(ADMIN, product="Quillstone Animate", credits=1, start="2026-11-01", expires_on="2027-05-01")
+        bank = grant_bank(portal, product="Quillstone Animate", credits=1, start="2026-11-01", expires_on="2027-05-01")
         results = race(tmp_path, path, f"credit{round_}", [
             (ADMIN, generate_args(bank["id"], 1, ANA)),
             (ADMIN, generate_args(bank["id"], 1, BOB)),
@@ -301,11 +302,11 @@ def test_two_processes_taking_the_last_credit_at_once_one_succeeds_the_other_is_
 
 def test_two_processes_taking_the_last_seat_at_once_one_succeeds_the_other_is_told_why(portal, tmp_path):
     path = portal.store.path
-    portal.add_seats(ADMIN, "Race Seats", 1)
+    grant_seats(portal, "Race Seats", 1)
     portal.create_team(ADMIN, "Racers", "Race Seats")
     for round_ in range(ROUNDS):
         if round_:
-            portal.add_seats(ADMIN, "Race Seats", 1)  # one more seat: again exactly one left
+            grant_seats(portal, "Race Seats", 1)  # one more seat: again exactly one left
         first, second = f"a{round_}@lf.io", f"b{round_}@lf.io"
         results = race(tmp_path, path, f"seat{round_}", [
             (ADMIN, ["teams", "add", "Racers", first, "--yes"]),

@@ -15,8 +15,8 @@ from elp_tui.mailer import SmtpTransport
 from elp_tui.portal import Portal, RuleViolation, fixed_clock
 from elp_tui.portal.outbox import BACKOFF_MINUTES, MAX_ATTEMPTS, SENDING_STALE
 from elp_tui.store import Store
-from tests.conftest import ADMIN, TODAY
-from tests.helpers import grant_bank, hand_edit, refused, store_tables
+from tests.conftest import ADMIN, TODAY, VENDOR
+from tests.helpers import grant_bank, grant_seats, hand_edit, refused, store_tables
 
 ANA = "ana@lumenfox.studio"
 PRODUCT = "Quillstone Animate"
@@ -141,26 +141,24 @@ def test_a_credit_request_reaches_the_vendor_with_who_asked(portal, inbox):
 
 
 def test_the_vendor_answer_reaches_the_admins_in_their_language(portal, inbox):
-    """The grant itself is the vendor side's (portal/vendor.py): here its email, queued as
-    `_close_request` queues it, in both languages. (After merge: the same through `grant_request`.)"""
-    from elp_tui.portal import mail
-
-    answered = {"id": 4, "kind": "credits", "product": PRODUCT, "amount": 250, "actor": ADMIN, "on": "2026-11-20",
-                "target": "BK-0001", "state": "granted", "granted": 200, "granted_target": "BK-0001", "reason": None}
-    declined = {**answered, "id": 5, "state": "declined", "granted": None, "reason": "budget closed"}
-    with portal.store.transaction() as db:
-        portal._queue(db, mail.request_answer("en", org_id="lumenfox-studios", org="Lumenfox Studios", to=ADMIN, request=answered))
-        portal._queue(db, mail.request_answer("fr", org_id="lumenfox-studios", org="Lumenfox Studios", to=ADMIN, request=declined))
+    """The vendor grants one request and declines another (portal/vendor.py): each answer reaches
+    the organization's admin once, in the organization's language at the time."""
+    bank = grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2027-05-01")
+    first = portal.request_credits(ADMIN, bank["id"], 250)
+    second = portal.request_credits(ADMIN, bank["id"], 40)
+    portal.grant_request(VENDOR, first["id"], amount=200)
+    portal.set_mail_language(ADMIN, "fr")
+    portal.decline_request(VENDOR, second["id"], "budget closed")
     deliver(portal)
     granted, refused_fr = inbox.messages(ADMIN)
-    assert granted.header("Subject") == "Request #4 granted: 200 credits of Quillstone Animate"
-    assert "200 credits were added to BK-0001" in granted.body
-    assert refused_fr.header("Subject") == "Demande n° 5 refusée : Quillstone Animate"
+    assert granted.header("Subject") == f"Request #{first['id']} granted: 200 credits of Quillstone Animate"
+    assert f"200 credits were added to {bank['id']}" in granted.body
+    assert refused_fr.header("Subject") == f"Demande n° {second['id']} refusée : Quillstone Animate"
     assert "Motif donné : budget closed" in refused_fr.body
 
 
 def test_joining_a_team_is_told(portal, inbox):
-    portal.add_seats(ADMIN, "Frameloop", 5)
+    grant_seats(portal, "Frameloop", 5)
     portal.create_team(ADMIN, "Story", "Frameloop")
     portal.team_add(ADMIN, "Story", ANA)
     deliver(portal)

@@ -19,6 +19,7 @@ from elp_tui.portal import AdminRequired, Portal, PortalError, StaleQuote
 from elp_tui.store import Store
 
 from tests.helpers import only_refusal_logged, store_bytes, store_tables
+from tests.helpers import grant_bank, grant_seats
 
 TODAY = dt.date(2026, 11, 23)
 ADMIN = "admin@lumenfox.studio"
@@ -55,11 +56,11 @@ class PortalMachine(RuleBasedStateMachine):
     def organization(self) -> None:
         p = self.portal
         p.init_organization("Lumenfox Studios", ADMIN)
-        first = p.add_bank(ADMIN, product="Quillstone Animate", credits=40, start="2026-11-01", expires_on="2027-03-01",
+        first = grant_bank(p, product="Quillstone Animate", credits=40, start="2026-11-01", expires_on="2027-03-01",
                            product_version="25.1", portable=True)
-        p.add_bank(ADMIN, product="Quillstone Animate", credits=20, start="2026-12-01", expires_on="2027-06-01",
+        grant_bank(p, product="Quillstone Animate", credits=20, start="2026-12-01", expires_on="2027-06-01",
                    product_version="24.3", portable=True)
-        p.add_seats(ADMIN, SKETCH, 3)
+        grant_seats(p, SKETCH, 3)
         for team in TEAMS:
             p.create_team(ADMIN, team, SKETCH)
         other = Portal(Store(p.store.path), lambda: self.day)

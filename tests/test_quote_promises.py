@@ -16,6 +16,7 @@ from elp_tui.store import Store
 
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import file_bytes
+from tests.helpers import grant_seats
 
 ANA = "ana@lumenfox.studio"
 BOB = "bob@lumenfox.studio"
@@ -45,7 +46,7 @@ def stale(portal: Portal, commit, *args, **kwargs):
 
 def test_delete_confirmed_before_the_user_was_made_admin_and_added_to_teams_is_stale(portal):
     member(portal, ANA)
-    portal.add_seats(ADMIN, SEATS, 3)
+    grant_seats(portal, SEATS, 3)
     portal.create_team(ADMIN, "Layout", SEATS)
     quote = portal.quote_delete_user(ADMIN, ANA)
     assert (quote["role"], quote["teams"], quote["seats_returned"]) == ("regular", [], [])
@@ -96,7 +97,7 @@ def test_deactivate_confirmed_on_a_regular_user_made_admin_meanwhile_is_stale(po
 
 
 def test_team_add_quote_that_still_takes_a_seat_commits_though_the_pool_moved(portal):
-    portal.add_seats(ADMIN, SEATS, 3)
+    grant_seats(portal, SEATS, 3)
     portal.create_team(ADMIN, "Layout", SEATS)
     quote = portal.quote_team_add(ADMIN, "Layout", ANA)
     assert (quote["takes_seat"], quote["unused_before"]) == (True, 3)
@@ -107,7 +108,7 @@ def test_team_add_quote_that_still_takes_a_seat_commits_though_the_pool_moved(po
 
 def test_team_add_confirmed_as_taking_a_seat_is_stale_once_the_member_holds_one(portal):
     member(portal, ANA)
-    portal.add_seats(ADMIN, SEATS, 3)
+    grant_seats(portal, SEATS, 3)
     portal.create_team(ADMIN, "Layout", SEATS)
     portal.create_team(ADMIN, "Story", SEATS)
     quote = portal.quote_team_add(ADMIN, "Layout", ANA)
@@ -118,7 +119,7 @@ def test_team_add_confirmed_as_taking_a_seat_is_stale_once_the_member_holds_one(
 
 def test_team_remove_confirmed_as_leaving_the_seat_unassigned_is_stale_when_another_team_keeps_them(portal):
     member(portal, ANA)
-    portal.add_seats(ADMIN, SEATS, 3)
+    grant_seats(portal, SEATS, 3)
     portal.create_team(ADMIN, "Layout", SEATS)
     portal.create_team(ADMIN, "Story", SEATS)
     portal.team_add(ADMIN, "Layout", ANA)
@@ -174,9 +175,9 @@ def test_credit_request_confirmed_for_another_amount_is_stale(portal, bank):
 
 
 def test_seat_request_re_checks_its_quote(portal):
-    portal.add_seats(ADMIN, SEATS, 3)
+    grant_seats(portal, SEATS, 3)
     quote = portal.quote_request_seats(ADMIN, SEATS, 2)
-    other(portal).add_seats(ADMIN, SEATS, 1)  # purchased moved: information, not the promise
+    grant_seats(other(portal), SEATS, 1)  # purchased moved: information, not the promise
     portal.request_seats(ADMIN, SEATS, 2, quote)
     fresh = stale(portal, portal.request_seats, ADMIN, SEATS, 4, quote)
     assert fresh["seats"] == 4

@@ -19,11 +19,13 @@ from elp_tui.store import Store
 
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import file_bytes, refused, store_bytes
+from tests.helpers import ORG, grant_bank
+from tests.conftest import VENDOR
 
 D = dt.date.fromisoformat
 ANA = "ana@lumenfox.studio"
 BOB = "bob@lumenfox.studio"
-VENDOR = "enterprise@quillstone.example.com"
+VENDOR_MAIL = "enterprise@quillstone.example.com"  # where requests to the vendor go
 PRODUCT = "Quillstone Animate"
 AID = re.compile(r"^[A-HJKMNP-TW-Z2-9]{4}(-[A-HJKMNP-TW-Z2-9]{4}){3}$")
 
@@ -60,7 +62,7 @@ def table(portal: Portal, name: str) -> list[dict]:
 def add_bank(portal: Portal, **kw) -> dict:
     args = dict(product=PRODUCT, credits=100, start="2026-11-01", expires_on="2027-05-01", product_version="25.1", portable=True)
     args.update(kw)
-    return portal.add_bank(ADMIN, **args)
+    return grant_bank(portal, **args)
 
 
 # -- §2 time -------------------------------------------------------------------------
@@ -147,7 +149,7 @@ def test_request_credits_emails_the_vendor_and_logs_it(portal, bank):
     outbox_before = len(table(portal, "outbox"))
     portal.request_credits(ADMIN, bank["id"], 250)
     mails = table(portal, "outbox")[outbox_before:]
-    assert len(mails) == 1 and mails[0]["to"] == VENDOR
+    assert len(mails) == 1 and mails[0]["to"] == VENDOR_MAIL
     assert "250" in mails[0]["subject"] + mails[0]["body"]
     [entry] = portal.activity(ADMIN)[: len(portal.activity(ADMIN)) - activity_before]
     assert entry["action"] == "credits-request" and entry["actor"] == ADMIN and entry["target"] == bank["id"]
@@ -265,7 +267,7 @@ def test_bad_generate_input_is_refused(portal, bank, field, value):
 def test_unknown_bank_is_refused(portal, bank):
     other = Portal(Store(portal.store.path), fixed_clock(TODAY))
     other.init_organization("Other Studio", "boss@other.example")
-    theirs = other.add_bank("boss@other.example", product=PRODUCT, credits=5, start="2026-11-01", expires_on="2027-01-01")
+    theirs = grant_bank(other, org="other-studio", product=PRODUCT, credits=5, start="2026-11-01", expires_on="2027-01-01")
     # another organization's bank is as unknown as a bank that does not exist
     for bank_id in ("BK-9999", theirs["id"]):
         refused(portal, PortalError, portal.quote_generate, ADMIN,
@@ -710,7 +712,7 @@ def test_huge_month_counts_are_capped_by_the_bank_not_a_crash(portal, bank):
 
 @pytest.mark.parametrize("credits", [10**30, 2**63])
 def test_credit_amounts_beyond_any_order_are_refused(portal, credits):
-    e = refused(portal, InvalidInput, portal.add_bank, ADMIN, product=PRODUCT, credits=credits,
+    e = refused(portal, InvalidInput, portal.add_bank, VENDOR, organization=ORG, product=PRODUCT, credits=credits,
                 start="2026-11-01", expires_on="2027-05-01")
     assert "at most" in str(e)
     assert portal.list_banks(ADMIN) == []

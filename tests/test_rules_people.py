@@ -14,6 +14,8 @@ from elp_tui.store import Store
 
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import file_bytes, only_refusal_logged, refused, store_bytes, store_tables
+from tests.helpers import ORG, grant_bank, grant_seats
+from tests.conftest import VENDOR
 
 ANA = "ana@lumenfox.studio"
 BOB = "bob@lumenfox.studio"
@@ -118,8 +120,9 @@ def test_unknown_user_cannot_sign_in(portal):
 
 def test_a_second_admin_has_the_same_permissions(portal):
     member(portal, ANA, "admin")
-    bank = portal.add_bank(ANA, product=PRODUCT, credits=5, start="2026-11-01", expires_on="2027-01-01")
-    assert [b["id"] for b in portal.list_banks(ADMIN)] == [bank["id"]]
+    bank = grant_bank(portal, product=PRODUCT, credits=5, start="2026-11-01", expires_on="2027-01-01")
+    assert [b["id"] for b in portal.list_banks(ANA)] == [bank["id"]]
+    portal.request_credits(ANA, bank["id"], 3)
     portal.set_role(ANA, ADMIN, "regular")
     with pytest.raises(PermissionDenied):
         portal.list_banks(ADMIN)
@@ -181,7 +184,7 @@ def test_a_member_of_another_organization_cannot_be_invited_until_deleted_there(
 
 def test_deleting_a_member_with_unexpired_licenses_is_refused_and_lists_them(portal):
     member(portal)
-    bank = portal.add_bank(ADMIN, product=PRODUCT, credits=50, start="2026-11-01", expires_on="2027-05-01", portable=False)
+    bank = grant_bank(portal, product=PRODUCT, credits=50, start="2026-11-01", expires_on="2027-05-01", portable=False)
     first = make(portal, bank, ANA, months=1)
     second = make(portal, bank, ANA, months=3)
     scheduled = make(portal, bank, ANA, months=1, start="2027-02-01")
@@ -248,7 +251,7 @@ def test_my_licenses_shows_downloads_of_accessible_builds_only(portal, bank):
 def test_restriction_is_per_organization(portal, bank):
     add_builds(portal, PRODUCT, ["25.1", "25.2"])
     other = other_org(portal)
-    theirs = other.add_bank(BOSS, product=PRODUCT, credits=5, start="2026-11-01", expires_on="2027-05-01")
+    theirs = grant_bank(other, org="otter-works", product=PRODUCT, credits=5, start="2026-11-01", expires_on="2027-05-01")
     q = other.quote_generate(BOSS, bank=theirs["id"], type="node-lock", months=1, quantity=1, start=TODAY, email=BOSS)
     other.generate(BOSS, q)
     portal.restrict(ADMIN, PRODUCT, ["25.1"])
@@ -270,7 +273,7 @@ def _admin_operations(portal: Portal, bank: dict, lic: dict, gen_quote, renew_qu
     aid = lic["activation_id"]
     return {
         "list_banks": lambda a: portal.list_banks(a),
-        "add_bank": lambda a: portal.add_bank(a, product=PRODUCT, credits=9, start="2026-11-01", expires_on="2027-01-01"),
+        "add_bank": lambda a: portal.add_bank(a, organization=ORG, product=PRODUCT, credits=9, start="2026-11-01", expires_on="2027-01-01"),
         "request_credits": lambda a: portal.request_credits(a, bank["id"], 10),
         "refresh_banks": lambda a: portal.refresh_banks(a, None),
         "quote_generate": lambda a: portal.quote_generate(a, bank=bank["id"], type="node-lock", months=1, quantity=1, start=TODAY, email=a),
@@ -293,7 +296,7 @@ def _admin_operations(portal: Portal, bank: dict, lic: dict, gen_quote, renew_qu
         "unrestrict": lambda a: portal.unrestrict(a, PRODUCT),
         "activity": lambda a: portal.activity(a),
         "seats_overview": lambda a: portal.seats_overview(a),
-        "add_seats": lambda a: portal.add_seats(a, "Quillstone Sketch", 5),
+        "add_seats": lambda a: portal.add_seats(a, ORG, "Quillstone Sketch", 5),
         "request_seats": lambda a: portal.request_seats(a, "Quillstone Sketch", 5),
         "list_teams": lambda a: portal.list_teams(a),
         "create_team": lambda a: portal.create_team(a, "Layout", "Quillstone Sketch"),
@@ -306,7 +309,7 @@ def test_a_regular_user_is_refused_every_admin_operation(portal, bank):
     add_builds(portal, PRODUCT, ["25.1"])
     member(portal)
     member(portal, BOB)
-    portal.add_seats(ADMIN, "Quillstone Sketch", 3)
+    grant_seats(portal, "Quillstone Sketch", 3)
     portal.create_team(ADMIN, "Story", "Quillstone Sketch")
     portal.team_add(ADMIN, "Story", BOB)
     lic = make(portal, bank, ANA, months=2)
@@ -336,7 +339,7 @@ def test_nobody_acts_without_saying_who_they_are(portal):
 
 # -- §9 activity log ----------------------------------------------------------------------
 def test_every_change_writes_exactly_one_activity_entry(portal):
-    add = lambda: portal.add_bank(ADMIN, product=PRODUCT, credits=40, start="2026-11-01", expires_on="2027-05-01",  # noqa: E731
+    add = lambda: grant_bank(portal, product=PRODUCT, credits=40, start="2026-11-01", expires_on="2027-05-01",  # noqa: E731
                                   product_version="25.1", portable=True)
     state: dict = {}
 
@@ -362,7 +365,7 @@ def test_every_change_writes_exactly_one_activity_entry(portal):
         ("user-status", 0, 0, lambda: portal.set_status(ADMIN, ANA, "inactive")),
         ("versions-restrict", 0, 0, lambda: (add_builds(portal, PRODUCT, ["25.1"]), portal.restrict(ADMIN, PRODUCT, ["25.1"]))),
         ("versions-unrestrict", 0, 0, lambda: portal.unrestrict(ADMIN, PRODUCT)),
-        ("seats-add", 0, 4, lambda: portal.add_seats(ADMIN, "Quillstone Sketch", 4)),
+        ("seats-add", 0, 4, lambda: grant_seats(portal, "Quillstone Sketch", 4)),
         ("team-create", 0, 0, lambda: portal.create_team(ADMIN, "Story", "Quillstone Sketch")),
         ("team-add", 0, 1, lambda: portal.team_add(ADMIN, "Story", BOB)),
         ("team-remove", 0, 0, lambda: portal.team_remove(ADMIN, "Story", BOB)),
@@ -375,7 +378,8 @@ def test_every_change_writes_exactly_one_activity_entry(portal):
         after = portal.activity(ADMIN)
         assert len(after) == len(before) + 1, f"{action}: {len(after) - len(before)} entries"
         new = after[0]
-        assert (new["action"], new["actor"], new["credits"], new["seats"]) == (action, ADMIN, credits, seats), new
+        actor = VENDOR if action in ("bank-add", "seats-add") else ADMIN  # the vendor grants, in the organization's log
+        assert (new["action"], new["actor"], new["credits"], new["seats"]) == (action, actor, credits, seats), new
         assert new["on"] == TODAY.isoformat() and new["at"].startswith(TODAY.isoformat())
         assert after[1:] == before, f"{action} rewrote earlier entries (the log is append-only)"
     # refusals write nothing to the log
@@ -397,7 +401,7 @@ def test_activity_is_per_organization(portal):
 def test_store_text_is_kept_verbatim_not_interpreted(portal):
     """Markup-like text in the store comes back as plain data (the UI escapes it)."""
     name = "[bold red]Evil[/] [@click=app.quit]x"
-    bank = portal.add_bank(ADMIN, product=name, credits=3, start="2026-11-01", expires_on="2027-01-01")
+    bank = grant_bank(portal, product=name, credits=3, start="2026-11-01", expires_on="2027-01-01")
     assert portal.list_banks(ADMIN)[0]["product"] == name
     assert bank["product"] == name
 
@@ -491,8 +495,8 @@ def test_init_accepts_a_store_another_process_created_meanwhile(portal, monkeypa
 
 def test_product_versions_lists_only_the_organizations_products(portal, bank):
     other = other_org(portal)
-    other.add_bank(BOSS, product="Otter Paint", credits=5, start="2026-11-01", expires_on="2027-05-01")
-    portal.add_seats(ADMIN, "Quillstone Sketch", 2)
+    grant_bank(other, org="otter-works", product="Otter Paint", credits=5, start="2026-11-01", expires_on="2027-05-01")
+    grant_seats(portal, "Quillstone Sketch", 2)
     assert [v["product"] for v in portal.list_versions(ADMIN)] == [PRODUCT, "Quillstone Sketch"]
     assert [v["product"] for v in other.list_versions(BOSS)] == ["Otter Paint"]
     add_builds(portal, "Otter Paint", ["1.0"])
@@ -509,9 +513,9 @@ def test_names_with_line_breaks_or_control_characters_are_refused(portal, bad):
 
     before = store_bytes(portal.store.path)
     with pytest.raises(InvalidInput, match="one line"):
-        portal.add_bank(ADMIN, product=bad, credits=5, start="2026-11-01", expires_on="2027-01-01")
+        grant_bank(portal, product=bad, credits=5, start="2026-11-01", expires_on="2027-01-01")
     with pytest.raises(InvalidInput, match="one line"):
-        portal.add_seats(ADMIN, bad, 3)
+        grant_seats(portal, bad, 3)
     with pytest.raises(InvalidInput, match="one line"):
         portal.init_organization(bad, "other@brightmoor.studio")
     assert store_bytes(portal.store.path) == before

@@ -11,9 +11,11 @@ from elp_tui.store import Store
 
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import refused
+from tests.helpers import ORG, grant_bank, grant_seats
+from tests.conftest import VENDOR
 
 SKETCH = "Quillstone Sketch"
-VENDOR = "enterprise@quillstone.example.com"
+VENDOR_MAIL = "enterprise@quillstone.example.com"  # where requests to the vendor go
 NEW = "new.artist@lumenfox.studio"
 ANA = "ana@lumenfox.studio"
 BOB = "bob@lumenfox.studio"
@@ -45,7 +47,7 @@ def outbox(portal: Portal) -> list[dict]:
 @pytest.fixture
 def seats(portal) -> Portal:
     """A Sketch pool of 3 seats with teams Story and Layout."""
-    portal.add_seats(ADMIN, SKETCH, 3)
+    grant_seats(portal, SKETCH, 3)
     portal.create_team(ADMIN, "Story", SKETCH)
     portal.create_team(ADMIN, "Layout", SKETCH)
     return portal
@@ -142,7 +144,7 @@ def test_transfer_is_delete_then_invite(seats):
 def test_buying_seats_makes_room(seats):
     for email in (ANA, BOB, NEW):
         seats.team_add(ADMIN, "Story", email)
-    row = seats.add_seats(ADMIN, SKETCH, 2)
+    row = grant_seats(seats, SKETCH, 2)
     assert (row["purchased"], row["unused"]) == (5, 2)
     seats.team_add(ADMIN, "Story", "late@lumenfox.studio")
     assert counts(seats) == (0, 4, 0, 1)
@@ -152,7 +154,7 @@ def test_request_more_seats_emails_the_vendor_and_logs_it(seats):
     n = len(outbox(seats))
     seats.request_seats(ADMIN, SKETCH, 12)
     [mail] = outbox(seats)[n:]
-    assert mail["to"] == VENDOR and "12" in mail["subject"] and SKETCH in mail["subject"]
+    assert mail["to"] == VENDOR_MAIL and "12" in mail["subject"] and SKETCH in mail["subject"]
     entry = seats.activity(ADMIN)[0]
     assert (entry["action"], entry["actor"]) == ("seats-request", ADMIN) and "12" in entry["details"]
     assert pool(seats)["purchased"] == 3  # a request buys nothing yet
@@ -170,7 +172,7 @@ def test_team_membership_changes_are_checked(seats):
     refused(seats, RuleViolation, seats.create_team, ADMIN, "story", SKETCH, match="already exists")
     refused(seats, NotFound, seats.create_team, ADMIN, "Comp", "Unknown Product")
     refused(seats, InvalidInput, seats.create_team, ADMIN, "  ", SKETCH)
-    refused(seats, InvalidInput, seats.add_seats, ADMIN, SKETCH, 0)
+    refused(seats, InvalidInput, seats.add_seats, VENDOR, ORG, SKETCH, 0)
 
 
 def test_a_member_of_another_organization_cannot_join_a_team(seats):
@@ -183,9 +185,9 @@ def test_a_member_of_another_organization_cannot_join_a_team(seats):
 
 
 def test_seats_and_credits_products_do_not_mix(seats):
-    refused(seats, RuleViolation, seats.add_bank, ADMIN, product=SKETCH, credits=5, start="2026-11-01", expires_on="2027-01-01")
-    seats.add_bank(ADMIN, product="Quillstone Animate", credits=5, start="2026-11-01", expires_on="2027-01-01")
-    refused(seats, RuleViolation, seats.add_seats, ADMIN, "Quillstone Animate", 5)
+    refused(seats, RuleViolation, seats.add_bank, VENDOR, organization=ORG, product=SKETCH, credits=5, start="2026-11-01", expires_on="2027-01-01")
+    grant_bank(seats, product="Quillstone Animate", credits=5, start="2026-11-01", expires_on="2027-01-01")
+    refused(seats, RuleViolation, seats.add_seats, VENDOR, ORG, "Quillstone Animate", 5)
 
 
 def test_team_distribution_shows_members_and_their_states(seats):
@@ -201,7 +203,7 @@ def test_team_distribution_shows_members_and_their_states(seats):
 def test_invited_member_deactivated_before_signing_in_stays_pending(portal):
     from tests.conftest import ADMIN
 
-    portal.add_seats(ADMIN, "Frameloop Teams", 3)
+    grant_seats(portal, "Frameloop Teams", 3)
     portal.create_team(ADMIN, "Layout", "Frameloop Teams")
     portal.team_add(ADMIN, "Layout", "new@lumenfox.studio")
     portal.set_status(ADMIN, "new@lumenfox.studio", "inactive")
@@ -245,7 +247,7 @@ def test_active_member_with_no_recorded_sign_in_becomes_active_seat_at_sign_in(p
     from elp_tui.portal.base import T_USERS
     from tests.conftest import ADMIN
 
-    portal.add_seats(ADMIN, "Frameloop Teams", 2)
+    grant_seats(portal, "Frameloop Teams", 2)
     portal.create_team(ADMIN, "Layout", "Frameloop Teams")
     portal.team_add(ADMIN, "Layout", "legacy@lumenfox.studio")
     with portal.store.transaction() as db:

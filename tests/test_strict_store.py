@@ -30,6 +30,7 @@ from elp_tui.store.schema import Day, Version
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import cli_env, elp, store_bytes, store_mtimes, store_tables  # noqa: F401 (fixtures)
 from tests.test_damaged import ANA, edited, sound, tables, write_private  # noqa: F401 (fixture)
+from tests.helpers import grant_bank
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 
@@ -41,7 +42,7 @@ def store(portal, bank, sound) -> Path:
     restriction."""
     portal.team_add(ADMIN, "Layout", ADMIN)
     portal.request_credits(ADMIN, bank["id"], 10)
-    portal.add_bank(ADMIN, product="Quillstone Animate", credits=50, start="2026-11-01", expires_on="2027-11-01")
+    grant_bank(portal, product="Quillstone Animate", credits=50, start="2026-11-01", expires_on="2027-11-01")
     with portal.store.transaction() as db:
         db.insert("restrictions", 
             {"organization": "lumenfox-studios", "product": "Quillstone Animate", "enabled": False, "builds": []})

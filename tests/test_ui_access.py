@@ -11,6 +11,7 @@ from elp_tui.app import PAGES, make_app
 from elp_tui.i18n import _
 from elp_tui.screens.base import Page
 from tests.conftest import ADMIN, TODAY
+from tests.helpers import grant_bank
 
 REGULAR = "ana@lumenfox.studio"
 ADMIN_PAGES = [p.PAGE_ID for p in PAGES if p.ADMIN_ONLY]
@@ -97,7 +98,7 @@ async def test_markup_in_store_text_is_shown_literally_and_runs_nothing(store_pa
 
     portal = Portal(Store(store_path), fixed_clock(TODAY), rng=random.Random(3))
     portal.init_organization("[@click=app.quit]x [/] Org", ADMIN)
-    portal.add_bank(ADMIN, product="[b]Bold[/b] [@click=app.quit]", credits=10, start="2026-11-01", expires_on="2027-01-01")
+    grant_bank(portal, product="[b]Bold[/b] [@click=app.quit]", credits=10, start="2026-11-01", expires_on="2027-01-01")
     app = make_app(portal.store, ADMIN, clock=TODAY, settings_file=tmp_path / "s.json")
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()

@@ -9,6 +9,7 @@ from textual.widgets import Static
 from elp_tui.app import make_app
 from elp_tui.screens.help import HelpScreen
 from tests.conftest import ADMIN, TODAY
+from tests.helpers import grant_bank
 
 
 async def test_header_shows_user_role_and_organization(portal, tmp_path):
@@ -107,7 +108,7 @@ async def test_line_breaks_and_escapes_in_store_text_never_reach_the_terminal(st
     portal = Portal(Store(store_path), fixed_clock(TODAY), rng=random.Random(3))
     portal.init_organization("Lumenfox Studios", ADMIN)
     # The portal refuses such names now; a store written by hand or by an older release may hold them.
-    portal.add_bank(ADMIN, product="Evil", credits=10, start="2026-11-01", expires_on="2027-01-01")
+    grant_bank(portal, product="Evil", credits=10, start="2026-11-01", expires_on="2027-01-01")
     from elp_tui.portal.base import T_BANKS
 
     with portal.store.transaction() as db:

@@ -12,7 +12,7 @@ from textual.widgets import ContentSwitcher, Input, OptionList, Static
 from elp_tui.app import make_app
 from elp_tui.models import Build
 from elp_tui.portal import Portal, fixed_clock
-from elp_tui.portal.base import VENDOR_EMAIL
+from tests.conftest import VENDOR_EMAIL  # where the vendor fixture sends requests
 from elp_tui.screens.dashboard import TeamDistributionDialog
 from elp_tui.screens.dialogs import ConfirmDialog, FormDialog
 from elp_tui.screens.main import Sidebar
@@ -22,6 +22,7 @@ from elp_tui.widgets.consumption import ConsumptionBar
 from elp_tui.widgets.table import RecordTable
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import messages, only_refusal_logged, store_bytes, store_tables, until
+from tests.helpers import grant_bank, grant_seats
 
 ANA = "ana@lumenfox.studio"
 ANIMATE = "Quillstone Animate"
@@ -179,7 +180,7 @@ async def test_refresh_says_what_changed_since_the_last_view(portal, bank, tmp_p
         app.clear_notifications()
 
         other = fresh(portal)
-        added = other.add_bank(ADMIN, product=STORYBOARD, credits=60, start="2026-11-01", expires_on="2027-11-01")
+        added = grant_bank(other, product=STORYBOARD, credits=60, start="2026-11-01", expires_on="2027-11-01")
         with other.store.transaction() as db:  # the vendor raised a grant
             db.update("banks", {"credits_granted": 150}, id=bank["id"])
         await pilot.press("r")
@@ -192,8 +193,8 @@ async def test_refresh_says_what_changed_since_the_last_view(portal, bank, tmp_p
 
 
 async def test_banks_page_warns_and_marks_expiring_banks(portal, tmp_path):
-    soon = portal.add_bank(ADMIN, product=STORYBOARD, credits=40, start="2026-10-01", expires_on="2026-12-12")
-    portal.add_bank(ADMIN, product=ANIMATE, credits=30, start="2026-01-01", expires_on="2026-06-01")  # expired
+    soon = grant_bank(portal, product=STORYBOARD, credits=40, start="2026-10-01", expires_on="2026-12-12")
+    grant_bank(portal, product=ANIMATE, credits=30, start="2026-01-01", expires_on="2026-06-01")  # expired
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         table = await open_banks(pilot)
@@ -219,8 +220,8 @@ async def test_dashboard_shows_remaining_credits_pools_and_alerts(portal, bank, 
     portal.invite(ADMIN, ANA)
     quote = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=3, start=TODAY, email=ANA)
     licenses = portal.generate(ADMIN, quote)  # 3 credits, expire 2026-12-23 (30 days)
-    soon = portal.add_bank(ADMIN, product=STORYBOARD, credits=40, start="2026-10-01", expires_on="2026-12-12")
-    portal.add_seats(ADMIN, "Frameloop Teams", 10)
+    soon = grant_bank(portal, product=STORYBOARD, credits=40, start="2026-10-01", expires_on="2026-12-12")
+    grant_seats(portal, "Frameloop Teams", 10)
     portal.create_team(ADMIN, "Layout", "Frameloop Teams")
     portal.team_add(ADMIN, "Layout", ANA)
 
@@ -254,7 +255,7 @@ async def test_dashboard_shows_remaining_credits_pools_and_alerts(portal, bank, 
 
 
 async def test_dashboard_product_enter_lands_on_manage_licenses_for_it(portal, bank, tmp_path):
-    portal.add_bank(ADMIN, product=STORYBOARD, credits=40, start="2026-10-01", expires_on="2027-12-12")
+    grant_bank(portal, product=STORYBOARD, credits=40, start="2026-10-01", expires_on="2027-12-12")
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
@@ -339,8 +340,8 @@ async def test_my_licenses_empty_state(portal, tmp_path):
 
 async def test_store_text_with_markup_is_shown_literally(portal, tmp_path):
     product = "[b]Bold[/b] [@click=app.quit]Q"
-    portal.add_bank(ADMIN, product=product, credits=10, start="2026-10-01", expires_on="2026-12-01")
-    portal.add_seats(ADMIN, "[red]Seats[/]", 5)
+    grant_bank(portal, product=product, credits=10, start="2026-10-01", expires_on="2026-12-01")
+    grant_seats(portal, "[red]Seats[/]", 5)
     portal.create_team(ADMIN, "[@click=app.quit]Team", "[red]Seats[/]")
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(160, 40)) as pilot:
@@ -358,7 +359,7 @@ async def test_store_text_with_markup_is_shown_literally(portal, tmp_path):
 
 
 async def test_request_credits_on_an_expired_bank_is_refused_before_confirming(portal, tmp_path):
-    portal.add_bank(ADMIN, product="Quillstone Animate", credits=10, start="2026-01-01", expires_on="2026-06-01")
+    grant_bank(portal, product="Quillstone Animate", credits=10, start="2026-01-01", expires_on="2026-06-01")
     before = store_bytes(portal.store.path)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:

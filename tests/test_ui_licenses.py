@@ -15,6 +15,7 @@ from elp_tui.screens.licenses import LicensesPage
 from elp_tui.store import Store
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import confirm_text, messages, store_bytes, until
+from tests.helpers import grant_bank
 
 ANA = "ana@lf.io"
 BOB = "bob@lf.io"
@@ -287,7 +288,7 @@ async def test_return_verifies_id_and_email_then_unassigns(portal, bank, tmp_pat
 
 async def test_return_refused_on_a_non_portable_bank_says_why(portal, tmp_path):
     member(portal, ANA)
-    old = portal.add_bank(ADMIN, product="Quillstone Animate", credits=20, start="2026-11-01", expires_on="2027-11-01",
+    old = grant_bank(portal, product="Quillstone Animate", credits=20, start="2026-11-01", expires_on="2027-11-01",
                           product_version="25.1", portable=False)
     [lic] = make(portal, old, months=1)
     before = store_bytes(portal.store.path)
@@ -383,7 +384,7 @@ async def test_csv_download_writes_the_file_and_copies_it(portal, bank, tmp_path
 
 async def test_filter_counts_and_product_jump(portal, bank, tmp_path):
     member(portal, ANA)
-    other = portal.add_bank(ADMIN, product="Quillstone Storyboard", credits=10, start="2026-11-01", expires_on="2027-11-01")
+    other = grant_bank(portal, product="Quillstone Storyboard", credits=10, start="2026-11-01", expires_on="2027-11-01")
     make(portal, bank, months=1, quantity=3)
     make(portal, other, months=1, quantity=1)
     app = app_for(portal, tmp_path)
@@ -416,7 +417,7 @@ def test_return_reasons_follow_the_row(status, blocked):
 async def test_store_text_is_shown_literally_never_as_markup(portal, tmp_path):
     member(portal, ANA)
     evil = "[@click=app.quit]Evil[/] [b]x"
-    odd = portal.add_bank(ADMIN, product=evil, credits=10, start="2026-11-01", expires_on="2027-11-01",
+    odd = grant_bank(portal, product=evil, credits=10, start="2026-11-01", expires_on="2027-11-01",
                           product_version="25.1", portable=True)
     make(portal, odd, months=1)
     app = app_for(portal, tmp_path)

@@ -8,7 +8,7 @@ import pytest
 
 from elp_tui.app import make_app
 from elp_tui.portal import Portal, RuleViolation, StaleQuote, fixed_clock
-from elp_tui.portal.base import VENDOR_EMAIL
+from tests.conftest import VENDOR_EMAIL  # where the vendor fixture sends requests
 from elp_tui.portal.errors import LicensesHeld
 from elp_tui.screens.dialogs.confirm import ConfirmDialog
 from elp_tui.screens.dialogs.form import FormDialog
@@ -19,6 +19,7 @@ from elp_tui.screens.versions import VersionsPage
 from elp_tui.store import Store
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import confirm_text, file_bytes, messages, until
+from tests.helpers import grant_seats
 
 # Short addresses: every character is a key press.
 ANA = "ana@lf.studio"
@@ -112,7 +113,7 @@ async def cursor_to(pilot, table, key: str, value: str) -> None:
 # -- the portal quotes these pages show (they write nothing) -----------------------------
 def test_quote_team_add_says_whether_a_seat_is_taken(portal):
     member(portal, ANA)
-    portal.add_seats(ADMIN, SEATS, 2)
+    grant_seats(portal, SEATS, 2)
     portal.create_team(ADMIN, "Layout", SEATS)
     portal.create_team(ADMIN, "Story", SEATS)
     before = file_bytes(portal)
@@ -132,7 +133,7 @@ def test_quote_team_add_says_whether_a_seat_is_taken(portal):
 
 
 def test_team_add_with_a_stale_quote_writes_nothing_and_gives_the_fresh_one(portal):
-    portal.add_seats(ADMIN, SEATS, 2)
+    grant_seats(portal, SEATS, 2)
     portal.create_team(ADMIN, "Layout", SEATS)
     portal.create_team(ADMIN, "Story", SEATS)
     quote = portal.quote_team_add(ADMIN, "Layout", NEW)
@@ -150,7 +151,7 @@ def test_team_add_with_a_stale_quote_writes_nothing_and_gives_the_fresh_one(port
 def test_quote_delete_user_refuses_like_delete_and_lists_held_licenses(portal, bank):
     member(portal, ANA)
     member(portal, BOB)
-    portal.add_seats(ADMIN, SEATS, 2)
+    grant_seats(portal, SEATS, 2)
     portal.create_team(ADMIN, "Layout", SEATS)
     portal.team_add(ADMIN, "Layout", BOB)
     quote = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=12, start=TODAY, email=ANA)
@@ -290,7 +291,7 @@ async def test_delete_of_a_member_holding_licenses_lists_them(portal, bank, tmp_
 
 async def test_delete_of_a_member_without_licenses_after_danger_confirmation(portal, tmp_path):
     member(portal, BOB)
-    portal.add_seats(ADMIN, SEATS, 2)
+    grant_seats(portal, SEATS, 2)
     portal.create_team(ADMIN, "Layout", SEATS)
     portal.team_add(ADMIN, "Layout", BOB)
     before = file_bytes(portal)
@@ -315,7 +316,7 @@ async def test_delete_of_a_member_without_licenses_after_danger_confirmation(por
 
 # -- Teams -----------------------------------------------------------------------------
 async def test_create_team_in_the_pool(portal, tmp_path):
-    portal.add_seats(ADMIN, SEATS, 3)
+    grant_seats(portal, SEATS, 3)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot, TeamsPage)
@@ -333,7 +334,7 @@ async def test_create_team_in_the_pool(portal, tmp_path):
 
 async def test_add_member_takes_a_seat_and_an_invited_member_is_pending(portal, tmp_path):
     member(portal, ANA)
-    portal.add_seats(ADMIN, SEATS, 3)
+    grant_seats(portal, SEATS, 3)
     portal.create_team(ADMIN, "Layout", SEATS)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -358,7 +359,7 @@ async def test_add_member_takes_a_seat_and_an_invited_member_is_pending(portal, 
 
 async def test_unassigned_member_who_joins_reuses_their_seat(portal, tmp_path):
     member(portal, ANA)
-    portal.add_seats(ADMIN, SEATS, 1)
+    grant_seats(portal, SEATS, 1)
     portal.create_team(ADMIN, "Layout", SEATS)
     portal.create_team(ADMIN, "Story", SEATS)
     portal.team_add(ADMIN, "Layout", ANA)
@@ -380,7 +381,7 @@ async def test_unassigned_member_who_joins_reuses_their_seat(portal, tmp_path):
 
 async def test_add_member_confirmation_goes_stale_when_the_seats_change_meanwhile(portal, tmp_path):
     member(portal, ANA)
-    portal.add_seats(ADMIN, SEATS, 2)
+    grant_seats(portal, SEATS, 2)
     portal.create_team(ADMIN, "Layout", SEATS)
     portal.create_team(ADMIN, "Story", SEATS)
     portal.team_add(ADMIN, "Layout", ANA)
@@ -409,7 +410,7 @@ async def test_add_member_confirmation_goes_stale_when_the_seats_change_meanwhil
 
 async def test_remove_member_leaves_them_unassigned_with_their_seat(portal, tmp_path):
     member(portal, ANA)
-    portal.add_seats(ADMIN, SEATS, 2)
+    grant_seats(portal, SEATS, 2)
     portal.create_team(ADMIN, "Layout", SEATS)
     portal.team_add(ADMIN, "Layout", ANA)
     app = app_for(portal, tmp_path)
@@ -428,7 +429,7 @@ async def test_remove_member_leaves_them_unassigned_with_their_seat(portal, tmp_
 async def test_add_member_without_unused_seat_is_refused(portal, tmp_path):
     member(portal, ANA)
     member(portal, BOB)
-    portal.add_seats(ADMIN, SEATS, 1)
+    grant_seats(portal, SEATS, 1)
     portal.create_team(ADMIN, "Layout", SEATS)
     portal.team_add(ADMIN, "Layout", ANA)
     before = file_bytes(portal)
@@ -446,7 +447,7 @@ async def test_add_member_without_unused_seat_is_refused(portal, tmp_path):
 
 
 async def test_request_seats_is_recorded_and_emailed_to_the_vendor(portal, tmp_path):
-    portal.add_seats(ADMIN, SEATS, 2)
+    grant_seats(portal, SEATS, 2)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_page(app, pilot, TeamsPage)
@@ -465,7 +466,7 @@ async def test_request_seats_is_recorded_and_emailed_to_the_vendor(portal, tmp_p
 
 async def test_team_name_with_markup_is_text_and_runs_nothing(portal, tmp_path):
     name = "[@click=app.quit]x"
-    portal.add_seats(ADMIN, SEATS, 2)
+    grant_seats(portal, SEATS, 2)
     portal.create_team(ADMIN, name, SEATS)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -601,7 +602,7 @@ async def test_enter_on_a_user_opens_the_action_menu_and_runs_the_chosen_action(
 # -- quotes are promises: a confirmation shown on data that changed is shown again, fresh ----------
 async def test_delete_confirmed_before_the_user_was_made_admin_and_added_to_a_team_shows_the_fresh_quote(portal, tmp_path):
     member(portal, ANA)
-    portal.add_seats(ADMIN, SEATS, 2)
+    grant_seats(portal, SEATS, 2)
     portal.create_team(ADMIN, "Layout", SEATS)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:

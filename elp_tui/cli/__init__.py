@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from elp_tui.cli import credits, mail, people, seats, setup
+from elp_tui.cli import credits, mail, people, seats, setup, vendor
 from elp_tui.cli.console import Console, Refused, plain
 from elp_tui.cli.parser import build_parser
 from elp_tui.cli.session import Session
@@ -36,6 +36,7 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("banks", "add"): credits.banks_add,
     ("banks", "request"): credits.banks_request,
     ("banks", "refresh"): credits.banks_refresh,
+    ("banks", "requests"): vendor.banks_requests,
     ("licenses", "list"): credits.licenses_list,
     ("licenses", "generate"): credits.licenses_generate,
     ("licenses", "renew"): credits.licenses_renew,
@@ -62,6 +63,14 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("outbox", "list"): mail.outbox_list,
     ("outbox", "retry"): mail.outbox_retry,
     ("org", "language"): mail.org_language,
+    ("vendor", "setup"): vendor.setup,
+    ("vendor", "staff"): vendor.staff,
+    ("vendor", "orgs"): vendor.orgs,
+    ("vendor", "requests"): vendor.requests,
+    ("vendor", "grant"): vendor.grant,
+    ("vendor", "decline"): vendor.decline,
+    ("vendor", "topup"): vendor.topup,
+    ("vendor", "build"): vendor.build,
 }
 # restore: the portal checks its restorer itself, since it must also mend a store nobody can sign in to.
 # outbox send: run by the machine that holds the SMTP settings (cron, a service), like check.
@@ -69,6 +78,13 @@ NO_USER = {"init", "demo", "check", "restore", ("outbox", "send")}
 # What a regular user may run: their own licenses, their sign-in. Every other command is for admins:
 # a regular user is refused it before signing in, and the refusal, naming the command, is logged.
 ANY_MEMBER = {("licenses", "mine"), ("signin", None)}
+# The vendor's commands: anyone else is refused before signing in (an organization member's
+# refusal, naming the command, is logged in their organization). `vendor setup` signs in itself:
+# its first run needs no one.
+VENDOR_COMMANDS = {("banks", "add"), ("seats", "add")} | {key for key in COMMANDS if key[0] == "vendor"}
+SIGNS_IN_ITSELF = {("vendor", "setup")}
+# Admin commands the vendor's staff run too (the handler shows them their side).
+EITHER = {("banks", "requests")}
 
 
 def store_path(args: argparse.Namespace) -> Path:
@@ -95,8 +111,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return setup.app(session)
     key = (args.command, getattr(args, "action", None))
     handler = COMMANDS[key]
-    if args.command not in NO_USER and key not in NO_USER:
-        session.sign_in(admin_required=key not in ANY_MEMBER)
+    if args.command in NO_USER or key in NO_USER or key in SIGNS_IN_ITSELF:
+        pass
+    elif key in VENDOR_COMMANDS:
+        session.sign_in(vendor_required=True)
+    else:
+        session.sign_in(admin_required=key not in ANY_MEMBER, vendor_allowed=key in EITHER)
     result = handler(session)
     return result if isinstance(result, int) else 0
 

@@ -14,7 +14,7 @@ from elp_tui.cli.session import Session
 from elp_tui.i18n import _
 from elp_tui.portal.alerts import bank_expiring_soon
 from elp_tui.portal.feed import feed_note
-from elp_tui.portal.base import VENDOR_EMAIL, normalise_email
+from elp_tui.portal.base import normalise_email
 from elp_tui.portal.quotes import TYPE_NAMES
 
 BANK_KEYS = (
@@ -54,7 +54,7 @@ LICENSE_COLUMNS = (
 
 # -- banks -------------------------------------------------------------------------
 def show_banks(console: Console, banks: list[dict[str, Any]]) -> None:
-    console.table(BANK_COLUMNS, banks, empty="No credit banks yet: record one with 'elp banks add'.")
+    console.table(BANK_COLUMNS, banks, empty="No credit banks yet: the vendor grants them ('elp banks request' asks for more).")
     for bank in banks:
         if bank.get("expired") and bank["forfeited"]:
             console.line(f"  {plain(bank['id'])} expired on {bank['expires_on']}: {bank['forfeited']} unused credit(s) were lost.")
@@ -76,14 +76,14 @@ def banks_list(s: Session) -> None:
 def banks_add(s: Session) -> None:
     a = s.args
     bank = s.portal.add_bank(
-        s.actor, product=a.product, credits=a.credits, start=a.start, expires_on=a.expires,
+        s.actor, organization=a.org or "", product=a.product, credits=a.credits, start=a.start, expires_on=a.expires,
         product_version=a.product_version, portable=a.portable,
     )
     if a.json:
         s.console.json(only(bank, BANK_KEYS))
         return
     s.console.line(
-        f"Bank {plain(bank['id'])} added: {bank['credits_granted']} credits of {plain(bank['product'])}, "
+        f"Bank {plain(bank['id'])} granted to {plain(a.org)}: {bank['credits_granted']} credits of {plain(bank['product'])}, "
         f"valid {bank['start']} until {bank['expires_on']} (exclusive)."
     )
 
@@ -91,9 +91,10 @@ def banks_add(s: Session) -> None:
 def banks_request(s: Session) -> None:
     quote = s.portal.quote_request_credits(s.actor, s.args.bank_id, s.args.credits)
     credits, product, bank_id = quote["credits"], quote["product"], quote["bank"]
+    vendor = s.portal.vendor_contact(s.actor, product) or {}
     s.console.line(
         f"Request {credits} more credit(s) of {plain(product)} for bank {plain(bank_id)}: "
-        f"the vendor's enterprise team ({VENDOR_EMAIL}) will be emailed."
+        f"the vendor's enterprise team ({plain(vendor.get('email'))}) will be emailed."
     )
     s.console.confirm(s.args.yes)
     request = s.portal.request_credits(s.actor, bank_id, credits, expected=quote)

@@ -8,7 +8,7 @@ from elp_tui.cli.console import Column, plain
 from elp_tui.cli.credits import say_posted
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _
-from elp_tui.portal.base import VENDOR_EMAIL, normalise_email
+from elp_tui.portal.base import normalise_email
 
 BAR_WIDTH = 40
 # active / pending / unassigned / unused, in the order the dashboard bar shows them
@@ -47,7 +47,7 @@ def consumption_bar(pool: dict[str, Any], width: int = BAR_WIDTH) -> str:
 
 
 def seats_add(s: Session) -> None:
-    pool = s.portal.add_seats(s.actor, s.args.product, s.args.seats)
+    pool = s.portal.add_seats(s.actor, s.args.org or "", s.args.product, s.args.seats)
     if s.args.json:
         s.console.json(pool)
         return
@@ -63,7 +63,7 @@ def seats_show(s: Session) -> None:
         return
     c = s.console
     if not pools:
-        c.line("No seat pools yet: record purchased seats with 'elp seats add'.")
+        c.line("No seat pools yet: the vendor grants them.")
         return
     c.table(POOL_COLUMNS, pools)
     c.line()
@@ -91,9 +91,10 @@ def seats_show(s: Session) -> None:
 def seats_request(s: Session) -> None:
     pool = s.portal.quote_request_seats(s.actor, s.args.product, s.args.seats)
     seats = pool["seats"]
+    vendor = s.portal.vendor_contact(s.actor, pool["product"]) or {}
     s.console.line(
         f"Request {seats} more seat(s) of {plain(pool['product'])} (pool {plain(pool['pool'])}, {pool['purchased']} "
-        f"purchased): the vendor's enterprise team ({VENDOR_EMAIL}) will be emailed."
+        f"purchased): the vendor's enterprise team ({plain(vendor.get('email'))}) will be emailed."
     )
     s.console.confirm(s.args.yes)
     request = s.portal.request_seats(s.actor, pool["product"], seats, expected=pool)

@@ -22,10 +22,12 @@ def init(s: Session) -> None:
     org = s.portal.init_organization(s.args.org, s.args.admin)
     admin = normalise_email(s.args.admin)  # as the portal stored it (trimmed, folded, lower case)
     s.console.line(f"Organization {plain(org['name'])} ({plain(org['id'])}) created in {plain(s.store_path)}.")
-    s.console.line(f"Admin: {plain(admin)}. Next, record a credit bank:")
+    s.console.line(f"Admin: {plain(admin)}. Next, the vendor grants it a credit bank (or seats):")
     s.console.line(
-        f"  {plain(_command(s.store_path, admin))} banks add --product NAME --credits N --start DATE --expires DATE"
+        f"  {plain(_command(s.store_path, 'VENDOR_STAFF'))} banks add --org {plain(org['id'])} "
+        "--product NAME --credits N --start DATE --expires DATE"
     )
+    s.console.line("  (a store without a vendor yet: 'elp vendor setup --name NAME --email ADDRESS --staff EMAIL' first)")
 
 
 def demo(s: Session) -> int:
@@ -38,15 +40,18 @@ def demo(s: Session) -> int:
     console = s.console
     result = write_demo(s.store_path, size=s.args.size, force=s.args.force, progress=console.out.isatty())
     store = Path(result.get("store") or s.store_path)
-    admin, regular = result["admin"], result["regular"]
+    admin, regular, vendor = result["admin"], result["regular"], result["vendor"]
     console.line(f"Admin:        {plain(admin)}")
     console.line(f"Regular user: {plain(regular)}")
+    console.line(f"Vendor staff: {plain(vendor)}")
     console.line(f"Demo store:   {plain(store)}")
     if result.get("previous"):
         console.line(f"The store it replaced was not a demo: it is kept as {plain(result['previous'])}")
     console.line("Sign in with:")
     console.line(f"  {plain(_command(store, admin))}")
     console.line(f"  {plain(_command(store, regular))}")
+    console.line(f"The vendor's side (open requests, grants):")
+    console.line(f"  {plain(_command(store, vendor))} vendor requests")
     if s.args.no_open or not console.out.isatty():
         return 0
     return open_app(console, store, admin, s.lang)

@@ -49,6 +49,7 @@ def write_demo(
     return {
         "admin": demo.admin,
         "regular": demo.regular,
+        "vendor": demo.vendor,
         "store": str(path),
         "previous": str(keep) if keep else None,
         "counts": {name: len(docs) for name, docs in demo.tables.items()},

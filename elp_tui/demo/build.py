@@ -25,9 +25,10 @@ from elp_tui.demo.catalog import (
 )
 from elp_tui.portal.base import (
     ACTIVATION_ALPHABET, T_ACTIVITY, T_BANKS, T_HOLDERS, T_LEDGER, T_LICENSES, T_ORGS, T_OUTBOX, T_POOLS, T_PRODUCTS,
-    T_REQUESTS, T_RESTRICTIONS, T_TEAMS, T_USERS, VENDOR_EMAIL,
+    T_REQUESTS, T_RESTRICTIONS, T_TEAMS, T_USERS, T_VENDORS,
 )
-from elp_tui.models import Email, MailState, Request
+from elp_tui.models import Email, MailState, Request, Role, User, UserStatus, Vendor
+from elp_tui.portal import mail
 from elp_tui.portal.credits import return_blocked_reason
 from elp_tui.portal.dates import add_months, months_to_cover
 
@@ -41,7 +42,12 @@ PRIORITY = {
     "org-create": 0, "bank-add": 1, "seats-add": 1, "user-invite": 2, "sign-in": 3, "team-create": 4, "team-add": 5,
     "license-generate": 6, "license-renew": 7, "license-return": 8, "license-assign": 9, "team-remove": 10,
     "user-status": 11, "versions-restrict": 12, "versions-unrestrict": 13, "credits-request": 14, "seats-request": 14,
+    "request-granted": 15, "request-declined": 15,
 }
+# The vendor's side: its settings and the staff member who grants and answers.
+VENDOR_NAME = "Quillstone"
+VENDOR_MAIL = "enterprise@quillstone.example.com"
+VENDOR_STAFF = "desk@quillstone.example.com"
 LEDGER_ORDER = {"generate": 0, "renew": 1, "renew-computers": 2}
 LICENSE_TYPES = ("node-lock", "multiseat", "floating")
 TYPE_WEIGHTS = (0.6, 0.25, 0.15)
@@ -166,6 +172,7 @@ class DemoData:
     tables: dict[str, dict[str, dict[str, Any]]]
     admin: str
     regular: str
+    vendor: str = VENDOR_STAFF
 
 
 class DemoBuilder:
@@ -224,7 +231,9 @@ class DemoBuilder:
              credits: int = 0, seats: int = 0) -> None:
         self.events.append((day, PRIORITY[action], len(self.events), org, actor, action, target, details, credits, seats))
 
-    def _mail(self, day: dt.date, action: str, to: str, subject: str, body: str) -> None:
+    def _mail(self, day: dt.date, action: str, to: str, subject: str | Callable[[], Any], body: str = "") -> None:
+        """`subject` may be a function giving the Message (a request's text names its final number,
+        known once every request is dated)."""
         if day >= self.today - days(7):  # the outbox only keeps the last few
             self.mails.append((day, PRIORITY[action], len(self.mails), to, subject, body))
 
@@ -366,6 +375,7 @@ class DemoBuilder:
 
     def _finish_banks(self) -> None:
         """Grants follow from the usage, so each bank shows its case whatever the random draws."""
+        answered: list[str] = []  # the main organization's answered requests: one granted, one declined
         def up(value: float, step: int) -> int:
             return max(step, -(-int(value) // step) * step)
 
@@ -379,23 +389,56 @@ class DemoBuilder:
                 share = {"healthy": 0.55, "pending": 0.6, "fresh": 0.3, "future": 0.25}.get(bank.kind, 0.5)
                 granted = up(used / share + 1, 100)
             requested = granted
+            at_first = granted
             if bank.kind == "pending":
                 amount = up(granted * 0.4, 100)
                 requested += amount
                 on = max(bank.add_day + ONE_DAY, self.today - days(6 + bank.jitter % 20))
-                actor = self._admin(bank.org, on)
-                self.requests.append((on, len(self.requests), {
-                    "organization": bank.org.id, "kind": "credits", "target": bank.id, "product": bank.product,
-                    "amount": amount, "actor": actor, "on": on.isoformat(),
-                }))
-                self._log(on, bank.org.id, actor, "credits-request", bank.id, f"{amount} credits requested from the vendor")
-                self._mail(on, "credits-request", VENDOR_EMAIL,
-                           f"Credit request: {amount} credits of {bank.product} for {bank.org.plan.name}",
-                           f"{actor} of {bank.org.plan.name} requests {amount} more monthly term credits of "
-                           f"{bank.product} (bank {bank.id}).")
+                self._request(bank, on, amount)
+            elif bank.org is self.orgs[0] and bank.kind in ("healthy", "steady", "exhausted") and len(answered) < 2:
+                # The main organization shows a request the vendor granted and one it declined.
+                on = max(bank.add_day + ONE_DAY, self.today - days(30))
+                answer = min(on + days(2), self.today)
+                if bank.start <= on and answer < bank.expires_on and (answered or granted > 100):
+                    amount = 100
+                    request = self._request(bank, on, amount)
+                    if not answered:
+                        at_first = granted - amount  # the grant raised the bank to what it holds now
+                        self._answer(bank, request, answer, "granted", granted=amount)
+                    else:
+                        self._answer(bank, request, answer, "declined",
+                                     reason="Your current banks cover this year's use: ask again when they run low.")
+                    answered.append(bank.id)
             bank.granted, bank.requested = granted, requested
-            self._log(bank.add_day, bank.org.id, self._admin(bank.org, bank.add_day), "bank-add", bank.id,
-                      f"{bank.product}: {granted} credits granted, {bank.start} .. {bank.expires_on}", credits=granted)
+            self._log(bank.add_day, bank.org.id, VENDOR_STAFF, "bank-add", bank.id,
+                      f"{bank.product}: {at_first} credits granted by the vendor, {bank.start} .. {bank.expires_on}",
+                      credits=at_first)
+
+    def _request(self, bank: BankState, on: dt.date, amount: int) -> dict[str, Any]:
+        """An admin's request for `amount` more credits of `bank`, on `on` (open until answered)."""
+        actor = self._admin(bank.org, on)
+        doc = {"organization": bank.org.id, "kind": "credits", "target": bank.id, "product": bank.product,
+               "amount": amount, "actor": actor, "on": on.isoformat(), "id": len(self.requests) + 1}
+        self.requests.append((on, len(self.requests), doc))
+        self._log(on, bank.org.id, actor, "credits-request", bank.id, f"{amount} credits requested from the vendor")
+        self._mail(on, "credits-request", VENDOR_MAIL, lambda: mail.vendor_request(
+            "en", org_id=bank.org.id, org=bank.org.plan.name, to=VENDOR_MAIL, request=doc))
+        return doc
+
+    def _answer(self, bank: BankState, request: dict[str, Any], on: dt.date, state: str, *, granted: int = 0,
+                reason: str | None = None) -> None:
+        """The vendor's answer to `request`, as Portal._close_request writes it."""
+        request.update(state=state, answered_on=on.isoformat(), answered_by=VENDOR_STAFF, reason=reason,
+                       granted=granted if state == "granted" else None,
+                       granted_target=bank.id if state == "granted" else None)
+        if state == "granted":
+            details = f"request #{request['id']} granted: {granted} credits of {bank.product} to {bank.id}"
+        else:
+            details = f"request #{request['id']} for {request['amount']} credits declined: {reason}"
+        self._log(on, bank.org.id, VENDOR_STAFF, f"request-{state}", bank.id, details, credits=granted)
+        admin = self._admin(bank.org, on)
+        self._mail(on, f"request-{state}", admin, lambda: mail.request_answer(
+            "en", org_id=bank.org.id, org=bank.org.plan.name, to=admin, request=request))
 
     # -- licenses --------------------------------------------------------------------
     def _feasible(self, bank: BankState, want: str) -> bool:
@@ -652,8 +695,8 @@ class DemoBuilder:
         held = len(since)
         seats = -(-(held + max(3, round(held * 0.08))) // 5) * 5
         self.pools.append({"id": pool_id, "organization": org.id, "product": FRAMELOOP, "seats": seats})
-        self._log(bought, org.id, self._admin(org, bought), "seats-add", pool_id,
-                  f"{FRAMELOOP}: +{seats} seats purchased ({seats} in all)", seats=seats)
+        self._log(bought, org.id, VENDOR_STAFF, "seats-add", pool_id,
+                  f"{FRAMELOOP}: +{seats} seats granted by the vendor ({seats} in all)", seats=seats)
         order = sorted(since, key=lambda e: (since[e], e))
         self.holders += [{"pool": pool_id, "email": e, "since": since[e].isoformat()} for e in order]
         for team in teams:
@@ -663,13 +706,12 @@ class DemoBuilder:
         if org is self.orgs[0]:
             on = today - days(3)
             actor = self._admin(org, on)
-            self.requests.append((on, len(self.requests), {
-                "organization": org.id, "kind": "seats", "target": pool_id, "product": FRAMELOOP, "amount": 10,
-                "actor": actor, "on": on.isoformat(),
-            }))
+            doc = {"organization": org.id, "kind": "seats", "target": pool_id, "product": FRAMELOOP, "amount": 10,
+                   "actor": actor, "on": on.isoformat(), "id": len(self.requests) + 1}
+            self.requests.append((on, len(self.requests), doc))
             self._log(on, org.id, actor, "seats-request", pool_id, "10 seats requested from the vendor")
-            self._mail(on, "seats-request", VENDOR_EMAIL, f"Seat request: 10 seats of {FRAMELOOP} for {plan.name}",
-                       f"{actor} of {plan.name} requests 10 more seats of {FRAMELOOP} (pool {pool_id}).")
+            self._mail(on, "seats-request", VENDOR_MAIL, lambda: mail.vendor_request(
+                "en", org_id=org.id, org=plan.name, to=VENDOR_MAIL, request=doc))
 
     # -- product versions ------------------------------------------------------------
     def _versions(self) -> None:
@@ -721,6 +763,9 @@ class DemoBuilder:
         self.mails.sort(key=lambda m: (m[0], m[1], m[2]))
         out = []
         for n, (day, _, _, to, subject, body) in enumerate(self.mails[-OUTBOX_SIZE:], start=1):
+            if callable(subject):
+                message = subject()
+                subject, body = message.subject, message.body
             out.append(Email(id=n, to=to, subject=subject, body=body, created_on=day,
                              state=MailState.sent if day < self.today else MailState.queued).to_doc())
         return out
@@ -732,13 +777,19 @@ class DemoBuilder:
         ledger = []
         for n, (_, _, _, entry) in enumerate(self.ledger, start=1):
             ledger.append({"id": n, **entry})
-        requests = [Request.model_validate({"id": n, **doc}).to_doc() for n, (_, _, doc) in enumerate(self.requests, start=1)]
+        for n, (_, _, doc) in enumerate(self.requests, start=1):
+            doc["id"] = n  # numbered in date order; the texts of the outbox are written after this
+        requests = [Request.model_validate(doc).to_doc() for _, _, doc in self.requests]
         banks = [{
             "id": b.id, "organization": b.org.id, "product": b.product, "credits_requested": b.requested,
             "credits_granted": b.granted, "start": b.start.isoformat(), "expires_on": b.expires_on.isoformat(),
             "product_version": b.version, "portable": b.portable,
         } for b in self.banks]
         users = [m.doc(org.id) for org in self.orgs for m in org.members]
+        first_day = min(o.created for o in self.orgs)
+        users.append(User(email=VENDOR_STAFF, organization=None, role=Role.vendor, status=UserStatus.active,
+                          invited_on=first_day, signed_in_on=first_day).to_doc())
+        vendors = [Vendor(id="vendor", name=VENDOR_NAME, email=VENDOR_MAIL).to_doc()]
         orgs = [{"id": o.id, "name": o.plan.name, "created_on": o.created.isoformat(), "language": "en"} for o in self.orgs]
         self.progress(0.80, "activity")
         activity = self._activity()
@@ -755,6 +806,7 @@ class DemoBuilder:
             T_HOLDERS: self.holders,
             T_TEAMS: self.teams,
             T_REQUESTS: requests,
+            T_VENDORS: vendors,
             T_ACTIVITY: activity,
             T_OUTBOX: self._outbox(),
         }

@@ -13,21 +13,24 @@ from elp_tui.portal.feed import FeedError, FeedMixin
 from elp_tui.portal.outbox import OutboxMixin
 from elp_tui.portal.errors import (
     AdminRequired, InvalidInput, NotFound, PermissionDenied, PortalError, RuleViolation, SignInRefused, StaleQuote,
+    VendorRequired,
 )
 from elp_tui.portal.people import PeopleMixin
 from elp_tui.portal.quotes import GenerateQuote, RenewQuote
 from elp_tui.portal.seats import SeatsMixin
+from elp_tui.portal.vendor import VendorMixin
 
 
 @authority_checked
-class Portal(CreditsMixin, PeopleMixin, SeatsMixin, OutboxMixin, CheckMixin, AlertsMixin, BackupsMixin, FeedMixin):
+class Portal(CreditsMixin, PeopleMixin, SeatsMixin, VendorMixin, OutboxMixin, CheckMixin, AlertsMixin, BackupsMixin,
+             FeedMixin):
     """One object for every operation; each takes the acting user's email first.
 
     Every public method is guarded (portal/authority.py): one taking `actor` first is for admins
-    unless marked `@any_member`, and each refusal of authority is written to the activity log."""
+    unless marked `@any_member` (every member) or `@vendor_only` (the vendor's team), and each refusal of authority is written to the activity log."""
 
 
 __all__ = [
     "Portal", "PortalError", "PermissionDenied", "AdminRequired", "NotFound", "InvalidInput", "RuleViolation", "SignInRefused",
-    "StaleQuote", "FeedError", "GenerateQuote", "RenewQuote", "fixed_clock", "system_clock",
+    "StaleQuote", "FeedError", "VendorRequired", "GenerateQuote", "RenewQuote", "fixed_clock", "system_clock",
 ]

@@ -8,6 +8,10 @@ operation cannot forget either half:
   The wrapper checks the actor's role before the method runs, so a regular user is refused
   before any input is validated or any data is read for them. The method's own `_actor` call
   stays: it re-checks inside the transaction (the user may have been demoted meanwhile).
+- A method marked `@vendor_only` is for the vendor's team (users with role vendor, in no
+  organization): the wrapper checks the actor is one before the method runs. An organization
+  member's attempt raises `VendorRequired` (an `AdminRequired`), logged in their organization's
+  activity log like any refusal of authority.
 - Whatever raised it (that check, `_actor` inside a transaction, `sign_in(admin_required=True)`),
   an `AdminRequired` is logged once, in its own transaction, then raised on. The refused
   operation's transaction has already been abandoned, so the log entry is the only write.
@@ -31,6 +35,16 @@ def any_member(method: F) -> F:
     return method
 
 
+def vendor_only(method: F) -> F:
+    """Mark an operation of the vendor's team (granting, top-ups, builds, answering requests)."""
+    method.__elp_vendor_only__ = True  # type: ignore[attr-defined]
+    return method
+
+
+def is_vendor_only(method: Callable[..., Any]) -> bool:
+    return bool(getattr(method, "__elp_vendor_only__", False))
+
+
 def takes_actor(method: Callable[..., Any]) -> bool:
     params = list(inspect.signature(method).parameters)
     return len(params) > 1 and params[1] == "actor"
@@ -38,7 +52,7 @@ def takes_actor(method: Callable[..., Any]) -> bool:
 
 def needs_admin(method: Callable[..., Any]) -> bool:
     """An admin operation: acts for someone (`actor` first) and not marked `@any_member`."""
-    return takes_actor(method) and not getattr(method, "__elp_any_member__", False)
+    return takes_actor(method) and not getattr(method, "__elp_any_member__", False) and not is_vendor_only(method)
 
 
 def public_methods(cls: type) -> dict[str, Callable[..., Any]]:
@@ -55,12 +69,16 @@ def public_methods(cls: type) -> dict[str, Callable[..., Any]]:
 
 def _guarded(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
     admin_only = needs_admin(method)
-    member = takes_actor(method) and not admin_only
+    vendor = is_vendor_only(method)
+    member = takes_actor(method) and not admin_only and not vendor
 
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            if admin_only or member:
+            if vendor:
+                actor = args[0] if args else kwargs.get("actor")
+                self._vendor_actor(self.store.read(), actor)
+            elif admin_only or member:
                 actor = args[0] if args else kwargs.get("actor")
                 self._actor(self.store.read(), actor, admin=admin_only)
             return method(self, *args, **kwargs)

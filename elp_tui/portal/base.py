@@ -12,7 +12,7 @@ from typing import Any, Callable
 from elp_tui.i18n import _
 from elp_tui.models import Activity, Email, Role, User, UserStatus
 from elp_tui.portal.clock import Clock, system_clock
-from elp_tui.portal.errors import AdminRequired, InvalidInput, NotFound, PermissionDenied, SignInRefused
+from elp_tui.portal.errors import AdminRequired, InvalidInput, NotFound, PermissionDenied, SignInRefused, VendorRequired
 from elp_tui.store import Store
 from elp_tui.store.repository import Transaction, View
 
@@ -31,9 +31,22 @@ def admins_only(email: str) -> str:
     ).format(email=email)
 
 
+def vendor_staff_here(email: str) -> str:
+    return _(
+        "{email} is on the vendor's team, not a member of an organization: this is for an organization's "
+        "members. The vendor's commands are 'elp vendor ...'."
+    ).format(email=email)
+
+
+def vendors_only(email: str) -> str:
+    return _(
+        "{email} is not on the vendor's team: only the vendor grants credits and seats, tops up banks, "
+        "publishes builds and answers requests. Ask the vendor with 'elp banks request' or 'elp seats request'."
+    ).format(email=email)
+
+
 # Readable aloud: no 0/O, 1/I/L, no U/V confusion.
 ACTIVATION_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
-VENDOR_EMAIL = "enterprise@quillstone.example.com"
 # The activity action of a refusal of authority; its target is the refused operation.
 REFUSED = "refused"
 
@@ -112,6 +125,8 @@ class PortalBase:
             raise PermissionDenied(
                 _("{email} has not signed in yet: sign in first (run any command --as them).").format(email=user["email"])
             )
+        if user["role"] == Role.vendor.value:
+            raise PermissionDenied(vendor_staff_here(user["email"]))
         if not user.get("organization"):
             raise PermissionDenied(_("{email} belongs to no organization.").format(email=user["email"]))
         if admin and user["role"] != Role.admin.value:
@@ -119,11 +134,30 @@ class PortalBase:
             raise self._admin_required_refusal(user, None)
         return dict(user)
 
+    def _vendor_actor(self, db: View, email: str | None) -> dict[str, Any]:
+        """The vendor's staff member acting, or the refusal (an organization member's is logged)."""
+        if not email:
+            raise PermissionDenied(_("Say who you are: pass --as EMAIL or set ELP_USER."))
+        user = self._user(db, email)
+        if user is None:
+            raise PermissionDenied(not_a_user(email))
+        if user["status"] == UserStatus.inactive.value:
+            raise PermissionDenied(inactive_user(user["email"]))
+        if user["role"] != Role.vendor.value:
+            raise self._vendor_required_refusal(user, None)
+        return dict(user)
+
+    def _vendor_required_refusal(self, user: dict[str, Any], operation: str | None) -> PermissionDenied:
+        if not user.get("organization"):
+            return PermissionDenied(vendors_only(user["email"]))
+        return VendorRequired(vendors_only(user["email"]), organization=user["organization"], actor=user["email"],
+                              role=user["role"], operation=operation)
+
     def _log_refusal(self, exc: AdminRequired, operation: str) -> None:
         """A refusal of authority, in its own transaction: the refused one wrote nothing.
         (Refusals of unknown emails are never logged: they belong to no organization's log.)"""
         with self.store.transaction() as db:
-            self._log(db, exc.organization, exc.actor, REFUSED, operation, "admin operation refused: regular user")
+            self._log(db, exc.organization, exc.actor, REFUSED, operation, exc.details)
 
     def _admin_required_refusal(self, user: dict[str, Any], operation: str | None) -> PermissionDenied:
         if not user.get("organization"):  # no organization, so no log to write it to
@@ -131,32 +165,46 @@ class PortalBase:
         return AdminRequired(admins_only(user["email"]), organization=user["organization"], actor=user["email"],
                              operation=operation)
 
-    def _may_sign_in(self, db: View, address: str, admin_required: bool, operation: str | None) -> dict[str, Any]:
-        """The user who signs in, or the refusal: unknown, inactive, or a regular user for an admin task."""
+    def _may_sign_in(self, db: View, address: str, admin_required: bool, operation: str | None,
+                     vendor_required: bool = False, vendor_allowed: bool = False) -> dict[str, Any]:
+        """The user who signs in, or the refusal: unknown, inactive, a regular user for an admin
+        task, an organization member for a vendor task, the vendor's staff for an organization's task."""
         user = self._user(db, address)
         if user is None:
             raise SignInRefused(not_a_user(address))
         if user["status"] == UserStatus.inactive.value:
             raise SignInRefused(inactive_user(address))
+        if vendor_required:
+            if user["role"] != Role.vendor.value:
+                raise self._vendor_required_refusal(user, operation)
+            return user
+        if admin_required and user["role"] == Role.vendor.value:
+            if vendor_allowed:
+                return user
+            raise SignInRefused(vendor_staff_here(address))
         if admin_required and user["role"] != Role.admin.value:
             raise self._admin_required_refusal(user, operation)
         return user
 
-    def sign_in(self, email: str, *, admin_required: bool = False, operation: str | None = None) -> dict[str, Any]:
+    def sign_in(self, email: str, *, admin_required: bool = False, operation: str | None = None,
+                vendor_required: bool = False, vendor_allowed: bool = False) -> dict[str, Any]:
         """First sign-in activates an invited user; inactive and unknown users are refused.
 
         `admin_required`: the user signs in to do something only admins may do (`operation`, e.g.
         the CLI command); a regular user is then refused before anything else is written, even on
-        a first sign-in (they stay invited): the refusal's activity entry is the only write."""
+        a first sign-in (they stay invited): the refusal's activity entry is the only write.
+        `vendor_required`: the same for an operation of the vendor's team (anyone else refused);
+        `vendor_allowed`: an admin task the vendor's staff may run too (their side of it)."""
         try:
             address = normalise_email(email)
         except InvalidInput as exc:
             raise SignInRefused(str(exc)) from None
-        user = self._may_sign_in(self.store.read(), address, admin_required, operation)
+        user = self._may_sign_in(self.store.read(), address, admin_required, operation, vendor_required, vendor_allowed)
         if user["status"] == UserStatus.active.value and user.get("signed_in_on"):
             return dict(user)
         with self.store.transaction() as db:
-            user = self._may_sign_in(db, address, admin_required, operation)  # changed meanwhile?
+            user = self._may_sign_in(db, address, admin_required, operation, vendor_required,  # changed meanwhile?
+                                     vendor_allowed)
             if user["status"] == UserStatus.invited.value:
                 db.update(T_USERS, {"status": UserStatus.active.value, "signed_in_on": self.today().isoformat()},
                           email=address)

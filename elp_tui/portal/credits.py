@@ -16,7 +16,6 @@ from elp_tui.portal.base import (
     T_LICENSES,
     T_PRODUCTS,
     T_REQUESTS,
-    VENDOR_EMAIL,
     MAX_NAME,
     check_text,
     PortalBase,
@@ -169,59 +168,11 @@ class CreditsMixin(PortalBase):
         banks.sort(key=lambda b: (b["product"], b["expires_on"], b["id"]))
         return [self._bank_row(b, used.get(b["id"], 0)) for b in banks]
 
-    def add_bank(
-        self,
-        actor: str,
-        *,
-        product: str,
-        credits: int,
-        start: dt.date | str,
-        expires_on: dt.date | str,
-        product_version: str | None = None,
-        portable: bool = False,
-    ) -> dict[str, Any]:
-        """Vendor side: record credits granted to the actor's organization."""
-        product = clean_name(product, _("The product name"))
-        if not product:
-            raise InvalidInput(_("A product name is needed (e.g. --product 'Quillstone Animate')."))
-        credits = positive_int(credits, _("Credits"))
-        product_version = inputs.product_version(product_version) if str(product_version or "").strip() else None
-        start_d = start if isinstance(start, dt.date) else parse_date(start, _("Start"))
-        end_d = expires_on if isinstance(expires_on, dt.date) else parse_date(expires_on, _("Expiry"))
-        if end_d <= start_d:
-            raise InvalidInput(
-                _("The bank must expire after it starts ({start} .. {end}): give a later --expires.").format(start=start_d, end=end_d)
-            )
-        with self.store.transaction() as db:
-            me = self._actor(db, actor)
-            inputs.check_new_name(product, (p["name"] for p in rows(db, T_PRODUCTS)), _("The product"), reuse=True)
-            catalog = db.get(T_PRODUCTS, name=product)
-            if catalog is not None and catalog.get("kind") == "seats":
-                raise RuleViolation(_("{product} is sold as seats, not credits: use 'elp seats add'.").format(product=product))
-            if catalog is None:
-                db.insert(T_PRODUCTS, Product(name=product, kind="credits").to_doc())
-            bank = Bank(
-                id=self._next_id(db, T_BANKS, "BK-"),
-                organization=me["organization"],
-                product=product,
-                credits_requested=credits,
-                credits_granted=credits,
-                start=start_d,
-                expires_on=end_d,
-                product_version=product_version,
-                portable=portable,
-            )
-            db.insert(T_BANKS, bank.to_doc())
-            self._log(
-                db, me["organization"], me["email"], "bank-add", bank.id,
-                f"{product}: {credits} credits granted, {start_d} .. {end_d}", credits=credits,
-            )
-            return self._bank_row(bank.to_doc(), 0)
-
     def _check_credit_request(self, db: View, me: dict[str, Any], bank_id: str, credits: Any) -> tuple[dict[str, Any], int]:
         """The bank and the number of credits, or the refusal: every credit-request rule, once."""
         credits = positive_int(credits, _("Credits requested"))
         bank = self._org_bank(db, me, bank_id)
+        self._vendor_or_refuse(db, bank["product"])  # type: ignore[attr-defined]
         if self.today().isoformat() >= bank["expires_on"]:
             raise RuleViolation(expired_bank_request(bank["id"], bank["expires_on"]))
         return bank, credits
@@ -250,9 +201,11 @@ class CreditsMixin(PortalBase):
             )
             db.insert(T_REQUESTS, request.to_doc())
             db.update(T_BANKS, {"credits_requested": bank["credits_requested"] + credits}, id=bank["id"])
-            org = self._organization_name_in(db, me["organization"])
-            self._queue(db, mail.vendor_request(self._org_language(db, me["organization"]), org_id=me["organization"],
-                                                org=org, to=VENDOR_EMAIL, request=request.to_doc()))
+            vendor = self._vendor_or_refuse(db, bank["product"])  # type: ignore[attr-defined]
+            self._queue(db, mail.vendor_request(
+                self._org_language(db, me["organization"]), org_id=me["organization"],
+                org=self._organization_name_in(db, me["organization"]), to=vendor["email"], request=request.to_doc(),
+            ))
             self._log(db, me["organization"], me["email"], "credits-request", bank["id"], f"{credits} credits requested from the vendor")
             doc = request.to_doc()
         return self._send_request(doc)  # to the vendor's feed, once committed (portal/feed.py)

@@ -23,6 +23,19 @@ class AdminRequired(PermissionDenied):
         self.operation = operation  # None: the name of the Portal method that refused
         self.logged = False
 
+    # What the activity entry says about the refusal.
+    details = "admin operation refused: regular user"
+
+
+class VendorRequired(AdminRequired):
+    """A member of an organization (admin or regular) asked for an operation of the vendor's team
+    (granting banks or seats, answering requests). Logged in their organization's activity log,
+    like every refusal of authority."""
+
+    def __init__(self, message: str, *, organization: str, actor: str, role: str, operation: str | None = None):
+        super().__init__(message, organization=organization, actor=actor, operation=operation)
+        self.details = f"vendor operation refused: {role}"
+
 
 class NotFound(PortalError):
     pass

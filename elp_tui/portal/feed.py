@@ -340,46 +340,6 @@ class FeedMixin(PortalBase):
             pass  # the request and its email stand; the failure is still said to the user
         return out
 
-    # -- TEMPORARY: helper A's PortalBase._close_request (portal/vendor.py) replaces this at merge. ----
-    def _close_request_minimal(
-        self, db: Transaction, request: dict[str, Any], state: str, *, by: str, amount: int | None = None,
-        target: str | None = None, reason: str | None = None, apply: bool = True,
-    ) -> dict[str, Any]:
-        """A private stand-in for `_close_request` (same signature and rules, see the issue-10
-        design) until vendor.py lands; `Reconcile` calls `_close_request` when the Portal has it."""
-        if request["state"] != "requested":
-            raise RuleViolation(_("Request #{id} is already {state}.").format(id=request["id"], state=request["state"]))
-        table = T_BANKS if request["kind"] == "credits" else T_POOLS
-        target = (target or request["target"]).upper() if request["kind"] == "credits" else (target or request["target"])
-        place = db.get(table, id=target)
-        if place is None or place["organization"] != request["organization"] or place["product"] != request["product"]:
-            raise RuleViolation(_("{target} is not a {product} bank or pool of the requesting organization.").format(
-                target=target, product=request["product"]))
-        if table == T_BANKS and state == "granted" and self.today().isoformat() >= place["expires_on"]:
-            raise RuleViolation(_("Bank {bank} expired on {date}: it takes no more credits.").format(
-                bank=target, date=place["expires_on"]))
-        granted = request["amount"] if amount is None else amount
-        answer = {"state": state, "answered_on": self.today().isoformat(), "answered_by": by, "reason": reason}
-        if state == "granted":
-            answer.update(granted=granted, granted_target=target)
-            if apply:
-                field = "credits_granted" if table == T_BANKS else "seats"
-                db.update(table, {field: place[field] + granted}, id=target)
-        elif table == T_BANKS:
-            db.update(T_BANKS, {"credits_requested": max(0, place["credits_requested"] - request["amount"])}, id=target)
-        db.update(T_REQUESTS, answer, id=request["id"])
-        closed = {**request, **answer}
-        unit = "credits" if table == T_BANKS else "seats"
-        moved = granted if state == "granted" else 0
-        self._log(db, request["organization"], by, f"request-{state}", f"#{request['id']}",
-                  f"{moved} {unit} to {target}" if state == "granted" else f"declined: {reason or ''}",
-                  **{unit: moved})
-        org = self._organization_name_in(db, request["organization"])
-        lang = self._org_language(db, request["organization"])
-        for admin in db.find(T_USERS, organization=request["organization"], role="admin", status="active"):
-            self._queue(db, mail.request_answer(lang, org_id=request["organization"], org=org, to=admin["email"], request=closed))
-        return closed
-
 
 class Reconcile:
     """One feed applied to one organization inside one transaction."""
@@ -611,9 +571,8 @@ class Reconcile:
         if target in self.refused_targets or request["target"] in self.refused_targets:
             raise Skip(_("request #{id}: its bank or pool's line was refused, so it stays open").format(id=fr.id))
         amount = (fr.seats if seats else fr.credits) if fr.state == "granted" else None
-        close = getattr(self.portal, "_close_request", None) or self.portal._close_request_minimal
-        try:
-            closed = close(db, request, fr.state, by=FEED_ACTOR, amount=amount, target=target, reason=fr.reason, apply=False)
+        try:  # the same closing as the vendor's own grant or decline (portal/vendor.py)
+            closed = self.portal._close_request(db, request, fr.state, by=FEED_ACTOR, amount=amount, target=target, reason=fr.reason, apply=False)
         except PortalError as exc:
             raise Skip(_("request #{id}: {reason}").format(id=fr.id, reason=exc)) from None
         unit = _("seats") if seats else _("credits")

@@ -14,7 +14,6 @@ from elp_tui.portal.base import (
     T_PRODUCTS,
     T_REQUESTS,
     T_TEAMS,
-    VENDOR_EMAIL,
     MAX_NAME,
     PortalBase,
     check_text,
@@ -111,34 +110,10 @@ class SeatsMixin(PortalBase):
         pools = sorted((p for p in rows(db, T_POOLS) if p["organization"] == me["organization"]), key=lambda p: p["product"])
         return [self._pool_row(db, p) for p in pools]
 
-    def add_seats(self, actor: str, product: str, seats: int) -> dict[str, Any]:
-        """Vendor side: a new pool for the product, or more purchased seats in its pool."""
-        product = clean_name(product, _("The product name"))
-        if not product:
-            raise InvalidInput(_("A product name is needed (--product NAME)."))
-        seats = positive_int(seats, _("Seats"))
-        with self.store.transaction() as db:
-            me = self._actor(db, actor)
-            check_new_name(product, (p["name"] for p in rows(db, T_PRODUCTS)), _("The product"), reuse=True)
-            catalog = db.get(T_PRODUCTS, name=product)
-            if catalog is not None and catalog.get("kind") != "seats":
-                raise RuleViolation(_("{product} is sold as credits, not seats: use 'elp banks add'.").format(product=product))
-            if catalog is None:
-                db.insert(T_PRODUCTS, Product(name=product, kind="seats").to_doc())
-            existing = [p for p in rows(db, T_POOLS) if p["organization"] == me["organization"] and p["product"] == product]
-            if existing:
-                pool = dict(existing[0])
-                pool["seats"] += seats
-                db.update(T_POOLS, {"seats": pool["seats"]}, id=pool["id"])
-            else:
-                pool = SeatPool(id=self._next_id(db, T_POOLS, "SP-"), organization=me["organization"], product=product, seats=seats).to_doc()
-                db.insert(T_POOLS, pool)
-            self._log(db, me["organization"], me["email"], "seats-add", pool["id"], f"{product}: +{seats} seats purchased ({pool['seats']} in all)", seats=seats)
-            return self._pool_row(db, pool)
-
     def _quote_request_seats(self, db: View, me: dict[str, Any], product: str, seats: Any) -> SeatRequestQuote:
         seats = positive_int(seats, _("Seats requested"))
         pool = self._pool_by_product(db, me["organization"], product)
+        self._vendor_or_refuse(db, pool["product"])  # type: ignore[attr-defined]
         return SeatRequestQuote(pool=pool["id"], product=pool["product"], seats=seats, purchased=pool["seats"])
 
     def quote_request_seats(self, actor: str, product: str, seats: Any) -> SeatRequestQuote:
@@ -159,9 +134,11 @@ class SeatsMixin(PortalBase):
                 product=pool["product"], amount=seats, actor=me["email"], on=self.today(),
             )
             db.insert(T_REQUESTS, request.to_doc())
-            org = self._organization_name_in(db, me["organization"])
-            self._queue(db, mail.vendor_request(self._org_language(db, me["organization"]), org_id=me["organization"],
-                                                org=org, to=VENDOR_EMAIL, request=request.to_doc()))
+            vendor = self._vendor_or_refuse(db, pool["product"])  # type: ignore[attr-defined]
+            self._queue(db, mail.vendor_request(
+                self._org_language(db, me["organization"]), org_id=me["organization"],
+                org=self._organization_name_in(db, me["organization"]), to=vendor["email"], request=request.to_doc(),
+            ))
             self._log(db, me["organization"], me["email"], "seats-request", pool["id"], f"{seats} seats requested from the vendor")
             doc = request.to_doc()
         return self._send_request(doc)  # to the vendor's feed, once committed (portal/feed.py)

@@ -14,7 +14,6 @@ from textual.widgets import Static
 from elp_tui.i18n import N_, _, ngettext
 from elp_tui.portal import FeedError, PortalError
 from elp_tui.portal.feed import feed_note
-from elp_tui.portal.base import VENDOR_EMAIL
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dashboard import in_days, open_licenses_of
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
@@ -213,8 +212,9 @@ class BanksPage(Page):
         if not values:
             return
         quote = await self.call_portal(self.portal.quote_request_credits, self.me, bank["id"], values["credits"])
-        if quote is None:  # an expired bank, a bad number: said before asking to confirm
+        if quote is None:  # an expired bank, a bad number, no vendor set up: said before asking to confirm
             return
+        vendor_email = (self.portal.vendor_contact(self.me, quote["product"]) or {}).get("email", "")
         done = await self.confirm_and_commit(
             lambda q: ConfirmDialog(
                 _("Request {n} credits from the vendor?").format(n=q["credits"]),
@@ -224,7 +224,7 @@ class BanksPage(Page):
                     (N_("Credits requested"), str(q["credits"])),
                     (N_("Requested so far"), str(q["requested"])),
                     (N_("Granted so far"), str(q["granted"])),
-                    (N_("Email to"), VENDOR_EMAIL),
+                    (N_("Email to"), vendor_email),
                 ],
                 confirm_label=N_("Send request"),
             ),
@@ -236,7 +236,7 @@ class BanksPage(Page):
         credits = quote["credits"]
         self.elp.notify(
             _("Request for {n} credits of {product} recorded; its email to the vendor ({email}) is queued.").format(
-                n=credits, product=bank["product"], email=VENDOR_EMAIL,
+                n=credits, product=bank["product"], email=vendor_email,
             ),
             timeout=6, markup=False,
         )

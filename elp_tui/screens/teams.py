@@ -17,7 +17,6 @@ from textual.events import Resize
 from textual.widgets import Static
 
 from elp_tui.i18n import N_, _
-from elp_tui.portal.base import VENDOR_EMAIL
 from elp_tui.portal.feed import feed_note
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
@@ -314,11 +313,12 @@ class TeamsPage(Page):
         quote = await self.call_portal(self.portal.quote_request_seats, self.me, values["product"], values["seats"])
         if quote is None:
             return
+        vendor_email = (self.portal.vendor_contact(self.me, quote["product"]) or {}).get("email", "")
         request = await self.confirm_and_commit(
             lambda q: ConfirmDialog(
                 _("Request {n} more seats?").format(n=q["seats"]),
                 [(N_("Seat pool"), q["product"]), (N_("Seats requested"), str(q["seats"])),
-                 (N_("Purchased now"), str(q["purchased"])), (N_("Sent to"), VENDOR_EMAIL)],
+                 (N_("Purchased now"), str(q["purchased"])), (N_("Sent to"), vendor_email)],
                 warning=_("Nothing changes in the pool until the vendor grants the seats."),
                 confirm_label=N_("Send request"),
             ),
@@ -327,7 +327,7 @@ class TeamsPage(Page):
         )
         if request is not None:
             self.done(_("Request for {n} seats of {product} recorded; its email to {vendor} is queued.").format(
-                n=quote["seats"], product=quote["product"], vendor=VENDOR_EMAIL))
+                n=quote["seats"], product=quote["product"], vendor=vendor_email))
             note = feed_note(request)
             if note:  # the request is recorded either way; whether the vendor's feed has it too
                 self.elp.notify(note, severity="information" if request.get("posted") else "warning", timeout=8,
