@@ -28,6 +28,15 @@ def english(monkeypatch):
     set_language("en")
 
 
+@pytest.fixture(autouse=True)
+def no_mail_server(monkeypatch, tmp_path_factory):
+    """No test delivers mail to a server of the developer's (their environment or config file):
+    only the tests that ask for the `inbox` fixture point ELP at the test SMTP server."""
+    for name in ("ELP_SMTP_HOST", "ELP_SMTP_PORT", "ELP_SMTP_USER", "ELP_SMTP_PASSWORD", "ELP_SMTP_TLS", "ELP_MAIL_FROM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ELP_CONFIG", str(tmp_path_factory.getbasetemp() / "no-settings.json"))
+
+
 @pytest.fixture
 def store_path(tmp_path):
     return tmp_path / "data" / "elp.json"
