@@ -15,9 +15,12 @@ from typing import Iterator
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPProtocol
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 HOST = "127.0.0.1"
 MAIL_FROM = "ELP <elp@lumenfox.studio>"
+# The one account the server knows (login is optional: without it, mail is accepted too).
+USER, PASSWORD = "elp-sender", "s3cret pass"
 
 
 @dataclass
@@ -45,6 +48,15 @@ class Recorder:
         self.lock = threading.Lock()
         self.messages: list[Received] = []
         self.refuse: dict[str, str] = {}  # recipient -> SMTP reply ("451 ...", "550 ...")
+        self.logins: list[str] = []  # every successful login, in order
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):  # noqa: ANN001
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            USER.encode(), PASSWORD.encode())
+        if ok:
+            with self.lock:
+                self.logins.append(USER)
+        return AuthResult(success=ok, handled=False)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001
         with self.lock:
@@ -75,8 +87,10 @@ class SmtpServer:
         self._controller: Controller | None = None
 
     def start(self) -> None:
+        # AUTH over plain text is allowed here only because it never leaves 127.0.0.1.
         self._controller = Controller(self.handler, hostname=HOST, port=self.port, enable_SMTPUTF8=True,
-                                      ready_timeout=10)
+                                      ready_timeout=10, authenticator=self.handler.authenticate,
+                                      auth_require_tls=False)
         self._controller.start()
 
     def stop(self) -> None:
@@ -92,6 +106,11 @@ class SmtpServer:
             yield
         finally:
             self.start()
+
+    @property
+    def logins(self) -> list[str]:
+        with self.handler.lock:
+            return list(self.handler.logins)
 
     @property
     def messages(self) -> list[Received]:

@@ -419,3 +419,34 @@ def test_a_bad_smtp_setting_is_one_clear_line(portal, cli, inbox, monkeypatch):
     monkeypatch.setenv("ELP_SMTP_TLS", "sometimes")
     result = cli("outbox", "send", user=None)
     assert result.code == 1 and "ELP_SMTP_TLS" in result.err and result.err.count("\n") == 1
+
+
+def test_login_and_a_refused_login(portal, inbox, smtp_server, monkeypatch):
+    from tests.smtp_server import PASSWORD, USER
+
+    portal.invite(ADMIN, ANA)
+    monkeypatch.setenv("ELP_SMTP_USER", USER)
+    monkeypatch.setenv("ELP_SMTP_PASSWORD", "wrong")
+    logins = len(smtp_server.logins)
+    report = deliver(portal)
+    assert report.sent == [] and "refused the login of elp-sender" in report.error and "wrong" not in report.error
+    assert inbox.messages() == [] and by_id(portal)[1]["state"] == "queued"
+    monkeypatch.setenv("ELP_SMTP_PASSWORD", PASSWORD)
+    assert deliver(portal, NOW + dt.timedelta(hours=1)).sent == [1]
+    assert smtp_server.logins[logins:] == [USER] and len(inbox.messages(ANA)) == 1
+
+
+def test_settings_from_the_config_file(portal, cli, inbox, smtp_server, monkeypatch, tmp_path):
+    import json
+
+    for name in ("ELP_SMTP_HOST", "ELP_SMTP_PORT", "ELP_SMTP_TLS", "ELP_MAIL_FROM"):
+        monkeypatch.delenv(name)
+    config = tmp_path / "settings.json"
+    config.write_text(json.dumps({"theme": "nord", "smtp": {
+        "host": "127.0.0.1", "port": smtp_server.port, "tls": "none", "mail_from": "Licenses <licenses@lumenfox.studio>"}}))
+    monkeypatch.setenv("ELP_CONFIG", str(config))
+    portal.invite(ADMIN, ANA)
+    result = cli("outbox", "send", user=None)
+    assert result.code == 0 and f"smtp://127.0.0.1:{smtp_server.port} (none)" in result.out
+    [got] = inbox.messages(ANA)
+    assert got.header("From") == "Licenses <licenses@lumenfox.studio>" and got.mail_from == "licenses@lumenfox.studio"
