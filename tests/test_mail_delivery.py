@@ -450,3 +450,17 @@ def test_settings_from_the_config_file(portal, cli, inbox, smtp_server, monkeypa
     assert result.code == 0 and f"smtp://127.0.0.1:{smtp_server.port} (none)" in result.out
     [got] = inbox.messages(ANA)
     assert got.header("From") == "Licenses <licenses@lumenfox.studio>" and got.mail_from == "licenses@lumenfox.studio"
+
+
+def test_mail_to_the_vendor_is_what_the_vendor_sees(portal):
+    """The rows behind the vendor's Outbox (the vendor side wires `vendor_outbox(actor)` to them):
+    requests of every organization, none of an organization's own mail."""
+    bank = grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2027-05-01")
+    portal.invite(ADMIN, ANA)
+    portal.request_credits(ADMIN, bank["id"], 50)
+    [request] = [m for m in outbox(portal).values() if m["kind"] == "request"]
+    with portal.store.transaction() as db:
+        db.insert("vendors", {"id": "quillstone", "name": "Quillstone", "email": request["to"], "feed": None, "products": []})
+    rows = portal._vendor_outbox_rows(portal.store.read())
+    assert [(r["kind"], r["to"]) for r in rows] == [("request", request["to"])]
+    assert {r["kind"] for r in portal.outbox(ADMIN)} == {"invitation", "request"}  # the admins see their request too
