@@ -464,3 +464,54 @@ def test_mail_to_the_vendor_is_what_the_vendor_sees(portal):
     rows = portal._vendor_outbox_rows(portal.store.read())
     assert [(r["kind"], r["to"]) for r in rows] == [("request", request["to"])]
     assert {r["kind"] for r in portal.outbox(ADMIN)} == {"invitation", "request"}  # the admins see their request too
+
+
+EXPECTED_SUBJECTS = {
+    "en": {"invitation": f"{ADMIN} invited you to Lumenfox Studios on the Enterprise License Portal",
+           "license": "Quillstone Animate: 1 license(s) assigned to you",
+           "returned": "Quillstone Animate: license {aid} returned",
+           "reassigned": "Quillstone Animate: license {aid} assigned to you",
+           "request": "Request #1: 40 credits of Quillstone Animate for Lumenfox Studios",
+           "license-expiring": "Your Quillstone Animate license {aid} expires on 2026-12-20",
+           "credits-expiring": "99 credits of Quillstone Animate will be lost on 2026-12-20"},
+    "fr": {"invitation": f"{ADMIN} vous invite à rejoindre Lumenfox Studios sur le portail de licences entreprise",
+           "license": "Quillstone Animate : 1 licence(s) vous sont attribuées",
+           "returned": "Quillstone Animate : licence {aid} restituée",
+           "reassigned": "Quillstone Animate : la licence {aid} vous est attribuée",
+           "request": "Demande n° 1 : 40 crédits Quillstone Animate pour Lumenfox Studios",
+           "license-expiring": "Votre licence Quillstone Animate {aid} expire le 2026-12-20",
+           "credits-expiring": "99 crédits Quillstone Animate seront perdus le 2026-12-20"},
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_every_kind_of_message_arrives_once_with_its_headers_in_the_organization_language(portal, inbox, lang):
+    if lang != "en":
+        portal.set_mail_language(ADMIN, lang)
+    bank = grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2026-12-20",
+                      product_version="25.1", portable=True)
+    [lic] = generate(portal, bank, ANA)  # invitation + license; cut by the bank: expires 2026-12-20
+    assert lic["expires_on"] == "2026-12-20"
+    aid = lic["activation_id"]
+    portal.sign_in(ANA)
+    portal.return_license(ADMIN, aid, ANA)
+    portal.assign_license(ADMIN, aid, ANA)
+    portal.request_credits(ADMIN, bank["id"], 40)
+    assert portal.queue_reminders() == 3  # the bank (to the admin), the license (to Ana and the admin)
+    report = deliver(portal)
+    queued = outbox(portal).values()
+    assert sorted(report.sent) == sorted(d["id"] for d in queued) and report.error is None
+    got = inbox.messages()
+    assert len(got) == len(queued) == 8
+    by_message_id = {m.header("Message-ID"): m for m in got}
+    assert len(by_message_id) == 8  # each message once, under the Message-ID it was queued with
+    for doc in queued:
+        message = by_message_id[doc["message_id"]]
+        assert message.rcpt_tos == [doc["to"]] and message.header("To") == doc["to"]
+        assert message.header("From") == "ELP <elp@lumenfox.studio>" and message.header("Date")
+        assert message.header("Subject") == doc["subject"] and doc["language"] == lang
+        assert message.body.startswith("Hello," if lang == "en" else "Bonjour,")
+    subjects = {m.header("Subject") for m in got}
+    for kind, subject in EXPECTED_SUBJECTS[lang].items():
+        assert subject.format(aid=aid) in subjects, (kind, subjects)
+    assert deliver(portal, NOW + dt.timedelta(days=1)).sent == [] and len(inbox.messages()) == 8

@@ -228,7 +228,8 @@ class OutboxMixin(PortalBase):
         """Queue the reminders due today that were not queued before (each is sent once: its
         Message.key); how many. Writes nothing when there are none."""
         db = self.store.read()
-        if not any(m.key and not db.exists(T_OUTBOX, key=m.key) for m in self._reminders(db)):
+        queued_before = {d["key"] for d in db.find(T_OUTBOX, lambda d: d.get("key") is not None, copy=False)}
+        if all(m.key in queued_before for m in self._reminders(db)):
             return 0
         queued = 0
         with self.store.transaction() as tx:
