@@ -70,6 +70,23 @@ def smtp_server():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def tls_smtp_servers(smtp_server, tmp_path_factory):
+    """The same server's mailbox behind STARTTLS and behind implicit TLS, with a self-signed
+    certificate for 127.0.0.1 (made once with openssl): (starttls server, tls server, certificate)."""
+    from tests.smtp_server import SmtpServer, self_signed_certificate
+
+    certificate = self_signed_certificate(tmp_path_factory.mktemp("tls"))
+    if certificate is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    servers = [SmtpServer(smtp_server.handler, certificate=certificate, implicit_tls=implicit) for implicit in (False, True)]
+    for server in servers:
+        server.start()
+    yield servers[0], servers[1], certificate[0]
+    for server in servers:
+        server.stop()
+
+
 @pytest.fixture
 def inbox(smtp_server, monkeypatch, tmp_path):
     """What the session's SMTP server receives during this test; ELP's delivery settings point at

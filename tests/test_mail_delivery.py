@@ -515,3 +515,24 @@ def test_every_kind_of_message_arrives_once_with_its_headers_in_the_organization
     for kind, subject in EXPECTED_SUBJECTS[lang].items():
         assert subject.format(aid=aid) in subjects, (kind, subjects)
     assert deliver(portal, NOW + dt.timedelta(days=1)).sent == [] and len(inbox.messages()) == 8
+
+
+@pytest.mark.parametrize("mode", ["starttls", "tls"])
+def test_starttls_and_tls_check_the_certificate(portal, inbox, tls_smtp_servers, monkeypatch, mode):
+    from tests.smtp_server import PASSWORD, USER
+
+    starttls, tls, certificate = tls_smtp_servers
+    server = starttls if mode == "starttls" else tls
+    monkeypatch.setenv("ELP_SMTP_TLS", mode)
+    monkeypatch.setenv("ELP_SMTP_PORT", str(server.port))
+    monkeypatch.setenv("ELP_SMTP_USER", USER)
+    monkeypatch.setenv("ELP_SMTP_PASSWORD", PASSWORD)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    portal.invite(ADMIN, ANA)
+    report = deliver(portal)  # a certificate nobody vouches for: refused, nothing sent
+    assert report.sent == [] and "certificate verify failed" in report.error
+    assert inbox.messages() == [] and by_id(portal)[1]["state"] == "queued"
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate))  # the machine trusts it
+    assert deliver(portal, NOW + dt.timedelta(hours=1)).sent == [1]
+    [got] = inbox.messages(ANA)
+    assert got.header("Message-ID") == by_id(portal)[1]["message_id"]
