@@ -32,7 +32,8 @@ def english(monkeypatch):
 def no_mail_server(monkeypatch, tmp_path_factory):
     """No test delivers mail to a server of the developer's (their environment or config file):
     only the tests that ask for the `inbox` fixture point ELP at the test SMTP server."""
-    for name in ("ELP_SMTP_HOST", "ELP_SMTP_PORT", "ELP_SMTP_USER", "ELP_SMTP_PASSWORD", "ELP_SMTP_TLS", "ELP_MAIL_FROM"):
+    for name in ("ELP_SMTP_HOST", "ELP_SMTP_PORT", "ELP_SMTP_USER", "ELP_SMTP_PASSWORD", "ELP_SMTP_TLS", "ELP_MAIL_FROM",
+                 "ELP_SSH"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ELP_CONFIG", str(tmp_path_factory.getbasetemp() / "no-settings.json"))
 

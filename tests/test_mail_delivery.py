@@ -536,3 +536,13 @@ def test_starttls_and_tls_check_the_certificate(portal, inbox, tls_smtp_servers,
     assert deliver(portal, NOW + dt.timedelta(hours=1)).sent == [1]
     [got] = inbox.messages(ANA)
     assert got.header("Message-ID") == by_id(portal)[1]["message_id"]
+
+
+def test_an_invitation_shows_the_ssh_line_when_the_server_says_how_to_reach_it(portal, inbox, monkeypatch):
+    monkeypatch.setenv("ELP_SSH", "ssh elp@licenses.lumenfox.studio")
+    portal.invite(ADMIN, ANA)
+    deliver(portal)
+    [got] = inbox.messages(ANA)
+    assert (f"    ssh elp@licenses.lumenfox.studio -t 'ELP_STORE={portal.store.path} ELP_USER={ANA} elp'"
+            in got.body)
+    assert f"    elp --store {portal.store.path} --as {ANA}" in got.body
