@@ -546,3 +546,14 @@ def test_an_invitation_shows_the_ssh_line_when_the_server_says_how_to_reach_it(p
     assert (f"    ssh elp@licenses.lumenfox.studio -t 'ELP_STORE={portal.store.path} ELP_USER={ANA} elp'"
             in got.body)
     assert f"    elp --store {portal.store.path} --as {ANA}" in got.body
+
+
+def test_a_renewal_tells_the_user_the_new_expiry(portal, inbox):
+    bank = grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2027-05-01")
+    [lic] = generate(portal, bank, ANA)
+    renewed = portal.renew(ADMIN, portal.quote_renew(ADMIN, lic["activation_id"], months=1))
+    deliver(portal)
+    [got] = [m for m in inbox.messages(ANA) if "renewed" in m.header("Subject")]
+    assert got.header("Subject") == f"Quillstone Animate: license {lic['activation_id']} renewed until {renewed['expires_on']}"
+    assert f"{ADMIN} renewed your Quillstone Animate license in Lumenfox Studios." in got.body
+    assert f"until {renewed['expires_on']}" in got.body
