@@ -28,7 +28,7 @@ from elp_tui.i18n import _
 from elp_tui.models import MailState, Role, UserStatus
 from elp_tui.portal import mail
 from elp_tui.portal.base import (
-    T_BANKS, T_LEDGER, T_LICENSES, T_ORGS, T_OUTBOX, T_USERS, T_VENDORS, PortalBase, check_text,
+    MAX_NAME, T_BANKS, T_LEDGER, T_LICENSES, T_ORGS, T_OUTBOX, T_USERS, T_VENDORS, PortalBase, check_text,
 )
 from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation
 from elp_tui.store.repository import View
@@ -127,7 +127,7 @@ class OutboxMixin(PortalBase):
         return [self._mail_row(d, now) for d in docs]
 
     def _org_mail(self, db: View, me: dict[str, Any], mail_id: Any) -> dict[str, Any]:
-        text = str(mail_id).strip().lstrip("#")
+        text = check_text(str(mail_id).strip(), _("The message ID"), limit=MAX_NAME).lstrip("#")
         doc = db.get(T_OUTBOX, id=int(text)) if text.isdigit() and len(text) < 12 else None
         if doc is None or doc.get("organization") != me["organization"]:
             raise NotFound(_("No message {id} in your organization's outbox: 'elp outbox list' shows them.").format(id=mail_id))
