@@ -34,7 +34,7 @@ from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation
 from elp_tui.store.repository import View
 
 MAX_ATTEMPTS = 8
-# Minutes to wait after the 1st, 2nd, ... failed attempt (the last one repeats): about 41 hours
+# Minutes to wait after the 1st, 2nd, ... failed attempt (the last one repeats): about 29 hours
 # from the first attempt to the 8th, so a server down for a day loses nothing.
 BACKOFF_MINUTES = (1, 5, 15, 60, 240, 720)
 # A message "sending" for longer than this was left by a sender that died (or hangs): shown as stuck.
