@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -14,6 +15,7 @@ from textual.binding import Binding
 from textual.command import CommandInput, CommandPalette
 from textual.screen import Screen
 
+from elp_tui.config import ConfigError, SmtpSettings, smtp_settings
 from elp_tui.i18n import N_, _, detect_language, set_language
 from elp_tui.portal import Portal, PortalError
 from elp_tui.portal.clock import Clock, fixed_clock, store_clock
@@ -25,6 +27,7 @@ from elp_tui.screens.help import HelpScreen
 from elp_tui.screens.licenses import LicensesPage
 from elp_tui.screens.main import MainScreen
 from elp_tui.screens.my_licenses import MyLicensesPage
+from elp_tui.screens.outbox import OutboxPage
 from elp_tui.screens.teams import TeamsPage
 from elp_tui.screens.users import UsersPage
 from elp_tui.screens.versions import VersionsPage
@@ -47,6 +50,9 @@ HIDDEN_SYSTEM_COMMANDS = {"Screenshot"}
 
 # How often a session looks for another session's commit: it shows within 2 s, no key pressed.
 STORE_POLL_S = 0.5
+# How often a session with an SMTP server configured delivers the outbox (and right at start, and
+# right after an admin's retry). Every session may: the outbox's claims keep each message to one.
+MAIL_INTERVAL_S = 60.0
 
 # Navigation order of SPEC.md §8: Manage Workspace, then Manage Organization.
 PAGES: list[type[Page]] = [
@@ -58,6 +64,7 @@ PAGES: list[type[Page]] = [
     UsersPage,
     TeamsPage,
     ActivityPage,
+    OutboxPage,
 ]
 
 
@@ -93,6 +100,11 @@ class ELPApp(TranslatedBindings, App[None]):
         self.settings_file = settings_file
         self.settings = load_settings(settings_file)
         self._theme_ready = False
+        # Mail delivery of this session (None: no SMTP server configured, mail waits in the outbox).
+        self.mail_delivery: SmtpSettings | None = None
+        self._mail_busy = threading.Lock()
+        self._reminders_on: dt.date | None = None
+        self._mail_error: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -109,6 +121,51 @@ class ELPApp(TranslatedBindings, App[None]):
         self.push_screen(self.main_screen())
         self._identity_marker: object = self.portal.version()
         self.set_interval(STORE_POLL_S, self._poll_store, name="store-poll")
+        self._start_mail_delivery()
+
+    # -- mail ------------------------------------------------------------------------------
+    def _start_mail_delivery(self) -> None:
+        """With an SMTP server configured (environment or config file), deliver the outbox in a
+        background worker now and every MAIL_INTERVAL_S; without one, mail waits (queued)."""
+        try:
+            self.mail_delivery = smtp_settings()
+        except ConfigError as exc:
+            self.notify(_("Email is not delivered by this session: {error}").format(error=exc), severity="warning", timeout=10)
+            return
+        if self.mail_delivery is None:
+            return
+        self.set_interval(MAIL_INTERVAL_S, self.deliver_mail_now, name="mail-delivery")
+        self.deliver_mail_now()
+
+    def deliver_mail_now(self) -> None:
+        if self.mail_delivery is not None:
+            self.run_worker(self._deliver_mail, thread=True, group="mail", exit_on_error=False)
+
+    def _deliver_mail(self) -> None:
+        """Queue the day's reminders (once a day per session) and deliver what is due; off the UI
+        thread. One run at a time in a session; other sessions and `elp outbox send` may run at
+        the same moment (each message is claimed by one of them)."""
+        from elp_tui.mailer import SmtpTransport
+
+        settings = self.mail_delivery
+        if settings is None or not self._mail_busy.acquire(blocking=False):
+            return
+        try:
+            today = self.portal.today()
+            if self._reminders_on != today:
+                self.portal.queue_reminders()
+                self._reminders_on = today
+            with SmtpTransport(settings) as transport:
+                error = self.portal.deliver_outbox(transport).error
+        except (PortalError, StoreError, OSError) as exc:
+            error = str(exc)
+        finally:
+            self._mail_busy.release()
+        if error != self._mail_error:
+            self._mail_error = error
+            if error and self.is_admin:  # said once per new problem; the Outbox page shows each message's error
+                self.call_from_thread(self.notify, _("Email delivery: {error} (see the Outbox page).").format(error=error),
+                                      severity="warning", timeout=8)
 
     # -- other sessions ----------------------------------------------------------------
     async def _poll_store(self) -> None:

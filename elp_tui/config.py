@@ -102,6 +102,23 @@ def smtp_settings(env: Mapping[str, str] | None = None, path: Path | None = None
     )
 
 
+def ssh_login(env: Mapping[str, str] | None = None, path: Path | None = None) -> str | None:
+    """How members reach the ELP server from their own computer, e.g. `ssh elp@licenses.example.com`
+    (ELP_SSH, else "ssh" in the config file): invitations then show the whole line. None: not said."""
+    env = os.environ if env is None else env
+    value = env.get("ELP_SSH") or _file_section_value("ssh", path)
+    value = " ".join(str(value or "").split())
+    return value if value and value.isprintable() else None
+
+
+def _file_section_value(name: str, path: Path | None) -> Any:
+    try:
+        where = path if path is not None else settings_path()
+    except Exception:
+        return None
+    return load_settings(where).get(name)
+
+
 def check_feed_url(url: str, what: str = "ELP_VENDOR_FEED") -> str:
     """An http or https URL with a host, or ConfigError saying what to give."""
     parts = urlsplit(url)

@@ -148,7 +148,12 @@ class SmtpTransport:
         failure is certain (temporary: retried; permanent: failed). Once the text was sent, a
         broken connection leaves it unknown whether the server kept it: that is a permanent
         failure saying so (never sent twice by itself: an admin checks and retries)."""
-        msg = build_message(doc, self.settings.mail_from)
+        try:
+            msg = build_message(doc, self.settings.mail_from)
+            data = msg.as_bytes(policy=msg.policy)
+        except (ValueError, UnicodeError, KeyError, TypeError) as exc:  # a document no message can be made of
+            raise DeliveryError(_("refused: no email can be made of this message ({error}).").format(error=exc),
+                                permanent=True) from None
         smtp = self._smtp or self._connect()
         to = msg["To"]
         options = [] if msg.policy is POLICY else ["SMTPUTF8"]
@@ -168,7 +173,6 @@ class SmtpTransport:
             self._smtp = None
             raise DeliveryError(_("the SMTP server closed the connection: {error}").format(error=exc),
                                 connection=True) from None
-        data = msg.as_bytes(policy=msg.policy)
         try:
             code, reply = smtp.data(data)
         except smtplib.SMTPDataError as exc:  # DATA itself refused: the text was never sent

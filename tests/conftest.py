@@ -31,6 +31,16 @@ def english(monkeypatch):
     set_language("en")
 
 
+@pytest.fixture(autouse=True)
+def no_mail_server(monkeypatch, tmp_path_factory):
+    """No test delivers mail to a server of the developer's (their environment or config file):
+    only the tests that ask for the `inbox` fixture point ELP at the test SMTP server."""
+    for name in ("ELP_SMTP_HOST", "ELP_SMTP_PORT", "ELP_SMTP_USER", "ELP_SMTP_PASSWORD", "ELP_SMTP_TLS", "ELP_MAIL_FROM",
+                 "ELP_SSH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ELP_CONFIG", str(tmp_path_factory.getbasetemp() / "no-settings.json"))
+
+
 @pytest.fixture
 def store_path(tmp_path):
     return tmp_path / "data" / "elp.json"
@@ -66,6 +76,23 @@ def smtp_server():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_smtp_servers(smtp_server, tmp_path_factory):
+    """The same server's mailbox behind STARTTLS and behind implicit TLS, with a self-signed
+    certificate for 127.0.0.1 (made once with openssl): (starttls server, tls server, certificate)."""
+    from tests.smtp_server import SmtpServer, self_signed_certificate
+
+    certificate = self_signed_certificate(tmp_path_factory.mktemp("tls"))
+    if certificate is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    servers = [SmtpServer(smtp_server.handler, certificate=certificate, implicit_tls=implicit) for implicit in (False, True)]
+    for server in servers:
+        server.start()
+    yield servers[0], servers[1], certificate[0]
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture

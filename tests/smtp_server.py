@@ -4,20 +4,27 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
+from pathlib import Path
 from typing import Iterator
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPProtocol
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 HOST = "127.0.0.1"
 MAIL_FROM = "ELP <elp@lumenfox.studio>"
+# The one account the server knows (login is optional: without it, mail is accepted too).
+USER, PASSWORD = "elp-sender", "s3cret pass"
 
 
 @dataclass
@@ -45,6 +52,15 @@ class Recorder:
         self.lock = threading.Lock()
         self.messages: list[Received] = []
         self.refuse: dict[str, str] = {}  # recipient -> SMTP reply ("451 ...", "550 ...")
+        self.logins: list[str] = []  # every successful login, in order
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):  # noqa: ANN001
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            USER.encode(), PASSWORD.encode())
+        if ok:
+            with self.lock:
+                self.logins.append(USER)
+        return AuthResult(success=ok, handled=False)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001
         with self.lock:
@@ -68,15 +84,44 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def self_signed_certificate(folder: Path) -> tuple[Path, Path] | None:
+    """A certificate for 127.0.0.1 and its key, made with the openssl command (None without it).
+    Trusted by ELP only when a test points SSL_CERT_FILE at it."""
+    if shutil.which("openssl") is None:
+        return None
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
 class SmtpServer:
-    def __init__(self) -> None:
-        self.handler = Recorder()
+    """One server on its own port: plain (STARTTLS offered when given a certificate), or implicit
+    TLS (`implicit_tls`). Every server of the session records into the same handler."""
+
+    def __init__(self, handler: Recorder | None = None, *, certificate: tuple[Path, Path] | None = None,
+                 implicit_tls: bool = False) -> None:
+        self.handler = handler or Recorder()
         self.port = free_port()
+        self.certificate = certificate
+        self.implicit_tls = implicit_tls
         self._controller: Controller | None = None
 
+    def _tls(self) -> ssl.SSLContext | None:
+        if self.certificate is None:
+            return None
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*map(str, self.certificate))
+        return context
+
     def start(self) -> None:
+        # AUTH over plain text is allowed here only because it never leaves 127.0.0.1.
+        tls = self._tls()
+        extra = {"ssl_context": tls} if self.implicit_tls else {"tls_context": tls, "require_starttls": tls is not None}
         self._controller = Controller(self.handler, hostname=HOST, port=self.port, enable_SMTPUTF8=True,
-                                      ready_timeout=10)
+                                      ready_timeout=10, authenticator=self.handler.authenticate,
+                                      auth_require_tls=False, **extra)
         self._controller.start()
 
     def stop(self) -> None:
@@ -92,6 +137,11 @@ class SmtpServer:
             yield
         finally:
             self.start()
+
+    @property
+    def logins(self) -> list[str]:
+        with self.handler.lock:
+            return list(self.handler.logins)
 
     @property
     def messages(self) -> list[Received]:

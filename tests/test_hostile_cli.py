@@ -66,6 +66,7 @@ FIELDS: list[tuple[str, str, list[str], str | None]] = [
     ("seats request --product", "lookup", ["seats", "request", "--product", V, "--seats", "3", "--yes"], ADMIN),
     ("teams add TEAM", "lookup", ["teams", "add", V, ANA, "--yes"], ADMIN),
     ("teams remove TEAM", "lookup", ["teams", "remove", V, ANA], ADMIN),
+    ("outbox retry ID", "lookup", ["outbox", "retry", V], ADMIN),
     ("banks add --version", "version", BANK + ["--version", V], ADMIN),
     ("versions restrict --builds", "version", ["versions", "restrict", ANIMATE, "--builds", V], ADMIN),
     # numbers
@@ -148,6 +149,7 @@ def test_every_command_with_a_typed_argument_is_in_the_matrix():
         ("licenses", "generate"), ("licenses", "renew"), ("licenses", "return"), ("licenses", "assign"),
         ("banks", "add"), ("banks", "request"), ("versions", "restrict"), ("versions", "unrestrict"),
         ("seats", "add"), ("seats", "request"), ("teams", "create"), ("teams", "add"), ("teams", "remove"),
+        ("outbox", "retry"),
     }
     assert typed <= set(COMMANDS)
     for command, action in typed:

@@ -417,3 +417,141 @@ def test_a_bad_smtp_setting_is_one_clear_line(portal, cli, inbox, monkeypatch):
     monkeypatch.setenv("ELP_SMTP_TLS", "sometimes")
     result = cli("outbox", "send", user=None)
     assert result.code == 1 and "ELP_SMTP_TLS" in result.err and result.err.count("\n") == 1
+
+
+def test_login_and_a_refused_login(portal, inbox, smtp_server, monkeypatch):
+    from tests.smtp_server import PASSWORD, USER
+
+    portal.invite(ADMIN, ANA)
+    monkeypatch.setenv("ELP_SMTP_USER", USER)
+    monkeypatch.setenv("ELP_SMTP_PASSWORD", "wrong")
+    logins = len(smtp_server.logins)
+    report = deliver(portal)
+    assert report.sent == [] and "refused the login of elp-sender" in report.error and "wrong" not in report.error
+    assert inbox.messages() == [] and by_id(portal)[1]["state"] == "queued"
+    monkeypatch.setenv("ELP_SMTP_PASSWORD", PASSWORD)
+    assert deliver(portal, NOW + dt.timedelta(hours=1)).sent == [1]
+    assert smtp_server.logins[logins:] == [USER] and len(inbox.messages(ANA)) == 1
+
+
+def test_settings_from_the_config_file(portal, cli, inbox, smtp_server, monkeypatch, tmp_path):
+    import json
+
+    for name in ("ELP_SMTP_HOST", "ELP_SMTP_PORT", "ELP_SMTP_TLS", "ELP_MAIL_FROM"):
+        monkeypatch.delenv(name)
+    config = tmp_path / "settings.json"
+    config.write_text(json.dumps({"theme": "nord", "smtp": {
+        "host": "127.0.0.1", "port": smtp_server.port, "tls": "none", "mail_from": "Licenses <licenses@lumenfox.studio>"}}))
+    monkeypatch.setenv("ELP_CONFIG", str(config))
+    portal.invite(ADMIN, ANA)
+    result = cli("outbox", "send", user=None)
+    assert result.code == 0 and f"smtp://127.0.0.1:{smtp_server.port} (none)" in result.out
+    [got] = inbox.messages(ANA)
+    assert got.header("From") == "Licenses <licenses@lumenfox.studio>" and got.mail_from == "licenses@lumenfox.studio"
+
+
+def test_mail_to_the_vendor_is_what_the_vendor_sees(portal):
+    """The rows behind the vendor's Outbox (the vendor side wires `vendor_outbox(actor)` to them):
+    requests of every organization, none of an organization's own mail."""
+    bank = grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2027-05-01")
+    portal.invite(ADMIN, ANA)
+    portal.request_credits(ADMIN, bank["id"], 50)
+    [request] = [m for m in outbox(portal).values() if m["kind"] == "request"]
+    with portal.store.transaction() as db:
+        db.insert("vendors", {"id": "quillstone", "name": "Quillstone", "email": request["to"], "feed": None, "products": []})
+    rows = portal._vendor_outbox_rows(portal.store.read())
+    assert [(r["kind"], r["to"]) for r in rows] == [("request", request["to"])]
+    assert {r["kind"] for r in portal.outbox(ADMIN)} == {"invitation", "request"}  # the admins see their request too
+
+
+EXPECTED_SUBJECTS = {
+    "en": {"invitation": f"{ADMIN} invited you to Lumenfox Studios on the Enterprise License Portal",
+           "license": "Quillstone Animate: 1 license(s) assigned to you",
+           "returned": "Quillstone Animate: license {aid} returned",
+           "reassigned": "Quillstone Animate: license {aid} assigned to you",
+           "request": "Request #1: 40 credits of Quillstone Animate for Lumenfox Studios",
+           "license-expiring": "Your Quillstone Animate license {aid} expires on 2026-12-20",
+           "credits-expiring": "99 credits of Quillstone Animate will be lost on 2026-12-20"},
+    "fr": {"invitation": f"{ADMIN} vous invite à rejoindre Lumenfox Studios sur le portail de licences entreprise",
+           "license": "Quillstone Animate : 1 licence(s) vous sont attribuées",
+           "returned": "Quillstone Animate : licence {aid} restituée",
+           "reassigned": "Quillstone Animate : la licence {aid} vous est attribuée",
+           "request": "Demande n° 1 : 40 crédits Quillstone Animate pour Lumenfox Studios",
+           "license-expiring": "Votre licence Quillstone Animate {aid} expire le 2026-12-20",
+           "credits-expiring": "99 crédits Quillstone Animate seront perdus le 2026-12-20"},
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_every_kind_of_message_arrives_once_with_its_headers_in_the_organization_language(portal, inbox, lang):
+    if lang != "en":
+        portal.set_mail_language(ADMIN, lang)
+    bank = grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2026-12-20",
+                      product_version="25.1", portable=True)
+    [lic] = generate(portal, bank, ANA)  # invitation + license; cut by the bank: expires 2026-12-20
+    assert lic["expires_on"] == "2026-12-20"
+    aid = lic["activation_id"]
+    portal.sign_in(ANA)
+    portal.return_license(ADMIN, aid, ANA)
+    portal.assign_license(ADMIN, aid, ANA)
+    portal.request_credits(ADMIN, bank["id"], 40)
+    assert portal.queue_reminders() == 3  # the bank (to the admin), the license (to Ana and the admin)
+    report = deliver(portal)
+    queued = outbox(portal).values()
+    assert sorted(report.sent) == sorted(d["id"] for d in queued) and report.error is None
+    got = inbox.messages()
+    assert len(got) == len(queued) == 8
+    by_message_id = {m.header("Message-ID"): m for m in got}
+    assert len(by_message_id) == 8  # each message once, under the Message-ID it was queued with
+    for doc in queued:
+        message = by_message_id[doc["message_id"]]
+        assert message.rcpt_tos == [doc["to"]] and message.header("To") == doc["to"]
+        assert message.header("From") == "ELP <elp@lumenfox.studio>" and message.header("Date")
+        assert message.header("Subject") == doc["subject"] and doc["language"] == lang
+        assert message.body.startswith("Hello," if lang == "en" else "Bonjour,")
+    subjects = {m.header("Subject") for m in got}
+    for kind, subject in EXPECTED_SUBJECTS[lang].items():
+        assert subject.format(aid=aid) in subjects, (kind, subjects)
+    assert deliver(portal, NOW + dt.timedelta(days=1)).sent == [] and len(inbox.messages()) == 8
+
+
+@pytest.mark.parametrize("mode", ["starttls", "tls"])
+def test_starttls_and_tls_check_the_certificate(portal, inbox, tls_smtp_servers, monkeypatch, mode):
+    from tests.smtp_server import PASSWORD, USER
+
+    starttls, tls, certificate = tls_smtp_servers
+    server = starttls if mode == "starttls" else tls
+    monkeypatch.setenv("ELP_SMTP_TLS", mode)
+    monkeypatch.setenv("ELP_SMTP_PORT", str(server.port))
+    monkeypatch.setenv("ELP_SMTP_USER", USER)
+    monkeypatch.setenv("ELP_SMTP_PASSWORD", PASSWORD)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    portal.invite(ADMIN, ANA)
+    report = deliver(portal)  # a certificate nobody vouches for: refused, nothing sent
+    assert report.sent == [] and "certificate verify failed" in report.error
+    assert inbox.messages() == [] and by_id(portal)[1]["state"] == "queued"
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate))  # the machine trusts it
+    assert deliver(portal, NOW + dt.timedelta(hours=1)).sent == [1]
+    [got] = inbox.messages(ANA)
+    assert got.header("Message-ID") == by_id(portal)[1]["message_id"]
+
+
+def test_an_invitation_shows_the_ssh_line_when_the_server_says_how_to_reach_it(portal, inbox, monkeypatch):
+    monkeypatch.setenv("ELP_SSH", "ssh elp@licenses.lumenfox.studio")
+    portal.invite(ADMIN, ANA)
+    deliver(portal)
+    [got] = inbox.messages(ANA)
+    assert (f"    ssh elp@licenses.lumenfox.studio -t 'ELP_STORE={portal.store.path} ELP_USER={ANA} elp'"
+            in got.body)
+    assert f"    elp --store {portal.store.path} --as {ANA}" in got.body
+
+
+def test_a_renewal_tells_the_user_the_new_expiry(portal, inbox):
+    bank = grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2027-05-01")
+    [lic] = generate(portal, bank, ANA)
+    renewed = portal.renew(ADMIN, portal.quote_renew(ADMIN, lic["activation_id"], months=1))
+    deliver(portal)
+    [got] = [m for m in inbox.messages(ANA) if "renewed" in m.header("Subject")]
+    assert got.header("Subject") == f"Quillstone Animate: license {lic['activation_id']} renewed until {renewed['expires_on']}"
+    assert f"{ADMIN} renewed your Quillstone Animate license in Lumenfox Studios." in got.body
+    assert f"until {renewed['expires_on']}" in got.body

@@ -159,7 +159,7 @@ async def filter_rows(pilot, text: str) -> None:
 
 
 # -- pages at 120x36 -----------------------------------------------------------------------
-ADMIN_PAGES = ["dashboard", "banks", "licenses", "versions", "users", "teams", "activity", "my-licenses"]
+ADMIN_PAGES = ["dashboard", "banks", "licenses", "versions", "users", "teams", "activity", "outbox", "my-licenses"]
 
 
 @pytest.mark.parametrize("page_id", ADMIN_PAGES)

@@ -761,13 +761,18 @@ class DemoBuilder:
 
     def _outbox(self) -> list[dict[str, Any]]:
         self.mails.sort(key=lambda m: (m[0], m[1], m[2]))
+        # Whose Outbox page shows a message: the organization of its recipient (a member).
+        org_of = {m.email: org.id for org in self.orgs for m in org.members}
         out = []
         for n, (day, _, _, to, subject, body) in enumerate(self.mails[-OUTBOX_SIZE:], start=1):
             if callable(subject):
                 message = subject()
                 subject, body = message.subject, message.body
-            out.append(Email(id=n, to=to, subject=subject, body=body, created_on=day,
-                             state=MailState.sent if day < self.today else MailState.queued).to_doc())
+            sent = day < self.today
+            out.append(Email(id=n, to=to, subject=subject, body=body, created_on=day, organization=org_of.get(to),
+                             message_id=f"<elp.demo.{n}@{to.rpartition('@')[2]}>", attempts=1 if sent else 0,
+                             sent_at=f"{day.isoformat()}T09:0{n % 10}:00" if sent else None,
+                             state=MailState.sent if sent else MailState.queued).to_doc())
         return out
 
     def _tables(self) -> dict[str, dict[str, dict[str, Any]]]:

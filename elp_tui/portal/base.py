@@ -234,6 +234,7 @@ class PortalBase:
         self._queue(db, mail.invitation(
             self._org_language(db, me["organization"]), org_id=me["organization"], org=org, inviter=me["email"],
             to=address, role=role.value, why=why, reason=reason, about=about, sign_in=self._sign_in_command(address),
+            ssh=self._ssh_sign_in(address),
         ))
         self._log(db, me["organization"], me["email"], "user-invite", address,
                   f"invited as {role.value} ({why})" if why else f"invited as {role.value}")
@@ -244,6 +245,15 @@ class PortalBase:
         path = getattr(self.store, "path", None)
         where = f"--store {shlex.quote(str(path))} " if path else ""
         return f"elp {where}--as {shlex.quote(address)}"
+
+    def _ssh_sign_in(self, address: str) -> str | None:
+        """The same from the member's own computer, when this machine says how to reach it (ELP_SSH)."""
+        from elp_tui.config import ssh_login
+
+        login, path = ssh_login(), getattr(self.store, "path", None)
+        if not login or not path:
+            return None
+        return f"{login} -t {shlex.quote(f'ELP_STORE={shlex.quote(str(path))} ELP_USER={shlex.quote(address)} elp')}"
 
     def _allowed_builds(self, db: View, org: str, product: str) -> list[dict[str, Any]]:
         """The builds of `product` the organization's members may download, newest first."""

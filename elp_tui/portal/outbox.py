@@ -27,12 +27,14 @@ from typing import Any, Protocol
 from elp_tui.i18n import _
 from elp_tui.models import MailState, Role, UserStatus
 from elp_tui.portal import mail
-from elp_tui.portal.base import T_BANKS, T_LEDGER, T_LICENSES, T_ORGS, T_OUTBOX, T_USERS, PortalBase, check_text
+from elp_tui.portal.base import (
+    MAX_NAME, T_BANKS, T_LEDGER, T_LICENSES, T_ORGS, T_OUTBOX, T_USERS, T_VENDORS, PortalBase, check_text,
+)
 from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation
 from elp_tui.store.repository import View
 
 MAX_ATTEMPTS = 8
-# Minutes to wait after the 1st, 2nd, ... failed attempt (the last one repeats): about 41 hours
+# Minutes to wait after the 1st, 2nd, ... failed attempt (the last one repeats): about 29 hours
 # from the first attempt to the 8th, so a server down for a day loses nothing.
 BACKOFF_MINUTES = (1, 5, 15, 60, 240, 720)
 # A message "sending" for longer than this was left by a sender that died (or hangs): shown as stuck.
@@ -113,8 +115,19 @@ class OutboxMixin(PortalBase):
         now = self._moment()
         return [self._mail_row(d, now) for d in docs]
 
+    def _vendor_outbox_rows(self, db: View, state: str | None = None) -> list[dict[str, Any]]:
+        """The mail to the vendor's addresses (requests of every organization) or of no
+        organization, newest first: what a vendor's Outbox shows. (Wired to a vendor-only
+        operation by the vendor side: `vendor_outbox(actor)`.)"""
+        addresses = {v["email"] for v in db.all(T_VENDORS)}
+        docs = db.find(T_OUTBOX, lambda d: d["to"] in addresses or not d.get("organization"),
+                       **({"state": state} if state else {}))
+        docs.sort(key=lambda d: d["id"], reverse=True)
+        now = self._moment()
+        return [self._mail_row(d, now) for d in docs]
+
     def _org_mail(self, db: View, me: dict[str, Any], mail_id: Any) -> dict[str, Any]:
-        text = str(mail_id).strip().lstrip("#")
+        text = check_text(str(mail_id).strip(), _("The message ID"), limit=MAX_NAME).lstrip("#")
         doc = db.get(T_OUTBOX, id=int(text)) if text.isdigit() and len(text) < 12 else None
         if doc is None or doc.get("organization") != me["organization"]:
             raise NotFound(_("No message {id} in your organization's outbox: 'elp outbox list' shows them.").format(id=mail_id))
@@ -181,7 +194,12 @@ class OutboxMixin(PortalBase):
             if u["role"] == Role.admin.value and u["status"] == UserStatus.active.value and u.get("organization"):
                 admins.setdefault(u["organization"], []).append(u["email"])
         used = db.sums(T_LEDGER, "credits", by="bank")
-        for bank in db.all(T_BANKS):
+        horizon = (today + dt.timedelta(days=max(REMINDER_DAYS))).isoformat()
+
+        def near(doc: dict[str, Any]) -> bool:  # expires within the longest reminder's days, not yet
+            return today_iso < doc["expires_on"] <= horizon
+
+        for bank in db.find(T_BANKS, near, copy=False):
             due = threshold(bank["expires_on"])
             org = orgs.get(bank["organization"])
             if due is None or org is None:
@@ -192,8 +210,8 @@ class OutboxMixin(PortalBase):
             for to in sorted(admins.get(org["id"], [])):
                 messages.append(mail.credits_expiring(org.get("language") or "en", org_id=org["id"], org=org["name"], to=to,
                                                       bank=row, days=due[0], left=due[1]))
-        for lic in db.all(T_LICENSES):
-            if lic["expires_on"] <= today_iso or not lic.get("assignee"):
+        for lic in db.find(T_LICENSES, near, copy=False):
+            if not lic.get("assignee"):
                 continue
             due = threshold(lic["expires_on"])
             org = orgs.get(lic["organization"])
@@ -210,7 +228,8 @@ class OutboxMixin(PortalBase):
         """Queue the reminders due today that were not queued before (each is sent once: its
         Message.key); how many. Writes nothing when there are none."""
         db = self.store.read()
-        if not any(m.key and not db.exists(T_OUTBOX, key=m.key) for m in self._reminders(db)):
+        queued_before = {d["key"] for d in db.find(T_OUTBOX, lambda d: d.get("key") is not None, copy=False)}
+        if all(m.key in queued_before for m in self._reminders(db)):
             return 0
         queued = 0
         with self.store.transaction() as tx:
