@@ -124,3 +124,27 @@ def test_an_active_user_who_never_signed_in_is_reported(portal):
     portal.invite(ADMIN, ANA)
     tamper(portal, "users", lambda u: u.update(status="active"), lambda u: u["email"] == ANA)
     reported(portal, ANA, "active", "never signed in")
+
+
+def test_a_vendor_role_inside_an_organization_and_a_user_of_none_are_reported(portal):
+    """A hand edit giving a member the vendor's role would let them grant their own organization
+    credits: the store reports it (and refuses to open), and the portal refuses them meanwhile."""
+    portal.invite(ADMIN, ANA)
+    assert portal.check() == []
+    tamper(portal, "users", lambda u: u.update(role="vendor"), lambda u: u["email"] == ANA)
+    reported(portal, ANA, "vendor's team", "lumenfox-studios")
+    tamper(portal, "users", lambda u: u.update(role="regular", organization=None), lambda u: u["email"] == ANA)
+    reported(portal, ANA, "belongs to no organization")
+
+
+def test_a_request_answered_halfway_is_reported(portal):
+    from tests.helpers import grant_bank
+
+    bank = grant_bank(portal, product="Quillstone Animate", credits=10, start="2026-11-01", expires_on="2027-05-01")
+    request = portal.request_credits(ADMIN, bank["id"], 5)
+    assert portal.check() == []
+    tamper(portal, "requests", lambda r: r.update(state="granted"))
+    reported(portal, f"request #{request['id']}", "granted without saying how much")
+    reported(portal, f"request #{request['id']}", "no answer date")
+    tamper(portal, "requests", lambda r: r.update(state="requested", answered_on="2026-11-23"))
+    reported(portal, f"request #{request['id']}", "open but has an answer date")

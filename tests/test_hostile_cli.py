@@ -82,6 +82,18 @@ FIELDS: list[tuple[str, str, list[str], str | None]] = [
     ("banks add --start", "date", put(BANK, "--start"), ADMIN),
     ("banks add --expires", "date", put(BANK, "--expires"), ADMIN),
     ("licenses generate --start", "date", put(GEN, "--start"), ADMIN),
+    # the vendor's commands ("--as" after the command: the vendor's staff)
+    ("vendor staff EMAIL", "email", ["vendor", "staff", V, "--as", VENDOR], ADMIN),
+    ("vendor setup --name", "name", ["vendor", "setup", "--name", V, "--email", "desk@q.example", "--staff", VENDOR,
+                                     "--as", VENDOR], ADMIN),
+    ("vendor setup --email", "email", ["vendor", "setup", "--name", "Quillstone", "--email", V, "--staff", VENDOR,
+                                       "--as", VENDOR], ADMIN),
+    ("vendor topup --credits", "number", ["vendor", "topup", "BK-0001", "--credits", V, "--as", VENDOR], ADMIN),
+    ("vendor topup --expires", "date", ["vendor", "topup", "BK-0001", "--expires", V, "--as", VENDOR], ADMIN),
+    ("vendor build --version", "version", ["vendor", "build", "--product", ANIMATE, "--version", V, "--released",
+                                           "2026-11-20", "--as", VENDOR], ADMIN),
+    ("vendor build --released", "date", ["vendor", "build", "--product", ANIMATE, "--version", "26.0", "--released", V,
+                                         "--as", VENDOR], ADMIN),
 ]
 
 # renew --months may be 0 (a multiseat may only add computers): its floor is 0, not 1.
@@ -150,6 +162,7 @@ def test_every_command_with_a_typed_argument_is_in_the_matrix():
         ("banks", "add"), ("banks", "request"), ("versions", "restrict"), ("versions", "unrestrict"),
         ("seats", "add"), ("seats", "request"), ("teams", "create"), ("teams", "add"), ("teams", "remove"),
         ("outbox", "retry"),
+        ("vendor", "staff"), ("vendor", "setup"), ("vendor", "topup"), ("vendor", "build"),
     }
     assert typed <= set(COMMANDS)
     for command, action in typed:

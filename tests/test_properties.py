@@ -26,12 +26,15 @@ ADMIN = "admin@lumenfox.studio"
 OTHER_ADMIN = "boss@otter.example"
 PEOPLE = ["ana@lumenfox.studio", "bob@lumenfox.studio", "cy@freelance.example", "dee@freelance.example", OTHER_ADMIN, ADMIN]
 ACTORS = [ADMIN] * 5 + ["ana@lumenfox.studio", "bob@lumenfox.studio"]
+VENDOR = "desk@quillstone.example.com"  # grant_bank sets the vendor up with this staff member
+GRANTERS = [VENDOR] * 4 + [ADMIN, "ana@lumenfox.studio"]  # the vendor grants; an organization member is refused
 TYPES = ["node-lock", "multiseat", "floating"]
 SKETCH = "Quillstone Sketch"
 TEAMS = ["Story", "Layout"]
 
 people = st.sampled_from(PEOPLE)
 actors = st.sampled_from(ACTORS)
+granters = st.sampled_from(GRANTERS)
 picks = st.integers(min_value=0, max_value=1_000)
 
 
@@ -195,9 +198,21 @@ class PortalMachine(RuleBasedStateMachine):
     def team_remove(self, actor, team, email):
         self.attempt(lambda: self.portal.team_remove(actor, team, email), "team_remove")
 
-    @rule(actor=actors, seats=st.integers(1, 2))
+    @rule(actor=granters, seats=st.integers(1, 2))
     def add_seats(self, actor, seats):
-        self.attempt(lambda: self.portal.add_seats(actor, SKETCH, seats), "add_seats")
+        self.attempt(lambda: self.portal.add_seats(actor, "lumenfox-studios", SKETCH, seats), "add_seats")
+
+    @rule(actor=granters, request=picks, grant=st.booleans(), amount=st.none() | st.integers(0, 60), bank=picks)
+    def answer(self, actor, request, grant, amount, bank):
+        """The vendor answers a request (open or not): granted (what was asked, or `amount`, to its
+        bank or another one) or declined."""
+        numbers = sorted(r["id"] for r in self.raw().get("requests", {}).values())
+        number = self.pick(numbers, request) or 1
+        if grant:
+            target = self.pick(self.banks(), bank) if bank % 3 == 0 else None
+            self.attempt(lambda: self.portal.grant_request(actor, number, amount=amount, target=target), "grant_request")
+        else:
+            self.attempt(lambda: self.portal.decline_request(actor, number, "not now"), "decline_request")
 
     @rule(actor=actors, bank=picks, amount=st.integers(0, 50), seats=st.booleans())
     def request(self, actor, bank, amount, seats):
@@ -237,6 +252,23 @@ class PortalMachine(RuleBasedStateMachine):
         for pool in self.portal.seats_overview(admins[0]):
             assert pool["unused"] >= 0
             assert pool["active"] + pool["pending"] + pool["unassigned"] + pool["unused"] == pool["purchased"]
+
+    @invariant()
+    def a_request_is_answered_once_and_open_requests_stay_requested(self) -> None:
+        if not self.portal.store.exists():
+            return
+        data = self.raw()
+        banks = data.get("banks", {}).values()
+        for req in data.get("requests", {}).values():
+            if req["state"] == "requested":
+                assert req["answered_on"] is None and req["granted"] is None
+            elif req["state"] == "granted":
+                assert req["granted"] >= 1 and req["answered_by"] == VENDOR
+                assert req["granted_target"] is not None
+            else:
+                assert req["granted"] is None and req["reason"] == "not now"
+        for bank in banks:
+            assert bank["credits_requested"] >= bank["credits_granted"]
 
     @invariant()
     def ledger_and_activity_only_grow(self) -> None:

@@ -13,6 +13,7 @@ from elp_tui.cli.credits import BANK_KEYS
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _
 from elp_tui.models import Role
+from elp_tui.portal.base import normalise_email
 
 ORG_COLUMNS = (
     Column("id", "ORGANIZATION"),
@@ -64,22 +65,20 @@ def setup(s: Session) -> None:
     products = a.products.split(",") if a.products is not None else None
     if not s.portal.store.exists() or not s.portal.store.read().all("vendors"):
         vendor = s.portal.setup_vendor(a.name, a.email, a.staff, feed=a.feed, products=products or ())
+        staff = normalise_email(a.staff)
         s.console.line(
             _("Vendor {name} set up: requests go to {email}; staff: {staff}.").format(
-                name=plain(vendor["name"]), email=plain(vendor["email"]), staff=plain(a.staff.strip().lower()))
+                name=plain(vendor["name"]), email=plain(vendor["email"]), staff=plain(staff))
         )
         s.console.line(_("Grant an organization a bank with:"))
-        s.console.line(f"  elp --store {plain(s.store_path)} --as {plain(a.staff.strip().lower())} "
+        s.console.line(f"  elp --store {plain(s.store_path)} --as {plain(staff)} "
                        "banks add --org ORG_ID --product NAME --credits N --start DATE --expires DATE")
         return
     s.sign_in(vendor_required=True)
     vendor = s.portal.update_vendor(s.actor, name=a.name, email=a.email, feed=a.feed, products=products)
-    if a.staff and a.staff.strip().lower() != s.actor:
-        try:
-            s.portal.add_vendor_staff(s.actor, a.staff)
-        except Exception as exc:  # already staff: the settings changed all the same
-            if "already on the vendor's team" not in str(exc):
-                raise
+    staff = normalise_email(a.staff)
+    if staff not in s.portal.vendor_settings(s.actor)["staff"]:  # a new member of the team
+        s.portal.add_vendor_staff(s.actor, staff)
     s.console.line(
         _("Vendor settings saved: {name}, requests to {email}{feed}.").format(
             name=plain(vendor["name"]), email=plain(vendor["email"]),

@@ -143,7 +143,7 @@ class PortalBase:
             raise PermissionDenied(not_a_user(email))
         if user["status"] == UserStatus.inactive.value:
             raise PermissionDenied(inactive_user(user["email"]))
-        if user["role"] != Role.vendor.value:
+        if user["role"] != Role.vendor.value or user.get("organization"):
             raise self._vendor_required_refusal(user, None)
         return dict(user)
 
@@ -175,7 +175,7 @@ class PortalBase:
         if user["status"] == UserStatus.inactive.value:
             raise SignInRefused(inactive_user(address))
         if vendor_required:
-            if user["role"] != Role.vendor.value:
+            if user["role"] != Role.vendor.value or user.get("organization"):
                 raise self._vendor_required_refusal(user, operation)
             return user
         if admin_required and user["role"] == Role.vendor.value:

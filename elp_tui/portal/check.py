@@ -9,7 +9,7 @@ from typing import Any
 from elp_tui.i18n import _
 from elp_tui.models import LicenseType
 from elp_tui.portal.base import (
-    T_ACTIVITY, T_BANKS, T_HOLDERS, T_LEDGER, T_LICENSES, T_ORGS, T_POOLS, T_PRODUCTS, T_RESTRICTIONS, T_TEAMS, T_USERS, PortalBase,
+    T_ACTIVITY, T_BANKS, T_HOLDERS, T_LEDGER, T_LICENSES, T_ORGS, T_POOLS, T_PRODUCTS, T_REQUESTS, T_RESTRICTIONS, T_TEAMS, T_USERS, PortalBase,
 )
 from elp_tui.portal.credits import return_blocked_reason
 from elp_tui.portal.inputs import control_character
@@ -96,6 +96,14 @@ class CheckMixin(PortalBase):
             for u in users
             if u["status"] == "active" and not u.get("signed_in_on")
         ]
+        # The vendor's staff belong to no organization, and everyone else to one: a vendor role
+        # inside an organization would let a member grant their own organization credits.
+        for u in users:
+            if u.get("role") == "vendor" and u.get("organization"):
+                problems.append(_("user {email} is on the vendor's team but belongs to organization {org}").format(
+                    email=u["email"], org=u["organization"]))
+            elif u.get("role") != "vendor" and not u.get("organization"):
+                problems.append(_("user {email} belongs to no organization").format(email=u["email"]))
         user_org = {u["email"]: u.get("organization") for u in users}
         for org in orgs:
             if not any(u.get("organization") == org and u["role"] == "admin" and u["status"] == "active" for u in users):
@@ -235,6 +243,14 @@ class CheckMixin(PortalBase):
                     )
                 )
 
+        for req in _docs(tables, T_REQUESTS):
+            state = req.get("state") or "requested"
+            if state == "granted" and (not req.get("granted") or not req.get("granted_target")):
+                problems.append(_("request #{id} is granted without saying how much or to which bank or pool").format(id=req["id"]))
+            if state != "requested" and not req.get("answered_on"):
+                problems.append(_("request #{id} is {state} but has no answer date").format(id=req["id"], state=state))
+            if state == "requested" and req.get("answered_on"):
+                problems.append(_("request #{id} is open but has an answer date").format(id=req["id"]))
         numbers = Counter(a["seq"] for a in _docs(tables, T_ACTIVITY))
         problems += [_("activity seq {seq} is used {n} times").format(seq=s, n=n) for s, n in sorted(numbers.items()) if n > 1]
         missing = gaps(set(numbers))
