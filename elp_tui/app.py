@@ -30,6 +30,7 @@ from elp_tui.screens.my_licenses import MyLicensesPage
 from elp_tui.screens.outbox import OutboxPage
 from elp_tui.screens.teams import TeamsPage
 from elp_tui.screens.users import UsersPage
+from elp_tui.screens.vendor import VendorOrganizationsPage, VendorRequestsPage
 from elp_tui.screens.versions import VersionsPage
 from elp_tui.settings import load_settings, save_settings, settings_path
 from elp_tui.store import Store, StoreError
@@ -66,6 +67,8 @@ PAGES: list[type[Page]] = [
     ActivityPage,
     OutboxPage,
 ]
+# What vendor staff see: they belong to no organization, so none of the pages above.
+VENDOR_PAGES: list[type[Page]] = [VendorRequestsPage, VendorOrganizationsPage]
 
 
 class SafePalette(CommandPalette):
@@ -110,7 +113,18 @@ class ELPApp(TranslatedBindings, App[None]):
     def is_admin(self) -> bool:
         return self.user["role"] == "admin"
 
+    @property
+    def is_vendor(self) -> bool:
+        return self.user["role"] == "vendor"
+
+    def role_name(self) -> str:
+        if self.is_vendor:
+            return _("vendor")
+        return _("admin") if self.is_admin else _("regular user")
+
     def allowed_pages(self) -> list[type[Page]]:
+        if self.is_vendor:
+            return list(VENDOR_PAGES)
         return [p for p in PAGES if self.is_admin or not p.ADMIN_ONLY]
 
     def on_mount(self) -> None:
@@ -203,14 +217,14 @@ class ELPApp(TranslatedBindings, App[None]):
             return False  # a dialog, the help or the palette is open: once it closes
         self._identity_marker = marker
         self.identity_changed(user)
-        role = _("admin") if self.is_admin else _("regular user")
-        self.notify(_("Another admin changed your account: you are now {role}.").format(role=role),
+        self.notify(_("Another admin changed your account: you are now {role}.").format(role=self.role_name()),
                     severity="warning", timeout=10)
         return False
 
     def main_screen(self) -> MainScreen:
         """The pages this user may see, opened where their role starts."""
-        return MainScreen(self.allowed_pages(), start="dashboard" if self.is_admin else "my-licenses")
+        start = "vendor-requests" if self.is_vendor else "dashboard" if self.is_admin else "my-licenses"
+        return MainScreen(self.allowed_pages(), start=start)
 
     def identity_changed(self, user: dict[str, Any] | None = None) -> None:
         """The signed-in user's own role or status changed: rebuild what they may see.

@@ -17,6 +17,7 @@ from elp_tui.portal.feed import feed_note
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dashboard import in_days, open_licenses_of
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
+from elp_tui.screens.requests import RequestsPanel
 from elp_tui.widgets.filter import FilterBar
 from elp_tui.widgets.safe import content
 from elp_tui.widgets.table import Column, RecordTable
@@ -54,6 +55,8 @@ class BanksPage(Page):
     BanksPage #banks-table { height: 1fr; min-height: 4; }
     BanksPage #banks-detail-box { height: auto; max-height: 8; border-top: solid $panel; }
     BanksPage #banks-detail { height: auto; }
+    BanksPage #banks-requests { height: auto; max-height: 7; border-top: solid $panel; }
+    BanksPage #banks-requests-table { height: auto; max-height: 5; }
     """
 
     # Remaining and the expiration date come early: they must show at 120 columns.
@@ -74,6 +77,7 @@ class BanksPage(Page):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.rows: list[dict[str, Any]] | None = None
+        self.requests: list[dict[str, Any]] = []
 
     def compose(self) -> ComposeResult:
         self.table = RecordTable(self.COLUMNS, id="banks-table", muted=lambda r: r["expired"])
@@ -86,12 +90,15 @@ class BanksPage(Page):
         yield self.table
         with VerticalScroll(id="banks-detail-box", can_focus=False):
             yield Static("", id="banks-detail")
+        yield RequestsPanel("credits", N_("Credit requests"), id="banks-requests")
 
     # -- data --------------------------------------------------------------------------
-    def fetch(self) -> list[dict[str, Any]]:
-        return self.portal.flag_expiring_banks(self.portal.list_banks(self.me))
+    def fetch(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return self.portal.flag_expiring_banks(self.portal.list_banks(self.me)), self.portal.list_requests(self.me)
 
-    def show_data(self, data: list[dict[str, Any]]) -> None:
+    def show_data(self, data: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+        data, self.requests = data
+        self.query_one(RequestsPanel).show(self.requests)
         self.rows = data
         marked = [{**row, "label": row["id"] + (" ⚠" if row["expiring_soon"] else "")} for row in data]
         self.table.set_rows(marked, keep="id")
@@ -140,6 +147,12 @@ class BanksPage(Page):
                         n=bank["remaining"], date=bank["expires_on"], when=in_days(bank["days_left"]),
                     )
                 )))
+        waiting = [r for r in self.requests if r.get("kind") == "credits" and r.get("target") == bank["id"]
+                   and r.get("state") == "requested"]
+        if waiting:
+            lines.append(content(_("Waiting for the vendor: {requests}.").format(
+                requests=", ".join(_("#{id}: {n} credits asked on {day}").format(id=r["id"], n=r["amount"], day=r["on"])
+                                   for r in waiting))))
         if bank["return_blocked"]:
             lines.append(content(_("Returns: {reason}.").format(reason=bank["return_blocked"])))
         lines.append(content(_("enter or l: manage this product's licenses · q: request credits · r: refresh banks")))
@@ -155,6 +168,7 @@ class BanksPage(Page):
         try:
             rows, changes = self.portal.refresh_banks(self.me, previous)
             rows = self.portal.flag_expiring_banks(rows)
+            requests = self.portal.list_requests(self.me)
         except FeedError as exc:  # offline, refused, slow or malformed: one line, nothing changed
             self.app.call_from_thread(self.elp.notify, str(exc), title=_("Vendor feed"), severity="error", timeout=10,
                                       markup=False)
@@ -162,10 +176,10 @@ class BanksPage(Page):
         except PortalError as exc:
             self.app.call_from_thread(self.elp.refuse, exc)
             return
-        self.app.call_from_thread(self._refreshed, rows, changes)
+        self.app.call_from_thread(self._refreshed, rows, requests, changes)
 
-    def _refreshed(self, rows: list[dict[str, Any]], changes: list[str]) -> None:
-        self.show_data(rows)
+    def _refreshed(self, rows: list[dict[str, Any]], requests: list[dict[str, Any]], changes: list[str]) -> None:
+        self.show_data((rows, requests))
         if not changes:
             self.elp.notify(_("No change: the banks are as they were."), title=_("Banks refreshed"), timeout=4, markup=False)
             return

@@ -36,6 +36,7 @@ class Page(TranslatedBindings, Vertical):
     PAGE_ID: ClassVar[str] = ""
     TITLE: ClassVar[str] = ""
     ADMIN_ONLY: ClassVar[bool] = True
+    VENDOR_ONLY: ClassVar[bool] = False  # the vendor's desk: only vendor staff see it, and nothing else
     ACTIONS: ClassVar[list[PageAction]] = []
 
     DEFAULT_CSS = """

@@ -63,8 +63,8 @@ class MainScreen(TranslatedBindings, Screen[None]):
 
     def compose(self) -> ComposeResult:
         app = self.elp
-        role = _("admin") if app.is_admin else _("regular user")
-        who = f" ELP · {app.organization} · {app.user_email} ({role})"
+        where = app.organization or _("Vendor desk")
+        who = f" ELP · {where} · {app.user_email} ({app.role_name()})"
         yield Static(content(who), id="signed-in")
         with Horizontal(id="body"):
             yield Sidebar(*self._options(), id="sidebar")
@@ -75,10 +75,12 @@ class MainScreen(TranslatedBindings, Screen[None]):
 
     def _options(self) -> list[Option | None]:
         options: list[Option | None] = []
-        workspace = [p for p in self.page_classes if not p.ADMIN_ONLY]
+        workspace = [p for p in self.page_classes if not p.ADMIN_ONLY and not p.VENDOR_ONLY]
         organization = [p for p in self.page_classes if p.ADMIN_ONLY]
+        vendor = [p for p in self.page_classes if p.VENDOR_ONLY]
         number = 1
-        for heading, group in ((N_("Manage Workspace"), workspace), (N_("Manage Organization"), organization)):
+        groups = ((N_("Manage Workspace"), workspace), (N_("Manage Organization"), organization), (N_("Vendor desk"), vendor))
+        for heading, group in groups:
             if not group:
                 continue
             options.append(Option(content(_(heading).upper()), id=f"heading-{heading}", disabled=True))

@@ -20,6 +20,7 @@ from elp_tui.i18n import N_, _
 from elp_tui.portal.feed import feed_note
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
+from elp_tui.screens.requests import RequestsPanel
 from elp_tui.widgets.filter import FilterBar
 from elp_tui.widgets.safe import content
 from elp_tui.widgets.table import Column, RecordTable
@@ -55,6 +56,8 @@ class TeamsPage(Page):
     TeamsPage #teams-table, TeamsPage #team-members { height: 1fr; }
     TeamsPage .teams-heading { height: 1; color: $accent; text-style: bold; }
     TeamsPage #teams-unassigned { height: auto; max-height: 2; color: $text-muted; }
+    TeamsPage #teams-requests { height: auto; max-height: 6; border-top: solid $panel; }
+    TeamsPage #teams-requests-table { height: auto; max-height: 4; }
     """
 
     TEAM_COLUMNS = [
@@ -104,15 +107,18 @@ class TeamsPage(Page):
                 yield Static("", id="team-members-heading", classes="teams-heading")
                 yield self.members
                 yield Static("", id="teams-unassigned")
+        yield RequestsPanel("seats", N_("Seat requests"), id="teams-requests")
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width >= 110, "-wide")
 
     # -- data --------------------------------------------------------------------------
-    def fetch(self) -> list[dict[str, Any]]:
-        return self.portal.seats_overview(self.me)
+    def fetch(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return self.portal.seats_overview(self.me), self.portal.list_requests(self.me)
 
-    def show_data(self, data: list[dict[str, Any]]) -> None:
+    def show_data(self, data: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+        data, requests = data
+        self.query_one(RequestsPanel).show(requests)
         self.pools = data
         rows = [
             {**team, "pool": pool["id"], "product": pool["product"], "member_count": len(team["members"])}

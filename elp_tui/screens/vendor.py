@@ -1,0 +1,317 @@
+"""The vendor's desk: what the vendor's enterprise team sees when it signs in. Open requests of
+every organization (grant or decline them) and the organizations (grant a credit bank or seats,
+top up a bank). The same portal operations as `elp vendor ...`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from elp_tui.i18n import N_, _
+from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
+from elp_tui.screens.requests import answer_text, request_rows, state_label
+from elp_tui.widgets.filter import FilterBar
+from elp_tui.widgets.safe import content
+from elp_tui.widgets.table import Column, RecordTable
+
+
+def _unit(request: dict[str, Any]) -> str:
+    return _("credits") if request["kind"] == "credits" else _("seats")
+
+
+class VendorRequestsPage(Page):
+    PAGE_ID = "vendor-requests"
+    TITLE = N_("Requests")
+    ADMIN_ONLY = False
+    VENDOR_ONLY = True
+
+    COLUMNS = [
+        Column("id", N_("#"), 4, "right"),
+        Column("on", N_("Asked on"), 10),
+        Column("organization_name", N_("Organization"), 20),
+        Column("kind", N_("Kind"), 7),
+        Column("product", N_("Product"), 18),
+        Column("target", N_("For"), 9),
+        Column("amount", N_("Wanted"), 6, "right"),
+        Column("state", N_("State"), 9, format=state_label),
+        Column("answer", N_("Answer"), 28),
+        Column("actor", N_("Asked by"), 26),
+    ]
+    BINDINGS = [
+        Binding("a", "grant", N_("Grant"), id="vendor.grant", tooltip=N_("Grant the selected request (approve)")),
+        Binding("d", "decline", N_("Decline"), id="vendor.decline", tooltip=N_("Decline the selected request, saying why")),
+        Binding("v", "toggle_all", N_("Open/all"), id="vendor.all", tooltip=N_("Show answered requests too, or only open ones")),
+    ]
+    ACTIONS = [
+        PageAction(N_("Grant request"), N_("Grant the selected request"), "action_grant"),
+        PageAction(N_("Decline request"), N_("Decline the selected request, saying why"), "action_decline"),
+    ]
+    DEFAULT_CSS = """
+    VendorRequestsPage #vendor-requests-table { height: 1fr; }
+    VendorRequestsPage #vendor-request-detail { height: auto; max-height: 5; border-top: solid $panel; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.open_only = True
+
+    def compose(self) -> ComposeResult:
+        self.table = RecordTable(self.COLUMNS, id="vendor-requests-table", flex="organization_name", flex_max=40,
+                                 muted=lambda r: r.get("state") != "requested")
+        yield self.title_widget()
+        yield Static("", id="vendor-requests-note", classes="page-note")
+        yield FilterBar(self.table, id="vendor-requests-filter")
+        yield self.table
+        yield Static("", id="vendor-request-detail")
+
+    def fetch(self) -> list[dict[str, Any]]:
+        return self.portal.vendor_requests(self.me, open_only=self.open_only)
+
+    def show_data(self, data: list[dict[str, Any]]) -> None:
+        self.table.set_rows(request_rows(data), keep="id")
+        if self.open_only:
+            note = _("{n} open requests from every organization, oldest first · v: show answered ones too").format(n=len(data))
+        else:
+            note = _("{n} requests, open and answered · v: open ones only").format(n=len(data))
+        self.query_one("#vendor-requests-note", Static).update(content(note))
+        self._detail(self.table.current_row)
+
+    @on(RecordTable.Highlighted, "#vendor-requests-table")
+    def _highlighted(self, event: RecordTable.Highlighted) -> None:
+        self._detail(event.row)
+
+    def _detail(self, request: dict[str, Any] | None) -> None:
+        text = ""
+        if request is not None:
+            text = _("#{id} · {org} asks {n} {unit} of {product} for {target} · asked on {day} by {who}").format(
+                id=request["id"], org=request.get("organization_name") or request["organization"], n=request["amount"],
+                unit=_unit(request), product=request["product"], target=request["target"], day=request["on"],
+                who=request["actor"])
+            text += "\n" + _("State: {state} · {answer}").format(state=state_label(request["state"]), answer=answer_text(request))
+            if request["state"] == "requested":
+                text += "\n" + _("a: grant · d: decline")
+        self.query_one("#vendor-request-detail", Static).update(content(text))
+
+    def action_toggle_all(self) -> None:
+        self.open_only = not self.open_only
+        self.reload()
+
+    def _open_request(self) -> dict[str, Any] | None:
+        request = self.table.current_row
+        if request is None:
+            self.notify(_("No request selected."), severity="warning", markup=False)
+            return None
+        if request["state"] != "requested":
+            self.notify(_("Request #{id} is already {state}.").format(id=request["id"], state=state_label(request["state"])),
+                        severity="warning", markup=False)
+            return None
+        return request
+
+    def action_grant(self) -> None:
+        request = self._open_request()
+        if request is not None:
+            self._grant_flow(request)
+
+    @work(exclusive=True, group="vendor-flow")
+    async def _grant_flow(self, request: dict[str, Any]) -> None:
+        what = N_("Credits to grant") if request["kind"] == "credits" else N_("Seats to grant")
+        where = N_("Into bank") if request["kind"] == "credits" else N_("Into pool")
+        values = await self.app.push_screen_wait(FormDialog(
+            _("Grant request #{id}").format(id=request["id"]),
+            [
+                Field("org", N_("Organization"), "info", value=request.get("organization_name") or request["organization"]),
+                Field("amount", what, "int", value=str(request["amount"])),
+                Field("target", where, "text", value=request["target"]),
+            ],
+            submit_label=N_("Continue"),
+            note=_("The organization's admins are told by email; the grant is added in the same step."),
+        ))
+        if not values:
+            return
+        amount, target = int(values["amount"]), values["target"].strip()
+        ok = await self.app.push_screen_wait(ConfirmDialog(
+            _("Grant {n} {unit} to {org}?").format(n=amount, unit=_unit(request),
+                                                  org=request.get("organization_name") or request["organization"]),
+            [(N_("Request"), f"#{request['id']}"), (N_("Product"), request["product"]), (where, target),
+             (N_("Wanted"), str(request["amount"])), (what, str(amount))],
+            confirm_label=N_("Grant"),
+        ))
+        if not ok:
+            self.notify(_("Cancelled: nothing was changed."), timeout=3, markup=False)
+            return
+        done = await self.call_portal(self.portal.grant_request, self.me, request["id"], amount=amount, target=target)
+        if done is not None:
+            self.done(_("Request #{id} granted: {n} {unit} to {target}.").format(
+                id=request["id"], n=amount, unit=_unit(request), target=target))
+
+    def action_decline(self) -> None:
+        request = self._open_request()
+        if request is not None:
+            self._decline_flow(request)
+
+    @work(exclusive=True, group="vendor-flow")
+    async def _decline_flow(self, request: dict[str, Any]) -> None:
+        values = await self.app.push_screen_wait(FormDialog(
+            _("Decline request #{id}").format(id=request["id"]),
+            [Field("reason", N_("Why"), "name", placeholder=_("e.g. the contract allows 200 at most"))],
+            submit_label=N_("Continue"),
+            note=_("The organization's admins receive the reason by email."),
+        ))
+        if not values:
+            return
+        ok = await self.app.push_screen_wait(ConfirmDialog(
+            _("Decline request #{id}?").format(id=request["id"]),
+            [(N_("Organization"), request.get("organization_name") or request["organization"]),
+             (N_("Wanted"), f"{request['amount']} {_unit(request)} · {request['product']}"), (N_("Why"), values["reason"])],
+            confirm_label=N_("Decline"), danger=True,
+        ))
+        if not ok:
+            self.notify(_("Cancelled: nothing was changed."), timeout=3, markup=False)
+            return
+        done = await self.call_portal(self.portal.decline_request, self.me, request["id"], values["reason"])
+        if done is not None:
+            self.done(_("Request #{id} declined.").format(id=request["id"]))
+
+
+class VendorOrganizationsPage(Page):
+    PAGE_ID = "vendor-orgs"
+    TITLE = N_("Organizations")
+    ADMIN_ONLY = False
+    VENDOR_ONLY = True
+
+    COLUMNS = [
+        Column("id", N_("ID"), 18),
+        Column("name", N_("Organization"), 24),
+        Column("banks", N_("Banks"), 5, "right"),
+        Column("pools", N_("Pools"), 5, "right"),
+        Column("open_requests", N_("Open requests"), 13, "right"),
+        Column("language", N_("Mail"), 4),
+    ]
+    BINDINGS = [
+        Binding("b", "grant_bank", N_("Grant bank"), id="vendor.bank", tooltip=N_("Grant a credit bank to the selected organization")),
+        Binding("s", "grant_seats", N_("Grant seats"), id="vendor.seats", tooltip=N_("Grant seats to the selected organization")),
+        Binding("t", "top_up", N_("Top up"), id="vendor.topup", tooltip=N_("Add credits to a bank or move its expiry")),
+    ]
+    ACTIONS = [
+        PageAction(N_("Grant a credit bank"), N_("Grant a credit bank to the selected organization"), "action_grant_bank"),
+        PageAction(N_("Grant seats"), N_("Grant seats to the selected organization"), "action_grant_seats"),
+        PageAction(N_("Top up a bank"), N_("Add credits to a bank or move its expiry"), "action_top_up"),
+    ]
+    DEFAULT_CSS = """
+    VendorOrganizationsPage #vendor-orgs-table { height: 1fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        self.table = RecordTable(self.COLUMNS, id="vendor-orgs-table", flex="name", flex_max=40)
+        yield self.title_widget()
+        yield FilterBar(self.table, id="vendor-orgs-filter")
+        yield self.table
+        yield Static(content(_("b: grant a credit bank · s: grant seats · t: top up a bank")), classes="page-note")
+
+    def fetch(self) -> list[dict[str, Any]]:
+        return self.portal.list_organizations(self.me)
+
+    def show_data(self, data: list[dict[str, Any]]) -> None:
+        self.table.set_rows(data, keep="id")
+
+    def _org(self) -> dict[str, Any] | None:
+        org = self.table.current_row
+        if org is None:
+            self.notify(_("Select an organization first."), severity="warning", markup=False)
+        return org
+
+    def action_grant_bank(self) -> None:
+        org = self._org()
+        if org is not None:
+            self._bank_flow(org)
+
+    @work(exclusive=True, group="vendor-flow")
+    async def _bank_flow(self, org: dict[str, Any]) -> None:
+        today = self.portal.today()
+        values = await self.app.push_screen_wait(FormDialog(
+            _("Grant a credit bank to {org}").format(org=org["name"]),
+            [
+                Field("product", N_("Product"), "name", placeholder="Quillstone Animate"),
+                Field("credits", N_("Credits"), "int"),
+                Field("start", N_("Start date"), "date", value=today.isoformat()),
+                Field("expires", N_("Expiration date"), "date", placeholder="YYYY-MM-DD"),
+                Field("version", N_("Version"), "text", required=False, placeholder="25.1"),
+                Field("portable", N_("Portable"), "select", value="no",
+                      options=[(content(_("no")), "no"), (content(_("yes")), "yes")]),
+            ],
+            submit_label=N_("Continue"),
+        ))
+        if not values:
+            return
+        rows = [(N_("Organization"), org["name"]), (N_("Product"), values["product"]), (N_("Credits"), str(values["credits"])),
+                (N_("Valid"), f"{values['start']} .. {values['expires']}"), (N_("Version"), values.get("version") or "—"),
+                (N_("Portable"), _("yes") if values.get("portable") == "yes" else _("no"))]
+        if not await self.app.push_screen_wait(ConfirmDialog(_("Grant this bank?"), rows, confirm_label=N_("Grant"))):
+            self.notify(_("Cancelled: nothing was changed."), timeout=3, markup=False)
+            return
+        bank = await self.call_portal(
+            self.portal.add_bank, self.me, organization=org["id"], product=values["product"], credits=values["credits"],
+            start=values["start"], expires_on=values["expires"], product_version=values.get("version") or None,
+            portable=values.get("portable") == "yes")
+        if bank is not None:
+            self.done(_("Bank {bank} granted to {org}: {n} credits of {product}.").format(
+                bank=bank["id"], org=org["name"], n=bank["credits_granted"], product=bank["product"]))
+
+    def action_grant_seats(self) -> None:
+        org = self._org()
+        if org is not None:
+            self._seats_flow(org)
+
+    @work(exclusive=True, group="vendor-flow")
+    async def _seats_flow(self, org: dict[str, Any]) -> None:
+        values = await self.app.push_screen_wait(FormDialog(
+            _("Grant seats to {org}").format(org=org["name"]),
+            [Field("product", N_("Product"), "name", placeholder="Quillstone Frameloop"), Field("seats", N_("Seats"), "int")],
+            submit_label=N_("Continue"),
+            note=_("Adds seats to the organization's pool of that product, or opens the pool."),
+        ))
+        if not values:
+            return
+        rows = [(N_("Organization"), org["name"]), (N_("Product"), values["product"]), (N_("Seats"), str(values["seats"]))]
+        if not await self.app.push_screen_wait(ConfirmDialog(_("Grant these seats?"), rows, confirm_label=N_("Grant"))):
+            self.notify(_("Cancelled: nothing was changed."), timeout=3, markup=False)
+            return
+        pool = await self.call_portal(self.portal.add_seats, self.me, org["id"], values["product"], values["seats"])
+        if pool is not None:
+            self.done(_("{org} now has {n} seats of {product}.").format(org=org["name"], n=pool["purchased"], product=pool["product"]))
+
+    def action_top_up(self) -> None:
+        org = self._org()
+        if org is not None:
+            self._top_up_flow(org)
+
+    @work(exclusive=True, group="vendor-flow")
+    async def _top_up_flow(self, org: dict[str, Any]) -> None:
+        values = await self.app.push_screen_wait(FormDialog(
+            _("Top up a bank of {org}").format(org=org["name"]),
+            [
+                Field("bank", N_("Bank"), "text", placeholder="BK-0001"),
+                Field("credits", N_("Credits to add"), "int", required=False),
+                Field("expires", N_("New expiration date"), "date", required=False, placeholder="YYYY-MM-DD"),
+            ],
+            submit_label=N_("Continue"),
+            note=_("Leave a field empty to keep it. An expiry never moves before a license the bank already covers."),
+        ))
+        if not values:
+            return
+        credits = values.get("credits") or None
+        expires = values.get("expires") or None
+        rows = [(N_("Organization"), org["name"]), (N_("Bank"), values["bank"]),
+                (N_("Credits to add"), str(credits or "—")), (N_("New expiration date"), expires or "—")]
+        if not await self.app.push_screen_wait(ConfirmDialog(_("Top up this bank?"), rows, confirm_label=N_("Top up"))):
+            self.notify(_("Cancelled: nothing was changed."), timeout=3, markup=False)
+            return
+        bank = await self.call_portal(self.portal.top_up_bank, self.me, values["bank"], credits=credits, expires_on=expires)
+        if bank is not None:
+            self.done(_("Bank {bank}: {n} credits granted, expires on {day}.").format(
+                bank=bank["id"], n=bank["credits_granted"], day=bank["expires_on"]))
