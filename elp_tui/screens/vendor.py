@@ -129,7 +129,7 @@ class VendorRequestsPage(Page):
                 Field("target", where, "text", value=request["target"]),
             ],
             submit_label=N_("Continue"),
-            note=_("The organization's admins are told by email; the grant is added in the same step."),
+            note=_("The grant is added and an email to the organization's admins is queued, in one step."),
         ))
         if not values:
             return
@@ -160,7 +160,7 @@ class VendorRequestsPage(Page):
             _("Decline request #{id}").format(id=request["id"]),
             [Field("reason", N_("Why"), "name", placeholder=_("e.g. the contract allows 200 at most"))],
             submit_label=N_("Continue"),
-            note=_("The organization's admins receive the reason by email."),
+            note=_("An email with the reason is queued to the organization's admins."),
         ))
         if not values:
             return
