@@ -68,7 +68,7 @@ PAGES: list[type[Page]] = [
     OutboxPage,
 ]
 # What vendor staff see: they belong to no organization, so none of the pages above.
-VENDOR_PAGES: list[type[Page]] = [VendorRequestsPage, VendorOrganizationsPage]
+VENDOR_PAGES: list[type[Page]] = [VendorRequestsPage, VendorOrganizationsPage, OutboxPage]
 
 
 class SafePalette(CommandPalette):

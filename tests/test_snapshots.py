@@ -54,6 +54,7 @@ class Demo:
     store: Path
     admin: str
     regular: str
+    vendor: str
     settings: Path
 
 
@@ -71,7 +72,8 @@ def demo(demo_template, tmp_path) -> Demo:
     store = tmp_path / "data" / "elp.json"
     store.parent.mkdir(parents=True)
     copy_store(template, store)  # 0600: ELP refuses a store others can read
-    return Demo(store=store, admin=info["admin"], regular=info["regular"], settings=tmp_path / "settings.json")
+    return Demo(store=store, admin=info["admin"], regular=info["regular"], vendor=info["vendor"],
+                settings=tmp_path / "settings.json")
 
 
 @pytest.fixture(autouse=True)
@@ -504,3 +506,36 @@ def test_dialog_download_links(snap_compare, demo):
         await press_for(pilot, DownloadChooser, "u")
 
     assert snap_compare(app_for(demo, demo.regular), terminal_size=WIDE, run_before=run_before)
+
+
+# The vendor's desk: its open requests (the start page), the organizations, and the grant dialogs.
+VENDOR_PAGE_KEY = {"vendor-requests": "1", "vendor-orgs": "2", "outbox": "3"}
+
+
+@pytest.mark.parametrize("page_id", list(VENDOR_PAGE_KEY))
+def test_page_vendor(snap_compare, demo, page_id):
+    async def run_before(pilot):
+        await started(pilot)
+        await pilot.press(VENDOR_PAGE_KEY[page_id])
+        await until(pilot, lambda: (page := current_page(pilot.app)) is not None and page.PAGE_ID == page_id, page_id)
+        await loaded(pilot, current_page(pilot.app))  # type: ignore[arg-type]
+
+    assert snap_compare(app_for(demo, demo.vendor), terminal_size=WIDE, run_before=run_before)
+
+
+def test_dialog_vendor_grant_confirm(snap_compare, demo):
+    async def run_before(pilot):
+        await started(pilot)
+        await press_for(pilot, FormDialog, "a")
+        await press_for(pilot, ConfirmDialog, "ctrl+s")
+
+    assert snap_compare(app_for(demo, demo.vendor), terminal_size=WIDE, run_before=run_before)
+
+
+def test_dialog_vendor_decline_form(snap_compare, demo):
+    async def run_before(pilot):
+        await started(pilot)
+        await press_for(pilot, FormDialog, "d")
+        await pilot.press(*"over the contract")
+
+    assert snap_compare(app_for(demo, demo.vendor), terminal_size=WIDE, run_before=run_before)

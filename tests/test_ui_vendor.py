@@ -174,3 +174,30 @@ async def test_a_bad_grant_is_refused_with_a_message_and_changes_nothing(portal,
         assert "BK-9999" in shown
     after = store_tables(portal.store.path)
     assert after["requests"] == before["requests"] and after["banks"] == before["banks"]
+
+
+async def test_the_vendor_sees_the_requests_mailed_to_it_on_its_outbox_page(portal, bank, tmp_path):
+    portal.request_credits(ADMIN, bank["id"], 15)
+    app = app_for(portal, tmp_path, VENDOR)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        assert app.screen.query_one(ContentSwitcher).current == "page-outbox"
+        rows = app.screen.query_one("#outbox-table", RecordTable).visible_rows()
+        assert [(r["kind"], r["state"]) for r in rows] == [("request", "queued")]
+        assert "15" in rows[0]["subject"] and ANIMATE in rows[0]["subject"]
+
+
+def test_the_vendor_lists_and_retries_its_own_mail_but_not_an_organizations(portal, bank):
+    from elp_tui.portal import NotFound
+    from tests.helpers import refused
+
+    portal.request_credits(ADMIN, bank["id"], 15)
+    mine = portal.vendor_outbox(VENDOR)
+    assert [m["to"] for m in mine] == [portal.vendor_contact(ADMIN, ANIMATE)["email"]]
+    portal.vendor_retry_mail(VENDOR, mine[0]["id"])  # a queued message may be sent again at once
+    portal.invite(ADMIN, "ana@lumenfox.studio")
+    invitation = next(m for m in portal.outbox(ADMIN) if m["kind"] == "invitation")
+    assert invitation["id"] not in {m["id"] for m in portal.vendor_outbox(VENDOR)}
+    refused(portal, NotFound, portal.vendor_retry_mail, VENDOR, invitation["id"])

@@ -84,7 +84,7 @@ ANY_MEMBER = {("licenses", "mine"), ("signin", None)}
 VENDOR_COMMANDS = {("banks", "add"), ("seats", "add")} | {key for key in COMMANDS if key[0] == "vendor"}
 SIGNS_IN_ITSELF = {("vendor", "setup")}
 # Admin commands the vendor's staff run too (the handler shows them their side).
-EITHER = {("banks", "requests")}
+EITHER = {("banks", "requests"), ("outbox", "list"), ("outbox", "retry")}
 
 
 def store_path(args: argparse.Namespace) -> Path:

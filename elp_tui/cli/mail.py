@@ -52,7 +52,10 @@ def outbox_send(s: Session) -> int:
 
 
 def outbox_list(s: Session) -> None:
-    rows = s.portal.outbox(s.actor, state=s.args.state)
+    if s.user and s.user.get("role") == "vendor":  # the vendor's own mail: the requests of every organization
+        rows = s.portal.vendor_outbox(s.actor, state=s.args.state)
+    else:
+        rows = s.portal.outbox(s.actor, state=s.args.state)
     if s.args.json:
         s.console.json([only(r, MAIL_KEYS) for r in rows])
         return
@@ -60,7 +63,8 @@ def outbox_list(s: Session) -> None:
 
 
 def outbox_retry(s: Session) -> None:
-    row = s.portal.retry_mail(s.actor, s.args.mail_id)
+    retry = s.portal.vendor_retry_mail if s.user and s.user.get("role") == "vendor" else s.portal.retry_mail
+    row = retry(s.actor, s.args.mail_id)
     s.console.line(_("Message {id} to {to} is queued again: the next delivery ('elp outbox send', or a running app) sends it.").format(
         id=row["id"], to=plain(row["to"])))
 

@@ -31,7 +31,8 @@ from elp_tui.portal.base import (
     MAX_NAME, T_BANKS, T_LEDGER, T_LICENSES, T_ORGS, T_OUTBOX, T_USERS, T_VENDORS, PortalBase, check_text,
 )
 from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation
-from elp_tui.store.repository import View
+from elp_tui.portal.authority import vendor_only
+from elp_tui.store.repository import Transaction, View
 
 MAX_ATTEMPTS = 8
 # Minutes to wait after the 1st, 2nd, ... failed attempt (the last one repeats): about 29 hours
@@ -115,20 +116,36 @@ class OutboxMixin(PortalBase):
         now = self._moment()
         return [self._mail_row(d, now) for d in docs]
 
-    def _vendor_outbox_rows(self, db: View, state: str | None = None) -> list[dict[str, Any]]:
-        """The mail to the vendor's addresses (requests of every organization) or of no
-        organization, newest first: what a vendor's Outbox shows. (Wired to a vendor-only
-        operation by the vendor side: `vendor_outbox(actor)`.)"""
+    @staticmethod
+    def _is_vendor_mail(db: View) -> Any:
+        """Whether a message is the vendor's: to one of the vendor's addresses (the requests of every
+        organization), or of no organization."""
         addresses = {v["email"] for v in db.all(T_VENDORS)}
-        docs = db.find(T_OUTBOX, lambda d: d["to"] in addresses or not d.get("organization"),
-                       **({"state": state} if state else {}))
+        return lambda d: d["to"] in addresses or not d.get("organization")
+
+    def _vendor_outbox_rows(self, db: View, state: str | None = None) -> list[dict[str, Any]]:
+        """The vendor's mail (`_is_vendor_mail`), newest first: what a vendor's Outbox shows."""
+        docs = db.find(T_OUTBOX, self._is_vendor_mail(db), **({"state": state} if state else {}))
         docs.sort(key=lambda d: d["id"], reverse=True)
         now = self._moment()
         return [self._mail_row(d, now) for d in docs]
 
-    def _org_mail(self, db: View, me: dict[str, Any], mail_id: Any) -> dict[str, Any]:
+    @vendor_only
+    def vendor_outbox(self, actor: str, state: str | None = None) -> list[dict[str, Any]]:
+        """The vendor's Outbox: the requests of every organization mailed to the vendor, newest first."""
+        if state is not None and state not in MAIL_STATES:
+            raise InvalidInput(_("{state!r} is not a mail state: use queued, sending, sent or failed.").format(state=state))
+        db = self.store.read()
+        self._vendor_actor(db, actor)
+        return self._vendor_outbox_rows(db, state)
+
+    @staticmethod
+    def _mail_by_id(db: View, mail_id: Any) -> dict[str, Any] | None:
         text = check_text(str(mail_id).strip(), _("The message ID"), limit=MAX_NAME).lstrip("#")
-        doc = db.get(T_OUTBOX, id=int(text)) if text.isdigit() and len(text) < 12 else None
+        return db.get(T_OUTBOX, id=int(text)) if text.isdigit() and len(text) < 12 else None
+
+    def _org_mail(self, db: View, me: dict[str, Any], mail_id: Any) -> dict[str, Any]:
+        doc = self._mail_by_id(db, mail_id)
         if doc is None or doc.get("organization") != me["organization"]:
             raise NotFound(_("No message {id} in your organization's outbox: 'elp outbox list' shows them.").format(id=mail_id))
         return doc
@@ -139,21 +156,33 @@ class OutboxMixin(PortalBase):
         the admin checked). Attempts start again from zero."""
         with self.store.transaction() as db:
             me = self._actor(db, actor)
-            doc = self._org_mail(db, me, mail_id)
-            now = self._moment()
-            if doc["state"] == MailState.sent.value:
-                raise RuleViolation(_("Message {id} was sent on {at}: there is nothing to retry.").format(
-                    id=doc["id"], at=doc.get("sent_at") or "?"))
-            if doc["state"] == MailState.sending.value and not is_stuck(doc, now):
-                raise RuleViolation(_(
-                    "Message {id} is being sent right now (since {since}): wait for it. If it is still "
-                    "'sending' after {minutes} minutes, its sender stopped and you can retry it."
-                ).format(id=doc["id"], since=doc.get("sending_since"), minutes=int(SENDING_STALE.total_seconds() // 60)))
-            db.update(T_OUTBOX, {"state": MailState.queued.value, "attempts": 0, "next_attempt_at": None,
-                                 "sending_since": None}, id=doc["id"])
-            self._log(db, me["organization"], me["email"], "mail-retry", str(doc["id"]),
-                      f"{doc['state']} -> queued: {doc['kind']} to {doc['to']}")
-            return self._mail_row(db.get(T_OUTBOX, id=doc["id"]) or doc, now)
+            return self._retry(db, me, self._org_mail(db, me, mail_id))
+
+    @vendor_only
+    def vendor_retry_mail(self, actor: str, mail_id: Any) -> dict[str, Any]:
+        """`retry_mail` for the vendor's own mail (`vendor_outbox`)."""
+        with self.store.transaction() as db:
+            me = self._vendor_actor(db, actor)
+            doc = self._mail_by_id(db, mail_id)
+            if doc is None or not self._is_vendor_mail(db)(doc):
+                raise NotFound(_("No message {id} in the vendor's outbox: 'elp outbox list' shows them.").format(id=mail_id))
+            return self._retry(db, {**me, "organization": None}, doc)
+
+    def _retry(self, db: Transaction, me: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+        now = self._moment()
+        if doc["state"] == MailState.sent.value:
+            raise RuleViolation(_("Message {id} was sent on {at}: there is nothing to retry.").format(
+                id=doc["id"], at=doc.get("sent_at") or "?"))
+        if doc["state"] == MailState.sending.value and not is_stuck(doc, now):
+            raise RuleViolation(_(
+                "Message {id} is being sent right now (since {since}): wait for it. If it is still "
+                "'sending' after {minutes} minutes, its sender stopped and you can retry it."
+            ).format(id=doc["id"], since=doc.get("sending_since"), minutes=int(SENDING_STALE.total_seconds() // 60)))
+        db.update(T_OUTBOX, {"state": MailState.queued.value, "attempts": 0, "next_attempt_at": None,
+                             "sending_since": None}, id=doc["id"])
+        self._log(db, me["organization"], me["email"], "mail-retry", str(doc["id"]),
+                  f"{doc['state']} -> queued: {doc['kind']} to {doc['to']}")
+        return self._mail_row(db.get(T_OUTBOX, id=doc["id"]) or doc, now)
 
     def set_mail_language(self, actor: str, language: str) -> dict[str, Any]:
         """The language (en / fr) of the emails the organization's members and admins receive."""

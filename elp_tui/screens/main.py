@@ -80,6 +80,8 @@ class MainScreen(TranslatedBindings, Screen[None]):
         vendor = [p for p in self.page_classes if p.VENDOR_ONLY]
         number = 1
         groups = ((N_("Manage Workspace"), workspace), (N_("Manage Organization"), organization), (N_("Vendor desk"), vendor))
+        if self.elp.is_vendor:  # the vendor's staff see their desk and its outbox, nothing of an organization
+            groups = ((N_("Vendor desk"), self.page_classes),)
         for heading, group in groups:
             if not group:
                 continue

@@ -70,6 +70,8 @@ class OutboxPage(Page):
 
     # -- data --------------------------------------------------------------------------
     def fetch(self) -> list[dict[str, Any]]:
+        if self.elp.is_vendor:  # the vendor's own mail: the requests of every organization
+            return self.portal.vendor_outbox(self.me)
         return self.portal.outbox(self.me)
 
     def show_data(self, data: list[dict[str, Any]]) -> None:
@@ -116,7 +118,7 @@ class OutboxPage(Page):
 
     @work(exclusive=True, group="outbox-flow")
     async def _retry(self, mail_id: int) -> None:
-        row = await self.call_portal(self.portal.retry_mail, self.me, mail_id)
+        row = await self.call_portal((self.portal.vendor_retry_mail if self.elp.is_vendor else self.portal.retry_mail), self.me, mail_id)
         if row is not None:
             self.done(_("Message {id} to {to} is queued again.").format(id=row["id"], to=row["to"]))
             self.elp.deliver_mail_now()
