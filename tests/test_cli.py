@@ -429,8 +429,8 @@ def test_teams_add_stale_quote_gives_the_fresh_one(elp, team, store_path, monkey
         (["banks", "add", "--org", ORG, "--product", PRODUCT, "--credits", "5", "--start", "2026-13-01", "--expires", "2027-01-01",
           "--as", VENDOR], "YYYY-MM-DD"),
         (["vendor", "grant", "99", "--yes", "--as", VENDOR], "No request #99"),
-        (["vendor", "decline", "1", "--reason", " ", "--as", VENDOR], "Say why"),
-        (["vendor", "topup", "BK-0001", "--expires", "2026-10-01", "--as", VENDOR], "must expire after"),
+        (["vendor", "decline", "1", "--reason", " ", "--yes", "--as", VENDOR], "Say why"),
+        (["vendor", "topup", "BK-0001", "--expires", "2026-10-01", "--yes", "--as", VENDOR], "must expire after"),
         (["banks", "request", "BK-0001", "--credits", "-4", "--yes"], "at least 1"),
         (["versions", "restrict", PRODUCT, "--builds", "99.9"], "no build"),
         (["teams", "create", "Layout", "--pool", "Nothing"], "No seat pool"),
@@ -554,8 +554,8 @@ VENDOR_ONLY_COMMANDS = {
     ("vendor", "orgs"): ["vendor", "orgs"],
     ("vendor", "requests"): ["vendor", "requests", "--all"],
     ("vendor", "grant"): ["vendor", "grant", "1", "--yes"],
-    ("vendor", "decline"): ["vendor", "decline", "1", "--reason", "no"],
-    ("vendor", "topup"): ["vendor", "topup", "BK-0001", "--credits", "50"],
+    ("vendor", "decline"): ["vendor", "decline", "1", "--reason", "no", "--yes"],
+    ("vendor", "topup"): ["vendor", "topup", "BK-0001", "--credits", "50", "--yes"],
     ("vendor", "build"): ["vendor", "build", "--product", PRODUCT, "--version", "26.0", "--released", "2026-11-20"],
 }
 NO_USER_COMMANDS = {("init", None), ("demo", None), ("check", None), ("restore", None), ("outbox", "send")}  # restore: tests/test_damaged.py
@@ -903,7 +903,7 @@ def test_request_grant_and_decline_from_the_command_line(elp, bank_id, org):
     granted = elp("vendor", "grant", "1", "--amount", "20", "--yes", user=VENDOR)
     assert granted.code == 0, granted.err
     assert "Request #1 granted: 20" in granted.out
-    declined = elp("vendor", "decline", "#2", "--reason", "No seats left this quarter", user=VENDOR)
+    declined = elp("vendor", "decline", "#2", "--reason", "No seats left this quarter", "--yes", user=VENDOR)
     assert declined.code == 0, declined.err
 
     [bank] = elp("banks", "list", "--json").json()
@@ -931,9 +931,20 @@ def test_vendor_setup_first_needs_no_one_then_only_the_vendors_staff(elp, store_
     nobody = elp("vendor", "setup", "--name", "Evil", "--email", "evil@example.com", "--staff", "evil@example.com", user=None)
     one_refusal_line(nobody)
     assert store_bytes(store_path) == before
-    changed = elp("vendor", "setup", "--name", "Quillstone Ltd", "--email", "grants@quillstone.example.com",
-                  "--staff", "desk2@quillstone.example.com", "--feed", "https://feed.quillstone.example.com/v1", user=VENDOR)
+    # A --staff who is not on the team yet is refused (a typo must not make an account with the vendor's powers).
+    typo = elp("vendor", "setup", "--email", "grants@quillstone.example.com", "--staff", "dsek@quillstone.example.com",
+               user=VENDOR)
+    one_refusal_line(typo)
+    assert "elp vendor staff dsek@quillstone.example.com" in typo.err and store_bytes(store_path) == before
+    # Only what is given changes.
+    changed = elp("vendor", "setup", "--name", "Quillstone Ltd", "--feed", "https://feed.quillstone.example.com/v1",
+                  user=VENDOR)
     assert changed.code == 0, changed.err
+    assert elp("vendor", "setup", "--email", "grants@quillstone.example.com", user=VENDOR).code == 0
+    settings = Portal(Store(store_path), fixed_clock(TODAY)).vendor_settings(VENDOR)
+    assert (settings["name"], settings["email"], settings["feed"]) == (
+        "Quillstone Ltd", "grants@quillstone.example.com", "https://feed.quillstone.example.com/v1")
+    assert elp("vendor", "staff", "desk2@quillstone.example.com", user=VENDOR).code == 0
     assert elp("vendor", "staff", "desk3@quillstone.example.com", user="desk2@quillstone.example.com").code == 0
     orgs = elp("vendor", "orgs", "--json", user="desk3@quillstone.example.com").json()
     assert [(o["id"], o["banks"], o["pools"], o["open_requests"]) for o in orgs] == [(ORG, 0, 0, 0)]

@@ -208,11 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("language", choices=LANGS, metavar="LANG", help="en or fr")
     # -- the vendor's side ---------------------------------------------------------
     vendor = _group(sub, "vendor", "the vendor's side: settings, organizations, grants, requests", common)
-    p = vendor.add_parser("setup", help="set up the vendor (first time: no --as needed), or change its settings",
-                          parents=[common])
-    p.add_argument("--name", required=True, metavar="NAME")
-    p.add_argument("--email", required=True, metavar="ADDRESS", help="where requests from organizations go")
-    p.add_argument("--staff", required=True, metavar="EMAIL", help="a member of the vendor's team")
+    p = vendor.add_parser("setup", help="set up the vendor (first time: no --as needed), or change its settings "
+                          "(only what is given)", parents=[common])
+    p.add_argument("--name", metavar="NAME", help="the vendor's name (needed the first time)")
+    p.add_argument("--email", metavar="ADDRESS", help="where requests from organizations go (needed the first time)")
+    p.add_argument("--staff", metavar="EMAIL",
+                   help="the first member of the vendor's team (needed the first time; later ones: 'elp vendor staff')")
     p.add_argument("--feed", metavar="URL", help="the vendor's grants feed (http or https)")
     p.add_argument("--products", metavar="P[,P...]", help="the products this vendor answers for (default: all)")
     p = vendor.add_parser("staff", help="add a member to the vendor's team", parents=[common])
@@ -230,10 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = vendor.add_parser("decline", help="decline a request, saying why", parents=[common])
     p.add_argument("request_id", metavar="REQUEST_ID")
     p.add_argument("--reason", required=True, metavar="TEXT")
+    _yes(p)
     p = vendor.add_parser("topup", help="more credits in a bank, or a later expiry", parents=[common])
     p.add_argument("bank_id", metavar="BANK_ID")
     p.add_argument("--credits", type=count("--credits"), metavar="N")
     p.add_argument("--expires", metavar="DATE", help="the new expiry (first day no longer valid)")
+    _yes(p)
     _json(p)
     p = vendor.add_parser("build", help="publish a build of a product", parents=[common])
     p.add_argument("--product", required=True, metavar="NAME")

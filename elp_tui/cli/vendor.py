@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from elp_tui.cli.console import Column, plain
+from elp_tui.cli.console import Column, Refused, plain
 from elp_tui.cli.credits import BANK_KEYS
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _
@@ -64,6 +64,10 @@ def setup(s: Session) -> None:
     a = s.args
     products = a.products.split(",") if a.products is not None else None
     if not s.portal.store.exists() or not s.portal.store.read().all("vendors"):
+        missing = [flag for flag, value in (("--name", a.name), ("--email", a.email), ("--staff", a.staff)) if not value]
+        if missing:
+            raise Refused(_("The vendor's first set-up needs {flags}: its name, the address requests go to, and its "
+                            "first staff member.").format(flags=", ".join(missing)))
         vendor = s.portal.setup_vendor(a.name, a.email, a.staff, feed=a.feed, products=products or ())
         staff = normalise_email(a.staff)
         s.console.line(
@@ -75,10 +79,13 @@ def setup(s: Session) -> None:
                        "banks add --org ORG_ID --product NAME --credits N --start DATE --expires DATE")
         return
     s.sign_in(vendor_required=True)
+    if a.staff is not None and normalise_email(a.staff) not in s.portal.vendor_settings(s.actor)["staff"]:
+        # A typo must not make a new account with the vendor's powers: new staff only by name.
+        raise Refused(_("{email} is not on the vendor's team: add them with 'elp vendor staff {email}'. "
+                        "Nothing was changed.").format(email=plain(normalise_email(a.staff))))
+    if all(value is None for value in (a.name, a.email, a.feed, products)):
+        raise Refused(_("Nothing to change: give --name, --email, --feed (\"\" removes it) or --products."))
     vendor = s.portal.update_vendor(s.actor, name=a.name, email=a.email, feed=a.feed, products=products)
-    staff = normalise_email(a.staff)
-    if staff not in s.portal.vendor_settings(s.actor)["staff"]:  # a new member of the team
-        s.portal.add_vendor_staff(s.actor, staff)
     s.console.line(
         _("Vendor settings saved: {name}, requests to {email}{feed}.").format(
             name=plain(vendor["name"]), email=plain(vendor["email"]),
@@ -136,7 +143,18 @@ def grant(s: Session) -> None:
 
 
 def decline(s: Session) -> None:
-    closed = s.portal.decline_request(s.actor, s.args.request_id, s.args.reason)
+    if not (s.args.reason or "").strip():  # the portal says what a reason must be, before anything else
+        s.portal.decline_request(s.actor, s.args.request_id, s.args.reason)
+    row = s.portal.vendor_request(s.actor, s.args.request_id)
+    if row["state"] == "requested":  # an answered one is refused by the portal, with when and by whom
+        unit = _("credit(s)") if row["kind"] == "credits" else _("seat(s)")
+        s.console.line(
+            _("Decline request #{id} of {org}: {amount} {unit} of {product}, because: {reason}").format(
+                id=row["id"], org=plain(row["organization_name"]), amount=row["amount"], unit=unit,
+                product=plain(row["product"]), reason=plain(s.args.reason))
+        )
+        s.console.confirm(s.args.yes)
+    closed = s.portal.decline_request(s.actor, row["id"], s.args.reason)
     s.console.line(
         _("Request #{id} declined; the organization's admins are told why.").format(id=closed["id"])
     )
@@ -145,6 +163,16 @@ def decline(s: Session) -> None:
 # -- banks, builds --------------------------------------------------------------------------
 def topup(s: Session) -> None:
     a = s.args
+    if a.credits is None and a.expires is None:
+        raise Refused(_("Say what changes: --credits N (added to the granted credits) and/or --expires DATE."))
+    changes = []
+    if a.credits is not None:
+        changes.append(_("+{n} credits").format(n=a.credits))
+    if a.expires is not None:
+        changes.append(_("expiry moved to {day}").format(day=plain(a.expires)))
+    if not a.json:
+        s.console.line(_("Top up bank {bank}: {changes}.").format(bank=plain(a.bank_id), changes=", ".join(changes)))
+    s.console.confirm(a.yes)
     bank = s.portal.top_up_bank(s.actor, a.bank_id, credits=a.credits, expires_on=a.expires)
     if a.json:
         s.console.json({k: bank.get(k) for k in BANK_KEYS})
