@@ -30,17 +30,17 @@ class VendorRequestsPage(Page):
     ADMIN_ONLY = False
     VENDOR_ONLY = True
 
+    # What to decide on first: who, what, how much, whether it is still open; then the details.
     COLUMNS = [
         Column("id", N_("#"), 4, "right"),
         Column("on", N_("Asked on"), 10),
-        Column("organization_name", N_("Organization"), 20),
-        Column("kind", N_("Kind"), 7),
-        Column("product", N_("Product"), 18),
-        Column("target", N_("For"), 9),
-        Column("amount", N_("Wanted"), 6, "right"),
+        Column("organization_name", N_("Organization"), 16),
+        Column("product", N_("Product"), 16),
+        Column("wanted", N_("Wanted"), 12, "right"),
         Column("state", N_("State"), 9, format=state_label),
-        Column("answer", N_("Answer"), 28),
+        Column("target", N_("For"), 8),
         Column("actor", N_("Asked by"), 26),
+        Column("answer", N_("Answer"), 28),
     ]
     BINDINGS = [
         Binding("a", "grant", N_("Grant"), id="vendor.grant", tooltip=N_("Grant the selected request (approve)")),
@@ -61,7 +61,7 @@ class VendorRequestsPage(Page):
         self.open_only = True
 
     def compose(self) -> ComposeResult:
-        self.table = RecordTable(self.COLUMNS, id="vendor-requests-table", flex="organization_name", flex_max=40,
+        self.table = RecordTable(self.COLUMNS, id="vendor-requests-table", flex="organization_name", flex_max=30,
                                  muted=lambda r: r.get("state") != "requested")
         yield self.title_widget()
         yield Static("", id="vendor-requests-note", classes="page-note")
@@ -73,9 +73,10 @@ class VendorRequestsPage(Page):
         return self.portal.vendor_requests(self.me, open_only=self.open_only)
 
     def show_data(self, data: list[dict[str, Any]]) -> None:
-        self.table.set_rows(request_rows(data), keep="id")
+        rows = [{**r, "wanted": f"{r['amount']} {_unit(r)}"} for r in request_rows(data)]
+        self.table.set_rows(rows, keep="id")
         if self.open_only:
-            note = _("{n} open requests from every organization, oldest first · v: show answered ones too").format(n=len(data))
+            note = _("{n} open requests from every organization, newest first · v: show answered ones too").format(n=len(data))
         else:
             note = _("{n} requests, open and answered · v: open ones only").format(n=len(data))
         self.query_one("#vendor-requests-note", Static).update(content(note))
