@@ -127,13 +127,15 @@ def grant(s: Session) -> None:
     a = s.args
     row = s.portal.vendor_request(s.actor, a.request_id)
     unit = _("credit(s)") if row["kind"] == "credits" else _("seat(s)")
-    amount = a.amount if a.amount is not None else row["amount"]
     if row["state"] == "requested":  # an answered one is refused by the portal, with when and by whom
+        quote = s.portal.quote_grant(s.actor, row["id"], amount=a.amount, target=a.to)
         s.console.line(
             _("Grant request #{id} of {org}: {amount} {unit} of {product} to {target} (asked: {asked}).").format(
-                id=row["id"], org=plain(row["organization_name"]), amount=amount, unit=unit,
-                product=plain(row["product"]), target=plain(a.to or row["target"]), asked=row["amount"])
+                id=row["id"], org=plain(quote["organization_name"]), amount=quote["amount"], unit=unit,
+                product=plain(quote["product"]), target=plain(quote["target"]), asked=quote["asked"])
         )
+        s.console.line(_("{target}: {before} → {after} {unit} granted.").format(
+            target=plain(quote["target"]), before=quote["before"], after=quote["after"], unit=unit))
         s.console.confirm(a.yes)
     closed = s.portal.grant_request(s.actor, row["id"], amount=a.amount, target=a.to)
     s.console.line(

@@ -417,6 +417,28 @@ class VendorMixin(PortalBase):
             return self._close_request(db, request, "granted", by=me["email"], amount=amount, target=target)
 
     @vendor_only
+    def quote_grant(self, actor: str, request_id: Any, amount: int | None = None, target: str | None = None) -> dict[str, Any]:
+        """What granting a request would do, before confirming: the bank or pool it goes to and its
+        figure before and after (refused as the grant itself would be, nothing written)."""
+        db = self.store.read()
+        self._vendor_actor(db, actor)
+        request = self._request(db, request_id)
+        if request.get("state", "requested") != "requested":
+            raise RuleViolation(_("Request #{id} was already {state} on {date} by {by}: it cannot be answered twice.").format(
+                id=request["id"], state=request["state"], date=request.get("answered_on"), by=request.get("answered_by")))
+        moved = positive_int(request["amount"] if amount is None else amount, _("The amount granted"))
+        where = (target or "").strip() or request["target"]
+        credits = request["kind"] == "credits"
+        goal = self._grant_target_bank(db, request, where) if credits else self._grant_target_pool(db, request, where)
+        before = goal["credits_granted"] if credits else goal["seats"]
+        return {
+            "request": request["id"], "organization": request["organization"],
+            "organization_name": self._organization_name_in(db, request["organization"]), "product": request["product"],
+            "kind": request["kind"], "asked": request["amount"], "amount": moved, "target": goal["id"],
+            "before": before, "after": before + moved, "expires_on": goal.get("expires_on"),
+        }
+
+    @vendor_only
     def decline_request(self, actor: str, request_id: Any, reason: str) -> dict[str, Any]:
         """Decline a request, saying why (the organization's admins are told)."""
         why = check_text(str(reason or "").strip(), _("The reason"), limit=MAX_REASON)

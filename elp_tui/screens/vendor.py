@@ -135,16 +135,23 @@ class VendorRequestsPage(Page):
         if not values:
             return
         amount, target = int(values["amount"]), values["target"].strip()
+        quote = await self.call_portal(self.portal.quote_grant, self.me, request["id"], amount=amount, target=target)
+        if quote is None:  # a wrong bank or pool, an expired bank: said before asking to confirm
+            return
+        now = N_("Granted now") if request["kind"] == "credits" else N_("Seats now")
+        rows = [(N_("Request"), f"#{request['id']}"), (N_("Product"), quote["product"]), (where, quote["target"]),
+                (N_("Wanted"), str(quote["asked"])), (what, str(quote["amount"])),
+                (now, f"{quote['before']} → {quote['after']}")]
+        if quote.get("expires_on"):
+            rows.append((N_("Expiration date"), quote["expires_on"]))
         ok = await self.app.push_screen_wait(ConfirmDialog(
-            _("Grant {n} {unit} to {org}?").format(n=amount, unit=_unit(request),
-                                                  org=request.get("organization_name") or request["organization"]),
-            [(N_("Request"), f"#{request['id']}"), (N_("Product"), request["product"]), (where, target),
-             (N_("Wanted"), str(request["amount"])), (what, str(amount))],
-            confirm_label=N_("Grant"),
+            _("Grant {n} {unit} to {org}?").format(n=quote["amount"], unit=_unit(request), org=quote["organization_name"]),
+            rows, confirm_label=N_("Grant"),
         ))
         if not ok:
             self.notify(_("Cancelled: nothing was changed."), timeout=3, markup=False)
             return
+        target = quote["target"]
         done = await self.call_portal(self.portal.grant_request, self.me, request["id"], amount=amount, target=target)
         if done is not None:
             self.done(_("Request #{id} granted: {n} {unit} to {target}.").format(
