@@ -262,6 +262,67 @@ def test_a_request_on_a_refused_bank_line_stays_open(portal, animate, vendor_fee
     assert next(iter(store_tables(portal.store.path)["requests"].values()))["state"] == "requested"
 
 
+def test_a_grant_the_feed_does_not_add_leaves_the_request_open_and_sends_no_mail(portal, animate, vendor_feed):
+    vendor_feed.serve(feed_of(portal))
+    request = portal.request_credits(ADMIN, animate["id"], 50)
+    feed = feed_of(portal)  # credits_granted still 100: the grant did not arrive
+    feed["requests"] = [{"id": request["id"], "state": "granted", "bank": animate["id"], "credits": 50}]
+    vendor_feed.serve(feed)
+    before = file_bytes(portal)
+
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+
+    assert changes == [f"refused: request #{request['id']}: the feed grants 50 credits to {animate['id']}, but lists "
+                       f"{animate['id']} with 100 credits granted (it had 100; at least 150 needed): nothing was added, "
+                       "so the request stays open"]
+    assert file_bytes(portal) == before, "no request closed, no email queued, no entry"
+    (row,) = store_tables(portal.store.path)["requests"].values()
+    assert row["state"] == "requested"
+
+
+def test_grants_to_one_bank_must_fit_in_what_the_feed_adds_to_it(portal, animate, vendor_feed):
+    vendor_feed.serve(feed_of(portal))
+    first = portal.request_credits(ADMIN, animate["id"], 30)
+    second = portal.request_credits(ADMIN, animate["id"], 40)
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = 150  # 50 added: room for the first grant, not for both
+    feed["requests"] = [{"id": first["id"], "state": "granted"}, {"id": second["id"], "state": "granted"}]
+    vendor_feed.serve(feed)
+    before = store_tables(portal.store.path)
+
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+
+    assert f"request #{first['id']} granted: 30 credits to {animate['id']}" in changes
+    assert (f"refused: request #{second['id']}: the feed grants 40 credits to {animate['id']}, but lists {animate['id']} "
+            "with 150 credits granted (it had 100; at least 170 needed): nothing was added, so the request stays open"
+            ) in changes
+    states = {r["id"]: r["state"] for r in store_tables(portal.store.path)["requests"].values()}
+    assert states == {first["id"]: "granted", second["id"]: "requested"}
+    after = store_tables(portal.store.path)
+    assert len([m for key, m in after["outbox"].items() if key not in before["outbox"]]) == 1  # the first's answer only
+
+
+def test_a_seat_grant_the_feed_does_not_add_leaves_the_request_open(portal, vendor_feed):
+    grant_seats(portal, PAINT, 5)
+    vendor_feed.serve(feed_of(portal))
+    request = portal.request_seats(ADMIN, PAINT, 3)
+    feed = feed_of(portal)  # still 5 seats
+    feed["requests"] = [{"id": request["id"], "state": "granted", "seats": 3}]
+    vendor_feed.serve(feed)
+    before = file_bytes(portal)
+
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+
+    assert changes == [f"refused: request #{request['id']}: the feed grants 3 seats to SP-0001, but lists SP-0001 with "
+                       "5 seats (it had 5; at least 8 needed): nothing was added, so the request stays open"]
+    assert file_bytes(portal) == before
+    feed["seat_pools"][0]["seats"] = 8  # the seats arrive: the same answer now closes it
+    vendor_feed.serve(feed)
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+    assert f"request #{request['id']} granted: 3 seats to SP-0001" in changes
+    assert [p["purchased"] for p in portal.seats_overview(ADMIN)] == [8]
+
+
 def test_lines_for_another_organization_or_product_kind_or_request_are_refused(portal, animate, vendor_feed):
     # Another organization's bank, from its own feed.
     portal.init_organization("Vireo Games", "boss@vireo.example.com")
