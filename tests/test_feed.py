@@ -164,11 +164,11 @@ def test_a_request_granted_and_one_declined_are_closed_by_the_feed(portal, anima
         "declined", "Paint seats are sold by the reseller")
     assert [p["purchased"] for p in portal.seats_overview(ADMIN)] == [5]
     assert pool["purchased"] == 5
-    # The refresh's entry, and each answer its own (as when the vendor answers in ELP); each
-    # answer reaches the organization's (one) admin by email.
+    # The refresh's one entry names both answers; each answer reaches the organization's (one)
+    # admin by email.
     after = store_tables(portal.store.path)
     added = [e for key, e in after["activity"].items() if key not in before["activity"]]
-    assert len(added) == 3 and [e["action"] for e in added].count("banks-refresh") == 1
+    assert [e["action"] for e in added] == ["banks-refresh"]
     mails = [m for key, m in after["outbox"].items() if key not in before["outbox"]]
     assert [m["to"] for m in mails] == [ADMIN, ADMIN]
 
@@ -177,6 +177,30 @@ def test_a_request_granted_and_one_declined_are_closed_by_the_feed(portal, anima
     before = file_bytes(portal)
     assert portal.refresh_banks(ADMIN, None)[1] == []
     assert file_bytes(portal) == before
+
+
+def test_a_refresh_that_closes_two_requests_adds_one_activity_entry_naming_them(portal, animate, vendor_feed):
+    grant_seats(portal, PAINT, 5)
+    vendor_feed.serve(feed_of(portal))
+    credits = portal.request_credits(ADMIN, animate["id"], 50)
+    seats = portal.request_seats(ADMIN, PAINT, 3)
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = 150
+    feed["requests"] = [{"id": credits["id"], "state": "granted"},
+                        {"id": seats["id"], "state": "declined", "reason": "sold by the reseller"}]
+    vendor_feed.serve(feed)
+    before = store_tables(portal.store.path)
+
+    portal.refresh_banks(ADMIN, None)
+
+    after = store_tables(portal.store.path)
+    added = [e for key, e in after["activity"].items() if key not in before["activity"]]
+    (entry,) = added
+    assert entry["action"] == "banks-refresh" and (entry["credits"], entry["seats"]) == (50, 0)
+    assert entry["details"].endswith(f"requests closed: #{credits['id']} granted, #{seats['id']} declined")
+    # Everything else as when the vendor answers: both closed, both answers mailed.
+    assert {r["id"]: r["state"] for r in after["requests"].values()} == {credits["id"]: "granted", seats["id"]: "declined"}
+    assert len([m for key, m in after["outbox"].items() if key not in before["outbox"]]) == 2
 
 
 # -- lines refused: named, the rest applies -------------------------------------------------------------

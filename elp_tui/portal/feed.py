@@ -313,10 +313,10 @@ class FeedMixin(PortalBase):
             me = self._actor(tx, actor)
             if me["organization"] != org:  # moved meanwhile: the feed was for the organization it left
                 raise RuleViolation(_("You changed organization during the refresh: refresh again."))
-            changes, refused, credits, seats = Reconcile(self, tx, me, feed).run()
+            reconcile = Reconcile(self, tx, me, feed)
+            changes, refused, credits, seats = reconcile.run()
             if changes:  # else nothing was written: a feed with only refused lines leaves the store as it was
-                details = "; ".join(changes + [_("refused: {line}").format(line=r) for r in refused])
-                self._log(tx, org, me["email"], "banks-refresh", FEED_ACTOR, details, credits=credits, seats=seats)
+                self._log(tx, org, me["email"], "banks-refresh", FEED_ACTOR, reconcile.summary(), credits=credits, seats=seats)
         return changes + [_("refused: {line}").format(line=r) for r in refused]
 
     def _send_request(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -389,6 +389,14 @@ class Reconcile:
             if name_key(pool["product"]) not in listed_pools:
                 self._line(self._drop_pool, pool)
         return self.changes, self.refused, self.credits, self.seats
+
+    def summary(self) -> str:
+        """The refresh's activity entry: what changed, what was refused, which requests it closed
+        (their answers have no entry of their own)."""
+        parts = self.changes + [_("refused: {line}").format(line=r) for r in self.refused]
+        if self.closed:
+            parts.append(_("requests closed: {requests}").format(requests=", ".join(self.closed)))
+        return "; ".join(parts)
 
     def _line(self, step: Any, *args: Any) -> Any:
         try:
@@ -591,15 +599,17 @@ class Reconcile:
                 raise Skip(what.format(id=fr.id, n=need - self.granted_to.get(target, 0), target=target,
                                        old=totals[0], new=totals[1], goal=totals[0] + need))
         try:  # the same closing as the vendor's own grant or decline (portal/vendor.py)
-            closed = self.portal._close_request(db, request, fr.state, by=FEED_ACTOR, amount=amount, target=target, reason=fr.reason, apply=False)
+            closed = self.portal._close_request(db, request, fr.state, by=FEED_ACTOR, amount=amount, target=target, reason=fr.reason, apply=False, log=False)
         except PortalError as exc:
             raise Skip(_("request #{id}: {reason}").format(id=fr.id, reason=exc)) from None
         unit = _("seats") if seats else _("credits")
         if fr.state == "granted":
             self.granted_to[target] = need
+            self.closed.append(_("#{id} granted").format(id=fr.id))
             self.changes.append(_("request #{id} granted: {n} {unit} to {target}").format(
                 id=fr.id, n=closed.get("granted"), unit=unit, target=closed.get("granted_target")))
         else:
+            self.closed.append(_("#{id} declined").format(id=fr.id))
             self.changes.append(_("request #{id} declined: {reason}").format(id=fr.id, reason=fr.reason or _("no reason given")))
 
     def _feed_total(self, target: str, seats: bool) -> tuple[int, int] | None:
