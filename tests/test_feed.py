@@ -5,6 +5,7 @@ feed that cannot be had or read changes nothing; requests are POSTed back to it.
 from __future__ import annotations
 
 import copy
+import json
 import threading
 import time
 from typing import Any
@@ -13,10 +14,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from elp_tui.config import ConfigError
 from elp_tui.portal import FeedError, Portal, fixed_clock
 from elp_tui.store import Store
-from tests.conftest import ADMIN, TODAY
-from tests.feed_server import closed_port
+from tests.conftest import ADMIN, TODAY, VENDOR
+from tests.feed_server import VendorFeed, closed_port
 from tests.helpers import ORG, cli_env, elp, file_bytes, grant_bank, grant_seats, messages, refused, store_tables, until  # noqa: F401
 
 ANIMATE = "Quillstone Animate"
@@ -492,6 +494,81 @@ def test_without_a_feed_refresh_rereads_the_store(portal, animate, monkeypatch):
     assert changes == [f"new bank {animate['id']} (Quillstone Animate): 100 credits"]
     assert [b["id"] for b in banks] == [animate["id"]]
     assert portal.check() == []
+
+
+# -- whose feed: the vendor's, set in the store -----------------------------------------------------------
+def test_an_env_feed_other_than_the_vendors_is_refused_and_changes_nothing(portal, animate, vendor_feed, feed_server):
+    vendors = VendorFeed(feed_server, "/feeds/the-vendors-own")  # the feed the vendor's staff set
+    vendors.serve(feed_of(portal))
+    portal.update_vendor(VENDOR, feed=vendors.url)
+    mine = feed_of(portal)
+    mine["banks"][0]["credits_granted"] = 100_000  # the admin's own feed: generous
+    vendor_feed.serve(mine)
+    before = file_bytes(portal)
+
+    with pytest.raises(ConfigError) as exc:
+        portal.refresh_banks(ADMIN, None)
+
+    assert str(exc.value) == (f"ELP_VENDOR_FEED is {vendor_feed.url}, but the vendor set this store's feed to "
+                              f"{vendors.url}: unset ELP_VENDOR_FEED to read the vendor's feed. Nothing was changed.")
+    assert "\n" not in str(exc.value)
+    assert file_bytes(portal) == before
+    assert vendor_feed.gets == [] and vendors.gets == []
+    assert bank_doc(portal, animate["id"])["credits_granted"] == 100
+    with feed_server.lock:
+        feed_server.routes.pop(vendors.path, None)
+
+
+def test_a_config_file_feed_other_than_the_vendors_is_refused(portal, animate, vendor_feed, monkeypatch, tmp_path):
+    portal.update_vendor(VENDOR, feed="http://127.0.0.1:9/vendors-feed")
+    config = tmp_path / "elp-config.json"
+    config.write_text(json.dumps({"vendor_feed": {"url": vendor_feed.url}}))
+    monkeypatch.setenv("ELP_CONFIG", str(config))
+    monkeypatch.delenv("ELP_VENDOR_FEED")
+    vendor_feed.serve(feed_of(portal))
+    before = file_bytes(portal)
+    with pytest.raises(ConfigError, match=r"^The config file's vendor_feed url is .*, but the vendor set this store's "
+                                          r"feed to http://127\.0\.0\.1:9/vendors-feed: .* Nothing was changed\.$"):
+        portal.refresh_banks(ADMIN, None)
+    assert file_bytes(portal) == before and vendor_feed.gets == []
+
+
+def test_the_vendors_feed_is_read_and_named_in_the_activity_entry(portal, animate, vendor_feed, monkeypatch):
+    portal.update_vendor(VENDOR, feed=vendor_feed.url)
+    monkeypatch.delenv("ELP_VENDOR_FEED")  # the token stays this machine's
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = 120
+    vendor_feed.serve(feed)
+
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+
+    assert changes == [f"{animate['id']} (Quillstone Animate): credits_granted 100 → 120"]
+    (get,) = vendor_feed.gets
+    assert get["headers"]["Authorization"] == "Bearer s3cret-token"
+    (entry,) = activity(portal, "banks-refresh")
+    assert entry["details"].startswith(f"from {vendor_feed.url}: ")
+    assert "s3cret-token" not in entry["details"]
+    # ELP_VENDOR_FEED naming the same feed is no conflict.
+    monkeypatch.setenv("ELP_VENDOR_FEED", vendor_feed.url + "/")
+    feed["banks"][0]["credits_granted"] = 130
+    vendor_feed.serve(feed)
+    assert portal.refresh_banks(ADMIN, None)[1] == [f"{animate['id']} (Quillstone Animate): credits_granted 120 → 130"]
+
+
+def test_with_no_feed_in_the_store_the_env_feed_is_read_and_named_without_its_secrets(portal, animate, vendor_feed,
+                                                                                       monkeypatch):
+    with_secrets = vendor_feed.url.replace("http://", "http://elp:pa55word@") + "?token=s3cret-token"
+    monkeypatch.setenv("ELP_VENDOR_FEED", with_secrets)
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = 120
+    vendor_feed.serve(feed)
+
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+
+    assert changes == [f"{animate['id']} (Quillstone Animate): credits_granted 100 → 120"]
+    (entry,) = activity(portal, "banks-refresh")
+    assert entry["details"].startswith(f"from {vendor_feed.url}: ")
+    assert "s3cret-token" not in entry["details"] and "pa55word" not in entry["details"]
 
 
 # -- requests POSTed to the feed ----------------------------------------------------------------------------

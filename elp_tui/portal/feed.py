@@ -299,7 +299,8 @@ BANK_FIELDS = ("credits_requested", "credits_granted", "start", "expires_on", "p
 
 class FeedMixin(PortalBase):
     def _vendor_feed(self, product: str | None = None) -> FeedSettings | None:
-        """The feed this machine reads: ELP_VENDOR_FEED / the config file, else the store's vendor's."""
+        """The feed this machine reads: the store's vendor's, else ELP_VENDOR_FEED / the config file
+        (ConfigError when those name another feed than the store's)."""
         vendor = self._vendor_for(self.store.read(), product)
         return feed_settings((vendor or {}).get("feed"))
 
@@ -316,7 +317,8 @@ class FeedMixin(PortalBase):
             reconcile = Reconcile(self, tx, me, feed)
             changes, refused, credits, seats = reconcile.run()
             if changes:  # else nothing was written: a feed with only refused lines leaves the store as it was
-                self._log(tx, org, me["email"], "banks-refresh", FEED_ACTOR, reconcile.summary(), credits=credits, seats=seats)
+                details = _("from {url}").format(url=settings.shown) + ": " + reconcile.summary()
+                self._log(tx, org, me["email"], "banks-refresh", FEED_ACTOR, details, credits=credits, seats=seats)
         return changes + [_("refused: {line}").format(line=r) for r in refused]
 
     def _send_request(self, request: dict[str, Any]) -> dict[str, Any]:
