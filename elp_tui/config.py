@@ -9,7 +9,7 @@ app keeps its theme, or $ELP_CONFIG), under "smtp" and "vendor_feed":
 
 Secrets (the SMTP password, the feed token) belong to the machine that sends, never to the
 shared store. What the store keeps about the vendor (name, address, feed URL) is in its
-`vendors` table; ELP_VENDOR_FEED overrides the feed URL for this machine.
+`vendors` table; ELP_VENDOR_FEED names the feed when the store names none (and must match it when it does).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from elp_tui.i18n import _
 from elp_tui.errors import PortalError
@@ -54,6 +54,21 @@ class FeedSettings:
     @property
     def requests_url(self) -> str:
         return self.url.rstrip("/") + "/requests"
+
+    @property
+    def shown(self) -> str:
+        """The URL for the activity log: without a user or password in it, nor its query (where a
+        token could be)."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        try:
+            port = parts.port
+        except ValueError:  # not a port: shown without one
+            port = None
+        netloc = host + (f":{port}" if port else "")
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _file_section(name: str, path: Path | None) -> Mapping[str, Any]:
@@ -130,13 +145,32 @@ def check_feed_url(url: str, what: str = "ELP_VENDOR_FEED") -> str:
     return url
 
 
+def _same_feed(a: str, b: str) -> bool:
+    return a.strip().rstrip("/") == b.strip().rstrip("/")
+
+
 def feed_settings(store_feed: str | None = None, env: Mapping[str, str] | None = None,
                   path: Path | None = None) -> FeedSettings | None:
-    """The vendor feed to read: ELP_VENDOR_FEED, else the config file, else the feed the store
-    names for the vendor (`store_feed`); None when there is none (Refresh then re-reads the store)."""
+    """The vendor feed to read: the feed the store names for the vendor (`store_feed`, set by the
+    vendor's staff), else ELP_VENDOR_FEED, else the config file; None when there is none (Refresh
+    then re-reads the store). When the store names a feed, an ELP_VENDOR_FEED (or config file URL)
+    that differs from it is refused (ConfigError): an organization's admin cannot point Refresh at
+    a feed of their own. The token comes from ELP_VENDOR_TOKEN or the config file either way."""
     env = os.environ if env is None else env
     section = _file_section("vendor_feed", path)
-    url = _pick(env, "ELP_VENDOR_FEED", section, "url") or (store_feed or None)
+    from_env = (env.get("ELP_VENDOR_FEED") or "").strip()
+    local = from_env or _pick({}, "", section, "url")
+    store_feed = (store_feed or "").strip() or None
+    if store_feed and local and not _same_feed(local, store_feed):
+        if from_env:
+            raise ConfigError(
+                _("ELP_VENDOR_FEED is {url}, but the vendor set this store's feed to {store}: unset ELP_VENDOR_FEED "
+                  "to read the vendor's feed. Nothing was changed.").format(url=local, store=store_feed))
+        raise ConfigError(
+            _("The config file's vendor_feed url is {url}, but the vendor set this store's feed to {store}: remove "
+              "that url from the config file to read the vendor's feed. Nothing was changed.").format(
+                url=local, store=store_feed))
+    url = store_feed or local
     if not url:
         return None
     token = _pick(env, "ELP_VENDOR_TOKEN", section, "token")

@@ -218,5 +218,5 @@ class Vendor(Doc):
     id: str
     name: str
     email: str
-    feed: str | None = None  # http(s) URL of its grants feed; ELP_VENDOR_FEED overrides it
+    feed: str | None = None  # http(s) URL of its grants feed; wins over ELP_VENDOR_FEED (another one is refused)
     products: list[str] = Field(default_factory=list)

@@ -5,6 +5,7 @@ feed that cannot be had or read changes nothing; requests are POSTed back to it.
 from __future__ import annotations
 
 import copy
+import json
 import threading
 import time
 from typing import Any
@@ -13,10 +14,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from elp_tui.config import ConfigError
 from elp_tui.portal import FeedError, Portal, fixed_clock
 from elp_tui.store import Store
-from tests.conftest import ADMIN, TODAY
-from tests.feed_server import closed_port
+from tests.conftest import ADMIN, TODAY, VENDOR
+from tests.feed_server import VendorFeed, closed_port
 from tests.helpers import ORG, cli_env, elp, file_bytes, grant_bank, grant_seats, messages, refused, store_tables, until  # noqa: F401
 
 ANIMATE = "Quillstone Animate"
@@ -164,11 +166,11 @@ def test_a_request_granted_and_one_declined_are_closed_by_the_feed(portal, anima
         "declined", "Paint seats are sold by the reseller")
     assert [p["purchased"] for p in portal.seats_overview(ADMIN)] == [5]
     assert pool["purchased"] == 5
-    # The refresh's entry, and each answer its own (as when the vendor answers in ELP); each
-    # answer reaches the organization's (one) admin by email.
+    # The refresh's one entry names both answers; each answer reaches the organization's (one)
+    # admin by email.
     after = store_tables(portal.store.path)
     added = [e for key, e in after["activity"].items() if key not in before["activity"]]
-    assert len(added) == 3 and [e["action"] for e in added].count("banks-refresh") == 1
+    assert [e["action"] for e in added] == ["banks-refresh"]
     mails = [m for key, m in after["outbox"].items() if key not in before["outbox"]]
     assert [m["to"] for m in mails] == [ADMIN, ADMIN]
 
@@ -177,6 +179,30 @@ def test_a_request_granted_and_one_declined_are_closed_by_the_feed(portal, anima
     before = file_bytes(portal)
     assert portal.refresh_banks(ADMIN, None)[1] == []
     assert file_bytes(portal) == before
+
+
+def test_a_refresh_that_closes_two_requests_adds_one_activity_entry_naming_them(portal, animate, vendor_feed):
+    grant_seats(portal, PAINT, 5)
+    vendor_feed.serve(feed_of(portal))
+    credits = portal.request_credits(ADMIN, animate["id"], 50)
+    seats = portal.request_seats(ADMIN, PAINT, 3)
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = 150
+    feed["requests"] = [{"id": credits["id"], "state": "granted"},
+                        {"id": seats["id"], "state": "declined", "reason": "sold by the reseller"}]
+    vendor_feed.serve(feed)
+    before = store_tables(portal.store.path)
+
+    portal.refresh_banks(ADMIN, None)
+
+    after = store_tables(portal.store.path)
+    added = [e for key, e in after["activity"].items() if key not in before["activity"]]
+    (entry,) = added
+    assert entry["action"] == "banks-refresh" and (entry["credits"], entry["seats"]) == (50, 0)
+    assert entry["details"].endswith(f"requests closed: #{credits['id']} granted, #{seats['id']} declined")
+    # Everything else as when the vendor answers: both closed, both answers mailed.
+    assert {r["id"]: r["state"] for r in after["requests"].values()} == {credits["id"]: "granted", seats["id"]: "declined"}
+    assert len([m for key, m in after["outbox"].items() if key not in before["outbox"]]) == 2
 
 
 # -- lines refused: named, the rest applies -------------------------------------------------------------
@@ -260,6 +286,67 @@ def test_a_request_on_a_refused_bank_line_stays_open(portal, animate, vendor_fee
     assert file_bytes(portal) == before
     assert store_tables(portal.store.path)["requests"]
     assert next(iter(store_tables(portal.store.path)["requests"].values()))["state"] == "requested"
+
+
+def test_a_grant_the_feed_does_not_add_leaves_the_request_open_and_sends_no_mail(portal, animate, vendor_feed):
+    vendor_feed.serve(feed_of(portal))
+    request = portal.request_credits(ADMIN, animate["id"], 50)
+    feed = feed_of(portal)  # credits_granted still 100: the grant did not arrive
+    feed["requests"] = [{"id": request["id"], "state": "granted", "bank": animate["id"], "credits": 50}]
+    vendor_feed.serve(feed)
+    before = file_bytes(portal)
+
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+
+    assert changes == [f"refused: request #{request['id']}: the feed grants 50 credits to {animate['id']}, but lists "
+                       f"{animate['id']} with 100 credits granted (it had 100; at least 150 needed): nothing was added, "
+                       "so the request stays open"]
+    assert file_bytes(portal) == before, "no request closed, no email queued, no entry"
+    (row,) = store_tables(portal.store.path)["requests"].values()
+    assert row["state"] == "requested"
+
+
+def test_grants_to_one_bank_must_fit_in_what_the_feed_adds_to_it(portal, animate, vendor_feed):
+    vendor_feed.serve(feed_of(portal))
+    first = portal.request_credits(ADMIN, animate["id"], 30)
+    second = portal.request_credits(ADMIN, animate["id"], 40)
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = 150  # 50 added: room for the first grant, not for both
+    feed["requests"] = [{"id": first["id"], "state": "granted"}, {"id": second["id"], "state": "granted"}]
+    vendor_feed.serve(feed)
+    before = store_tables(portal.store.path)
+
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+
+    assert f"request #{first['id']} granted: 30 credits to {animate['id']}" in changes
+    assert (f"refused: request #{second['id']}: the feed grants 40 credits to {animate['id']}, but lists {animate['id']} "
+            "with 150 credits granted (it had 100; at least 170 needed): nothing was added, so the request stays open"
+            ) in changes
+    states = {r["id"]: r["state"] for r in store_tables(portal.store.path)["requests"].values()}
+    assert states == {first["id"]: "granted", second["id"]: "requested"}
+    after = store_tables(portal.store.path)
+    assert len([m for key, m in after["outbox"].items() if key not in before["outbox"]]) == 1  # the first's answer only
+
+
+def test_a_seat_grant_the_feed_does_not_add_leaves_the_request_open(portal, vendor_feed):
+    grant_seats(portal, PAINT, 5)
+    vendor_feed.serve(feed_of(portal))
+    request = portal.request_seats(ADMIN, PAINT, 3)
+    feed = feed_of(portal)  # still 5 seats
+    feed["requests"] = [{"id": request["id"], "state": "granted", "seats": 3}]
+    vendor_feed.serve(feed)
+    before = file_bytes(portal)
+
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+
+    assert changes == [f"refused: request #{request['id']}: the feed grants 3 seats to SP-0001, but lists SP-0001 with "
+                       "5 seats (it had 5; at least 8 needed): nothing was added, so the request stays open"]
+    assert file_bytes(portal) == before
+    feed["seat_pools"][0]["seats"] = 8  # the seats arrive: the same answer now closes it
+    vendor_feed.serve(feed)
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+    assert f"request #{request['id']} granted: 3 seats to SP-0001" in changes
+    assert [p["purchased"] for p in portal.seats_overview(ADMIN)] == [8]
 
 
 def test_lines_for_another_organization_or_product_kind_or_request_are_refused(portal, animate, vendor_feed):
@@ -407,6 +494,81 @@ def test_without_a_feed_refresh_rereads_the_store(portal, animate, monkeypatch):
     assert changes == [f"new bank {animate['id']} (Quillstone Animate): 100 credits"]
     assert [b["id"] for b in banks] == [animate["id"]]
     assert portal.check() == []
+
+
+# -- whose feed: the vendor's, set in the store -----------------------------------------------------------
+def test_an_env_feed_other_than_the_vendors_is_refused_and_changes_nothing(portal, animate, vendor_feed, feed_server):
+    vendors = VendorFeed(feed_server, "/feeds/the-vendors-own")  # the feed the vendor's staff set
+    vendors.serve(feed_of(portal))
+    portal.update_vendor(VENDOR, feed=vendors.url)
+    mine = feed_of(portal)
+    mine["banks"][0]["credits_granted"] = 100_000  # the admin's own feed: generous
+    vendor_feed.serve(mine)
+    before = file_bytes(portal)
+
+    with pytest.raises(ConfigError) as exc:
+        portal.refresh_banks(ADMIN, None)
+
+    assert str(exc.value) == (f"ELP_VENDOR_FEED is {vendor_feed.url}, but the vendor set this store's feed to "
+                              f"{vendors.url}: unset ELP_VENDOR_FEED to read the vendor's feed. Nothing was changed.")
+    assert "\n" not in str(exc.value)
+    assert file_bytes(portal) == before
+    assert vendor_feed.gets == [] and vendors.gets == []
+    assert bank_doc(portal, animate["id"])["credits_granted"] == 100
+    with feed_server.lock:
+        feed_server.routes.pop(vendors.path, None)
+
+
+def test_a_config_file_feed_other_than_the_vendors_is_refused(portal, animate, vendor_feed, monkeypatch, tmp_path):
+    portal.update_vendor(VENDOR, feed="http://127.0.0.1:9/vendors-feed")
+    config = tmp_path / "elp-config.json"
+    config.write_text(json.dumps({"vendor_feed": {"url": vendor_feed.url}}))
+    monkeypatch.setenv("ELP_CONFIG", str(config))
+    monkeypatch.delenv("ELP_VENDOR_FEED")
+    vendor_feed.serve(feed_of(portal))
+    before = file_bytes(portal)
+    with pytest.raises(ConfigError, match=r"^The config file's vendor_feed url is .*, but the vendor set this store's "
+                                          r"feed to http://127\.0\.0\.1:9/vendors-feed: .* Nothing was changed\.$"):
+        portal.refresh_banks(ADMIN, None)
+    assert file_bytes(portal) == before and vendor_feed.gets == []
+
+
+def test_the_vendors_feed_is_read_and_named_in_the_activity_entry(portal, animate, vendor_feed, monkeypatch):
+    portal.update_vendor(VENDOR, feed=vendor_feed.url)
+    monkeypatch.delenv("ELP_VENDOR_FEED")  # the token stays this machine's
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = 120
+    vendor_feed.serve(feed)
+
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+
+    assert changes == [f"{animate['id']} (Quillstone Animate): credits_granted 100 → 120"]
+    (get,) = vendor_feed.gets
+    assert get["headers"]["Authorization"] == "Bearer s3cret-token"
+    (entry,) = activity(portal, "banks-refresh")
+    assert entry["details"].startswith(f"from {vendor_feed.url}: ")
+    assert "s3cret-token" not in entry["details"]
+    # ELP_VENDOR_FEED naming the same feed is no conflict.
+    monkeypatch.setenv("ELP_VENDOR_FEED", vendor_feed.url + "/")
+    feed["banks"][0]["credits_granted"] = 130
+    vendor_feed.serve(feed)
+    assert portal.refresh_banks(ADMIN, None)[1] == [f"{animate['id']} (Quillstone Animate): credits_granted 120 → 130"]
+
+
+def test_with_no_feed_in_the_store_the_env_feed_is_read_and_named_without_its_secrets(portal, animate, vendor_feed,
+                                                                                       monkeypatch):
+    with_secrets = vendor_feed.url.replace("http://", "http://elp:pa55word@") + "?token=s3cret-token"
+    monkeypatch.setenv("ELP_VENDOR_FEED", with_secrets)
+    feed = feed_of(portal)
+    feed["banks"][0]["credits_granted"] = 120
+    vendor_feed.serve(feed)
+
+    _banks, changes = portal.refresh_banks(ADMIN, None)
+
+    assert changes == [f"{animate['id']} (Quillstone Animate): credits_granted 100 → 120"]
+    (entry,) = activity(portal, "banks-refresh")
+    assert entry["details"].startswith(f"from {vendor_feed.url}: ")
+    assert "s3cret-token" not in entry["details"] and "pa55word" not in entry["details"]
 
 
 # -- requests POSTed to the feed ----------------------------------------------------------------------------

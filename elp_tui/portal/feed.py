@@ -13,7 +13,9 @@ refused and named, and the rest of the feed applies: a bank whose granted credit
 its used credits, whose expiry would move before a license it covers (or its start after one),
 whose product would change, a bank the feed leaves out that has licenses, a pool below the seats
 its members hold, a request already answered otherwise. A request answered by a refused line is
-refused with it, so a request is never closed by a grant that did not arrive.
+refused with it, and a request marked granted is refused (it stays open) unless the feed's figure
+for its bank (pool) rises, against the store, by at least what this feed's granted requests give
+it: a request is never closed by a grant that did not arrive.
 """
 
 from __future__ import annotations
@@ -297,7 +299,8 @@ BANK_FIELDS = ("credits_requested", "credits_granted", "start", "expires_on", "p
 
 class FeedMixin(PortalBase):
     def _vendor_feed(self, product: str | None = None) -> FeedSettings | None:
-        """The feed this machine reads: ELP_VENDOR_FEED / the config file, else the store's vendor's."""
+        """The feed this machine reads: the store's vendor's, else ELP_VENDOR_FEED / the config file
+        (ConfigError when those name another feed than the store's)."""
         vendor = self._vendor_for(self.store.read(), product)
         return feed_settings((vendor or {}).get("feed"))
 
@@ -311,9 +314,10 @@ class FeedMixin(PortalBase):
             me = self._actor(tx, actor)
             if me["organization"] != org:  # moved meanwhile: the feed was for the organization it left
                 raise RuleViolation(_("You changed organization during the refresh: refresh again."))
-            changes, refused, credits, seats = Reconcile(self, tx, me, feed).run()
+            reconcile = Reconcile(self, tx, me, feed)
+            changes, refused, credits, seats = reconcile.run()
             if changes:  # else nothing was written: a feed with only refused lines leaves the store as it was
-                details = "; ".join(changes + [_("refused: {line}").format(line=r) for r in refused])
+                details = _("from {url}").format(url=settings.shown) + ": " + reconcile.summary()
                 self._log(tx, org, me["email"], "banks-refresh", FEED_ACTOR, details, credits=credits, seats=seats)
         return changes + [_("refused: {line}").format(line=r) for r in refused]
 
@@ -352,6 +356,11 @@ class Reconcile:
         self.credits = 0  # granted credits added (or removed) by this refresh, for the activity entry
         self.seats = 0
         self.refused_targets: set[str] = set()
+        # What the store held before this refresh, so a grant is checked against what the feed adds.
+        self.banks_before = {b["id"]: b["credits_granted"] for b in db.find(T_BANKS, organization=self.org)}
+        self.pools_before = {p["id"]: p["seats"] for p in db.find(T_POOLS, organization=self.org)}
+        self.granted_to: dict[str, int] = {}  # running total of this feed's granted requests, per bank or pool
+        self.closed: list[str] = []  # "#5 granted", for the activity entry
 
     def run(self) -> tuple[list[str], list[str], int, int]:
         db = self.db
@@ -382,6 +391,14 @@ class Reconcile:
             if name_key(pool["product"]) not in listed_pools:
                 self._line(self._drop_pool, pool)
         return self.changes, self.refused, self.credits, self.seats
+
+    def summary(self) -> str:
+        """The refresh's activity entry: what changed, what was refused, which requests it closed
+        (their answers have no entry of their own)."""
+        parts = self.changes + [_("refused: {line}").format(line=r) for r in self.refused]
+        if self.closed:
+            parts.append(_("requests closed: {requests}").format(requests=", ".join(self.closed)))
+        return "; ".join(parts)
 
     def _line(self, step: Any, *args: Any) -> Any:
         try:
@@ -571,13 +588,45 @@ class Reconcile:
         if target in self.refused_targets or request["target"] in self.refused_targets:
             raise Skip(_("request #{id}: its bank or pool's line was refused, so it stays open").format(id=fr.id))
         amount = (fr.seats if seats else fr.credits) if fr.state == "granted" else None
+        need = 0
+        if fr.state == "granted":
+            need = self.granted_to.get(target, 0) + (request["amount"] if amount is None else amount)
+            totals = self._feed_total(target, seats)  # None: no such bank or pool, which the closing refuses
+            if totals is not None and totals[1] - totals[0] < need:
+                what = (_("request #{id}: the feed grants {n} seats to {target}, but lists {target} with {new} seats "
+                          "(it had {old}; at least {goal} needed): nothing was added, so the request stays open")
+                        if seats else
+                        _("request #{id}: the feed grants {n} credits to {target}, but lists {target} with {new} credits "
+                          "granted (it had {old}; at least {goal} needed): nothing was added, so the request stays open"))
+                raise Skip(what.format(id=fr.id, n=need - self.granted_to.get(target, 0), target=target,
+                                       old=totals[0], new=totals[1], goal=totals[0] + need))
         try:  # the same closing as the vendor's own grant or decline (portal/vendor.py)
-            closed = self.portal._close_request(db, request, fr.state, by=FEED_ACTOR, amount=amount, target=target, reason=fr.reason, apply=False)
+            closed = self.portal._close_request(db, request, fr.state, by=FEED_ACTOR, amount=amount, target=target, reason=fr.reason, apply=False, log=False)
         except PortalError as exc:
             raise Skip(_("request #{id}: {reason}").format(id=fr.id, reason=exc)) from None
         unit = _("seats") if seats else _("credits")
         if fr.state == "granted":
+            self.granted_to[target] = need
+            self.closed.append(_("#{id} granted").format(id=fr.id))
             self.changes.append(_("request #{id} granted: {n} {unit} to {target}").format(
                 id=fr.id, n=closed.get("granted"), unit=unit, target=closed.get("granted_target")))
         else:
+            self.closed.append(_("#{id} declined").format(id=fr.id))
             self.changes.append(_("request #{id} declined: {reason}").format(id=fr.id, reason=fr.reason or _("no reason given")))
+
+    def _feed_total(self, target: str, seats: bool) -> tuple[int, int] | None:
+        """(before this refresh, in the feed) of the granted credits of bank `target` (the seats of
+        pool `target`), None when the organization has no such bank or pool: one new to the store
+        had 0 before; one the feed leaves out keeps what it had."""
+        if not seats:
+            if self.db.get(T_BANKS, id=target) is None:
+                return None
+            old = self.banks_before.get(target, 0)
+            line = next((fb for fb in self.feed.banks if fb.id.upper() == target), None)
+            return old, (old if line is None else line.credits_granted)
+        pool = self.db.get(T_POOLS, id=target)
+        if pool is None:
+            return None
+        old = self.pools_before.get(target, 0)
+        line = next((fp for fp in self.feed.seat_pools if name_key(fp.product) == name_key(pool["product"])), None)
+        return old, (old if line is None else line.seats)

@@ -451,7 +451,7 @@ class VendorMixin(PortalBase):
 
     def _close_request(self, db: Transaction, request: dict[str, Any], state: str, *, by: str,
                        amount: int | None = None, target: str | None = None, reason: str | None = None,
-                       apply: bool = True) -> dict[str, Any]:
+                       apply: bool = True, log: bool = True) -> dict[str, Any]:
         """Close `request` as granted or declined, in the caller's transaction: the request's
         answer, the figures it moves, one activity entry in its organization, the answer queued to
         each active admin of the organization. Returns the closed request.
@@ -460,7 +460,8 @@ class VendorMixin(PortalBase):
         for; another one of the same organization and product may be named; a bank must not have
         expired). With `apply`, the bank's granted credits (or the pool's seats) rise by `amount`,
         and the request's asked credits on the bank's requested figure are replaced by the granted
-        ones. The feed passes apply=False: its banks already carry the new totals.
+        ones. The feed passes apply=False: its banks already carry the new totals. Without `log`,
+        no activity entry of its own (the feed's refresh names the requests it closed in its one entry).
         declined: with `apply`, the asked credits leave the bank's requested figure.
         Refused (nothing written): a request already answered, a target of another organization or
         product, an expired bank, an unknown target."""
@@ -505,8 +506,9 @@ class VendorMixin(PortalBase):
         db.update(T_REQUESTS, changes, id=request["id"])
         closed = {**request, **changes}
         shown_moved = moved if apply else 0
-        self._log(db, org_id, by, f"request-{state}", subject, details,
-                  credits=shown_moved if credits_kind else 0, seats=0 if credits_kind else shown_moved)
+        if log:
+            self._log(db, org_id, by, f"request-{state}", subject, details,
+                      credits=shown_moved if credits_kind else 0, seats=0 if credits_kind else shown_moved)
         lang = self._org_language(db, org_id)
         org_name = self._organization_name_in(db, org_id)
         for admin in sorted(self._active_admins(db, org_id), key=lambda u: u["email"]):
