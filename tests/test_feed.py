@@ -456,7 +456,7 @@ def test_a_feed_for_another_organization_is_refused(portal, animate, vendor_feed
 @pytest.mark.parametrize("status, said", [
     (401, "refused ELP's token (HTTP 401): check ELP_VENDOR_TOKEN"),
     (403, "refused ELP's token (HTTP 403)"),
-    (404, "was not found (HTTP 404): check ELP_VENDOR_FEED"),
+    (404, "was not found (HTTP 404): check the feed's address"),
     (503, "failed (HTTP 503): try again later"),
 ])
 def test_a_refusing_server_is_said_in_one_line_and_changes_nothing(portal, animate, vendor_feed, status, said):

@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("bank_id", metavar="BANK_ID")
     p.add_argument("--credits", required=True, type=count("--credits"), metavar="N")
     _yes(p)
-    banks.add_parser("refresh", help="reload the grants (from the vendor's feed, ELP_VENDOR_FEED, when one is set) and show what changed", parents=[common])
+    banks.add_parser("refresh", help="reload the grants (from the vendor's feed when one is set: the store's, else ELP_VENDOR_FEED) and show what changed", parents=[common])
     p = banks.add_parser("requests", help="requests to the vendor and their state (the vendor: every open one)",
                          parents=[common])
     _json(p)

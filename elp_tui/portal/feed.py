@@ -208,7 +208,7 @@ def _http_refusal(url: str, status: int) -> str:
     if status in (401, 403):
         return _("The vendor feed refused ELP's token (HTTP {status}): check ELP_VENDOR_TOKEN.").format(status=status)
     if status == 404:
-        return _("The vendor feed at {url} was not found (HTTP 404): check ELP_VENDOR_FEED.").format(url=url)
+        return _("The vendor feed at {url} was not found (HTTP 404): check the feed's address ('elp vendor setup --feed', or ELP_VENDOR_FEED).").format(url=url)
     if status >= 500:
         return _("The vendor feed at {url} failed (HTTP {status}): try again later.").format(url=url, status=status)
     return _("The vendor feed at {url} answered HTTP {status} instead of the feed.").format(url=url, status=status)
@@ -224,7 +224,7 @@ def _transport_problem(url: str, exc: Exception, timeout: "httpx.Timeout") -> st
         return _("The vendor feed at {url} failed its TLS handshake ({error}): check the URL (https or http) "
                  "and the server's certificate.").format(url=url, error=str(exc)[:120])
     if isinstance(exc, httpx.ConnectError):
-        return _("The vendor feed at {url} cannot be reached (offline?): check the network or ELP_VENDOR_FEED.").format(url=url)
+        return _("The vendor feed at {url} cannot be reached (offline?): check the network or the feed's address ('elp vendor setup --feed', or ELP_VENDOR_FEED).").format(url=url)
     return _("The vendor feed at {url} could not be read ({error}).").format(url=url, error=type(exc).__name__)
 
 
@@ -243,14 +243,14 @@ def fetch_feed(settings: FeedSettings, organization: str) -> Feed:
                     body += chunk
                     if len(body) > MAX_FEED_BYTES:
                         raise FeedError(
-                            _("The vendor feed at {url} is larger than {limit} MB: check ELP_VENDOR_FEED.").format(
+                            _("The vendor feed at {url} is larger than {limit} MB: check the feed's address ('elp vendor setup --feed', or ELP_VENDOR_FEED).").format(
                                 url=settings.url, limit=MAX_FEED_BYTES // (1024 * 1024)) + nothing)
     except httpx.HTTPError as exc:
         raise FeedError(_transport_problem(settings.url, exc, timeout) + nothing) from None
     feed = parse_feed(bytes(body))
     if feed.organization != organization:
         raise FeedError(
-            _("The vendor feed is for organization {theirs!r}, not yours ({ours}): check ELP_VENDOR_FEED. "
+            _("The vendor feed is for organization {theirs!r}, not yours ({ours}): check the feed's address ('elp vendor setup --feed', or ELP_VENDOR_FEED). "
               "Nothing was changed.").format(theirs=feed.organization, ours=organization)
         )
     return feed
