@@ -555,3 +555,34 @@ def test_a_renewal_tells_the_user_the_new_expiry(portal, inbox):
     assert got.header("Subject") == f"Quillstone Animate: license {lic['activation_id']} renewed until {renewed['expires_on']}"
     assert f"{ADMIN} renewed your Quillstone Animate license in Lumenfox Studios." in got.body
     assert f"until {renewed['expires_on']}" in got.body
+
+
+def test_a_renewed_license_is_reminded_again_before_its_new_expiry(portal):
+    bank = grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2027-05-01")
+    portal.invite(ADMIN, ANA)
+    portal.sign_in(ANA)
+    q = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=1, start=TODAY, email=ANA)
+    [lic] = portal.generate(ADMIN, q)  # expires 2026-12-23: 30 days from today
+    assert lic["expires_on"] == "2026-12-23"
+    assert portal.queue_reminders() == 2  # to Ana and to the admin
+    renewed = portal.renew(ADMIN, portal.quote_renew(ADMIN, lic["activation_id"], months=2))
+    new_end = dt.date.fromisoformat(renewed["expires_on"])
+    assert new_end > dt.date(2026, 12, 23) + dt.timedelta(days=30)
+    assert on(portal, new_end - dt.timedelta(days=31)).queue_reminders() == 0  # not due yet
+    later = on(portal, new_end - dt.timedelta(days=30))
+    assert later.queue_reminders() == 2 and later.queue_reminders() == 0  # once more, once each
+    reminders = [d for d in outbox(portal).values() if d["kind"] == "license-expiring"]
+    assert sorted((d["to"], renewed["expires_on"] in d["subject"]) for d in reminders) == [
+        (ADMIN, False), (ADMIN, True), (ANA, False), (ANA, True)]
+
+
+def test_a_bank_whose_expiry_moves_is_reminded_again_before_its_new_expiry(portal):
+    bank = grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2026-12-20")
+    assert portal.queue_reminders() == 1  # to the admin: 27 days left
+    portal.top_up_bank(VENDOR, bank["id"], expires_on="2027-03-01")
+    assert on(portal, dt.date(2027, 1, 29)).queue_reminders() == 0  # 31 days left: not due yet
+    later = on(portal, dt.date(2027, 1, 30))
+    assert later.queue_reminders() == 1 and later.queue_reminders() == 0
+    subjects = sorted(d["subject"] for d in outbox(portal).values() if d["kind"] == "credits-expiring")
+    assert subjects == ["100 credits of Quillstone Animate will be lost on 2026-12-20",
+                        "100 credits of Quillstone Animate will be lost on 2027-03-01"]
