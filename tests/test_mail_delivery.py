@@ -359,7 +359,7 @@ def cli(store_path, capsys, monkeypatch, tmp_path):
     return run
 
 
-def test_outbox_send_without_smtp_says_so_and_changes_nothing(portal, cli, monkeypatch):
+def test_outbox_send_without_smtp_says_so_and_changes_nothing_when_no_reminder_is_due(portal, cli, monkeypatch):
     from tests.helpers import file_bytes
 
     for name in ("ELP_SMTP_HOST", "ELP_MAIL_FROM"):
@@ -367,10 +367,34 @@ def test_outbox_send_without_smtp_says_so_and_changes_nothing(portal, cli, monke
     portal.invite(ADMIN, ANA)
     before = file_bytes(portal)
     result = cli("outbox", "send", user=None)
-    assert result.code == 0 and "No SMTP server is configured" in result.out and "1 message(s) wait" in result.out
+    assert result.code == 0 and "0 reminder(s) queued; no SMTP server is configured, so nothing was sent" in result.out
+    assert "set ELP_SMTP_HOST" in result.out and "1 message(s) wait" in result.out
     assert file_bytes(portal) == before
     [row] = cli("outbox", "list", "--json").json()
     assert (row["to"], row["state"], row["attempts"]) == (ANA, "queued", 0)
+
+
+def test_outbox_send_without_smtp_still_queues_the_days_reminders(portal, cli, monkeypatch):
+    from tests.helpers import file_bytes
+
+    for name in ("ELP_SMTP_HOST", "ELP_MAIL_FROM"):
+        monkeypatch.delenv(name, raising=False)
+    grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2026-12-20")
+    portal.invite(ADMIN, ANA)
+    before = store_tables(portal.store.path)
+    result = cli("outbox", "send", user=None)
+    assert result.code == 0, result.err
+    assert "1 reminder(s) queued; no SMTP server is configured, so nothing was sent" in result.out
+    assert "2 message(s) wait" in result.out
+    after = store_tables(portal.store.path)
+    data = {"outbox", "_meta"}  # the store's own bookkeeping (generation, checksum) moves with any commit
+    assert {k: v for k, v in after.items() if k not in data} == {k: v for k, v in before.items() if k not in data}
+    new = [d for k, d in after["outbox"].items() if k not in before["outbox"]]
+    assert [(d["kind"], d["to"], d["state"], d["attempts"]) for d in new] == [("credits-expiring", ADMIN, "queued", 0)]
+    assert {k: after["outbox"][k] for k in before["outbox"]} == before["outbox"]  # the invitation: as it was
+    again = file_bytes(portal)
+    assert "0 reminder(s) queued" in cli("outbox", "send", user=None).out  # once
+    assert file_bytes(portal) == again
 
 
 def test_outbox_send_list_and_retry_from_the_command_line(portal, cli, inbox):

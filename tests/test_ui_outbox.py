@@ -1,5 +1,5 @@
 """The app and email: its background worker delivers the outbox when an SMTP server is configured
-(and only then); the Outbox page shows each message's state and error, and retries with t."""
+(and only then; the day's reminders are queued either way); the Outbox page shows each message's state and error, and retries with t."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from elp_tui.app import make_app
 from elp_tui.screens.outbox import OutboxPage
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import file_bytes, messages, store_tables, until
+from tests.helpers import file_bytes, grant_bank, messages, store_tables, until
 
 ANA = "ana@lumenfox.studio"
 
@@ -48,7 +48,8 @@ async def test_the_running_app_delivers_queued_mail_in_the_background(portal, in
     assert len(inbox.messages(ANA)) == 1
 
 
-async def test_without_smtp_mail_waits_queued_and_the_page_says_so(portal, tmp_path):
+async def test_without_smtp_mail_waits_queued_and_the_page_says_so_and_nothing_changes_when_no_reminder_is_due(
+        portal, tmp_path):
     portal.invite(ADMIN, ANA)
     before = file_bytes(portal)
     app = app_for(portal, tmp_path)
@@ -59,6 +60,26 @@ async def test_without_smtp_mail_waits_queued_and_the_page_says_so(portal, tmp_p
         assert "No SMTP server is configured" in shown(page)
         assert not [w for w in app.workers if w.group == "mail"]
     assert file_bytes(portal) == before
+
+
+async def test_without_smtp_the_app_still_queues_the_days_reminders_once_and_delivers_nothing(portal, tmp_path):
+    grant_bank(portal, product="Quillstone Animate", credits=100, start="2026-11-01", expires_on="2026-12-20")
+    portal.invite(ADMIN, ANA)
+
+    def reminders() -> list[dict]:
+        return [d for d in store_tables(portal.store.path)["outbox"].values() if d["kind"] == "credits-expiring"]
+
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: len(reminders()) == 1, "the bank's reminder queued")
+        page = await open_outbox(app, pilot)
+        assert "No SMTP server is configured" in shown(page)
+        assert not [w for w in app.workers if w.group == "mail"]
+        app.deliver_mail_now()  # the next tick: the day's reminders are already queued
+        await app.workers.wait_for_complete()
+    [reminder] = reminders()
+    assert (reminder["to"], reminder["state"], reminder["attempts"]) == (ADMIN, "queued", 0)
+    assert sorted(states(portal).values()) == ["queued", "queued"]
 
 
 async def test_a_failed_message_shows_its_error_and_t_retries_it(portal, inbox, tmp_path):
