@@ -140,20 +140,40 @@ class ELPApp(TranslatedBindings, App[None]):
     # -- mail ------------------------------------------------------------------------------
     def _start_mail_delivery(self) -> None:
         """With an SMTP server configured (environment or config file), deliver the outbox in a
-        background worker now and every MAIL_INTERVAL_S; without one, mail waits (queued)."""
+        background worker now and every MAIL_INTERVAL_S; without one, mail waits (queued). The
+        day's reminders are queued either way (once a day per session): they wait with the rest."""
         try:
             self.mail_delivery = smtp_settings()
         except ConfigError as exc:
             self.notify(_("Email is not delivered by this session: {error}").format(error=exc), severity="warning", timeout=10)
-            return
-        if self.mail_delivery is None:
-            return
         self.set_interval(MAIL_INTERVAL_S, self.deliver_mail_now, name="mail-delivery")
         self.deliver_mail_now()
 
     def deliver_mail_now(self) -> None:
         if self.mail_delivery is not None:
             self.run_worker(self._deliver_mail, thread=True, group="mail", exit_on_error=False)
+        elif self._reminders_on != self.portal.today():  # no delivery: only the day's reminders
+            self.run_worker(self._queue_reminders_only, thread=True, group="reminders", exit_on_error=False)
+
+    def _queue_reminders(self) -> None:
+        """The day's reminders, once a day per session (called with _mail_busy held)."""
+        today = self.portal.today()
+        if self._reminders_on != today:
+            self.portal.queue_reminders()
+            self._reminders_on = today
+
+    def _queue_reminders_only(self) -> None:
+        """No SMTP server: queue the day's reminders (off the UI thread), deliver nothing."""
+        if not self._mail_busy.acquire(blocking=False):
+            return
+        try:
+            self._queue_reminders()
+            error = None
+        except (PortalError, StoreError, OSError) as exc:
+            error = str(exc)
+        finally:
+            self._mail_busy.release()
+        self._say_mail_error(error)
 
     def _deliver_mail(self) -> None:
         """Queue the day's reminders (once a day per session) and deliver what is due; off the UI
@@ -165,16 +185,16 @@ class ELPApp(TranslatedBindings, App[None]):
         if settings is None or not self._mail_busy.acquire(blocking=False):
             return
         try:
-            today = self.portal.today()
-            if self._reminders_on != today:
-                self.portal.queue_reminders()
-                self._reminders_on = today
+            self._queue_reminders()
             with SmtpTransport(settings) as transport:
                 error = self.portal.deliver_outbox(transport).error
         except (PortalError, StoreError, OSError) as exc:
             error = str(exc)
         finally:
             self._mail_busy.release()
+        self._say_mail_error(error)
+
+    def _say_mail_error(self, error: str | None) -> None:
         if error != self._mail_error:
             self._mail_error = error
             if error and self.is_admin:  # said once per new problem; the Outbox page shows each message's error

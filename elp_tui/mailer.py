@@ -143,6 +143,15 @@ class SmtpTransport:
         self._smtp = smtp
         return smtp
 
+    def _reset(self, smtp: smtplib.SMTP) -> None:
+        """RSET after a refusal, so the next message starts clean. A server that hung up meanwhile
+        is no error of this message (its refusal is what counts): the next one connects again."""
+        try:
+            smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+            self._smtp = None
+
     def send(self, doc: dict[str, Any]) -> None:
         """Deliver one outbox document. Before the message's text reaches the server, every
         failure is certain (temporary: retried; permanent: failed). Once the text was sent, a
@@ -163,11 +172,11 @@ class SmtpTransport:
         try:
             code, reply = smtp.mail(self.envelope_from, options)
             if code != 250:
-                smtp.rset()
+                self._reset(smtp)
                 raise _temporary_or_permanent(code, reply, _("sender refused"))
             code, reply = smtp.rcpt(to)
             if code not in (250, 251):
-                smtp.rset()
+                self._reset(smtp)
                 raise _temporary_or_permanent(code, reply, _("recipient refused"))
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._smtp = None
@@ -176,7 +185,7 @@ class SmtpTransport:
         try:
             code, reply = smtp.data(data)
         except smtplib.SMTPDataError as exc:  # DATA itself refused: the text was never sent
-            smtp.rset()
+            self._reset(smtp)
             raise _temporary_or_permanent(exc.smtp_code, exc.smtp_error, _("message refused")) from None
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._smtp = None

@@ -396,6 +396,7 @@ async def test_csv_download_neutralises_formula_starts_and_keeps_the_data(portal
     with portal.store.transaction() as db:
         db.update("banks", {"product": "-2+3"})
     monkeypatch.setenv("ELP_EXPORT_DIR", str(tmp_path / "exports"))
+    portal.queue_reminders()  # the day's reminders (the licenses expire in 30 days), as the session queues them at start
     before = store_bytes(portal.store.path)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=SIZE) as pilot:

@@ -74,7 +74,7 @@ def test_every_message_says_what_it_is_about():
     assert "Asked by: admin@lumenfox.studio" in request.body and "seat pool SP-0001" in request.body
     assert declined.subject == "Request #7 declined: Frameloop" and "Reason given: no budget" in declined.body
     assert granted.subject == "Request #7 granted: 5 seats of Frameloop"
-    assert credits.key == "credits-expiring:BK-0001:7:admin@lumenfox.studio" and "in 7 days" in credits.body
+    assert credits.key == "credits-expiring:BK-0001:2026-12-01:7:admin@lumenfox.studio" and "in 7 days" in credits.body
     assert user.subject.startswith("Your ") and "of ana@lumenfox.studio" in admin.subject
     assert user.key != admin.key
 

@@ -270,6 +270,117 @@ def test_permanent_refusal_fails_at_once(portal, inbox):
     assert [m.rcpt_tos for m in inbox.messages()] == [["bob@lumenfox.studio"]]
 
 
+class RawSmtp:
+    """A small SMTP server on 127.0.0.1 (a thread, plain sockets) that misbehaves on purpose:
+    `data_reply`: what it answers to DATA before it hangs up (e.g. "451 ..." then gone);
+    `mail_reply`: what it answers to MAIL FROM (e.g. a line longer than SMTP allows)."""
+
+    def __init__(self, *, data_reply: str | None = None, mail_reply: str | None = None):
+        import socket
+        import threading
+
+        self.data_reply, self.mail_reply = data_reply, mail_reply
+        self.commands: list[str] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _addr = self.listener.accept()
+            except OSError:  # closed: the test is over
+                return
+            with conn, conn.makefile("rb") as lines:
+                conn.sendall(b"220 127.0.0.1 raw test server\r\n")
+                for raw in lines:
+                    command = raw.decode("ascii", "replace").strip()
+                    verb = command.split(" ", 1)[0].upper()
+                    self.commands.append(verb)
+                    if verb == "EHLO":
+                        conn.sendall(b"250-127.0.0.1\r\n250 8BITMIME\r\n")
+                    elif verb == "MAIL" and self.mail_reply:
+                        conn.sendall(self.mail_reply.encode() + b"\r\n")
+                    elif verb == "DATA" and self.data_reply:
+                        conn.sendall(self.data_reply.encode() + b"\r\n")
+                        break  # and hang up
+                    elif verb == "QUIT":
+                        conn.sendall(b"221 bye\r\n")
+                        break
+                    else:
+                        conn.sendall(b"250 OK\r\n")
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def raw_smtp(monkeypatch):
+    servers: list[RawSmtp] = []
+
+    def start(**replies: str) -> RawSmtp:
+        server = RawSmtp(**replies)
+        servers.append(server)
+        monkeypatch.setenv("ELP_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("ELP_SMTP_PORT", str(server.port))
+        monkeypatch.setenv("ELP_SMTP_TLS", "none")
+        monkeypatch.setenv("ELP_MAIL_FROM", "ELP <elp@lumenfox.studio>")
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.mark.parametrize("reply, state", [("451 4.3.0 try again later", "queued"), ("554 5.6.0 not from you", "failed")])
+def test_a_server_that_refuses_data_then_hangs_up_leaves_nothing_sending(portal, raw_smtp, reply, state):
+    server = raw_smtp(data_reply=reply)
+    portal.invite(ADMIN, ANA)
+    portal.invite(ADMIN, "bob@lumenfox.studio")
+    report = deliver(portal)  # each message: refused at DATA, then the server is gone
+    assert report.sent == [] and reply.split(" ")[0] in report.error
+    assert server.commands.count("DATA") == 2  # the second message was tried on a new connection
+    docs = outbox(portal).values()
+    assert sorted((d["to"], d["state"], d["attempts"]) for d in docs) == [
+        (ANA, state, 1), ("bob@lumenfox.studio", state, 1)]
+    assert all(reply in d["last_error"] and d["sending_since"] is None for d in docs)
+
+
+def test_a_reply_line_longer_than_smtp_allows_keeps_the_message_queued(portal, raw_smtp):
+    raw_smtp(mail_reply="250 " + "x" * 9000)  # longer than any SMTP line: smtplib gives up on it
+    portal.invite(ADMIN, ANA)
+    report = deliver(portal)
+    assert report.sent == [] and "Line too long" in report.error
+    [doc] = outbox(portal).values()
+    assert (doc["state"], doc["attempts"], doc["sending_since"]) == ("queued", 1, None)
+    assert "Line too long" in doc["last_error"] and doc["next_attempt_at"] > NOW.isoformat()
+
+
+class TripsOverItsOwnFeet(SmtpTransport):
+    """A transport with a bug: it connects to the real server, then fails in a way no
+    DeliveryError foresaw (as a future change to the transport might)."""
+
+    def send(self, doc: dict) -> None:
+        smtp = self._smtp or self._connect()
+        smtp.noop()
+        raise KeyError("a bug in the transport")
+
+
+def test_an_unforeseen_transport_error_puts_the_message_back_in_the_queue_with_the_error(portal, inbox):
+    portal.invite(ADMIN, ANA)
+    portal.invite(ADMIN, "bob@lumenfox.studio")
+    with TripsOverItsOwnFeet(smtp_settings()) as transport:
+        report = portal.deliver_outbox(transport, now=NOW)  # does not raise
+    assert report.sent == [] and "a bug in the transport" in report.error
+    docs = by_id(portal)
+    assert (docs[1]["state"], docs[1]["attempts"], docs[1].get("sending_since")) == ("queued", 1, None)
+    assert "unexpected error while sending: KeyError" in docs[1]["last_error"]
+    assert (docs[2]["state"], docs[2]["attempts"]) == ("queued", 0)  # the run stopped: never tried
+    assert deliver(portal, NOW + dt.timedelta(hours=1)).sent == [1, 2]  # the real transport, later: once each
+    assert sorted(m.rcpt_tos[0] for m in inbox.messages()) == [ANA, "bob@lumenfox.studio"]
+
+
 def test_a_message_left_sending_by_a_dead_sender_is_never_sent_again_by_itself(portal, inbox):
     clock = [NOW]
     sender = Portal(Store(portal.store.path), fixed_clock(TODAY), now=lambda: clock[0])
@@ -359,7 +470,7 @@ def cli(store_path, capsys, monkeypatch, tmp_path):
     return run
 
 
-def test_outbox_send_without_smtp_says_so_and_changes_nothing(portal, cli, monkeypatch):
+def test_outbox_send_without_smtp_says_so_and_changes_nothing_when_no_reminder_is_due(portal, cli, monkeypatch):
     from tests.helpers import file_bytes
 
     for name in ("ELP_SMTP_HOST", "ELP_MAIL_FROM"):
@@ -367,10 +478,34 @@ def test_outbox_send_without_smtp_says_so_and_changes_nothing(portal, cli, monke
     portal.invite(ADMIN, ANA)
     before = file_bytes(portal)
     result = cli("outbox", "send", user=None)
-    assert result.code == 0 and "No SMTP server is configured" in result.out and "1 message(s) wait" in result.out
+    assert result.code == 0 and "0 reminder(s) queued; no SMTP server is configured, so nothing was sent" in result.out
+    assert "set ELP_SMTP_HOST" in result.out and "1 message(s) wait" in result.out
     assert file_bytes(portal) == before
     [row] = cli("outbox", "list", "--json").json()
     assert (row["to"], row["state"], row["attempts"]) == (ANA, "queued", 0)
+
+
+def test_outbox_send_without_smtp_still_queues_the_days_reminders(portal, cli, monkeypatch):
+    from tests.helpers import file_bytes
+
+    for name in ("ELP_SMTP_HOST", "ELP_MAIL_FROM"):
+        monkeypatch.delenv(name, raising=False)
+    grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2026-12-20")
+    portal.invite(ADMIN, ANA)
+    before = store_tables(portal.store.path)
+    result = cli("outbox", "send", user=None)
+    assert result.code == 0, result.err
+    assert "1 reminder(s) queued; no SMTP server is configured, so nothing was sent" in result.out
+    assert "2 message(s) wait" in result.out
+    after = store_tables(portal.store.path)
+    data = {"outbox", "_meta"}  # the store's own bookkeeping (generation, checksum) moves with any commit
+    assert {k: v for k, v in after.items() if k not in data} == {k: v for k, v in before.items() if k not in data}
+    new = [d for k, d in after["outbox"].items() if k not in before["outbox"]]
+    assert [(d["kind"], d["to"], d["state"], d["attempts"]) for d in new] == [("credits-expiring", ADMIN, "queued", 0)]
+    assert {k: after["outbox"][k] for k in before["outbox"]} == before["outbox"]  # the invitation: as it was
+    again = file_bytes(portal)
+    assert "0 reminder(s) queued" in cli("outbox", "send", user=None).out  # once
+    assert file_bytes(portal) == again
 
 
 def test_outbox_send_list_and_retry_from_the_command_line(portal, cli, inbox):
@@ -555,3 +690,34 @@ def test_a_renewal_tells_the_user_the_new_expiry(portal, inbox):
     assert got.header("Subject") == f"Quillstone Animate: license {lic['activation_id']} renewed until {renewed['expires_on']}"
     assert f"{ADMIN} renewed your Quillstone Animate license in Lumenfox Studios." in got.body
     assert f"until {renewed['expires_on']}" in got.body
+
+
+def test_a_renewed_license_is_reminded_again_before_its_new_expiry(portal):
+    bank = grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2027-05-01")
+    portal.invite(ADMIN, ANA)
+    portal.sign_in(ANA)
+    q = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=1, start=TODAY, email=ANA)
+    [lic] = portal.generate(ADMIN, q)  # expires 2026-12-23: 30 days from today
+    assert lic["expires_on"] == "2026-12-23"
+    assert portal.queue_reminders() == 2  # to Ana and to the admin
+    renewed = portal.renew(ADMIN, portal.quote_renew(ADMIN, lic["activation_id"], months=2))
+    new_end = dt.date.fromisoformat(renewed["expires_on"])
+    assert new_end > dt.date(2026, 12, 23) + dt.timedelta(days=30)
+    assert on(portal, new_end - dt.timedelta(days=31)).queue_reminders() == 0  # not due yet
+    later = on(portal, new_end - dt.timedelta(days=30))
+    assert later.queue_reminders() == 2 and later.queue_reminders() == 0  # once more, once each
+    reminders = [d for d in outbox(portal).values() if d["kind"] == "license-expiring"]
+    assert sorted((d["to"], renewed["expires_on"] in d["subject"]) for d in reminders) == [
+        (ADMIN, False), (ADMIN, True), (ANA, False), (ANA, True)]
+
+
+def test_a_bank_whose_expiry_moves_is_reminded_again_before_its_new_expiry(portal):
+    bank = grant_bank(portal, product=PRODUCT, credits=100, start="2026-11-01", expires_on="2026-12-20")
+    assert portal.queue_reminders() == 1  # to the admin: 27 days left
+    portal.top_up_bank(VENDOR, bank["id"], expires_on="2027-03-01")
+    assert on(portal, dt.date(2027, 1, 29)).queue_reminders() == 0  # 31 days left: not due yet
+    later = on(portal, dt.date(2027, 1, 30))
+    assert later.queue_reminders() == 1 and later.queue_reminders() == 0
+    subjects = sorted(d["subject"] for d in outbox(portal).values() if d["kind"] == "credits-expiring")
+    assert subjects == ["100 credits of Quillstone Animate will be lost on 2026-12-20",
+                        "100 credits of Quillstone Animate will be lost on 2027-03-01"]

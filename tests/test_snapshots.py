@@ -25,6 +25,7 @@ from textual.worker import WorkerState
 from elp_tui.app import PAGES, make_app
 from elp_tui.demo import write_demo
 from elp_tui.i18n import set_language
+from elp_tui.portal import Portal, fixed_clock
 from elp_tui.screens.base import Page
 from elp_tui.screens.dashboard import TeamDistributionDialog
 from elp_tui.screens.dialogs.confirm import ConfirmDialog
@@ -34,6 +35,7 @@ from elp_tui.screens.help import HelpScreen
 from elp_tui.screens.main import MainScreen
 from elp_tui.screens.my_licenses import DownloadChooser
 from elp_tui.screens.users import HeldLicensesDialog
+from elp_tui.store import Store
 from elp_tui.widgets.safe import content
 from tests.helpers import copy_store, until
 
@@ -63,6 +65,9 @@ def demo_template(tmp_path_factory) -> tuple[Path, dict[str, Any]]:
     """The small demo, written once per test process; each test works on its own copy."""
     path = tmp_path_factory.mktemp("demo") / "elp.json"
     info = write_demo(path, size="small", force=True, progress=False, today=TODAY)
+    # The day's reminders, as the first session of the day queues them (in the background, SMTP
+    # or not): queued here, before any app starts, a shot never depends on when that worker ran.
+    Portal(Store(path), fixed_clock(TODAY)).queue_reminders()
     return path, info
 
 

@@ -291,6 +291,7 @@ async def test_return_refused_on_a_non_portable_bank_says_why(portal, tmp_path):
     old = grant_bank(portal, product="Quillstone Animate", credits=20, start="2026-11-01", expires_on="2027-11-01",
                           product_version="25.1", portable=False)
     [lic] = make(portal, old, months=1)
+    portal.queue_reminders()  # the day's reminders (the license expires in 30 days), as the session queues them at start
     before = store_bytes(portal.store.path)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:

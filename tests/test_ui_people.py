@@ -273,6 +273,7 @@ async def test_delete_of_a_member_holding_licenses_lists_them(portal, bank, tmp_
     member(portal, ANA)
     quote = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=2, start=TODAY, email=ANA)
     held = sorted(lic["activation_id"] for lic in portal.generate(ADMIN, quote))
+    portal.queue_reminders()  # the day's reminders (the licenses expire in 30 days), as the session queues them at start
     before = file_bytes(portal)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:

@@ -92,10 +92,10 @@ def banks_request(s: Session) -> None:
     quote = s.portal.quote_request_credits(s.actor, s.args.bank_id, s.args.credits)
     credits, product, bank_id = quote["credits"], quote["product"], quote["bank"]
     vendor = s.portal.vendor_contact(s.actor, product) or {}
-    s.console.line(
-        f"Request {credits} more credit(s) of {plain(product)} for bank {plain(bank_id)}: "
-        f"the vendor's enterprise team ({plain(vendor.get('email'))}) will be emailed."
-    )
+    s.console.line(_(
+        "Request {credits} more credit(s) of {product} for bank {bank}: the request is recorded and an email to "
+        "the vendor's enterprise team ({vendor}) is queued."
+    ).format(credits=credits, product=plain(product), bank=plain(bank_id), vendor=plain(vendor.get("email"))))
     s.console.confirm(s.args.yes)
     request = s.portal.request_credits(s.actor, bank_id, credits, expected=quote)
     s.console.line(f"Request #{request['id']} recorded: {credits} credit(s) of {plain(product)} asked from the vendor.")
@@ -251,7 +251,7 @@ def assign_lines(quote: dict[str, Any]) -> list[tuple[str, str]]:
 def licenses_assign(s: Session) -> None:
     # The portal's quote refuses first (not returned, another organization's member, inactive user).
     quote = s.portal.quote_assign(s.actor, s.args.activation_id, s.args.email)
-    show_quote(s.console, _("Assign license (the recipient is notified by email):"), assign_lines(quote))
+    show_quote(s.console, _("Assign license (an email to the recipient is queued):"), assign_lines(quote))
     s.console.confirm(s.args.yes)
     s.portal.assign_license(s.actor, quote["activation_id"], quote["email"], expected=quote)
     s.console.line(

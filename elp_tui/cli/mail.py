@@ -27,18 +27,19 @@ def _state(row: dict) -> str:
 
 
 def outbox_send(s: Session) -> int:
-    """Queue today's reminders and deliver what is due. No SMTP server configured: say so, change nothing."""
+    """Queue today's reminders and deliver what is due. No SMTP server configured: the reminders
+    are queued all the same (they wait with the rest), nothing is sent, and it says so."""
     settings = smtp_settings()
+    reminders = s.portal.queue_reminders()
     if settings is None:
         waiting = s.portal.mail_due()
         s.console.line(_(
-            "No SMTP server is configured (set ELP_SMTP_HOST and ELP_MAIL_FROM, or the \"smtp\" section of the "
-            "config file): nothing was sent; {n} message(s) wait in the outbox."
-        ).format(n=waiting))
+            "{reminders} reminder(s) queued; no SMTP server is configured, so nothing was sent: set ELP_SMTP_HOST "
+            "and ELP_MAIL_FROM, or the \"smtp\" section of the config file. {n} message(s) wait in the outbox."
+        ).format(reminders=reminders, n=waiting))
         return 0
     from elp_tui.mailer import SmtpTransport  # smtplib and ssl only for the command that sends
 
-    reminders = s.portal.queue_reminders()
     with SmtpTransport(settings) as transport:
         report = s.portal.deliver_outbox(transport)
     s.console.line(_(

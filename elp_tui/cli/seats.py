@@ -92,10 +92,11 @@ def seats_request(s: Session) -> None:
     pool = s.portal.quote_request_seats(s.actor, s.args.product, s.args.seats)
     seats = pool["seats"]
     vendor = s.portal.vendor_contact(s.actor, pool["product"]) or {}
-    s.console.line(
-        f"Request {seats} more seat(s) of {plain(pool['product'])} (pool {plain(pool['pool'])}, {pool['purchased']} "
-        f"purchased): the vendor's enterprise team ({plain(vendor.get('email'))}) will be emailed."
-    )
+    s.console.line(_(
+        "Request {seats} more seat(s) of {product} (pool {pool}, {purchased} purchased): the request is recorded "
+        "and an email to the vendor's enterprise team ({vendor}) is queued."
+    ).format(seats=seats, product=plain(pool["product"]), pool=plain(pool["pool"]), purchased=pool["purchased"],
+             vendor=plain(vendor.get("email"))))
     s.console.confirm(s.args.yes)
     request = s.portal.request_seats(s.actor, pool["product"], seats, expected=pool)
     s.console.line(f"Request #{request['id']} recorded: {seats} seat(s) of {plain(pool['product'])} asked from the vendor.")

@@ -139,7 +139,7 @@ def grant(s: Session) -> None:
         s.console.confirm(a.yes)
     closed = s.portal.grant_request(s.actor, row["id"], amount=a.amount, target=a.to)
     s.console.line(
-        _("Request #{id} granted: {amount} {unit} added to {target}; the organization's admins are told.").format(
+        _("Request #{id} granted: {amount} {unit} added to {target}; an email to the organization's admins is queued.").format(
             id=closed["id"], amount=closed["granted"], unit=unit, target=plain(closed["granted_target"]))
     )
 
@@ -158,7 +158,7 @@ def decline(s: Session) -> None:
         s.console.confirm(s.args.yes)
     closed = s.portal.decline_request(s.actor, row["id"], s.args.reason)
     s.console.line(
-        _("Request #{id} declined; the organization's admins are told why.").format(id=closed["id"])
+        _("Request #{id} declined; an email with the reason to the organization's admins is queued.").format(id=closed["id"])
     )
 
 

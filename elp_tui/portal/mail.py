@@ -285,13 +285,14 @@ def request_answer(lang: str, *, org_id: str, org: str, to: str, request: dict[s
 def credits_expiring(lang: str, *, org_id: str, org: str, to: str, bank: dict[str, Any], days: int,
                      left: int | None = None) -> Message:
     """To an admin: `bank` (a bank row: id, product, remaining, expires_on) loses its unused credits
-    in `days` days (the reminder: 30 or 7, sent once each); `left`: the days actually left, if fewer."""
+    in `days` days (the reminder: 30 or 7, sent once each
+    for each expiry: a bank whose expiry moves is reminded again); `left`: the days actually left, if fewer."""
     lang = _language(lang)
     values = dict(bank=bank["id"], product=bank["product"], remaining=bank["remaining"], expires_on=bank["expires_on"],
                   org=org, days=days if left is None else left)
     return Message(
         kind="credits-expiring", to=to, organization=org_id, language=lang,
-        key=f"credits-expiring:{bank['id']}:{days}:{to}",
+        key=f"credits-expiring:{bank['id']}:{bank['expires_on']}:{days}:{to}",
         subject=text(lang, "credits.subject", **values),
         body=_letter(lang, org, text(lang, "credits.body", **values)),
     )
@@ -300,7 +301,7 @@ def credits_expiring(lang: str, *, org_id: str, org: str, to: str, bank: dict[st
 def license_expiring(lang: str, *, org_id: str, org: str, to: str, license: dict[str, Any], days: int,
                      left: int | None = None) -> Message:
     """To the license's user and the admins: `license` expires in `days` days (the reminder: 30 or
-    7, sent once each); `left`: the days actually left, if fewer."""
+    7, sent once each for each expiry: a renewed license is reminded again); `left`: the days actually left, if fewer."""
     lang = _language(lang)
     assignee = license.get("assignee") or text(lang, "expiring.nobody")
     kind = f"type.{license['type']}"
@@ -310,7 +311,7 @@ def license_expiring(lang: str, *, org_id: str, org: str, to: str, license: dict
     to_user = license.get("assignee") == to
     return Message(
         kind="license-expiring", to=to, organization=org_id, language=lang,
-        key=f"license-expiring:{license['activation_id']}:{days}:{to}",
+        key=f"license-expiring:{license['activation_id']}:{license['expires_on']}:{days}:{to}",
         subject=text(lang, "expiring.subject" if to_user else "expiring.subject.admin", **values),
         body=_letter(lang, org, text(lang, "expiring.body", **values),
                      text(lang, "expiring.user" if to_user else "expiring.admin", **values)),

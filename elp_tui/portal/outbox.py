@@ -318,7 +318,8 @@ class OutboxMixin(PortalBase):
                        limit: int | None = None) -> DeliveryReport:
         """Deliver every due message through `transport`, one at a time: claim, send, mark (see
         the module docstring). A connection error stops the run: the due messages wait for
-        their next attempt. Never raises for a message that cannot be delivered."""
+        their next attempt; so does an error the transport did not foresee (the message is queued
+        again with it, never left "sending"). Never raises for a message that cannot be delivered."""
         report = DeliveryReport()
         while limit is None or len(report.sent) + len(report.retrying) + len(report.failed) < limit:
             moment = now or self._moment()
@@ -336,6 +337,13 @@ class OutboxMixin(PortalBase):
                 self._mark_failed([doc, *others], str(exc), moment, permanent=exc.permanent, report=report)
                 if exc.connection:
                     break
+            except Exception as exc:  # noqa: BLE001 - a transport's surprise never leaves the message "sending"
+                # Not a DeliveryError: the transport failed in a way it did not foresee. The
+                # message goes back to the queue (retried after a backoff) with the error, and
+                # the run stops: the connection is in an unknown state.
+                error = _("unexpected error while sending: {error}").format(error=f"{type(exc).__name__}: {exc}")
+                self._mark_failed([doc], error, moment, permanent=False, report=report)
+                break
             else:
                 self._mark_sent(doc, moment)
                 report.sent.append(doc["id"])

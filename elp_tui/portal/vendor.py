@@ -443,7 +443,7 @@ class VendorMixin(PortalBase):
         """Decline a request, saying why (the organization's admins are told)."""
         why = check_text(str(reason or "").strip(), _("The reason"), limit=MAX_REASON)
         if not why:
-            raise InvalidInput(_("Say why the request is declined (--reason TEXT): the organization's admins are told."))
+            raise InvalidInput(_("Say why the request is declined (--reason TEXT): it goes in the email to the organization's admins."))
         with self.store.transaction() as db:
             me = self._vendor_actor(db, actor)
             request = self._request(db, request_id)

@@ -486,7 +486,7 @@ class LicensesPage(Page):
         if done is None:
             self.reload()
             return
-        self._say(_("License {aid} assigned to {email}; they are notified by email.").format(aid=aid, email=done["assignee"]),
+        self._say(_("License {aid} assigned to {email}; an email to them is queued.").format(aid=aid, email=done["assignee"]),
                   timeout=8)
         self.reload()
 

@@ -253,7 +253,7 @@ class TeamsPage(Page):
                 warning = _("{email} is not a member yet: they will be invited to the organization by email, "
                             "and their seat stays pending until they sign in.").format(email=quote["email"])
             else:
-                warning = _("{email} is notified by email.").format(email=quote["email"])
+                warning = _("An email to {email} is queued.").format(email=quote["email"])
             return ConfirmDialog(_("Add {email} to {team}?").format(email=quote["email"], team=team["name"]), lines,
                                  warning=warning, confirm_label=N_("Add"))
 
@@ -324,9 +324,9 @@ class TeamsPage(Page):
             lambda q: ConfirmDialog(
                 _("Request {n} more seats?").format(n=q["seats"]),
                 [(N_("Seat pool"), q["product"]), (N_("Seats requested"), str(q["seats"])),
-                 (N_("Purchased now"), str(q["purchased"])), (N_("Sent to"), vendor_email)],
+                 (N_("Purchased now"), str(q["purchased"])), (N_("Email to (queued)"), vendor_email)],
                 warning=_("Nothing changes in the pool until the vendor grants the seats."),
-                confirm_label=N_("Send request"),
+                confirm_label=N_("Record request"),
             ),
             lambda q: self.portal.request_seats(self.me, q["product"], q["seats"], q),
             quote,

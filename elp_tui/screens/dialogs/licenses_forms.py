@@ -135,7 +135,7 @@ def assign_fields(row: dict[str, Any]) -> list[Field]:
     ]
 
 
-ASSIGN_NOTE = N_("Give this returned license to a member of your organization. They are notified by email.")
+ASSIGN_NOTE = N_("Give this returned license to a member of your organization. An email to them is queued.")
 
 
 def human_size(size: int) -> str:
