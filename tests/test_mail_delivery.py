@@ -187,8 +187,10 @@ def test_reminders_30_and_7_days_before_each_sent_once(portal, inbox):
     user_mail, admin_mail = (inbox.messages(ANA)[-1], inbox.messages(ADMIN)[-1])
     assert user_mail.header("Subject") == f"Your Quillstone Animate license {lic['activation_id']} expires on 2026-12-23"
     assert "in 30 days" in user_mail.body and "Ask an admin of Lumenfox Studios" in user_mail.body
-    assert admin_mail.header("Subject") == f"Quillstone Animate license {lic['activation_id']} of {ANA} expires on 2026-12-23"
-    assert f"elp licenses renew {lic['activation_id']}" in admin_mail.body
+    # The admins get one digest a day of the licenses that reached a reminder, not one email per license.
+    assert admin_mail.header("Subject") == "1 license(s) of Lumenfox Studios reach their expiry reminder"
+    assert f"{lic['activation_id']}  Quillstone Animate  {ANA}  expires on 2026-12-23 (in 30 days)" in admin_mail.body
+    assert "elp licenses renew ID --months N" in admin_mail.body
     assert len(inbox.messages()) == before + 2
 
     day = dt.date(2026, 12, 17)  # bank: 29 days left; license: 6 days left
@@ -707,8 +709,23 @@ def test_a_renewed_license_is_reminded_again_before_its_new_expiry(portal):
     later = on(portal, new_end - dt.timedelta(days=30))
     assert later.queue_reminders() == 2 and later.queue_reminders() == 0  # once more, once each
     reminders = [d for d in outbox(portal).values() if d["kind"] == "license-expiring"]
-    assert sorted((d["to"], renewed["expires_on"] in d["subject"]) for d in reminders) == [
+    assert sorted((d["to"], renewed["expires_on"] in d["body"]) for d in reminders) == [
         (ADMIN, False), (ADMIN, True), (ANA, False), (ANA, True)]
+
+
+def test_an_admin_gets_one_digest_a_day_however_many_licenses_reach_a_reminder(portal):
+    bank = grant_bank(portal, product=PRODUCT, credits=500, start="2026-11-01", expires_on="2027-05-01")
+    portal.invite(ADMIN, ANA)
+    portal.sign_in(ANA)
+    q = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=45, start=TODAY, email=ANA)
+    made = portal.generate(ADMIN, q)  # 45 licenses, each expiring 2026-12-23: 30 days from today
+    assert portal.queue_reminders() == 46 and portal.queue_reminders() == 0  # 45 to Ana, 1 digest to the admin
+    [digest] = [d for d in outbox(portal).values() if d["to"] == ADMIN and d["kind"] == "license-expiring"]
+    assert digest["subject"] == "45 license(s) of Lumenfox Studios reach their expiry reminder"
+    listed = [m["activation_id"] for m in made if m["activation_id"] in digest["body"]]
+    assert len(listed) == 40 and "... and 5 more: 'elp licenses list' shows them all." in digest["body"]
+    # The next day nothing new: no second digest.
+    assert on(portal, TODAY + dt.timedelta(days=1)).queue_reminders() == 0
 
 
 def test_a_bank_whose_expiry_moves_is_reminded_again_before_its_new_expiry(portal):

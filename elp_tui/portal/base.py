@@ -299,11 +299,11 @@ class PortalBase:
         )
         db.insert(T_ACTIVITY, entry.to_doc())
 
-    def _queue(self, db: Transaction, message: Message) -> dict[str, Any] | None:
+    def _queue(self, db: Transaction, message: Message, *, check_key: bool = True) -> dict[str, Any] | None:
         """Queue `message` in the outbox, in the caller's transaction (so it is sent if and only
         if the change that causes it is committed). A message with a `key` is queued once: None
         if one with that key is already in the outbox (a reminder sent before)."""
-        if message.key is not None and db.exists(T_OUTBOX, key=message.key):
+        if check_key and message.key is not None and db.exists(T_OUTBOX, key=message.key):
             return None
         number = db.next_seq(T_OUTBOX)
         mail = Email(

@@ -97,6 +97,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "expiring.user": "Ask an admin of {org} to renew it if you still need it.",
         "expiring.admin": "It is assigned to {assignee}. Renew it with 'elp licenses renew {id} --months N' or on the Licenses page.",
         "expiring.nobody": "nobody",
+        "digest.subject": "{n} license(s) of {org} reach their expiry reminder",
+        "digest.body": "These licenses of {org} are {days} days or less from their expiry today (their users are reminded too):",
+        "digest.row": "{id}  {product}  {assignee}  expires on {expires_on} (in {left} days)",
+        "digest.more": "... and {n} more: 'elp licenses list' shows them all.",
+        "digest.how": "Renew one with 'elp licenses renew ID --months N' or on the Licenses page.",
     },
     "fr": {
         "greeting": "Bonjour,",
@@ -154,6 +159,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "expiring.user": "Demandez à un administrateur de {org} de la renouveler si vous en avez encore besoin.",
         "expiring.admin": "Elle est attribuée à {assignee}. Renouvelez-la avec 'elp licenses renew {id} --months N' ou sur la page Licences.",
         "expiring.nobody": "personne",
+        "digest.subject": "{n} licence(s) de {org} atteignent leur rappel d'expiration",
+        "digest.body": "Ces licences de {org} sont aujourd'hui à {days} jours ou moins de leur expiration (leurs utilisateurs sont prévenus aussi) :",
+        "digest.row": "{id}  {product}  {assignee}  expire le {expires_on} (dans {left} jours)",
+        "digest.more": "... et {n} de plus : 'elp licenses list' les montre toutes.",
+        "digest.how": "Renouvelez-en une avec 'elp licenses renew ID --months N' ou sur la page Licences.",
     },
 }
 
@@ -311,8 +321,37 @@ def license_expiring(lang: str, *, org_id: str, org: str, to: str, license: dict
     to_user = license.get("assignee") == to
     return Message(
         kind="license-expiring", to=to, organization=org_id, language=lang,
-        key=f"license-expiring:{license['activation_id']}:{license['expires_on']}:{days}:{to}",
+        key=license_reminder_key(license, days, to),
         subject=text(lang, "expiring.subject" if to_user else "expiring.subject.admin", **values),
         body=_letter(lang, org, text(lang, "expiring.body", **values),
                      text(lang, "expiring.user" if to_user else "expiring.admin", **values)),
+    )
+
+
+DIGEST_ROWS = 40  # licenses listed in an admin's digest; the rest are counted
+
+
+def license_reminder_key(license: dict[str, Any], days: int, to: str) -> str:
+    """What makes a license's reminder to `to` one of a kind: the license, its expiry, the threshold."""
+    return f"license-expiring:{license['activation_id']}:{license['expires_on']}:{days}:{to}"
+
+
+def licenses_expiring_digest(lang: str, *, org_id: str, org: str, to: str, day: str,
+                             licenses: list[tuple[dict[str, Any], int, int]]) -> Message:
+    """To an admin, once a day at most: the organization's licenses that reached a reminder
+    (30 or 7 days before they expire) today, as (license, threshold days, days left). One message
+    however many licenses: an admin of 10,000 licenses gets a list, not 10,000 emails."""
+    lang = _language(lang)
+    licenses = sorted(licenses, key=lambda item: (item[0]["expires_on"], item[0]["activation_id"]))
+    rows = [text(lang, "digest.row", id=lic["activation_id"], product=lic["product"],
+                 assignee=lic.get("assignee") or text(lang, "expiring.nobody"), expires_on=lic["expires_on"], left=left)
+            for lic, _days, left in licenses[:DIGEST_ROWS]]
+    if len(licenses) > DIGEST_ROWS:
+        rows.append(text(lang, "digest.more", n=len(licenses) - DIGEST_ROWS))
+    days = max(days for _lic, days, _left in licenses)
+    return Message(
+        kind="license-expiring", to=to, organization=org_id, language=lang,
+        key=f"licenses-expiring-digest:{org_id}:{day}:{to}",
+        subject=text(lang, "digest.subject", n=len(licenses), org=org),
+        body=_letter(lang, org, text(lang, "digest.body", org=org, days=days), "\n".join(rows), text(lang, "digest.how")),
     )

@@ -200,8 +200,10 @@ class OutboxMixin(PortalBase):
             return {"organization": org["id"], "name": org["name"], "language": lang, "changed": before != lang}
 
     # -- reminders (no actor: run by the sender, `elp outbox send` or the app's worker) ----------
-    def _reminders(self, db: View) -> list[mail.Message]:
-        """Every reminder due today, whether or not it was queued before (`_queue` skips those)."""
+    def _reminders(self, db: View, queued_before: set[str]) -> list[mail.Message]:
+        """Every reminder due today, whether or not it was queued before (`_queue` skips those);
+        `queued_before`: the keys already in the outbox (a license is in an admin's digest the day
+        its reminder to its user is new)."""
         today = self.today()
         today_iso = today.isoformat()
         messages: list[mail.Message] = []
@@ -239,6 +241,9 @@ class OutboxMixin(PortalBase):
             for to in sorted(admins.get(org["id"], [])):
                 messages.append(mail.credits_expiring(org.get("language") or "en", org_id=org["id"], org=org["name"], to=to,
                                                       bank=row, days=due[0], left=due[1]))
+        # Each license's user gets their own reminder; the admins get one digest a day of the
+        # licenses whose reminder is new today (thousands of licenses must not be thousands of emails).
+        digest: dict[str, list[tuple[dict[str, Any], int, int]]] = {}
         for lic in db.find(T_LICENSES, near, copy=False):
             if not lic.get("assignee"):
                 continue
@@ -246,24 +251,36 @@ class OutboxMixin(PortalBase):
             org = orgs.get(lic["organization"])
             if due is None or org is None:
                 continue
-            recipients = [lic["assignee"]] if lic["assignee"] in active else []
-            recipients += [a for a in sorted(admins.get(org["id"], [])) if a not in recipients]
-            for to in recipients:
-                messages.append(mail.license_expiring(org.get("language") or "en", org_id=org["id"], org=org["name"], to=to,
-                                                      license=lic, days=due[0], left=due[1]))
+            if mail.license_reminder_key(lic, due[0], lic["assignee"]) in queued_before:
+                continue  # reminded before, with its admins
+            if lic["assignee"] in active:
+                messages.append(mail.license_expiring(org.get("language") or "en", org_id=org["id"], org=org["name"],
+                                                      to=lic["assignee"], license=lic, days=due[0], left=due[1]))
+            digest.setdefault(org["id"], []).append((lic, due[0], due[1]))
+        for org_id, licenses in digest.items():
+            org = orgs[org_id]
+            for to in sorted(admins.get(org_id, [])):
+                messages.append(mail.licenses_expiring_digest(org.get("language") or "en", org_id=org_id, org=org["name"],
+                                                              to=to, day=today_iso, licenses=licenses))
         return messages
 
     def queue_reminders(self) -> int:
         """Queue the reminders due today that were not queued before (each is sent once: its
         Message.key); how many. Writes nothing when there are none."""
+        def keys(view: View) -> set[str]:
+            return {d["key"] for d in view.find(T_OUTBOX, lambda d: d.get("key") is not None, copy=False)}
+
         db = self.store.read()
-        queued_before = {d["key"] for d in db.find(T_OUTBOX, lambda d: d.get("key") is not None, copy=False)}
-        if all(m.key in queued_before for m in self._reminders(db)):
+        before = keys(db)
+        if all(m.key in before for m in self._reminders(db, before)):
             return 0
         queued = 0
         with self.store.transaction() as tx:
-            for message in self._reminders(tx):
-                if self._queue(tx, message) is not None:
+            before = keys(tx)
+            for message in self._reminders(tx, before):
+                if message.key not in before:  # known here once, not looked up per message
+                    self._queue(tx, message, check_key=False)
+                    before.add(message.key)  # type: ignore[arg-type]
                     queued += 1
         return queued
 
