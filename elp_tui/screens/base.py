@@ -133,6 +133,13 @@ class Page(TranslatedBindings, Vertical):
             self.elp.refuse(exc)
             return None
 
+    async def confirmed(self, dialog: "ConfirmDialog") -> bool:
+        """Show a confirmation; on no, say that nothing was changed."""
+        if await self.app.push_screen_wait(dialog):
+            return True
+        self.notify(_("Cancelled: nothing was changed."), timeout=3, markup=False)
+        return False
+
     async def confirm_and_commit(
         self, dialog: Callable[[Any], "ConfirmDialog"], commit: Callable[[Any], Any], quote: Any,
     ) -> Any:

@@ -144,12 +144,10 @@ class VendorRequestsPage(Page):
                 (now, f"{quote['before']} → {quote['after']}")]
         if quote.get("expires_on"):
             rows.append((N_("Expiration date"), quote["expires_on"]))
-        ok = await self.app.push_screen_wait(ConfirmDialog(
+        if not await self.confirmed(ConfirmDialog(
             _("Grant {n} {unit} to {org}?").format(n=quote["amount"], unit=_unit(request), org=quote["organization_name"]),
             rows, confirm_label=N_("Grant"),
-        ))
-        if not ok:
-            self.notify(_("Cancelled: nothing was changed."), timeout=3, markup=False)
+        )):
             return
         target = quote["target"]
         done = await self.call_portal(self.portal.grant_request, self.me, request["id"], amount=amount, target=target)
@@ -172,14 +170,12 @@ class VendorRequestsPage(Page):
         ))
         if not values:
             return
-        ok = await self.app.push_screen_wait(ConfirmDialog(
+        if not await self.confirmed(ConfirmDialog(
             _("Decline request #{id}?").format(id=request["id"]),
             [(N_("Organization"), request.get("organization_name") or request["organization"]),
              (N_("Wanted"), f"{request['amount']} {_unit(request)} · {request['product']}"), (N_("Why"), values["reason"])],
             confirm_label=N_("Decline"), danger=True,
-        ))
-        if not ok:
-            self.notify(_("Cancelled: nothing was changed."), timeout=3, markup=False)
+        )):
             return
         done = await self.call_portal(self.portal.decline_request, self.me, request["id"], values["reason"])
         if done is not None:
@@ -259,8 +255,7 @@ class VendorOrganizationsPage(Page):
         rows = [(N_("Organization"), org["name"]), (N_("Product"), values["product"]), (N_("Credits"), str(values["credits"])),
                 (N_("Valid"), f"{values['start']} .. {values['expires']}"), (N_("Version"), values.get("version") or "—"),
                 (N_("Portable"), _("yes") if values.get("portable") == "yes" else _("no"))]
-        if not await self.app.push_screen_wait(ConfirmDialog(_("Grant this bank?"), rows, confirm_label=N_("Grant"))):
-            self.notify(_("Cancelled: nothing was changed."), timeout=3, markup=False)
+        if not await self.confirmed(ConfirmDialog(_("Grant this bank?"), rows, confirm_label=N_("Grant"))):
             return
         bank = await self.call_portal(
             self.portal.add_bank, self.me, organization=org["id"], product=values["product"], credits=values["credits"],
@@ -286,8 +281,7 @@ class VendorOrganizationsPage(Page):
         if not values:
             return
         rows = [(N_("Organization"), org["name"]), (N_("Product"), values["product"]), (N_("Seats"), str(values["seats"]))]
-        if not await self.app.push_screen_wait(ConfirmDialog(_("Grant these seats?"), rows, confirm_label=N_("Grant"))):
-            self.notify(_("Cancelled: nothing was changed."), timeout=3, markup=False)
+        if not await self.confirmed(ConfirmDialog(_("Grant these seats?"), rows, confirm_label=N_("Grant"))):
             return
         pool = await self.call_portal(self.portal.add_seats, self.me, org["id"], values["product"], values["seats"])
         if pool is not None:
@@ -316,8 +310,7 @@ class VendorOrganizationsPage(Page):
         expires = values.get("expires") or None
         rows = [(N_("Organization"), org["name"]), (N_("Bank"), values["bank"]),
                 (N_("Credits to add"), str(credits or "—")), (N_("New expiration date"), expires or "—")]
-        if not await self.app.push_screen_wait(ConfirmDialog(_("Top up this bank?"), rows, confirm_label=N_("Top up"))):
-            self.notify(_("Cancelled: nothing was changed."), timeout=3, markup=False)
+        if not await self.confirmed(ConfirmDialog(_("Top up this bank?"), rows, confirm_label=N_("Top up"))):
             return
         bank = await self.call_portal(self.portal.top_up_bank, self.me, values["bank"], credits=credits, expires_on=expires)
         if bank is not None:
