@@ -66,6 +66,11 @@ class User(Doc):
     status: UserStatus = UserStatus.invited
     invited_on: dt.date | None = None
     signed_in_on: dt.date | None = None
+    # The invitation's one-time enrolment code (issue 11): only its salted hash is kept, with its
+    # expiry and the wrong codes tried so far (the enrolment locks at MAX_ENROL_FAILURES).
+    enrol_code: str | None = None
+    enrol_expires_on: dt.date | None = None
+    enrol_failures: int = 0
 
 
 class Build(Doc):
@@ -142,6 +147,7 @@ class Team(Doc):
     pool: str
     name: str
     members: list[str] = Field(default_factory=list)
+    admins: list[str] = Field(default_factory=list)  # its Team Admins (seed 002): members of the organization
 
 
 class RequestState(str, Enum):
@@ -181,6 +187,7 @@ class Activity(Doc):
     details: str = ""
     credits: int = 0
     seats: int = 0
+    via: str | None = None  # the SSH key fingerprint the change came through (None: run locally)
 
 
 class MailState(str, Enum):
@@ -220,3 +227,17 @@ class Vendor(Doc):
     email: str
     feed: str | None = None  # http(s) URL of its grants feed; wins over ELP_VENDOR_FEED (another one is refused)
     products: list[str] = Field(default_factory=list)
+
+
+class SshKey(Doc):
+    """A public key bound to a user: over SSH the key is who you are (issue 11)."""
+
+    fingerprint: str  # "SHA256:..." as `ssh-keygen -l` prints it: unique in the store
+    email: str
+    organization: str | None  # None for the vendor's staff
+    type: str  # ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256, ...
+    key: str  # the base64 key blob, as in an authorized_keys line
+    comment: str = ""
+    added_on: dt.date
+    added_by: str  # who bound it: an admin's email, or the user themselves through the enrolment
+    last_used_on: dt.date | None = None

@@ -83,6 +83,8 @@ CLI_CASES: dict[tuple[str, str | None], list[str]] = {
     ("teams", "create"): ["teams", "create", "Layout", "--pool", SEATS],
     ("teams", "add"): ["teams", "add", "Story", ANA],
     ("teams", "remove"): ["teams", "remove", "Story", BOB],
+    ("teams", "admin"): ["teams", "admin", "Story", BOB],
+    ("users", "reinvite"): ["users", "reinvite", BOB],
     ("backup", None): ["backup", "never-written.json"],
     ("outbox", "list"): ["outbox", "list"],
     ("outbox", "retry"): ["outbox", "retry", "1"],
@@ -169,6 +171,9 @@ NOT_ADMIN = {
     "queue_reminders", "deliver_outbox", "mail_due",
     # The vendor's first set-up: like init_organization, whoever can write the store (then update_vendor).
     "setup_vendor",
+    # Sign-in by SSH key (portal/keys.py): OpenSSH asks about a key, no one acts yet; the enrolment's
+    # proof is the invitation's code. Keys: every member manages their own, admins their members'.
+    "user_for_key", "ssh_sign_in", "enrol", "quote_add_key", "add_key", "list_keys", "revoke_key",
 }
 
 

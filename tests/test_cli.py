@@ -537,12 +537,14 @@ ADMIN_COMMANDS = [
     ["teams", "create", "Layout", "--pool", SEATS_PRODUCT],
     ["teams", "add", "Layout", ANA],
     ["teams", "remove", "Layout", ANA],
+    ["teams", "admin", "Layout", ANA],
+    ["users", "reinvite", ANA],
     ["log"],
     ["outbox", "list"],
     ["outbox", "retry", "1"],
     ["org", "language", "fr"],
 ]
-USER_COMMANDS = {("licenses", "mine"), ("signin", None)}  # a regular user's own data
+USER_COMMANDS = {("licenses", "mine"), ("signin", None), ("keys", "add"), ("keys", "list"), ("keys", "revoke")}  # a regular user's own data
 # The vendor's commands: refused to every member of an organization, admins included, and logged.
 # (`vendor setup` signs in itself: the first run needs no one; its refusal is tested below.)
 VENDOR_ONLY_COMMANDS = {
@@ -558,7 +560,8 @@ VENDOR_ONLY_COMMANDS = {
     ("vendor", "topup"): ["vendor", "topup", "BK-0001", "--credits", "50", "--yes"],
     ("vendor", "build"): ["vendor", "build", "--product", PRODUCT, "--version", "26.0", "--released", "2026-11-20"],
 }
-NO_USER_COMMANDS = {("init", None), ("demo", None), ("check", None), ("restore", None), ("outbox", "send")}  # restore: tests/test_damaged.py
+NO_USER_COMMANDS = {("init", None), ("demo", None), ("check", None), ("restore", None), ("outbox", "send"),
+                    ("ssh", "setup"), ("ssh", "authorized-keys"), ("ssh", "session"), ("ssh", "enrol")}  # restore: tests/test_damaged.py
 
 
 def test_every_admin_command_is_in_the_regular_user_test():

@@ -24,8 +24,8 @@ ORG = dict(org_id="lumenfox-studios", org="Lumenfox Studios")
 def every_message(lang: str) -> list[mail.Message]:
     return [
         mail.invitation(lang, **ORG, inviter="admin@lumenfox.studio", to="ana@lumenfox.studio", role="regular",
-                        reason="team", about="Story", sign_in="elp --store /srv/elp.json --as ana@lumenfox.studio",
-                        code="K7Q-22"),
+                        reason="team", about="Story", ssh="ssh elp@licenses.lumenfox.studio",
+                        code="K7QM-22XA-PQRS", code_expires="2026-12-03"),
         *[mail.license_notice(lang, **ORG, to="ana@lumenfox.studio", event=e, licenses=[LICENSE], builds=BUILDS,
                               by="admin@lumenfox.studio") for e in ("assigned", "reassigned", "renewed", "returned")],
         mail.team_joined(lang, **ORG, to="ana@lumenfox.studio", inviter="admin@lumenfox.studio", team="Story", product="Frameloop"),
@@ -63,8 +63,9 @@ def test_french_messages_are_french_through_and_through():
 def test_every_message_says_what_it_is_about():
     invitation, assigned, reassigned, renewed, returned, team, request, declined, granted, credits, user, admin = every_message("en")
     assert "admin@lumenfox.studio invited you to join Lumenfox Studios" in invitation.body
-    assert "You are invited to join team Story." in invitation.body and "K7Q-22" in invitation.body
-    assert "    elp --store /srv/elp.json --as ana@lumenfox.studio" in invitation.body
+    assert "You are invited to join team Story." in invitation.body
+    assert "\n    K7QM-22XA-PQRS\n" in invitation.body and "valid until 2026-12-03" in invitation.body
+    assert "\n    ssh elp@licenses.lumenfox.studio\n" in invitation.body and "--as" not in invitation.body
     for notice in (assigned, reassigned, renewed):
         assert "Activation ID: ABCD-EFGH-JKMN-PQRS" in notice.body and "Type: floating" in notice.body
         assert "Computers: 3" in notice.body and "Valid from 2026-11-23 until 2027-01-23" in notice.body

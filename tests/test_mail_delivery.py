@@ -6,6 +6,8 @@ a recipient or subject that would inject a header never does."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 import random
 
 import pytest
@@ -74,7 +76,11 @@ def test_an_invitation_arrives_once_with_its_headers_and_how_to_sign_in(portal, 
     assert got.header("Message-ID") == queued["message_id"] and got.header("Date")
     assert got.header("Subject") == f"{ADMIN} invited you to Lumenfox Studios on the Enterprise License Portal"
     assert "Lumenfox Studios" in got.body and ADMIN in got.body and "as a member" in got.body
-    assert f"elp --store {portal.store.path} --as {ANA}" in got.body
+    # The one-time enrolment code that binds their SSH key; the store keeps only its hash.
+    code = re.search(r"\n    ([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4})\r?\n", got.body).group(1)
+    assert "valid until 2026-11-30" in got.body and ANA in got.body
+    stored = portal.store.read().get("users", email=ANA)
+    assert code.replace("-", "") not in json.dumps(stored) and stored["enrol_code"].startswith("sha256$")
     sent = by_id(portal)[queued["id"]]
     assert (sent["state"], sent["attempts"], sent["sent_at"]) == ("sent", 1, NOW.isoformat(timespec="seconds"))
     assert deliver(portal).sent == [] and len(inbox.messages()) == 1  # sent once
@@ -572,8 +578,6 @@ def test_login_and_a_refused_login(portal, inbox, smtp_server, monkeypatch):
 
 
 def test_settings_from_the_config_file(portal, cli, inbox, smtp_server, monkeypatch, tmp_path):
-    import json
-
     for name in ("ELP_SMTP_HOST", "ELP_SMTP_PORT", "ELP_SMTP_TLS", "ELP_MAIL_FROM"):
         monkeypatch.delenv(name)
     config = tmp_path / "settings.json"
@@ -678,9 +682,8 @@ def test_an_invitation_shows_the_ssh_line_when_the_server_says_how_to_reach_it(p
     portal.invite(ADMIN, ANA)
     deliver(portal)
     [got] = inbox.messages(ANA)
-    assert (f"    ssh elp@licenses.lumenfox.studio -t 'ELP_STORE={portal.store.path} ELP_USER={ANA} elp'"
-            in got.body)
-    assert f"    elp --store {portal.store.path} --as {ANA}" in got.body
+    assert "connect with your key" in got.body and "\n    ssh elp@licenses.lumenfox.studio\r\n" in got.body
+    assert "--as" not in got.body  # the invitee is never told how to act as someone
 
 
 def test_a_renewal_tells_the_user_the_new_expiry(portal, inbox):

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from elp_tui.cli import credits, mail, people, seats, setup, vendor
+from elp_tui.cli import credits, keys, mail, people, seats, setup, ssh, vendor
 from elp_tui.cli.console import Console, Refused, plain
 from elp_tui.cli.parser import build_parser
 from elp_tui.cli.session import Session
@@ -49,6 +49,10 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("users", "set-role"): people.users_set_role,
     ("users", "set-status"): people.users_set_status,
     ("users", "delete"): people.users_delete,
+    ("users", "reinvite"): keys.users_reinvite,
+    ("keys", "add"): keys.keys_add,
+    ("keys", "list"): keys.keys_list,
+    ("keys", "revoke"): keys.keys_revoke,
     ("versions", "list"): people.versions_list,
     ("versions", "restrict"): people.versions_restrict,
     ("versions", "unrestrict"): people.versions_unrestrict,
@@ -59,6 +63,7 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("teams", "create"): seats.teams_create,
     ("teams", "add"): seats.teams_add,
     ("teams", "remove"): seats.teams_remove,
+    ("teams", "admin"): seats.teams_admin,
     ("outbox", "send"): mail.outbox_send,
     ("outbox", "list"): mail.outbox_list,
     ("outbox", "retry"): mail.outbox_retry,
@@ -71,20 +76,25 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("vendor", "decline"): vendor.decline,
     ("vendor", "topup"): vendor.topup,
     ("vendor", "build"): vendor.build,
+    ("ssh", "setup"): ssh.setup,
+    ("ssh", "authorized-keys"): ssh.authorized_keys,
+    ("ssh", "session"): ssh.session,
+    ("ssh", "enrol"): ssh.enrol,
 }
 # restore: the portal checks its restorer itself, since it must also mend a store nobody can sign in to.
 # outbox send: run by the machine that holds the SMTP settings (cron, a service), like check.
-NO_USER = {"init", "demo", "check", "restore", ("outbox", "send")}
+NO_USER = {"init", "demo", "check", "restore", ("outbox", "send"), "ssh"}
 # What a regular user may run: their own licenses, their sign-in. Every other command is for admins:
 # a regular user is refused it before signing in, and the refusal, naming the command, is logged.
-ANY_MEMBER = {("licenses", "mine"), ("signin", None)}
+ANY_MEMBER = {("licenses", "mine"), ("signin", None), ("keys", "add"), ("keys", "list"), ("keys", "revoke")}
 # The vendor's commands: anyone else is refused before signing in (an organization member's
 # refusal, naming the command, is logged in their organization). `vendor setup` signs in itself:
 # its first run needs no one.
 VENDOR_COMMANDS = {("banks", "add"), ("seats", "add")} | {key for key in COMMANDS if key[0] == "vendor"}
 SIGNS_IN_ITSELF = {("vendor", "setup")}
 # Admin commands the vendor's staff run too (the handler shows them their side).
-EITHER = {("banks", "requests"), ("outbox", "list"), ("outbox", "retry")}
+EITHER = {("banks", "requests"), ("outbox", "list"), ("outbox", "retry"), ("keys", "add"), ("keys", "list"),
+          ("keys", "revoke")}
 
 
 def store_path(args: argparse.Namespace) -> Path:

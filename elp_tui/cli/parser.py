@@ -156,6 +156,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = users.add_parser("delete", help="remove a member (their seats return to the pools)", parents=[common])
     p.add_argument("email", metavar="EMAIL")
     _yes(p)
+    p = users.add_parser("reinvite", help="send an invited member a new invitation and enrolment code", parents=[common])
+    p.add_argument("email", metavar="EMAIL")
+
+    # -- SSH keys ------------------------------------------------------------------
+    keys = _group(sub, "keys", "SSH keys: who you are over SSH", common)
+    p = keys.add_parser("add", help="bind a public key to a member (yourself, or as an admin any member)",
+                        parents=[common])
+    p.add_argument("email", metavar="EMAIL")
+    p.add_argument("--file", required=True, metavar="PUB_FILE", help="the .pub file, or - to read it from stdin")
+    _yes(p)
+    _json(p)
+    p = keys.add_parser("list", help="keys you manage (an admin: the organization's; anyone: their own)",
+                        parents=[common])
+    p.add_argument("email", metavar="EMAIL", nargs="?", help="only this member's keys")
+    _json(p)
+    p = keys.add_parser("revoke", help="unbind a key: it no longer signs anyone in", parents=[common])
+    p.add_argument("fingerprint", metavar="FINGERPRINT", help="as 'elp keys list' shows it (SHA256:...)")
+    _yes(p)
 
     # -- versions ------------------------------------------------------------------
     versions = _group(sub, "versions", "product versions and restrictions", common)
@@ -194,6 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = teams.add_parser("remove", help="remove a member from a team (keeps the seat)", parents=[common])
     p.add_argument("team", metavar="TEAM")
     p.add_argument("email", metavar="EMAIL")
+    _yes(p)
+    p = teams.add_parser("admin", help="make a member a Team Admin of a team (--remove: no longer)", parents=[common])
+    p.add_argument("team", metavar="TEAM")
+    p.add_argument("email", metavar="EMAIL")
+    p.add_argument("--remove", action="store_true", help="they stop being its Team Admin")
 
     # -- email ---------------------------------------------------------------------
     outbox = _group(sub, "outbox", "email waiting to be sent, sent, failed", common)
@@ -260,4 +283,22 @@ def build_parser() -> argparse.ArgumentParser:
     _yes(p)
     _json(p)
     sub.add_parser("signin", help="first sign-in of an invited user", parents=[common])
+
+    # -- sign-in by SSH key (OpenSSH runs these; `setup` prints the server's configuration) --
+    ssh = _group(sub, "ssh", "sign-in by SSH key through OpenSSH", common)
+    p = ssh.add_parser("setup", help="print the service account, sshd_config block and commands that set ELP up over SSH",
+                       parents=[common])
+    p.add_argument("--user", default="elp", metavar="ACCOUNT", help="the service account (default: elp)")
+    p.add_argument("--host", metavar="HOST", help="the server's name, as members will type it")
+    p = ssh.add_parser("authorized-keys", help="sshd's AuthorizedKeysCommand: %%u %%t %%k", parents=[common])
+    p.add_argument("account", metavar="USER")
+    p.add_argument("key_type", metavar="TYPE")
+    p.add_argument("key", metavar="KEY")
+    p = ssh.add_parser("session", help="what a bound key runs (from authorized-keys): the app, or $SSH_ORIGINAL_COMMAND",
+                       parents=[common])
+    p.add_argument("--key", required=True, metavar="FINGERPRINT", dest="fingerprint")
+    p = ssh.add_parser("enrol", help="what an unknown key runs (from authorized-keys): the enrolment",
+                       parents=[common])
+    p.add_argument("--key-type", required=True, metavar="TYPE")
+    p.add_argument("--key", required=True, metavar="KEY")
     return parser

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from elp_tui.cli.console import Column, plain
+from elp_tui.cli.console import Column, Refused, plain
 from elp_tui.cli.credits import say_posted
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _
@@ -148,3 +148,7 @@ def teams_remove(s: Session) -> None:
     email = normalise_email(s.args.email)
     note = " They still hold their seat (unassigned) until deleted from the organization." if email in pool["unassigned_members"] else ""
     s.console.line(f"{plain(email)} left {plain(s.args.team)}.{note}")
+
+
+def teams_admin(s: Session) -> None:
+    raise Refused("elp teams admin is being built")

@@ -112,6 +112,9 @@ class Member:
             "status": self.status,
             "invited_on": self.invited_on.isoformat(),
             "signed_in_on": self.signed_in_on.isoformat() if self.signed_in_on else None,
+            "enrol_code": None,  # demo members sign in locally (--as); an admin's `elp users reinvite` gives one a code
+            "enrol_expires_on": None,
+            "enrol_failures": 0,
         }
 
 
@@ -702,7 +705,7 @@ class DemoBuilder:
         for team in teams:
             members = [email for _, _, email in sorted(team["joins"])]
             self.teams.append({"id": team["id"], "organization": org.id, "pool": pool_id, "name": team["name"],
-                               "members": members})
+                               "members": members, "admins": []})
         if org is self.orgs[0]:
             on = today - days(3)
             actor = self._admin(org, on)
@@ -755,7 +758,7 @@ class DemoBuilder:
             at = f"{day.isoformat()}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}"
             out.append({
                 "seq": seq, "organization": org, "on": day.isoformat(), "at": at, "actor": actor, "action": action,
-                "target": target, "details": details, "credits": credits, "seats": seats,
+                "target": target, "details": details, "credits": credits, "seats": seats, "via": None,
             })
         return out
 

@@ -6,7 +6,6 @@ import datetime as dt
 import random
 import re
 import secrets
-import shlex
 from typing import Any, Callable
 
 from elp_tui.i18n import _
@@ -15,6 +14,11 @@ from elp_tui.portal.clock import Clock, system_clock
 from elp_tui.portal.errors import AdminRequired, InvalidInput, NotFound, PermissionDenied, SignInRefused, VendorRequired
 from elp_tui.store import Store
 from elp_tui.store.repository import Transaction, View
+
+def public_user(user: dict[str, Any]) -> dict[str, Any]:
+    """A user document without its secrets (the enrolment code's hash): what sign-in hands out."""
+    return {k: v for k, v in user.items() if not k.startswith("enrol_")}
+
 
 def not_a_user(email: str) -> str:
     return _("{email} is not an ELP user: ask your organization admin for an invitation.").format(email=email)
@@ -53,7 +57,7 @@ REFUSED = "refused"
 # The table names live with the store's schema; the portal names them the same way.
 from elp_tui.store.schema import (  # noqa: E402
     T_ACTIVITY, T_BANKS, T_HOLDERS, T_LEDGER, T_LICENSES, T_ORGS, T_OUTBOX, T_POOLS, T_PRODUCTS, T_REQUESTS,
-    T_RESTRICTIONS, T_TEAMS, T_USERS, T_VENDORS,
+    T_RESTRICTIONS, T_TEAMS, T_USERS, T_VENDORS, T_KEYS,
 )
 from elp_tui.portal import mail  # noqa: E402
 from elp_tui.portal.mail import Message  # noqa: E402
@@ -87,6 +91,9 @@ class PortalBase:
         self.clock = clock
         self.rng = rng or secrets.SystemRandom()
         self._now = now
+        # The SSH key fingerprint this portal acts through (set by `ssh_sign_in` / `enrol`): every
+        # activity entry it writes records it. None: used locally, by whoever can write the store.
+        self.via_key: str | None = None
 
     # -- the version signal ------------------------------------------------------
     def version(self) -> object:
@@ -201,7 +208,7 @@ class PortalBase:
             raise SignInRefused(str(exc)) from None
         user = self._may_sign_in(self.store.read(), address, admin_required, operation, vendor_required, vendor_allowed)
         if user["status"] == UserStatus.active.value and user.get("signed_in_on"):
-            return dict(user)
+            return public_user(user)
         with self.store.transaction() as db:
             user = self._may_sign_in(db, address, admin_required, operation, vendor_required,  # changed meanwhile?
                                      vendor_allowed)
@@ -214,7 +221,7 @@ class PortalBase:
                 db.update(T_USERS, {"signed_in_on": self.today().isoformat()}, email=address)
                 self._log(db, user.get("organization"), address, "sign-in", address, "first sign-in recorded")
             user = self._user(db, address)
-        return dict(user)  # type: ignore[arg-type]
+        return public_user(user)  # type: ignore[arg-type]
 
     def organization_name(self, org_id: str | None) -> str:
         return self._organization_name_in(self.store.read(), org_id) if org_id else ""
@@ -225,35 +232,29 @@ class PortalBase:
 
     def _invite_in(self, db: Transaction, me: dict[str, Any], address: str, why: str | None = None,
                    role: Role = Role.regular, *, reason: str | None = None, about: str | None = None) -> dict[str, Any]:
-        """Invite a new member: the user document, the invitation email, the log entry. `why`:
-        the other action it is part of (the confirmation said so), if any; `reason` / `about`:
-        the same for the email, in the organization's language (licenses / license / team)."""
+        """Invite a new member: the user document, the invitation email (with its enrolment code),
+        the log entry. `why`: the other action it is part of (the confirmation said so), if any;
+        `reason` / `about`: the same for the email, in the organization's language (licenses /
+        license / team)."""
         user = User(email=address, organization=me["organization"], role=role, status=UserStatus.invited, invited_on=self.today())
         db.insert(T_USERS, user.to_doc())
+        self._send_invitation(db, me, address, role, why=why, reason=reason, about=about)
+        self._log(db, me["organization"], me["email"], "user-invite", address,
+                  f"invited as {role.value} ({why})" if why else f"invited as {role.value}")
+        return dict(self._user(db, address) or user.to_doc())
+
+    def _send_invitation(self, db: Transaction, me: dict[str, Any], address: str, role: Role, *, why: str | None = None,
+                         reason: str | None = None, about: str | None = None) -> None:
+        """A new enrolment code for `address` (its hash stored) and the invitation email carrying it."""
+        from elp_tui.config import ssh_login
+
+        code, expires = self._issue_code(db, address)  # type: ignore[attr-defined]
         org = self._organization_name_in(db, me["organization"])
         self._queue(db, mail.invitation(
             self._org_language(db, me["organization"]), org_id=me["organization"], org=org, inviter=me["email"],
-            to=address, role=role.value, why=why, reason=reason, about=about, sign_in=self._sign_in_command(address),
-            ssh=self._ssh_sign_in(address),
+            to=address, role=role.value, why=why, reason=reason, about=about, ssh=ssh_login(),
+            code=code, code_expires=expires.isoformat(),
         ))
-        self._log(db, me["organization"], me["email"], "user-invite", address,
-                  f"invited as {role.value} ({why})" if why else f"invited as {role.value}")
-        return user.to_doc()
-
-    def _sign_in_command(self, address: str) -> str:
-        """The command that signs `address` in to this store (an invitation shows it)."""
-        path = getattr(self.store, "path", None)
-        where = f"--store {shlex.quote(str(path))} " if path else ""
-        return f"elp {where}--as {shlex.quote(address)}"
-
-    def _ssh_sign_in(self, address: str) -> str | None:
-        """The same from the member's own computer, when this machine says how to reach it (ELP_SSH)."""
-        from elp_tui.config import ssh_login
-
-        login, path = ssh_login(), getattr(self.store, "path", None)
-        if not login or not path:
-            return None
-        return f"{login} -t {shlex.quote(f'ELP_STORE={shlex.quote(str(path))} ELP_USER={shlex.quote(address)} elp')}"
 
     def _allowed_builds(self, db: View, org: str, product: str) -> list[dict[str, Any]]:
         """The builds of `product` the organization's members may download, newest first."""
@@ -296,6 +297,7 @@ class PortalBase:
             details=details,
             credits=credits,
             seats=seats,
+            via=self.via_key,
         )
         db.insert(T_ACTIVITY, entry.to_doc())
 

@@ -45,10 +45,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "invitation.why.license": "You are invited to receive license {about}.",
         "invitation.why.team": "You are invited to join team {about}.",
         "invitation.why.other": "Reason: {about}.",
-        "invitation.how": "How to sign in: your first sign-in accepts the invitation. In a terminal on the ELP server, run:",
-        "invitation.how.plain": "How to sign in: your first sign-in accepts the invitation. Sign in to ELP with this email address ({to}).",
-        "invitation.ssh": "or, from your own computer:",
-        "invitation.code": "Your enrolment code: {code}",
+        "invitation.how.ssh": "How to sign in: ELP is reached over SSH and your SSH key becomes your identity, with no password. From your own computer, connect with your key (no key yet? make one with: ssh-keygen -t ed25519):",
+        "invitation.how.nossh": "How to sign in: ELP is reached over SSH and your SSH key becomes your identity, with no password. Ask your admin for the address of the ELP server and connect to it with your key (no key yet? make one with: ssh-keygen -t ed25519).",
+        "invitation.code": "ELP then asks for your email address ({to}) and this one-time enrolment code, valid until {expires}:",
+        "invitation.code.after": "The code works once: after it, your key signs you in. If it expires, or too many wrong codes lock it, ask your admin to send a new invitation.",
         "role.admin": "an admin",
         "role.regular": "a member",
         # license notices
@@ -112,10 +112,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "invitation.why.license": "Vous êtes invité à recevoir la licence {about}.",
         "invitation.why.team": "Vous êtes invité à rejoindre l'équipe {about}.",
         "invitation.why.other": "Motif : {about}.",
-        "invitation.how": "Pour vous connecter : votre première connexion accepte l'invitation. Dans un terminal sur le serveur ELP, lancez :",
-        "invitation.how.plain": "Pour vous connecter : votre première connexion accepte l'invitation. Connectez-vous à ELP avec cette adresse ({to}).",
-        "invitation.ssh": "ou, depuis votre ordinateur :",
-        "invitation.code": "Votre code d'inscription : {code}",
+        "invitation.how.ssh": "Pour vous connecter : ELP s'utilise par SSH et votre clé SSH devient votre identité, sans mot de passe. Depuis votre ordinateur, connectez-vous avec votre clé (pas encore de clé ? créez-en une avec : ssh-keygen -t ed25519) :",
+        "invitation.how.nossh": "Pour vous connecter : ELP s'utilise par SSH et votre clé SSH devient votre identité, sans mot de passe. Demandez à votre administrateur l'adresse du serveur ELP et connectez-vous-y avec votre clé (pas encore de clé ? créez-en une avec : ssh-keygen -t ed25519).",
+        "invitation.code": "ELP vous demande alors votre adresse e-mail ({to}) et ce code d'inscription à usage unique, valable jusqu'au {expires} :",
+        "invitation.code.after": "Le code ne sert qu'une fois : ensuite, votre clé vous identifie. S'il expire, ou si trop de codes erronés le bloquent, demandez à votre administrateur une nouvelle invitation.",
         "role.admin": "administrateur",
         "role.regular": "membre",
         "license.subject.assigned": "{product} : {n} licence(s) vous sont attribuées",
@@ -186,11 +186,12 @@ def _letter(lang: str, org: str, *paragraphs: str) -> str:
 
 # -- the builders ---------------------------------------------------------------------------
 def invitation(lang: str, *, org_id: str, org: str, inviter: str, to: str, role: str, why: str | None = None,
-               reason: str | None = None, about: str | None = None, sign_in: str | None = None,
-               ssh: str | None = None, code: str | None = None) -> Message:
+               reason: str | None = None, about: str | None = None, ssh: str | None = None,
+               code: str | None = None, code_expires: str | None = None) -> Message:
     """`reason`: licenses / license / team (the other action the invitation is part of, about
-    `about`); `why`: a free-text reason instead. `sign_in`: the command that signs them in;
-    `ssh`: the same from their own computer; `code`: an enrolment code, if the store has one."""
+    `about`); `why`: a free-text reason instead. `ssh`: how to reach the ELP server from their own
+    computer (`ssh elp@host`), when the server says; `code`: the one-time enrolment code that binds
+    their SSH key, valid until `code_expires`."""
     lang = _language(lang)
     intro = text(lang, "invitation.intro", inviter=inviter, org=org, role=text(lang, f"role.{role}")
                  if f"role.{role}" in TEXTS[lang] else role)
@@ -199,13 +200,11 @@ def invitation(lang: str, *, org_id: str, org: str, inviter: str, to: str, role:
         because = text(lang, f"invitation.why.{reason}", about=about)
     elif why:
         because = text(lang, "invitation.why.other", about=why)
-    if sign_in:
-        how = text(lang, "invitation.how") + "\n\n    " + sign_in
-        if ssh:
-            how += "\n\n" + text(lang, "invitation.ssh") + "\n\n    " + ssh
-    else:
-        how = text(lang, "invitation.how.plain", to=to)
-    enrol = text(lang, "invitation.code", code=code) if code else ""
+    how = text(lang, "invitation.how.ssh") + "\n\n    " + ssh if ssh else text(lang, "invitation.how.nossh")
+    enrol = ""
+    if code:
+        enrol = (text(lang, "invitation.code", to=to, expires=code_expires or "") + "\n\n    " + code + "\n\n"
+                 + text(lang, "invitation.code.after"))
     return Message(
         kind="invitation", to=to, organization=org_id, language=lang,
         subject=text(lang, "invitation.subject", inviter=inviter, org=org),

@@ -12,6 +12,7 @@ from elp_tui.portal.base import (
     T_ACTIVITY,
     T_BANKS,
     T_HOLDERS,
+    T_KEYS,
     T_LICENSES,
     T_ORGS,
     T_POOLS,
@@ -277,6 +278,7 @@ class PeopleMixin(PortalBase):
                 if team["pool"] in pools and user["email"] in team["members"]:
                     db.update(T_TEAMS, {"members": [m for m in team["members"] if m != user["email"]]}, id=team["id"])
             freed = db.remove(T_HOLDERS, lambda h: h["pool"] in pools, email=user["email"])
+            db.remove(T_KEYS, email=user["email"])  # their keys no longer sign anyone in
             db.remove(T_USERS, email=user["email"])
             self._log(
                 db, me["organization"], me["email"], "user-delete", user["email"],

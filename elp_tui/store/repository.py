@@ -45,6 +45,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "activity": ("organization",),
     "outbox": ("state", "organization"),
     "vendors": ("id",),
+    "ssh_keys": ("fingerprint", "email"),
 }
 
 Doc = dict[str, Any]

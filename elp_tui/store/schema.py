@@ -29,7 +29,7 @@ from typing_extensions import NotRequired, TypedDict
 from elp_tui.i18n import _
 from elp_tui.models import (
     Activity, Bank, Email, LedgerEntry, License, Organization, Product, Request, Restriction, SeatHolder, SeatPool, Team, User,
-    Vendor,
+    SshKey, Vendor,
 )
 
 META_TABLE = "_meta"
@@ -47,6 +47,7 @@ T_REQUESTS = "requests"
 T_ACTIVITY = "activity"
 T_OUTBOX = "outbox"
 T_VENDORS = "vendors"
+T_KEYS = "ssh_keys"
 
 TABLES: dict[str, type[BaseModel]] = {
     T_ORGS: Organization,
@@ -63,6 +64,7 @@ TABLES: dict[str, type[BaseModel]] = {
     T_ACTIVITY: Activity,
     T_OUTBOX: Email,
     T_VENDORS: Vendor,
+    T_KEYS: SshKey,
 }
 
 # (table, field, table it points to, field there). Only references that must always hold:
@@ -81,6 +83,7 @@ REFERENCES: list[tuple[str, str, str, str]] = [
     (T_TEAMS, "pool", T_POOLS, "id"),
     (T_REQUESTS, "organization", T_ORGS, "id"),
     (T_ACTIVITY, "organization", T_ORGS, "id"),
+    (T_KEYS, "email", T_USERS, "email"),
 ]
 # References that may be empty: a user removed from every organization, a log entry of no organization.
 _OPTIONAL = {(T_USERS, "organization"), (T_ACTIVITY, "organization")}
@@ -89,7 +92,7 @@ _OPTIONAL = {(T_USERS, "organization"), (T_ACTIVITY, "organization")}
 _LABEL = {
     T_ORGS: "id", T_USERS: "email", T_BANKS: "id", T_LICENSES: "activation_id", T_LEDGER: "id", T_POOLS: "id",
     T_TEAMS: "name", T_REQUESTS: "id", T_ACTIVITY: "seq", T_OUTBOX: "id", T_PRODUCTS: "name", T_HOLDERS: "email",
-    T_VENDORS: "id",
+    T_VENDORS: "id", T_KEYS: "fingerprint",
 }
 
 
