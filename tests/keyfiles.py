@@ -9,6 +9,7 @@ fingerprint (tests/test_keys.py checks it where ssh-keygen is installed).
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import re
 import struct
@@ -43,15 +44,36 @@ def fingerprint(seed: str) -> str:
     return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
 
 
-def invitation_codes(store_path: Any, email: str) -> list[str]:
-    """The enrolment codes the invitation emails to `email` carried, oldest first (read from the
-    outbox, as the invited person reads them in their mailbox)."""
-    outbox = Store(store_path).tables().get("outbox", {})
-    mails = sorted((m for m in outbox.values() if m["to"] == email and m.get("kind") == "invitation"), key=lambda m: m["id"])
-    return [code for m in mails for code in CODE.findall(m["body"])]
+def invitation_codes(where: Any, email: str) -> list[str]:
+    """The enrolment codes the invitation emails to `email` carried, oldest first, as the invited
+    person reads them in their mailbox: what is queued is delivered first (a code is made as its
+    email is sent: the store never holds one) through the session's real SMTP server on
+    127.0.0.1, then read from the mail it received. `where`: a Portal (its clock dates the code)
+    or a store path (the store's own clock)."""
+    from elp_tui.config import SmtpSettings
+    from elp_tui.mailer import SmtpTransport
+    from elp_tui.portal import Portal
+    from elp_tui.portal.clock import store_clock
+    from tests.smtp_server import HOST, MAIL_FROM, session_server
+
+    if isinstance(where, Portal):
+        portal = where
+    else:
+        store = Store(where)
+        portal = Portal(store, store_clock(store))
+    server = session_server()
+    settings = SmtpSettings(host=HOST, port=server.port, user=None, password=None, tls="none", mail_from=MAIL_FROM)
+    with SmtpTransport(settings) as transport:
+        report = portal.deliver_outbox(transport, now=dt.datetime.combine(portal.today(), dt.time(23, 59)))
+    assert report.error is None, report.error
+    outbox = Store(portal.store.path).tables().get("outbox", {})
+    ids = [m["message_id"] for m in sorted(outbox.values(), key=lambda m: m["id"])
+           if m["to"] == email and m.get("kind") == "invitation"]
+    received = {m.header("Message-ID"): m.body for m in server.messages}
+    return [code for message_id in ids for code in CODE.findall(received.get(message_id, ""))]
 
 
-def last_code(store_path: Any, email: str) -> str:
-    codes = invitation_codes(store_path, email)
+def last_code(where: Any, email: str) -> str:
+    codes = invitation_codes(where, email)
     assert codes, f"no invitation with a code was queued for {email}"
     return codes[-1]

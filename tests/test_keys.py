@@ -409,11 +409,11 @@ def test_cli_revoke_asks_at_a_terminal(portal, monkeypatch, capsys, answer):
 # -- elp users reinvite ---------------------------------------------------------------------------
 def test_cli_reinvite_sends_a_new_code(portal):
     portal.invite(ADMIN, ANA, "regular")
-    old = last_code(portal.store.path, ANA)
+    old = last_code(portal, ANA)
     done = elp_process(portal.store.path, "users", "reinvite", ANA)
     assert done.returncode == 0, done.stderr
     assert ANA in done.stdout and "no longer works" in done.stdout
-    assert last_code(portal.store.path, ANA) != old
+    assert last_code(portal, ANA) != old
     assert portal.activity(ADMIN)[0]["action"] == "user-reinvite"
 
 

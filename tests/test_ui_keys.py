@@ -189,7 +189,7 @@ async def test_revoke_says_so_when_the_user_has_no_key(portal, tmp_path):
 # -- a new invitation ------------------------------------------------------------------------
 async def test_reinvite_an_invited_member_sends_a_new_code(portal, tmp_path):
     portal.invite(ADMIN, BOB, "regular")
-    old = last_code(portal.store.path, BOB)
+    old = last_code(portal, BOB)
     member(portal, ANA)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -205,7 +205,7 @@ async def test_reinvite_an_invited_member_sends_a_new_code(portal, tmp_path):
         assert BOB in confirm_text(dialog) and "stops working" in confirm_text(dialog)
         await pilot.press("y")
         await back_on_page(pilot)
-    new = last_code(portal.store.path, BOB)
+    new = last_code(portal, BOB)
     assert new != old
     assert fresh(portal).activity(ADMIN)[0]["action"] == "user-reinvite"
 
