@@ -338,5 +338,11 @@ def test_cli_an_invited_team_admin_signs_in_with_their_first_team_command(world,
     assert next(u for u in world.list_users(ADMIN) if u["email"] == CARL)["status"] == "active"
 
 
+def test_cli_signin_says_which_teams_a_team_admin_manages(led, store_path):
+    done = run_elp(store_path, "signin", user=ANA)
+    assert done.returncode == 0 and "Team Admin of: Story" in done.stdout
+    assert "Team Admin" not in run_elp(store_path, "signin", user=BOB).stdout
+
+
 def test_the_team_commands_are_declared():
     assert TEAM_SCOPED <= set(COMMANDS) and ("teams", "admin") in COMMANDS
