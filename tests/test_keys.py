@@ -194,8 +194,6 @@ def test_an_admin_of_another_organization_neither_sees_nor_touches_our_keys(port
     refused(portal, NotFound, portal.revoke_key, ADMIN, fingerprint("boss"))
 
 
-@pytest.mark.xfail(strict=True, raises=PermissionDenied,
-                   reason="the authority wrapper refuses vendor staff every @any_member operation (reported to the lead)")
 def test_the_vendors_staff_see_the_vendors_keys_only(portal):
     member(portal, ANA)
     portal.add_key(ADMIN, ANA, pub_line("ana"))

@@ -21,6 +21,7 @@ from elp_tui.cli import COMMANDS, TEAM_SCOPED
 from elp_tui.portal import AdminRequired, NotFound, PermissionDenied, Portal, RuleViolation, StaleQuote, fixed_clock
 from elp_tui.store import Store
 from tests.conftest import ADMIN, TODAY
+from tests.keyfiles import CODE, last_code
 from tests.helpers import grant_seats, hand_edit, only_refusal_logged, refused, store_bytes, store_tables
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,7 +137,9 @@ def test_a_team_admin_invites_a_new_member_into_their_team_taking_a_seat(led):
     assert any(h["email"] == NEW for h in tables["seat_holders"].values())
     invitation = [m for m in tables["outbox"].values() if m["to"] == NEW and m["kind"] == "invitation"]
     assert len(invitation) == 1 and ANA in invitation[0]["body"]
-    assert user["enrol_code"], "the invitation carries an enrolment code (stored only as its hash)"
+    # Sent, the invitation carries a one-time enrolment code; the store keeps only its hash.
+    assert CODE.search(last_code(led, NEW)) and store_tables(led.store.path)["users"]
+    assert next(u for u in store_tables(led.store.path)["users"].values() if u["email"] == NEW)["enrol_code"].startswith("sha256$")
     log = led.activity(ADMIN)
     assert [(e["actor"], e["action"]) for e in log[:2]] == [(ANA, "team-add"), (ANA, "user-invite")]
     assert led.check() == []

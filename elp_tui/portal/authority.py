@@ -45,6 +45,14 @@ def vendor_only(method: F) -> F:
     return method
 
 
+def member_or_vendor(method: F) -> F:
+    """Mark an operation every signed-in member AND the vendor's staff may run on what is their
+    own (their SSH keys): the guard checks the actor is one or the other; the method decides whose."""
+    method.__elp_any_member__ = True  # type: ignore[attr-defined]
+    method.__elp_member_or_vendor__ = True  # type: ignore[attr-defined]
+    return method
+
+
 def team_scoped(method: F) -> F:
     """Mark an operation an organization admin, or a Team Admin on their own teams, may run: the
     guard lets every member through and the method checks admin-or-Team-Admin-of-this-team."""
@@ -88,6 +96,7 @@ def _guarded(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
     admin_only = needs_admin(method)
     vendor = is_vendor_only(method)
     member = takes_actor(method) and not admin_only and not vendor
+    either = bool(getattr(method, "__elp_member_or_vendor__", False))
 
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -95,6 +104,9 @@ def _guarded(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
             if vendor:
                 actor = args[0] if args else kwargs.get("actor")
                 self._vendor_actor(self.store.read(), actor)
+            elif either:
+                actor = args[0] if args else kwargs.get("actor")
+                self._keys_actor(self.store.read(), actor)
             elif admin_only or member:
                 actor = args[0] if args else kwargs.get("actor")
                 self._actor(self.store.read(), actor, admin=admin_only)

@@ -31,7 +31,7 @@ from pydantic import BaseModel
 
 from elp_tui.i18n import _
 from elp_tui.models import Role, SshKey, UserStatus
-from elp_tui.portal.authority import any_member
+from elp_tui.portal.authority import member_or_vendor
 from elp_tui.portal.base import ACTIVATION_ALPHABET, T_KEYS, T_ORGS, T_USERS, PortalBase, inactive_user, normalise_email, not_a_user, public_user
 from elp_tui.portal.errors import InvalidInput, NotFound, PermissionDenied, RuleViolation, SignInRefused
 from elp_tui.portal.quotes import Quote, keep_promise
@@ -171,7 +171,7 @@ class KeysMixin(PortalBase):
             return self._vendor_actor(db, actor)
         return self._actor(db, actor, admin=False)
 
-    def _may_manage(self, me: dict[str, Any], owner: dict[str, Any]) -> bool:
+    def _may_manage_keys(self, me: dict[str, Any], owner: dict[str, Any]) -> bool:
         if me["email"] == owner["email"]:
             return True
         if me["role"] == Role.vendor.value:
@@ -181,7 +181,7 @@ class KeysMixin(PortalBase):
     def _key_owner(self, db: View, me: dict[str, Any], email: str) -> dict[str, Any]:
         address = normalise_email(email)
         owner = self._user(db, address)
-        if owner is None or not self._may_manage(me, owner):
+        if owner is None or not self._may_manage_keys(me, owner):
             if me["role"] == Role.regular.value and owner is not None and owner.get("organization") == me["organization"]:
                 raise self._admin_required_refusal(me, "keys")
             raise NotFound(_("{email} is not a member of your organization: 'elp users list' shows them.").format(email=address))
@@ -208,13 +208,13 @@ class KeysMixin(PortalBase):
                   "Each person makes their own key with ssh-keygen.").format(fingerprint=key.fingerprint))
         return KeyQuote(email=owner["email"], fingerprint=key.fingerprint, type=key.type, comment=key.comment)
 
-    @any_member
+    @member_or_vendor
     def quote_add_key(self, actor: str, email: str, public_key: str) -> KeyQuote:
         """What binding `public_key` (a .pub line) to `email` would do, or its refusal; writes nothing."""
         db = self.store.read()
         return self._quote_add_key(db, self._keys_actor(db, actor), email, public_key)
 
-    @any_member
+    @member_or_vendor
     def add_key(self, actor: str, email: str, public_key: str, expected: Any = None) -> dict[str, Any]:
         """Bind a public key to a member (admins: their organization's members; anyone: themselves)."""
         with self.store.transaction() as db:
@@ -231,7 +231,7 @@ class KeysMixin(PortalBase):
                       f"{key.type} {key.fingerprint}" + (f" ({key.comment})" if key.comment else ""))
             return self._key_row(doc)
 
-    @any_member
+    @member_or_vendor
     def list_keys(self, actor: str, email: str | None = None) -> list[dict[str, Any]]:
         """Keys an actor may see: an admin those of their organization (or one member's), anyone their own."""
         db = self.store.read()
@@ -248,7 +248,7 @@ class KeysMixin(PortalBase):
             found = db.find(T_KEYS, email=me["email"])
         return [self._key_row(k) for k in sorted(found, key=lambda k: (k["email"], k["added_on"], k["fingerprint"]))]
 
-    @any_member
+    @member_or_vendor
     def revoke_key(self, actor: str, fingerprint: str) -> dict[str, Any]:
         """Unbind a key: it no longer signs anyone in (sshd asks again at every connection)."""
         fingerprint = check_fingerprint(fingerprint)
@@ -256,7 +256,7 @@ class KeysMixin(PortalBase):
             me = self._keys_actor(db, actor)
             key = db.get(T_KEYS, fingerprint=fingerprint)
             owner = self._user(db, key["email"]) if key else None
-            if key is None or owner is None or not self._may_manage(me, owner):
+            if key is None or owner is None or not self._may_manage_keys(me, owner):
                 raise NotFound(_("No key {fingerprint} among the keys you manage: 'elp keys list' shows them.").format(
                     fingerprint=fingerprint))
             db.remove(T_KEYS, fingerprint=fingerprint)
