@@ -56,8 +56,9 @@ def users_list(s: Session) -> None:
 def users_invite(s: Session) -> None:
     user = s.portal.invite(s.actor, s.args.email, s.args.role)
     s.console.line(
-        f"Invited {plain(user['email'])} as {user['role']}: they are active from their first sign-in "
-        f"(elp --as {plain(user['email'])} signin)."
+        f"Invited {plain(user['email'])} as {user['role']}. Their invitation email carries a one-time code: "
+        "connecting over SSH with their key, they give it once and the key is theirs (or bind their key "
+        f"yourself: elp keys add {plain(user['email'])} --file their-key.pub)."
     )
 
 
