@@ -63,6 +63,8 @@ CLI_RUNS = 3
 APP_RUNS = 3
 TINYDB_RUNS = 3
 PAGE_DOWNS = 10
+# An ed25519 public key no store knows (any 32 bytes make one): what sshd passes as %k.
+BENCH_KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIGJlbmNoLWtleS1ub2JvZHktaGFzLWl0LWF0LWFsbCE="
 
 # key: (comparison, bound, what the issue asks)
 TARGETS: dict[str, tuple[str, float]] = {
@@ -81,6 +83,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "scroll_page_ms_p50_large": ("<=", 30),
     "table_fill_ratio": (">=", 50),
     "demo_write_s_large": ("<=", 60),
+    # sshd runs `elp ssh authorized-keys` for every key offered at every connection (issue 11).
+    "ssh_authorized_keys_ratio_large_to_small": ("<=", 2),
 }
 
 # The printed table: what, ours (key, unit), baseline (key, name), ratio key, target key.
@@ -95,6 +99,8 @@ ROWS: list[tuple[str, str, str, str | None, str | None, str | None]] = [
     ("elp banks list, large vs small", "cli_banks_list_s_large", "s", "cli_banks_list_s_small",
      "cli_banks_list_ratio_large_to_small", "cli_banks_list_ratio_large_to_small"),
     ("elp licenses export, large", "cli_export_s_large", "s", None, None, "cli_export_s_large"),
+    ("elp ssh authorized-keys (sshd asks), large vs small", "ssh_authorized_keys_s_large", "s",
+     "ssh_authorized_keys_s_small", "ssh_authorized_keys_ratio_large_to_small", "ssh_authorized_keys_ratio_large_to_small"),
     ("app first frame, large vs small", "app_first_frame_s_large", "s", "app_first_frame_s_small",
      "app_first_frame_ratio_large_to_small", "app_first_frame_s_large"),
     ("other session sees a change, large", "app_other_session_sees_change_s_large", "s", None, None,
@@ -560,6 +566,9 @@ def measure(folder: Path) -> Bench:
         for size in ("small", "large"):
             base = elp + ["--store", str(stores[size]), "--as", admin[size]]
             b.figures[f"cli_banks_list_s_{size}"] = _median_run(base + ["banks", "list"])[0]
+            # What sshd runs for a key offered at a connection (an unknown key: the enrolment line).
+            b.figures[f"ssh_authorized_keys_s_{size}"] = _median_run(elp + [
+                "--store", str(stores[size]), "ssh", "authorized-keys", "elp", "ssh-ed25519", BENCH_KEY])[0]
             seconds, rss = _median_run(base + [
                 "licenses", "generate", "--bank", banks[size], "--type", "node-lock", "--months", "1", "--quantity", "1",
                 "--start", TODAY.isoformat(), "--email", admin[size], "--yes"])
@@ -608,6 +617,7 @@ def derive(figures: dict[str, Any]) -> None:
         "commit_vs_tinydb_ratio": ("baseline_tinydb_commit_ms_large", "commit_generate_ms_p50_large"),
         "cli_generate_ratio_large_to_small": ("cli_generate_s_large", "cli_generate_s_small"),
         "cli_banks_list_ratio_large_to_small": ("cli_banks_list_s_large", "cli_banks_list_s_small"),
+        "ssh_authorized_keys_ratio_large_to_small": ("ssh_authorized_keys_s_large", "ssh_authorized_keys_s_small"),
         "app_first_frame_ratio_large_to_small": ("app_first_frame_s_large", "app_first_frame_s_small"),
         "table_fill_ratio": ("baseline_datatable_fill_s_large", "table_fill_s_large"),
         "store_open_ratio_to_json_parse": ("store_open_s_large", "json_parse_s_large"),
