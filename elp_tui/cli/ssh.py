@@ -62,13 +62,20 @@ def elp_invocation() -> str:
     python = sys.executable
     if not python or not os.path.isabs(python) or '"' in python or "\n" in python:
         raise Refused(_("Cannot tell sshd how to run elp: the Python running it has no usable absolute path."))
-    return f"{shlex.quote(python)} -m elp_tui"
+    return f"{sh_word(python)} -m elp_tui"
+
+
+def sh_word(word: str) -> str:
+    """One word for /bin/sh, quoted without a double quote: shlex.quote spells a single quote
+    '"'"', which would end command="..." early; '\\'' does the same without one."""
+    quoted = shlex.quote(word)
+    return quoted if '"' not in quoted else "'" + word.replace("'", "'\\''") + "'"
 
 
 def forced_command(store: Path, *words: str) -> str:
     """What goes inside command="...": shell words (the account's shell runs it), with no double
     quote or newline (authorized_keys options cannot hold them safely)."""
-    text = " ".join([elp_invocation(), "--store", shlex.quote(str(store)), *(shlex.quote(w) for w in words)])
+    text = " ".join([elp_invocation(), "--store", sh_word(str(store)), *(sh_word(w) for w in words)])
     if '"' in text or "\n" in text or "\r" in text:
         raise Refused(_("The store path {path} holds a double quote or a line break: sshd cannot be given it. "
                         "Move the store to a plain path.").format(path=plain(store)))
