@@ -247,39 +247,79 @@ def test_a_regular_users_key_is_refused_admin_commands_and_the_refusal_is_logged
     assert NEWCOMER not in {u["email"] for u in store_tables(sshd.store_path)["users"].values()}
 
 
-@pytest.mark.parametrize("command", [
-    "--as admin@lumenfox.studio users invite noor@lumenfox.studio",
-    "users invite noor@lumenfox.studio --as admin@lumenfox.studio",
-    "users invite noor@lumenfox.studio --as=admin@lumenfox.studio",
-    "--store /tmp/other.json licenses mine",
-    "licenses mine --sto /tmp/other.json",
-    "ELP_USER=admin@lumenfox.studio users invite noor@lumenfox.studio",
-    "ELP_STORE=/tmp/other.json licenses mine",
-    "elp ELP_USER=admin@lumenfox.studio licenses mine",
-    "backup /tmp/copy.json", "restore /tmp/copy.json --yes", "init --org X --admin x@x.io", "check",
-    "ssh setup", "outbox send", "vendor setup --name X",
-])
-def test_a_session_refuses_what_would_change_who_or_where_with_one_line(sshd, served, keys, command):
-    served.sign_in(REGULAR)
-    sshd.ssh(keys["ana"], "licenses mine")  # the key's last use is recorded: it is today's from now on
-    before = store_bytes(sshd.store_path)
-    done = sshd.ssh(keys["ana"], command)
-    assert done.returncode == 1 and done.stdout == ""
-    assert one_line(done.stderr).startswith("elp: ")
-    assert store_bytes(sshd.store_path) == before
+REFUSED_IN_A_SESSION = [  # (remote command, what the one line names)
+    ("--as admin@lumenfox.studio users invite noor@lumenfox.studio", "--as refused"),
+    ("users invite noor@lumenfox.studio --as admin@lumenfox.studio", "--as refused"),
+    ("users invite noor@lumenfox.studio --as=admin@lumenfox.studio", "--as refused"),
+    ("licenses mine --a admin@lumenfox.studio", "--as refused"),  # argparse's abbreviation of --as
+    ("--store /tmp/other.json licenses mine", "--store refused"),
+    ("licenses mine --sto /tmp/other.json", "--store refused"),
+    ("ELP_USER=admin@lumenfox.studio users invite noor@lumenfox.studio", "ELP_USER=... refused"),
+    ("ELP_STORE=/tmp/other.json licenses mine", "ELP_STORE=... refused"),
+    ("elp ELP_USER=admin@lumenfox.studio licenses mine", "ELP_USER=... refused"),
+    *((command, "for the server's administrator") for command in (
+        "backup /tmp/copy.json", "restore /tmp/copy.json --yes", "init --org X --admin x@x.io", "check",
+        "demo --force", "ssh setup", "ssh session --key SHA256:x", "outbox send", "vendor setup --name X")),
+]
+NOT_ELP = ["bash -c id", "sh", "sh -c 'touch /tmp/elp-ssh-shell'", "id", "/bin/sh", "env ELP_USER=x elp licenses mine",
+           "python3 -c 'print(1)'", "'licenses mine; id'"]
+
+
+@pytest.fixture
+def session(tmp_path, keys, capsys, monkeypatch):
+    """`elp --store STORE ssh session --key FP` as sshd runs it for REGULAR's key, in-process:
+    (store, run(remote command) -> (code, out, err))."""
+    from elp_tui.cli import main
+
+    store = tmp_path / "elp.json"
+    portal = studio(store)
+    bind(portal, REGULAR, keys["ana"])
+    for name in ("ELP_USER", "ELP_STORE", "ELP_TODAY", "ELP_CONFIG"):  # as sshd starts it: none of them
+        monkeypatch.delenv(name, raising=False)
+
+    def run(command: str) -> tuple[int, str, str]:
+        monkeypatch.setenv("SSH_ORIGINAL_COMMAND", command)
+        code = main(["--store", str(store), "ssh", "session", "--key", keys["ana"].fingerprint])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return store, run
+
+
+@pytest.mark.parametrize("command,named", REFUSED_IN_A_SESSION)
+def test_a_session_refuses_what_would_change_who_or_where_with_one_line(session, command, named):
+    store, run = session
+    before, stamps = store_bytes(store), store_mtimes(store)
+    code, out, err = run(command)
+    assert (code, out) == (1, "")
+    assert one_line(err).startswith("elp: ") and named in err and "Nothing was done" in err
+    assert store_bytes(store) == before and store_mtimes(store) == stamps
     assert not Path("/tmp/other.json").exists() and not Path("/tmp/copy.json").exists()
 
 
-@pytest.mark.parametrize("command", ["bash -c id", "sh", "sh -c 'touch /tmp/elp-ssh-shell'", "id", "/bin/sh",
-                                     "env ELP_USER=x elp licenses mine", "python3 -c 'print(1)'"])
-def test_a_shell_or_any_other_program_does_nothing(sshd, served, keys, command):
-    sshd.ssh(keys["admin"], "licenses mine")
+@pytest.mark.parametrize("command", NOT_ELP)
+def test_a_shell_or_any_other_program_is_an_unknown_command(session, command):
+    store, run = session
+    before = store_bytes(store)
+    code, out, err = run(command)
+    assert (code, out) == (2, ""), err
+    assert "invalid choice" in err
+    assert store_bytes(store) == before and not Path("/tmp/elp-ssh-shell").exists()
+
+
+def test_over_ssh_who_and_where_are_refused_and_no_shell_runs(sshd, served, keys):
+    sshd.ssh(keys["ana"], "licenses mine")  # the key's last use is recorded: it is today's from now on
     before = store_bytes(sshd.store_path)
-    done = sshd.ssh(keys["admin"], command, input="id\ntouch /tmp/elp-ssh-shell\n")
-    assert done.returncode == 2 and done.stdout == ""
-    assert "invalid choice" in done.stderr
-    assert not Path("/tmp/elp-ssh-shell").exists()
+    for command in ("users invite noor@lumenfox.studio --as admin@lumenfox.studio", "--store /tmp/other.json licenses mine",
+                    "ELP_USER=admin@lumenfox.studio users list", "ELP_STORE=/tmp/other.json licenses mine"):
+        done = sshd.ssh(keys["ana"], command)
+        assert done.returncode == 1 and done.stdout == "", command
+        assert one_line(done.stderr).startswith("elp: ") and "Nothing was done" in done.stderr
+    for command in ("bash -c id", "sh"):
+        done = sshd.ssh(keys["ana"], command, input="id\ntouch /tmp/elp-ssh-shell\n")
+        assert done.returncode == 2 and done.stdout == "" and "invalid choice" in done.stderr
     assert store_bytes(sshd.store_path) == before
+    assert not Path("/tmp/other.json").exists() and not Path("/tmp/elp-ssh-shell").exists()
 
 
 def test_an_unknown_key_reaches_only_the_enrolment(sshd, served, keys):
