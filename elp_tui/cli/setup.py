@@ -112,7 +112,7 @@ def open_app(console: Console, store_path: Path, email: str, lang: str | None, *
             f"{plain(_command(store_path, email))} <command>"
         )
         return 0
-    result = run_app(store_path, email, lang, key=key)
+    result = run_app(store_path, email, lang, key=key) if key else run_app(store_path, email, lang)
     return result if isinstance(result, int) else 0
 
 
