@@ -516,8 +516,10 @@ def test_an_admins_key_opens_the_app_in_a_terminal(sshd, served, keys, tmp_path)
         short = keys["admin"].fingerprint[:19]
         screen = tmux.wait_for("Lumenfox Studios", ADMIN, f"key {short}…", "Dashboard")
         assert "(admin)" in screen
-        tmux.run("send-keys", "-t", "elp", "3")  # the third page: Banks
-        screen = tmux.wait_for("Banks", PRODUCT)
+        bank = next(iter(store_tables(sshd.store_path)["banks"].values()))["id"]
+        assert bank not in screen  # the Dashboard sums banks per product
+        tmux.run("send-keys", "-t", "elp", "3")  # the third page: Manage Banks, one row per bank
+        tmux.wait_for(bank, PRODUCT)
         tmux.run("send-keys", "-t", "elp", "C-q")
         deadline = time.monotonic() + 60
         while not status.exists() or not status.read_text().strip():
@@ -533,3 +535,26 @@ def test_an_admins_key_opens_the_app_in_a_terminal(sshd, served, keys, tmp_path)
 def test_the_app_needs_a_terminal(sshd, served, keys):
     done = sshd.ssh(keys["admin"], options=("-T",))
     assert done.returncode == 1 and "ssh -t" in one_line(done.stderr)
+
+
+def test_the_enrolment_in_a_terminal_asks_and_binds_the_key(sshd, served, keys, tmp_path):
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed: .ci/run installs it")
+    served.invite(ADMIN, NEWCOMER)
+    code = invitation_code(sshd.store_path, NEWCOMER)
+    tmux = Tmux(tmp_path)
+    tmux.run("new-session", "-d", "-s", "elp", "-x", "100", "-y", "30",
+             shlex.join(sshd.ssh_argv(keys["noor"], options=("-t",))) + "; sleep 30")
+    try:
+        tmux.wait_for("not enrolled", "Email address:")
+        tmux.run("send-keys", "-t", "elp", NEWCOMER, "Enter")
+        tmux.wait_for("Enrolment code:")
+        tmux.run("send-keys", "-t", "elp", "WRONG", "Enter")
+        tmux.wait_for("4 tries left", f"Email address [{NEWCOMER}]:")
+        tmux.run("send-keys", "-t", "elp", "Enter", code, "Enter")  # the same address: just Enter
+        tmux.wait_for("Enrolled", "Connect again")
+    finally:
+        subprocess.run(["tmux", "-S", tmux.socket, "kill-server"], capture_output=True)
+    assert user(sshd.store_path, NEWCOMER)["status"] == "active"
+    assert [k["email"] for k in store_tables(sshd.store_path)["ssh_keys"].values()
+            if k["fingerprint"] == keys["noor"].fingerprint] == [NEWCOMER]
