@@ -42,6 +42,10 @@ def missing() -> str | None:
     for program in (SSHD, shutil.which("ssh"), shutil.which("ssh-keygen")):
         if not program or not os.access(program, os.X_OK):
             return "OpenSSH is not installed (sshd, ssh, ssh-keygen): .ci/run installs openssh-server and openssh-client"
+    try:
+        pwd.getpwuid(os.getuid())
+    except KeyError:
+        return "the account running the tests has no name (no passwd entry): sshd cannot log it in"
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("sshd")

@@ -428,7 +428,8 @@ def test_forwarding_and_the_agent_do_nothing(sshd, served, keys, tmp_path):
         # -L: the client listens; the connection made through it is refused by sshd and closed.
         local = free_local_port()
         offset = sshd.log_size()
-        forward = subprocess.Popen(sshd.ssh_argv(key, options=("-N", "-L", f"127.0.0.1:{local}:127.0.0.1:{port}")),
+        forward = subprocess.Popen(sshd.ssh_argv(key, options=("-N", "-o", "ExitOnForwardFailure=yes",
+                                                                 "-L", f"127.0.0.1:{local}:127.0.0.1:{port}")),
                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             conn = connect_when_listening(local, forward)
