@@ -210,6 +210,9 @@ class Email(Doc):
     language: Literal["en", "fr"] = "en"
     message_id: str = ""  # stable: the same message keeps its Message-ID across attempts
     key: str | None = None  # what it is about, for messages sent once (a reminder): unique when set
+    # An invitation's enrolment code is written in only as it is sent (a new code each attempt, its
+    # hash stored on this user then): the store never holds a code in clear, the queued body a mask.
+    enrol: str | None = None
     state: MailState = MailState.queued
     attempts: int = 0
     last_error: str | None = None

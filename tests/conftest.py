@@ -70,12 +70,9 @@ def bank(portal) -> dict:
 # -- email: one real SMTP server on 127.0.0.1 for the whole session (tests/smtp_server.py) --
 @pytest.fixture(scope="session")
 def smtp_server():
-    from tests.smtp_server import SmtpServer
+    from tests.smtp_server import session_server
 
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
+    return session_server()
 
 
 @pytest.fixture(scope="session")

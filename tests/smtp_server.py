@@ -10,6 +10,7 @@ import ssl
 import subprocess
 import threading
 from contextlib import contextmanager
+import atexit
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -147,6 +148,20 @@ class SmtpServer:
     def messages(self) -> list[Received]:
         with self.handler.lock:
             return list(self.handler.messages)
+
+
+_SESSION: "SmtpServer | None" = None
+
+
+def session_server() -> SmtpServer:
+    """The session's one plain server on 127.0.0.1, started on first use and stopped at exit:
+    the `smtp_server` fixture and the key tests' code reader (tests/keyfiles.py) share it."""
+    global _SESSION
+    if _SESSION is None:
+        _SESSION = SmtpServer()
+        _SESSION.start()
+        atexit.register(_SESSION.stop)
+    return _SESSION
 
 
 class Inbox:

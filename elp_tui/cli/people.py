@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from elp_tui.cli.console import Column, only, plain
+from elp_tui.cli.keys import short_fingerprint
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _
 
@@ -27,6 +28,8 @@ ACTIVITY_COLUMNS = (
     Column("details", "DETAILS", flex=True),
     Column("credits", "CREDITS", right=True, drop=3, show=lambda v: v or ""),
     Column("seats", "SEATS", right=True, drop=4, show=lambda v: v or ""),
+    # The SSH key the change came through (empty: run locally); the full fingerprint is in --json.
+    Column("via", "VIA KEY", drop=5, show=lambda v: short_fingerprint(v)),
 )
 
 

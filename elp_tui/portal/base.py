@@ -245,15 +245,15 @@ class PortalBase:
 
     def _send_invitation(self, db: Transaction, me: dict[str, Any], address: str, role: Role, *, why: str | None = None,
                          reason: str | None = None, about: str | None = None) -> None:
-        """A new enrolment code for `address` (its hash stored) and the invitation email carrying it."""
+        """The invitation email. Its one-time enrolment code is made as it is sent (`_claim` in
+        outbox.py): until then the queued body holds a mask, and the store only ever the code's hash."""
         from elp_tui.config import ssh_login
 
-        code, expires = self._issue_code(db, address)  # type: ignore[attr-defined]
         org = self._organization_name_in(db, me["organization"])
         self._queue(db, mail.invitation(
             self._org_language(db, me["organization"]), org_id=me["organization"], org=org, inviter=me["email"],
             to=address, role=role.value, why=why, reason=reason, about=about, ssh=ssh_login(),
-            code=code, code_expires=expires.isoformat(),
+            code=mail.CODE_MASK, code_expires=mail.EXPIRY_MASK,
         ))
 
     def _allowed_builds(self, db: View, org: str, product: str) -> list[dict[str, Any]]:
@@ -311,7 +311,7 @@ class PortalBase:
         mail = Email(
             id=number, to=message.to, subject=message.subject, body=message.body, created_on=self.today(),
             kind=message.kind, organization=message.organization, language=message.language,  # type: ignore[arg-type]
-            key=message.key, message_id=f"<elp.{number}.{secrets.token_hex(8)}@{mail_domain(message.to)}>",
+            key=message.key, enrol=message.enrol, message_id=f"<elp.{number}.{secrets.token_hex(8)}@{mail_domain(message.to)}>",
         )
         doc = mail.to_doc()
         db.insert(T_OUTBOX, doc)

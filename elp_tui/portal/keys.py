@@ -365,6 +365,8 @@ class KeysMixin(PortalBase):
             if user["status"] != UserStatus.invited.value:
                 raise RuleViolation(_("{email} is {status}, not invited: only an invited member gets a new invitation. "
                                       "To bind a key, use 'elp keys add'.").format(email=user["email"], status=user["status"]))
+            # The code sent before stops working now; the new one is made as the new invitation is sent.
+            db.update(T_USERS, {"enrol_code": None, "enrol_expires_on": None, "enrol_failures": 0}, email=user["email"])
             self._send_invitation(db, me, user["email"], Role(user["role"]))
             self._log(db, me["organization"], me["email"], "user-reinvite", user["email"], "new invitation and enrolment code")
             return self._user_row(self._user(db, user["email"]))  # type: ignore[attr-defined]

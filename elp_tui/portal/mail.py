@@ -30,6 +30,7 @@ class Message(BaseModel):
     organization: str | None = None  # whose Outbox page shows it (None: the vendor's side)
     language: str = "en"
     key: str | None = None  # set for a message sent at most once (a reminder)
+    enrol: str | None = None  # an invitation whose enrolment code for this address is written in when sent
 
 
 # -- the texts --------------------------------------------------------------------------------
@@ -48,6 +49,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "invitation.how.ssh": "How to sign in: ELP is reached over SSH and your SSH key becomes your identity, with no password. From your own computer, connect with your key (no key yet? make one with: ssh-keygen -t ed25519):",
         "invitation.how.nossh": "How to sign in: ELP is reached over SSH and your SSH key becomes your identity, with no password. Ask your admin for the address of the ELP server and connect to it with your key (no key yet? make one with: ssh-keygen -t ed25519).",
         "invitation.code": "ELP then asks for your email address ({to}) and this one-time enrolment code, valid until {expires}:",
+        "invitation.code.unneeded": "(no code needed any more: your account is already active)",
         "invitation.code.after": "The code works once: after it, your key signs you in. If it expires, or too many wrong codes lock it, ask your admin to send a new invitation.",
         "role.admin": "an admin",
         "role.regular": "a member",
@@ -115,6 +117,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "invitation.how.ssh": "Pour vous connecter : ELP s'utilise par SSH et votre clé SSH devient votre identité, sans mot de passe. Depuis votre ordinateur, connectez-vous avec votre clé (pas encore de clé ? créez-en une avec : ssh-keygen -t ed25519) :",
         "invitation.how.nossh": "Pour vous connecter : ELP s'utilise par SSH et votre clé SSH devient votre identité, sans mot de passe. Demandez à votre administrateur l'adresse du serveur ELP et connectez-vous-y avec votre clé (pas encore de clé ? créez-en une avec : ssh-keygen -t ed25519).",
         "invitation.code": "ELP vous demande alors votre adresse e-mail ({to}) et ce code d'inscription à usage unique, valable jusqu'au {expires} :",
+        "invitation.code.unneeded": "(plus besoin de code : votre compte est déjà actif)",
         "invitation.code.after": "Le code ne sert qu'une fois : ensuite, votre clé vous identifie. S'il expire, ou si trop de codes erronés le bloquent, demandez à votre administrateur une nouvelle invitation.",
         "role.admin": "administrateur",
         "role.regular": "membre",
@@ -185,6 +188,19 @@ def _letter(lang: str, org: str, *paragraphs: str) -> str:
 
 
 # -- the builders ---------------------------------------------------------------------------
+# What a queued invitation holds in place of its code and expiry: both are written in as it is sent.
+CODE_MASK = "••••-••••-••••"
+EXPIRY_MASK = "••••-••-••"
+
+
+def fill_enrolment(body: str, lang: str, code: str | None, expires: str | None) -> str:
+    """The invitation's body as sent: the code and its expiry written in place of the masks, or
+    (`code` None: the member is active already) a line saying none is needed."""
+    if code is None:
+        return body.replace(CODE_MASK, text(_language(lang), "invitation.code.unneeded"))
+    return body.replace(CODE_MASK, code).replace(EXPIRY_MASK, expires or "")
+
+
 def invitation(lang: str, *, org_id: str, org: str, inviter: str, to: str, role: str, why: str | None = None,
                reason: str | None = None, about: str | None = None, ssh: str | None = None,
                code: str | None = None, code_expires: str | None = None) -> Message:
@@ -209,6 +225,7 @@ def invitation(lang: str, *, org_id: str, org: str, inviter: str, to: str, role:
         kind="invitation", to=to, organization=org_id, language=lang,
         subject=text(lang, "invitation.subject", inviter=inviter, org=org),
         body=_letter(lang, org, " ".join(p for p in (intro, because) if p), how, enrol),
+        enrol=to if code == CODE_MASK else None,
     )
 
 

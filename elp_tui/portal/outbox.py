@@ -303,7 +303,20 @@ class OutboxMixin(PortalBase):
                 return None
             doc = min(due, key=lambda d: d["id"])
             db.update(T_OUTBOX, {"state": MailState.sending.value, "sending_since": now_iso}, id=doc["id"])
-            return db.get(T_OUTBOX, id=doc["id"])
+            claimed = dict(db.get(T_OUTBOX, id=doc["id"]) or doc)
+            if claimed.get("enrol"):
+                claimed["body"] = self._enrolment_body(db, claimed)
+            return claimed
+
+    def _enrolment_body(self, db: Transaction, doc: dict[str, Any]) -> str:
+        """An invitation as it goes out: a new enrolment code for the invited member (its hash
+        stored in this claim's transaction, replacing any earlier one) written into the body that
+        leaves; the stored body keeps its mask. A member already active needs none."""
+        user = db.get(T_USERS, email=doc["enrol"])
+        if user is None or user["status"] != "invited":
+            return mail.fill_enrolment(doc["body"], doc.get("language") or "en", None, None)
+        code, expires = self._issue_code(db, user["email"])  # type: ignore[attr-defined]
+        return mail.fill_enrolment(doc["body"], doc.get("language") or "en", code, expires.isoformat())
 
     def _mark_sent(self, doc: dict[str, Any], now: dt.datetime) -> None:
         with self.store.transaction() as db:

@@ -18,6 +18,13 @@ def _signed(value: Any) -> str:
     return "" if not value else f"{value:+d}"
 
 
+def short_fingerprint(value: Any) -> str:
+    """`SHA256:abcdefgh…`: the SSH key an entry came through, short enough for a column ('' locally)."""
+    if not value:
+        return ""
+    return str(value) if len(str(value)) <= 16 else str(value)[:15] + "…"
+
+
 class ActivityPage(Page):
     PAGE_ID = "activity"
     TITLE = N_("Activity")
@@ -30,6 +37,7 @@ class ActivityPage(Page):
         Column("target", N_("Target"), 20),
         Column("credits", N_("Credits"), 7, "right", _signed),
         Column("seats", N_("Seats"), 5, "right", _signed),
+        Column("via", N_("Via key"), 16, format=short_fingerprint),
         Column("details", N_("Details"), 70),
     ]
 
@@ -42,14 +50,17 @@ class ActivityPage(Page):
         yield Static("", id="activity-count", classes="page-note")
 
     DEFAULT_CSS = """
-    ActivityPage .activity-detail { height: auto; max-height: 4; border-top: solid $panel; padding: 0 1; }
+    ActivityPage .activity-detail { height: auto; max-height: 5; border-top: solid $panel; padding: 0 1; }
     """
 
     def on_record_table_highlighted(self, event: RecordTable.Highlighted) -> None:
         row = event.row
         text = ""
         if row is not None:
-            text = f"#{row['seq']} {row['at']} · {row['actor']} · {row['action']} {row.get('target', '')}\n{row.get('details', '')}"
+            text = f"#{row['seq']} {row['at']} · {row['actor']} · {row['action']} {row.get('target', '')}"
+            if row.get("via"):
+                text += "\n" + _("via SSH key {fingerprint}").format(fingerprint=row["via"])
+            text += f"\n{row.get('details', '')}"
         self.query_one("#activity-detail", Static).update(content(text))
 
     def fetch(self) -> list[dict[str, Any]]:

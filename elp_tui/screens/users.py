@@ -1,4 +1,6 @@
 """Users: the organization's members, their role and status; invite, change role or status, delete.
+Beside (or below) the table, the highlighted member's SSH keys: add one, revoke one, and send an
+invited member a new invitation (a new enrolment code).
 
 The actions mirror the portal's user action dropdown. Every change goes through a confirmation;
 a refused delete (last admin, licenses still held) says why, and lists the licenses.
@@ -9,19 +11,23 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Callable
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.events import Resize
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from elp_tui.i18n import N_, _
 from elp_tui.portal import PortalError
 from elp_tui.portal.errors import LicensesHeld
+from elp_tui.portal.keys import ENROL_DAYS
+from elp_tui.screens.activity import short_fingerprint
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dialogs.actions import ActionMenu
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
+from elp_tui.screens.dialogs.keys import PublicKeyDialog
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.filter import FilterBar
 from elp_tui.widgets.safe import content
@@ -99,13 +105,27 @@ class UsersPage(Page):
     ADMIN_ONLY = True
 
     DEFAULT_CSS = """
-    UsersPage #users-table { height: 1fr; }
+    UsersPage #users-body { height: 1fr; layout: vertical; }
+    UsersPage.-wide #users-body { layout: horizontal; }
+    UsersPage #users-left { height: 2fr; width: 1fr; }
+    UsersPage #users-keys { height: 1fr; min-height: 5; width: 1fr; }
+    UsersPage.-wide #users-left, UsersPage.-wide #users-keys { height: 1fr; }
+    UsersPage.-wide #users-keys { margin-left: 2; }
+    UsersPage #users-table, UsersPage #user-keys { height: 1fr; }
+    UsersPage .users-heading { height: 1; color: $accent; text-style: bold; }
+    UsersPage #user-key-detail { height: auto; max-height: 2; color: $text-muted; }
     """
 
     COLUMNS = [
         Column("email", N_("Email"), 24),
         Column("role", N_("Role"), 8, format=short_role_label),
         Column("status", N_("Status"), 8, format=status_label),
+    ]
+    KEY_COLUMNS = [
+        Column("fingerprint", N_("Fingerprint"), 16, format=short_fingerprint),
+        Column("comment", N_("Comment"), 8, format=lambda v: v or "—"),
+        Column("added_on", N_("Added"), 10),
+        Column("last_used_on", N_("Last used"), 10, format=lambda v: v or _("never")),
     ]
 
     # `o` (sort) and `r` (refresh) are taken by the table and the screen.
@@ -114,6 +134,12 @@ class UsersPage(Page):
         Binding("e", "change_role", N_("Role"), id="users.role", tooltip=N_("Make the selected user an admin or a regular user")),
         Binding("s", "change_status", N_("Status"), id="users.status", tooltip=N_("Set the selected user active or inactive")),
         Binding("x,delete", "delete_user", N_("Delete"), id="users.delete", tooltip=N_("Remove the selected user from the organization")),
+        Binding("b", "add_key", N_("Add key"), id="users.add_key",
+                tooltip=N_("Bind an SSH public key to the selected user: over SSH it signs in as them")),
+        Binding("v", "revoke_key", N_("Revoke key"), id="users.revoke_key",
+                tooltip=N_("Revoke one of the selected user's SSH keys")),
+        Binding("i", "reinvite", N_("Reinvite"), id="users.reinvite",
+                tooltip=N_("Send the selected invited user a new invitation with a new enrolment code")),
     ]
 
     ACTIONS = [
@@ -121,25 +147,89 @@ class UsersPage(Page):
         PageAction(N_("Change role"), N_("Make the selected user an admin or a regular user"), "action_change_role"),
         PageAction(N_("Change status"), N_("Set the selected user active or inactive"), "action_change_status"),
         PageAction(N_("Delete user"), N_("Remove the selected user from the organization"), "action_delete_user"),
+        PageAction(N_("Add SSH key"), N_("Bind an SSH public key to the selected user"), "action_add_key"),
+        PageAction(N_("Revoke SSH key"), N_("Revoke one of the selected user's SSH keys"), "action_revoke_key"),
+        PageAction(N_("Send a new invitation"), N_("A new invitation and enrolment code for the selected invited user"),
+                   "action_reinvite"),
     ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.keys_of: dict[str, list[dict[str, Any]]] = {}  # email -> that member's SSH keys
 
     def compose(self) -> ComposeResult:
         self.table = RecordTable(
             self.COLUMNS, id="users-table", flex="email", flex_max=50, muted=lambda row: row.get("status") != "active"
         )
+        self.keys_table = RecordTable(self.KEY_COLUMNS, id="user-keys", flex="comment", flex_max=40)
         yield self.title_widget()
         yield FilterBar(self.table, id="users-filter")
-        yield self.table
+        with Vertical(id="users-body"):
+            with Vertical(id="users-left"):
+                yield self.table
+            with Vertical(id="users-keys"):
+                yield Static("", id="user-keys-heading", classes="users-heading")
+                yield self.keys_table
+                yield Static("", id="user-key-detail")
         yield Static("", id="users-count", classes="page-note")
 
-    def fetch(self) -> list[dict[str, Any]]:
-        return self.portal.list_users(self.me)
+    def on_resize(self, event: Resize) -> None:
+        self.set_class(event.size.width >= 110, "-wide")
 
-    def show_data(self, data: list[dict[str, Any]]) -> None:
-        self.table.set_rows(data, keep="email")
+    def fetch(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return self.portal.list_users(self.me), self.portal.list_keys(self.me)
+
+    def show_data(self, data: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+        users, keys = data
+        self.keys_of = {}
+        for key in keys:
+            self.keys_of.setdefault(key["email"], []).append(key)
+        self.table.set_rows(users, keep="email")
         self.query_one("#users-count", Static).update(
-            content(_("{n} users · a invite · e role · s status · x delete").format(n=len(data)))
+            content(_("{n} users · a invite · e role · s status · x delete").format(n=len(users)))
         )
+        self._show_keys(self.table.current_row)
+
+    # -- the highlighted member's keys ---------------------------------------------------
+    def _show_keys(self, user: dict[str, Any] | None) -> None:
+        heading = self.query_one("#user-keys-heading", Static)
+        if user is None:
+            self.keys_table.set_rows([])
+            heading.update(content(_("SSH keys")))
+            self._show_key(None)
+            return
+        keys = self.keys_of.get(user["email"], [])
+        self.keys_table.set_rows(keys, keep="fingerprint")
+        heading.update(content(_("SSH keys of {email} ({n})").format(email=user["email"], n=len(keys))))
+        self._show_key(self.keys_table.current_row, user)
+
+    def _show_key(self, key: dict[str, Any] | None, user: dict[str, Any] | None = None) -> None:
+        detail = self.query_one("#user-key-detail", Static)
+        if key is not None:
+            text = _("{fingerprint} · {type} · added by {email} · v revokes").format(
+                fingerprint=key["fingerprint"], type=key["type"], email=key["added_by"])
+        elif user is not None and user.get("status") == "invited":
+            text = _("No key yet: they enrol one with the code of their invitation (i sends a new one), or b adds one.")
+        elif user is not None:
+            text = _("No key: b adds the .pub line they send you.")
+        else:
+            text = ""
+        detail.update(content(text))
+
+    @on(RecordTable.Highlighted, "#users-table")
+    def _user_highlighted(self, event: RecordTable.Highlighted) -> None:
+        self._show_keys(event.row)
+
+    @on(RecordTable.Highlighted, "#user-keys")
+    def _key_highlighted(self, event: RecordTable.Highlighted) -> None:
+        self._show_key(event.row, self.table.current_row)
+
+    @on(RecordTable.Selected, "#user-keys")
+    def _key_selected(self, event: RecordTable.Selected) -> None:
+        event.stop()
+        user = self.table.current_row
+        if user is not None and event.row is not None:
+            self._revoke_flow(user, event.row)
 
     # -- helpers -----------------------------------------------------------------------
     def _selected(self) -> dict[str, Any] | None:
@@ -199,7 +289,8 @@ class UsersPage(Page):
             self.done(_("{email} is invited: the invitation email is queued (see the Outbox page).").format(email=user["email"]))
 
     # -- the row's action menu (the portal's user action dropdown) --------------------
-    def on_record_table_selected(self, event: RecordTable.Selected) -> None:
+    @on(RecordTable.Selected, "#users-table")
+    def _user_selected(self, event: RecordTable.Selected) -> None:
         event.stop()
         self._menu_flow(event.row)
 
@@ -210,6 +301,9 @@ class UsersPage(Page):
             ("change_role", _("Make regular user") if admin else _("Make admin"), "e", None),
             ("change_status", _("Activate") if row["status"] == "inactive" else _("Deactivate"), "s", None),
             ("delete_user", _("Delete from the organization"), "x", None),
+            ("add_key", _("Add an SSH key"), "b", None),
+            ("revoke_key", _("Revoke an SSH key"), "v", None if self.keys_of.get(row["email"]) else _("no key")),
+            ("reinvite", _("Send a new invitation"), "i", None if row["status"] == "invited" else _("not invited")),
         ]
         chosen = await self.app.push_screen_wait(ActionMenu(row["email"], choices))
         if chosen:
@@ -311,3 +405,110 @@ class UsersPage(Page):
         user = await self.confirm_and_commit(dialog, lambda q: self.portal.delete_user(self.me, email, q), quote)
         if user is not None:
             self.done(_("{email} was removed from the organization.").format(email=user["email"]))
+
+    # -- SSH keys ----------------------------------------------------------------------
+    def action_add_key(self) -> None:
+        row = self._selected()
+        if row is not None:
+            self._add_key_flow(row)
+
+    @work(exclusive=True, group="users-flow")
+    async def _add_key_flow(self, row: dict[str, Any]) -> None:
+        email = row["email"]
+        text = await self.app.push_screen_wait(PublicKeyDialog(email))
+        if not text:
+            return
+        # The portal refuses first (an inactive member, a key bound already): no question for nothing.
+        quote = await self.call_portal(self.portal.quote_add_key, self.me, email, text)
+        if quote is None:
+            return
+        key = await self.confirm_and_commit(
+            lambda q: ConfirmDialog(
+                _("Add this SSH key for {email}?").format(email=q.email),
+                q.lines(),
+                warning=_("Over SSH this key signs in as {email}, with no password, until it is revoked (v).").format(
+                    email=q.email),
+                confirm_label=N_("Add key"),
+            ),
+            lambda q: self.portal.add_key(self.me, q.email, text, expected=q),
+            quote,
+        )
+        if key is not None:
+            self.done(_("Key {fingerprint} is bound to {email}.").format(fingerprint=key["fingerprint"], email=key["email"]))
+
+    def action_revoke_key(self) -> None:
+        row = self._selected()
+        if row is None:
+            return
+        if not self.keys_of.get(row["email"]):
+            self.notify(_("{email} has no SSH key to revoke.").format(email=row["email"]), severity="warning", markup=False)
+            return
+        # From the keys table, the key under its cursor; from the users table, ask which.
+        key = self.keys_table.current_row if self.keys_table.has_focus else None
+        self._revoke_flow(row, key)
+
+    @work(exclusive=True, group="users-flow")
+    async def _revoke_flow(self, row: dict[str, Any], key: dict[str, Any] | None) -> None:
+        email = row["email"]
+        keys = self.keys_of.get(email, [])
+        if key is None and len(keys) == 1:
+            key = keys[0]
+        elif key is None:
+            choices = [
+                (k["fingerprint"],
+                 _("{fingerprint} · {comment} · last used {date}").format(
+                     fingerprint=short_fingerprint(k["fingerprint"]), comment=k.get("comment") or "—",
+                     date=k.get("last_used_on") or _("never")),
+                 str(n + 1) if n < 9 else "", None)
+                for n, k in enumerate(keys)
+            ]
+            chosen = await self.app.push_screen_wait(ActionMenu(_("Which key of {email} to revoke?").format(email=email), choices))
+            key = next((k for k in keys if k["fingerprint"] == chosen), None)
+            if key is None:
+                return
+        rows = [
+            (N_("User"), email),
+            (N_("Key"), f"{key['type']} {key['fingerprint']}"),
+            (N_("Comment"), key.get("comment") or "—"),
+            (N_("Added"), _("{date} by {email}").format(date=key["added_on"], email=key["added_by"])),
+            (N_("Last used"), key.get("last_used_on") or _("never")),
+        ]
+        warning = _("The key no longer signs anyone in: the next SSH connection with it is refused.")
+        if self.portal.via_key == key["fingerprint"]:
+            warning += " " + _("This is the key of this very session.")
+        if not await self.confirmed(ConfirmDialog(_("Revoke this SSH key of {email}?").format(email=email), rows,
+                                                  warning=warning, confirm_label=N_("Revoke"), danger=True)):
+            return
+        done = await self.call_portal(self.portal.revoke_key, self.me, key["fingerprint"])
+        if done is not None:
+            self.done(_("Key {fingerprint} of {email} is revoked.").format(fingerprint=done["fingerprint"], email=done["email"]))
+
+    # -- a new invitation --------------------------------------------------------------
+    def action_reinvite(self) -> None:
+        row = self._selected()
+        if row is None:
+            return
+        if row["status"] != "invited":
+            self.notify(
+                _("{email} is {status}: only an invited member gets a new invitation. To give them a key, press b.").format(
+                    email=row["email"], status=status_label(row["status"])),
+                severity="warning", markup=False)
+            return
+        self._reinvite_flow(row)
+
+    @work(exclusive=True, group="users-flow")
+    async def _reinvite_flow(self, row: dict[str, Any]) -> None:
+        email = row["email"]
+        dialog = ConfirmDialog(
+            _("Send {email} a new invitation?").format(email=email),
+            [(N_("User"), email), (N_("Role"), role_label(row["role"])), (N_("Status"), status_label(row["status"]))],
+            warning=_("A new invitation email with a new enrolment code, valid {days} days, is queued in the outbox. "
+                      "The code sent before stops working, and the count of wrong codes starts again.").format(days=ENROL_DAYS),
+            confirm_label=N_("Send"),
+        )
+        if not await self.confirmed(dialog):
+            return
+        user = await self.call_portal(self.portal.resend_invitation, self.me, email)
+        if user is not None:
+            self.done(_("A new invitation to {email} is queued (see the Outbox page); the old code no longer works.").format(
+                email=user["email"]))
