@@ -33,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 REGULAR = "ana@lumenfox.studio"
 NEWCOMER = "noor@lumenfox.studio"
 PRODUCT = "Quillstone Animate"
-CODE = re.compile(r"^\s+([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})\s*$", re.M)
 
 
 # -- stores and keys -------------------------------------------------------------------------
@@ -68,9 +67,11 @@ def bind(portal: Portal, email: str, key) -> None:
 
 
 def invitation_code(path: Path, email: str) -> str:
-    mails = [m for m in store_tables(path)["outbox"].values() if m["to"] == email and m["kind"] == "invitation"]
-    body = max(mails, key=lambda m: m["id"])["body"]
-    return CODE.search(body).group(1)
+    """The code of the invitation `email` received (sent through the session's SMTP server: the
+    store never holds a code)."""
+    from tests.keyfiles import last_code
+
+    return last_code(path, email)
 
 
 def activity(path: Path) -> list[dict]:
@@ -234,6 +235,18 @@ def test_a_bound_key_runs_commands_as_its_user(sshd, served, keys):
         "user-invite", ADMIN, NEWCOMER, keys["admin"].fingerprint)
     key = next(k for k in store_tables(store)["ssh_keys"].values() if k["email"] == ADMIN)
     assert key["last_used_on"] == dt.date.today().isoformat()
+
+
+def test_stdin_passes_through_a_session(sshd, served, keys):
+    """`keys add EMAIL --file -` reads the .pub from the client's stdin."""
+    done = sshd.ssh(keys["admin"], f"keys add {REGULAR} --file - --yes", input=keys["stray"].public)
+    assert done.returncode == 0, done.stderr
+    bound = {k["fingerprint"]: k["email"] for k in store_tables(sshd.store_path)["ssh_keys"].values()}
+    assert bound[keys["stray"].fingerprint] == REGULAR
+    entry = activity(sshd.store_path)[-1]
+    assert (entry["action"], entry["via"]) == ("key-add", keys["admin"].fingerprint)
+    mine = sshd.ssh(keys["stray"], "licenses", "mine")  # the new key signs REGULAR in at once
+    assert mine.returncode == 0 and "No licenses are assigned to you" in mine.stdout
 
 
 def test_a_regular_users_key_is_refused_admin_commands_and_the_refusal_is_logged(sshd, served, keys):
