@@ -293,7 +293,7 @@ def enrol(s: Session) -> int:
                    "invitation was sent to and the code it carries.").format(fingerprint=key.fingerprint))
     email = ""
     for _attempt in range(MAX_CODES):
-        given = _ask(console, _("Email address [{email}]: ").format(email=email) if email else _("Email address: "))
+        given = _ask(console, _("Email address [{email}]: ").format(email=plain(email)) if email else _("Email address: "))
         if given is None:
             break
         email = given.strip() or email
