@@ -7,7 +7,8 @@ folder above it belong to root and are writable by no one else (it runs it for e
 The virtual environment's `elp` script qualifies where the checkout is root-owned (here: /work,
 as root); a checkout under /tmp (world-writable) or a CI user's home does not. Then the command
 is /usr/bin/env, root's own program, with this Python as its argument: sshd checks the program it
-starts, not the interpreter that program then runs. Both run the very same elp.
+starts, not the interpreter that program then runs. Both run the very same elp, and both are tested
+(test_ssh.py::test_sshd_runs_elp_through_usr_bin_env_where_the_install_is_not_root_owned).
 
 Who logs in: the account running the tests, whose shell runs the forced command (as the service
 account's /bin/sh does). As root, `PermitRootLogin forced-commands-only` lets root in by key only
@@ -65,12 +66,15 @@ def safe_for_sshd(path: Path) -> bool:
     return True
 
 
+ENV_ELP = f"/usr/bin/env {sys.executable} -m elp_tui"  # root's own program, running this Python
+
+
 def elp_for_sshd() -> str:
     """How sshd runs this installation of elp (see the module's docstring)."""
     script = Path(sys.executable).parent / "elp"
     if script.is_file() and safe_for_sshd(script):
         return str(script)
-    return f"/usr/bin/env {sys.executable} -m elp_tui"
+    return ENV_ELP
 
 
 def free_port() -> int:
@@ -100,8 +104,9 @@ def make_key(path: Path, comment: str = "test") -> Key:
 
 
 class Sshd:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, elp_command: str | None = None):
         self.root = root
+        self.elp_command = elp_command or elp_for_sshd()
         self.account = pwd.getpwuid(os.getuid()).pw_name
         self.store_path = root / "store" / "elp.json"
         self.log_path = root / "sshd.log"
@@ -121,7 +126,7 @@ class Sshd:
         ]
         if os.geteuid() == 0:
             lines.append("PermitRootLogin forced-commands-only")
-        return "\n".join(lines + sshd_match_block(self.account, elp_for_sshd(), self.store_path)) + "\n"
+        return "\n".join(lines + sshd_match_block(self.account, self.elp_command, self.store_path)) + "\n"
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -207,6 +207,22 @@ def test_the_test_server_runs_the_block_elp_ssh_setup_prints(tmp_path):
     assert server.config().endswith("\n".join(sshd_match_block(server.account, elp_for_sshd(), server.store_path)) + "\n")
 
 
+def test_sshd_runs_elp_through_usr_bin_env_where_the_install_is_not_root_owned(sshd, keys, tmp_path):
+    """A checkout in a CI user's home or under /tmp cannot be AuthorizedKeysCommand itself; the
+    test server then names /usr/bin/env with this Python. That way works too (its own sshd)."""
+    from tests.sshd_server import ENV_ELP, Sshd
+
+    server = Sshd(tmp_path / "env-sshd", elp_command=ENV_ELP)
+    server.start()
+    try:
+        bind(studio(server.reset_store()), REGULAR, keys["ana"])
+        done = server.ssh(keys["ana"], "licenses", "mine")
+        assert done.returncode == 0 and "No licenses are assigned to you" in done.stdout, done.stderr
+        assert f"AuthorizedKeysCommand {ENV_ELP} --store" in server.config_path.read_text()
+    finally:
+        server.stop()
+
+
 # -- through the real sshd ---------------------------------------------------------------------
 @pytest.fixture
 def served(ssh_store, keys):
