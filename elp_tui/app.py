@@ -100,6 +100,7 @@ class ELPApp(TranslatedBindings, App[None]):
         self.user = portal.sign_in(user_email)
         self.user_email: str = self.user["email"]
         self.organization = portal.organization_name(self.user.get("organization"))
+        self.team_admin_of: list[str] = self._teams_administered(self.user)
         self.settings_file = settings_file
         self.settings = load_settings(settings_file)
         self._theme_ready = False
@@ -117,14 +118,29 @@ class ELPApp(TranslatedBindings, App[None]):
     def is_vendor(self) -> bool:
         return self.user["role"] == "vendor"
 
+    @property
+    def is_team_admin(self) -> bool:
+        """A regular member who is the Team Admin of at least one team (seed 002): they see My
+        Assigned Licenses and the Teams page (their teams only), nothing else of the admin pages."""
+        return self.user["role"] == "regular" and bool(self.team_admin_of)
+
+    def _teams_administered(self, user: dict[str, Any]) -> list[str]:
+        if user.get("role") != "regular" or not user.get("organization"):
+            return []
+        return self.portal.my_team_admin(user["email"])
+
     def role_name(self) -> str:
         if self.is_vendor:
             return _("vendor")
+        if self.is_team_admin:
+            return _("Team Admin")
         return _("admin") if self.is_admin else _("regular user")
 
     def allowed_pages(self) -> list[type[Page]]:
         if self.is_vendor:
             return list(VENDOR_PAGES)
+        if self.is_team_admin:
+            return [p for p in PAGES if not p.ADMIN_ONLY or p is TeamsPage]
         return [p for p in PAGES if self.is_admin or not p.ADMIN_ONLY]
 
     def on_mount(self) -> None:
@@ -234,7 +250,11 @@ class ELPApp(TranslatedBindings, App[None]):
             self.exit(message=plain(str(exc)))
             return False
         keys = ("role", "status", "organization")
-        if all(user.get(k) == self.user.get(k) for k in keys):
+        try:  # made or unmade a Team Admin: other pages
+            teams = await asyncio.to_thread(self._teams_administered, user)
+        except (StoreError, OSError, PortalError):
+            teams = self.team_admin_of
+        if all(user.get(k) == self.user.get(k) for k in keys) and teams == self.team_admin_of:
             self._identity_marker = marker
             return True
         if not isinstance(self.screen, MainScreen):
@@ -261,6 +281,10 @@ class ELPApp(TranslatedBindings, App[None]):
                 return
         self.user = user
         self.organization = self.portal.organization_name(user.get("organization"))
+        try:
+            self.team_admin_of = self._teams_administered(user)
+        except (StoreError, OSError, PortalError):
+            self.team_admin_of = []
         self.switch_screen(self.main_screen())
 
     def watch_theme(self, theme: str) -> None:
@@ -352,6 +376,8 @@ class ELPApp(TranslatedBindings, App[None]):
                 lambda pid=page_cls.PAGE_ID: self.action_show_page(pid),
             )
             for action in page_cls.ACTIONS:
+                if not self.is_admin and action.method in getattr(page_cls, "ADMIN_ACTIONS", ()):
+                    continue  # a Team Admin's Teams page offers no New team, no Request seats
                 yield SystemCommand(
                     f"{title}: {_(action.title)}", _(action.help),
                     lambda pid=page_cls.PAGE_ID, m=action.method: self.run_page_action(pid, m),

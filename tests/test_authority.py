@@ -18,7 +18,7 @@ from textual.widgets import ContentSwitcher
 from elp_tui.app import PAGES, make_app
 from elp_tui.cli import ANY_MEMBER, COMMANDS, NO_USER, VENDOR_COMMANDS, main
 from elp_tui.portal import AdminRequired, PermissionDenied, Portal, VendorRequired
-from elp_tui.portal.authority import is_vendor_only, needs_admin, public_methods
+from elp_tui.portal.authority import is_team_scoped, is_vendor_only, needs_admin, public_methods
 from elp_tui.screens.base import Page
 from tests.conftest import ADMIN, TODAY, VENDOR
 from tests.helpers import file_bytes, messages, only_refusal_logged, until, store_bytes, store_tables
@@ -159,6 +159,9 @@ def test_unknown_and_inactive_users_are_refused_without_a_log_entry(world, elp, 
 ADMIN_METHODS = sorted(name for name, method in public_methods(Portal).items() if needs_admin(method))
 # The vendor's operations: refused to every member of an organization (admins too), and logged.
 VENDOR_METHODS = sorted(name for name, method in public_methods(Portal).items() if is_vendor_only(method))
+# An admin's, or a Team Admin's on their own teams (seed 002): refused to a regular user who is no
+# Team Admin, and logged, like an admin method (tests/test_team_admins.py: a Team Admin's side).
+TEAM_METHODS = sorted(name for name, method in public_methods(Portal).items() if is_team_scoped(method))
 # Public methods that are not operations for someone, or are any member's own: decided, not forgotten.
 NOT_ADMIN = {
     "my_licenses", "sign_in", "init_organization", "today", "organization_name", "flag_expiring_banks", "version",
@@ -174,16 +177,21 @@ NOT_ADMIN = {
     # Sign-in by SSH key (portal/keys.py): OpenSSH asks about a key, no one acts yet; the enrolment's
     # proof is the invitation's code. Keys: every member manages their own, admins their members'.
     "user_for_key", "ssh_sign_in", "enrol", "quote_add_key", "add_key", "list_keys", "revoke_key",
+    # The teams a member is the Team Admin of (the app's pages, `elp signin`): their own.
+    "my_team_admin",
 }
 
 
 def test_every_public_portal_method_is_an_admin_operation_or_listed_here():
-    assert set(public_methods(Portal)) - set(ADMIN_METHODS) - set(VENDOR_METHODS) == NOT_ADMIN
+    assert set(public_methods(Portal)) - set(ADMIN_METHODS) - set(VENDOR_METHODS) - set(TEAM_METHODS) == NOT_ADMIN
+    assert set(TEAM_METHODS) == {"seats_overview", "list_teams", "quote_team_add", "team_add", "quote_team_remove",
+                                 "team_remove"}
+    assert {"set_team_admin", "quote_set_team_admin", "create_team", "request_seats"} <= set(ADMIN_METHODS)
     assert {"add_bank", "add_seats", "top_up_bank", "add_build", "grant_request", "decline_request", "vendor_requests",
             "list_organizations", "add_vendor_staff", "update_vendor"} <= set(VENDOR_METHODS)
     assert {"list_requests", "vendor_contact"} <= set(ADMIN_METHODS)
     assert {"list_banks", "list_licenses", "export_csv", "dashboard", "activity", "quote_generate", "generate",
-            "invite", "delete_user", "team_add", "refresh_banks"} <= set(ADMIN_METHODS)
+            "invite", "delete_user", "refresh_banks"} <= set(ADMIN_METHODS)
 
 
 def _placeholder_args(method) -> tuple[list[Any], dict[str, Any]]:
@@ -208,6 +216,18 @@ def test_every_admin_portal_method_refuses_a_regular_user_and_logs_it_once(name,
     before = store_tables(portal.store.path)
     with pytest.raises(AdminRequired, match="only organization admins"):
         method(ANA, *args, **kwargs)
+    only_refusal_logged(before, store_tables(portal.store.path), ANA, name)
+    assert portal.check() == []
+
+
+@pytest.mark.parametrize("name", TEAM_METHODS)
+def test_every_team_method_refuses_a_regular_user_who_is_no_team_admin_and_logs_it_once(name, world):
+    """The guard lets every member through to these: the method itself refuses, before any input."""
+    portal = world["portal"]
+    args, kwargs = _placeholder_args(getattr(Portal, name))  # unbound: every argument, none missing
+    before = store_tables(portal.store.path)
+    with pytest.raises(AdminRequired, match="only organization admins"):
+        getattr(portal, name)(ANA, *args, **kwargs)
     only_refusal_logged(before, store_tables(portal.store.path), ANA, name)
     assert portal.check() == []
 

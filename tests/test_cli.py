@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from elp_tui.cli import ANY_MEMBER, COMMANDS, main
+from elp_tui.cli import ANY_MEMBER, COMMANDS, TEAM_SCOPED, main
 from elp_tui.cli.console import Column, Console, fit_columns, plain
 from elp_tui.portal import Portal, fixed_clock
 from elp_tui.portal.credits import CSV_COLUMNS
@@ -568,6 +568,10 @@ def test_every_admin_command_is_in_the_regular_user_test():
     covered = {(argv[0], argv[1] if len(argv) > 1 and not argv[1].startswith("-") else None) for argv in ADMIN_COMMANDS}
     assert covered == set(COMMANDS) - USER_COMMANDS - NO_USER_COMMANDS - set(VENDOR_ONLY_COMMANDS)
     assert ANY_MEMBER == USER_COMMANDS  # the CLI refuses the others to a regular user before signing them in
+    # ... except to a Team Admin, for these four on their own teams (tests/test_team_admins.py): a regular
+    # user who is no Team Admin is still refused them here, before signing in, and it is logged.
+    assert TEAM_SCOPED == {("teams", "list"), ("teams", "add"), ("teams", "remove"), ("seats", "show")}
+    assert TEAM_SCOPED <= covered
 
 
 @pytest.mark.parametrize("argv", ADMIN_COMMANDS, ids=lambda argv: " ".join(argv[:2]))

@@ -92,6 +92,10 @@ ANY_MEMBER = {("licenses", "mine"), ("signin", None), ("keys", "add"), ("keys", 
 # its first run needs no one.
 VENDOR_COMMANDS = {("banks", "add"), ("seats", "add")} | {key for key in COMMANDS if key[0] == "vendor"}
 SIGNS_IN_ITSELF = {("vendor", "setup")}
+# Admin commands a Team Admin (seed 002) runs too, on their own teams: a regular user who is no
+# Team Admin is refused before signing in, like any admin command (and logged); a Team Admin signs
+# in, and the portal refuses (and logs) acting on a team that is not theirs.
+TEAM_SCOPED = {("teams", "list"), ("teams", "add"), ("teams", "remove"), ("seats", "show")}
 # Admin commands the vendor's staff run too (the handler shows them their side).
 EITHER = {("banks", "requests"), ("outbox", "list"), ("outbox", "retry"), ("keys", "add"), ("keys", "list"),
           ("keys", "revoke")}
@@ -130,7 +134,8 @@ def run(args: argparse.Namespace, console: Console, *, via_key: str | None = Non
     elif key in VENDOR_COMMANDS:
         session.sign_in(vendor_required=True)
     else:
-        session.sign_in(admin_required=key not in ANY_MEMBER, vendor_allowed=key in EITHER)
+        session.sign_in(admin_required=key not in ANY_MEMBER, vendor_allowed=key in EITHER,
+                        team_admin_allowed=key in TEAM_SCOPED)
     result = handler(session)
     return result if isinstance(result, int) else 0
 

@@ -37,6 +37,10 @@ def signin(s: Session) -> None:
     user = s.user or s.sign_in()
     org = s.portal.organization_name(user.get("organization"))
     s.console.line(f"Signed in as {plain(user['email'])}: {user['role']}, {user['status']}, organization {plain(org)}.")
+    teams = s.portal.my_team_admin(user["email"]) if user.get("role") == "regular" and user.get("organization") else []
+    if teams:  # seed 002: they manage these teams' members ('elp teams list', 'elp teams add', 'elp teams remove')
+        s.console.line(_("Team Admin of: {teams} ('elp teams list' shows them; 'elp teams add' and 'elp teams remove' "
+                         "change their members).").format(teams=plain(", ".join(teams))))
 
 
 # -- users -------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from elp_tui.cli.console import Column, Refused, plain
+from elp_tui.cli.console import Column, plain
 from elp_tui.cli.credits import say_posted
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _
@@ -33,6 +33,7 @@ TEAM_COLUMNS = (
     Column("product", "PRODUCT", flex=True),
     Column("pool", "POOL"),
     Column("members", "MEMBERS", right=True, show=len),
+    Column("admins", "TEAM ADMINS", flex=True, drop=1, show=lambda admins: ", ".join(admins or []) or "-"),
 )
 
 
@@ -86,6 +87,9 @@ def seats_show(s: Session) -> None:
         c.table(MEMBER_COLUMNS, members, indent="  ", empty="no members yet")
         if empty_teams:
             c.line(f"  Teams without members: {plain(', '.join(empty_teams))}")
+        led = [(team["name"], team.get("admins") or []) for team in pool["teams"] if team.get("admins")]
+        for name, admins in led:
+            c.line(_("  Team Admins of {team}: {admins}").format(team=plain(name), admins=plain(", ".join(admins))))
 
 
 def seats_request(s: Session) -> None:
@@ -151,4 +155,18 @@ def teams_remove(s: Session) -> None:
 
 
 def teams_admin(s: Session) -> None:
-    raise Refused("elp teams admin is being built")
+    """Make a regular member the Team Admin of a team (seed 002), or no longer (--remove)."""
+    admin = not s.args.remove
+    quote = s.portal.quote_set_team_admin(s.actor, s.args.team, s.args.email, admin=admin)  # refusals first
+    team = s.portal.set_team_admin(s.actor, quote["team"], quote["email"], admin=admin, expected=quote)
+    if getattr(s.args, "json", False):
+        s.console.json(team)
+        return
+    if admin:
+        s.console.line(_("{email} is now a Team Admin of {team}: they may add and remove its members and see its "
+                         "pool's seats.").format(email=plain(quote["email"]), team=plain(team["name"])))
+    else:
+        s.console.line(_("{email} is no longer a Team Admin of {team}.").format(email=plain(quote["email"]),
+                                                                               team=plain(team["name"])))
+    s.console.line(_("Team Admins of {team}: {admins}").format(team=plain(team["name"]),
+                                                             admins=plain(", ".join(team["admins"])) or _("none")))

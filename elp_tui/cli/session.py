@@ -30,15 +30,17 @@ class Session:
         return getattr(self.args, "as_user", None) or os.environ.get("ELP_USER") or None
 
     def sign_in(self, *, admin_required: bool = False, vendor_required: bool = False,
-                vendor_allowed: bool = False) -> dict[str, Any]:
+                vendor_allowed: bool = False, team_admin_allowed: bool = False) -> dict[str, Any]:
         """Every command run as an invited user is their first sign-in (SPEC §6); an admin-only
         command run by a regular user is refused first: the refusal's activity entry, naming
-        the command, is all it writes. `vendor_required`: the same for the vendor's commands."""
+        the command, is all it writes. `vendor_required`: the same for the vendor's commands;
+        `team_admin_allowed`: a command a Team Admin may run on their teams (the portal checks which)."""
         email = self.who()
         if not email:
             raise PermissionDenied(_("Say who you are: pass --as EMAIL or set ELP_USER."))
         self.user = self.portal.sign_in(email, admin_required=admin_required, operation=self.command(),
-                                        vendor_required=vendor_required, vendor_allowed=vendor_allowed)
+                                        vendor_required=vendor_required, vendor_allowed=vendor_allowed,
+                                        team_admin_allowed=team_admin_allowed)
         return self.user
 
     def command(self) -> str:

@@ -44,12 +44,16 @@ def demo(s: Session) -> int:
     console.line(f"Admin:        {plain(admin)}")
     console.line(f"Regular user: {plain(regular)}")
     console.line(f"Vendor staff: {plain(vendor)}")
+    if result.get("team_admin"):
+        console.line(f"Team Admin:   {plain(result['team_admin'])} (of team {plain(result['team_admin_of'])})")
     console.line(f"Demo store:   {plain(store)}")
     if result.get("previous"):
         console.line(f"The store it replaced was not a demo: it is kept as {plain(result['previous'])}")
     console.line("Sign in with:")
     console.line(f"  {plain(_command(store, admin))}")
     console.line(f"  {plain(_command(store, regular))}")
+    if result.get("team_admin"):
+        console.line(f"  {plain(_command(store, result['team_admin']))}")
     console.line(f"The vendor's side (open requests, grants):")
     console.line(f"  {plain(_command(store, vendor))} vendor requests")
     if s.args.no_open or not console.out.isatty():

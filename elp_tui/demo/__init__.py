@@ -50,6 +50,8 @@ def write_demo(
         "admin": demo.admin,
         "regular": demo.regular,
         "vendor": demo.vendor,
+        "team_admin": demo.team_admin,
+        "team_admin_of": demo.team_admin_of,
         "store": str(path),
         "previous": str(keep) if keep else None,
         "counts": {name: len(docs) for name, docs in demo.tables.items()},

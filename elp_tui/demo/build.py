@@ -39,7 +39,7 @@ OUTBOX_SIZE = 12
 
 # Within one day, causes are logged before their effects.
 PRIORITY = {
-    "org-create": 0, "bank-add": 1, "seats-add": 1, "user-invite": 2, "sign-in": 3, "team-create": 4, "team-add": 5,
+    "org-create": 0, "bank-add": 1, "seats-add": 1, "user-invite": 2, "sign-in": 3, "team-create": 4, "team-add": 5, "team-admin": 5,
     "license-generate": 6, "license-renew": 7, "license-return": 8, "license-assign": 9, "team-remove": 10,
     "user-status": 11, "versions-restrict": 12, "versions-unrestrict": 13, "credits-request": 14, "seats-request": 14,
     "request-granted": 15, "request-declined": 15,
@@ -176,6 +176,8 @@ class DemoData:
     admin: str
     regular: str
     vendor: str = VENDOR_STAFF
+    team_admin: str | None = None  # a regular member of the first organization, Team Admin of one team (seed 002)
+    team_admin_of: str | None = None
 
 
 class DemoBuilder:
@@ -198,6 +200,7 @@ class DemoBuilder:
         self.holders: list[dict[str, Any]] = []
         self.teams: list[dict[str, Any]] = []
         self.restrictions: list[dict[str, Any]] = []
+        self.team_admin: tuple[str, str] | None = None  # (email, team name) of the demo's Team Admin
         self.activation_ids: set[str] = set()
         self._add_cache: dict[tuple[dt.date, int], dt.date] = {}
         self._cover_cache: dict[tuple[dt.date, dt.date], int] = {}
@@ -273,7 +276,9 @@ class DemoBuilder:
         self.progress(0.78, "activity")
         tables = self._tables()
         main = self.orgs[0]
-        return DemoData(tables=tables, admin=main.named["founder"].email, regular=main.named["regular"].email)
+        return DemoData(tables=tables, admin=main.named["founder"].email, regular=main.named["regular"].email,
+                        team_admin=self.team_admin[0] if self.team_admin else None,
+                        team_admin_of=self.team_admin[1] if self.team_admin else None)
 
     # -- organizations and people ----------------------------------------------------
     def _organization(self, index: int, plan: OrgPlan) -> None:
@@ -702,10 +707,12 @@ class DemoBuilder:
                   f"{FRAMELOOP}: +{seats} seats granted by the vendor ({seats} in all)", seats=seats)
         order = sorted(since, key=lambda e: (since[e], e))
         self.holders += [{"pool": pool_id, "email": e, "since": since[e].isoformat()} for e in order]
+        team_admin = self._team_admin(org, teams) if org is self.orgs[0] else None
         for team in teams:
             members = [email for _, _, email in sorted(team["joins"])]
+            admins = [team_admin.email] if team_admin is not None and team is teams[0] else []
             self.teams.append({"id": team["id"], "organization": org.id, "pool": pool_id, "name": team["name"],
-                               "members": members, "admins": []})
+                               "members": members, "admins": admins})
         if org is self.orgs[0]:
             on = today - days(3)
             actor = self._admin(org, on)
@@ -715,6 +722,26 @@ class DemoBuilder:
             self._log(on, org.id, actor, "seats-request", pool_id, "10 seats requested from the vendor")
             self._mail(on, "seats-request", VENDOR_MAIL, lambda: mail.vendor_request(
                 "en", org_id=org.id, org=plan.name, to=VENDOR_MAIL, request=doc))
+
+    def _team_admin(self, org: OrgState, teams: list[dict[str, Any]]) -> Member | None:
+        """The first organization's Team Admin (seed 002): an active regular member of its first team
+        (not the demo's plain regular user), made so by an admin; no random draw, so the rest of the
+        demo is the same with or without them."""
+        team = teams[0]
+        regular = org.named.get("regular")
+        in_team = {email for _, _, email in team["joins"]}
+        joined_on = {email: day for day, _, email in sorted(team["joins"], reverse=True)}  # each one's first join
+        candidates = sorted((m for m in org.members if m.role == "regular" and m.status == "active" and m.email in in_team
+                             and m is not regular and m.signed_in_on), key=lambda m: (joined_on[m.email], m.email))
+        if not candidates:
+            return None
+        member = candidates[0]  # the longest in the team
+        joined = joined_on[member.email]
+        on = min(joined + ONE_DAY, self.today - ONE_DAY)
+        founder = org.named["founder"].email  # not self._admin(): it draws from the rng
+        self._log(on, org.id, founder, "team-admin", team["name"], f"{member.email} made Team Admin")
+        self.team_admin = (member.email, team["name"])
+        return member
 
     # -- product versions ------------------------------------------------------------
     def _versions(self) -> None:

@@ -12,6 +12,10 @@ operation cannot forget either half:
   organization): the wrapper checks the actor is one before the method runs. An organization
   member's attempt raises `VendorRequired` (an `AdminRequired`), logged in their organization's
   activity log like any refusal of authority.
+- A method marked `@team_scoped` is for admins and for Team Admins of the team it names (seed
+  002): the wrapper only checks the actor is a signed-in member of an organization, and the
+  method itself checks, inside its transaction, that they are an admin or a Team Admin of that
+  team (a regular user who is neither gets the usual `AdminRequired`, logged).
 - Whatever raised it (that check, `_actor` inside a transaction, `sign_in(admin_required=True)`),
   an `AdminRequired` is logged once, in its own transaction, then raised on. The refused
   operation's transaction has already been abandoned, so the log entry is the only write.
@@ -41,6 +45,17 @@ def vendor_only(method: F) -> F:
     return method
 
 
+def team_scoped(method: F) -> F:
+    """Mark an operation an organization admin, or a Team Admin on their own teams, may run: the
+    guard lets every member through and the method checks admin-or-Team-Admin-of-this-team."""
+    method.__elp_team_scoped__ = True  # type: ignore[attr-defined]
+    return method
+
+
+def is_team_scoped(method: Callable[..., Any]) -> bool:
+    return bool(getattr(method, "__elp_team_scoped__", False))
+
+
 def is_vendor_only(method: Callable[..., Any]) -> bool:
     return bool(getattr(method, "__elp_vendor_only__", False))
 
@@ -51,8 +66,10 @@ def takes_actor(method: Callable[..., Any]) -> bool:
 
 
 def needs_admin(method: Callable[..., Any]) -> bool:
-    """An admin operation: acts for someone (`actor` first) and not marked `@any_member`."""
-    return takes_actor(method) and not getattr(method, "__elp_any_member__", False) and not is_vendor_only(method)
+    """An admin operation: acts for someone (`actor` first) and not marked `@any_member`,
+    `@vendor_only` or `@team_scoped`."""
+    return (takes_actor(method) and not getattr(method, "__elp_any_member__", False) and not is_vendor_only(method)
+            and not is_team_scoped(method))
 
 
 def public_methods(cls: type) -> dict[str, Callable[..., Any]]:

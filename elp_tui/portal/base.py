@@ -173,9 +173,12 @@ class PortalBase:
                              operation=operation)
 
     def _may_sign_in(self, db: View, address: str, admin_required: bool, operation: str | None,
-                     vendor_required: bool = False, vendor_allowed: bool = False) -> dict[str, Any]:
+                     vendor_required: bool = False, vendor_allowed: bool = False,
+                     team_admin_allowed: bool = False) -> dict[str, Any]:
         """The user who signs in, or the refusal: unknown, inactive, a regular user for an admin
-        task, an organization member for a vendor task, the vendor's staff for an organization's task."""
+        task (unless `team_admin_allowed` and they are a Team Admin: the operation then checks
+        which teams), an organization member for a vendor task, the vendor's staff for an
+        organization's task."""
         user = self._user(db, address)
         if user is None:
             raise SignInRefused(not_a_user(address))
@@ -190,28 +193,33 @@ class PortalBase:
                 return user
             raise SignInRefused(vendor_staff_here(address))
         if admin_required and user["role"] != Role.admin.value:
+            if team_admin_allowed and self._teams_administered(db, user):  # type: ignore[attr-defined]
+                return user
             raise self._admin_required_refusal(user, operation)
         return user
 
     def sign_in(self, email: str, *, admin_required: bool = False, operation: str | None = None,
-                vendor_required: bool = False, vendor_allowed: bool = False) -> dict[str, Any]:
+                vendor_required: bool = False, vendor_allowed: bool = False,
+                team_admin_allowed: bool = False) -> dict[str, Any]:
         """First sign-in activates an invited user; inactive and unknown users are refused.
 
         `admin_required`: the user signs in to do something only admins may do (`operation`, e.g.
         the CLI command); a regular user is then refused before anything else is written, even on
         a first sign-in (they stay invited): the refusal's activity entry is the only write.
         `vendor_required`: the same for an operation of the vendor's team (anyone else refused);
-        `vendor_allowed`: an admin task the vendor's staff may run too (their side of it)."""
+        `vendor_allowed`: an admin task the vendor's staff may run too (their side of it);
+        `team_admin_allowed`: an admin task a Team Admin may run on their own teams (seed 002)."""
         try:
             address = normalise_email(email)
         except InvalidInput as exc:
             raise SignInRefused(str(exc)) from None
-        user = self._may_sign_in(self.store.read(), address, admin_required, operation, vendor_required, vendor_allowed)
+        user = self._may_sign_in(self.store.read(), address, admin_required, operation, vendor_required, vendor_allowed,
+                                 team_admin_allowed)
         if user["status"] == UserStatus.active.value and user.get("signed_in_on"):
             return public_user(user)
         with self.store.transaction() as db:
             user = self._may_sign_in(db, address, admin_required, operation, vendor_required,  # changed meanwhile?
-                                     vendor_allowed)
+                                     vendor_allowed, team_admin_allowed)
             if user["status"] == UserStatus.invited.value:
                 db.update(T_USERS, {"status": UserStatus.active.value, "signed_in_on": self.today().isoformat()},
                           email=address)

@@ -234,6 +234,14 @@ class CheckMixin(PortalBase):
                     )
             if len(set(team["members"])) != len(team["members"]):
                 problems.append(_("team {team} lists a member twice").format(team=team["name"]))
+            for admin in team.get("admins") or []:
+                if team_pool is not None and user_org.get(admin) != team_pool["organization"]:
+                    problems.append(
+                        _("{email} is a Team Admin of team {team} but not a member of its organization").format(
+                            email=admin, team=team["name"])
+                    )
+            if len(set(team.get("admins") or [])) != len(team.get("admins") or []):
+                problems.append(_("team {team} lists a Team Admin twice").format(team=team["name"]))
 
         for rule in _docs(tables, T_RESTRICTIONS):
             if rule.get("enabled") and not rule.get("builds"):

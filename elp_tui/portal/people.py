@@ -177,7 +177,14 @@ class PeopleMixin(PortalBase):
             keep_promise(expected, quote)
             user = self._member(db, me, quote["email"])
             db.update(T_USERS, {"role": quote["role"]}, email=user["email"])
-            self._log(db, me["organization"], me["email"], "user-role", user["email"], f"role {user['role']} -> {quote['role']}")
+            details = f"role {user['role']} -> {quote['role']}"
+            if quote["role"] == "admin":  # an admin manages every team: no longer a Team Admin of some
+                led = [t for t in rows(db, T_TEAMS) if user["email"] in (t.get("admins") or [])]
+                for team in led:
+                    db.update(T_TEAMS, {"admins": [a for a in team["admins"] if a != user["email"]]}, id=team["id"])
+                if led:
+                    details += f" (no longer Team Admin of {', '.join(sorted(t['name'] for t in led))}: admins manage every team)"
+            self._log(db, me["organization"], me["email"], "user-role", user["email"], details)
             user["role"] = quote["role"]
             return self._user_row(user)
 
@@ -275,8 +282,11 @@ class PeopleMixin(PortalBase):
             user = self._member(db, me, email)
             pools = {p["id"] for p in rows(db, T_POOLS) if p["organization"] == me["organization"]}
             for team in rows(db, T_TEAMS):
-                if team["pool"] in pools and user["email"] in team["members"]:
-                    db.update(T_TEAMS, {"members": [m for m in team["members"] if m != user["email"]]}, id=team["id"])
+                admins = team.get("admins") or []
+                if team["pool"] in pools and (user["email"] in team["members"] or user["email"] in admins):
+                    # They leave every team, and stop being Team Admin of any.
+                    db.update(T_TEAMS, {"members": [m for m in team["members"] if m != user["email"]],
+                                        "admins": [a for a in admins if a != user["email"]]}, id=team["id"])
             freed = db.remove(T_HOLDERS, lambda h: h["pool"] in pools, email=user["email"])
             db.remove(T_KEYS, email=user["email"])  # their keys no longer sign anyone in
             db.remove(T_USERS, email=user["email"])

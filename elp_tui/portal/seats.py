@@ -23,10 +23,31 @@ from elp_tui.portal.base import (
     rows,
 )
 from elp_tui.portal import mail
-from elp_tui.portal.errors import InvalidInput, NotFound, RuleViolation
-from elp_tui.portal.quotes import SeatRequestQuote, TeamAddQuote, TeamRemoveQuote, keep_promise
+from elp_tui.portal.authority import any_member, team_scoped
+from elp_tui.portal.errors import AdminRequired, InvalidInput, NotFound, RuleViolation
+from elp_tui.portal.quotes import Quote, SeatRequestQuote, TeamAddQuote, TeamRemoveQuote, keep_promise
 from elp_tui.store.repository import View
 from elp_tui.portal.inputs import check_new_name, name_key, name_taken
+
+
+class TeamAdminQuote(Quote):
+    """Making a member the Team Admin of a team (`admin`), or no longer (seed 002)."""
+
+    team: str
+    email: str
+    admin: bool
+    status: str
+
+    def lines(self) -> list[tuple[str, str]]:
+        before, after = (_("no"), _("yes")) if self.admin else (_("yes"), _("no"))
+        return [(_("Team"), self.team), (_("Member"), self.email), (_("Team Admin"), f"{before} → {after}")]
+
+
+def not_team_admin_of(email: str, team: str, mine: list[str]) -> str:
+    return _(
+        "{email} is not a Team Admin of team {team}: a Team Admin manages only their own teams ({mine}). "
+        "Ask an organization admin."
+    ).format(email=email, team=team, mine=", ".join(mine))
 
 
 # What a team ID looks like (T-0001); a team name may not look like one, or it could shadow it.
@@ -90,6 +111,7 @@ class SeatsMixin(PortalBase):
                 {
                     "id": team["id"],
                     "name": team["name"],
+                    "admins": list(team.get("admins") or []),
                     "members": [{"email": m, "state": states.get(m, "active")} for m in team["members"]],
                 }
             )
@@ -104,11 +126,111 @@ class SeatsMixin(PortalBase):
             "unassigned_members": unassigned,
         }
 
-    def seats_overview(self, actor: str) -> list[dict[str, Any]]:
+    # -- Team Admins (seed 002) ----------------------------------------------------------
+    @staticmethod
+    def _teams_administered(db: View, me: dict[str, Any]) -> list[dict[str, Any]]:
+        """The teams of `me`'s organization whose Team Admin `me` is (none for an org admin)."""
+        if me.get("role") != "regular" or not me.get("organization"):
+            return []
+        pools = {p["id"] for p in rows(db, T_POOLS) if p["organization"] == me["organization"]}
+        return sorted((t for t in rows(db, T_TEAMS) if t["pool"] in pools and me["email"] in (t.get("admins") or [])),
+                      key=lambda t: t["name"].lower())
+
+    def _scoped_actor(self, db: View, actor: str) -> dict[str, Any]:
+        """The member acting on teams: an admin, or a Team Admin of at least one team; a regular
+        user who is neither is refused like any admin operation (AdminRequired, logged)."""
+        me = self._actor(db, actor, admin=False)
+        if me["role"] != "admin" and not self._teams_administered(db, me):
+            raise self._admin_required_refusal(me, None)
+        return me
+
+    def _may_manage(self, db: View, me: dict[str, Any], team: dict[str, Any]) -> None:
+        """An admin manages every team of the organization; a Team Admin only their own: acting on
+        another is refused, and logged like every refusal of authority."""
+        if me["role"] == "admin" or me["email"] in (team.get("admins") or []):
+            return
+        mine = [t["name"] for t in self._teams_administered(db, me)]
+        exc = AdminRequired(not_team_admin_of(me["email"], team["name"], mine), organization=me["organization"],
+                            actor=me["email"])
+        exc.details = f"team admin operation refused: not a Team Admin of {team['name']}"
+        raise exc
+
+    @any_member
+    def my_team_admin(self, actor: str) -> list[str]:
+        """The names of the teams `actor` is the Team Admin of (an org admin: none, they manage all)."""
         db = self.store.read()
-        me = self._actor(db, actor)
+        return [t["name"] for t in self._teams_administered(db, self._actor(db, actor, admin=False))]
+
+    def _quote_team_admin(self, db: View, me: dict[str, Any], team_name: str, email: str, admin: bool) -> TeamAdminQuote:
+        address = normalise_email(email)
+        team = self._team(db, me["organization"], team_name)
+        user = self._user(db, address)
+        if user is None or user.get("organization") != me["organization"]:
+            raise NotFound(_(
+                "{email} is not a member of your organization: invite them first ('elp teams add {team} {email}' "
+                "invites them into the team), then make them its Team Admin."
+            ).format(email=address, team=team["name"]))
+        admins = team.get("admins") or []
+        if admin:
+            if user["role"] == "admin":
+                raise RuleViolation(_(
+                    "{email} is an organization admin and already manages every team: only a regular member is made "
+                    "a Team Admin."
+                ).format(email=address))
+            if user["status"] == "inactive":
+                raise RuleViolation(_(
+                    "{email} is inactive: reactivate them first ('elp users set-status {email} active'), then make "
+                    "them a Team Admin."
+                ).format(email=address))
+            if address in admins:
+                raise RuleViolation(_("{email} is already a Team Admin of {team}.").format(email=address, team=team["name"]))
+        elif address not in admins:
+            raise RuleViolation(_(
+                "{email} is not a Team Admin of {team}: 'elp teams list' shows each team's admins."
+            ).format(email=address, team=team["name"]))
+        return TeamAdminQuote(team=team["name"], email=address, admin=admin, status=user["status"])
+
+    def quote_set_team_admin(self, actor: str, team_name: str, email: str, admin: bool = True) -> TeamAdminQuote:
+        """What making a member a team's Team Admin (or no longer) would do, or its refusal; writes nothing."""
+        db = self.store.read()
+        return self._quote_team_admin(db, self._actor(db, actor), team_name, email, admin)
+
+    def set_team_admin(self, actor: str, team_name: str, email: str, admin: bool = True,
+                       expected: Any = None) -> dict[str, Any]:
+        """Make a regular member (invited or active) the Team Admin of a team, or no longer
+        (`admin=False`). `expected`: the quote the admin confirmed, re-checked here."""
+        with self.store.transaction() as db:
+            me = self._actor(db, actor)
+            quote = self._quote_team_admin(db, me, team_name, email, admin)
+            keep_promise(expected, quote)
+            team = self._team(db, me["organization"], quote.team)
+            admins = [a for a in (team.get("admins") or []) if a != quote.email]
+            if admin:
+                admins.append(quote.email)
+            db.update(T_TEAMS, {"admins": admins}, id=team["id"])
+            details = f"{quote.email} made Team Admin" if admin else f"{quote.email} no longer Team Admin"
+            self._log(db, me["organization"], me["email"], "team-admin", team["name"], details)
+            return {"id": team["id"], "name": team["name"], "admins": admins}
+
+    # -- seat pools ---------------------------------------------------------------------
+    @team_scoped
+    def seats_overview(self, actor: str) -> list[dict[str, Any]]:
+        """Every pool of the organization (an admin), or a Team Admin's: the pools of their teams,
+        with the pool's seat usage and only their teams."""
+        db = self.store.read()
+        me = self._scoped_actor(db, actor)
         pools = sorted((p for p in rows(db, T_POOLS) if p["organization"] == me["organization"]), key=lambda p: p["product"])
-        return [self._pool_row(db, p) for p in pools]
+        if me["role"] == "admin":
+            return [self._pool_row(db, p) for p in pools]
+        mine = {t["id"] for t in self._teams_administered(db, me)}
+        out = []
+        for pool in pools:
+            row = self._pool_row(db, pool)
+            row["teams"] = [t for t in row["teams"] if t["id"] in mine]
+            if row["teams"]:
+                row["unassigned_members"] = []  # members outside their teams are not theirs to see
+                out.append(row)
+        return out
 
     def _quote_request_seats(self, db: View, me: dict[str, Any], product: str, seats: Any) -> SeatRequestQuote:
         seats = positive_int(seats, _("Seats requested"))
@@ -143,7 +265,10 @@ class SeatsMixin(PortalBase):
             doc = request.to_doc()
         return self._send_request(doc)  # to the vendor's feed, once committed (portal/feed.py)
 
+    @team_scoped
     def list_teams(self, actor: str) -> list[dict[str, Any]]:
+        """The teams an admin (every team) or a Team Admin (their own) sees, with members and admins."""
+        self._scoped_actor(self.store.read(), actor)  # a refusal names list_teams, not seats_overview
         out = []
         for pool in self.seats_overview(actor):
             for team in pool["teams"]:
@@ -199,21 +324,26 @@ class SeatsMixin(PortalBase):
             unused_before=row["unused"], unused_after=row["unused"] - (0 if holds else 1),
         )
 
+    @team_scoped
     def quote_team_add(self, actor: str, team_name: str, email: str) -> TeamAddQuote:
         """What adding a member to a team would do (seat taken or reused, invitation); writes nothing."""
-        address = normalise_email(email)
         db = self.store.read()
-        me = self._actor(db, actor)
+        me = self._scoped_actor(db, actor)  # a regular user who is no Team Admin: refused before the input
         team = self._team(db, me["organization"], team_name)
+        self._may_manage(db, me, team)
+        address = normalise_email(email)
         return self._quote_team_add(db, me, team, address)
 
+    @team_scoped
     def team_add(self, actor: str, team_name: str, email: str, expected: Any = None) -> dict[str, Any]:
-        """Add a member to a team. `expected`: the quote the admin confirmed; if the data changed
-        since, StaleQuote(fresh=quote as it stands now) and nothing is written."""
-        address = normalise_email(email)
+        """Add a member to a team (an admin, or the team's Team Admin). `expected`: the quote
+        confirmed; if the data changed since, StaleQuote(fresh=quote as it stands now) and
+        nothing is written."""
         with self.store.transaction() as db:
-            me = self._actor(db, actor)
+            me = self._scoped_actor(db, actor)
             team = self._team(db, me["organization"], team_name)
+            self._may_manage(db, me, team)
+            address = normalise_email(email)
             quote = self._quote_team_add(db, me, team, address)
             keep_promise(expected, quote)  # the same seat taken or reused, the same invitation
             pool = db.get(T_POOLS, id=team["pool"])
@@ -250,19 +380,25 @@ class SeatsMixin(PortalBase):
             becomes_unassigned=not other_teams,  # still holds the seat, in no team
         )
 
+    @team_scoped
     def quote_team_remove(self, actor: str, team_name: str, email: str) -> TeamRemoveQuote:
         """What removing a member from a team would do (their seat stays theirs); writes nothing."""
-        address = normalise_email(email)
         db = self.store.read()
-        me = self._actor(db, actor)
-        return self._quote_team_remove(db, me, self._team(db, me["organization"], team_name), address)
-
-    def team_remove(self, actor: str, team_name: str, email: str, expected: Any = None) -> dict[str, Any]:
-        """Remove a member from a team. `expected`: the quote the admin confirmed, re-checked here."""
+        me = self._scoped_actor(db, actor)  # a regular user who is no Team Admin: refused before the input
+        team = self._team(db, me["organization"], team_name)
+        self._may_manage(db, me, team)
         address = normalise_email(email)
+        return self._quote_team_remove(db, me, team, address)
+
+    @team_scoped
+    def team_remove(self, actor: str, team_name: str, email: str, expected: Any = None) -> dict[str, Any]:
+        """Remove a member from a team (an admin, or the team's Team Admin). `expected`: the quote
+        confirmed, re-checked here."""
         with self.store.transaction() as db:
-            me = self._actor(db, actor)
+            me = self._scoped_actor(db, actor)
             team = self._team(db, me["organization"], team_name)
+            self._may_manage(db, me, team)
+            address = normalise_email(email)
             keep_promise(expected, self._quote_team_remove(db, me, team, address))
             db.update(T_TEAMS, {"members": [m for m in team["members"] if m != address]}, id=team["id"])
             pool = db.get(T_POOLS, id=team["pool"])

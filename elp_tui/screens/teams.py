@@ -1,5 +1,8 @@
 """Teams: seat pools, their teams and members' seat states; create teams, add and remove members,
-request more seats.
+request more seats; make a member a team's Team Admin (seed 002).
+
+A Team Admin (a regular member) sees only their teams and their pools' seat usage, and may add and
+remove members there; New team, Request seats and Team Admin are an organization admin's.
 
 A member holds one seat of a pool whatever the number of teams they are in; the confirmation of
 Add member says whether it takes an unused seat or reuses the member's own (the portal's quote).
@@ -17,6 +20,7 @@ from textual.events import Resize
 from textual.widgets import Static
 
 from elp_tui.i18n import N_, _
+from elp_tui.portal import PortalError
 from elp_tui.portal.feed import feed_note
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
@@ -66,8 +70,9 @@ class TeamsPage(Page):
         Column("product", N_("Seat pool"), 16),
     ]
     MEMBER_COLUMNS = [
-        Column("email", N_("Member"), 28),
+        Column("email", N_("Member"), 26),
         Column("state", N_("Seat"), 10, format=seat_label),
+        Column("team_admin", N_("Team Admin"), 10, format=lambda v: _("yes") if v else ""),
     ]
 
     # `o` (sort) and `r` (refresh) are taken by the table and the screen.
@@ -78,13 +83,19 @@ class TeamsPage(Page):
                 tooltip=N_("Remove the selected member from the selected team")),
         Binding("m", "request_seats", N_("Request seats"), id="teams.request",
                 tooltip=N_("Ask the vendor for more seats")),
+        Binding("t", "team_admin", N_("Team Admin"), id="teams.admin",
+                tooltip=N_("Make the selected member the team's Team Admin, or no longer")),
     ]
+    # An organization admin's only: a Team Admin is not offered them (keys, footer, palette).
+    ADMIN_ACTIONS = frozenset({"action_create_team", "action_request_seats", "action_team_admin"})
 
     ACTIONS = [
         PageAction(N_("Create team"), N_("Create a team in a seat pool"), "action_create_team"),
         PageAction(N_("Add member"), N_("Add a member to the selected team"), "action_add_member"),
         PageAction(N_("Remove member"), N_("Remove the selected member from the selected team"), "action_remove_member"),
         PageAction(N_("Request seats"), N_("Ask the vendor's enterprise team for more seats"), "action_request_seats"),
+        PageAction(N_("Team Admin"), N_("Make the selected member the team's Team Admin, or no longer"),
+                   "action_team_admin"),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -109,19 +120,43 @@ class TeamsPage(Page):
                 yield Static("", id="teams-unassigned")
         yield RequestsPanel("seats", N_("Seat requests"), id="teams-requests")
 
+    def on_mount(self) -> None:
+        # A Team Admin asks the vendor for nothing: the seat requests are an organization admin's.
+        self.query_one(RequestsPanel).display = self.elp.is_admin
+
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width >= 110, "-wide")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """New team, Request seats and Team Admin are an organization admin's: a Team Admin's footer
+        does not offer them and their keys do nothing (reached anyway, the portal refuses)."""
+        if f"action_{action}" in self.ADMIN_ACTIONS and not self.elp.is_admin:
+            return False
+        return True
+
+    def _admin_only(self, attempt: Any) -> bool:
+        """A Team Admin who reached an admin's action anyway (palette, action string): the portal
+        refuses it, and logs the refusal like every other; True when refused."""
+        if self.elp.is_admin:
+            return False
+        try:
+            attempt()
+        except PortalError as exc:
+            self.elp.refuse(exc)
+        return True
+
     # -- data --------------------------------------------------------------------------
     def fetch(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        return self.portal.seats_overview(self.me), self.portal.list_requests(self.me)
+        requests = self.portal.list_requests(self.me) if self.elp.is_admin else []
+        return self.portal.seats_overview(self.me), requests
 
     def show_data(self, data: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
         data, requests = data
         self.query_one(RequestsPanel).show(requests)
         self.pools = data
         rows = [
-            {**team, "pool": pool["id"], "product": pool["product"], "member_count": len(team["members"])}
+            {**team, "pool": pool["id"], "product": pool["product"], "member_count": len(team["members"]),
+             "members": [{**m, "team_admin": m["email"] in team.get("admins", [])} for m in team["members"]]}
             for pool in data
             for team in pool["teams"]
         ]
@@ -153,7 +188,14 @@ class TeamsPage(Page):
         heading.update(content(_("Members of {team} ({n})").format(team=team["name"], n=len(team["members"]))))
         pool = self._pool(team["pool"]) or {}
         waiting = pool.get("unassigned_members", [])
-        if waiting:
+        outside = [a for a in team.get("admins", []) if a not in {m["email"] for m in team["members"]}]
+        if not self.elp.is_admin:  # a Team Admin: the members outside their teams are not theirs to see
+            unassigned.update(content(_("Team Admins of {team}: {admins}").format(
+                team=team["name"], admins=", ".join(team.get("admins", [])))))
+            return
+        if outside:  # Team Admins who are not members of the team themselves
+            text = _("Team Admins of {team} outside it: {admins}").format(team=team["name"], admins=", ".join(outside))
+        elif waiting:
             text = _("Unassigned in {product} (hold a seat, in no team): {members}").format(
                 product=pool["product"], members=", ".join(waiting)
             )
@@ -193,6 +235,8 @@ class TeamsPage(Page):
 
     # -- create team -------------------------------------------------------------------
     def action_create_team(self) -> None:
+        if self._admin_only(lambda: self.portal.create_team(self.me, "", "")):
+            return
         if not self._no_pool():
             self._create_flow()
 
@@ -300,6 +344,8 @@ class TeamsPage(Page):
 
     # -- request seats -----------------------------------------------------------------
     def action_request_seats(self) -> None:
+        if self._admin_only(lambda: self.portal.quote_request_seats(self.me, "", 1)):
+            return
         if not self._no_pool():
             self._request_flow()
 
@@ -338,3 +384,43 @@ class TeamsPage(Page):
             if note:  # the request is recorded either way; whether the vendor's feed has it too
                 self.elp.notify(note, severity="information" if request.get("posted") else "warning", timeout=8,
                                 markup=False)
+
+    # -- Team Admin ----------------------------------------------------------------------
+    def action_team_admin(self) -> None:
+        team = self._team()
+        if self._admin_only(lambda: self.portal.quote_set_team_admin(self.me, (team or {}).get("id", ""), self.me)):
+            return
+        if team is None:
+            return
+        member = self.members.current_row
+        if member is None:
+            self.notify(_("This team has no member: add one with a, then make them its Team Admin."),
+                        severity="warning", markup=False)
+            return
+        self._team_admin_flow(team, member["email"], not member.get("team_admin"))
+
+    @work(exclusive=True, group="teams-flow")
+    async def _team_admin_flow(self, team: dict[str, Any], email: str, admin: bool) -> None:
+        quote = await self.call_portal(self.portal.quote_set_team_admin, self.me, team["id"], email, admin)
+        if quote is None:
+            return
+
+        def dialog(q: Any) -> ConfirmDialog:
+            if q["admin"]:
+                title = _("Make {email} a Team Admin of {team}?").format(email=email, team=team["name"])
+                warning = _("They may add members to {team} (taking seats, with the same confirmation) and remove "
+                            "them, and see its pool's seat usage; nothing else of the admin pages.").format(team=team["name"])
+                label = N_("Make Team Admin")
+            else:
+                title = _("Stop {email} being a Team Admin of {team}?").format(email=email, team=team["name"])
+                warning = _("They stay a member of the team; they can no longer add or remove its members.")
+                label = N_("Remove Team Admin")
+            return ConfirmDialog(title, q.lines(), warning=warning, confirm_label=label, danger=not q["admin"])
+
+        done = await self.confirm_and_commit(
+            dialog, lambda q: self.portal.set_team_admin(self.me, team["id"], email, admin, q), quote)
+        if done is not None:
+            if admin:
+                self.done(_("{email} is now a Team Admin of {team}.").format(email=email, team=team["name"]))
+            else:
+                self.done(_("{email} is no longer a Team Admin of {team}.").format(email=email, team=team["name"]))
