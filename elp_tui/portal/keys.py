@@ -171,7 +171,7 @@ class KeysMixin(PortalBase):
             return self._vendor_actor(db, actor)
         return self._actor(db, actor, admin=False)
 
-    def _may_manage(self, me: dict[str, Any], owner: dict[str, Any]) -> bool:
+    def _may_manage_keys(self, me: dict[str, Any], owner: dict[str, Any]) -> bool:
         if me["email"] == owner["email"]:
             return True
         if me["role"] == Role.vendor.value:
@@ -181,7 +181,7 @@ class KeysMixin(PortalBase):
     def _key_owner(self, db: View, me: dict[str, Any], email: str) -> dict[str, Any]:
         address = normalise_email(email)
         owner = self._user(db, address)
-        if owner is None or not self._may_manage(me, owner):
+        if owner is None or not self._may_manage_keys(me, owner):
             if me["role"] == Role.regular.value and owner is not None and owner.get("organization") == me["organization"]:
                 raise self._admin_required_refusal(me, "keys")
             raise NotFound(_("{email} is not a member of your organization: 'elp users list' shows them.").format(email=address))
@@ -256,7 +256,7 @@ class KeysMixin(PortalBase):
             me = self._keys_actor(db, actor)
             key = db.get(T_KEYS, fingerprint=fingerprint)
             owner = self._user(db, key["email"]) if key else None
-            if key is None or owner is None or not self._may_manage(me, owner):
+            if key is None or owner is None or not self._may_manage_keys(me, owner):
                 raise NotFound(_("No key {fingerprint} among the keys you manage: 'elp keys list' shows them.").format(
                     fingerprint=fingerprint))
             db.remove(T_KEYS, fingerprint=fingerprint)
