@@ -588,3 +588,27 @@ def test_the_enrolment_in_a_terminal_asks_and_binds_the_key(sshd, served, keys, 
     assert user(sshd.store_path, NEWCOMER)["status"] == "active"
     assert [k["email"] for k in store_tables(sshd.store_path)["ssh_keys"].values()
             if k["fingerprint"] == keys["noor"].fingerprint] == [NEWCOMER]
+
+
+def test_a_team_admins_key_adds_to_their_team_over_ssh_and_is_refused_another(sshd, served, keys):
+    from tests.helpers import grant_seats
+
+    grant_seats(served, "Quillstone Sketch", 4)
+    served.create_team(ADMIN, "Story", "Quillstone Sketch")
+    served.create_team(ADMIN, "Layout", "Quillstone Sketch")
+    served.set_team_admin(ADMIN, "Story", REGULAR)
+    done = sshd.ssh(keys["ana"], "teams", "add", "Story", NEWCOMER, "--yes")
+    assert done.returncode == 0, done.stderr
+    teams = {t["name"]: t for t in store_tables(sshd.store_path)["teams"].values()}
+    assert NEWCOMER in teams["Story"]["members"]
+    entry = activity(sshd.store_path)[-1]
+    assert (entry["actor"], entry["via"]) == (REGULAR, keys["ana"].fingerprint)
+    before = len(activity(sshd.store_path))
+    refused_ = sshd.ssh(keys["ana"], "teams", "add", "Layout", NEWCOMER, "--yes")
+    assert refused_.returncode == 1 and refused_.stdout == ""
+    assert "not a Team Admin of team Layout" in one_line(refused_.stderr)
+    entries = activity(sshd.store_path)
+    assert len(entries) == before + 1
+    assert (entries[-1]["action"], entries[-1]["actor"], entries[-1]["via"]) == ("refused", REGULAR, keys["ana"].fingerprint)
+    teams = {t["name"]: t for t in store_tables(sshd.store_path)["teams"].values()}
+    assert NEWCOMER not in teams["Layout"]["members"]
