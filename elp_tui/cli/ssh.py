@@ -290,7 +290,7 @@ def enrol(s: Session) -> int:
         raise _not_enrolled(_login())
     console = s.console
     console.line(_("This key ({fingerprint}) is not enrolled in ELP yet. To enrol it, give the email address your "
-                   "invitation was sent to and the code it carries.").format(fingerprint=key.fingerprint))
+                   "invitation is addressed to and the code it carries.").format(fingerprint=key.fingerprint))
     email = ""
     for _attempt in range(MAX_CODES):
         given = _ask(console, _("Email address [{email}]: ").format(email=plain(email)) if email else _("Email address: "))
