@@ -405,8 +405,20 @@ def make_app(
     return ELPApp(Portal(store, clock_fn), user_email, settings_file=settings_file)
 
 
-def run_app(store_path: str | Path, user_email: str | None, lang: str | None = None) -> int:
-    """Open the terminal app; a user who cannot sign in gets a clear line, not a traceback."""
+def key_shown(key: str) -> str:
+    """An SSH key as the title shows it: its fingerprint cut short."""
+    return _("key {fingerprint}").format(fingerprint=key[:19] + "…" if len(key) > 19 else key)
+
+
+def signed_in_as(email: str, key: str | None) -> str:
+    """Who is signed in, and by which SSH key, for the title."""
+    return f"{email} · {key_shown(key)}" if key else email
+
+
+def run_app(store_path: str | Path, user_email: str | None, lang: str | None = None, *, key: str | None = None) -> int:
+    """Open the terminal app; a user who cannot sign in gets a clear line, not a traceback.
+    `key`: the SSH key fingerprint the session signed in with (`elp ssh session`): every activity
+    entry records it, and the title says it."""
     if not user_email:
         print("elp: " + _("Say who you are: pass --as EMAIL or set ELP_USER."), file=sys.stderr)
         return 1
@@ -415,6 +427,9 @@ def run_app(store_path: str | Path, user_email: str | None, lang: str | None = N
     except (PortalError, StoreError, ValueError) as exc:
         print(f"elp: {exc}", file=sys.stderr)
         return 1
+    if key:
+        app.portal.via_key = key
+    app.sub_title = signed_in_as(app.user_email, key)
     app.run()
     return 0
 

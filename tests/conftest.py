@@ -108,3 +108,25 @@ def inbox(smtp_server, monkeypatch, tmp_path):
     box = Inbox(smtp_server)
     yield box
     box.accept_all()
+
+
+# -- SSH: one real OpenSSH server on 127.0.0.1 a session (per xdist worker), tests/sshd_server.py --
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory):
+    """The system's sshd with the `Match User` block `elp ssh setup` prints; skipped, saying why,
+    where OpenSSH is missing."""
+    from tests.sshd_server import Sshd, missing
+
+    why = missing()
+    if why:
+        pytest.skip(why)
+    server = Sshd(tmp_path_factory.mktemp("sshd"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ssh_store(sshd):
+    """The store sshd's AuthorizedKeysCommand names, emptied for this test."""
+    return sshd.reset_store()

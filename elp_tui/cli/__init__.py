@@ -108,7 +108,9 @@ def store_path(args: argparse.Namespace) -> Path:
     return default_store_path()
 
 
-def run(args: argparse.Namespace, console: Console) -> int:
+def run(args: argparse.Namespace, console: Console, *, via_key: str | None = None) -> int:
+    """One parsed command. `via_key`: the SSH key fingerprint the command came through (`elp ssh
+    session`, signed in by it): every activity entry it writes records it."""
     # --lang, else ELP_LANG, else the locale (LANG=fr_FR.UTF-8): refusals come from the portal in that language.
     set_language(detect_language(getattr(args, "lang", None)))
     try:
@@ -120,7 +122,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
     path = store_path(args)
     store = Store(path)
     # ELP_TODAY steers only a demo or test store: on a real one it is refused here, before anything.
-    session = Session(Portal(store, store_clock(store)), console, path, args)
+    portal = Portal(store, store_clock(store))
+    portal.via_key = via_key
+    session = Session(portal, console, path, args)
     if args.command is None:
         return setup.app(session)
     key = (args.command, getattr(args, "action", None))
@@ -150,7 +154,7 @@ def show_fresh_quote(console: Console, fresh: Any) -> None:
     console.pairs(fresh.lines())
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, via_key: str | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -158,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     console = Console(as_json=bool(getattr(args, "json", False)))
     try:
-        return run(args, console)
+        return run(args, console, via_key=via_key)
     except StaleQuote as exc:
         # One line on stderr, like every refusal; the fresh quote on stdout (JSON with --json).
         code = refuse(console, str(exc))

@@ -104,7 +104,8 @@ def restore(s: Session) -> int:
     return 0
 
 
-def open_app(console: Console, store_path: Path, email: str, lang: str | None) -> int:
+def open_app(console: Console, store_path: Path, email: str, lang: str | None, *, key: str | None = None) -> int:
+    """The terminal app as `email`; `key`: the SSH key fingerprint the session signed in with."""
     if lang:
         os.environ["ELP_LANG"] = lang
     try:
@@ -115,7 +116,7 @@ def open_app(console: Console, store_path: Path, email: str, lang: str | None) -
             f"{plain(_command(store_path, email))} <command>"
         )
         return 0
-    result = run_app(store_path, email, lang)
+    result = run_app(store_path, email, lang, key=key) if key else run_app(store_path, email, lang)
     return result if isinstance(result, int) else 0
 
 

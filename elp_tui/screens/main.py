@@ -65,6 +65,10 @@ class MainScreen(TranslatedBindings, Screen[None]):
         app = self.elp
         where = app.organization or _("Vendor desk")
         who = f" ELP · {where} · {app.user_email} ({app.role_name()})"
+        if app.portal.via_key:  # signed in over SSH: by which key
+            from elp_tui.app import key_shown
+
+            who += f" · {key_shown(app.portal.via_key)}"
         yield Static(content(who), id="signed-in")
         with Horizontal(id="body"):
             yield Sidebar(*self._options(), id="sidebar")

@@ -1037,9 +1037,16 @@ class _Loader:
         self.store._holds_asked += 1
         if self.store._holds_asked > 2:
             return None
-        for generation, name, _key, doc in reversed(self.ops):
-            if generation <= self.generation and name == table and doc is not None and doc.get(field) == value:
+        latest: dict[str, Any] = {}  # each document's last journal line: an earlier one no longer counts
+        for generation, name, key, doc in reversed(self.ops):
+            if generation > self.generation or name != table or key in latest:
+                continue
+            latest[key] = doc
+            if doc is not None and doc.get(field) == value:
                 return True
-        if any(name == table and generation <= self.generation and doc is None for generation, name, _key, doc in self.ops):
+        if any(doc is None for doc in latest.values()):
             return None  # a removal: only the table itself can tell
-        return self.snap.holds(table, orjson.dumps({field: value})[1:-1])
+        found = self.snap.holds(table, orjson.dumps({field: value})[1:-1])
+        if found and latest:
+            return None  # the snapshot's document holding it may have changed since: the table tells
+        return found
