@@ -244,3 +244,7 @@ class SshKey(Doc):
     added_on: dt.date
     added_by: str  # who bound it: an admin's email, or the user themselves through the enrolment
     last_used_on: dt.date | None = None
+    # Revoked (or its user deleted): kept so that sshd is told nothing for it, not offered the
+    # enrolment as an unknown key would be. Binding it again (`elp keys add`) replaces this record.
+    revoked_on: dt.date | None = None
+    revoked_by: str | None = None

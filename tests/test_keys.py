@@ -145,8 +145,16 @@ def test_an_admin_binds_lists_and_revokes_a_members_key(portal):
     assert [k["fingerprint"] for k in portal.list_keys(ADMIN)] == [fingerprint("ana")]
     assert portal.activity(ADMIN)[0]["action"] == "key-add"
     portal.revoke_key(ADMIN, fingerprint("ana"))
-    assert portal.list_keys(ADMIN) == [] and portal.user_for_key(fingerprint("ana")) is None
+    assert portal.list_keys(ADMIN) == []
+    # Revoked, not unknown: sshd is told nothing for it (an unknown key would be offered the enrolment).
+    refused(portal, PermissionDenied, portal.user_for_key, fingerprint("ana"), match="revoked")
+    refused(portal, NotFound, portal.revoke_key, ADMIN, fingerprint("ana"))
     assert (portal.activity(ADMIN)[0]["action"], portal.activity(ADMIN)[0]["target"]) == ("key-revoke", ANA)
+    # An admin may bind it again (a key revoked by mistake): it signs her in once more.
+    portal.add_key(ADMIN, ANA, pub_line("ana"))
+    assert portal.user_for_key(fingerprint("ana"))["email"] == ANA
+    assert [k["fingerprint"] for k in portal.list_keys(ADMIN)] == [fingerprint("ana")]
+    assert portal.check() == []
 
 
 def test_a_key_is_one_persons(portal):
@@ -217,8 +225,11 @@ def test_deleting_a_user_removes_their_keys(portal):
     portal.add_key(ADMIN, ANA, pub_line("ana"))
     portal.add_key(ADMIN, ANA, pub_line("ana-2"))
     portal.delete_user(ADMIN, ANA)
-    assert portal.list_keys(ADMIN) == [] and not store_tables(portal.store.path).get("ssh_keys")
-    assert portal.user_for_key(fingerprint("ana")) is None
+    assert portal.list_keys(ADMIN) == []
+    keys = store_tables(portal.store.path)["ssh_keys"].values()
+    assert {(k["email"], k["revoked_on"], k["revoked_by"]) for k in keys} == {(ANA, TODAY.isoformat(), ADMIN)}
+    # Kept as revoked, so sshd is told nothing for them, not offered the enrolment as for an unknown key.
+    refused(portal, PermissionDenied, portal.user_for_key, fingerprint("ana"), match="revoked")
     assert portal.check() == []
 
 

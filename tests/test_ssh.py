@@ -410,24 +410,24 @@ def test_a_revoked_key_no_longer_signs_anyone_in(sshd, served, keys):
     served.revoke_key(ADMIN, keys["admin"].fingerprint)
     before = store_bytes(sshd.store_path)
     done = sshd.ssh(keys["admin"], "banks", "list")
-    # An unknown key again: it reaches the enrolment only, which runs nothing else...
-    assert done.returncode == 1 and done.stdout == "" and "not enrolled" in one_line(done.stderr)
-    assert store_bytes(sshd.store_path) == before
-    # ...and ADMIN has no enrolment open: the key stays unbound.
+    # sshd is told nothing for a revoked key: refused at the door, not even offered the enrolment.
+    assert done.returncode == 255 and "Permission denied (publickey)" in done.stderr and done.stdout == ""
     again = sshd.ssh(keys["admin"], "enrol", ADMIN, "AAAA-BBBB-CCCC")
-    assert again.returncode == 1 and "no enrolment open" in one_line(again.stderr)
-    assert not [k for k in store_tables(sshd.store_path)["ssh_keys"].values() if k["email"] == ADMIN]
+    assert again.returncode == 255 and "Permission denied (publickey)" in again.stderr
+    assert store_bytes(sshd.store_path) == before
 
 
-def test_a_key_used_then_revoked_is_gone_for_every_reader(tmp_path, keys):
+def test_a_key_used_then_removed_is_gone_for_every_reader(tmp_path, keys):
     """The store answered "is this fingerprint bound?" from its journal's older line (the key as
-    last used) though a later line removed it: a revoked key then could not be enrolled again."""
+    last used) though a later line removed it (a revoked key bound again removes its record)."""
     store = tmp_path / "elp.json"
     portal = studio(store)
     bind(portal, ADMIN, keys["admin"])
     Portal(Store(store), system_clock).ssh_sign_in(keys["admin"].fingerprint)  # its last use: a journal line
-    portal.revoke_key(ADMIN, keys["admin"].fingerprint)
     from elp_tui.portal.base import T_KEYS
+
+    with Store(store).transaction() as db:  # the record's removal: a later journal line
+        db.remove(T_KEYS, fingerprint=keys["admin"].fingerprint)
 
     fresh = Store(store)
     assert not fresh.read().exists(T_KEYS, fingerprint=keys["admin"].fingerprint)

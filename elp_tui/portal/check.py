@@ -9,6 +9,7 @@ from typing import Any
 from elp_tui.i18n import _
 from elp_tui.models import LicenseType
 from elp_tui.portal.base import (
+    T_KEYS,
     T_ACTIVITY, T_BANKS, T_HOLDERS, T_LEDGER, T_LICENSES, T_ORGS, T_POOLS, T_PRODUCTS, T_REQUESTS, T_RESTRICTIONS, T_TEAMS, T_USERS, PortalBase,
 )
 from elp_tui.portal.credits import return_blocked_reason
@@ -86,6 +87,13 @@ class CheckMixin(PortalBase):
                     )
         orgs = {o["id"] for o in _docs(tables, T_ORGS)}
         users = _docs(tables, T_USERS)
+        # A key that signs someone in belongs to a user of the store (a revoked one is only a record).
+        known = {u["email"] for u in users}
+        problems += [
+            _("SSH key {fingerprint} is bound to {email}, who is not a user: revoke it").format(
+                fingerprint=k["fingerprint"], email=k["email"])
+            for k in _docs(tables, T_KEYS) if not k.get("revoked_on") and k["email"] not in known
+        ]
         emails = Counter(u["email"].lower() for u in users)
         problems += [_("email {email} is used by {n} users").format(email=e, n=n) for e, n in emails.items() if n > 1]
         problems += [

@@ -199,7 +199,7 @@ class KeysMixin(PortalBase):
             raise RuleViolation(inactive_user(owner["email"]))
         key = parse_public_key(public_key)
         bound = db.get(T_KEYS, fingerprint=key.fingerprint)
-        if bound is not None:
+        if bound is not None and not bound.get("revoked_on"):
             if bound["email"] == owner["email"]:
                 raise RuleViolation(_("That key ({fingerprint}) is already {email}'s.").format(
                     fingerprint=key.fingerprint, email=owner["email"]))
@@ -224,6 +224,7 @@ class KeysMixin(PortalBase):
             key = parse_public_key(public_key)
             owner = self._user(db, quote.email)
             assert owner is not None
+            db.remove(T_KEYS, fingerprint=key.fingerprint)  # a revoked record of this key, if any: bound anew
             doc = SshKey(fingerprint=key.fingerprint, email=owner["email"], organization=owner.get("organization"),
                          type=key.type, key=key.key, comment=key.comment, added_on=self.today(), added_by=me["email"]).to_doc()
             db.insert(T_KEYS, doc)
@@ -246,6 +247,7 @@ class KeysMixin(PortalBase):
             found = [k for k in db.all(T_KEYS) if k["email"] in vendors]
         else:
             found = db.find(T_KEYS, email=me["email"])
+        found = [k for k in found if not k.get("revoked_on")]
         return [self._key_row(k) for k in sorted(found, key=lambda k: (k["email"], k["added_on"], k["fingerprint"]))]
 
     @member_or_vendor
@@ -255,11 +257,13 @@ class KeysMixin(PortalBase):
         with self.store.transaction() as db:
             me = self._keys_actor(db, actor)
             key = db.get(T_KEYS, fingerprint=fingerprint)
+            if key is not None and key.get("revoked_on"):
+                key = None
             owner = self._user(db, key["email"]) if key else None
             if key is None or owner is None or not self._may_manage_keys(me, owner):
                 raise NotFound(_("No key {fingerprint} among the keys you manage: 'elp keys list' shows them.").format(
                     fingerprint=fingerprint))
-            db.remove(T_KEYS, fingerprint=fingerprint)
+            db.update(T_KEYS, {"revoked_on": self.today().isoformat(), "revoked_by": me["email"]}, fingerprint=fingerprint)
             self._log(db, me.get("organization"), me["email"], "key-revoke", key["email"], f"{key['type']} {fingerprint}")
             return self._key_row(key)
 
@@ -271,6 +275,9 @@ class KeysMixin(PortalBase):
         key = db.get(T_KEYS, fingerprint=fingerprint)
         if key is None:
             return None
+        if key.get("revoked_on"):
+            raise PermissionDenied(_("The key {fingerprint} was revoked on {date}: it signs no one in.").format(
+                fingerprint=fingerprint, date=key["revoked_on"]))
         user = self._user(db, key["email"])
         if user is None:
             raise PermissionDenied(_("The key {fingerprint} belongs to a user who is no longer in ELP.").format(fingerprint=fingerprint))
@@ -315,7 +322,11 @@ class KeysMixin(PortalBase):
         failure: str | None = None
         with self.store.transaction() as db:
             user = self._user(db, address)
-            if db.exists(T_KEYS, fingerprint=key.fingerprint):
+            bound = db.get(T_KEYS, fingerprint=key.fingerprint)
+            if bound is not None and bound.get("revoked_on"):
+                raise RuleViolation(_("This key was revoked: it cannot be enrolled. Make a new key (ssh-keygen -t ed25519) "
+                                      "and connect with it."))
+            if bound is not None:
                 raise RuleViolation(_("This key is already enrolled: connect again to use it."))
             if user is None or user.get("organization") is None and user["role"] != Role.vendor.value:
                 self._log(db, None, address, "enrol-failed", address, f"no such invited user (key {key.fingerprint})")

@@ -288,7 +288,11 @@ class PeopleMixin(PortalBase):
                     db.update(T_TEAMS, {"members": [m for m in team["members"] if m != user["email"]],
                                         "admins": [a for a in admins if a != user["email"]]}, id=team["id"])
             freed = db.remove(T_HOLDERS, lambda h: h["pool"] in pools, email=user["email"])
-            db.remove(T_KEYS, email=user["email"])  # their keys no longer sign anyone in
+            # Their keys no longer sign anyone in, and sshd is told nothing for them (not the enrolment).
+            for key in db.find(T_KEYS, email=user["email"]):
+                if not key.get("revoked_on"):
+                    db.update(T_KEYS, {"revoked_on": self.today().isoformat(), "revoked_by": me["email"]},
+                              fingerprint=key["fingerprint"])
             db.remove(T_USERS, email=user["email"])
             self._log(
                 db, me["organization"], me["email"], "user-delete", user["email"],

@@ -83,7 +83,6 @@ REFERENCES: list[tuple[str, str, str, str]] = [
     (T_TEAMS, "pool", T_POOLS, "id"),
     (T_REQUESTS, "organization", T_ORGS, "id"),
     (T_ACTIVITY, "organization", T_ORGS, "id"),
-    (T_KEYS, "email", T_USERS, "email"),
 ]
 # References that may be empty: a user removed from every organization, a log entry of no organization.
 _OPTIONAL = {(T_USERS, "organization"), (T_ACTIVITY, "organization")}
