@@ -42,6 +42,7 @@ BANK_KEYS = {
 }
 LICENSE_KEYS = {
     "activation_id", "product", "bank", "type", "computers", "assignee", "start", "expires_on", "status", "credits_used",
+    "bank_start", "bank_expires_on",
 }
 USER_KEYS = {"email", "role", "status", "organization"}
 
@@ -187,6 +188,16 @@ def test_licenses_json_shapes(elp, bank_id):
     assert (lic["type"], lic["computers"], lic["assignee"], lic["start"], lic["expires_on"], lic["status"], lic["credits_used"]) == (
         "node-lock", 1, ANA, "2026-11-23", "2027-02-23", "active", 3
     )
+    # The bank's dates, as the CSV and the screen show them (they cap every renewal).
+    assert (lic["bank_start"], lic["bank_expires_on"]) == ("2026-11-01", "2027-05-01")
+
+
+def test_licenses_table_shows_the_banks_dates_where_it_is_wide_enough(elp, bank_id, monkeypatch):
+    generate(elp, bank_id, ANA, "--yes")
+    monkeypatch.setenv("COLUMNS", "200")
+    header, row = elp("licenses", "list").out.splitlines()[:2]
+    assert "BANK START" in header and "BANK EXPIRES" in header
+    assert row.rstrip().endswith("2026-11-01  2027-05-01")
 
 
 def test_users_json_shape(elp, regular):

@@ -23,7 +23,7 @@ BANK_KEYS = (
 )
 LICENSE_KEYS = (
     "activation_id", "product", "bank", "type", "computers", "assignee", "start", "expires_on", "status",
-    "credits_used",
+    "credits_used", "bank_start", "bank_expires_on",
 )
 BANK_COLUMNS = (
     Column("id", "BANK"),
@@ -49,6 +49,8 @@ LICENSE_COLUMNS = (
     Column("status", "STATUS"),
     Column("credits_used", "CREDITS", right=True, drop=4),
     Column("bank", "BANK", drop=6),
+    Column("bank_start", "BANK START", drop=8),
+    Column("bank_expires_on", "BANK EXPIRES", drop=7),
 )
 
 
