@@ -200,7 +200,16 @@ def admins_org(portal: Any) -> str:
 
 def grant_bank(portal: Any, *, org: str | None = None, **fields: Any) -> dict[str, Any]:
     """A credit bank granted by the vendor to `org` (default: ADMIN's organization), fields as
-    Portal.add_bank takes them."""
+    Portal.add_bank takes them. A bank that has expired by the portal's today was granted back
+    when it was valid (the vendor refuses to grant one already expired): on its start day."""
+    import datetime as dt
+
+    from elp_tui.portal import fixed_clock
+
+    expires = dt.date.fromisoformat(str(fields.get("expires_on")))
+    if expires <= portal.today():
+        granting = type(portal)(portal.store, fixed_clock(dt.date.fromisoformat(str(fields["start"]))))
+        return granting.add_bank(vendor_of(portal), organization=org or admins_org(portal), **fields)
     return portal.add_bank(vendor_of(portal), organization=org or admins_org(portal), **fields)
 
 

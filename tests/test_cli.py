@@ -192,6 +192,18 @@ def test_licenses_json_shapes(elp, bank_id):
     assert (lic["bank_start"], lic["bank_expires_on"]) == ("2026-11-01", "2027-05-01")
 
 
+def test_the_vendor_cannot_grant_a_bank_that_has_already_expired(elp, org):
+    before = store_bytes(org)
+    for expires in ("2026-11-01", TODAY.isoformat()):  # expired, or its last valid day was yesterday
+        result = elp("banks", "add", "--org", ORG, "--product", PRODUCT, "--credits", "10", "--start", "2025-11-01",
+                     "--expires", expires, user=VENDOR)
+        assert result.code == 1 and "not after today" in result.err and "Give a later --expires" in result.err
+        assert store_bytes(org) == before
+    result = elp("banks", "add", "--org", ORG, "--product", PRODUCT, "--credits", "10", "--start", "2026-12-01",
+                 "--expires", "2026-12-01", user=VENDOR)
+    assert result.code == 1 and "must expire after it starts" in result.err and store_bytes(org) == before
+
+
 def test_licenses_table_shows_the_banks_dates_where_it_is_wide_enough(elp, bank_id, monkeypatch):
     generate(elp, bank_id, ANA, "--yes")
     monkeypatch.setenv("COLUMNS", "200")
@@ -337,9 +349,11 @@ def test_other_changing_commands_need_confirmation(elp, bank_id, org, argv):
     assert store_bytes(org) != before
 
 
-def test_credits_request_on_an_expired_bank_is_refused_before_asking(elp, org):
+def test_credits_request_on_an_expired_bank_is_refused_before_asking(elp, org, monkeypatch):
+    monkeypatch.setenv("ELP_TODAY", "2025-11-01")  # granted a year ago, while valid
     assert elp("banks", "add", "--org", ORG, "--product", PRODUCT, "--credits", "10", "--start", "2025-11-01",
                "--expires", "2026-11-01", user=VENDOR).code == 0
+    monkeypatch.setenv("ELP_TODAY", TODAY.isoformat())
     before = store_bytes(org)
     for extra in ([], ["--yes"]):
         result = elp("banks", "request", "BK-0001", "--credits", "5", *extra)

@@ -232,6 +232,10 @@ class VendorMixin(PortalBase):
             raise InvalidInput(
                 _("The bank must expire after it starts ({start} .. {end}): give a later --expires.").format(start=start_d, end=end_d)
             )
+        if end_d <= self.today():
+            raise InvalidInput(
+                _("The bank would expire on {end}, which is not after today ({today}): its credits could never be "
+                  "spent. Give a later --expires.").format(end=end_d, today=self.today()))
         with self.store.transaction() as db:
             me = self._vendor_actor(db, actor)
             org = self._org(db, organization)
