@@ -3,6 +3,7 @@ My Assigned Licenses, permissions checked in the service layer, the activity log
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 
 import pytest
@@ -246,6 +247,17 @@ def test_my_licenses_shows_downloads_of_accessible_builds_only(portal, bank):
     portal.unrestrict(ADMIN, PRODUCT)
     [row] = portal.my_licenses(ANA)
     assert len(row["downloads"]) == 3
+
+
+def test_an_expired_license_offers_no_downloads(portal, bank):
+    add_builds(portal, PRODUCT, ["25.1", "25.2"])
+    member(portal)
+    mine = make(portal, bank, ANA, months=2)
+    later = Portal(portal.store, fixed_clock(dt.date.fromisoformat(mine["expires_on"])))  # its first day no longer valid
+    [row] = later.my_licenses(ANA)
+    assert (row["status"], row["downloads"]) == ("expired", [])
+    day_before = Portal(portal.store, fixed_clock(dt.date.fromisoformat(mine["expires_on"]) - dt.timedelta(days=1)))
+    assert len(day_before.my_licenses(ANA)[0]["downloads"]) == 2
 
 
 def test_restriction_is_per_organization(portal, bank):

@@ -287,6 +287,9 @@ def licenses_mine(s: Session) -> None:
             ("Computers", lic["computers"]),
             ("Valid", f"{lic['start']} until {lic['expires_on']} (exclusive)"),
         ])
+        if not lic["downloads"] and lic["status"] == "expired":
+            c.line("  Downloads: none (the license has expired; ask your admin to renew it).")
+            continue
         if not lic["downloads"]:
             c.line("  Downloads: none accessible (your admin restricted the builds, or none are published).")
             continue

@@ -423,7 +423,9 @@ class PeopleMixin(PortalBase):
                     "start": lic["start"],
                     "expires_on": lic["expires_on"],
                     "status": license_status(lic, today_iso),
-                    "downloads": [{"version": b["version"], "released": b["released"], "urls": b["downloads"]} for b in accessible],
+                    # An expired license offers no downloads (nothing it could activate): `expired` says why.
+                    "downloads": [] if license_status(lic, today_iso) == "expired" else [
+                        {"version": b["version"], "released": b["released"], "urls": b["downloads"]} for b in accessible],
                 }
             )
         out.sort(key=lambda r: (r["status"] == "expired", r["expires_on"]))

@@ -235,7 +235,9 @@ class MyLicensesPage(Page):
         else:
             period = _("Valid from {start}; expires on {end}.")
         parts: list[Any] = [head, text(period.format(start=row["start"], end=row["expires_on"])), Text("")]
-        if not row["downloads"]:
+        if not row["downloads"] and row["status"] == "expired":
+            parts.append(text(_("This license has expired: it offers no downloads. Ask your admin to renew it.")))
+        elif not row["downloads"]:
             parts.append(text(_(
                 "No download is accessible for this product: your admin restricted the builds, or none is published yet."
             )))
@@ -275,7 +277,8 @@ class MyLicensesPage(Page):
             return
         if not row["downloads"]:
             self.elp.notify(
-                _("No download is accessible for this product: your admin restricted the builds, or none is published yet."),
+                _("This license has expired: it offers no downloads. Ask your admin to renew it.") if row["status"] == "expired"
+                else _("No download is accessible for this product: your admin restricted the builds, or none is published yet."),
                 severity="warning", timeout=5, markup=False,
             )
             return
