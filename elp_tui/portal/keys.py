@@ -159,7 +159,7 @@ class KeyQuote(Quote):
     comment: str = ""
 
     def lines(self) -> list[tuple[str, Any]]:
-        return [(_("user"), self.email), (_("key"), f"{self.type} {self.fingerprint}"), (_("comment"), self.comment or "-")]
+        return [(_("User"), self.email), (_("Key"), f"{self.type} {self.fingerprint}"), (_("Comment"), self.comment or "-")]
 
 
 class KeysMixin(PortalBase):
