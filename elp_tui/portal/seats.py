@@ -144,7 +144,15 @@ class SeatsMixin(PortalBase):
             raise self._admin_required_refusal(me, None)
         return me
 
-    def _may_manage(self, db: View, me: dict[str, Any], team: dict[str, Any]) -> None:
+    def _managed_team(self, db: View, actor: str, team_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The member acting and the team they act on, for the team operations: a regular user who
+        is no Team Admin is refused before the input is read, a Team Admin on another team after."""
+        me = self._scoped_actor(db, actor)
+        team = self._team(db, me["organization"], team_name)
+        self._may_manage_team(db, me, team)
+        return me, team
+
+    def _may_manage_team(self, db: View, me: dict[str, Any], team: dict[str, Any]) -> None:
         """An admin manages every team of the organization; a Team Admin only their own: acting on
         another is refused, and logged like every refusal of authority."""
         if me["role"] == "admin" or me["email"] in (team.get("admins") or []):
@@ -328,9 +336,7 @@ class SeatsMixin(PortalBase):
     def quote_team_add(self, actor: str, team_name: str, email: str) -> TeamAddQuote:
         """What adding a member to a team would do (seat taken or reused, invitation); writes nothing."""
         db = self.store.read()
-        me = self._scoped_actor(db, actor)  # a regular user who is no Team Admin: refused before the input
-        team = self._team(db, me["organization"], team_name)
-        self._may_manage(db, me, team)
+        me, team = self._managed_team(db, actor, team_name)
         address = normalise_email(email)
         return self._quote_team_add(db, me, team, address)
 
@@ -340,9 +346,7 @@ class SeatsMixin(PortalBase):
         confirmed; if the data changed since, StaleQuote(fresh=quote as it stands now) and
         nothing is written."""
         with self.store.transaction() as db:
-            me = self._scoped_actor(db, actor)
-            team = self._team(db, me["organization"], team_name)
-            self._may_manage(db, me, team)
+            me, team = self._managed_team(db, actor, team_name)
             address = normalise_email(email)
             quote = self._quote_team_add(db, me, team, address)
             keep_promise(expected, quote)  # the same seat taken or reused, the same invitation
@@ -384,9 +388,7 @@ class SeatsMixin(PortalBase):
     def quote_team_remove(self, actor: str, team_name: str, email: str) -> TeamRemoveQuote:
         """What removing a member from a team would do (their seat stays theirs); writes nothing."""
         db = self.store.read()
-        me = self._scoped_actor(db, actor)  # a regular user who is no Team Admin: refused before the input
-        team = self._team(db, me["organization"], team_name)
-        self._may_manage(db, me, team)
+        me, team = self._managed_team(db, actor, team_name)
         address = normalise_email(email)
         return self._quote_team_remove(db, me, team, address)
 
@@ -395,9 +397,7 @@ class SeatsMixin(PortalBase):
         """Remove a member from a team (an admin, or the team's Team Admin). `expected`: the quote
         confirmed, re-checked here."""
         with self.store.transaction() as db:
-            me = self._scoped_actor(db, actor)
-            team = self._team(db, me["organization"], team_name)
-            self._may_manage(db, me, team)
+            me, team = self._managed_team(db, actor, team_name)
             address = normalise_email(email)
             keep_promise(expected, self._quote_team_remove(db, me, team, address))
             db.update(T_TEAMS, {"members": [m for m in team["members"] if m != address]}, id=team["id"])
