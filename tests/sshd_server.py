@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from elp_tui.cli.ssh import sshd_match_block
+from tests.smtp_server import free_port  # one free 127.0.0.1 port, as every test server takes it
 
 SSHD = "/usr/sbin/sshd"
 HOST = "127.0.0.1"
@@ -75,12 +76,6 @@ def elp_for_sshd() -> str:
     if script.is_file() and safe_for_sshd(script):
         return str(script)
     return ENV_ELP
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -26,6 +26,7 @@ import pytest
 from elp_tui.cli.ssh import sshd_match_block
 from elp_tui.portal import Portal, system_clock
 from elp_tui.store import Store
+from tests.keyfiles import last_code
 from tests.conftest import ADMIN, VENDOR, VENDOR_EMAIL
 from tests.helpers import elp, grant_bank, hand_edit, store_bytes, store_mtimes, store_tables  # noqa: F401  (elp: a fixture)
 
@@ -66,12 +67,6 @@ def bind(portal: Portal, email: str, key) -> None:
     portal.add_key(ADMIN, email, key.public)
 
 
-def invitation_code(path: Path, email: str) -> str:
-    """The code of the invitation `email` received (sent through the session's SMTP server: the
-    store never holds a code)."""
-    from tests.keyfiles import last_code
-
-    return last_code(path, email)
 
 
 def activity(path: Path) -> list[dict]:
@@ -362,7 +357,7 @@ def test_an_unknown_key_reaches_only_the_enrolment(sshd, served, keys):
 
 def test_a_good_code_enrols_the_key_and_then_it_works(sshd, served, keys):
     served.invite(ADMIN, NEWCOMER)
-    code = invitation_code(sshd.store_path, NEWCOMER)
+    code = last_code(sshd.store_path, NEWCOMER)
     done = sshd.ssh(keys["noor"], "enrol", NEWCOMER, code)
     assert done.returncode == 0, done.stderr
     assert NEWCOMER in done.stdout and keys["noor"].fingerprint in done.stdout
@@ -376,7 +371,7 @@ def test_a_good_code_enrols_the_key_and_then_it_works(sshd, served, keys):
 
 def test_the_enrolment_asks_for_the_address_and_code_line_by_line(sshd, served, keys):
     served.invite(ADMIN, NEWCOMER)
-    code = invitation_code(sshd.store_path, NEWCOMER)
+    code = last_code(sshd.store_path, NEWCOMER)
     # No command: the enrolment asks; a wrong code first, then the right one, in one connection.
     done = sshd.ssh(keys["noor"], input=f"{NEWCOMER}\nWRONG-CODE-0000\n\n{code}\n")
     assert done.returncode == 0, done.stderr
@@ -386,7 +381,7 @@ def test_the_enrolment_asks_for_the_address_and_code_line_by_line(sshd, served, 
 
 def test_wrong_codes_are_refused_counted_logged_and_lock_the_enrolment(sshd, served, keys):
     served.invite(ADMIN, NEWCOMER)
-    code = invitation_code(sshd.store_path, NEWCOMER)
+    code = last_code(sshd.store_path, NEWCOMER)
     done = sshd.ssh(keys["noor"], "enrol", NEWCOMER, "AAAA-BBBB-CCCC")
     assert done.returncode == 1 and "Wrong enrolment code" in one_line(done.stderr) and "4 tries left" in done.stderr
     assert user(sshd.store_path, NEWCOMER)["enrol_failures"] == 1
@@ -571,7 +566,7 @@ def test_the_enrolment_in_a_terminal_asks_and_binds_the_key(sshd, served, keys, 
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed: .ci/run installs it")
     served.invite(ADMIN, NEWCOMER)
-    code = invitation_code(sshd.store_path, NEWCOMER)
+    code = last_code(sshd.store_path, NEWCOMER)
     tmux = Tmux(tmp_path)
     tmux.run("new-session", "-d", "-s", "elp", "-x", "100", "-y", "30",
              shlex.join(sshd.ssh_argv(keys["noor"], options=("-t",))) + "; sleep 30")
