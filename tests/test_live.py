@@ -109,7 +109,7 @@ async def test_a_commit_by_another_process_shows_within_2_s_keeping_cursor_sort_
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_licenses(app, pilot)
-        await pilot.press("o")  # sorted by activation ID
+        await pilot.press("o", "1")  # the sort menu: 1, the first column (activation ID)
         await until(pilot, lambda: page.table.sort_key == "activation_id", "sorted")
         await pilot.press("j", "j")
         await pilot.pause()

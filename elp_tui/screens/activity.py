@@ -30,19 +30,19 @@ class ActivityPage(Page):
     TITLE = N_("Activity")
 
     COLUMNS = [
-        Column("seq", N_("#"), 5, "right"),
-        Column("on", N_("Date"), 10),
-        Column("actor", N_("Who"), 28),
-        Column("action", N_("Action"), 17),
-        Column("target", N_("Target"), 20),
+        Column("seq", N_("#"), 3, "right", priority=1, fit=True),  # as wide as the newest number
+        Column("on", N_("Date"), 10, priority=1),
+        Column("actor", N_("Who"), 28, min_width=16, max_width=40),
+        Column("action", N_("Action"), 17, min_width=14, priority=1),
+        Column("target", N_("Target"), 20, min_width=12),
         Column("credits", N_("Credits"), 7, "right", _signed),
         Column("seats", N_("Seats"), 5, "right", _signed),
-        Column("via", N_("Via key"), 16, format=short_fingerprint),
-        Column("details", N_("Details"), 70),
+        Column("via", N_("Via key"), 16, format=short_fingerprint, priority=4),
+        Column("details", N_("Details"), 70, min_width=20, priority=3),
     ]
 
     def compose(self) -> ComposeResult:
-        self.table = RecordTable(self.COLUMNS, id="activity-table")
+        self.table = RecordTable(self.COLUMNS, id="activity-table", sort=("seq", True))
         yield self.title_widget()
         yield FilterBar(self.table, id="activity-filter")
         yield self.table

@@ -61,17 +61,17 @@ class BanksPage(Page):
 
     # Remaining and the expiration date come early: they must show at 120 columns.
     COLUMNS = [
-        Column("label", N_("Bank"), 9),
-        Column("product", N_("Product"), 21),
-        Column("remaining", N_("Remaining"), 9, "right"),
-        Column("expires_on", N_("Expiration date"), 15),
-        Column("credits_granted", N_("Granted"), 7, "right"),
-        Column("used", N_("Used"), 5, "right"),
-        Column("credits_requested", N_("Requested"), 9, "right"),
-        Column("start", N_("Start date"), 10),
-        Column("forfeited", N_("Forfeited"), 9, "right", _blank_zero),
-        Column("product_version", N_("Version"), 7, format=_version),
-        Column("portable", N_("Portable"), 8),
+        Column("label", N_("Bank"), 9, priority=1),
+        Column("product", N_("Product"), 21, min_width=14),
+        Column("remaining", N_("Remaining"), 9, "right", priority=1),
+        Column("expires_on", N_("Expiration date"), 15, min_width=10, priority=1),
+        Column("credits_granted", N_("Granted"), 7, "right", priority=3),
+        Column("used", N_("Used"), 5, "right", priority=3),
+        Column("credits_requested", N_("Requested"), 9, "right", priority=3),
+        Column("start", N_("Start date"), 10, priority=3),
+        Column("forfeited", N_("Forfeited"), 9, "right", _blank_zero, priority=3),
+        Column("product_version", N_("Version"), 7, format=_version, priority=3),
+        Column("portable", N_("Portable"), 8, priority=3),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -80,7 +80,7 @@ class BanksPage(Page):
         self.requests: list[dict[str, Any]] = []
 
     def compose(self) -> ComposeResult:
-        self.table = RecordTable(self.COLUMNS, id="banks-table", muted=lambda r: r["expired"])
+        self.table = RecordTable(self.COLUMNS, id="banks-table", muted=lambda r: r["expired"], sort=("product", False))
         yield self.title_widget()
         yield Static(
             Content.assemble(("⚠ ", "bold"), content(_("Once the expiration date passes, any unused term credits will be lost."))),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import ComposeResult
+from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
@@ -104,6 +105,42 @@ class TeamDistributionDialog(TranslatedBindings, ModalScreen[None]):
         self.dismiss(None)
 
 
+class DashboardBody(VerticalScroll, can_focus=False):
+    """The dashboard scrolls as one page: its tables show all their rows, and the keys they
+    cannot use (j past the last row, pgdn, space, end) scroll the page instead."""
+
+    BINDINGS = [
+        Binding("j,down", "scroll_down", N_("Scroll down"), show=False),
+        Binding("k,up", "scroll_up", N_("Scroll up"), show=False),
+        Binding("space,pagedown", "page_down", N_("Page down"), show=False),
+        Binding("pageup", "page_up", N_("Page up"), show=False),
+        Binding("G,end", "scroll_end", N_("Bottom"), show=False),
+        Binding("g,home", "scroll_home", N_("Top"), show=False),
+    ]
+
+    def action_scroll_down(self) -> None:
+        if self.scroll_y >= self.max_scroll_y:
+            raise SkipAction()
+        self.scroll_down(animate=False)
+
+    def action_scroll_up(self) -> None:
+        if self.scroll_y <= 0:
+            raise SkipAction()
+        self.scroll_up(animate=False)
+
+    def action_page_down(self) -> None:
+        self.scroll_page_down(animate=False)
+
+    def action_page_up(self) -> None:
+        self.scroll_page_up(animate=False)
+
+    def action_scroll_end(self) -> None:
+        self.scroll_end(animate=False)
+
+    def action_scroll_home(self) -> None:
+        self.scroll_home(animate=False)
+
+
 class DashboardPage(Page):
     PAGE_ID = "dashboard"
     TITLE = N_("Dashboard")
@@ -124,25 +161,25 @@ class DashboardPage(Page):
     DashboardPage #dashboard-body { height: 1fr; }
     DashboardPage .section { text-style: bold; color: $accent; height: 1; margin-top: 1; }
     DashboardPage .section.-first { margin-top: 0; }
-    DashboardPage #dashboard-products { height: auto; max-height: 10; }
+    DashboardPage #dashboard-products { height: auto; }
     DashboardPage #dashboard-pools { height: auto; }
-    DashboardPage #dashboard-expiring { height: auto; max-height: 7; }
+    DashboardPage #dashboard-expiring { height: auto; }
     DashboardPage ConsumptionBar { margin-bottom: 1; }
     DashboardPage #dashboard-alerts { height: auto; }
     """
 
     COLUMNS = [
-        Column("product", N_("Product"), 22),
-        Column("remaining", N_("Remaining credits"), 17, "right"),
-        Column("nearest_expiry", N_("Bank expiration"), 15, format=_or_dash),
-        Column("days_left", N_("Days left"), 9, "right", _or_dash),
+        Column("product", N_("Product"), 22, min_width=14, priority=1),
+        Column("remaining", N_("Remaining credits"), 17, "right", min_width=9, priority=1),
+        Column("nearest_expiry", N_("Bank expiration"), 15, format=_or_dash, min_width=10, priority=1),
+        Column("days_left", N_("Days left"), 9, "right", _or_dash, priority=1),
         Column("valid_banks", N_("Banks"), 5, "right"),
     ]
     EXPIRING_COLUMNS = [
-        Column("expires_on", N_("Expiration date"), 15),
-        Column("activation_id", N_("Activation ID"), 19),
-        Column("product", N_("Product"), 21),
-        Column("assignee", N_("Assigned to"), 21, format=lambda v: v or _("(returned)")),
+        Column("expires_on", N_("Expiration date"), 15, min_width=10, priority=1),
+        Column("activation_id", N_("Activation ID"), 19, priority=1),
+        Column("product", N_("Product"), 21, min_width=14),
+        Column("assignee", N_("Assigned to"), 28, format=lambda v: v or _("(returned)"), min_width=16, max_width=40),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -153,7 +190,7 @@ class DashboardPage(Page):
         self.table = RecordTable(self.COLUMNS, id="dashboard-products", muted=lambda r: not r["valid_banks"])
         self.expiring = RecordTable(self.EXPIRING_COLUMNS, id="dashboard-expiring")
         yield self.title_widget()
-        with VerticalScroll(id="dashboard-body", can_focus=False):
+        with DashboardBody(id="dashboard-body"):
             yield Static(content(_("Monthly term credits per product")), classes="section -first")
             yield self.table
             yield Static(content(_("enter or l: manage the licenses of the selected product")), classes="page-note", id="dashboard-products-note")

@@ -101,18 +101,19 @@ class LicensesPage(Page):
     ]
 
     COLUMNS = [
-        Column("activation_id", N_("Activation ID"), 19),
-        Column("product", N_("Product"), 21),
-        Column("assignee", N_("Assigned user email"), 21, format=_assignee),
-        Column("status", N_("Status"), 9, format=_label(STATUS_LABELS)),
-        Column("expires_on", N_("Expiration"), 10),
-        Column("start", N_("Start date"), 10),
-        Column("computers", N_("Computers"), 9, "right"),
-        Column("type", N_("Type"), 9, format=_label(TYPE_LABELS)),
-        Column("credits_used", N_("Credits used"), 12, "right"),
+        # Narrow screens keep the ID, who holds it, its status and expiry; the rest follows on the right.
+        Column("activation_id", N_("Activation ID"), 19, priority=1),
+        Column("product", N_("Product"), 21, min_width=14),
+        Column("assignee", N_("Assigned user email"), 30, format=_assignee, min_width=16, max_width=40, priority=1),
+        Column("status", N_("Status"), 9, format=_label(STATUS_LABELS), priority=1),
+        Column("expires_on", N_("Expiration"), 10, priority=1),
+        Column("start", N_("Start date"), 10, priority=3),
+        Column("computers", N_("Computers"), 9, "right", min_width=5, priority=3),
+        Column("type", N_("Type"), 9, format=_label(TYPE_LABELS), priority=3),
+        Column("credits_used", N_("Credits used"), 12, "right", min_width=7, priority=3),
         Column("bank", N_("Bank"), 7),
-        Column("bank_start", N_("Bank start"), 10),
-        Column("bank_expires_on", N_("Bank expiry"), 11),
+        Column("bank_start", N_("Bank start"), 10, priority=4),
+        Column("bank_expires_on", N_("Bank expiry"), 11, min_width=10, priority=3),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -121,7 +122,8 @@ class LicensesPage(Page):
         self._pending_focus: str | None = None
 
     def compose(self) -> ComposeResult:
-        self.table = RecordTable(self.COLUMNS, id="licenses-table", muted=lambda r: r["status"] == "expired")
+        self.table = RecordTable(self.COLUMNS, id="licenses-table", muted=lambda r: r["status"] == "expired",
+                                 sort=("expires_on", True))
         with Horizontal(id="licenses-header"):
             yield Static(content(_(self.TITLE)), classes="licenses-title")
             yield Static(content(_("Loading licenses…")), id="licenses-count")
@@ -165,8 +167,8 @@ class LicensesPage(Page):
             return
         total, shown = self.table.total_count, self.table.row_count
         text = ngettext("{n} license", "{n} licenses", total).format(n=total)
-        if self.table.filter_text:
-            text = _("{total} · {shown} shown by the filter").format(total=text, shown=shown)
+        if self.table.filter_text:  # the words of every filter: "N of M shown", "no rows match"
+            text = "{total} · {shown}".format(total=text, shown=FilterBar.counts_text(self.table.filter_text, shown, total))
         self.query_one("#licenses-count", Static).update(content(text))
 
     def show_product(self, product: str) -> None:

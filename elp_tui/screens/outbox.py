@@ -46,13 +46,13 @@ class OutboxPage(Page):
     """
 
     COLUMNS = [
-        Column("id", N_("#"), 5, "right"),
+        Column("id", N_("#"), 3, "right", priority=1, fit=True),
         Column("created_on", N_("Queued"), 10),
-        Column("to", N_("To"), 28),
-        Column("state_label", N_("State"), 8),
-        Column("attempts", N_("Tries"), 5, "right"),
+        Column("to", N_("To"), 28, min_width=18, max_width=40, priority=1),
+        Column("state_label", N_("State"), 8, priority=1),
+        Column("attempts", N_("Tries"), 5, "right", priority=3),
         Column("subject", N_("Subject"), 40),
-        Column("last_error", N_("Last error"), 50, format=lambda v: v or ""),
+        Column("last_error", N_("Last error"), 50, format=lambda v: v or "", priority=3),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -60,7 +60,7 @@ class OutboxPage(Page):
         self.rows: list[dict[str, Any]] | None = None  # what the page shows, once loaded
 
     def compose(self) -> ComposeResult:
-        self.table = RecordTable(self.COLUMNS, id="outbox-table", muted=lambda r: r["state"] == "sent")
+        self.table = RecordTable(self.COLUMNS, id="outbox-table", muted=lambda r: r["state"] == "sent", sort=("id", True))
         yield self.title_widget()
         yield Static("", id="outbox-note", classes="page-note")
         yield FilterBar(self.table, id="outbox-filter")

@@ -39,14 +39,14 @@ class RequestsPanel(Vertical):
     """A heading and the requests of one kind, newest first; hidden while there are none."""
 
     COLUMNS = [
-        Column("id", N_("#"), 4, "right"),
+        Column("id", N_("#"), 3, "right", priority=1, fit=True),
         Column("on", N_("Asked on"), 10),
-        Column("target", N_("For"), 9),
-        Column("product", N_("Product"), 18),
-        Column("amount", N_("Wanted"), 6, "right"),
-        Column("state", N_("State"), 9, format=state_label),
-        Column("answer", N_("Answer"), 28),
-        Column("actor", N_("Asked by"), 24),
+        Column("target", N_("For"), 9, priority=1),
+        Column("product", N_("Product"), 18, min_width=12),
+        Column("amount", N_("Wanted"), 6, "right", priority=1),
+        Column("state", N_("State"), 9, format=state_label, priority=1),
+        Column("answer", N_("Answer"), 28, priority=3),
+        Column("actor", N_("Asked by"), 24, priority=3),
     ]
 
     def __init__(self, kind: str, heading: str, **kwargs: Any) -> None:

@@ -65,13 +65,13 @@ class TeamsPage(Page):
     """
 
     TEAM_COLUMNS = [
-        Column("name", N_("Team"), 18),
-        Column("member_count", N_("Members"), 7, "right"),
-        Column("product", N_("Seat pool"), 16),
+        Column("name", N_("Team"), 18, min_width=12, priority=1),
+        Column("member_count", N_("Members"), 7, "right", priority=1),
+        Column("product", N_("Seat pool"), 16, min_width=12),
     ]
     MEMBER_COLUMNS = [
-        Column("email", N_("Member"), 26),
-        Column("state", N_("Seat"), 10, format=seat_label),
+        Column("email", N_("Member"), 26, min_width=18, priority=1),
+        Column("state", N_("Seat"), 10, format=seat_label, priority=1),
         Column("team_admin", N_("Team Admin"), 10, format=lambda v: _("yes") if v else ""),
     ]
 

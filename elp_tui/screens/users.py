@@ -117,13 +117,13 @@ class UsersPage(Page):
     """
 
     COLUMNS = [
-        Column("email", N_("Email"), 24),
-        Column("role", N_("Role"), 8, format=short_role_label),
-        Column("status", N_("Status"), 8, format=status_label),
+        Column("email", N_("Email"), 24, min_width=18, priority=1),
+        Column("role", N_("Role"), 8, format=short_role_label, priority=1),
+        Column("status", N_("Status"), 8, format=status_label, priority=1),
     ]
     KEY_COLUMNS = [
-        Column("fingerprint", N_("Fingerprint"), 16, format=short_fingerprint),
-        Column("comment", N_("Comment"), 8, format=lambda v: v or "—"),
+        Column("fingerprint", N_("Fingerprint"), 16, format=short_fingerprint, priority=1),
+        Column("comment", N_("Comment"), 8, format=lambda v: v or "—", priority=1),
         Column("added_on", N_("Added"), 10),
         Column("last_used_on", N_("Last used"), 10, format=lambda v: v or _("never")),
     ]
@@ -159,7 +159,8 @@ class UsersPage(Page):
 
     def compose(self) -> ComposeResult:
         self.table = RecordTable(
-            self.COLUMNS, id="users-table", flex="email", flex_max=50, muted=lambda row: row.get("status") != "active"
+            self.COLUMNS, id="users-table", flex="email", flex_max=50, muted=lambda row: row.get("status") != "active",
+            sort=("email", False)
         )
         self.keys_table = RecordTable(self.KEY_COLUMNS, id="user-keys", flex="comment", flex_max=40)
         yield self.title_widget()

@@ -32,15 +32,15 @@ class VendorRequestsPage(Page):
 
     # What to decide on first: who, what, how much, whether it is still open; then the details.
     COLUMNS = [
-        Column("id", N_("#"), 4, "right"),
+        Column("id", N_("#"), 3, "right", priority=1, fit=True),
         Column("on", N_("Asked on"), 10),
-        Column("organization_name", N_("Organization"), 16),
-        Column("product", N_("Product"), 16),
-        Column("wanted", N_("Wanted"), 12, "right"),
-        Column("state", N_("State"), 9, format=state_label),
-        Column("target", N_("For"), 8),
-        Column("actor", N_("Asked by"), 26),
-        Column("answer", N_("Answer"), 28),
+        Column("organization_name", N_("Organization"), 16, min_width=12, priority=1),
+        Column("product", N_("Product"), 16, min_width=12, priority=1),
+        Column("wanted", N_("Wanted"), 12, "right", priority=1),
+        Column("state", N_("State"), 9, format=state_label, priority=1),
+        Column("target", N_("For"), 8, priority=3),
+        Column("actor", N_("Asked by"), 26, priority=3),
+        Column("answer", N_("Answer"), 28, priority=3),
     ]
     BINDINGS = [
         Binding("a", "grant", N_("Grant"), id="vendor.grant", tooltip=N_("Grant the selected request (approve)")),

@@ -15,8 +15,10 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.actions import SkipAction
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.containers import ScrollableContainer
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -29,14 +31,87 @@ from elp_tui.widgets.safe import one_line
 
 @dataclass(frozen=True)
 class Column:
+    """One column. `width` is what it takes when there is room; the table gives it back down to
+    `min_width` when the screen is narrow, and lets it grow up to `max_width` when wide (an email).
+    `priority` 1 columns stay on screen first; when even their narrowest widths do not fit, the
+    columns of a higher number move past the right edge (left/right bring them in). `fit`: the
+    column takes the width of its longest value (a sequence number on a large log)."""
+
     key: str
     label: str  # message id, translated when drawn
     width: int
     align: str = "left"
     format: Callable[[Any], str] | None = None
+    min_width: int = 0  # 0: the same as width
+    max_width: int = 0  # 0: the same as width
+    priority: int = 2
+    fit: bool = False
+
+    @property
+    def narrowest(self) -> int:
+        return min(self.width, self.min_width) if self.min_width else self.width
+
+    @property
+    def widest(self) -> int:
+        return max(self.width, self.max_width)
 
 
-def _cell(value: Any, column: Column) -> str:
+GAP = 2  # spaces between two columns (and one before the first, one after the last)
+
+
+def layout_columns(columns: list[Column], room: int) -> list[Column]:
+    """The columns in the order they are drawn, with their widths for `room` cells.
+
+    Declared order when everything fits at its narrowest. Otherwise the most important columns
+    (by priority, then declared order) that fit at their narrowest come first, in declared order,
+    and the rest follow past the right edge. Space left over goes back to the columns on screen:
+    the important ones (priority 1 and 2) up to their declared width, then up to their widest;
+    then the others."""
+    if not columns:
+        return []
+    ranked_all = sorted(range(len(columns)), key=lambda i: (columns[i].priority, i))
+
+    def comfortable(indices: list[int]) -> bool:
+        """The important columns at their declared width, the others at their narrowest."""
+        cols = [columns[i] for i in indices]
+        return sum((c.width if c.priority <= 2 else c.narrowest) + GAP for c in cols) <= room
+
+    keep = len(ranked_all)
+    while keep and not comfortable(ranked_all[:keep]) and columns[ranked_all[keep - 1]].priority > 2:
+        keep -= 1  # the least important columns step past the right edge first
+    if comfortable(ranked_all[:keep]):
+        chosen = set(ranked_all[:keep])
+    elif sum(c.narrowest + GAP for c in columns) <= room:
+        chosen = set(range(len(columns)))
+    else:
+        chosen = set()
+        used = 0
+        for i in ranked_all:
+            need = columns[i].narrowest + GAP
+            if used + need > room and chosen:
+                break  # strictly by priority: a small unimportant column does not jump the queue
+            chosen.add(i)
+            used += need
+    on_screen = [replace(c, width=c.narrowest) for i, c in enumerate(columns) if i in chosen]
+    declared = {c.key: c for c in columns}
+    spare = room - sum(c.width + GAP for c in on_screen)
+    ranked = sorted(range(len(on_screen)), key=lambda i: (on_screen[i].priority, i))
+    # The important columns get their width, then grow (a whole email), before the others get theirs.
+    for goal, most in (("width", 2), ("widest", 2), ("width", 99), ("widest", 99)):
+        for i in ranked:
+            column = on_screen[i]
+            if spare <= 0 or column.priority > most:
+                continue
+            target = declared[column.key].width if goal == "width" else declared[column.key].widest
+            if column.width < target:
+                grow = min(spare, target - column.width)
+                on_screen[i] = replace(column, width=column.width + grow)
+                spare -= grow
+    rest = [c for i, c in enumerate(columns) if i not in chosen]
+    return on_screen + rest
+
+
+def _text(value: Any, column: Column) -> str:
     if column.format is not None:
         text = column.format(value)
     elif value is None:
@@ -45,7 +120,14 @@ def _cell(value: Any, column: Column) -> str:
         text = _("yes") if value else _("no")
     else:
         text = str(value)
-    text = one_line(text)
+    return one_line(text)
+
+
+def _cell(value: Any, column: Column) -> str:
+    return _pad(_text(value, column), column)
+
+
+def _pad(text: str, column: Column) -> str:
     width = column.width
     if cell_len(text) > width:
         text = set_cell_size(text, width - 1) + "…"
@@ -65,7 +147,12 @@ class _RowMessage(Message):
 
 
 class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
-    """Rows of dicts with a fixed header, cursor, filter and sort."""
+    """Rows of dicts with a fixed header, cursor, filter and sort.
+
+    Columns fit the width (see `layout_columns`); left/right scroll by one whole column, the
+    first column staying in place as the row's name; home returns to the first column. A key
+    the table cannot use (j on the last row, pgdn on a table that shows all its rows) goes on
+    to the page, so a table inside a scrolling page scrolls the page."""
 
     DEFAULT_CSS = """
     RecordTable {
@@ -94,15 +181,22 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
     BINDINGS = [
         Binding("j,down", "cursor_down", N_("Down"), show=False),
         Binding("k,up", "cursor_up", N_("Up"), show=False),
-        Binding("g,home", "cursor_top", N_("Top"), show=False),
-        Binding("G,end", "cursor_bottom", N_("Bottom"), show=False),
+        Binding("g,ctrl+home", "cursor_top", N_("Top"), show=False),
+        Binding("G,end,ctrl+end", "cursor_bottom", N_("Bottom"), show=False),
         Binding("pagedown", "page_down", N_("Page down"), show=False),
         Binding("pageup", "page_up", N_("Page up"), show=False),
+        Binding("right", "column_right", N_("Next column"), id="table.column_right", show=False,
+                tooltip=N_("Scroll the table right by one column")),
+        Binding("left", "column_left", N_("Previous column"), id="table.column_left", show=False,
+                tooltip=N_("Scroll the table left by one column")),
+        Binding("home", "column_home", N_("First column"), id="table.column_home", show=False,
+                tooltip=N_("Back to the first column (and to the top row when already there)")),
         Binding("enter", "select", N_("Select"), show=False),
-        Binding("o", "sort", N_("Sort"), tooltip=N_("Sort by the next column; press again to reverse")),
+        Binding("o", "sort", N_("Sort"), id="table.sort", tooltip=N_("Choose the column to sort by")),
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True)
+    counts: reactive[tuple[int, int]] = reactive((0, 0), always_update=True)  # (rows shown by the filter, all rows)
 
     class Highlighted(_RowMessage):
         """The cursor moved to `row` (None when the table is empty)."""
@@ -117,21 +211,28 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
         muted: Callable[[dict[str, Any]], bool] | None = None,
         flex: str | None = None,
         flex_max: int = 60,
+        sort: tuple[str, bool] | None = None,
         **kwargs: Any,
     ):
-        """`flex`: the key of a column that takes the width the others leave, from its declared
-        width up to `flex_max` (so an email column fits 80 columns and uses 120)."""
+        """`flex`: the key of a column that may grow up to `flex_max` (the same as its
+        `max_width`). `sort`: (column key, descending) the rows arrive in, shown by the arrow
+        on that column's header before anyone sorts."""
         super().__init__(**kwargs)
+        if flex is not None:
+            columns = [replace(c, max_width=max(c.max_width, flex_max)) if c.key == flex else c for c in columns]
         self.columns = columns
-        self._flex = flex
-        self._flex_bounds = (next((c.width for c in columns if c.key == flex), 0), flex_max)
         self._rows: list[dict[str, Any]] = []
         self._haystack: list[str] = []
         self._view: list[int] = []
         self._filter = ""
-        self.sort_key: str | None = None
-        self.sort_reverse = False
+        self._arrival_sort = sort
+        self.sort_key: str | None = sort[0] if sort else None
+        self.sort_reverse = bool(sort[1]) if sort else False
         self._muted = muted
+        self._fit: dict[str, int] = {}  # width of `fit` columns, from their longest value
+        self._room = 0
+        self._order: list[Column] = list(columns)  # laid out for `_room`
+        self.first_column = 0  # how many columns (after the first) are scrolled past on the left
 
     # -- data ----------------------------------------------------------------------
     @staticmethod
@@ -152,12 +253,23 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
         if haystack is None or len(haystack) != len(rows):
             haystack = self.build_haystack(self.columns, rows)
         self._haystack = haystack
+        self._measure()
         self._rebuild()
         if keep and current is not None:
             for pos, index in enumerate(self._view):
                 if self._rows[index].get(keep) == current.get(keep):
                     self.cursor = pos
                     break
+
+    def _measure(self) -> None:
+        fit = {}
+        for column in self.columns:
+            if column.fit:
+                longest = max((cell_len(_text(r.get(column.key), column)) for r in self._rows), default=0)
+                fit[column.key] = max(column.width, min(longest, column.widest) if column.max_width else longest)
+        if fit != self._fit:
+            self._fit = fit
+            self._relayout()
 
     def set_filter(self, text: str) -> None:
         self._filter = text.strip().lower()
@@ -180,7 +292,9 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
             view = [i for i, text in enumerate(self._haystack) if needle in text]
         else:
             view = list(range(len(self._rows)))
-        if self.sort_key is not None:
+        arrived_sorted = self._arrival_sort is not None and (self.sort_key, self.sort_reverse) == (
+            self._arrival_sort[0], bool(self._arrival_sort[1]))
+        if self.sort_key is not None and not arrived_sorted:
             key = self.sort_key
             rows = self._rows
 
@@ -192,9 +306,9 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
 
             view.sort(key=sort_value, reverse=self.sort_reverse)
         self._view = view
-        width = sum(c.width + 2 for c in self.columns)
-        self.virtual_size = Size(width, len(view) + 1)
+        self.virtual_size = Size(self._room, len(view) + 1)
         self.cursor = min(self.cursor, max(0, len(view) - 1))
+        self.counts = (len(view), len(self._rows))
         self.refresh()
 
     @property
@@ -214,13 +328,100 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
     def visible_rows(self) -> list[dict[str, Any]]:
         return [self._rows[i] for i in self._view]
 
+    # -- columns -------------------------------------------------------------------
+    def _relayout(self) -> None:
+        sized = [replace(c, width=self._fit[c.key]) if c.key in self._fit else c for c in self.columns]
+        self._order = layout_columns(sized, self._room)
+        self.first_column = min(self.first_column, max(0, len(self._order) - 2))
+        self.virtual_size = Size(self._room, len(self._view) + 1)
+        self.refresh()
+
+    def shown_columns(self) -> list[tuple[Column, int]]:
+        """The columns drawn now, each with the width it is drawn at: the first column, then
+        the rest from `first_column` on, the last one cut only if it keeps its narrowest width."""
+        if not self._order:
+            return []
+        columns = [self._order[0], *self._order[1 + self.first_column:]]
+        out: list[tuple[Column, int]] = []
+        left = self._room
+        for column in columns:
+            if column.width + GAP <= left:
+                out.append((column, column.width))
+                left -= column.width + GAP
+            else:
+                if left - GAP >= max(column.narrowest, 3) or not out:
+                    out.append((column, max(1, left - GAP)))
+                break
+        return out
+
+    @property
+    def columns_beyond(self) -> int:
+        """How many columns are past the right edge (not drawn, or drawn cut)."""
+        shown = self.shown_columns()
+        drawn = len(shown) + self.first_column
+        cut = 1 if shown and shown[-1][1] < shown[-1][0].width else 0
+        return len(self._order) - drawn + cut
+
+    def header_text(self) -> str:
+        """The header line as drawn, arrows included (what a person reads at the top)."""
+        return self._header_line().rstrip()
+
+    def _header_line(self) -> str:
+        cells = []
+        for column, width in self.shown_columns():
+            label = _(column.label)
+            arrow = ""
+            if column.key == self.sort_key:
+                arrow = " ▼" if self.sort_reverse else " ▲"
+            room = width - cell_len(arrow)
+            if cell_len(label) > room:
+                label = set_cell_size(label, max(0, room - 1)) + "…" if room > 1 else ""
+            cells.append(_pad(label + arrow, replace(column, width=width, align="left")))
+        before = "‹" if self.first_column else " "
+        after = "›" if self.columns_beyond else " "
+        line = before + "  ".join(cells)
+        return line + " " * max(0, self._room - cell_len(line) - 1) + after
+
+    def _row_line(self, row: dict[str, Any]) -> str:
+        return " " + "  ".join(_pad(_text(row.get(c.key), c), replace(c, width=w)) for c, w in self.shown_columns()) + " "
+
+    def action_column_right(self) -> None:
+        if not self.columns_beyond:
+            raise SkipAction()
+        self.first_column += 1
+        self.refresh()
+
+    def action_column_left(self) -> None:
+        if not self.first_column:
+            raise SkipAction()
+        self.first_column -= 1
+        self.refresh()
+
+    def action_column_home(self) -> None:
+        if self.first_column:
+            self.first_column = 0
+            self.refresh()
+        else:
+            self.action_cursor_top()
+
     # -- cursor --------------------------------------------------------------------
     def watch_cursor(self, old: int, new: int) -> None:
         self._scroll_to_cursor()
         self.refresh()
         self.post_message(self.Highlighted(self, self.current_row))
 
+    def _shows_all_rows(self) -> bool:
+        return len(self._view) + 1 <= self.scrollable_content_region.height
+
     def _scroll_to_cursor(self) -> None:
+        parent = self.parent
+        if isinstance(parent, ScrollableContainer) and parent.allow_vertical_scroll and self._shows_all_rows():
+            # A table that shows all its rows inside a scrolling page (the dashboard): the page
+            # follows the cursor. The header comes along with the first row.
+            area = self.virtual_region
+            top = area.y + (0 if self.cursor == 0 else self.cursor + 1)
+            parent.scroll_to_region(Region(area.x, top, area.width, 2 if self.cursor == 0 else 1), animate=False)
+            return
         body = max(1, self.scrollable_content_region.height - 1)
         top = int(self.scroll_y)
         if self.cursor < top:
@@ -229,8 +430,13 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor - body + 1, animate=False)
 
     def _move(self, to: int) -> None:
-        if self._view:
-            self.cursor = max(0, min(len(self._view) - 1, to))
+        """Move the cursor; a move that goes nowhere passes the key on to the page."""
+        if not self._view:
+            raise SkipAction()
+        to = max(0, min(len(self._view) - 1, to))
+        if to == self.cursor:
+            raise SkipAction()
+        self.cursor = to
 
     def action_cursor_down(self) -> None:
         self._move(self.cursor + 1)
@@ -245,9 +451,13 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
         self._move(len(self._view) - 1)
 
     def action_page_down(self) -> None:
+        if self._shows_all_rows():
+            raise SkipAction()  # nothing of its own to page: the page around it scrolls
         self._move(self.cursor + max(1, self.scrollable_content_region.height - 2))
 
     def action_page_up(self) -> None:
+        if self._shows_all_rows():
+            raise SkipAction()
         self._move(self.cursor - max(1, self.scrollable_content_region.height - 2))
 
     def action_select(self) -> None:
@@ -256,41 +466,36 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
             self.post_message(self.Selected(self, row))
 
     def action_sort(self) -> None:
-        keys = [c.key for c in self.columns]
-        if self.sort_key in keys:
-            index = keys.index(self.sort_key)
-            if not self.sort_reverse:
-                self.sort_by(keys[index], reverse=True)
-                return
-            self.sort_by(keys[(index + 1) % len(keys)], reverse=False)
-        else:
-            self.sort_by(keys[0], reverse=False)
+        from elp_tui.widgets.sort_menu import SortMenu
+
+        choices = [(c.key, _(c.label)) for c in self.columns]
+        self.app.push_screen(SortMenu(choices, self.sort_key, self.sort_reverse), self._sorted)
+
+    def _sorted(self, choice: tuple[str, bool] | None) -> None:
+        if choice is None:
+            return
+        self.sort_by(*choice)
         self.notify(self.sort_description(), timeout=2)
 
     def sort_description(self) -> str:
         label = next((_(c.label) for c in self.columns if c.key == self.sort_key), "")
-        arrow = "↓" if self.sort_reverse else "↑"
+        arrow = "▼" if self.sort_reverse else "▲"
         return _("Sorted by {column} {arrow}").format(column=label, arrow=arrow)
 
     def on_resize(self, event: events.Resize) -> None:
-        if self._flex is None:
-            return
-        low, high = self._flex_bounds
-        # Room for a vertical scrollbar is always kept, so rows arriving never add a horizontal one.
-        others = sum(c.width for c in self.columns if c.key != self._flex) + 2 * len(self.columns)
-        width = max(low, min(high, event.size.width - self.styles.scrollbar_size_vertical - others))
-        self.columns = [replace(c, width=width) if c.key == self._flex else c for c in self.columns]
-        self.virtual_size = Size(sum(c.width + 2 for c in self.columns), len(self._view) + 1)
-        self.refresh()
+        # Room for a vertical scrollbar is always kept, so rows arriving never change the layout.
+        room = max(1, event.size.width - self.styles.scrollbar_size_vertical)
+        if room != self._room:
+            self._room = room
+            self._relayout()
 
     # -- mouse ---------------------------------------------------------------------
     def on_click(self, event: events.Click) -> None:
-        x = event.x + int(self.scroll_x)
         if event.y == 0:
             edge = 0
-            for column in self.columns:
-                edge += column.width + 2
-                if x < edge:
+            for column, width in self.shown_columns():
+                edge += width + GAP
+                if event.x < edge:
                     self.sort_by(column.key)
                     self.notify(self.sort_description(), timeout=2)
                     return
@@ -306,27 +511,22 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
 
     # -- drawing -------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
+        scroll_y = int(self.scroll_y)
         width = self.size.width
         base = self.rich_style
         if y == 0:
-            header_style = self.get_component_rich_style("recordtable--header")
-            cells = []
-            for c in self.columns:
-                label = _(c.label)
-                if c.key == self.sort_key:
-                    label += " ↓" if self.sort_reverse else " ↑"
-                cells.append(_cell(label, Column(c.key, c.label, c.width, c.align)))
-            line = " " + "  ".join(cells) + " "
-            return Strip([Segment(line, base + header_style)]).crop_extend(scroll_x, scroll_x + width, base + header_style)
+            header_style = base + self.get_component_rich_style("recordtable--header")
+            return Strip([Segment(self._header_line(), header_style)]).crop_extend(0, width, header_style)
         pos = scroll_y + y - 1
         if pos >= len(self._view):
+            if pos == 0 and self._rows and self._filter:
+                muted = base + self.get_component_rich_style("recordtable--muted")
+                return Strip([Segment(" " + _("no rows match"), muted)]).crop_extend(0, width, base)
             return Strip.blank(width, base)
         row = self._rows[self._view[pos]]
-        line = " " + "  ".join(_cell(row.get(c.key), c) for c in self.columns) + " "
         style: Style = base
         if self._muted is not None and self._muted(row):
             style = base + self.get_component_rich_style("recordtable--muted")
         if pos == self.cursor:
             style = base + self.get_component_rich_style("recordtable--cursor")
-        return Strip([Segment(line, style)]).crop_extend(scroll_x, scroll_x + width, style)
+        return Strip([Segment(self._row_line(row), style)]).crop_extend(0, width, style)
