@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from operator import itemgetter
-from typing import Any
+from typing import Any, Collection
 
 
 from elp_tui.i18n import N_, _
@@ -634,12 +634,16 @@ class CreditsMixin(PortalBase):
         out.sort(key=lambda r: (r["expires_on"], r["activation_id"]), reverse=True)
         return out
 
-    def export_csv(self, actor: str) -> str:
+    def export_csv(self, actor: str, only: Collection[str] | None = None) -> str:
+        """Every license of the actor's organization as CSV; `only`: just these activation IDs
+        (the rows a filter shows)."""
         db = self.store.read()
         org = self._actor(db, actor)["organization"]
         banks = {b["id"]: b for b in db.find(T_BANKS, organization=org)}
         today_iso = self.today().isoformat()
         licenses = db.find(T_LICENSES, copy=False, organization=org)
+        if only is not None:
+            licenses = [lic for lic in licenses if lic["activation_id"] in only]
         licenses.sort(key=itemgetter("expires_on", "activation_id"), reverse=True)  # as list_licenses
         lines = [csv_row(CSV_COLUMNS)]
         commas = len(CSV_COLUMNS) - 1

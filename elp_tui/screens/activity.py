@@ -33,7 +33,7 @@ class ActivityPage(Page):
         Column("seq", N_("#"), 3, "right", priority=1, fit=True),  # as wide as the newest number
         Column("on", N_("Date"), 10, priority=1),
         Column("actor", N_("Who"), 28, min_width=16, max_width=40),
-        Column("action", N_("Action"), 17, min_width=14, priority=1),
+        Column("action", N_("Action"), 6, priority=1, fit=True),
         Column("target", N_("Target"), 20, min_width=12),
         Column("credits", N_("Credits"), 7, "right", _signed),
         Column("seats", N_("Seats"), 5, "right", _signed),

@@ -7,10 +7,13 @@ and commits what the admin confirmed.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import errno
 import os
 import re
+import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 from textual import work
 from textual.app import ComposeResult
@@ -18,15 +21,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
-from elp_tui.store.files import atomic_write
 from elp_tui.i18n import N_, _, ngettext
 from elp_tui.screens.dialogs.actions import ActionMenu
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dialogs.confirm import ConfirmDialog
 from elp_tui.screens.dialogs.form import FormDialog
 from elp_tui.screens.dialogs.licenses_forms import (
-    ASSIGN_NOTE, GENERATE_NOTE, RENEW_NOTE, RETURN_NOTE, ExportDoneDialog, assign_fields, generate_fields,
-    human_size, renew_fields, return_fields,
+    ASSIGN_NOTE, GENERATE_NOTE, LARGE_CLIPBOARD, RENEW_NOTE, RETURN_NOTE, ExportDoneDialog, assign_fields,
+    generate_fields, human_size, renew_fields, return_fields,
 )
 from elp_tui.widgets.filter import FilterBar
 from elp_tui.widgets.safe import content, plain
@@ -57,10 +59,50 @@ def export_name(org_id: str, today: str) -> str:
     return f"elp-licenses-{safe_org}-{today}.csv"
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """A reader sees the old file or the whole new one, never half a CSV."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, text.encode("utf-8"))
+def export_names(org_id: str, today: str, now: dt.datetime) -> Iterator[str]:
+    """The names a download may take, first free one wins: the day's name, then with the time,
+    then with a counter (two downloads in the same second)."""
+    base = export_name(org_id, today).removesuffix(".csv")
+    yield f"{base}.csv"
+    stamp = now.strftime("%H%M%S")
+    yield f"{base}-{stamp}.csv"
+    for n in range(2, 1000):
+        yield f"{base}-{stamp}-{n}.csv"
+
+
+def write_new_file(folder: Path, names: Iterable[str], text: str) -> Path:
+    """Write `text` under the first of `names` that is free, and never over an earlier file.
+
+    The CSV goes whole into a temp file, then is linked under its name: a reader never sees half
+    a CSV, and the link refuses a name that exists (two sessions downloading at once get two
+    files). Where links are not allowed, the file is created exclusively instead."""
+    folder.mkdir(parents=True, exist_ok=True)
+    payload = text.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".elp-export.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        for name in names:
+            path = folder / name
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                continue
+            except OSError:  # no hard links here (some network or FAT folders)
+                try:
+                    out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                except FileExistsError:
+                    continue
+                with os.fdopen(out, "wb") as fh:
+                    fh.write(payload)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            return path
+        raise FileExistsError(errno.EEXIST, _("every name for today's CSV is taken"), str(folder))
+    finally:
+        os.unlink(tmp)
 
 
 class LicensesPage(Page):
@@ -498,21 +540,43 @@ class LicensesPage(Page):
 
     @work(exclusive=True, group="licenses-export")
     async def _download_flow(self) -> None:
-        csv_text = await self.call_portal(self.portal.export_csv, self.me)
+        only: set[str] | None = None
+        table = self.table
+        if table.filter_text and table.row_count < table.total_count:
+            shown, total = table.row_count, table.total_count
+            scope = await self.app.push_screen_wait(ActionMenu(_("Download CSV"), [
+                ("all", ngettext("All {n} license", "All {n} licenses", total).format(n=total), "a", None),
+                ("shown", ngettext("Only the {n} license shown by the filter", "Only the {n} licenses shown by the filter",
+                                   shown).format(n=shown), "f", None),
+            ]))
+            if scope is None:
+                self.notify(_("Cancelled: nothing was written."), timeout=3, markup=False)
+                return
+            if scope == "shown":
+                only = {row["activation_id"] for row in table.visible_rows()}
+        csv_text = await self.call_portal(self.portal.export_csv, self.me, only=only)
         if csv_text is None:
             return
         org = self.elp.user.get("organization") or ""
-        path = export_dir() / export_name(org, self.portal.today().isoformat())
+        names = export_names(org, self.portal.today().isoformat(), dt.datetime.now())
         try:
-            await asyncio.to_thread(write_atomically, path, csv_text)
+            path = await asyncio.to_thread(write_new_file, export_dir(), names, csv_text)
         except OSError as exc:
-            self._say(_("Could not write {path}: {error}").format(path=str(path), error=exc.strerror or str(exc)),
+            self._say(_("Could not write {path}: {error}").format(path=str(export_dir()), error=exc.strerror or str(exc)),
                       severity="error", timeout=10)
             return
         data = csv_text.encode("utf-8")
         licenses = max(0, csv_text.count("\n") - 1)
         where = str(path.resolve())
-        copy = await self.app.push_screen_wait(ExportDoneDialog(where, licenses, len(data)))
+        copy = await self.app.push_screen_wait(ExportDoneDialog(where, licenses, len(data), filtered=only is not None))
+        if copy and len(data) > LARGE_CLIPBOARD:
+            copy = await self.app.push_screen_wait(ConfirmDialog(
+                _("Copy {size} to the clipboard?").format(size=human_size(len(data))),
+                [(N_("File"), where), (N_("Size"), human_size(len(data)))],
+                warning=_("This is more than 1 MB: it travels through your terminal (OSC 52), which may be slow "
+                          "or ignore it. The file is complete either way."),
+                confirm_label=N_("Copy"), danger=True,
+            ))
         if copy:
             self.app.copy_to_clipboard(csv_text)
             self._say(_("CSV copied to the clipboard ({size}). File: {path}").format(size=human_size(len(data)), path=where),

@@ -182,7 +182,8 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
         Binding("j,down", "cursor_down", N_("Down"), show=False),
         Binding("k,up", "cursor_up", N_("Up"), show=False),
         Binding("g,ctrl+home", "cursor_top", N_("Top"), show=False),
-        Binding("G,end,ctrl+end", "cursor_bottom", N_("Bottom"), show=False),
+        Binding("G", "cursor_bottom", N_("Bottom"), show=False),
+        Binding("end,ctrl+end", "end", N_("Bottom"), show=False),
         Binding("pagedown", "page_down", N_("Page down"), show=False),
         Binding("pageup", "page_up", N_("Page up"), show=False),
         Binding("right", "column_right", N_("Next column"), id="table.column_right", show=False,
@@ -367,19 +368,26 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
         return self._header_line().rstrip()
 
     def _header_line(self) -> str:
-        cells = []
-        for column, width in self.shown_columns():
+        line = "‹" if self.first_column else " "
+        overflow = 0  # cells the previous label took from the gap after it
+        for n, (column, width) in enumerate(self.shown_columns()):
             label = _(column.label)
             arrow = ""
             if column.key == self.sort_key:
                 arrow = " ▼" if self.sort_reverse else " ▲"
-            room = width - cell_len(arrow)
+            # The arrow may take the first cell of the gap after its column, so a label as wide
+            # as its column still reads whole: "Expiration▼".
+            if cell_len(label) + cell_len(arrow) > width:
+                arrow = arrow.strip()
+            room = width + 1 - cell_len(arrow) if arrow else width
             if cell_len(label) > room:
                 label = set_cell_size(label, max(0, room - 1)) + "…" if room > 1 else ""
-            cells.append(_pad(label + arrow, replace(column, width=width, align="left")))
-        before = "‹" if self.first_column else " "
+            text = label + arrow
+            if n:
+                line += " " * (GAP - overflow)
+            overflow = max(0, cell_len(text) - width)
+            line += text + " " * max(0, width - cell_len(text))
         after = "›" if self.columns_beyond else " "
-        line = before + "  ".join(cells)
         return line + " " * max(0, self._room - cell_len(line) - 1) + after
 
     def _row_line(self, row: dict[str, Any]) -> str:
@@ -401,8 +409,15 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
         if self.first_column:
             self.first_column = 0
             self.refresh()
+        elif self._shows_all_rows():
+            raise SkipAction()  # the page around a table that shows all its rows goes to its top
         else:
             self.action_cursor_top()
+
+    def action_end(self) -> None:
+        if self._shows_all_rows():
+            raise SkipAction()
+        self.action_cursor_bottom()
 
     # -- cursor --------------------------------------------------------------------
     def watch_cursor(self, old: int, new: int) -> None:

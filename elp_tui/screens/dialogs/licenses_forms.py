@@ -172,8 +172,9 @@ class ExportDoneDialog(TranslatedBindings, ModalScreen[bool]):
         Binding("escape", "close", N_("Close"), id="export.close"),
     ]
 
-    def __init__(self, path: str, licenses: int, size: int):
+    def __init__(self, path: str, licenses: int, size: int, *, filtered: bool = False):
         super().__init__()
+        self.filtered = filtered
         self.path = path
         self.licenses = licenses
         self.byte_size = size
@@ -181,8 +182,11 @@ class ExportDoneDialog(TranslatedBindings, ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(content(_("CSV written")), classes="dialog-title")
-            yield Static(content(_("{n} licenses (active, expired and returned), {size}, saved to:").format(
-                n=self.licenses, size=human_size(self.byte_size))))
+            if self.filtered:
+                said = _("{n} licenses (those the filter showed), {size}, saved to:")
+            else:
+                said = _("{n} licenses (active, expired and returned), {size}, saved to:")
+            yield Static(content(said.format(n=self.licenses, size=human_size(self.byte_size))))
             yield Static(content(self.path), id="export-path")
             yield Static(content(_("Press c to copy the CSV to your clipboard: it works over SSH too.")), classes="dialog-note")
             if self.byte_size > LARGE_CLIPBOARD:
