@@ -35,8 +35,8 @@ class ActivityPage(Page):
         Column("actor", N_("Who"), 28, min_width=16, max_width=40),
         Column("action", N_("Action"), 6, priority=1, fit=True),
         Column("target", N_("Target"), 20, min_width=12),
-        Column("credits", N_("Credits"), 7, "right", _signed),
-        Column("seats", N_("Seats"), 5, "right", _signed),
+        Column("credits", N_("Credits"), 7, "right", _signed, priority=3),
+        Column("seats", N_("Seats"), 5, "right", _signed, priority=3),
         Column("via", N_("Via key"), 16, format=short_fingerprint, priority=4),
         Column("details", N_("Details"), 70, min_width=20, priority=3),
     ]

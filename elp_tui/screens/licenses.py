@@ -145,7 +145,7 @@ class LicensesPage(Page):
     COLUMNS = [
         # Narrow screens keep the ID, who holds it, its status and expiry; the rest follows on the right.
         Column("activation_id", N_("Activation ID"), 19, priority=1),
-        Column("product", N_("Product"), 21, min_width=14),
+        Column("product", N_("Product"), 21, min_width=18),
         Column("assignee", N_("Assigned user email"), 30, format=_assignee, min_width=16, max_width=40, priority=1),
         Column("status", N_("Status"), 9, format=_label(STATUS_LABELS), priority=1),
         Column("expires_on", N_("Expiration"), 10, priority=1),
@@ -153,7 +153,7 @@ class LicensesPage(Page):
         Column("computers", N_("Computers"), 9, "right", min_width=5, priority=3),
         Column("type", N_("Type"), 9, format=_label(TYPE_LABELS), priority=3),
         Column("credits_used", N_("Credits used"), 12, "right", min_width=7, priority=3),
-        Column("bank", N_("Bank"), 7),
+        Column("bank", N_("Bank"), 7, priority=3),
         Column("bank_start", N_("Bank start"), 10, priority=4),
         Column("bank_expires_on", N_("Bank expiry"), 11, min_width=10, priority=3),
     ]

@@ -175,7 +175,7 @@ class MyLicensesPage(Page):
         Column("product", N_("Product"), 21, min_width=14, priority=1),
         Column("activation_id", N_("Activation ID"), 19, priority=1),
         Column("start", N_("Start date"), 10, priority=3),
-        Column("computers", N_("Computers"), 9, "right", priority=3),
+        Column("computers", N_("Computers"), 9, "right", min_width=5, priority=3),
         Column("expires_on", N_("Expiration"), 10, priority=1),
         Column("status", N_("Status"), 9, format=_status, priority=1),
     ]

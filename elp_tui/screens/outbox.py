@@ -48,10 +48,10 @@ class OutboxPage(Page):
     COLUMNS = [
         Column("id", N_("#"), 3, "right", priority=1, fit=True),
         Column("created_on", N_("Queued"), 10),
-        Column("to", N_("To"), 28, min_width=18, max_width=40, priority=1),
+        Column("to", N_("To"), 28, min_width=18, max_width=32, priority=1),
         Column("state_label", N_("State"), 8, priority=1),
         Column("attempts", N_("Tries"), 5, "right", priority=3),
-        Column("subject", N_("Subject"), 40),
+        Column("subject", N_("Subject"), 40, min_width=20, priority=3),
         Column("last_error", N_("Last error"), 50, format=lambda v: v or "", priority=3),
     ]
 

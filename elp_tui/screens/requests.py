@@ -45,7 +45,7 @@ class RequestsPanel(Vertical):
         Column("product", N_("Product"), 18, min_width=12),
         Column("amount", N_("Wanted"), 6, "right", priority=1),
         Column("state", N_("State"), 9, format=state_label, priority=1),
-        Column("answer", N_("Answer"), 28, priority=3),
+        Column("answer", N_("Answer"), 28, min_width=16),
         Column("actor", N_("Asked by"), 24, priority=3),
     ]
 

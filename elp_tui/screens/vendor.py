@@ -38,9 +38,9 @@ class VendorRequestsPage(Page):
         Column("product", N_("Product"), 16, min_width=12, priority=1),
         Column("wanted", N_("Wanted"), 12, "right", priority=1),
         Column("state", N_("State"), 9, format=state_label, priority=1),
-        Column("target", N_("For"), 8, priority=3),
+        Column("target", N_("For"), 8),
         Column("actor", N_("Asked by"), 26, priority=3),
-        Column("answer", N_("Answer"), 28, priority=3),
+        Column("answer", N_("Answer"), 28, min_width=16, priority=3),
     ]
     BINDINGS = [
         Binding("a", "grant", N_("Grant"), id="vendor.grant", tooltip=N_("Grant the selected request (approve)")),

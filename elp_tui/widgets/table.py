@@ -62,11 +62,12 @@ GAP = 2  # spaces between two columns (and one before the first, one after the l
 def layout_columns(columns: list[Column], room: int) -> list[Column]:
     """The columns in the order they are drawn, with their widths for `room` cells.
 
-    Declared order when everything fits at its narrowest. Otherwise the most important columns
-    (by priority, then declared order) that fit at their narrowest come first, in declared order,
-    and the rest follow past the right edge. Space left over goes back to the columns on screen:
-    the important ones (priority 1 and 2) up to their declared width, then up to their widest;
-    then the others."""
+    The important columns (priority 1 and 2) at their declared width and as many of the others
+    at their narrowest as fit (by priority, then declared order) are drawn, in declared order;
+    the rest follow past the right edge. When even the important ones do not fit, as many of
+    them as fit at their narrowest, strictly by priority. Space left over goes back to the
+    columns on screen: the important ones up to their declared width, then up to their widest
+    (a whole email); then the others."""
     if not columns:
         return []
     ranked_all = sorted(range(len(columns)), key=lambda i: (columns[i].priority, i))
@@ -77,19 +78,18 @@ def layout_columns(columns: list[Column], room: int) -> list[Column]:
         return sum((c.width if c.priority <= 2 else c.narrowest) + GAP for c in cols) <= room
 
     keep = len(ranked_all)
-    while keep and not comfortable(ranked_all[:keep]) and columns[ranked_all[keep - 1]].priority > 2:
+    while keep and not comfortable(ranked_all[:keep]):
         keep -= 1  # the least important columns step past the right edge first
-    if comfortable(ranked_all[:keep]):
+    important = [i for i in ranked_all if columns[i].priority <= 2]
+    if keep >= len(important):
         chosen = set(ranked_all[:keep])
-    elif sum(c.narrowest + GAP for c in columns) <= room:
-        chosen = set(range(len(columns)))
-    else:
+    else:  # even the important columns do not fit at their width: as many as fit at their narrowest
         chosen = set()
         used = 0
-        for i in ranked_all:
+        for i in important:
             need = columns[i].narrowest + GAP
             if used + need > room and chosen:
-                break  # strictly by priority: a small unimportant column does not jump the queue
+                break  # strictly by priority: a small column does not jump the queue
             chosen.add(i)
             used += need
     on_screen = [replace(c, width=c.narrowest) for i, c in enumerate(columns) if i in chosen]
@@ -386,7 +386,8 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
             if n:
                 line += " " * (GAP - overflow)
             overflow = max(0, cell_len(text) - width)
-            line += text + " " * max(0, width - cell_len(text))
+            pad = " " * max(0, width - cell_len(text))
+            line += (pad + text) if column.align == "right" else (text + pad)
         after = "›" if self.columns_beyond else " "
         return line + " " * max(0, self._room - cell_len(line) - 1) + after
 
