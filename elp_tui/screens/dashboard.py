@@ -169,11 +169,11 @@ class DashboardPage(Page):
     """
 
     COLUMNS = [
-        Column("product", N_("Product"), 22, min_width=14, priority=1),
+        Column("product", N_("Product"), 21, min_width=14, priority=1),
         Column("remaining", N_("Remaining credits"), 17, "right", min_width=9, priority=1),
         Column("nearest_expiry", N_("Bank expiration"), 15, format=_or_dash, min_width=10, priority=1),
         Column("days_left", N_("Days left"), 9, "right", _or_dash, priority=1),
-        Column("valid_banks", N_("Banks"), 5, "right"),
+        Column("valid_banks", N_("Banks"), 5, "right", priority=3),
     ]
     EXPIRING_COLUMNS = [
         Column("expires_on", N_("Expiration date"), 15, min_width=10, priority=1),

@@ -432,6 +432,8 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
     def _scroll_to_cursor(self) -> None:
         parent = self.parent
         if isinstance(parent, ScrollableContainer) and parent.allow_vertical_scroll and self._shows_all_rows():
+            if not self.has_focus:
+                return  # new rows arriving do not move the page under the reader
             # A table that shows all its rows inside a scrolling page (the dashboard): the page
             # follows the cursor. The header comes along with the first row.
             area = self.virtual_region
