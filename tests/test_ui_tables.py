@@ -162,6 +162,11 @@ async def test_sort_menu_chooses_the_column_and_the_arrow_follows(small_demo, tm
         await pilot.press("o", "escape")
         await until(pilot, lambda: not isinstance(app.screen, SortMenu), "menu closed")
         assert table.sort_key == "status" and table.sort_reverse
+        await pilot.press("less_than_sign")  # < and > move the sort to the column beside
+        await until(pilot, lambda: table.sort_key == "role", "sorted by role")
+        assert "Role ▲" in drawn(table, 0) and "Status" in drawn(table, 0) and "Status ▼" not in drawn(table, 0)
+        await pilot.press("greater_than_sign", "greater_than_sign")
+        await until(pilot, lambda: table.sort_key == "email", "round to the first column")
 
 
 # -- filter counts ---------------------------------------------------------------------------

@@ -123,10 +123,6 @@ def _text(value: Any, column: Column) -> str:
     return one_line(text)
 
 
-def _cell(value: Any, column: Column) -> str:
-    return _pad(_text(value, column), column)
-
-
 def _pad(text: str, column: Column) -> str:
     width = column.width
     if cell_len(text) > width:
@@ -194,6 +190,8 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
                 tooltip=N_("Back to the first column (and to the top row when already there)")),
         Binding("enter", "select", N_("Select"), show=False),
         Binding("o", "sort", N_("Sort"), id="table.sort", tooltip=N_("Choose the column to sort by")),
+        Binding("greater_than_sign", "sort_step(1)", N_("Sort by the next column"), id="table.sort_next", show=False),
+        Binding("less_than_sign", "sort_step(-1)", N_("Sort by the previous column"), id="table.sort_previous", show=False),
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True)
@@ -488,6 +486,11 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
 
         choices = [(c.key, _(c.label)) for c in self.columns]
         self.app.push_screen(SortMenu(choices, self.sort_key, self.sort_reverse), self._sorted)
+
+    def action_sort_step(self, step: int) -> None:
+        keys = [c.key for c in self.columns]
+        at = keys.index(self.sort_key) if self.sort_key in keys else (-1 if step > 0 else 0)
+        self._sorted((keys[(at + step) % len(keys)], False))
 
     def _sorted(self, choice: tuple[str, bool] | None) -> None:
         if choice is None:
