@@ -130,24 +130,32 @@ async def test_escape_at_the_form_or_the_confirmation_writes_nothing(portal, ban
         assert "new@lf.io is not a member yet" in dialog.warning
         assert "Credits to deduct: 6" in text
         await pilot.press("n")
+        # Cancelling the confirmation returns to the form with what was typed.
+        again = await form(pilot, app)
+        values, invalid = again.values()
+        assert values["months"] == 12 and values["email"] == "new@lf.io" and not invalid
+        await pilot.press("escape")
         await settle(pilot, app)
-        assert "nothing was changed" in messages(app)
+        assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
     assert store_bytes(portal.store.path) == before
 
 
-async def test_refused_quote_is_said_and_the_form_comes_back_with_the_input(portal, bank, tmp_path):
+async def test_refused_quote_stays_in_the_form_beside_its_field_with_the_input(portal, bank, tmp_path):
     before = store_bytes(portal.store.path)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_page(app, pilot)
         await pilot.press("a")
-        await form(pilot, app)
+        dialog = await form(pilot, app)
         # 200 node-lock licenses x 6 months: far more than the 100 credits
         await pilot.press("tab", "tab", "tab", "ctrl+u", *"200", "tab", "tab", *ANA, "ctrl+s")
-        await until(pilot, lambda: "short" in messages(app), "refusal")
-        again = await form(pilot, app)
-        values, invalid = again.values()
+        await until(pilot, lambda: "short" in dialog.shown_error("quantity"), "refusal beside the quantity")
+        assert app.screen is dialog and dialog.focused.id == "field-quantity"
+        assert "short" not in messages(app)  # beside the field, not a toast
+        values, invalid = dialog.values()
         assert values["quantity"] == 200 and values["email"] == ANA and not invalid
+        await pilot.press("ctrl+u", "2")  # typing again clears the refusal
+        assert dialog.shown_error("quantity") == ""
         await pilot.press("escape")
         await settle(pilot, app)
     assert store_bytes(portal.store.path) == before
@@ -167,10 +175,11 @@ async def test_stale_quote_with_credits_gone_is_refused_and_nothing_is_written(p
         make(other, bank, months=1, quantity=100, email=ANA)
         changed = store_bytes(portal.store.path)
         await pilot.press("y")
-        await until(pilot, lambda: "data changed" in messages(app), "stale refusal")
-        await settle(pilot, app)
-        assert not isinstance(app.screen, ConfirmDialog)
+        dialog = await form(pilot, app)
+        await until(pilot, lambda: "data changed" in dialog.shown_error(), "stale refusal in the form")
         await until(pilot, lambda: page.table.total_count == 100, "reload")
+        await pilot.press("escape")
+        await settle(pilot, app)
     assert store_bytes(portal.store.path) == changed
     assert remaining(portal, bank["id"]) == 0
 
@@ -339,19 +348,16 @@ async def test_assign_refuses_before_confirming_and_the_portal_says_who_is_invit
         page = await open_page(app, pilot)
         await select(pilot, page, lic["activation_id"])
         await pilot.press("s")
-        await form(pilot, app)
+        assign = await form(pilot, app)
         await pilot.press(*BOB, "enter")
-        await until(pilot, lambda: "is inactive" in messages(app), "refusal")
-        await settle(pilot, app)
-        assert not isinstance(app.screen, (FormDialog, ConfirmDialog))  # refused before the confirmation
+        # Refused before the confirmation, beside the email, the form still open.
+        await until(pilot, lambda: "is inactive" in assign.shown_error("email"), "refusal")
+        assert app.screen is assign and assign.focused.id == "field-email"
         assert store_bytes(portal.store.path) == before
-        await until(pilot, lambda: page.table.row_count == 1 and page.table.current_row is not None, "row")
-        page.table.focus()
-        await pilot.press("s")
-        await form(pilot, app)
-        await pilot.press(*carol, "enter")
+        await pilot.press("ctrl+u", *carol, "enter")
         dialog = await confirmation(pilot, app)
         assert ("Assign to", carol) in dialog.rows and "will be invited" in dialog.warning
+        assert app.screen.focused.id == "cancel"  # inviting someone new is not one stray Enter away
         await pilot.press("y")
         await settle(pilot, app)
     assert license_row(portal, lic["activation_id"])["assignee"] == carol

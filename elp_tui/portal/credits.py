@@ -174,7 +174,7 @@ class CreditsMixin(PortalBase):
         bank = self._org_bank(db, me, bank_id)
         self._vendor_or_refuse(db, bank["product"])  # type: ignore[attr-defined]
         if self.today().isoformat() >= bank["expires_on"]:
-            raise RuleViolation(expired_bank_request(bank["id"], bank["expires_on"]))
+            raise RuleViolation(expired_bank_request(bank["id"], bank["expires_on"]), field="bank")
         return bank, credits
 
     def _quote_request_credits(self, db: View, me: dict[str, Any], bank_id: str, credits: Any) -> CreditRequestQuote:
@@ -265,10 +265,11 @@ class CreditsMixin(PortalBase):
                 _(
                     "{email} belongs to another organization: they must be removed there before they can "
                     "receive licenses here."
-                ).format(email=address)
+                ).format(email=address), field="email",
             )
         if user["status"] == UserStatus.inactive.value:
-            raise RuleViolation(_("{email} is inactive: reactivate them on the Users page first.").format(email=address))
+            raise RuleViolation(_("{email} is inactive: reactivate them on the Users page first.").format(email=address),
+                                field="email")
         return address, False
 
     # -- generate ----------------------------------------------------------------
@@ -293,13 +294,13 @@ class CreditsMixin(PortalBase):
             raise RuleViolation(
                 _("Bank {bank} holds {bank_product} credits, not {product}: pick a {product} bank.").format(
                     bank=bank["id"], bank_product=bank["product"], product=product
-                )
+                ), field="bank",
             )
         if today >= bank_end:
             raise RuleViolation(
                 _("Bank {bank} expired on {date}: its credits are lost. Pick a valid bank or request credits.").format(
                     bank=bank["id"], date=bank_end
-                )
+                ), field="bank",
             )
         # The allowed starts, said in every refusal: today or later, within the bank's validity.
         first, last = max(today, bank_start), bank_end - dt.timedelta(days=1)
@@ -307,19 +308,19 @@ class CreditsMixin(PortalBase):
             raise InvalidInput(
                 _("Start date {start} is in the past: pick a start from {first} to {last} (bank {bank} runs until {bank_end}).").format(
                     start=start_d, first=first, last=last, bank=bank["id"], bank_end=bank_end
-                )
+                ), field="start",
             )
         if start_d < bank_start:
             raise RuleViolation(
                 _("Start date {start} is before bank {bank} starts ({bank_start}): pick a start from {first} to {last}.").format(
                     start=start_d, bank=bank["id"], bank_start=bank_start, first=first, last=last
-                )
+                ), field="start",
             )
         if start_d >= bank_end:
             raise RuleViolation(
                 _("Start date {start} is not before bank {bank} expires ({bank_end}): pick a start from {first} to {last}.").format(
                     start=start_d, bank=bank["id"], bank_end=bank_end, first=first, last=last
-                )
+                ), field="start",
             )
         address, invites = self._recipient(db, me, email)
         full_end = add_months(start_d, months)
@@ -337,7 +338,7 @@ class CreditsMixin(PortalBase):
                 ).format(
                     bank=bank["id"], remaining=remaining, credits=credits, computers=licenses * computers,
                     months=charged_months, short=credits - remaining,
-                )
+                ), field="quantity",
             )
         return GenerateQuote(
             bank=bank["id"], product=bank["product"], type=kind, months=months, quantity=quantity, start=start_d,

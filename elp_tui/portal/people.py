@@ -103,12 +103,13 @@ class PeopleMixin(PortalBase):
         existing = self._user(db, address)
         if existing is not None:
             if existing.get("organization") == me["organization"]:
-                raise RuleViolation(_("{email} is already a member of your organization.").format(email=address))
+                raise RuleViolation(_("{email} is already a member of your organization.").format(email=address),
+                                    field="email")
             raise RuleViolation(
                 _(
                     "{email} belongs to another organization: a user belongs to one organization at a time. "
                     "They must be removed there first (and hold no licenses there)."
-                ).format(email=address)
+                ).format(email=address), field="email",
             )
         return address, role_v
 
@@ -353,7 +354,8 @@ class PeopleMixin(PortalBase):
         wanted = [product_version(b, _("A build version")) for b in builds if b and b.strip()]
         catalog = self._org_product(db, me["organization"], product)
         if not wanted:
-            raise InvalidInput(_("Enabling the restriction with no build selected is refused: select at least one build."))
+            raise InvalidInput(_("Enabling the restriction with no build selected is refused: select at least one build."),
+                               field="builds")
         known = {b["version"] for b in catalog.get("builds", [])}
         unknown = [b for b in wanted if b not in known]
         if unknown:

@@ -13,6 +13,7 @@ from textual.widgets import Input, Static
 
 from elp_tui.i18n import _
 from elp_tui.portal import PortalError, StaleQuote
+from elp_tui.screens.dialogs.form import KEEP_FORM
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.safe import content, plain
 
@@ -160,6 +161,26 @@ class Page(TranslatedBindings, Vertical):
                     return None
                 self.notify(plain(str(exc)), severity="warning", timeout=8, markup=False)
                 quote = exc.fresh
+
+    async def quote_confirm_commit(
+        self, quote: Callable[[], Any], dialog: Callable[[Any], "ConfirmDialog"], commit: Callable[[Any], Any],
+    ) -> Any:
+        """A form's submit (FormDialog(submit=...)): the portal's quote, its confirmation, the commit.
+        A refusal (of the quote or the commit) is raised for the form to show beside its field;
+        cancelling the confirmation returns KEEP_FORM, the form still open with what was typed;
+        a quote that no longer holds comes back fresh and is confirmed again (nothing was written)."""
+        quoted = await asyncio.to_thread(quote)
+        while True:
+            if not await self.app.push_screen_wait(dialog(quoted)):
+                return KEEP_FORM
+            try:
+                return await asyncio.to_thread(commit, quoted)
+            except StaleQuote as exc:
+                if exc.fresh is None:  # no longer possible: said in the form; the page shows what changed
+                    self.reload()
+                    raise
+                self.notify(plain(str(exc)), severity="warning", timeout=8, markup=False)
+                quoted = exc.fresh
 
     def has_filter(self) -> bool:
         return any(w.has_class("filter") for w in self.query(Input).results())

@@ -22,7 +22,7 @@ from elp_tui.store.files import atomic_write
 from elp_tui.i18n import N_, _, ngettext
 from elp_tui.screens.dialogs.actions import ActionMenu
 from elp_tui.screens.base import Page, PageAction
-from elp_tui.screens.dialogs.confirm import ConfirmDialog
+from elp_tui.screens.dialogs.confirm import ConfirmDialog, spends_many
 from elp_tui.screens.dialogs.form import FormDialog
 from elp_tui.screens.dialogs.licenses_forms import (
     ASSIGN_NOTE, GENERATE_NOTE, RENEW_NOTE, RETURN_NOTE, ExportDoneDialog, assign_fields, generate_fields,
@@ -254,15 +254,12 @@ class LicensesPage(Page):
     def _say(self, message: str, severity: str = "information", timeout: float = 6) -> None:
         self.notify(plain(message), severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
 
-    # -- confirm, then commit (a stale quote shows the fresh one) -------------------------
-    async def _confirm_and_commit(
-        self, title: str, quote: Any, commit: Callable[[str, Any], Any], confirm_label: str,
-        warning: Callable[[Any], str],
-    ) -> Any:
-        return await self.confirm_and_commit(
-            lambda q: ConfirmDialog(title, q.lines(), warning=warning(q), confirm_label=confirm_label),
-            lambda q: commit(self.me, q),
-            quote,
+    # -- quote, confirm, then commit, from within the form ----------------------------------
+    def _credits_dialog(self, title: str, confirm_label: str, warning: Callable[[Any], str]) -> Callable[[Any], ConfirmDialog]:
+        """The confirmation of a quote that spends credits: many credits (or an invitation) open it on Cancel."""
+        return lambda q: ConfirmDialog(
+            title, q.lines(), warning=warning(q), confirm_label=confirm_label,
+            careful=spends_many(q.credits) or bool(getattr(q, "invites_recipient", False)),
         )
 
     # -- add licenses --------------------------------------------------------------------
@@ -296,22 +293,21 @@ class LicensesPage(Page):
             return
         today = self.portal.today().isoformat()
         values: dict[str, Any] = {"bank": self._preferred_bank(valid)}
-        while True:
-            answer = await self.app.push_screen_wait(
-                FormDialog(_("Add licenses"), generate_fields(valid, values, today), submit_label=N_("Review"),
-                           note=_(GENERATE_NOTE))
+
+        async def submit(answer: dict[str, Any]) -> Any:
+            # A refusal shows beside its field, the form open; cancelling the confirmation returns to it.
+            return await self.quote_confirm_commit(
+                lambda: self.portal.quote_generate(
+                    self.me, bank=answer["bank"], type=answer["type"], months=answer["months"],
+                    quantity=answer["quantity"], start=answer["start"], email=answer["email"],
+                ),
+                self._credits_dialog(_("Confirm new licenses"), N_("Add licenses"), self._generate_warning),
+                lambda q: self.portal.generate(self.me, q),
             )
-            if answer is None:
-                return
-            values = answer
-            quote = await self.call_portal(
-                self.portal.quote_generate, self.me, bank=answer["bank"], type=answer["type"], months=answer["months"],
-                quantity=answer["quantity"], start=answer["start"], email=answer["email"],
-            )
-            if quote is not None:
-                break  # a refusal was shown: the form comes back with what was typed
-        created = await self._confirm_and_commit(
-            _("Confirm new licenses"), quote, self.portal.generate, N_("Add licenses"), self._generate_warning,
+
+        created = await self.app.push_screen_wait(
+            FormDialog(_("Add licenses"), generate_fields(valid, values, today), submit_label=N_("Review"),
+                       note=_(GENERATE_NOTE), submit=submit)
         )
         if created is None:
             return
@@ -359,23 +355,18 @@ class LicensesPage(Page):
 
     @work(exclusive=True, group="licenses-flow")
     async def _renew_flow(self, row: dict[str, Any]) -> None:
-        values: dict[str, Any] = {}
-        while True:
-            answer = await self.app.push_screen_wait(
-                FormDialog(_("Renew license {aid}").format(aid=row["activation_id"]), renew_fields(row, values),
-                           submit_label=N_("Review"), note=_(RENEW_NOTE))
+        async def submit(answer: dict[str, Any]) -> Any:
+            return await self.quote_confirm_commit(
+                lambda: self.portal.quote_renew(
+                    self.me, row["activation_id"], months=answer["months"], computers=answer.get("computers"),
+                ),
+                self._credits_dialog(_("Confirm renewal"), N_("Renew"), self._renew_warning),
+                lambda q: self.portal.renew(self.me, q),
             )
-            if answer is None:
-                return
-            values = answer
-            quote = await self.call_portal(
-                self.portal.quote_renew, self.me, row["activation_id"], months=answer["months"],
-                computers=answer.get("computers"),
-            )
-            if quote is not None:
-                break
-        renewed = await self._confirm_and_commit(
-            _("Confirm renewal"), quote, self.portal.renew, N_("Renew"), self._renew_warning,
+
+        renewed = await self.app.push_screen_wait(
+            FormDialog(_("Renew license {aid}").format(aid=row["activation_id"]), renew_fields(row),
+                       submit_label=N_("Review"), note=_(RENEW_NOTE), submit=submit, refusal_field="months")
         )
         if renewed is None:
             return
@@ -405,34 +396,40 @@ class LicensesPage(Page):
 
     @work(exclusive=True, group="licenses-flow")
     async def _return_flow(self, row: dict[str, Any]) -> None:
-        answer = await self.app.push_screen_wait(
-            FormDialog(_("Return license"), return_fields(row), submit_label=N_("Review"), note=_(RETURN_NOTE))
-        )
-        if answer is None:
-            return
         aid = row["activation_id"]
-        # The portal's checks (fresh data) before the confirmation: never confirm what it will refuse.
-        if await self.call_portal(self.portal.quote_return, self.me, aid, answer["email"]) is None:
-            return
-        ok = await self.app.push_screen_wait(ConfirmDialog(
-            _("Return license {aid}?").format(aid=aid),
-            [
-                (N_("Activation ID"), aid),
-                (N_("Product"), row["product"]),
-                (N_("User"), answer["email"]),
-                (N_("Expires on"), _("{date} (unchanged)").format(date=row["expires_on"])),
-                (N_("Credits back"), _("none")),
-            ],
-            warning=_("{email} can no longer use this license. It stays returned until you assign it.").format(
-                email=answer["email"]),
-            confirm_label=N_("Return"), danger=True,
-        ))
-        if not ok:
-            self._say(_("Cancelled: nothing was changed."), timeout=3)
-            return
-        done = await self.call_portal(self.portal.return_license, self.me, aid, answer["email"])
+
+        def dialog(email: str) -> ConfirmDialog:
+            return ConfirmDialog(
+                _("Return license {aid}?").format(aid=aid),
+                [
+                    (N_("Activation ID"), aid),
+                    (N_("Product"), row["product"]),
+                    (N_("User"), email),
+                    (N_("Expires on"), _("{date} (unchanged)").format(date=row["expires_on"])),
+                    (N_("Credits back"), _("none")),
+                ],
+                warning=_("{email} can no longer use this license. It stays returned until you assign it.").format(
+                    email=email),
+                confirm_label=N_("Return"), danger=True,
+            )
+
+        async def submit(answer: dict[str, Any]) -> Any:
+            def checked() -> str:
+                # The portal's checks (fresh data) before the confirmation: never confirm what it will refuse.
+                self.portal.quote_return(self.me, aid, answer["email"])
+                return answer["email"]
+
+            return await self.quote_confirm_commit(
+                checked,
+                dialog,
+                lambda email: self.portal.return_license(self.me, aid, email),
+            )
+
+        done = await self.app.push_screen_wait(
+            FormDialog(_("Return license"), return_fields(row), submit_label=N_("Review"), note=_(RETURN_NOTE),
+                       submit=submit, refusal_field="email")
+        )
         if done is None:
-            self.reload()
             return
         self._say(_("License {aid} returned: press s to assign it to another member.").format(aid=aid), timeout=8)
         self.reload()
@@ -450,18 +447,7 @@ class LicensesPage(Page):
 
     @work(exclusive=True, group="licenses-flow")
     async def _assign_flow(self, row: dict[str, Any]) -> None:
-        answer = await self.app.push_screen_wait(
-            FormDialog(_("Assign license"), assign_fields(row), submit_label=N_("Review"), note=_(ASSIGN_NOTE))
-        )
-        if answer is None:
-            return
         aid = row["activation_id"]
-        # The portal's quote: refusals (another organization's member, an inactive user) come before
-        # the confirmation, and it says whether the recipient will be invited.
-        quote = await self.call_portal(self.portal.quote_assign, self.me, aid, answer["email"])
-        if quote is None:
-            self.reload()
-            return
 
         def dialog(quote: dict[str, Any]) -> ConfirmDialog:
             email = quote["email"]
@@ -478,13 +464,23 @@ class LicensesPage(Page):
                     (N_("Expires on"), quote["expires_on"]),
                     (N_("Assign to"), email),
                 ],
-                warning=warning, confirm_label=N_("Assign"),
+                warning=warning, confirm_label=N_("Assign"), careful=bool(quote["invites"]),
             )
 
-        done = await self.confirm_and_commit(
-            dialog, lambda q: self.portal.assign_license(self.me, aid, q["email"], q), quote)
+        async def submit(answer: dict[str, Any]) -> Any:
+            # The portal's quote: refusals (another organization's member, an inactive user) come before
+            # the confirmation, and it says whether the recipient will be invited.
+            return await self.quote_confirm_commit(
+                lambda: self.portal.quote_assign(self.me, aid, answer["email"]),
+                dialog,
+                lambda q: self.portal.assign_license(self.me, aid, q["email"], q),
+            )
+
+        done = await self.app.push_screen_wait(
+            FormDialog(_("Assign license"), assign_fields(row), submit_label=N_("Review"), note=_(ASSIGN_NOTE),
+                       submit=submit, refusal_field="email")
+        )
         if done is None:
-            self.reload()
             return
         self._say(_("License {aid} assigned to {email}; an email to them is queued.").format(aid=aid, email=done["assignee"]),
                   timeout=8)
