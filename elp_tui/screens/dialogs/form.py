@@ -195,8 +195,12 @@ class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
         others = sum(w.outer_size.height + w.styles.margin.height for w in frame.children if w is not fields and w.display)
         room = int(self.size.height * 0.95) - frame.styles.gutter.height - others
         fields.styles.max_height = max(3, room)
-        if self.focused is not None:
-            self.focused.scroll_visible(animate=False)
+        focused = self.focused
+        if focused is not None:
+            focused.scroll_visible(animate=False)
+            refusal = self.query(f"#error-{(focused.id or '').removeprefix('field-')}")
+            if refusal and not refusal.first().has_class("-ok"):
+                refusal.first().scroll_visible(animate=False)  # the field's refusal in sight too
 
     def _raw(self, spec: Field) -> Any:
         widget = self.query_one(f"#field-{spec.name}")
