@@ -124,8 +124,10 @@ async def test_request_credits_cancel_at_form_and_at_confirmation_writes_nothing
         await pilot.press("q")
         await pilot.pause()
         await pilot.press(*"30", "ctrl+s")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmDialog)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirmation")
+        await pilot.press("escape")  # back to the form, as typed
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), "the form again")
+        assert app.screen.values()[0]["credits"] == 30
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
@@ -367,6 +369,6 @@ async def test_request_credits_on_an_expired_bank_is_refused_before_confirming(p
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, FormDialog), "request form")
         await pilot.press(*"10", "ctrl+s")
-        await until(pilot, lambda: "expired" in messages(app), "the refusal")
-        assert not isinstance(app.screen, ConfirmDialog)  # no "Request 10 credits?" for a bank that takes none
+        await until(pilot, lambda: "expired" in app.screen.shown_error("bank"), "the refusal")
+        assert isinstance(app.screen, FormDialog)  # no "Request 10 credits?" for a bank that takes none
     assert store_bytes(portal.store.path) == before

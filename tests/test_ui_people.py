@@ -199,14 +199,14 @@ async def test_invite_confirms_the_stored_address_and_refuses_a_member_before_co
         await on_screen(pilot, FormDialog)
         await pilot.press(*ANA.upper())  # the same member, typed in capitals
         await pilot.press("ctrl+s")
-        await back_on_page(pilot)  # no "Invite this user?" for someone already here
-        assert "already a member" in messages(app)
-        await pilot.press("a")
-        await on_screen(pilot, FormDialog)
-        await pilot.press(*NEW.upper())
+        # No "Invite this user?" for someone already here: said beside the email, the form open.
+        await until(pilot, lambda: "already a member" in pilot.app.screen.shown_error("email"), "refusal")
+        await pilot.press("ctrl+u", *NEW.upper())
         await pilot.press("ctrl+s")
         dialog = await on_screen(pilot, ConfirmDialog)
         assert NEW in confirm_text(dialog) and NEW.upper() not in confirm_text(dialog)  # what will be stored
+        await pilot.press("escape")
+        await on_screen(pilot, FormDialog)  # back to the form, as typed
         await pilot.press("escape")
         await back_on_page(pilot)
     assert file_bytes(portal) == before
@@ -227,6 +227,9 @@ async def test_invite_cancelled_at_form_or_confirmation_writes_nothing(portal, t
         await pilot.press(*NEW)
         await pilot.press("ctrl+s")
         await on_screen(pilot, ConfirmDialog)
+        await pilot.press("escape")
+        dialog = await on_screen(pilot, FormDialog)  # back to the form, as typed
+        assert dialog.values()[0]["email"] == NEW
         await pilot.press("escape")
         await back_on_page(pilot)
     assert file_bytes(portal) == before
@@ -527,9 +530,10 @@ async def test_restrict_with_no_build_is_refused_and_cancel_writes_nothing(porta
         await pilot.press("e")
         await on_screen(pilot, FormDialog)
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: "no build selected" in messages(app), "the refusal")
+        await until(pilot, lambda: "no build selected" in app.screen.shown_error("builds"), "the refusal")
+        await pilot.press("escape")
         await back_on_page(pilot)
-        # Escape at the form, then at the confirmation.
+        # Escape at the form, then at the confirmation (back to the form), then at the form.
         await pilot.press("e")
         await on_screen(pilot, FormDialog)
         await pilot.press("space", "escape")
@@ -539,6 +543,8 @@ async def test_restrict_with_no_build_is_refused_and_cancel_writes_nothing(porta
         await pilot.press("space", "ctrl+s")
         await on_screen(pilot, ConfirmDialog)
         await pilot.press("n")
+        await on_screen(pilot, FormDialog)
+        await pilot.press("escape")
         await back_on_page(pilot)
     assert file_bytes(portal) == before
 

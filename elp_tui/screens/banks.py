@@ -214,6 +214,32 @@ class BanksPage(Page):
 
     @work(exclusive=True, group="banks-request")
     async def _request_credits(self, bank: dict[str, Any]) -> None:
+        contact: dict[str, str] = {}
+
+        def quote_with_contact(values: dict[str, Any]) -> Any:
+            # An expired bank, a bad number, no vendor set up: said in the form, before confirming.
+            quoted = self.portal.quote_request_credits(self.me, bank["id"], values["credits"])
+            contact["email"] = (self.portal.vendor_contact(self.me, quoted["product"]) or {}).get("email", "")
+            return quoted
+
+        async def submit(values: dict[str, Any]) -> Any:
+            return await self.quote_confirm_commit(
+                lambda: quote_with_contact(values),
+                lambda q: ConfirmDialog(
+                    _("Request {n} credits from the vendor?").format(n=q["credits"]),
+                    [
+                        (N_("Bank"), q["bank"]),
+                        (N_("Product"), q["product"]),
+                        (N_("Credits requested"), str(q["credits"])),
+                        (N_("Requested so far"), str(q["requested"])),
+                        (N_("Granted so far"), str(q["granted"])),
+                        (N_("Email to (queued)"), contact["email"]),
+                    ],
+                    confirm_label=N_("Record request"),
+                ),
+                lambda q: (q, self.portal.request_credits(self.me, q["bank"], q["credits"], q)),
+            )
+
         form = FormDialog(
             _("Request credits"),
             [
@@ -221,32 +247,13 @@ class BanksPage(Page):
                 Field("credits", N_("Credits wanted"), kind="int", placeholder=_("e.g. 100")),
             ],
             note=_("The vendor's enterprise team receives the request by email and grants the credits; refresh the banks to see them."),
+            submit=submit, refusal_field="credits",
         )
-        values = await self.app.push_screen_wait(form)
-        if not values:
+        result = await self.app.push_screen_wait(form)
+        if not result:
             return
-        quote = await self.call_portal(self.portal.quote_request_credits, self.me, bank["id"], values["credits"])
-        if quote is None:  # an expired bank, a bad number, no vendor set up: said before asking to confirm
-            return
-        vendor_email = (self.portal.vendor_contact(self.me, quote["product"]) or {}).get("email", "")
-        done = await self.confirm_and_commit(
-            lambda q: ConfirmDialog(
-                _("Request {n} credits from the vendor?").format(n=q["credits"]),
-                [
-                    (N_("Bank"), q["bank"]),
-                    (N_("Product"), q["product"]),
-                    (N_("Credits requested"), str(q["credits"])),
-                    (N_("Requested so far"), str(q["requested"])),
-                    (N_("Granted so far"), str(q["granted"])),
-                    (N_("Email to (queued)"), vendor_email),
-                ],
-                confirm_label=N_("Record request"),
-            ),
-            lambda q: self.portal.request_credits(self.me, q["bank"], q["credits"], q),
-            quote,
-        )
-        if done is None:
-            return
+        quote, done = result
+        vendor_email = contact["email"]
         credits = quote["credits"]
         self.elp.notify(
             _("Request for {n} credits of {product} recorded; its email to the vendor ({email}) is queued.").format(

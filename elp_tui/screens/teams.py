@@ -243,29 +243,30 @@ class TeamsPage(Page):
     @work(exclusive=True, group="teams-flow")
     async def _create_flow(self) -> None:
         current = (self.table.current_row or {}).get("product")
-        values = await self.app.push_screen_wait(
+
+        async def submit(values: dict[str, Any]) -> Any:
+            # The portal's checks (a name taken, `animation` beside `Animation`) before the confirmation.
+            return await self.quote_confirm_commit(
+                lambda: self.portal.quote_create_team(self.me, values["name"], values["product"]),
+                lambda q: ConfirmDialog(
+                    _("Create this team?"),
+                    [(N_("Team"), q["name"]), (N_("Seat pool"), q["product"])],
+                    warning=_("The team starts empty; add members with a."),
+                    confirm_label=N_("Create"),
+                ),
+                lambda q: self.portal.create_team(self.me, q["name"], q["product"]),
+            )
+
+        team = await self.app.push_screen_wait(
             FormDialog(
                 _("Create a team"),
                 [Field("name", N_("Team name"), "name"), self._pool_field("product", N_("Seat pool"), current)],
                 submit_label=N_("Create"),
                 note=_("Members of the team take seats of its pool; a member in several teams holds one seat."),
+                submit=submit, refusal_field="name",
             )
         )
-        if not values:
-            return
-        name, product = values["name"], values["product"]
-        ok = await self.app.push_screen_wait(
-            ConfirmDialog(
-                _("Create this team?"),
-                [(N_("Team"), name), (N_("Seat pool"), product)],
-                warning=_("The team starts empty; add members with a."),
-                confirm_label=N_("Create"),
-            )
-        )
-        if not ok:
-            return
-        team = await self.call_portal(self.portal.create_team, self.me, name, product)
-        if team is not None:
+        if team:
             self._select_after = team["id"]
             self.done(_("Team {team} created.").format(team=team["name"]))
 
@@ -277,20 +278,6 @@ class TeamsPage(Page):
 
     @work(exclusive=True, group="teams-flow")
     async def _add_flow(self, team: dict[str, Any]) -> None:
-        values = await self.app.push_screen_wait(
-            FormDialog(
-                _("Add a member to {team}").format(team=team["name"]),
-                [Field("email", N_("Email"), "email", placeholder="ana@studio.com")],
-                submit_label=N_("Continue"),
-                note=_("Someone who is not a member of the organization yet is invited as a regular user."),
-            )
-        )
-        if not values:
-            return
-        quote = await self.call_portal(self.portal.quote_team_add, self.me, team["id"], values["email"])
-        if quote is None:
-            return
-
         def dialog(quote: dict[str, Any]) -> ConfirmDialog:
             lines = quote.lines()
             if quote["invites"]:
@@ -299,11 +286,27 @@ class TeamsPage(Page):
             else:
                 warning = _("An email to {email} is queued.").format(email=quote["email"])
             return ConfirmDialog(_("Add {email} to {team}?").format(email=quote["email"], team=team["name"]), lines,
-                                 warning=warning, confirm_label=N_("Add"))
+                                 warning=warning, confirm_label=N_("Add"), careful=bool(quote["invites"]))
 
-        pool = await self.confirm_and_commit(
-            dialog, lambda q: self.portal.team_add(self.me, team["id"], q["email"], q), quote)
-        if pool is not None:
+        async def submit(values: dict[str, Any]) -> Any:
+            # Refusals (already in the team, another organization, no seat left) beside the email.
+            return await self.quote_confirm_commit(
+                lambda: self.portal.quote_team_add(self.me, team["id"], values["email"]),
+                dialog,
+                lambda q: (q, self.portal.team_add(self.me, team["id"], q["email"], q)),
+            )
+
+        result = await self.app.push_screen_wait(
+            FormDialog(
+                _("Add a member to {team}").format(team=team["name"]),
+                [Field("email", N_("Email"), "email", placeholder="ana@studio.com")],
+                submit_label=N_("Continue"),
+                note=_("Someone who is not a member of the organization yet is invited as a regular user."),
+                submit=submit, refusal_field="email",
+            )
+        )
+        if result:
+            quote, _pool = result
             self.done(_("{email} joined {team}.").format(email=quote["email"], team=team["name"]))
 
     # -- remove member -----------------------------------------------------------------
@@ -352,32 +355,38 @@ class TeamsPage(Page):
     @work(exclusive=True, group="teams-flow")
     async def _request_flow(self) -> None:
         current = (self.table.current_row or {}).get("product")
-        values = await self.app.push_screen_wait(
+        contact: dict[str, str] = {}
+
+        def quote_with_contact(values: dict[str, Any]) -> Any:
+            quoted = self.portal.quote_request_seats(self.me, values["product"], values["seats"])
+            contact["email"] = (self.portal.vendor_contact(self.me, quoted["product"]) or {}).get("email", "")
+            return quoted
+
+        async def submit(values: dict[str, Any]) -> Any:
+            return await self.quote_confirm_commit(
+                lambda: quote_with_contact(values),
+                lambda q: ConfirmDialog(
+                    _("Request {n} more seats?").format(n=q["seats"]),
+                    [(N_("Seat pool"), q["product"]), (N_("Seats requested"), str(q["seats"])),
+                     (N_("Purchased now"), str(q["purchased"])), (N_("Email to (queued)"), contact["email"])],
+                    warning=_("Nothing changes in the pool until the vendor grants the seats."),
+                    confirm_label=N_("Record request"),
+                ),
+                lambda q: (q, self.portal.request_seats(self.me, q["product"], q["seats"], q)),
+            )
+
+        result = await self.app.push_screen_wait(
             FormDialog(
                 _("Request more seats"),
                 [self._pool_field("product", N_("Seat pool"), current), Field("seats", N_("Seats wanted"), "int", minimum=1)],
                 submit_label=N_("Continue"),
                 note=_("The request is recorded and an email to the vendor's enterprise team is queued; they will reply to you."),
+                submit=submit, refusal_field="seats",
             )
         )
-        if not values:
-            return
-        quote = await self.call_portal(self.portal.quote_request_seats, self.me, values["product"], values["seats"])
-        if quote is None:
-            return
-        vendor_email = (self.portal.vendor_contact(self.me, quote["product"]) or {}).get("email", "")
-        request = await self.confirm_and_commit(
-            lambda q: ConfirmDialog(
-                _("Request {n} more seats?").format(n=q["seats"]),
-                [(N_("Seat pool"), q["product"]), (N_("Seats requested"), str(q["seats"])),
-                 (N_("Purchased now"), str(q["purchased"])), (N_("Email to (queued)"), vendor_email)],
-                warning=_("Nothing changes in the pool until the vendor grants the seats."),
-                confirm_label=N_("Record request"),
-            ),
-            lambda q: self.portal.request_seats(self.me, q["product"], q["seats"], q),
-            quote,
-        )
-        if request is not None:
+        if result:
+            quote, request = result
+            vendor_email = contact["email"]
             self.done(_("Request for {n} seats of {product} recorded; its email to {vendor} is queued.").format(
                 n=quote["seats"], product=quote["product"], vendor=vendor_email))
             note = feed_note(request)

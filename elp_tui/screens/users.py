@@ -254,7 +254,22 @@ class UsersPage(Page):
 
     @work(exclusive=True, group="users-flow")
     async def _invite_flow(self) -> None:
-        values = await self.app.push_screen_wait(
+        async def submit(values: dict[str, Any]) -> Any:
+            # Already a member, in another organization, not an address: beside the email, before confirming.
+            return await self.quote_confirm_commit(
+                lambda: self.portal.quote_invite(self.me, values["email"], values["role"]),
+                lambda q: ConfirmDialog(
+                    _("Invite this user?"),
+                    q.lines(),
+                    warning=_("An invitation email to {email} is queued in the outbox. "
+                              "They stay invited until they first sign in with this address.").format(email=q["email"]),
+                    confirm_label=N_("Invite"),
+                    careful=True,  # someone new gets an email: not one stray Enter away
+                ),
+                lambda q: self.portal.invite(self.me, q["email"], q["role"], q),
+            )
+
+        user = await self.app.push_screen_wait(
             FormDialog(
                 _("Invite a user"),
                 [
@@ -267,25 +282,10 @@ class UsersPage(Page):
                 submit_label=N_("Continue"),
                 note=_("Admins have the same permissions as the original administrator; "
                        "regular users see only their own licenses and downloads."),
+                submit=submit, refusal_field="email",
             )
         )
-        if not values:
-            return
-        done, quote = await self._attempt(self.portal.quote_invite, values["email"], values["role"])
-        if not done:  # already a member, in another organization, or not an address: said before confirming
-            return
-        user = await self.confirm_and_commit(
-            lambda q: ConfirmDialog(
-                _("Invite this user?"),
-                q.lines(),
-                warning=_("An invitation email to {email} is queued in the outbox. "
-                          "They stay invited until they first sign in with this address.").format(email=q["email"]),
-                confirm_label=N_("Invite"),
-            ),
-            lambda q: self.portal.invite(self.me, q["email"], q["role"], q),
-            quote,
-        )
-        if user is not None:
+        if user:
             self.done(_("{email} is invited: the invitation email is queued (see the Outbox page).").format(email=user["email"]))
 
     # -- the row's action menu (the portal's user action dropdown) --------------------
@@ -335,13 +335,23 @@ class UsersPage(Page):
                 q.lines(),
                 warning=warning,
                 confirm_label=N_("Change role"),
+                careful=bool(q["yourself"]),  # demoting yourself is never one stray Enter away
             )
 
         user = await self.confirm_and_commit(dialog, lambda q: self.portal.set_role(self.me, q["email"], q["role"], q), quote)
         if user is not None:
-            self.done(_("{email} is now {role}.").format(email=user["email"], role=role_label(user["role"])))
-            if user["email"] == self.me:
-                self.elp.identity_changed()
+            self._changed_user(_("{email} is now {role}.").format(email=user["email"], role=role_label(user["role"])), user)
+
+    def _changed_user(self, message: str, user: dict[str, Any]) -> None:
+        """A change went through. Your own account: the app rebuilds what you may see (a demoted
+        admin lands on My Assigned Licenses) and this admin page is not read again, which would be
+        a refused admin operation written in your name."""
+        if user["email"] != self.me:
+            self.done(message)
+            return
+        self.notify(message, markup=False)
+        if any(self.elp.user.get(k) != user.get(k) for k in ("role", "status")):  # the store poll may have been first
+            self.elp.identity_changed()
 
     # -- status ------------------------------------------------------------------------
     def action_change_status(self) -> None:
@@ -369,14 +379,13 @@ class UsersPage(Page):
                 warning=warning,
                 confirm_label=N_("Change status"),
                 danger=q["status"] == "inactive",
+                careful=bool(q["yourself"]),
             )
 
         user = await self.confirm_and_commit(
             dialog, lambda q: self.portal.set_status(self.me, q["email"], new, q), quote)
         if user is not None:
-            self.done(_("{email} is now {status}.").format(email=user["email"], status=status_label(user["status"])))
-            if user["email"] == self.me:
-                self.elp.identity_changed()
+            self._changed_user(_("{email} is now {status}.").format(email=user["email"], status=status_label(user["status"])), user)
 
     # -- delete ------------------------------------------------------------------------
     def action_delete_user(self) -> None:

@@ -166,44 +166,38 @@ class VersionsPage(Page):
         name = product["product"]
         options = [(content(f"{b['version']}  ({b['released']})"), b["version"]) for b in product["builds"]]
         chosen = [b["version"] for b in product["builds"] if b["selected"]]
-        values = await self.app.push_screen_wait(
-            FormDialog(
-                _("Restrict the builds of {product}").format(product=name),
-                [Field("builds", N_("Accessible builds"), "multi", value=chosen, options=options, required=False)],
-                submit_label=N_("Continue"),
-                note=_("Select the builds your users may download (space toggles a build)."),
-            )
-        )
-        if values is None:
-            return
-        builds = list(values["builds"] or [])
-        if not builds:
-            # Enabling with no build selected: the portal refuses and says what to do (nothing is written).
-            await self.call_portal(self.portal.restrict, self.me, name, [])
-            return
-        quote = await self.call_portal(self.portal.quote_restrict, self.me, name, builds)
-        if quote is None:
-            return
         shown = [b["version"] for b in product["builds"]]  # newest first, as on the page
 
         def ordered(versions: list[str]) -> str:
             return ", ".join(sorted(versions, key=lambda v: shown.index(v) if v in shown else -1)) or _("none")
 
-        rule = await self.confirm_and_commit(
-            lambda q: ConfirmDialog(
-                _("Restrict {product}?").format(product=name),
-                [
-                    (N_("Restriction"), restriction_label("enabled")),
-                    (N_("Accessible builds"), ordered(q["builds"])),
-                    (N_("Not accessible"), ordered(q["blocked"])),
-                ],
-                warning=_("Only these builds will be accessible: users see download links for them only."),
-                confirm_label=N_("Restrict"),
-            ),
-            lambda q: self.portal.restrict(self.me, name, q["builds"], q),
-            quote,
+        async def submit(values: dict[str, Any]) -> Any:
+            # With no build selected the portal refuses (beside the builds, the form open; nothing written).
+            return await self.quote_confirm_commit(
+                lambda: self.portal.quote_restrict(self.me, name, list(values["builds"] or [])),
+                lambda q: ConfirmDialog(
+                    _("Restrict {product}?").format(product=name),
+                    [
+                        (N_("Restriction"), restriction_label("enabled")),
+                        (N_("Accessible builds"), ordered(q["builds"])),
+                        (N_("Not accessible"), ordered(q["blocked"])),
+                    ],
+                    warning=_("Only these builds will be accessible: users see download links for them only."),
+                    confirm_label=N_("Restrict"),
+                ),
+                lambda q: self.portal.restrict(self.me, name, q["builds"], q),
+            )
+
+        rule = await self.app.push_screen_wait(
+            FormDialog(
+                _("Restrict the builds of {product}").format(product=name),
+                [Field("builds", N_("Accessible builds"), "multi", value=chosen, options=options, required=False)],
+                submit_label=N_("Continue"),
+                note=_("Select the builds your users may download (space toggles a build)."),
+                submit=submit, refusal_field="builds",
+            )
         )
-        if rule is not None:
+        if rule:
             self.done(_("{product}: only builds {builds} are accessible now.").format(
                 product=name, builds=", ".join(rule["builds"])))
 

@@ -15,9 +15,9 @@ from textual.widgets import Button, Input, Select, SelectionList, Static
 from elp_tui.i18n import N_, _
 from elp_tui.portal.base import MAX_NAME, check_text, clean_name, normalise_email, positive_int
 from elp_tui.portal.dates import parse_date
-from elp_tui.portal.errors import PortalError
+from elp_tui.portal.errors import PermissionDenied, PortalError
 from elp_tui.widgets.bindings import TranslatedBindings
-from elp_tui.widgets.safe import SafeDisplay, content
+from elp_tui.widgets.safe import SafeDisplay, content, plain
 
 
 @dataclass
@@ -304,6 +304,11 @@ class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
     async def _submitting(self, values: dict[str, Any]) -> None:
         try:
             result = await self.submit(values)  # type: ignore[misc]
+        except PermissionDenied as exc:
+            # Not something the form can fix (demoted meanwhile, say): it closes and says why.
+            self.notify(plain(str(exc)), title=_("Refused"), severity="error", timeout=8, markup=False)
+            self.dismiss(None)
+            return
         except PortalError as exc:
             self.refused(exc)
             return
