@@ -12,7 +12,7 @@ from textual.widgets import Button
 from elp_tui.screens.dialogs.confirm import ConfirmDialog
 from elp_tui.screens.dialogs.form import FormDialog
 from tests.conftest import ADMIN
-from tests.helpers import confirm_text, messages, store_bytes, until
+from tests.helpers import confirm_text, elp, messages, store_bytes, until  # noqa: F401 (elp: a fixture)
 from tests.test_ui_licenses import app_for, confirmation, form, open_page, settle
 
 ANA = "ana@lf.io"
@@ -233,3 +233,16 @@ async def test_demoting_yourself_opens_on_cancel_and_ends_on_a_page_you_can_use(
     assert {u["email"]: u["role"] for u in table(portal, "users")}[ADMIN] == "regular"
     mine = [a for a in table(portal, "activity") if a.get("actor") == ADMIN]
     assert not [a for a in mine if "refused" in str(a.get("details", ""))], mine
+
+
+def test_cli_refuses_a_team_name_one_with_another_and_writes_nothing(portal, elp):
+    from tests.helpers import grant_seats
+    from tests.test_ui_people import SEATS
+
+    grant_seats(portal, SEATS, 3)
+    assert elp("teams", "create", "Animation", "--pool", SEATS).code == 0
+    before = store_bytes(portal.store.path)
+    result = elp("teams", "create", "animation", "--pool", SEATS)
+    assert result.code != 0 and "'Animation' already exists" in result.err
+    assert len(result.err.strip().splitlines()) == 1  # one line, no traceback
+    assert store_bytes(portal.store.path) == before

@@ -444,9 +444,12 @@ async def test_add_member_without_unused_seat_is_refused(portal, tmp_path):
         await on_screen(pilot, FormDialog)
         await pilot.press(*BOB)
         await pilot.press("enter")
-        await until(pilot, lambda: "No unused seat" in messages(app), "the refusal")
-        assert "request more seats" in messages(app)
-        assert isinstance(app.screen, MainScreen)
+        # Said beside the email, the form still open with what was typed.
+        await until(pilot, lambda: "No unused seat" in app.screen.shown_error("email"), "the refusal")
+        assert "request more seats" in app.screen.shown_error("email")
+        assert isinstance(app.screen, FormDialog) and app.screen.values()[0]["email"] == BOB
+        await pilot.press("escape")
+        await back_on_page(pilot)
     assert file_bytes(portal) == before
 
 
@@ -491,6 +494,8 @@ async def test_team_name_with_markup_is_text_and_runs_nothing(portal, tmp_path):
         dialog = await on_screen(pilot, ConfirmDialog)
         assert name in dialog.title_text
         await pilot.click(".quote-value", offset=(2, 0))
+        await pilot.press("escape")  # back to the form, then out of it
+        await on_screen(pilot, FormDialog)
         await pilot.press("escape")
         await back_on_page(pilot)
         assert app.is_running

@@ -49,18 +49,7 @@ def _or_dash(value: Any) -> str:
 class TeamDistributionDialog(TranslatedBindings, ModalScreen[None]):
     """The FAQ's "Details": members per team and seat state, for every seat pool."""
 
-    DEFAULT_CSS = """
-    TeamDistributionDialog { align: center middle; }
-    TeamDistributionDialog > VerticalScroll {
-        width: 84; max-width: 95%; height: auto; max-height: 90%;
-        border: thick $accent; background: $surface; padding: 1 2;
-    }
-    TeamDistributionDialog .dialog-title { text-style: bold; color: $accent; margin-bottom: 1; }
-    TeamDistributionDialog .pool-title { text-style: bold; margin-top: 1; }
-    TeamDistributionDialog .team-header { color: $text-muted; text-style: bold; }
-    TeamDistributionDialog .muted { color: $text-muted; }
-    TeamDistributionDialog .dialog-note { color: $text-muted; margin-top: 1; }
-    """
+    DEFAULT_CLASSES = "dialog"  # its frame and parts: elp.tcss
     BINDINGS = [Binding("escape,t,q", "close", N_("Close"), id="dialog.close")]
 
     def __init__(self, pools: list[dict[str, Any]]):

@@ -29,17 +29,7 @@ GENERAL = [
 
 
 class HelpScreen(TranslatedBindings, ModalScreen[None]):
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll {
-        width: 78; max-width: 95%; height: auto; max-height: 90%;
-        border: thick $accent; background: $surface; padding: 1 2;
-    }
-    HelpScreen .help-title { text-style: bold; color: $accent; margin-top: 1; }
-    HelpScreen .help-row { height: auto; }
-    HelpScreen .help-key { width: 19; color: $accent; }
-    HelpScreen .help-text { width: 1fr; }
-    """
+    DEFAULT_CLASSES = "dialog"  # its frame and parts: elp.tcss
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss_help", N_("Close"))]
 
     def __init__(self, under: Screen):

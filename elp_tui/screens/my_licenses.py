@@ -61,16 +61,7 @@ def _status(value: Any) -> str:
 class DownloadChooser(TranslatedBindings, ModalScreen[str | None]):
     """Pick one download link of a license; enter copies it. w / m / l: newest build for that OS."""
 
-    DEFAULT_CSS = """
-    DownloadChooser { align: center middle; }
-    DownloadChooser > Vertical {
-        width: 100; max-width: 95%; height: auto; max-height: 90%;
-        border: thick $accent; background: $surface; padding: 1 2;
-    }
-    DownloadChooser .dialog-title { text-style: bold; color: $accent; margin-bottom: 1; }
-    DownloadChooser .dialog-note { color: $text-muted; margin-top: 1; }
-    DownloadChooser OptionList { height: auto; max-height: 20; }
-    """
+    DEFAULT_CLASSES = "dialog"  # its frame and parts: elp.tcss
     BINDINGS = [
         Binding("escape", "cancel", N_("Cancel"), id="dialog.cancel"),
         Binding("j", "move(1)", N_("Down"), show=False),

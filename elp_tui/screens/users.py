@@ -53,19 +53,7 @@ def status_label(status: Any) -> str:
 class HeldLicensesDialog(TranslatedBindings, ModalScreen[None]):
     """The refusal to delete a member who still holds licenses: the portal's message and every ID."""
 
-    DEFAULT_CSS = """
-    HeldLicensesDialog { align: center middle; }
-    HeldLicensesDialog > Vertical {
-        width: 76; max-width: 95%; height: auto; max-height: 90%;
-        border: thick $error; background: $surface; padding: 1 2;
-    }
-    HeldLicensesDialog .dialog-title { text-style: bold; color: $error; margin-bottom: 1; }
-    HeldLicensesDialog .held-message { height: auto; margin-bottom: 1; }
-    HeldLicensesDialog .held-heading { color: $text-muted; }
-    HeldLicensesDialog VerticalScroll { height: auto; max-height: 12; border-left: tall $panel; padding-left: 1; }
-    HeldLicensesDialog .held-id { height: 1; }
-    HeldLicensesDialog .dialog-buttons { height: auto; margin-top: 1; align-horizontal: right; }
-    """
+    DEFAULT_CLASSES = "dialog"  # its frame and parts: elp.tcss
 
     BINDINGS = [Binding("escape,enter,o", "close", N_("Close"), id="dialog.close")]
 

@@ -25,23 +25,7 @@ def spends_many(credits: int) -> bool:
 class ConfirmDialog(TranslatedBindings, ModalScreen[bool]):
     """Rows of (label, value); `y` / Confirm → True, `n` / `escape` / Cancel → False."""
 
-    DEFAULT_CSS = """
-    ConfirmDialog { align: center middle; }
-    ConfirmDialog > Vertical {
-        width: 76; max-width: 95%; height: auto; max-height: 90%;
-        border: thick $accent; background: $surface; padding: 1 2;
-    }
-    ConfirmDialog .dialog-title { text-style: bold; color: $accent; margin-bottom: 1; }
-    ConfirmDialog .dialog-warning { color: $warning; margin-top: 1; }
-    ConfirmDialog .quote-row { height: auto; }
-    ConfirmDialog .quote-label { width: 30; color: $text-muted; }
-    ConfirmDialog .quote-value { width: 1fr; }
-    ConfirmDialog .dialog-buttons { height: auto; margin-top: 1; align-horizontal: right; }
-    ConfirmDialog Button { margin-left: 2; }
-    /* A short terminal (80x24): tighter spacing so the buttons stay in sight. */
-    ConfirmDialog.-short > Vertical { padding: 0 2; }
-    ConfirmDialog.-short .dialog-warning, ConfirmDialog.-short .dialog-buttons { margin-top: 0; }
-    """
+    DEFAULT_CLASSES = "dialog"  # its frame and parts: elp.tcss
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     BINDINGS = [

@@ -94,30 +94,7 @@ class FormInput(Input):
 
 
 class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
-    DEFAULT_CSS = """
-    FormDialog { align: center middle; }
-    FormDialog > Vertical {
-        width: 76; max-width: 95%; height: auto; max-height: 95%;
-        border: thick $accent; background: $surface; padding: 1 2;
-    }
-    FormDialog VerticalScroll { height: auto; }
-    FormDialog .dialog-title { text-style: bold; color: $accent; margin-bottom: 1; }
-    FormDialog .dialog-note { color: $text-muted; margin-bottom: 1; }
-    FormDialog .form-row { height: auto; }
-    FormDialog .form-label { width: 22; padding-top: 1; }
-    FormDialog .form-input { width: 1fr; }
-    FormDialog Input, FormDialog Select { width: 1fr; }
-    FormDialog SelectionList { height: auto; max-height: 8; width: 1fr; }
-    FormDialog .form-error { color: $error; height: auto; padding-left: 22; }
-    FormDialog .form-error.-ok { display: none; }
-    FormDialog #form-refusal { padding-left: 0; margin-top: 1; }
-    FormDialog .form-info { width: 1fr; padding-top: 1; }
-    FormDialog .dialog-buttons { height: auto; margin-top: 1; align-horizontal: right; }
-    FormDialog Button { margin-left: 2; }
-    /* A short terminal (80x24): tighter spacing; the fields scroll (see _fit), the buttons stay in sight. */
-    FormDialog.-short > Vertical { padding: 0 2; }
-    FormDialog.-short .dialog-buttons { margin-top: 0; }
-    """
+    DEFAULT_CLASSES = "dialog"  # its frame and parts: elp.tcss
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     BINDINGS = [

@@ -153,19 +153,7 @@ LARGE_CLIPBOARD = 1024 * 1024
 class ExportDoneDialog(TranslatedBindings, ModalScreen[bool]):
     """Where the CSV was written; `c` copies the CSV to the clipboard, escape closes."""
 
-    DEFAULT_CSS = """
-    ExportDoneDialog { align: center middle; }
-    ExportDoneDialog > Vertical {
-        width: 76; max-width: 95%; height: auto; max-height: 90%;
-        border: thick $accent; background: $surface; padding: 1 2;
-    }
-    ExportDoneDialog .dialog-title { text-style: bold; color: $accent; margin-bottom: 1; }
-    ExportDoneDialog #export-path { text-style: bold; }
-    ExportDoneDialog .dialog-note { color: $text-muted; margin-top: 1; }
-    ExportDoneDialog .dialog-warning { color: $warning; margin-top: 1; }
-    ExportDoneDialog .dialog-buttons { height: auto; margin-top: 1; align-horizontal: right; }
-    ExportDoneDialog Button { margin-left: 2; }
-    """
+    DEFAULT_CLASSES = "dialog"  # its frame and parts: elp.tcss
 
     BINDINGS = [
         Binding("c", "copy", N_("Copy CSV"), id="export.copy", tooltip=N_("Copy the CSV to the clipboard (works over SSH)")),
