@@ -246,3 +246,32 @@ def test_cli_refuses_a_team_name_one_with_another_and_writes_nothing(portal, elp
     assert result.code != 0 and "'Animation' already exists" in result.err
     assert len(result.err.strip().splitlines()) == 1  # one line, no traceback
     assert store_bytes(portal.store.path) == before
+
+
+async def test_a_vendor_grant_refused_at_commit_returns_to_the_form_with_the_refusal(portal, tmp_path):
+    from textual.widgets import ContentSwitcher
+
+    from elp_tui.app import make_app
+    from tests.conftest import TODAY, VENDOR
+    from tests.test_ui_vendor import ANIMATE
+
+    before = store_bytes(portal.store.path)
+    app = make_app(portal.store, VENDOR, clock=TODAY, settings_file=tmp_path / "settings.json")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: app.screen.query(ContentSwitcher), "the vendor desk")
+        await pilot.press("2")
+        await until(pilot, lambda: app.screen.query_one(ContentSwitcher).current == "page-vendor-orgs", "organizations")
+        await app.workers.wait_for_complete()
+        await pilot.press("b")
+        dialog = await form(pilot, app)
+        # A bank that expired before today: the vendor cannot grant it.
+        await pilot.press(*ANIMATE, "tab", *"120", "tab", "ctrl+u", *"2026-01-01", "tab", *"2026-06-01", "ctrl+s")
+        await confirmation(pilot, app)
+        await pilot.press("y")
+        await until(pilot, lambda: app.screen is dialog and dialog.shown_error() != "", "the refusal in the form")
+        assert "expired" in dialog.shown_error() or "2026-06-01" in dialog.shown_error()
+        values, _invalid = dialog.values()
+        assert values["product"] == ANIMATE and values["credits"] == 120 and values["expires"] == "2026-06-01"
+        await pilot.press("escape")
+        await settle(pilot, app)
+    assert store_bytes(portal.store.path) == before
