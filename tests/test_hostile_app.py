@@ -206,13 +206,12 @@ async def test_a_team_name_that_differs_only_by_case_or_width_is_refused_naming_
             await until(pilot, lambda: isinstance(app.screen, FormDialog), "create team form")
             await enter(pilot, app.screen.query_one("#field-name", Input), typed)
             await pilot.press("ctrl+s")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirm")
-            await pilot.press("y")
-            await until(pilot, lambda: "already exists" in messages(app), "refusal")
-            said = messages(app)
-            assert f"The team 'Layout' already exists, and {typed.strip()!r}" in said, said
-            assert "choose another name, or use 'Layout'" in said
-            app.clear_notifications()
+            # Refused in the form, beside the name, before any confirmation.
+            await until(pilot, lambda: "already exists" in app.screen.shown_error("name"), "refusal")
+            said = app.screen.shown_error("name")
+            assert f"The team 'Layout' already exists, and {typed.strip()!r}" in " ".join(said.split()), said
+            assert "choose another name, or use 'Layout'" in " ".join(said.split())
+            await pilot.press("escape")
             await until(pilot, lambda: isinstance(app.screen, MainScreen), "back on the page")
     assert store_bytes(portal.store.path) == before
     assert [t["name"] for t in portal.list_teams(ADMIN)] == [TEAM]
@@ -245,11 +244,11 @@ async def test_a_start_outside_the_bank_is_refused_saying_the_range(portal, tmp_
         await enter(pilot, app.screen.query_one("#field-start", Input), start)
         await enter(pilot, app.screen.query_one("#field-email", Input), ANA)
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: says in messages(app), "refusal")
-        assert START_RANGE in messages(app)
-        # The form comes back with what was typed; nothing was written.
-        await until(pilot, lambda: isinstance(app.screen, FormDialog), "form again")
+        # Beside the start date, the form open with what was typed; nothing was written.
+        await until(pilot, lambda: says in " ".join(app.screen.shown_error("start").split()), "refusal")
+        assert START_RANGE in " ".join(app.screen.shown_error("start").split())
         assert app.screen.query_one("#field-start", Input).value == start
+        assert app.screen.focused is app.screen.query_one("#field-start", Input)
     assert store_bytes(portal.store.path) == before
 
 
