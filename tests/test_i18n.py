@@ -22,7 +22,7 @@ from elp_tui.screens.dialogs.form import FormDialog
 from elp_tui.screens.licenses import LicensesPage
 from elp_tui.screens.main import Sidebar
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import messages, store_bytes, until
+from tests.helpers import store_bytes, until
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "elp_tui"

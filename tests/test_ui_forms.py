@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from textual.widgets import Button
 
-from elp_tui.screens.dialogs.confirm import ConfirmDialog
-from elp_tui.screens.dialogs.form import FormDialog
 from tests.conftest import ADMIN
 from tests.helpers import confirm_text, elp, messages, store_bytes, until  # noqa: F401 (elp: a fixture)
 from tests.test_ui_licenses import app_for, confirmation, form, open_page, settle
