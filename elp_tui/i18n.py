@@ -58,3 +58,10 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:
     """Mark a message for the catalog without translating it yet (class-level text)."""
     return message
+
+
+def number(n: int) -> str:
+    """A whole number grouped by thousands as the language writes it: 1,000,000 in English,
+    1 000 000 in French (a narrow no-break space, so it never wraps in the middle)."""
+    grouped = f"{n:,}"
+    return grouped.replace(",", "\u202f") if _language == "fr" else grouped
