@@ -34,6 +34,6 @@ clean:
 
 # Catalogs: extract every _() / N_() message, merge into the French .po, compile the .mo that ships.
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location --sort-output -o elp_tui/locale/elp.pot elp_tui
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k NC_:1c,2 -k ngettext:1,2 --no-location --sort-output -o elp_tui/locale/elp.pot elp_tui
 	$(BIN)/pybabel update -i elp_tui/locale/elp.pot -d elp_tui/locale -D elp -l fr --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d elp_tui/locale -D elp -l fr

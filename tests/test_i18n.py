@@ -29,17 +29,17 @@ PACKAGE = ROOT / "elp_tui"
 PO = PACKAGE / "locale" / "fr" / "LC_MESSAGES" / "elp.po"
 MO = PO.with_suffix(".mo")
 # The keywords of `make i18n` (pybabel extract -k _ -k N_ -k ngettext:1,2), on top of babel's defaults.
-KEYWORDS = {**DEFAULT_KEYWORDS, "_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {**DEFAULT_KEYWORDS, "_": None, "N_": None, "NC_": ((1, "c"), 2), "ngettext": (1, 2)}
 ANA = "ana@lf.io"
 
 
-def extracted() -> dict[str | tuple[str, ...], str]:
-    """Every message id in the code, with where it was found."""
-    found: dict[str | tuple[str, ...], str] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+def extracted() -> dict[tuple[str | tuple[str, ...], str | None], str]:
+    """Every message id in the code (with its context, if any), with where it was found."""
+    found: dict[tuple[str | tuple[str, ...], str | None], str] = {}
+    for filename, lineno, message, _comments, context in extract_from_dir(
         str(PACKAGE), method_map=[("**.py", "python")], keywords=KEYWORDS
     ):
-        found.setdefault(message, f"{filename}:{lineno}")
+        found.setdefault((message, context), f"{filename}:{lineno}")
     return found
 
 
@@ -57,8 +57,8 @@ def placeholders(text: str) -> list[tuple[str, str, str]]:
 def test_every_extracted_message_has_a_french_translation_with_the_same_placeholders():
     cat = catalog()
     problems = []
-    for msgid, where in sorted(extracted().items(), key=lambda kv: str(kv[0])):
-        entry = cat.get(msgid)
+    for (msgid, context), where in sorted(extracted().items(), key=lambda kv: str(kv[0])):
+        entry = cat.get(msgid, context=context)
         if entry is None:
             problems.append(f"{where}: {msgid!r} is not in the French catalog (run `make i18n`)")
             continue
@@ -294,3 +294,28 @@ def test_french_puts_a_space_before_the_colon_and_other_double_marks():
                     wrong.append(text)
                     break
     assert not wrong, f"{len(wrong)} French messages lack the space before a double mark, e.g. {wrong[:5]}"
+
+
+def test_french_uses_one_word_for_assign_and_one_for_computers():
+    """The vendor's guide says "attribuer" a license and "ordinateurs"; never "assigner", "machines" or "postes"."""
+    import re
+
+    def words(text: object) -> str:  # the prose, without its {placeholders}
+        return re.sub(r"\{[^}]*\}", "", str(text)).lower()
+
+    wrong = [m.string for m in catalog() if m.id and m.string
+             and any(w in words(m.string) for w in ("assign", "machine", "poste de travail", "postes"))]
+    assert not wrong, wrong[:5]
+
+
+def test_a_license_status_agrees_with_the_license_a_user_status_with_the_user():
+    from elp_tui.portal.credits import LICENSE_STATUS_NAMES
+    from elp_tui.portal.quotes import STATUS_WORDS
+
+    set_language("fr")
+    assert _(LICENSE_STATUS_NAMES["returned"]) == _("(returned)").strip("()") == "retournée"
+    assert _(LICENSE_STATUS_NAMES["expired"]) == "expirée"
+    assert _(LICENSE_STATUS_NAMES["active"]) == "active"
+    assert _(STATUS_WORDS["active"]) == "actif"  # un utilisateur actif
+    set_language("en")
+    assert _(LICENSE_STATUS_NAMES["returned"]) == "returned" and _(STATUS_WORDS["active"]) == "active"

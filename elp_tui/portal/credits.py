@@ -8,7 +8,7 @@ from operator import itemgetter
 from typing import Any
 
 
-from elp_tui.i18n import N_, _
+from elp_tui.i18n import NC_, N_, _
 from elp_tui.models import Bank, LedgerEntry, License, LicenseStatus, LicenseType, Product, Request, UserStatus
 from elp_tui.portal.base import (
     T_BANKS,
@@ -33,9 +33,11 @@ from elp_tui.portal.quotes import (
 from elp_tui.store.repository import View
 
 RETURN_MIN_VERSION = (25, 1)
-# How a message names a license status.
+# How the screens and messages name a license status (in French a license is feminine: "retournée",
+# where a user is "actif": hence the context).
 LICENSE_STATUS_NAMES = {
-    "active": N_("active"), "scheduled": N_("scheduled"), "expired": N_("expired"), "returned": N_("returned"),
+    "active": NC_("license", "active"), "scheduled": NC_("license", "scheduled"),
+    "expired": NC_("license", "expired"), "returned": NC_("license", "returned"),
 }
 # What `refresh_banks` compares, with the name it gives each field in a change line.
 REFRESH_FIELDS = {

@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
 from elp_tui.store.files import atomic_write
+from elp_tui.portal.credits import LICENSE_STATUS_NAMES
 from elp_tui.i18n import N_, _, ngettext
 from elp_tui.screens.dialogs.actions import ActionMenu
 from elp_tui.screens.base import Page, PageAction
@@ -33,7 +34,7 @@ from elp_tui.widgets.safe import content, plain
 from elp_tui.widgets.table import Column, RecordTable
 
 # Values the portal stores, offered to the catalog so they can be shown translated.
-STATUS_LABELS = {"active": N_("active"), "scheduled": N_("scheduled"), "expired": N_("expired"), "returned": N_("returned")}
+STATUS_LABELS = LICENSE_STATUS_NAMES
 TYPE_LABELS = {"node-lock": N_("node-lock"), "multiseat": N_("multiseat"), "floating": N_("floating")}
 RETURNABLE = ("active", "scheduled")
 SHOWN_IDS = 8
