@@ -299,9 +299,9 @@ async def test_return_refused_on_a_non_portable_bank_says_why(portal, tmp_path):
         await select(pilot, page, lic["activation_id"])
         assert "not portable" in str(page.query_one("#detail-move").render())
         await pilot.press("t")
-        await until(pilot, lambda: "Return not possible: bank is not portable" in messages(app), "reason")
+        await until(pilot, lambda: "cannot be returned: bank is not portable" in messages(app), "reason")
         await pilot.press("s")
-        await until(pilot, lambda: "Assign not possible: bank is not portable" in messages(app), "reason")
+        await until(pilot, lambda: "cannot be reassigned: bank is not portable" in messages(app), "reason")
         await settle(pilot, app)
         assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
     assert store_bytes(portal.store.path) == before
@@ -409,10 +409,27 @@ def test_every_palette_action_exists():
         assert callable(getattr(LicensesPage, action.method))
 
 
-@pytest.mark.parametrize("status, blocked", [("expired", "expired"), ("returned", "already returned")])
-def test_return_reasons_follow_the_row(status, blocked):
-    row = {"status": status, "return_blocked": None, "assignee": None}
-    assert blocked in LicensesPage.return_blocked(row)
+async def test_the_page_says_the_portals_reason_for_a_returned_license_and_renew_is_refused(portal, bank, tmp_path):
+    """The detail lines and the keys say what the portal's license_actions says (no guess of
+    their own): a returned license offers Assign, and Renew says to assign it first."""
+    member(portal, ANA)
+    [lic] = make(portal, bank, months=2)
+    aid = lic["activation_id"]
+    portal.return_license(ADMIN, aid, ANA)
+    reasons = portal.license_actions(ADMIN, aid)
+    before = store_bytes(portal.store.path)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        await select(pilot, page, aid)
+        assert str(page.query_one("#detail-renew").render()) == reasons["renew"]
+        assert "Assign (s): available" in str(page.query_one("#detail-move").render())
+        await pilot.press("n")
+        await until(pilot, lambda: reasons["renew"] in messages(app), "the portal's reason")
+        await settle(pilot, app)
+        assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
+    assert "assign it to a member first" in reasons["renew"]
+    assert store_bytes(portal.store.path) == before
 
 
 async def test_store_text_is_shown_literally_never_as_markup(portal, tmp_path):
