@@ -816,3 +816,36 @@ def test_license_actions_of_another_organizations_license_is_not_found(portal, b
     member(portal)
     with pytest.raises(PermissionDenied):  # a regular user: refused (and the refusal logged, as every one)
         portal.license_actions(ANA, lic["activation_id"])
+
+
+# -- a renewal follows the previous settings (seed 000) ---------------------------------
+def test_renewal_defaults_to_the_licenses_current_term(portal, bank):
+    [one] = make(portal, bank, months=1)  # until 2026-12-23
+    q = portal.quote_renew(ADMIN, one["activation_id"])
+    assert (q.months, q.term_months, q.expires_after) == (1, 1, D("2027-01-23"))
+    assert ("Months", "1 (the license's current term)") in q.lines()
+    [three] = make(portal, bank, months=3)
+    assert portal.quote_renew(ADMIN, three["activation_id"]).months == 3
+    portal.renew(ADMIN, portal.quote_renew(ADMIN, three["activation_id"], months=1))
+    assert license_row(portal, three["activation_id"])["term_months"] == 1  # the months last asked
+    q = portal.quote_renew(ADMIN, three["activation_id"])
+    assert q.months == 1 and q.expires_after == D("2027-04-23")  # 2027-02-23 + 1 + 1
+    other = portal.quote_renew(ADMIN, three["activation_id"], months=2)
+    assert ("Months", "2 (its current term is 1)") in other.lines()
+
+
+def test_renewal_default_for_a_license_written_before_terms_were_kept(portal, bank):
+    [lic] = make(portal, bank, months=2)
+    with portal.store.transaction() as db:  # as an older ELP wrote it: no term_months
+        doc = db.get("licenses", activation_id=lic["activation_id"])
+        db.update("licenses", {k: v for k, v in doc.items() if k != "term_months"} | {"term_months": None},
+                  activation_id=lic["activation_id"])
+    assert portal.quote_renew(ADMIN, lic["activation_id"]).months == 2  # the months its dates cover
+    assert portal.check() == []
+
+
+def test_multiseat_at_its_banks_expiry_defaults_to_computers_only(portal, bank):
+    [lic] = make(portal, bank, type="multiseat", quantity=2, months=12)  # capped at the bank's expiry
+    q = portal.quote_renew(ADMIN, lic["activation_id"], computers=3)
+    assert (q.months, q.computers_after) == (0, 3)
+    assert ("Months", "0 (computers only)") in q.lines()

@@ -238,6 +238,27 @@ async def test_renew_extends_the_license_and_charges_credits(portal, bank, tmp_p
     assert remaining(portal, bank["id"]) == expected.remaining_after == 97
 
 
+async def test_renew_form_starts_with_the_licenses_current_term(portal, bank, tmp_path):
+    """Seed 000: "a 1-month license renews for another month": the form says 1, not 12."""
+    member(portal, ANA)
+    [lic] = make(portal, bank, months=1)
+    expected = portal.quote_renew(ADMIN, lic["activation_id"])
+    assert expected.months == 1
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        await select(pilot, page, lic["activation_id"])
+        await pilot.press("n")
+        dialog = await form(pilot, app)
+        assert dialog.values()[0]["months"] == 1
+        await pilot.press("ctrl+s")
+        confirm = await confirmation(pilot, app)
+        assert ("Months", "1 (the license's current term)") in confirm.rows
+        await pilot.press("y")
+        await settle(pilot, app)
+    assert license_row(portal, lic["activation_id"])["expires_on"] == expected.expires_after.isoformat() == "2027-01-23"
+
+
 async def test_multiseat_renew_raises_computers(portal, bank, tmp_path):
     member(portal, ANA)
     [lic] = make(portal, bank, type="multiseat", months=1, quantity=2)

@@ -61,6 +61,16 @@ CSV_COLUMNS = [
 ]
 
 
+def license_term(doc: dict[str, Any]) -> int:
+    """The license's current term in months: what a renewal repeats by default ("a 1-month
+    license renews for another month", SPEC §4). The months last asked (generation or renewal);
+    for a license written before ELP kept them, the months its dates cover."""
+    term = doc.get("term_months")
+    if term:
+        return int(term)
+    return max(1, months_to_cover(dt.date.fromisoformat(doc["start"]), dt.date.fromisoformat(doc["expires_on"])))
+
+
 def license_status(doc: dict[str, Any], today_iso: str) -> str:
     """Derived from the clock (ISO strings compare as dates)."""
     if today_iso >= doc["expires_on"]:
@@ -431,7 +441,7 @@ class CreditsMixin(PortalBase):
                     activation_id=self._activation_id(db, taken), organization=me["organization"], product=fresh.product,
                     bank=fresh.bank, type=fresh.type, computers=fresh.computers, assignee=fresh.email,
                     start=fresh.start, expires_on=fresh.expires_on,
-                    credits_used=fresh.computers * fresh.months_charged, created_on=self.today(),
+                    credits_used=fresh.computers * fresh.months_charged, created_on=self.today(), term_months=fresh.months,
                 )
                 created.append(lic.to_doc())
             db.insert_many(T_LICENSES, created)
@@ -465,8 +475,15 @@ class CreditsMixin(PortalBase):
 
     def _quote_renew(self, db: View, me: dict[str, Any], activation_id: str, months: Any, computers: Any) -> RenewQuote:
         lic = self._org_license(db, me, activation_id)
-        months = positive_int(months, _("Months"), minimum=0)
         kind = LicenseType(lic["type"])
+        term = license_term(lic)
+        if months in (None, ""):
+            # No months given: the license's current term; a multiseat at its bank's expiry can
+            # only gain computers, so there it is 0.
+            bank_doc = db.get(T_BANKS, id=lic["bank"])
+            at_bank_end = bank_doc is not None and lic["expires_on"] >= bank_doc["expires_on"]
+            months = 0 if (kind is LicenseType.multiseat and at_bank_end) else term
+        months = positive_int(months, _("Months"), minimum=0)
         new_computers = lic["computers"] if computers in (None, "") else positive_int(computers, _("Computers"))
         if new_computers != lic["computers"] and kind is not LicenseType.multiseat:
             raise RuleViolation(
@@ -513,9 +530,11 @@ class CreditsMixin(PortalBase):
             expires_after=new_expires, cut_by_bank=full_end > bank_end, bank_expires_on=bank_end,
             months_charged=charged_months, credits_renewal=credits_renewal, credits_added_computers=credits_added,
             term_months_left=term_left, credits=credits, remaining_before=remaining, remaining_after=remaining - credits,
+            term_months=term,
         )
 
-    def quote_renew(self, actor: str, activation_id: str, *, months: Any, computers: Any = None) -> RenewQuote:
+    def quote_renew(self, actor: str, activation_id: str, *, months: Any = None, computers: Any = None) -> RenewQuote:
+        """What renewing would do. `months` None: the license's current term (`license_term`)."""
         db = self.store.read()
         me = self._actor(db, actor)
         return self._quote_renew(db, me, activation_id, months, computers)
@@ -544,6 +563,7 @@ class CreditsMixin(PortalBase):
                     "expires_on": fresh.expires_after.isoformat(),
                     "computers": fresh.computers_after,
                     "credits_used": lic["credits_used"] + fresh.credits,
+                    "term_months": fresh.months or license_term(lic),  # the next renewal repeats these months
                 },
                 activation_id=fresh.activation_id,
             )
@@ -650,6 +670,7 @@ class CreditsMixin(PortalBase):
             "expires_on": lic["expires_on"],
             "status": license_status(lic, today_iso),
             "credits_used": lic["credits_used"],
+            "term_months": license_term(lic),
             "bank_start": bank["start"],
             "bank_expires_on": bank["expires_on"],
             "return_blocked": return_blocked_reason(bank) if blocked is ... else blocked,
