@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     _json(p)
     p = lic.add_parser("renew", help="extend a license (and raise a multiseat's computers)", parents=[common])
     p.add_argument("activation_id", metavar="ACTIVATION_ID")
-    p.add_argument("--months", required=True, type=count("--months", minimum=0), metavar="N")
+    p.add_argument("--months", type=count("--months", minimum=0), metavar="N",
+                   help="months to add (default: the license's current term, as a renewal follows the previous settings)")
     p.add_argument("--computers", type=count("--computers"), metavar="N")
     _yes(p)
     _json(p)
