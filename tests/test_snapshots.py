@@ -365,22 +365,22 @@ def test_dialog_invite_confirm(snap_compare, demo):
     assert snap_compare(app_for(demo), terminal_size=WIDE, run_before=run_before)
 
 
-def test_dialog_user_action_menu(snap_compare, demo):
-    from elp_tui.screens.dialogs.actions import ActionMenu
+def test_dialog_user_details(snap_compare, demo):
+    from elp_tui.screens.details import DetailsScreen
 
     async def run_before(pilot):
         await open_page(pilot, "users")
-        await press_for(pilot, ActionMenu, "enter")
+        await press_for(pilot, DetailsScreen, "enter")
 
     assert snap_compare(app_for(demo), terminal_size=WIDE, run_before=run_before)
 
 
-def test_dialog_license_action_menu(snap_compare, demo):
-    from elp_tui.screens.dialogs.actions import ActionMenu
+def test_dialog_license_details(snap_compare, demo):
+    from elp_tui.screens.details import DetailsScreen
 
     async def run_before(pilot):
         await open_page(pilot, "licenses")
-        await press_for(pilot, ActionMenu, "enter")
+        await press_for(pilot, DetailsScreen, "enter")
 
     assert snap_compare(app_for(demo), terminal_size=WIDE, run_before=run_before)
 

@@ -210,7 +210,7 @@ async def test_banks_page_warns_and_marks_expiring_banks(portal, tmp_path):
         await pilot.pause()
         detail = text_of(app.screen.query_one("#banks-detail", Static))
         assert "40 unused credits will be lost on 2026-12-12 (in 19 days)" in detail
-        await pilot.press("enter")
+        await pilot.press("l")
         await settle(pilot)
         assert current_page(app) == "page-licenses"
 

@@ -210,16 +210,19 @@ async def test_reinvite_an_invited_member_sends_a_new_code(portal, tmp_path):
     assert fresh(portal).activity(ADMIN)[0]["action"] == "user-reinvite"
 
 
-async def test_the_row_menu_offers_the_key_actions(portal, tmp_path):
+async def test_the_members_details_offer_the_key_actions(portal, tmp_path):
+    from elp_tui.screens.details import DetailsScreen
+
     portal.invite(ADMIN, BOB, "regular")
     app = app_for(portal, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         page = await users_page(app, pilot, BOB)
         page.table.focus()
         await pilot.press("enter")
-        menu = await on_screen(pilot, ActionMenu)
-        offered = {action: why for action, _label, _key, why in menu.choices}
-        assert offered["add_key"] is None and offered["reinvite"] is None and offered["revoke_key"] is not None
+        details = await on_screen(pilot, DetailsScreen)
+        offered = {action.id: action.why_not for action in details.actions.values()}
+        assert offered["add_key"] is None and offered["reinvite"] is None
+        assert offered["revoke_key"] == f"{BOB} has no SSH key."
         await pilot.press("b")
         await on_screen(pilot, PublicKeyDialog)
         await paste(pilot, pub_line("bob"))

@@ -425,7 +425,7 @@ async def test_filter_counts_and_product_jump(portal, bank, tmp_path):
 
 def test_every_palette_action_exists():
     titles = {a.title for a in LicensesPage.ACTIONS}
-    assert titles == {"Add licenses", "Renew", "Return", "Assign", "Download CSV"}
+    assert titles == {"Add licenses", "Renew", "Return", "Assign", "Download CSV", "License details"}
     for action in LicensesPage.ACTIONS:
         assert callable(getattr(LicensesPage, action.method))
 
@@ -473,9 +473,9 @@ async def test_store_text_is_shown_literally_never_as_markup(portal, tmp_path):
         assert app.is_running
 
 
-async def test_enter_on_a_license_offers_its_actions(portal, bank, tmp_path):
+async def test_enter_on_a_license_opens_its_details_and_n_there_opens_the_renewal(portal, bank, tmp_path):
     from elp_tui.app import make_app
-    from elp_tui.screens.dialogs.actions import ActionMenu
+    from elp_tui.screens.details import DetailsScreen
     from elp_tui.screens.dialogs.form import FormDialog
     from tests.conftest import ADMIN, TODAY
 
@@ -488,10 +488,8 @@ async def test_enter_on_a_license_offers_its_actions(portal, bank, tmp_path):
         await app.workers.wait_for_complete()
         await pilot.pause()
         await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, ActionMenu)
-        await pilot.press("enter")  # Renew
-        await pilot.pause()
-        assert isinstance(app.screen, FormDialog)
+        await until(pilot, lambda: isinstance(app.screen, DetailsScreen), "details")
+        await pilot.press("n")  # Renew
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), "renewal form")
         await pilot.press("escape")
         await pilot.pause()

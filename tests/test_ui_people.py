@@ -575,10 +575,10 @@ async def test_palette_lists_the_actions_of_the_three_pages(portal, tmp_path):
         await back_on_page(pilot)
 
 
-async def test_enter_on_a_user_opens_the_action_menu_and_runs_the_chosen_action(portal, tmp_path):
-    """The portal's user action dropdown: Enter, pick "Deactivate", confirm: the store says inactive."""
+async def test_enter_on_a_user_opens_their_details_and_s_there_deactivates_them(portal, tmp_path):
+    """The member's details carry their actions: Enter, then s (Deactivate), confirm: the store says inactive."""
     from elp_tui.app import make_app
-    from elp_tui.screens.dialogs.actions import ActionMenu
+    from elp_tui.screens.details import DetailsScreen
     from tests.conftest import ADMIN, TODAY
 
     portal.invite(ADMIN, "zed@lumenfox.studio")
@@ -590,10 +590,10 @@ async def test_enter_on_a_user_opens_the_action_menu_and_runs_the_chosen_action(
         await pilot.press("slash", *"zed@", "enter")
         await pilot.pause()
         await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, ActionMenu)
-        await pilot.press("down", "enter")  # Make admin, then Deactivate
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(app.screen, DetailsScreen), "details")
+        assert "Member zed@lumenfox.studio" in app.screen.text()
+        await pilot.press("s")  # Deactivate
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirmation")
         await pilot.press("y")
         await app.workers.wait_for_complete()
         await pilot.pause()

@@ -16,6 +16,7 @@ from elp_tui.portal import FeedError, PortalError
 from elp_tui.portal.feed import feed_note
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.dashboard import in_days, open_licenses_of
+from elp_tui.screens.details import DetailAction, bank_sections, key_for, show_details
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.screens.requests import RequestsPanel
 from elp_tui.widgets.filter import FilterBar
@@ -42,12 +43,15 @@ class BanksPage(Page):
         Binding("q", "request_credits", N_("Request credits"), id="banks.request",
                 tooltip=N_("Ask the vendor for more credits in the selected bank")),
         Binding("l", "open_licenses", N_("Licenses"), id="banks.licenses",
-                tooltip=N_("Manage the licenses of this bank's product (enter works too)")),
+                tooltip=N_("Manage the licenses of this bank's product")),
+        Binding("space", "details", N_("Details"), id="banks.details", show=False,
+                tooltip=N_("The selected bank's licenses, ledger, requests and history (enter too)")),
     ]
     ACTIONS = [
         PageAction(N_("Refresh banks"), N_("Reload the latest grants and say what changed"), "action_refresh_page"),
         PageAction(N_("Request credits"), N_("Ask the vendor for more credits in the selected bank"), "action_request_credits"),
         PageAction(N_("Manage licenses of the selected bank's product"), N_("Open Manage Licenses narrowed to that product"), "action_open_licenses"),
+        PageAction(N_("Bank details"), N_("The selected bank's licenses, ledger, requests and history"), "action_details"),
     ]
 
     DEFAULT_CSS = """
@@ -155,7 +159,7 @@ class BanksPage(Page):
                                    for r in waiting))))
         if bank["return_blocked"]:
             lines.append(content(_("Returns: {reason}.").format(reason=bank["return_blocked"])))
-        lines.append(content(_("enter or l: manage this product's licenses · q: request credits · r: refresh banks")))
+        lines.append(content(_("enter: details · l: manage this product's licenses · q: request credits · r: refresh banks")))
         detail.update(Content("\n").join(lines))
 
     # -- refresh -----------------------------------------------------------------------
@@ -193,8 +197,30 @@ class BanksPage(Page):
     # -- actions -----------------------------------------------------------------------
     @on(RecordTable.Selected, "#banks-table")
     def _bank_chosen(self, event: RecordTable.Selected) -> None:
+        """Enter on a bank: its details (licenses, ledger, requests, history) and its actions."""
         event.stop()
-        open_licenses_of(self, event.row["product"])
+        if event.row is not None:
+            self._details_flow(event.row["id"])
+
+    def action_details(self) -> None:
+        bank = self._selected_bank()
+        if bank is not None:
+            self._details_flow(bank["id"])
+
+    @work(exclusive=True, group="banks-details")
+    async def _details_flow(self, bank_id: str) -> None:
+        details = await self.call_portal(self.portal.bank_details, self.me, bank_id)
+        if details is None:
+            return
+        why = details["actions"]
+        actions = [
+            DetailAction("request_credits", key_for(self, "request_credits", "q"), N_("Request credits"),
+                         why["request_credits"]),
+            DetailAction("open_licenses", key_for(self, "open_licenses", "l"), N_("Manage this product's licenses"),
+                         why["open_licenses"], N_("Licenses")),
+        ]
+        show_details(self, _("Bank {bank}").format(bank=details["bank"]["id"]), bank_sections(details), actions,
+                     {"request_credits": self.action_request_credits, "open_licenses": self.action_open_licenses})
 
     def _selected_bank(self) -> dict[str, Any] | None:
         bank = self.table.current_row

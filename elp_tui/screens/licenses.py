@@ -21,8 +21,8 @@ from textual.widgets import Input, Static
 from elp_tui.store.files import atomic_write
 from elp_tui.portal.credits import LICENSE_STATUS_NAMES
 from elp_tui.i18n import N_, _, ngettext
-from elp_tui.screens.dialogs.actions import ActionMenu
 from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.details import DetailAction, key_for, license_sections, show_details
 from elp_tui.screens.dialogs.confirm import ConfirmDialog
 from elp_tui.screens.dialogs.form import FormDialog
 from elp_tui.screens.dialogs.licenses_forms import (
@@ -90,6 +90,8 @@ class LicensesPage(Page):
                 tooltip=N_("Give the selected returned license to a member")),
         Binding("d", "download_csv", N_("CSV"), id="licenses.download",
                 tooltip=N_("Download every license (active and expired) as CSV")),
+        Binding("space", "details", N_("Details"), id="licenses.details", show=False,
+                tooltip=N_("Every field of the selected license, why an action is not possible, its history (enter too)")),
     ]
 
     ACTIONS = [
@@ -98,6 +100,8 @@ class LicensesPage(Page):
         PageAction(N_("Return"), N_("Return the selected license (portable banks, version 25.1 or later)"), "action_return_license"),
         PageAction(N_("Assign"), N_("Assign the selected returned license to a member"), "action_assign"),
         PageAction(N_("Download CSV"), N_("Write every license to a CSV file and offer to copy it"), "action_download_csv"),
+        PageAction(N_("License details"), N_("Every field of the selected license, why an action is not possible, its history"),
+                   "action_details"),
     ]
 
     COLUMNS = [
@@ -234,24 +238,34 @@ class LicensesPage(Page):
             quote,
         )
 
-    # -- add licenses --------------------------------------------------------------------
+    # -- details (enter or space on a license) ----------------------------------------------
     def on_record_table_selected(self, event: RecordTable.Selected) -> None:
-        """Enter on a license: its actions (each one says why when it is not possible)."""
+        """Enter on a license: its details, with its actions and why one is not possible."""
         event.stop()
-        self._menu_flow(event.row)
+        if event.row is not None:
+            self._details_flow(event.row["activation_id"])
 
-    @work(exclusive=True, group="licenses-menu")
-    async def _menu_flow(self, row: dict[str, Any]) -> None:
-        actions = self.actions_of(row)
-        choices = [
-            ("renew", _("Renew"), "n", actions["renew"]),
-            ("return_license", _("Return"), "t", actions["return"]),
-            ("assign", _("Assign"), "s", actions["assign"]),
+    def action_details(self) -> None:
+        row = self._selected()
+        if row is not None:
+            self._details_flow(row["activation_id"])
+
+    @work(exclusive=True, group="licenses-details")
+    async def _details_flow(self, activation_id: str) -> None:
+        details = await self.call_portal(self.portal.license_details, self.me, activation_id)
+        if details is None:
+            return
+        why = details["actions"]
+        actions = [
+            DetailAction("renew", key_for(self, "renew", "n"), N_("Renew"), why["renew"]),
+            DetailAction("return", key_for(self, "return_license", "t"), N_("Return"), why["return"]),
+            DetailAction("assign", key_for(self, "assign", "s"), N_("Assign"), why["assign"]),
         ]
-        chosen = await self.app.push_screen_wait(ActionMenu(row["activation_id"], choices))
-        if chosen:
-            getattr(self, f"action_{chosen}")()
+        show_details(self, _("License {aid}").format(aid=details["license"]["activation_id"]),
+                     license_sections(details), actions,
+                     {"renew": self.action_renew, "return": self.action_return_license, "assign": self.action_assign})
 
+    # -- add licenses --------------------------------------------------------------------
     def action_add_licenses(self) -> None:
         self._add_flow()
 

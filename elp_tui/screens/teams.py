@@ -23,6 +23,7 @@ from elp_tui.i18n import N_, _
 from elp_tui.portal import PortalError
 from elp_tui.portal.feed import feed_note
 from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.details import DetailAction, key_for, show_details, team_sections
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.screens.requests import RequestsPanel
 from elp_tui.widgets.filter import FilterBar
@@ -85,6 +86,8 @@ class TeamsPage(Page):
                 tooltip=N_("Ask the vendor for more seats")),
         Binding("t", "team_admin", N_("Team Admin"), id="teams.admin",
                 tooltip=N_("Make the selected member the team's Team Admin, or no longer")),
+        Binding("space", "details", N_("Details"), id="teams.details", show=False,
+                tooltip=N_("The selected team's members, seats, Team Admins and history (enter too)")),
     ]
     # An organization admin's only: a Team Admin is not offered them (keys, footer, palette).
     ADMIN_ACTIONS = frozenset({"action_create_team", "action_request_seats", "action_team_admin"})
@@ -96,6 +99,7 @@ class TeamsPage(Page):
         PageAction(N_("Request seats"), N_("Ask the vendor's enterprise team for more seats"), "action_request_seats"),
         PageAction(N_("Team Admin"), N_("Make the selected member the team's Team Admin, or no longer"),
                    "action_team_admin"),
+        PageAction(N_("Team details"), N_("The selected team's members, seats, Team Admins and history"), "action_details"),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -209,7 +213,27 @@ class TeamsPage(Page):
 
     @on(RecordTable.Selected, "#teams-table")
     def _team_selected(self, event: RecordTable.Selected) -> None:
-        self.members.focus()
+        """Enter on a team: its details (members and since when, seats, Team Admins, history)."""
+        event.stop()
+        if event.row is not None:
+            self._details_flow(event.row["id"])
+
+    def action_details(self) -> None:
+        team = self._team()
+        if team is not None:
+            self._details_flow(team["id"])
+
+    @work(exclusive=True, group="teams-details")
+    async def _details_flow(self, team_id: str) -> None:
+        details = await self.call_portal(self.portal.team_details, self.me, team_id)
+        if details is None:
+            return
+        actions = [DetailAction("add_member", key_for(self, "add_member", "a"), N_("Add member"))]
+        run = {"add_member": self.action_add_member}
+        if self.elp.is_admin:  # a Team Admin asks the vendor for nothing
+            actions.append(DetailAction("request_seats", key_for(self, "request_seats", "m"), N_("Request seats")))
+            run["request_seats"] = self.action_request_seats
+        show_details(self, _("Team {team}").format(team=details["team"]["name"]), team_sections(details), actions, run)
 
     # -- helpers -----------------------------------------------------------------------
     def _team(self) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ from elp_tui.portal.errors import LicensesHeld
 from elp_tui.portal.keys import ENROL_DAYS
 from elp_tui.screens.activity import short_fingerprint
 from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.details import DetailAction, key_for, show_details, user_sections
 from elp_tui.screens.dialogs.actions import ActionMenu
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.screens.dialogs.keys import PublicKeyDialog
@@ -140,6 +141,8 @@ class UsersPage(Page):
                 tooltip=N_("Revoke one of the selected user's SSH keys")),
         Binding("i", "reinvite", N_("Reinvite"), id="users.reinvite",
                 tooltip=N_("Send the selected invited user a new invitation with a new enrolment code")),
+        Binding("space", "details", N_("Details"), id="users.details", show=False,
+                tooltip=N_("The selected member's role, teams, licenses, keys and history (enter too)")),
     ]
 
     ACTIONS = [
@@ -151,6 +154,8 @@ class UsersPage(Page):
         PageAction(N_("Revoke SSH key"), N_("Revoke one of the selected user's SSH keys"), "action_revoke_key"),
         PageAction(N_("Send a new invitation"), N_("A new invitation and enrolment code for the selected invited user"),
                    "action_reinvite"),
+        PageAction(N_("Member details"), N_("The selected member's role, teams, licenses, keys and history"),
+                   "action_details"),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -288,26 +293,41 @@ class UsersPage(Page):
         if user is not None:
             self.done(_("{email} is invited: the invitation email is queued (see the Outbox page).").format(email=user["email"]))
 
-    # -- the row's action menu (the portal's user action dropdown) --------------------
+    # -- details (enter or space on a member): their actions live there ----------------------
     @on(RecordTable.Selected, "#users-table")
     def _user_selected(self, event: RecordTable.Selected) -> None:
         event.stop()
-        self._menu_flow(event.row)
+        if event.row is not None:
+            self._details_flow(event.row["email"])
 
-    @work(exclusive=True, group="users-flow")
-    async def _menu_flow(self, row: dict[str, Any]) -> None:
-        admin = row["role"] == "admin"
-        choices = [
-            ("change_role", _("Make regular user") if admin else _("Make admin"), "e", None),
-            ("change_status", _("Activate") if row["status"] == "inactive" else _("Deactivate"), "s", None),
-            ("delete_user", _("Delete from the organization"), "x", None),
-            ("add_key", _("Add an SSH key"), "b", None),
-            ("revoke_key", _("Revoke an SSH key"), "v", None if self.keys_of.get(row["email"]) else _("no key")),
-            ("reinvite", _("Send a new invitation"), "i", None if row["status"] == "invited" else _("not invited")),
+    def action_details(self) -> None:
+        row = self._selected()
+        if row is not None:
+            self._details_flow(row["email"])
+
+    @work(exclusive=True, group="users-details")
+    async def _details_flow(self, email: str) -> None:
+        details = await self.call_portal(self.portal.user_details, self.me, email)
+        if details is None:
+            return
+        user, why = details["user"], details["actions"]
+        actions = [
+            DetailAction("role", key_for(self, "change_role", "e"),
+                         N_("Make regular user") if user["role"] == "admin" else N_("Make admin"), why["role"], N_("Role")),
+            DetailAction("status", key_for(self, "change_status", "s"),
+                         N_("Activate") if user["status"] == "inactive" else N_("Deactivate"), why["status"], N_("Status")),
+            DetailAction("delete", key_for(self, "delete_user", "x"), N_("Delete from the organization"), why["delete"],
+                         N_("Delete")),
+            DetailAction("add_key", key_for(self, "add_key", "b"), N_("Add an SSH key"), why["add_key"], N_("Add key")),
+            DetailAction("revoke_key", key_for(self, "revoke_key", "v"), N_("Revoke an SSH key"), why["revoke_key"],
+                         N_("Revoke key")),
+            DetailAction("reinvite", key_for(self, "reinvite", "i"), N_("Send a new invitation"), why["reinvite"],
+                         N_("Reinvite")),
         ]
-        chosen = await self.app.push_screen_wait(ActionMenu(row["email"], choices))
-        if chosen:
-            getattr(self, f"action_{chosen}")()
+        show_details(self, _("Member {email}").format(email=user["email"]), user_sections(details), actions, {
+            "role": self.action_change_role, "status": self.action_change_status, "delete": self.action_delete_user,
+            "add_key": self.action_add_key, "revoke_key": self.action_revoke_key, "reinvite": self.action_reinvite,
+        })
 
     # -- role --------------------------------------------------------------------------
     def action_change_role(self) -> None:
