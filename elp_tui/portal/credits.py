@@ -71,6 +71,11 @@ def license_term(doc: dict[str, Any]) -> int:
     return max(1, months_to_cover(dt.date.fromisoformat(doc["start"]), dt.date.fromisoformat(doc["expires_on"])))
 
 
+def first_start(bank: dict[str, Any], today: dt.date) -> dt.date:
+    """The earliest start a new license of this bank may have: today, or the bank's start if later."""
+    return max(today, dt.date.fromisoformat(bank["start"]))
+
+
 def license_status(doc: dict[str, Any], today_iso: str) -> str:
     """Derived from the clock (ISO strings compare as dates)."""
     if today_iso >= doc["expires_on"]:
@@ -226,6 +231,7 @@ class CreditsMixin(PortalBase):
             "portable": bool(bank.get("portable")),
             "expired": expired,
             "days_left": (dt.date.fromisoformat(bank["expires_on"]) - self.today()).days,
+            "first_start": first_start(bank, self.today()).isoformat(),  # what Add licenses proposes
             "return_blocked": return_blocked_reason(bank),
         }
 
@@ -371,7 +377,7 @@ class CreditsMixin(PortalBase):
                 )
             )
         # The allowed starts, said in every refusal: today or later, within the bank's validity.
-        first, last = max(today, bank_start), bank_end - dt.timedelta(days=1)
+        first, last = first_start(bank, today), bank_end - dt.timedelta(days=1)
         if start_d < today:
             raise InvalidInput(
                 _("Start date {start} is in the past: pick a start from {first} to {last} (bank {bank} runs until {bank_end}).").format(
