@@ -670,6 +670,21 @@ def test_regular_user_sees_own_licenses_with_accessible_downloads(elp, bank_id, 
     assert BOB not in text
 
 
+def test_licenses_mine_shows_the_seats_a_member_holds(elp, bank_id, regular, org):
+    assert elp("seats", "add", "--org", ORG, "--product", SEATS_PRODUCT, "--seats", "2", user=VENDOR).code == 0
+    assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
+    assert elp("teams", "add", "Layout", ANA, "--yes").code == 0
+    add_builds(org, SEATS_PRODUCT, ["25.1"])
+    generate(elp, bank_id, ANA, "--yes")
+    mine = elp("licenses", "mine", "--json", user=ANA).json()
+    assert [m["kind"] for m in mine] == ["license", "seat"]
+    seat = mine[1]
+    assert (seat["product"], seat["teams"], seat["state"]) == (SEATS_PRODUCT, ["Layout"], "active")
+    text = elp("licenses", "mine", user=ANA).out
+    assert f"Team seat  {SEATS_PRODUCT}  [active]" in text and "Layout" in text
+    assert "https://downloads.example/25.1/linux" in text
+
+
 def test_invited_user_becomes_active_on_any_command(elp, bank_id):
     generate(elp, bank_id, BOB, "--yes")  # invites BOB
     assert {u["email"]: u["status"] for u in elp("users", "list", "--json").json()}[BOB] == "invited"
