@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 
 from elp_tui.i18n import N_, _
@@ -59,6 +59,29 @@ CSV_COLUMNS = [
     "bank_start",
     "bank_expires_on",
 ]
+
+
+# -- what a license costs (SPEC §4): one place, used by the quotes and by the demo's builder ----
+class Charge(NamedTuple):
+    """A term of `months` from `start`, capped by the bank's expiry: when it ends, whether the
+    bank cut it, and the months charged (a partial month cut by the bank counts as one; nothing
+    is charged for months the bank cannot cover). Credits = computers x months_charged."""
+
+    expires_on: dt.date
+    cut_by_bank: bool
+    months_charged: int
+
+
+def charge(start: dt.date, months: int, bank_end: dt.date) -> Charge:
+    """The charge of a new license starting on `start`, or of a renewal extending from `start` (its expiry)."""
+    full_end = add_months(start, months)
+    return Charge(min(full_end, bank_end), full_end > bank_end, min(months, months_to_cover(start, bank_end)))
+
+
+def added_computers_months(term_from: dt.date, expires: dt.date) -> int:
+    """Months a renewal charges each added computer: the rest of the current term, from `term_from`
+    (today, or the license's start if later) to its present expiry; a partial month counts as one."""
+    return months_to_cover(term_from, expires)
 
 
 def license_term(doc: dict[str, Any]) -> int:
@@ -397,9 +420,7 @@ class CreditsMixin(PortalBase):
                 )
             )
         address, invites = self._recipient(db, me, email)
-        full_end = add_months(start_d, months)
-        expires = min(full_end, bank_end)
-        charged_months = min(months, months_to_cover(start_d, bank_end))
+        expires, cut_by_bank, charged_months = charge(start_d, months, bank_end)
         licenses, computers = (quantity, 1) if kind is LicenseType.node_lock else (1, quantity)
         credits = licenses * computers * charged_months
         remaining = self._remaining(db, bank)
@@ -417,7 +438,7 @@ class CreditsMixin(PortalBase):
         return GenerateQuote(
             bank=bank["id"], product=bank["product"], type=kind, months=months, quantity=quantity, start=start_d,
             email=address, licenses=licenses, computers=computers, expires_on=expires,
-            cut_by_bank=full_end > bank_end, bank_expires_on=bank_end, months_charged=charged_months,
+            cut_by_bank=cut_by_bank, bank_expires_on=bank_end, months_charged=charged_months,
             credits=credits, remaining_before=remaining, remaining_after=remaining - credits, invites_recipient=invites,
         )
 
@@ -514,11 +535,9 @@ class CreditsMixin(PortalBase):
         refusal = renew_refusal(self._license_row(lic, bank, blocked=None), extending=bool(months))
         if refusal:
             raise RuleViolation(refusal)
-        full_end = add_months(expires, months)
-        new_expires = min(full_end, bank_end)
-        charged_months = min(months, months_to_cover(expires, bank_end))
+        new_expires, cut_by_bank, charged_months = charge(expires, months, bank_end)
         added = new_computers - lic["computers"]
-        term_left = months_to_cover(max(today, start), expires)
+        term_left = added_computers_months(max(today, start), expires)
         credits_renewal = new_computers * charged_months
         credits_added = added * term_left
         credits = credits_renewal + credits_added
@@ -533,7 +552,7 @@ class CreditsMixin(PortalBase):
         return RenewQuote(
             activation_id=lic["activation_id"], bank=bank["id"], product=lic["product"], type=kind, months=months,
             computers_before=lic["computers"], computers_after=new_computers, expires_before=expires,
-            expires_after=new_expires, cut_by_bank=full_end > bank_end, bank_expires_on=bank_end,
+            expires_after=new_expires, cut_by_bank=cut_by_bank, bank_expires_on=bank_end,
             months_charged=charged_months, credits_renewal=credits_renewal, credits_added_computers=credits_added,
             term_months_left=term_left, credits=credits, remaining_before=remaining, remaining_after=remaining - credits,
             term_months=term,
