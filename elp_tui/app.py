@@ -379,7 +379,7 @@ class ELPApp(TranslatedBindings, App[None]):
                 if not self.is_admin and action.method in getattr(page_cls, "ADMIN_ACTIONS", ()):
                     continue  # a Team Admin's Teams page offers no New team, no Request seats
                 yield SystemCommand(
-                    f"{title}: {_(action.title)}", _(action.help),
+                    _("{page}: {action}").format(page=title, action=_(action.title)), _(action.help),
                     lambda pid=page_cls.PAGE_ID, m=action.method: self.run_page_action(pid, m),
                 )
 

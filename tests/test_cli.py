@@ -226,6 +226,30 @@ def test_renew_json_and_quote(elp, bank_id):
     assert set(lic) == LICENSE_KEYS and lic["expires_on"] == "2027-04-23" and lic["credits_used"] == 5
 
 
+def test_renew_without_months_repeats_the_licenses_current_term(elp, bank_id):
+    """Seed 000: "a 1-month license renews for another month" — --months is optional."""
+    aid = generate(elp, bank_id, ANA, "--yes", "--json", months="1").json()[0]["activation_id"]
+    result = elp("licenses", "renew", aid, "--yes")
+    assert result.code == 0, result.err
+    assert "1 (the license's current term)" in result.out
+    assert "now expires on 2027-01-23" in result.out  # 2026-12-23 + 1 month
+    result = elp("licenses", "renew", aid, "--months", "2", "--yes", "--json")
+    assert result.json()["expires_on"] == "2027-03-23"
+    again = elp("licenses", "renew", aid, "--yes", "--json")  # now its term is the 2 months last asked
+    assert again.code == 0, again.err
+    assert again.json()["expires_on"] == "2027-05-01"  # 2 months, capped by the bank
+
+
+def test_renew_of_a_returned_license_is_refused_until_assigned(elp, bank_id, regular, org):
+    aid = generate(elp, bank_id, ANA, "--yes", "--json").json()[0]["activation_id"]
+    assert elp("licenses", "return", aid, "--email", ANA, "--yes").code == 0
+    before = store_bytes(org)
+    result = elp("licenses", "renew", aid, "--months", "1", "--yes")
+    one_refusal_line(result)
+    assert "assign it to a member first" in result.err
+    assert store_bytes(org) == before
+
+
 # -- confirmations ---------------------------------------------------------------------
 def test_generate_without_yes_and_no_terminal_refuses(elp, bank_id, org):
     before = store_bytes(org)

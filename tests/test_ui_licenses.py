@@ -238,6 +238,27 @@ async def test_renew_extends_the_license_and_charges_credits(portal, bank, tmp_p
     assert remaining(portal, bank["id"]) == expected.remaining_after == 97
 
 
+async def test_renew_form_starts_with_the_licenses_current_term(portal, bank, tmp_path):
+    """Seed 000: "a 1-month license renews for another month": the form says 1, not 12."""
+    member(portal, ANA)
+    [lic] = make(portal, bank, months=1)
+    expected = portal.quote_renew(ADMIN, lic["activation_id"])
+    assert expected.months == 1
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        await select(pilot, page, lic["activation_id"])
+        await pilot.press("n")
+        dialog = await form(pilot, app)
+        assert dialog.values()[0]["months"] == 1
+        await pilot.press("ctrl+s")
+        confirm = await confirmation(pilot, app)
+        assert ("Months", "1 (the license's current term)") in confirm.rows
+        await pilot.press("y")
+        await settle(pilot, app)
+    assert license_row(portal, lic["activation_id"])["expires_on"] == expected.expires_after.isoformat() == "2027-01-23"
+
+
 async def test_multiseat_renew_raises_computers(portal, bank, tmp_path):
     member(portal, ANA)
     [lic] = make(portal, bank, type="multiseat", months=1, quantity=2)
@@ -299,9 +320,9 @@ async def test_return_refused_on_a_non_portable_bank_says_why(portal, tmp_path):
         await select(pilot, page, lic["activation_id"])
         assert "not portable" in str(page.query_one("#detail-move").render())
         await pilot.press("t")
-        await until(pilot, lambda: "Return not possible: bank is not portable" in messages(app), "reason")
+        await until(pilot, lambda: "cannot be returned: bank is not portable" in messages(app), "reason")
         await pilot.press("s")
-        await until(pilot, lambda: "Assign not possible: bank is not portable" in messages(app), "reason")
+        await until(pilot, lambda: "cannot be reassigned: bank is not portable" in messages(app), "reason")
         await settle(pilot, app)
         assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
     assert store_bytes(portal.store.path) == before
@@ -409,10 +430,27 @@ def test_every_palette_action_exists():
         assert callable(getattr(LicensesPage, action.method))
 
 
-@pytest.mark.parametrize("status, blocked", [("expired", "expired"), ("returned", "already returned")])
-def test_return_reasons_follow_the_row(status, blocked):
-    row = {"status": status, "return_blocked": None, "assignee": None}
-    assert blocked in LicensesPage.return_blocked(row)
+async def test_the_page_says_the_portals_reason_for_a_returned_license_and_renew_is_refused(portal, bank, tmp_path):
+    """The detail lines and the keys say what the portal's license_actions says (no guess of
+    their own): a returned license offers Assign, and Renew says to assign it first."""
+    member(portal, ANA)
+    [lic] = make(portal, bank, months=2)
+    aid = lic["activation_id"]
+    portal.return_license(ADMIN, aid, ANA)
+    reasons = portal.license_actions(ADMIN, aid)
+    before = store_bytes(portal.store.path)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        await select(pilot, page, aid)
+        assert str(page.query_one("#detail-renew").render()) == reasons["renew"]
+        assert "Assign (s): available" in str(page.query_one("#detail-move").render())
+        await pilot.press("n")
+        await until(pilot, lambda: reasons["renew"] in messages(app), "the portal's reason")
+        await settle(pilot, app)
+        assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
+    assert "assign it to a member first" in reasons["renew"]
+    assert store_bytes(portal.store.path) == before
 
 
 async def test_store_text_is_shown_literally_never_as_markup(portal, tmp_path):

@@ -68,6 +68,16 @@ def _group(sub: argparse._SubParsersAction, name: str, help: str, common: argpar
     return actions
 
 
+def _version() -> str:
+    """The installed distribution's version (a wheel, pipx or uv tool install, or the editable one)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("elp-tui")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _globals(defaults=False)
     parser = Parser(
@@ -76,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, opens the terminal app.",
         parents=[_globals(defaults=True)],
     )
+    parser.add_argument("--version", action="version", version=f"elp {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("init", help="create an organization and its first admin", parents=[common])
@@ -127,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     _json(p)
     p = lic.add_parser("renew", help="extend a license (and raise a multiseat's computers)", parents=[common])
     p.add_argument("activation_id", metavar="ACTIVATION_ID")
-    p.add_argument("--months", required=True, type=count("--months", minimum=0), metavar="N")
+    p.add_argument("--months", type=count("--months", minimum=0), metavar="N",
+                   help="months to add (default: the license's current term, as a renewal follows the previous settings)")
     p.add_argument("--computers", type=count("--computers"), metavar="N")
     _yes(p)
     _json(p)

@@ -621,6 +621,7 @@ class DemoBuilder:
             "expires_on": term.expires_on.isoformat(),
             "credits_used": credits,
             "created_on": term.created.isoformat(),
+            "term_months": term.renew_months or term.months,
         }))
 
     def _charge(self, bank: BankState, aid: str, credits: int, reason: str, actor: str, day: dt.date) -> None:

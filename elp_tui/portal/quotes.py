@@ -85,6 +85,15 @@ class RenewQuote(BaseModel):
     credits: int
     remaining_before: int
     remaining_after: int
+    term_months: int = 0  # the license's current term, what a renewal repeats by default
+
+    def months_text(self) -> str:
+        """The months asked, and whether they repeat the license's current term."""
+        if self.months == 0:
+            return _("0 (computers only)")
+        if self.months == self.term_months:
+            return _("{months} (the license's current term)").format(months=self.months)
+        return _("{months} (its current term is {term})").format(months=self.months, term=self.term_months)
 
     def lines(self) -> list[tuple[str, str]]:
         """(label, value) pairs in the order a confirmation lists them, in the current language."""
@@ -95,6 +104,7 @@ class RenewQuote(BaseModel):
             (_("License"), self.activation_id),
             (_("Product"), self.product),
             (_("Type"), _(TYPE_NAMES[self.type.value])),
+            (_("Months"), self.months_text()),
             (_("Computers"), f"{self.computers_before} → {self.computers_after}"),
             (_("Expires on"), expiry),
             (_("Renewal credits"), credits_detail(self.credits_renewal, self.computers_after, self.months_charged)),

@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
 from elp_tui.store.files import atomic_write
+from elp_tui.portal.credits import LICENSE_STATUS_NAMES
 from elp_tui.i18n import N_, _, ngettext
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.screens.details import DetailAction, key_for, license_sections, show_details
@@ -33,9 +34,8 @@ from elp_tui.widgets.safe import content, plain
 from elp_tui.widgets.table import Column, RecordTable
 
 # Values the portal stores, offered to the catalog so they can be shown translated.
-STATUS_LABELS = {"active": N_("active"), "scheduled": N_("scheduled"), "expired": N_("expired"), "returned": N_("returned")}
+STATUS_LABELS = LICENSE_STATUS_NAMES
 TYPE_LABELS = {"node-lock": N_("node-lock"), "multiseat": N_("multiseat"), "floating": N_("floating")}
-RETURNABLE = ("active", "scheduled")
 SHOWN_IDS = 8
 
 
@@ -182,50 +182,18 @@ class LicensesPage(Page):
         self._update_counts()
 
     # -- what the selected row allows (said, never a dead key) ---------------------------
-    @staticmethod
-    def renew_blocked(row: dict[str, Any]) -> str | None:
-        if row["status"] == "expired":
-            return _("Renew not possible: the license has expired; add a new license instead.")
-        if row["expires_on"] == row["bank_expires_on"] and row["type"] != "multiseat":
-            return _("Renew not possible: the license already ends when its bank expires ({date}).").format(
-                date=row["bank_expires_on"])
-        return None
+    def actions_of(self, row: dict[str, Any]) -> dict[str, str | None]:
+        """The portal's answer for this row: each action's refusal, the commit's own sentence, or None."""
+        return self.portal.license_row_actions(row)
 
     @staticmethod
-    def return_blocked(row: dict[str, Any]) -> str | None:
-        if row.get("return_blocked"):
-            return _("Return not possible: {reason}").format(reason=row["return_blocked"])
-        if row["status"] == "expired":
-            return _("Return not possible: the license has expired.")
-        if row["status"] == "returned":
-            return _("Return not possible: the license is already returned; assign it instead.")
-        if row["status"] not in RETURNABLE:
-            return _("Return not possible: the license is {status}.").format(status=_(STATUS_LABELS.get(row["status"], row["status"])))
-        return None
-
-    @staticmethod
-    def assign_blocked(row: dict[str, Any]) -> str | None:
-        if row.get("return_blocked"):
-            return _("Assign not possible: {reason}").format(reason=row["return_blocked"])
-        if row["status"] == "expired":
-            return _("Assign not possible: the license has expired.")
-        if row["status"] != "returned":
-            return _("Assign not possible: the license is assigned to {email}; return it first.").format(
-                email=row.get("assignee") or "")
-        return None
-
-    def move_line(self, row: dict[str, Any]) -> tuple[str, bool]:
+    def move_line(actions: dict[str, str | None]) -> tuple[str, bool]:
         """Return and Assign in one line: which of the two the row allows, or why neither."""
-        returning, assigning = self.return_blocked(row), self.assign_blocked(row)
-        if row.get("return_blocked"):
-            return _("Return/Assign not possible: {reason}").format(reason=row["return_blocked"]), False
-        if row["status"] == "expired":
-            return _("Return/Assign not possible: the license has expired."), False
-        if not returning:
+        if actions["return"] is None:
             return _("Return (t): available · Assign (s): after a return"), True
-        if not assigning:
+        if actions["assign"] is None:
             return _("Assign (s): available · Return: already returned"), True
-        return returning, False
+        return actions["return"] or "", False
 
     def _update_detail(self, row: dict[str, Any] | None) -> None:
         lines: dict[str, tuple[str, bool | None]] = {
@@ -239,9 +207,10 @@ class LicensesPage(Page):
                 _("{aid} · {product} · {holder}").format(aid=row["activation_id"], product=row["product"], holder=holder),
                 None,
             )
-            renewing = self.renew_blocked(row)
+            actions = self.actions_of(row)
+            renewing = actions["renew"]
             lines["detail-renew"] = (renewing, False) if renewing else (_("Renew (n): available"), True)
-            lines["detail-move"] = self.move_line(row)
+            lines["detail-move"] = self.move_line(actions)
         for wid, (text, available) in lines.items():
             widget = self.query_one(f"#{wid}", Static)
             widget.update(content(text))
@@ -366,7 +335,7 @@ class LicensesPage(Page):
         row = self._selected()
         if row is None:
             return
-        blocked = self.renew_blocked(row)
+        blocked = self.actions_of(row)["renew"]
         if blocked:
             self._say(blocked, severity="warning")
             return
@@ -412,7 +381,7 @@ class LicensesPage(Page):
         row = self._selected()
         if row is None:
             return
-        blocked = self.return_blocked(row)
+        blocked = self.actions_of(row)["return"]
         if blocked:
             self._say(blocked, severity="warning", timeout=8)
             return
@@ -457,7 +426,7 @@ class LicensesPage(Page):
         row = self._selected()
         if row is None:
             return
-        blocked = self.assign_blocked(row)
+        blocked = self.actions_of(row)["assign"]
         if blocked:
             self._say(blocked, severity="warning", timeout=8)
             return

@@ -23,8 +23,14 @@ if TYPE_CHECKING:
     from elp_tui.app import ELPApp
 
 
-class Sidebar(OptionList):
+class Sidebar(TranslatedBindings, OptionList):
     """Manage Workspace / Manage Organization, as in the portal."""
+
+    # j/k move like in every list of ELP (the arrows work too).
+    BINDINGS = [
+        Binding("j", "cursor_down", N_("Down"), show=False),
+        Binding("k", "cursor_up", N_("Up"), show=False),
+    ]
 
     DEFAULT_CSS = """
     Sidebar { width: 28; height: 1fr; border: none; border-right: tall $panel; background: $surface; padding: 0; }
@@ -42,8 +48,9 @@ class MainScreen(TranslatedBindings, Screen[None]):
         Binding("slash", "filter", N_("Filter"), id="main.filter", tooltip=N_("Filter the rows of this page")),
         Binding("r", "refresh", N_("Refresh"), id="main.refresh", tooltip=N_("Reload this page from the store")),
         Binding("escape", "back", N_("Back"), id="main.back", show=False),
-        Binding("tab", "focus_next", N_("Next pane"), show=False),
-        Binding("shift+tab", "focus_previous", N_("Previous pane"), show=False),
+        # The screen's own focus chain: sidebar, filter, table, second table (members, alerts, keys).
+        Binding("tab", "app.focus_next", N_("Next pane"), id="main.next-pane", show=False),
+        Binding("shift+tab", "app.focus_previous", N_("Previous pane"), id="main.previous-pane", show=False),
         Binding("backslash", "toggle_sidebar", N_("Sidebar"), id="main.sidebar", show=False),
     ]
 

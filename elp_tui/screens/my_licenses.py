@@ -22,13 +22,14 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from elp_tui.portal.credits import LICENSE_STATUS_NAMES
 from elp_tui.i18n import N_, _, ngettext
 from elp_tui.screens.base import Page, PageAction
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.safe import content, plain, text
 from elp_tui.widgets.table import Column, RecordTable
 
-STATUS_LABELS = {"active": N_("active"), "scheduled": N_("scheduled"), "expired": N_("expired"), "returned": N_("returned")}
+STATUS_LABELS = LICENSE_STATUS_NAMES
 TYPE_LABELS = {"node-lock": N_("node-lock"), "multiseat": N_("multiseat"), "floating": N_("floating")}
 OS_ORDER = ["windows", "macos", "linux"]
 OS_NAMES = {"windows": "Windows", "macos": "macOS", "linux": "Linux"}

@@ -66,22 +66,25 @@ def renew_fields(row: dict[str, Any], values: dict[str, Any] | None = None) -> l
         Field("license", N_("License"), kind="info", value=f"{row['activation_id']} · {row['product']}"),
         Field("expires", N_("Expires on"), kind="info", value=row["expires_on"]),
     ]
+    # A renewal follows the previous settings: the license's current term (the portal's figure).
+    term = row.get("term_months") or DEFAULT_MONTHS
     if row["type"] == "multiseat":
         # A multiseat renewal may only raise the computers, so 0 months is allowed here; at the
         # bank's expiry nothing else is possible, so 0 is the default there.
-        at_bank_end = row["expires_on"] == row["bank_expires_on"]
-        months = values.get("months", 0 if at_bank_end else DEFAULT_MONTHS)
+        at_bank_end = row["expires_on"] >= row["bank_expires_on"]
+        months = values.get("months", 0 if at_bank_end else term)
         fields.append(Field("months", N_("Months"), kind="int", value=months, minimum=0))
         fields.append(Field("computers", N_("Computers"), kind="int", value=values.get("computers", row["computers"]),
                             minimum=row["computers"]))
     else:
-        fields.append(Field("months", N_("Months"), kind="int", value=values.get("months", DEFAULT_MONTHS)))
+        fields.append(Field("months", N_("Months"), kind="int", value=values.get("months", term)))
     return fields
 
 
 RENEW_NOTE = N_(
-    "The license is extended by these months, up to its bank's expiry. A multiseat license may also "
-    "get more computers (never fewer). The next step shows the credits to deduct."
+    "The license is extended by these months (its current term unless you change them), up to its "
+    "bank's expiry. A multiseat license may also get more computers (never fewer). The next step shows "
+    "the credits to deduct."
 )
 
 
