@@ -166,7 +166,7 @@ VENDOR_METHODS = sorted(name for name, method in public_methods(Portal).items() 
 TEAM_METHODS = sorted(name for name, method in public_methods(Portal).items() if is_team_scoped(method))
 # Public methods that are not operations for someone, or are any member's own: decided, not forgotten.
 NOT_ADMIN = {
-    "my_licenses", "sign_in", "init_organization", "today", "organization_name", "flag_expiring_banks", "version",
+    "my_licenses", "my_seats", "sign_in", "init_organization", "today", "organization_name", "flag_expiring_banks", "version",
     # The whole store, not one organization: run by whoever owns the store file, like `elp check`.
     "check", "invariant_problems",
     # Check their restorer themselves (a store that does not open has no one to sign in): test_damaged.py.

@@ -674,6 +674,21 @@ def test_regular_user_sees_own_licenses_with_accessible_downloads(elp, bank_id, 
     assert BOB not in text
 
 
+def test_licenses_mine_shows_the_seats_a_member_holds(elp, bank_id, regular, org):
+    assert elp("seats", "add", "--org", ORG, "--product", SEATS_PRODUCT, "--seats", "2", user=VENDOR).code == 0
+    assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
+    assert elp("teams", "add", "Layout", ANA, "--yes").code == 0
+    add_builds(org, SEATS_PRODUCT, ["25.1"])
+    generate(elp, bank_id, ANA, "--yes")
+    mine = elp("licenses", "mine", "--json", user=ANA).json()
+    assert [m["kind"] for m in mine] == ["license", "seat"]
+    seat = mine[1]
+    assert (seat["product"], seat["teams"], seat["state"]) == (SEATS_PRODUCT, ["Layout"], "active")
+    text = elp("licenses", "mine", user=ANA).out
+    assert f"Team seat  {SEATS_PRODUCT}  [active]" in text and "Layout" in text
+    assert "https://downloads.example/25.1/linux" in text
+
+
 def test_invited_user_becomes_active_on_any_command(elp, bank_id):
     generate(elp, bank_id, BOB, "--yes")  # invites BOB
     assert {u["email"]: u["status"] for u in elp("users", "list", "--json").json()}[BOB] == "invited"
@@ -734,13 +749,27 @@ def test_check_ok_then_drift(elp, bank_id, org):
     assert "ledger sums to" in result.out and "problem" in result.err
 
 
+def test_teams_remove_says_what_the_portal_says_happens_to_the_seat(elp, team, org):
+    assert elp("teams", "create", "Story", "--pool", SEATS_PRODUCT).code == 0
+    assert elp("teams", "add", team, ANA, "--yes").code == 0
+    assert elp("teams", "add", "Story", ANA, "--yes").code == 0
+    result = elp("teams", "remove", team, ANA)
+    assert result.code == 0, result.err
+    assert f"{ANA} left {team}. {ANA} stays in Story and keeps their seat." in result.out
+    result = elp("teams", "remove", "Story", ANA)
+    assert f"{ANA} left Story. {ANA} becomes unassigned" in " ".join(result.out.split())
+    before = store_bytes(org)
+    one_refusal_line(elp("teams", "remove", "Story", ANA))  # no longer in it: refused, nothing written
+    assert store_bytes(org) == before
+
+
 def test_seats_teams_and_log(elp, org):
     assert elp("seats", "add", "--org", ORG, "--product", SEATS_PRODUCT, "--seats", "3", "--json", user=VENDOR).json()["purchased"] == 3
     assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
     assert elp("teams", "add", "Layout", ANA, "--yes").code == 0
     assert elp("teams", "add", "Layout", BOB, "--yes").code == 0
     result = elp("teams", "remove", "Layout", BOB)
-    assert result.code == 0 and "still hold their seat" in result.out
+    assert result.code == 0 and "becomes unassigned: they keep their seat" in result.out
     pool = elp("seats", "show", "--json").json()[0]
     assert (pool["purchased"], pool["pending"], pool["unassigned"], pool["unused"]) == (3, 1, 1, 1)
     text = elp("seats", "show").out

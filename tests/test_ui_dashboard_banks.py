@@ -216,6 +216,20 @@ async def test_banks_page_warns_and_marks_expiring_banks(portal, tmp_path):
 
 
 # -- Dashboard ----------------------------------------------------------------------------
+async def test_dashboard_row_says_which_credits_expire_first_not_the_whole_total(portal, tmp_path):
+    """A million credits in a far bank and 40 in a bank ending in 19 days: the row does not read as
+    "a million credits expire in 19 days"."""
+    grant_bank(portal, product=STORYBOARD, credits=1_000_000, start="2026-10-01", expires_on="2027-10-01")
+    grant_bank(portal, product=STORYBOARD, credits=40, start="2026-10-01", expires_on="2026-12-12")
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        [row] = app.screen.query_one("#dashboard-products", RecordTable).visible_rows()
+        assert (row["remaining"], row["expiring_first"], row["days_left"]) == (1_000_040, "40 on 2026-12-12", 19)
+        screen_text = app.export_screenshot().replace("&#160;", " ")
+        assert "40 on 2026-12-12" in screen_text
+
+
 async def test_dashboard_shows_remaining_credits_pools_and_alerts(portal, bank, tmp_path):
     portal.invite(ADMIN, ANA)
     quote = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=3, start=TODAY, email=ANA)
@@ -234,6 +248,9 @@ async def test_dashboard_shows_remaining_credits_pools_and_alerts(portal, bank, 
         assert products[STORYBOARD]["nearest_expiry"] == "2026-12-12"
         screen_text = app.export_screenshot().replace("&#160;", " ")
         assert "97" in screen_text and "Remaining credits" in screen_text
+        # What expires first is that bank's credits, not the product's total (issue 12).
+        assert products[STORYBOARD]["expiring_first"] == "40 on 2026-12-12"
+        assert "Expiring first" in screen_text and "40 on 2026-12-12" in screen_text
 
         (bar,) = app.screen.query(ConsumptionBar).results()
         assert bar.describe() == "0 active, 1 pending, 0 unassigned, 9 unused of 10 seats"  # Ana has not signed in

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 
 import pytest
@@ -107,6 +108,52 @@ async def test_add_licenses_creates_licenses_and_charges_the_quoted_credits(port
     assert len(rows) == 3 and {r["assignee"] for r in rows} == {ANA} and {r["type"] for r in rows} == {"node-lock"}
     assert sum(e["credits"] for e in ledger(portal)) == expected.credits == 6
     assert remaining(portal, bank["id"]) == expected.remaining_after == 94
+
+
+async def test_add_licenses_proposes_a_start_the_preselected_bank_accepts(portal, tmp_path):
+    """A bank that starts in two weeks: the form proposes its start, and Review goes through."""
+    member(portal, ANA)
+    later = grant_bank(portal, product="Quillstone Animate", credits=50, start="2026-12-07", expires_on="2027-12-07",
+                       product_version="25.1", portable=True)
+    expected = portal.quote_generate(ADMIN, bank=later["id"], type="node-lock", months=12, quantity=1,
+                                     start="2026-12-07", email=ANA)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_page(app, pilot)
+        await pilot.press("a")
+        dialog = await form(pilot, app)
+        assert dialog.values()[0]["start"] in ("2026-12-07", dt.date(2026, 12, 7))
+        await pilot.press("tab", "tab", "tab", "tab", "tab", *ANA, "ctrl+s")
+        confirm = await confirmation(pilot, app)
+        assert confirm.rows == expected.lines()
+        await pilot.press("y")
+        await settle(pilot, app)
+    [row] = fresh(portal).list_licenses(ADMIN)
+    assert (row["start"], row["status"]) == ("2026-12-07", "scheduled")
+
+
+async def test_add_licenses_asks_a_multiseat_for_its_computers(portal, bank, tmp_path):
+    member(portal, ANA)
+    expected = portal.quote_generate(ADMIN, bank=bank["id"], type="multiseat", months=2, quantity=5, start=TODAY, email=ANA)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_page(app, pilot)
+        await pilot.press("a")
+        dialog = await form(pilot, app)
+
+        def quantity_label() -> str:
+            return str(dialog.query_one("#field-quantity").parent.query_one(".form-label").render())
+
+        assert quantity_label() == "Number of licenses"
+        await pilot.press("tab", "enter", "down", "enter")  # the type: node-lock -> multiseat
+        await until(pilot, lambda: quantity_label() == "Number of computers", "label follows the type")
+        await pilot.press("tab", "ctrl+u", "2", "tab", "ctrl+u", "5", "tab", "tab", *ANA, "ctrl+s")
+        confirm = await confirmation(pilot, app)
+        assert confirm.rows == expected.lines()
+        await pilot.press("y")
+        await settle(pilot, app)
+    [row] = fresh(portal).list_licenses(ADMIN)
+    assert (row["type"], row["computers"]) == ("multiseat", 5)
 
 
 async def test_escape_at_the_form_or_the_confirmation_writes_nothing(portal, bank, tmp_path):

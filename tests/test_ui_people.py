@@ -427,6 +427,31 @@ async def test_remove_member_leaves_them_unassigned_with_their_seat(portal, tmp_
     assert pool(portal)["unused"] == 1
 
 
+async def test_remove_member_in_another_team_shows_the_portals_seat_outcome(portal, tmp_path):
+    """The confirmation says what the portal's quote says happens to the seat (kept, still in
+    Story), not a guess from the member's current state."""
+    member(portal, ANA)
+    grant_seats(portal, SEATS, 2)
+    portal.create_team(ADMIN, "Layout", SEATS)
+    portal.create_team(ADMIN, "Story", SEATS)
+    portal.team_add(ADMIN, "Layout", ANA)
+    portal.team_add(ADMIN, "Story", ANA)
+    quote = portal.quote_team_remove(ADMIN, "Layout", ANA)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot, TeamsPage)
+        assert page.table.current_row["name"] == "Layout" and page.members.current_row["email"] == ANA
+        await pilot.press("x")
+        dialog = await on_screen(pilot, ConfirmDialog)
+        assert dialog.rows == quote.lines()
+        assert ("Seat", "kept (still in Story)") in dialog.rows
+        assert f"{ANA} stays in Story and keeps their seat." in confirm_text(dialog)
+        await pilot.press("y")
+        await back_on_page(pilot)
+    assert states(portal) == {ANA: "active"}
+    assert pool(portal)["unused"] == 1
+
+
 async def test_add_member_without_unused_seat_is_refused(portal, tmp_path):
     member(portal, ANA)
     member(portal, BOB)

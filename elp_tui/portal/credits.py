@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 
 from elp_tui.i18n import NC_, N_, _
@@ -63,6 +63,29 @@ CSV_COLUMNS = [
 ]
 
 
+# -- what a license costs (SPEC §4): one place, used by the quotes and by the demo's builder ----
+class Charge(NamedTuple):
+    """A term of `months` from `start`, capped by the bank's expiry: when it ends, whether the
+    bank cut it, and the months charged (a partial month cut by the bank counts as one; nothing
+    is charged for months the bank cannot cover). Credits = computers x months_charged."""
+
+    expires_on: dt.date
+    cut_by_bank: bool
+    months_charged: int
+
+
+def charge(start: dt.date, months: int, bank_end: dt.date) -> Charge:
+    """The charge of a new license starting on `start`, or of a renewal extending from `start` (its expiry)."""
+    full_end = add_months(start, months)
+    return Charge(min(full_end, bank_end), full_end > bank_end, min(months, months_to_cover(start, bank_end)))
+
+
+def added_computers_months(term_from: dt.date, expires: dt.date) -> int:
+    """Months a renewal charges each added computer: the rest of the current term, from `term_from`
+    (today, or the license's start if later) to its present expiry; a partial month counts as one."""
+    return months_to_cover(term_from, expires)
+
+
 def license_term(doc: dict[str, Any]) -> int:
     """The license's current term in months: what a renewal repeats by default ("a 1-month
     license renews for another month", SPEC §4). The months last asked (generation or renewal);
@@ -71,6 +94,11 @@ def license_term(doc: dict[str, Any]) -> int:
     if term:
         return int(term)
     return max(1, months_to_cover(dt.date.fromisoformat(doc["start"]), dt.date.fromisoformat(doc["expires_on"])))
+
+
+def first_start(bank: dict[str, Any], today: dt.date) -> dt.date:
+    """The earliest start a new license of this bank may have: today, or the bank's start if later."""
+    return max(today, dt.date.fromisoformat(bank["start"]))
 
 
 def license_status(doc: dict[str, Any], today_iso: str) -> str:
@@ -228,6 +256,7 @@ class CreditsMixin(PortalBase):
             "portable": bool(bank.get("portable")),
             "expired": expired,
             "days_left": (dt.date.fromisoformat(bank["expires_on"]) - self.today()).days,
+            "first_start": first_start(bank, self.today()).isoformat(),  # what Add licenses proposes
             "return_blocked": return_blocked_reason(bank),
         }
 
@@ -373,7 +402,7 @@ class CreditsMixin(PortalBase):
                 )
             )
         # The allowed starts, said in every refusal: today or later, within the bank's validity.
-        first, last = max(today, bank_start), bank_end - dt.timedelta(days=1)
+        first, last = first_start(bank, today), bank_end - dt.timedelta(days=1)
         if start_d < today:
             raise InvalidInput(
                 _("Start date {start} is in the past: pick a start from {first} to {last} (bank {bank} runs until {bank_end}).").format(
@@ -393,9 +422,7 @@ class CreditsMixin(PortalBase):
                 )
             )
         address, invites = self._recipient(db, me, email)
-        full_end = add_months(start_d, months)
-        expires = min(full_end, bank_end)
-        charged_months = min(months, months_to_cover(start_d, bank_end))
+        expires, cut_by_bank, charged_months = charge(start_d, months, bank_end)
         licenses, computers = (quantity, 1) if kind is LicenseType.node_lock else (1, quantity)
         credits = licenses * computers * charged_months
         remaining = self._remaining(db, bank)
@@ -413,7 +440,7 @@ class CreditsMixin(PortalBase):
         return GenerateQuote(
             bank=bank["id"], product=bank["product"], type=kind, months=months, quantity=quantity, start=start_d,
             email=address, licenses=licenses, computers=computers, expires_on=expires,
-            cut_by_bank=full_end > bank_end, bank_expires_on=bank_end, months_charged=charged_months,
+            cut_by_bank=cut_by_bank, bank_expires_on=bank_end, months_charged=charged_months,
             credits=credits, remaining_before=remaining, remaining_after=remaining - credits, invites_recipient=invites,
         )
 
@@ -510,11 +537,9 @@ class CreditsMixin(PortalBase):
         refusal = renew_refusal(self._license_row(lic, bank, blocked=None), extending=bool(months))
         if refusal:
             raise RuleViolation(refusal)
-        full_end = add_months(expires, months)
-        new_expires = min(full_end, bank_end)
-        charged_months = min(months, months_to_cover(expires, bank_end))
+        new_expires, cut_by_bank, charged_months = charge(expires, months, bank_end)
         added = new_computers - lic["computers"]
-        term_left = months_to_cover(max(today, start), expires)
+        term_left = added_computers_months(max(today, start), expires)
         credits_renewal = new_computers * charged_months
         credits_added = added * term_left
         credits = credits_renewal + credits_added
@@ -529,7 +554,7 @@ class CreditsMixin(PortalBase):
         return RenewQuote(
             activation_id=lic["activation_id"], bank=bank["id"], product=lic["product"], type=kind, months=months,
             computers_before=lic["computers"], computers_after=new_computers, expires_before=expires,
-            expires_after=new_expires, cut_by_bank=full_end > bank_end, bank_expires_on=bank_end,
+            expires_after=new_expires, cut_by_bank=cut_by_bank, bank_expires_on=bank_end,
             months_charged=charged_months, credits_renewal=credits_renewal, credits_added_computers=credits_added,
             term_months_left=term_left, credits=credits, remaining_before=remaining, remaining_after=remaining - credits,
             term_months=term,

@@ -258,7 +258,19 @@ class TeamRemoveQuote(Quote):
     becomes_unassigned: bool
 
     def lines(self) -> list[tuple[str, str]]:
-        return [(_("Team"), self.team), (_("Member"), self.email), (_("Seat pool"), self.product)]
+        if self.becomes_unassigned:
+            seat = _("kept, unassigned (in no team of the pool)")
+        else:
+            seat = _("kept (still in {teams})").format(teams=", ".join(self.other_teams))
+        return [(_("Team"), self.team), (_("Member"), self.email), (_("Seat pool"), self.product), (_("Seat"), seat)]
+
+    def seat_effect(self) -> str:
+        """What happens to the member's seat, said once for the confirmation and the CLI (SPEC §7:
+        a seat returns to the pool only when its holder is deleted from the organization)."""
+        if self.becomes_unassigned:
+            return _("{email} becomes unassigned: they keep their seat until they join another team "
+                     "or are deleted from the organization.").format(email=self.email)
+        return _("{email} stays in {teams} and keeps their seat.").format(email=self.email, teams=", ".join(self.other_teams))
 
 
 class RestrictQuote(Quote):

@@ -134,7 +134,8 @@ class DashboardPage(Page):
     COLUMNS = [
         Column("product", N_("Product"), 22),
         Column("remaining", N_("Remaining credits"), 17, "right"),
-        Column("nearest_expiry", N_("Bank expiration"), 15, format=_or_dash),
+        # The bank that expires first: its own credits and date (the total does not all expire then).
+        Column("expiring_first", N_("Expiring first"), 18, format=_or_dash),
         Column("days_left", N_("Days left"), 9, "right", _or_dash),
         Column("valid_banks", N_("Banks"), 5, "right"),
     ]
@@ -173,7 +174,7 @@ class DashboardPage(Page):
 
     def show_data(self, data: dict[str, Any]) -> None:
         self.data = data
-        products = data["products"]
+        products = [{**p, "expiring_first": self.expiring_first(p)} for p in data["products"]]
         self.table.set_rows(products, keep="product")
         self.table.display = bool(products)
         note = self.query_one("#dashboard-products-note", Static)
@@ -185,6 +186,13 @@ class DashboardPage(Page):
         self.query_one("#dashboard-alerts", Static).update(self._alerts(data))
         self.expiring.set_rows(data["alerts"]["licenses"], keep="activation_id")
         self.expiring.display = bool(data["alerts"]["licenses"])
+
+    @staticmethod
+    def expiring_first(product: dict[str, Any]) -> str | None:
+        """"40 on 2026-12-12": the credits of the product's bank that expires first, and when."""
+        if product.get("nearest_expiry") is None:
+            return None
+        return _("{credits} on {date}").format(credits=product["nearest_remaining"], date=product["nearest_expiry"])
 
     def _show_pools(self, pools: list[dict[str, Any]]) -> None:
         holder = self.query_one("#dashboard-pools", Vertical)

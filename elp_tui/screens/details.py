@@ -21,13 +21,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from elp_tui.i18n import N_, _, ngettext
+# The portal's own names (a license's status agrees with the license, a user's with the user).
+from elp_tui.portal.credits import LICENSE_STATUS_NAMES
+from elp_tui.portal.quotes import ROLE_WORDS as ROLE_NAMES, STATUS_WORDS as USER_STATUS_NAMES, TYPE_NAMES
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.safe import content, one_line, plain
 
-STATUS_NAMES = {"active": N_("active"), "scheduled": N_("scheduled"), "expired": N_("expired"),
-                "returned": N_("returned"), "invited": N_("invited"), "inactive": N_("inactive")}
-TYPE_NAMES = {"node-lock": N_("node-lock"), "multiseat": N_("multiseat"), "floating": N_("floating")}
-ROLE_NAMES = {"admin": N_("admin"), "regular": N_("regular user")}
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ def _ledger_lines(entries: list[dict[str, Any]], total: int, *, by_license: bool
 
 def _license_line(row: dict[str, Any], *, holder: bool = True) -> Content:
     line = _("{aid} · {status} · {type} × {computers} · until {expires}").format(
-        aid=row["activation_id"], status=_named(STATUS_NAMES, row["status"]), type=_named(TYPE_NAMES, row["type"]),
+        aid=row["activation_id"], status=_named(LICENSE_STATUS_NAMES, row["status"]), type=_named(TYPE_NAMES, row["type"]),
         computers=row["computers"], expires=row["expires_on"])
     if holder:
         line += " · " + (row.get("assignee") or _("nobody (returned)"))
@@ -105,7 +104,7 @@ def license_sections(d: dict[str, Any]) -> list[Section]:
         field(N_("Product"), lic["product"]),
         field(N_("Type"), _named(TYPE_NAMES, lic["type"])),
         field(N_("Computers"), lic["computers"]),
-        field(N_("Status"), _named(STATUS_NAMES, lic["status"])),
+        field(N_("Status"), _named(LICENSE_STATUS_NAMES, lic["status"])),
         field(N_("Assigned to"), lic.get("assignee") or _("nobody (returned)")),
         field(N_("Start date"), lic["start"]),
         field(N_("Expires on"), lic["expires_on"]),
@@ -134,7 +133,7 @@ def user_sections(d: dict[str, Any]) -> list[Section]:
     fields = [
         field(N_("Email"), user["email"]),
         field(N_("Role"), _named(ROLE_NAMES, user["role"])),
-        field(N_("Status"), _named(STATUS_NAMES, user["status"])),
+        field(N_("Status"), _named(USER_STATUS_NAMES, user["status"])),
         field(N_("Invited on"), user.get("invited_on")),
         field(N_("First sign-in"), user.get("signed_in_on") or _("never")),
     ]

@@ -26,7 +26,7 @@ from elp_tui.screens.details import DetailAction, key_for, license_sections, sho
 from elp_tui.screens.dialogs.confirm import ConfirmDialog
 from elp_tui.screens.dialogs.form import FormDialog
 from elp_tui.screens.dialogs.licenses_forms import (
-    ASSIGN_NOTE, GENERATE_NOTE, RENEW_NOTE, RETURN_NOTE, ExportDoneDialog, assign_fields, generate_fields,
+    ASSIGN_NOTE, GENERATE_NOTE, RENEW_NOTE, RETURN_NOTE, ExportDoneDialog, GenerateForm, assign_fields, generate_fields,
     human_size, renew_fields, return_fields,
 )
 from elp_tui.widgets.filter import FilterBar
@@ -282,7 +282,7 @@ class LicensesPage(Page):
         values: dict[str, Any] = {"bank": self._preferred_bank(valid)}
         while True:
             answer = await self.app.push_screen_wait(
-                FormDialog(_("Add licenses"), generate_fields(valid, values, today), submit_label=N_("Review"),
+                GenerateForm(_("Add licenses"), generate_fields(valid, values, today), submit_label=N_("Review"),
                            note=_(GENERATE_NOTE))
             )
             if answer is None:

@@ -348,16 +348,12 @@ class TeamsPage(Page):
         if quote is None:
             return
 
-        def dialog(q: dict[str, Any]) -> ConfirmDialog:
-            if q["other_teams"]:
-                warning = _("{email} stays in {teams} and keeps their seat.").format(email=email, teams=", ".join(q["other_teams"]))
-            else:
-                warning = _("{email} becomes unassigned: they keep their seat until they join another team "
-                            "or are deleted from the organization (Users page).").format(email=email)
+        def dialog(q: Any) -> ConfirmDialog:
+            # What happens to the seat is the portal's quote (its lines and its seat_effect), never re-derived here.
             return ConfirmDialog(
                 _("Remove {email} from {team}?").format(email=email, team=team["name"]),
-                [(N_("Team"), team["name"]), (N_("Member"), email), (N_("Seat"), seat_label(member["state"]))],
-                warning=warning,
+                q.lines(),
+                warning=q.seat_effect(),
                 confirm_label=N_("Remove"),
                 danger=True,
             )

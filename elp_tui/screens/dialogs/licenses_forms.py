@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Select, Static
 
 from elp_tui.i18n import N_, _
 from elp_tui.portal import PortalError
 from elp_tui.portal.base import normalise_email
 from elp_tui.portal.quotes import TYPE_NAMES
-from elp_tui.screens.dialogs.form import Field
+from elp_tui.screens.dialogs.form import Field, FormDialog
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.safe import content, plain, text
 
@@ -29,6 +30,15 @@ LICENSE_TYPES = [
 ]
 
 DEFAULT_MONTHS = 12
+# What the quantity counts (SPEC §4 Generate): node-lock makes that many licenses; multiseat and
+# floating make one license for that many computers.
+QUANTITY_LABELS = {
+    "node-lock": N_("Number of licenses"), "multiseat": N_("Number of computers"), "floating": N_("Number of computers"),
+}
+
+
+def quantity_label(license_type: Any) -> str:
+    return QUANTITY_LABELS.get(license_type, QUANTITY_LABELS["node-lock"])
 
 
 def bank_option(bank: dict[str, Any]) -> str:
@@ -39,18 +49,37 @@ def bank_option(bank: dict[str, Any]) -> str:
 
 
 def generate_fields(banks: list[dict[str, Any]], values: dict[str, Any], today: str) -> list[Field]:
-    """Bank, type, months, number of licenses, start date, recipient (values: last input, kept on refusal)."""
+    """Bank, type, months, number of licenses, start date, recipient (values: last input, kept on refusal).
+    The start proposed is one the preselected bank accepts (the portal's `first_start`: today, or the
+    bank's start when it starts later)."""
+    chosen = next((b for b in banks if b["id"] == values.get("bank")), None)
+    start = (chosen or {}).get("first_start") or today
     return [
         Field("bank", N_("Bank"), kind="select", value=values.get("bank") or "",
               options=[(text(bank_option(b)), b["id"]) for b in banks]),
         Field("type", N_("License type"), kind="select", value=values.get("type") or "node-lock",
               options=[(text(_(label)), value) for value, label in LICENSE_TYPES]),
         Field("months", N_("Months"), kind="int", value=values.get("months", DEFAULT_MONTHS)),
-        Field("quantity", N_("Number of licenses"), kind="int", value=values.get("quantity", 1)),
-        Field("start", N_("Start date"), kind="date", value=values.get("start") or today, placeholder="YYYY-MM-DD"),
+        Field("quantity", quantity_label(values.get("type") or "node-lock"), kind="int", value=values.get("quantity", 1)),
+        Field("start", N_("Start date"), kind="date", value=values.get("start") or start, placeholder="YYYY-MM-DD"),
         Field("email", N_("Recipient email"), kind="email", value=values.get("email") or "",
               placeholder=_("e.g. ana@studio.com")),
     ]
+
+
+class GenerateForm(FormDialog):
+    """Add licenses: the quantity's label follows the type chosen (licenses for node-lock,
+    computers for multiseat and floating), and so does what a refusal of it calls it."""
+
+    @on(Select.Changed, "#field-type")
+    def _type_chosen(self, event: Select.Changed) -> None:
+        label = quantity_label(event.value)
+        for spec in self.fields:
+            if spec.name == "quantity":
+                spec.label = label
+        row = self.query_one("#field-quantity").parent
+        if row is not None:
+            row.query_one(".form-label", Static).update(content(_(label)))
 
 
 GENERATE_NOTE = N_(
