@@ -89,6 +89,8 @@ CLI_CASES: dict[tuple[str, str | None], list[str]] = {
     ("outbox", "list"): ["outbox", "list"],
     ("outbox", "retry"): ["outbox", "retry", "1"],
     ("org", "language"): ["org", "language", "fr"],
+    ("banks", "show"): ["banks", "show", "{bank}"],
+    ("teams", "show"): ["teams", "show", "Story"],
 }
 
 

@@ -592,8 +592,12 @@ ADMIN_COMMANDS = [
     ["outbox", "list"],
     ["outbox", "retry", "1"],
     ["org", "language", "fr"],
+    ["banks", "show", "BK-0001"],
+    ["teams", "show", "Layout"],
 ]
-USER_COMMANDS = {("licenses", "mine"), ("signin", None), ("keys", "add"), ("keys", "list"), ("keys", "revoke")}  # a regular user's own data
+# A regular user's own data (the details: of their own license and themselves; the portal refuses the rest).
+USER_COMMANDS = {("licenses", "mine"), ("signin", None), ("keys", "add"), ("keys", "list"), ("keys", "revoke"),
+                 ("licenses", "show"), ("users", "show")}
 # The vendor's commands: refused to every member of an organization, admins included, and logged.
 # (`vendor setup` signs in itself: the first run needs no one; its refusal is tested below.)
 VENDOR_ONLY_COMMANDS = {
@@ -619,7 +623,7 @@ def test_every_admin_command_is_in_the_regular_user_test():
     assert ANY_MEMBER == USER_COMMANDS  # the CLI refuses the others to a regular user before signing them in
     # ... except to a Team Admin, for these four on their own teams (tests/test_team_admins.py): a regular
     # user who is no Team Admin is still refused them here, before signing in, and it is logged.
-    assert TEAM_SCOPED == {("teams", "list"), ("teams", "add"), ("teams", "remove"), ("seats", "show")}
+    assert TEAM_SCOPED == {("teams", "list"), ("teams", "add"), ("teams", "remove"), ("seats", "show"), ("teams", "show")}
     assert TEAM_SCOPED <= covered
 
 

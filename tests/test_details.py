@@ -225,3 +225,54 @@ def test_a_plain_member_is_refused_a_teams_details(teams):
     with pytest.raises(AdminRequired):
         teams.team_details(BOB, "Story")
     only_refusal_logged(old, store_tables(teams.store.path), BOB, "team_details")
+
+
+# -- the CLI: the same details, the same refusals --------------------------------------------
+from tests.helpers import cli_env, elp  # noqa: E402,F401  (fixtures)
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_elp_licenses_show_prints_the_fields_why_not_and_history(portal, bank, elp):
+    member(portal, ANA)
+    aid = make(portal, bank)[0]["activation_id"]
+    portal.return_license(ADMIN, aid, ANA)
+    before = file_bytes(portal)
+
+    shown = elp("licenses", "show", aid)
+
+    assert shown.code == 0 and file_bytes(portal) == before
+    assert f"License {aid}" in shown.out and "nobody (returned)" in shown.out
+    assert f"return: not possible: License {aid} is already returned: assign it instead." in shown.out
+    assert shown.out.index("license-return") < shown.out.index("license-generate")
+    data = elp("licenses", "show", aid, "--json").json()
+    assert data["license"]["activation_id"] == aid and data["actions"]["assign"] is None
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_elp_users_banks_and_teams_show(portal, bank, elp):
+    member(portal, ANA)
+    grant_seats(portal, SEATS, 2)
+    portal.create_team(ADMIN, "Layout", SEATS)
+    portal.team_add(ADMIN, "Layout", ANA)
+    aid = make(portal, bank)[0]["activation_id"]
+
+    user = elp("users", "show", ANA)
+    assert user.code == 0 and f"Member {ANA}" in user.out and "Layout" in user.out and aid in user.out
+    bank_shown = elp("banks", "show", bank["id"])
+    assert bank_shown.code == 0 and aid in bank_shown.out and "bank-add" in bank_shown.out
+    team = elp("teams", "show", "layout", "--json").json()
+    assert [m["email"] for m in team["members"]] == [ANA]
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_elp_show_of_someone_elses_license_is_refused_exit_1_and_logged(portal, bank, elp):
+    member(portal, ANA)
+    member(portal, BOB)
+    aid = make(portal, bank, email=BOB)[0]["activation_id"]
+    old = store_tables(portal.store.path)
+
+    refused_cli = elp("licenses", "show", aid, user=ANA)
+
+    assert refused_cli.code == 1 and "only organization admins" in refused_cli.err and refused_cli.out == ""
+    only_refusal_logged(old, store_tables(portal.store.path), ANA, "license_details")
+    assert elp("licenses", "show", make(portal, bank)[0]["activation_id"], user=ANA).code == 0  # her own

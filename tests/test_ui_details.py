@@ -175,3 +175,28 @@ async def test_a_team_admin_opens_the_details_of_their_team(portal, tmp_path):
         details = await details_of(pilot)
         assert "Team Story" in details.text() and BOB in details.text()
         assert set(details.actions) == {"add_member"}  # no Request seats: an organization admin's
+
+
+async def test_enter_on_a_team_member_shows_the_member_and_x_there_removes_them_from_the_team(portal, bank, tmp_path):
+    member(portal, ANA)
+    member(portal, BOB)
+    grant_seats(portal, SEATS, 3)
+    portal.create_team(ADMIN, "Layout", SEATS)
+    portal.team_add(ADMIN, "Layout", ANA)
+    portal.team_add(ADMIN, "Layout", BOB)
+    aid = make(portal, bank, email=BOB)[0]["activation_id"]
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot, TeamsPage)
+        page.members.focus()
+        await cursor_to(pilot, page.members, "email", BOB)
+        details = await details_of(pilot)
+        assert f"Member {BOB}" in details.text() and aid in details.text()  # their licenses too, not only the team
+        await pilot.press("x")
+        dialog = await on_screen(pilot, ConfirmDialog, "removal confirmation")
+        assert BOB in dialog.title_text
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), "back")
+        await app.workers.wait_for_complete()
+    layout = next(t for t in portal.list_teams(ADMIN) if t["name"] == "Layout")
+    assert [m["email"] for m in layout["members"]] == [ANA]

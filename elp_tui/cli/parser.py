@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = banks.add_parser("requests", help="requests to the vendor and their state (the vendor: every open one)",
                          parents=[common])
     _json(p)
+    p = banks.add_parser("show", help="one bank whole: its licenses, ledger, requests and history", parents=[common])
+    p.add_argument("bank_id", metavar="BANK_ID")
+    _json(p)
 
     # -- licenses ------------------------------------------------------------------
     lic = _group(sub, "licenses", "licenses", common)
@@ -151,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     lic.add_parser("export", help="CSV of every license on stdout", parents=[common])
     p = lic.add_parser("mine", help="my assigned licenses with download links", parents=[common])
     _json(p)
+    p = lic.add_parser("show", help="one license whole: every field, why an action is not possible, its history",
+                       parents=[common])
+    p.add_argument("activation_id", metavar="ACTIVATION_ID")
+    _json(p)
 
     # -- users ---------------------------------------------------------------------
     users = _group(sub, "users", "users and roles", common)
@@ -170,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     _yes(p)
     p = users.add_parser("reinvite", help="send an invited member a new invitation and enrolment code", parents=[common])
     p.add_argument("email", metavar="EMAIL")
+    p = users.add_parser("show", help="one member whole: role, teams, seats, licenses, keys, history", parents=[common])
+    p.add_argument("email", metavar="EMAIL")
+    _json(p)
 
     # -- SSH keys ------------------------------------------------------------------
     keys = _group(sub, "keys", "SSH keys: who you are over SSH", common)
@@ -229,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("team", metavar="TEAM")
     p.add_argument("email", metavar="EMAIL")
     p.add_argument("--remove", action="store_true", help="they stop being its Team Admin")
+    p = teams.add_parser("show", help="one team whole: members and since when, seats, Team Admins, history",
+                         parents=[common])
+    p.add_argument("team", metavar="TEAM")
+    _json(p)
 
     # -- email ---------------------------------------------------------------------
     outbox = _group(sub, "outbox", "email waiting to be sent, sent, failed", common)

@@ -18,6 +18,7 @@ from elp_tui.portal.base import (
     T_ACTIVITY, T_BANKS, T_HOLDERS, T_KEYS, T_LEDGER, T_LICENSES, T_POOLS, T_REQUESTS, T_TEAMS, PortalBase, admins_only,
     rows,
 )
+from elp_tui.portal.credits import license_row_actions
 from elp_tui.portal.errors import PortalError
 from elp_tui.store.repository import View
 
@@ -46,26 +47,14 @@ class DetailsMixin(PortalBase):
         return _newest([e for e in db.find(T_ACTIVITY, organization=org) if e["action"] != "refused" and about(e)])
 
     # -- a license --------------------------------------------------------------------------
-    def _license_why_not(self, db: View, me: dict[str, Any], lic: dict[str, Any]) -> dict[str, str | None]:
-        """renew / return / assign -> None when the portal would go ahead, else its refusal.
-
-        Asked of the very checks the operations run (a quote of the smallest change), so the
-        reason is the portal's own words. One function, to be replaced by the portal's
-        `license_actions` where it exists."""
+    def _license_why_not(self, me: dict[str, Any], row: dict[str, Any]) -> dict[str, str | None]:
+        """renew / return / assign -> None when the portal would go ahead, else the sentence its
+        commit refuses with (`license_row_actions`, the rules of portal/credits.py); a regular
+        member may do none of them."""
         if me["role"] != Role.admin.value:
             refusal = admins_only(me["email"])
             return {"renew": refusal, "return": refusal, "assign": refusal}
-        aid = lic["activation_id"]
-        refusal = self._refusal_of
-
-        renew = refusal(lambda: self._quote_renew(db, me, aid, 1, None))  # type: ignore[attr-defined]
-        if renew and lic["type"] == "multiseat":  # no month left in the bank: more computers may still be
-            if refusal(lambda: self._quote_renew(db, me, aid, 0, lic["computers"] + 1)) is None:  # type: ignore[attr-defined]
-                renew = None
-        # Asked for the license's own reasons, not a person's: its holder (or the admin asking) stands in.
-        returning = refusal(lambda: self._check_return(db, me, aid, lic.get("assignee") or me["email"]))  # type: ignore[attr-defined]
-        assigning = refusal(lambda: self._quote_assign(db, me, aid, me["email"]))  # type: ignore[attr-defined]
-        return {"renew": renew, "return": returning, "assign": assigning}
+        return license_row_actions(row)
 
     @any_member
     def license_details(self, actor: str, activation_id: str) -> dict[str, Any]:
@@ -82,11 +71,12 @@ class DetailsMixin(PortalBase):
         aid = lic["activation_id"]
         history, total = self._history(db, me["organization"], lambda e: aid in e["target"].split(", "))
         ledger, _ledger_total = _newest(db.find(T_LEDGER, license=aid), "id")
+        row = self._license_row(lic, bank)  # type: ignore[attr-defined]
         return {
-            "license": self._license_row(lic, bank),  # type: ignore[attr-defined]
+            "license": row,
             "created_on": lic.get("created_on"),
             "bank": self._bank_row(bank, used),  # type: ignore[attr-defined]
-            "actions": self._license_why_not(db, me, lic),
+            "actions": self._license_why_not(me, row),
             "ledger": ledger,
             "history": history,
             "history_total": total,

@@ -68,8 +68,8 @@ def history_lines(entries: list[dict[str, Any]], total: int) -> list[Content]:
             amounts.append(_("{n:+d} seats").format(n=entry["seats"]))
         tail = f" ({', '.join(amounts)})" if amounts else ""
         lines.append(Content.assemble(
-            (f"#{entry['seq']} {entry['on']}", "$text-muted"), " ", (one_line(entry["action"]), "bold"), " ",
-            one_line(entry.get("details") or entry.get("target") or ""), tail, ("  · " + one_line(entry["actor"]), "$text-muted"),
+            (f"#{entry['seq']} {entry['on']} {one_line(entry['actor'])}", "$text-muted"), " ",
+            (one_line(entry["action"]), "bold"), " ", one_line(entry.get("details") or entry.get("target") or ""), tail,
         ))
     if total > len(entries):
         lines.append(content(_("… and {n} earlier entries on the Activity page.").format(n=total - len(entries))))

@@ -23,7 +23,7 @@ from elp_tui.i18n import N_, _
 from elp_tui.portal import PortalError
 from elp_tui.portal.feed import feed_note
 from elp_tui.screens.base import Page, PageAction
-from elp_tui.screens.details import DetailAction, key_for, show_details, team_sections
+from elp_tui.screens.details import DetailAction, key_for, show_details, team_sections, user_sections
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.screens.requests import RequestsPanel
 from elp_tui.widgets.filter import FilterBar
@@ -234,6 +234,25 @@ class TeamsPage(Page):
             actions.append(DetailAction("request_seats", key_for(self, "request_seats", "m"), N_("Request seats")))
             run["request_seats"] = self.action_request_seats
         show_details(self, _("Team {team}").format(team=details["team"]["name"]), team_sections(details), actions, run)
+
+    @on(RecordTable.Selected, "#team-members")
+    def _member_selected(self, event: RecordTable.Selected) -> None:
+        """Enter on a member: an organization admin sees their details (a Team Admin sees only their
+        teams, not the members' other licenses and teams: the portal would refuse it)."""
+        event.stop()
+        if event.row is not None and self.elp.is_admin:
+            self._member_details_flow(event.row["email"])
+
+    @work(exclusive=True, group="teams-details")
+    async def _member_details_flow(self, email: str) -> None:
+        details = await self.call_portal(self.portal.user_details, self.me, email)
+        if details is None:
+            return
+        team = (self.table.current_row or {}).get("name", "")
+        actions = [DetailAction("remove_member", key_for(self, "remove_member", "x"),
+                                _("Remove from {team}").format(team=team), None, N_("Remove member"))]
+        show_details(self, _("Member {email}").format(email=details["user"]["email"]), user_sections(details), actions,
+                     {"remove_member": self.action_remove_member})
 
     # -- helpers -----------------------------------------------------------------------
     def _team(self) -> dict[str, Any] | None:
