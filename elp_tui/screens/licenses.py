@@ -76,6 +76,8 @@ class LicensesPage(Page):
     LicensesPage #detail-license { text-style: bold; }
     LicensesPage #licenses-detail .available { color: $success; }
     LicensesPage #licenses-detail .blocked { color: $text-muted; }
+    /* Why an action is not available is the portal's whole sentence: two lines rather than cut. */
+    LicensesPage #licenses-detail Static.blocked { height: auto; max-height: 2; text-wrap: wrap; }
     """
 
     BINDINGS = [
