@@ -333,7 +333,8 @@ class LicensesPage(Page):
         values: dict[str, Any] = {}
         while True:
             answer = await self.app.push_screen_wait(
-                FormDialog(_("Renew license {aid}").format(aid=row["activation_id"]), renew_fields(row, values),
+                FormDialog(_("Renew license {aid}").format(aid=row["activation_id"]),
+                           renew_fields(row, values, term=self.portal.license_term(row)),
                            submit_label=N_("Review"), note=_(RENEW_NOTE))
             )
             if answer is None:
