@@ -827,7 +827,7 @@ def test_renewal_defaults_to_the_licenses_current_term(portal, bank):
     [three] = make(portal, bank, months=3)
     assert portal.quote_renew(ADMIN, three["activation_id"]).months == 3
     portal.renew(ADMIN, portal.quote_renew(ADMIN, three["activation_id"], months=1))
-    assert license_row(portal, three["activation_id"])["term_months"] == 1  # the months last asked
+    assert license_row(portal, three["activation_id"])["term_months"] == 1  # the months last asked, kept
     q = portal.quote_renew(ADMIN, three["activation_id"])
     assert q.months == 1 and q.expires_after == D("2027-04-23")  # 2027-02-23 + 1 + 1
     other = portal.quote_renew(ADMIN, three["activation_id"], months=2)
@@ -841,6 +841,7 @@ def test_renewal_default_for_a_license_written_before_terms_were_kept(portal, ba
         db.update("licenses", {k: v for k, v in doc.items() if k != "term_months"} | {"term_months": None},
                   activation_id=lic["activation_id"])
     assert portal.quote_renew(ADMIN, lic["activation_id"]).months == 2  # the months its dates cover
+    assert portal.license_term(license_row(portal, lic["activation_id"])) == 2  # what the Renew form proposes
     assert portal.check() == []
 
 

@@ -697,7 +697,7 @@ class CreditsMixin(PortalBase):
             "expires_on": lic["expires_on"],
             "status": license_status(lic, today_iso),
             "credits_used": lic["credits_used"],
-            "term_months": license_term(lic),
+            "term_months": lic.get("term_months"),  # None for a license of an older store: see license_term
             "bank_start": bank["start"],
             "bank_expires_on": bank["expires_on"],
             "return_blocked": return_blocked_reason(bank) if blocked is ... else blocked,
@@ -710,6 +710,11 @@ class CreditsMixin(PortalBase):
         me = self._actor(db, actor)
         lic = self._org_license(db, me, activation_id)
         return license_row_actions(self._license_row(lic, self._org_bank(db, me, lic["bank"])))
+
+    @staticmethod
+    def license_term(row: dict[str, Any]) -> int:
+        """What a renewal of this license (a `list_licenses` row) repeats by default: its current term in months."""
+        return license_term(row)
 
     @staticmethod
     def license_row_actions(row: dict[str, Any]) -> dict[str, str | None]:

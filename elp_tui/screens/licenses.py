@@ -77,6 +77,8 @@ class LicensesPage(Page):
     LicensesPage #detail-license { text-style: bold; }
     LicensesPage #licenses-detail .available { color: $success; }
     LicensesPage #licenses-detail .blocked { color: $text-muted; }
+    /* Why an action is not available is the portal's whole sentence: two lines rather than cut. */
+    LicensesPage #licenses-detail Static.blocked { height: auto; max-height: 2; text-wrap: wrap; }
     """
 
     BINDINGS = [
@@ -346,7 +348,8 @@ class LicensesPage(Page):
         values: dict[str, Any] = {}
         while True:
             answer = await self.app.push_screen_wait(
-                FormDialog(_("Renew license {aid}").format(aid=row["activation_id"]), renew_fields(row, values),
+                FormDialog(_("Renew license {aid}").format(aid=row["activation_id"]),
+                           renew_fields(row, values, term=self.portal.license_term(row)),
                            submit_label=N_("Review"), note=_(RENEW_NOTE))
             )
             if answer is None:

@@ -88,15 +88,16 @@ GENERATE_NOTE = N_(
 )
 
 
-def renew_fields(row: dict[str, Any], values: dict[str, Any] | None = None) -> list[Field]:
-    """Months (and computers for multiseat); `values` keeps what was typed when a quote was refused."""
+def renew_fields(row: dict[str, Any], values: dict[str, Any] | None = None, term: int | None = None) -> list[Field]:
+    """Months (and computers for multiseat); `values` keeps what was typed when a quote was refused;
+    `term`: the license's current term (the portal's `license_term`), the months proposed."""
     values = values or {}
     fields = [
         Field("license", N_("License"), kind="info", value=f"{row['activation_id']} · {row['product']}"),
         Field("expires", N_("Expires on"), kind="info", value=row["expires_on"]),
     ]
     # A renewal follows the previous settings: the license's current term (the portal's figure).
-    term = row.get("term_months") or DEFAULT_MONTHS
+    term = term or row.get("term_months") or DEFAULT_MONTHS
     if row["type"] == "multiseat":
         # A multiseat renewal may only raise the computers, so 0 months is allowed here; at the
         # bank's expiry nothing else is possible, so 0 is the default there.
