@@ -225,7 +225,7 @@ async def test_renew_extends_the_license_and_charges_credits(portal, bank, tmp_p
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot)
         await select(pilot, page, lic["activation_id"])
-        await pilot.press("n")
+        await pilot.press("e")
         await form(pilot, app)
         await pilot.press("ctrl+u", "2", "ctrl+s")
         dialog = await confirmation(pilot, app)
@@ -403,10 +403,10 @@ async def test_filter_counts_and_product_jump(portal, bank, tmp_path):
 
 
 def test_every_palette_action_exists():
-    titles = {a.title for a in LicensesPage.ACTIONS}
+    titles = {c.palette_title for c in LicensesPage.COMMANDS}
     assert titles == {"Add licenses", "Renew", "Return", "Assign", "Download CSV"}
-    for action in LicensesPage.ACTIONS:
-        assert callable(getattr(LicensesPage, action.method))
+    for command in LicensesPage.COMMANDS:
+        assert callable(getattr(LicensesPage, f"action_{command.action}"))
 
 
 @pytest.mark.parametrize("status, blocked", [("expired", "expired"), ("returned", "already returned")])

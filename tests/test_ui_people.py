@@ -238,14 +238,14 @@ async def test_role_and_status_change_after_confirmation(portal, tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot, UsersPage)
         await cursor_to(pilot, page.table, "email", ANA)
-        await pilot.press("e")
+        await pilot.press("A")
         dialog = await on_screen(pilot, ConfirmDialog)
         assert "regular user → admin" in confirm_text(dialog)
         await pilot.press("y")
         await back_on_page(pilot)
         assert users(portal)[ANA]["role"] == "admin"
         await cursor_to(pilot, page.table, "email", ANA)
-        await pilot.press("s")
+        await pilot.press("z")
         dialog = await on_screen(pilot, ConfirmDialog)
         assert "active → inactive" in confirm_text(dialog)
         await pilot.press("y")
@@ -500,7 +500,7 @@ async def test_restrict_to_the_chosen_builds(portal, bank, tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot, VersionsPage)
         assert page.table.current_row["product"] == ANIMATE
-        await pilot.press("e")
+        await pilot.press("f")
         await on_screen(pilot, FormDialog)
         # Newest first: select 25.2 and 25.1.
         await pilot.press("space", "down", "space")
@@ -524,17 +524,17 @@ async def test_restrict_with_no_build_is_refused_and_cancel_writes_nothing(porta
     async with app.run_test(size=(120, 36)) as pilot:
         await open_page(app, pilot, VersionsPage)
         # Nothing selected: the portal's refusal.
-        await pilot.press("e")
+        await pilot.press("f")
         await on_screen(pilot, FormDialog)
         await pilot.press("ctrl+s")
         await until(pilot, lambda: "no build selected" in messages(app), "the refusal")
         await back_on_page(pilot)
         # Escape at the form, then at the confirmation.
-        await pilot.press("e")
+        await pilot.press("f")
         await on_screen(pilot, FormDialog)
         await pilot.press("space", "escape")
         await back_on_page(pilot)
-        await pilot.press("e")
+        await pilot.press("f")
         await on_screen(pilot, FormDialog)
         await pilot.press("space", "ctrl+s")
         await on_screen(pilot, ConfirmDialog)
@@ -550,7 +550,7 @@ async def test_allow_all_builds(portal, bank, tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot, VersionsPage)
         assert page.builds.current_row["version"] == "25.2"
-        await pilot.press("d")
+        await pilot.press("F")
         dialog = await on_screen(pilot, ConfirmDialog)
         assert "Disabled" in confirm_text(dialog)
         await pilot.press("y")
@@ -633,7 +633,7 @@ async def test_role_change_confirmed_on_a_user_deactivated_meanwhile_shows_the_f
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot, UsersPage)
         await cursor_to(pilot, page.table, "email", ANA)
-        await pilot.press("e")
+        await pilot.press("A")
         first = await on_screen(pilot, ConfirmDialog)
         assert ("Status", "active") in first.rows
         fresh(portal).set_status(ADMIN, ANA, "inactive")

@@ -6,7 +6,6 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
@@ -14,7 +13,8 @@ from textual.widgets import Static
 from elp_tui.i18n import N_, _, ngettext
 from elp_tui.portal import FeedError, PortalError
 from elp_tui.portal.feed import feed_note
-from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.base import Page
+from elp_tui.widgets.commands import Command
 from elp_tui.screens.dashboard import in_days, open_licenses_of
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.screens.requests import RequestsPanel
@@ -38,16 +38,12 @@ class BanksPage(Page):
     TITLE = N_("Manage Banks")
     ADMIN_ONLY = True
 
-    BINDINGS = [
-        Binding("q", "request_credits", N_("Request credits"), id="banks.request",
-                tooltip=N_("Ask the vendor for more credits in the selected bank")),
-        Binding("l", "open_licenses", N_("Licenses"), id="banks.licenses",
-                tooltip=N_("Manage the licenses of this bank's product (enter works too)")),
-    ]
-    ACTIONS = [
-        PageAction(N_("Refresh banks"), N_("Reload the latest grants and say what changed"), "action_refresh_page"),
-        PageAction(N_("Request credits"), N_("Ask the vendor for more credits in the selected bank"), "action_request_credits"),
-        PageAction(N_("Manage licenses of the selected bank's product"), N_("Open Manage Licenses narrowed to that product"), "action_open_licenses"),
+    COMMANDS = [
+        Command("banks.request", "more", "request_credits", N_("Request credits"),
+                N_("Ask the vendor for more credits in the selected bank")),
+        Command("banks.licenses", "product", "open_licenses", N_("Licenses"),
+                N_("Manage the licenses of this bank's product (enter works too)"),
+                title=N_("Manage licenses of the selected bank's product")),
     ]
 
     DEFAULT_CSS = """
@@ -155,11 +151,12 @@ class BanksPage(Page):
                                    for r in waiting))))
         if bank["return_blocked"]:
             lines.append(content(_("Returns: {reason}.").format(reason=bank["return_blocked"])))
-        lines.append(content(_("enter or l: manage this product's licenses · q: request credits · r: refresh banks")))
+        lines.append(content(_("enter or p: manage this product's licenses · m: request credits · r: refresh banks")))
         detail.update(Content("\n").join(lines))
 
     # -- refresh -----------------------------------------------------------------------
-    def action_refresh_page(self) -> None:
+    def refresh_page(self) -> None:
+        """`r` here also asks the vendor's feed for the latest grants, and says what changed."""
         self.loaded = True
         self._refresh_worker(self.rows)
 

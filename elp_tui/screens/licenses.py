@@ -14,14 +14,14 @@ from typing import Any, Callable
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
 from elp_tui.store.files import atomic_write
 from elp_tui.i18n import N_, _, ngettext
 from elp_tui.screens.dialogs.actions import ActionMenu
-from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.base import Page
+from elp_tui.widgets.commands import Command
 from elp_tui.screens.dialogs.confirm import ConfirmDialog
 from elp_tui.screens.dialogs.form import FormDialog
 from elp_tui.screens.dialogs.licenses_forms import (
@@ -79,25 +79,15 @@ class LicensesPage(Page):
     LicensesPage #licenses-detail .blocked { color: $text-muted; }
     """
 
-    BINDINGS = [
-        Binding("a", "add_licenses", N_("Add licenses"), id="licenses.add",
-                tooltip=N_("Generate new licenses from a credit bank")),
-        Binding("n,e", "renew", N_("Renew"), id="licenses.renew",
-                tooltip=N_("Extend the selected license (and raise a multiseat's computers)")),
-        Binding("t", "return_license", N_("Return"), id="licenses.return",
-                tooltip=N_("Take the selected license back from its user (portable banks 25.1+)")),
-        Binding("s", "assign", N_("Assign"), id="licenses.assign",
-                tooltip=N_("Give the selected returned license to a member")),
-        Binding("d", "download_csv", N_("CSV"), id="licenses.download",
-                tooltip=N_("Download every license (active and expired) as CSV")),
-    ]
-
-    ACTIONS = [
-        PageAction(N_("Add licenses"), N_("Generate new licenses from a credit bank"), "action_add_licenses"),
-        PageAction(N_("Renew"), N_("Extend the selected license"), "action_renew"),
-        PageAction(N_("Return"), N_("Return the selected license (portable banks, version 25.1 or later)"), "action_return_license"),
-        PageAction(N_("Assign"), N_("Assign the selected returned license to a member"), "action_assign"),
-        PageAction(N_("Download CSV"), N_("Write every license to a CSV file and offer to copy it"), "action_download_csv"),
+    COMMANDS = [
+        Command("licenses.add", "add", "add_licenses", N_("Add licenses"), N_("Generate new licenses from a credit bank")),
+        Command("licenses.renew", "extend", "renew", N_("Renew"),
+                N_("Extend the selected license (and raise a multiseat's computers)")),
+        Command("licenses.return", "take-back", "return_license", N_("Return"),
+                N_("Take the selected license back from its user (portable banks 25.1+)")),
+        Command("licenses.assign", "assign", "assign", N_("Assign"), N_("Give the selected returned license to a member")),
+        Command("licenses.download", "download", "download_csv", N_("CSV"),
+                N_("Download every license (active and expired) as CSV"), title=N_("Download CSV")),
     ]
 
     COLUMNS = [
@@ -169,8 +159,12 @@ class LicensesPage(Page):
             text = _("{total} · {shown} shown by the filter").format(total=text, shown=shown)
         self.query_one("#licenses-count", Static).update(content(text))
 
+    def narrow(self, text: str) -> None:
+        """Narrow the table to one product (the Dashboard and Manage Banks send the user here with it)."""
+        self.show_product(text)
+
     def show_product(self, product: str) -> None:
-        """Narrow the table to one product (the Dashboard jumps here with it)."""
+        """Narrow the table to one product."""
         bar = self.query_one(FilterBar)
         with bar.prevent(Input.Changed):  # filtered once, here, not again by the bar's own event
             bar.value = product
@@ -236,7 +230,7 @@ class LicensesPage(Page):
                 None,
             )
             renewing = self.renew_blocked(row)
-            lines["detail-renew"] = (renewing, False) if renewing else (_("Renew (n): available"), True)
+            lines["detail-renew"] = (renewing, False) if renewing else (_("Renew (e): available"), True)
             lines["detail-move"] = self.move_line(row)
         for wid, (text, available) in lines.items():
             widget = self.query_one(f"#{wid}", Static)
@@ -274,13 +268,15 @@ class LicensesPage(Page):
     @work(exclusive=True, group="licenses-menu")
     async def _menu_flow(self, row: dict[str, Any]) -> None:
         choices = [
-            ("renew", _("Renew"), "n", None),
-            ("return_license", _("Return"), "t", None),
-            ("assign", _("Assign"), "s", None),
+            ("renew", _("Renew"), self.key_of("renew"), None),
+            ("return_license", _("Return"), self.key_of("return_license"), None),
+            ("assign", _("Assign"), self.key_of("assign"), None),
         ]
         chosen = await self.app.push_screen_wait(ActionMenu(row["activation_id"], choices))
         if chosen:
-            getattr(self, f"action_{chosen}")()
+            command = self.command(chosen)
+            if command is not None:
+                await self.run_command(command)
 
     def action_add_licenses(self) -> None:
         self._add_flow()

@@ -14,7 +14,6 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.events import Resize
 from textual.widgets import Static
@@ -22,7 +21,8 @@ from textual.widgets import Static
 from elp_tui.i18n import N_, _
 from elp_tui.portal import PortalError
 from elp_tui.portal.feed import feed_note
-from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.base import Page
+from elp_tui.widgets.commands import Command
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.screens.requests import RequestsPanel
 from elp_tui.widgets.filter import FilterBar
@@ -75,27 +75,18 @@ class TeamsPage(Page):
         Column("team_admin", N_("Team Admin"), 10, format=lambda v: _("yes") if v else ""),
     ]
 
-    # `o` (sort) and `r` (refresh) are taken by the table and the screen.
-    BINDINGS = [
-        Binding("n", "create_team", N_("New team"), id="teams.create", tooltip=N_("Create a team in a seat pool")),
-        Binding("a", "add_member", N_("Add member"), id="teams.add", tooltip=N_("Add a member to the selected team")),
-        Binding("x,delete", "remove_member", N_("Remove member"), id="teams.remove",
-                tooltip=N_("Remove the selected member from the selected team")),
-        Binding("m", "request_seats", N_("Request seats"), id="teams.request",
-                tooltip=N_("Ask the vendor for more seats")),
-        Binding("t", "team_admin", N_("Team Admin"), id="teams.admin",
-                tooltip=N_("Make the selected member the team's Team Admin, or no longer")),
-    ]
-    # An organization admin's only: a Team Admin is not offered them (keys, footer, palette).
-    ADMIN_ACTIONS = frozenset({"action_create_team", "action_request_seats", "action_team_admin"})
-
-    ACTIONS = [
-        PageAction(N_("Create team"), N_("Create a team in a seat pool"), "action_create_team"),
-        PageAction(N_("Add member"), N_("Add a member to the selected team"), "action_add_member"),
-        PageAction(N_("Remove member"), N_("Remove the selected member from the selected team"), "action_remove_member"),
-        PageAction(N_("Request seats"), N_("Ask the vendor's enterprise team for more seats"), "action_request_seats"),
-        PageAction(N_("Team Admin"), N_("Make the selected member the team's Team Admin, or no longer"),
-                   "action_team_admin"),
+    # New team, Request seats and Team Admin are an organization admin's: a Team Admin's footer and
+    # palette do not offer them, and their keys do nothing (reached anyway, the portal refuses).
+    COMMANDS = [
+        Command("teams.add", "add", "add_member", N_("Add member"), N_("Add a member to the selected team")),
+        Command("teams.remove", "remove", "remove_member", N_("Remove member"),
+                N_("Remove the selected member from the selected team")),
+        Command("teams.create", "new", "create_team", N_("New team"), N_("Create a team in a seat pool"),
+                title=N_("Create team"), admin_only=True),
+        Command("teams.admin", "admin", "team_admin", N_("Team Admin"),
+                N_("Make the selected member the team's Team Admin, or no longer"), admin_only=True),
+        Command("teams.request", "more", "request_seats", N_("Request seats"),
+                N_("Ask the vendor's enterprise team for more seats"), admin_only=True),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -126,13 +117,6 @@ class TeamsPage(Page):
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width >= 110, "-wide")
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """New team, Request seats and Team Admin are an organization admin's: a Team Admin's footer
-        does not offer them and their keys do nothing (reached anyway, the portal refuses)."""
-        if f"action_{action}" in self.ADMIN_ACTIONS and not self.elp.is_admin:
-            return False
-        return True
 
     def _admin_only(self, attempt: Any) -> bool:
         """A Team Admin who reached an admin's action anyway (palette, action string): the portal
