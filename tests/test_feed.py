@@ -727,7 +727,7 @@ async def test_app_request_says_when_the_feed_did_not_take_it(portal, animate, v
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_banks(pilot)
-        await pilot.press("q")
+        await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, FormDialog), "the request form")
         await pilot.press(*"25", "ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the confirmation")

@@ -64,8 +64,8 @@ async def test_regular_user_palette_lists_no_admin_page_or_action(portal, tmp_pa
         for page in PAGES:
             if page.ADMIN_ONLY:
                 assert not any(_(page.TITLE) in t for t in titles)
-                for action in page.ACTIONS:
-                    assert not any(t.endswith(": " + _(action.title)) for t in titles)
+                for command in page.COMMANDS:
+                    assert not any(t.endswith(": " + _(command.palette_title)) for t in titles)
         # Typing an admin page name in the real palette finds nothing to open.
         await pilot.press("ctrl+p")
         await pilot.press(*"Dashboard")

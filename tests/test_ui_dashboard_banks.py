@@ -90,7 +90,7 @@ async def test_request_credits_by_keys_records_emails_and_logs(portal, bank, tmp
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_banks(pilot)
-        await pilot.press("q")
+        await pilot.press("m")
         await pilot.pause()
         assert isinstance(app.screen, FormDialog)
         await pilot.press(*"25", "ctrl+s")
@@ -116,12 +116,12 @@ async def test_request_credits_cancel_at_form_and_at_confirmation_writes_nothing
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_banks(pilot)
-        await pilot.press("q")
+        await pilot.press("m")
         await pilot.pause()
         await pilot.press(*"30", "escape")
         await settle(pilot)
         assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
-        await pilot.press("q")
+        await pilot.press("m")
         await pilot.pause()
         await pilot.press(*"30", "ctrl+s")
         await pilot.pause()
@@ -137,7 +137,7 @@ async def test_request_credits_bad_number_stays_in_form(portal, bank, tmp_path):
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_banks(pilot)
-        await pilot.press("q")
+        await pilot.press("m")
         await pilot.pause()
         await pilot.press("0", "ctrl+s")
         await pilot.pause()
@@ -155,7 +155,7 @@ async def test_request_credits_refused_when_no_longer_admin(portal, bank, tmp_pa
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_banks(pilot)
-        await pilot.press("q")
+        await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, FormDialog), "request form")
         await pilot.press(*"10", "ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirmation")
@@ -210,7 +210,7 @@ async def test_banks_page_warns_and_marks_expiring_banks(portal, tmp_path):
         await pilot.pause()
         detail = text_of(app.screen.query_one("#banks-detail", Static))
         assert "40 unused credits will be lost on 2026-12-12 (in 19 days)" in detail
-        await pilot.press("l")
+        await pilot.press("p")
         await settle(pilot)
         assert current_page(app) == "page-licenses"
 
@@ -261,7 +261,7 @@ async def test_dashboard_shows_remaining_credits_pools_and_alerts(portal, bank, 
         nearest = app.screen.query_one("#dashboard-expiring", RecordTable).visible_rows()
         assert {r["activation_id"] for r in nearest} == {lic["activation_id"] for lic in licenses}
 
-        await pilot.press("t")
+        await pilot.press("w")
         await pilot.pause()
         assert isinstance(app.screen, TeamDistributionDialog)
         shown = " ".join(text_of(s) for s in app.screen.query(Static).results())
@@ -292,7 +292,7 @@ async def test_dashboard_without_data_says_so(portal, tmp_path):
         await settle(pilot)
         assert "No credit bank yet" in text_of(app.screen.query_one("#dashboard-products-note", Static))
         assert "Nothing needs attention" in text_of(app.screen.query_one("#dashboard-alerts", Static))
-        await pilot.press("l")  # nothing to open: a message, no crash
+        await pilot.press("p")  # nothing to open: a message, no crash
         await pilot.pause()
         assert current_page(app) == "page-dashboard"
 
@@ -365,7 +365,7 @@ async def test_store_text_with_markup_is_shown_literally(portal, tmp_path):
         await settle(pilot)
         assert product in text_of(app.screen.query_one("#dashboard-alerts", Static))
         assert "[red]Seats[/]" in app.export_screenshot().replace("&#160;", " ")
-        await pilot.press("t")
+        await pilot.press("w")
         await pilot.pause()
         assert "[@click=app.quit]Team" in app.export_screenshot().replace("&#160;", " ")
         await pilot.click("VerticalScroll", offset=(5, 6))
@@ -381,7 +381,7 @@ async def test_request_credits_on_an_expired_bank_is_refused_before_confirming(p
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_banks(pilot)
-        await pilot.press("q")
+        await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, FormDialog), "request form")
         await pilot.press(*"10", "ctrl+s")
         await until(pilot, lambda: "expired" in messages(app), "the refusal")

@@ -120,7 +120,7 @@ async def test_enter_on_a_member_shows_their_teams_licenses_and_why_they_cannot_
         assert isinstance(app.screen, DetailsScreen) and file_bytes(portal) == before
 
 
-async def test_enter_on_a_bank_shows_its_licenses_and_ledger_and_l_opens_its_licenses(portal, bank, tmp_path):
+async def test_enter_on_a_bank_shows_its_licenses_and_ledger_and_p_opens_its_licenses(portal, bank, tmp_path):
     member(portal, ANA)
     made = make(portal, bank, quantity=2)
     app = app_for(portal, tmp_path)
@@ -130,7 +130,7 @@ async def test_enter_on_a_bank_shows_its_licenses_and_ledger_and_l_opens_its_lic
         assert f"Bank {bank['id']}" in text and "2 licenses" in text
         assert all(lic["activation_id"] in text for lic in made)
         assert "1 credits · generate" in text and "bank-add" in text
-        await pilot.press("l")
+        await pilot.press("p")
         await until(pilot, lambda: isinstance(app.screen, MainScreen), "closed")
         licenses = app.screen.query_one(LicensesPage)
         await until(pilot, lambda: licenses.display, "Manage Licenses shown")

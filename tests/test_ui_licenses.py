@@ -272,7 +272,7 @@ async def test_renew_extends_the_license_and_charges_credits(portal, bank, tmp_p
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot)
         await select(pilot, page, lic["activation_id"])
-        await pilot.press("n")
+        await pilot.press("e")
         await form(pilot, app)
         await pilot.press("ctrl+u", "2", "ctrl+s")
         dialog = await confirmation(pilot, app)
@@ -295,7 +295,7 @@ async def test_renew_form_starts_with_the_licenses_current_term(portal, bank, tm
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot)
         await select(pilot, page, lic["activation_id"])
-        await pilot.press("n")
+        await pilot.press("e")
         dialog = await form(pilot, app)
         assert dialog.values()[0]["months"] == 1
         await pilot.press("ctrl+s")
@@ -471,10 +471,10 @@ async def test_filter_counts_and_product_jump(portal, bank, tmp_path):
 
 
 def test_every_palette_action_exists():
-    titles = {a.title for a in LicensesPage.ACTIONS}
+    titles = {c.palette_title for c in LicensesPage.COMMANDS}
     assert titles == {"Add licenses", "Renew", "Return", "Assign", "Download CSV", "License details"}
-    for action in LicensesPage.ACTIONS:
-        assert callable(getattr(LicensesPage, action.method))
+    for command in LicensesPage.COMMANDS:
+        assert callable(getattr(LicensesPage, f"action_{command.action}"))
 
 
 async def test_the_page_says_the_portals_reason_for_a_returned_license_and_renew_is_refused(portal, bank, tmp_path):
@@ -492,7 +492,7 @@ async def test_the_page_says_the_portals_reason_for_a_returned_license_and_renew
         await select(pilot, page, aid)
         assert str(page.query_one("#detail-renew").render()) == reasons["renew"]
         assert "Assign (s): available" in str(page.query_one("#detail-move").render())
-        await pilot.press("n")
+        await pilot.press("e")
         await until(pilot, lambda: reasons["renew"] in messages(app), "the portal's reason")
         await settle(pilot, app)
         assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
@@ -520,7 +520,7 @@ async def test_store_text_is_shown_literally_never_as_markup(portal, tmp_path):
         assert app.is_running
 
 
-async def test_enter_on_a_license_opens_its_details_and_n_there_opens_the_renewal(portal, bank, tmp_path):
+async def test_enter_on_a_license_opens_its_details_and_e_there_opens_the_renewal(portal, bank, tmp_path):
     from elp_tui.app import make_app
     from elp_tui.screens.details import DetailsScreen
     from elp_tui.screens.dialogs.form import FormDialog
@@ -536,7 +536,7 @@ async def test_enter_on_a_license_opens_its_details_and_n_there_opens_the_renewa
         await pilot.pause()
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DetailsScreen), "details")
-        await pilot.press("n")  # Renew
+        await pilot.press("e")  # Renew
         await until(pilot, lambda: isinstance(app.screen, FormDialog), "renewal form")
         await pilot.press("escape")
         await pilot.pause()

@@ -238,14 +238,14 @@ async def test_role_and_status_change_after_confirmation(portal, tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot, UsersPage)
         await cursor_to(pilot, page.table, "email", ANA)
-        await pilot.press("e")
+        await pilot.press("A")
         dialog = await on_screen(pilot, ConfirmDialog)
         assert "regular user → admin" in confirm_text(dialog)
         await pilot.press("y")
         await back_on_page(pilot)
         assert users(portal)[ANA]["role"] == "admin"
         await cursor_to(pilot, page.table, "email", ANA)
-        await pilot.press("s")
+        await pilot.press("z")
         dialog = await on_screen(pilot, ConfirmDialog)
         assert "active → inactive" in confirm_text(dialog)
         await pilot.press("y")
@@ -525,7 +525,7 @@ async def test_restrict_to_the_chosen_builds(portal, bank, tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot, VersionsPage)
         assert page.table.current_row["product"] == ANIMATE
-        await pilot.press("e")
+        await pilot.press("f")
         await on_screen(pilot, FormDialog)
         # Newest first: select 25.2 and 25.1.
         await pilot.press("space", "down", "space")
@@ -549,17 +549,17 @@ async def test_restrict_with_no_build_is_refused_and_cancel_writes_nothing(porta
     async with app.run_test(size=(120, 36)) as pilot:
         await open_page(app, pilot, VersionsPage)
         # Nothing selected: the portal's refusal.
-        await pilot.press("e")
+        await pilot.press("f")
         await on_screen(pilot, FormDialog)
         await pilot.press("ctrl+s")
         await until(pilot, lambda: "no build selected" in messages(app), "the refusal")
         await back_on_page(pilot)
         # Escape at the form, then at the confirmation.
-        await pilot.press("e")
+        await pilot.press("f")
         await on_screen(pilot, FormDialog)
         await pilot.press("space", "escape")
         await back_on_page(pilot)
-        await pilot.press("e")
+        await pilot.press("f")
         await on_screen(pilot, FormDialog)
         await pilot.press("space", "ctrl+s")
         await on_screen(pilot, ConfirmDialog)
@@ -575,7 +575,7 @@ async def test_allow_all_builds(portal, bank, tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot, VersionsPage)
         assert page.builds.current_row["version"] == "25.2"
-        await pilot.press("d")
+        await pilot.press("F")
         dialog = await on_screen(pilot, ConfirmDialog)
         assert "Disabled" in confirm_text(dialog)
         await pilot.press("y")
@@ -600,7 +600,7 @@ async def test_palette_lists_the_actions_of_the_three_pages(portal, tmp_path):
         await back_on_page(pilot)
 
 
-async def test_enter_on_a_user_opens_their_details_and_s_there_deactivates_them(portal, tmp_path):
+async def test_enter_on_a_user_opens_their_details_and_z_there_deactivates_them(portal, tmp_path):
     """The member's details carry their actions: Enter, then s (Deactivate), confirm: the store says inactive."""
     from elp_tui.app import make_app
     from elp_tui.screens.details import DetailsScreen
@@ -617,7 +617,7 @@ async def test_enter_on_a_user_opens_their_details_and_s_there_deactivates_them(
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DetailsScreen), "details")
         assert "Member zed@lumenfox.studio" in app.screen.text()
-        await pilot.press("s")  # Deactivate
+        await pilot.press("z")  # Deactivate
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirmation")
         await pilot.press("y")
         await app.workers.wait_for_complete()
@@ -658,7 +658,7 @@ async def test_role_change_confirmed_on_a_user_deactivated_meanwhile_shows_the_f
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot, UsersPage)
         await cursor_to(pilot, page.table, "email", ANA)
-        await pilot.press("e")
+        await pilot.press("A")
         first = await on_screen(pilot, ConfirmDialog)
         assert ("Status", "active") in first.rows
         fresh(portal).set_status(ADMIN, ANA, "inactive")

@@ -306,14 +306,6 @@ class DetailsScreen(TranslatedBindings, ModalScreen[str | None]):
         self.dismiss(None)
 
 
-def key_for(node: Any, action: str, default: str) -> str:
-    """The key the page binds to `action` (its first one), so the details offer the page's own keys."""
-    for key, bindings in node._bindings.key_to_bindings.items():
-        if any(b.action == action for b in bindings):
-            return key
-    return default
-
-
 def show_details(page: Any, title: str, sections: list[Section], actions: list[DetailAction],
                  run: dict[str, Callable[[], None]]) -> None:
     """Push the details; an action chosen there runs on the page once they are closed."""

@@ -14,15 +14,15 @@ from typing import Any, Callable
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
 from elp_tui.store.files import atomic_write
 from elp_tui.portal.credits import LICENSE_STATUS_NAMES
 from elp_tui.i18n import N_, _, ngettext
-from elp_tui.screens.base import Page, PageAction
-from elp_tui.screens.details import DetailAction, key_for, license_sections, show_details
+from elp_tui.screens.base import Page
+from elp_tui.screens.details import DetailAction, license_sections, show_details
+from elp_tui.widgets.commands import Command
 from elp_tui.screens.dialogs.confirm import ConfirmDialog
 from elp_tui.screens.dialogs.form import FormDialog
 from elp_tui.screens.dialogs.licenses_forms import (
@@ -81,29 +81,18 @@ class LicensesPage(Page):
     LicensesPage #licenses-detail Static.blocked { height: auto; max-height: 2; text-wrap: wrap; }
     """
 
-    BINDINGS = [
-        Binding("a", "add_licenses", N_("Add licenses"), id="licenses.add",
-                tooltip=N_("Generate new licenses from a credit bank")),
-        Binding("n,e", "renew", N_("Renew"), id="licenses.renew",
-                tooltip=N_("Extend the selected license (and raise a multiseat's computers)")),
-        Binding("t", "return_license", N_("Return"), id="licenses.return",
-                tooltip=N_("Take the selected license back from its user (portable banks 25.1+)")),
-        Binding("s", "assign", N_("Assign"), id="licenses.assign",
-                tooltip=N_("Give the selected returned license to a member")),
-        Binding("d", "download_csv", N_("CSV"), id="licenses.download",
-                tooltip=N_("Download every license (active and expired) as CSV")),
-        Binding("space", "details", N_("Details"), id="licenses.details", show=False,
-                tooltip=N_("Every field of the selected license, why an action is not possible, its history (enter too)")),
-    ]
-
-    ACTIONS = [
-        PageAction(N_("Add licenses"), N_("Generate new licenses from a credit bank"), "action_add_licenses"),
-        PageAction(N_("Renew"), N_("Extend the selected license"), "action_renew"),
-        PageAction(N_("Return"), N_("Return the selected license (portable banks, version 25.1 or later)"), "action_return_license"),
-        PageAction(N_("Assign"), N_("Assign the selected returned license to a member"), "action_assign"),
-        PageAction(N_("Download CSV"), N_("Write every license to a CSV file and offer to copy it"), "action_download_csv"),
-        PageAction(N_("License details"), N_("Every field of the selected license, why an action is not possible, its history"),
-                   "action_details"),
+    COMMANDS = [
+        Command("licenses.add", "add", "add_licenses", N_("Add licenses"), N_("Generate new licenses from a credit bank")),
+        Command("licenses.renew", "extend", "renew", N_("Renew"),
+                N_("Extend the selected license (and raise a multiseat's computers)")),
+        Command("licenses.return", "take-back", "return_license", N_("Return"),
+                N_("Take the selected license back from its user (portable banks 25.1+)")),
+        Command("licenses.assign", "assign", "assign", N_("Assign"), N_("Give the selected returned license to a member")),
+        Command("licenses.download", "download", "download_csv", N_("CSV"),
+                N_("Download every license (active and expired) as CSV"), title=N_("Download CSV")),
+        Command("licenses.details", "details", "details", N_("Details"),
+                N_("Every field of the selected license, why an action is not possible, its history (enter too)"),
+                title=N_("License details"), show=False),
     ]
 
     COLUMNS = [
@@ -175,8 +164,12 @@ class LicensesPage(Page):
             text = _("{total} · {shown} shown by the filter").format(total=text, shown=shown)
         self.query_one("#licenses-count", Static).update(content(text))
 
+    def narrow(self, text: str) -> None:
+        """Narrow the table to one product (the Dashboard and Manage Banks send the user here with it)."""
+        self.show_product(text)
+
     def show_product(self, product: str) -> None:
-        """Narrow the table to one product (the Dashboard jumps here with it)."""
+        """Narrow the table to one product."""
         bar = self.query_one(FilterBar)
         with bar.prevent(Input.Changed):  # filtered once, here, not again by the bar's own event
             bar.value = product
@@ -211,7 +204,8 @@ class LicensesPage(Page):
             )
             actions = self.actions_of(row)
             renewing = actions["renew"]
-            lines["detail-renew"] = (renewing, False) if renewing else (_("Renew (n): available"), True)
+            lines["detail-renew"] = (renewing, False) if renewing else (
+                _("Renew ({key}): available").format(key=self.key_of("renew")), True)
             lines["detail-move"] = self.move_line(actions)
         for wid, (text, available) in lines.items():
             widget = self.query_one(f"#{wid}", Static)
@@ -259,9 +253,9 @@ class LicensesPage(Page):
             return
         why = details["actions"]
         actions = [
-            DetailAction("renew", key_for(self, "renew", "n"), N_("Renew"), why["renew"]),
-            DetailAction("return", key_for(self, "return_license", "t"), N_("Return"), why["return"]),
-            DetailAction("assign", key_for(self, "assign", "s"), N_("Assign"), why["assign"]),
+            DetailAction("renew", self.key_of("renew"), N_("Renew"), why["renew"]),
+            DetailAction("return", self.key_of("return_license"), N_("Return"), why["return"]),
+            DetailAction("assign", self.key_of("assign"), N_("Assign"), why["assign"]),
         ]
         show_details(self, _("License {aid}").format(aid=details["license"]["activation_id"]),
                      license_sections(details), actions,

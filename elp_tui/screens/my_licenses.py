@@ -25,7 +25,8 @@ from textual.widgets.option_list import Option
 from elp_tui.portal.credits import LICENSE_STATUS_NAMES
 from elp_tui.portal.quotes import TYPE_NAMES
 from elp_tui.i18n import N_, _, ngettext
-from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.base import Page
+from elp_tui.widgets.commands import Command
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.safe import content, plain, text
 from elp_tui.widgets.table import Column, RecordTable
@@ -166,15 +167,11 @@ class MyLicensesPage(Page):
     TITLE = N_("My Assigned Licenses")
     ADMIN_ONLY = False
 
-    BINDINGS = [
-        Binding("c", "copy_activation_id", N_("Copy activation ID"), id="mine.copy-id",
-                tooltip=N_("Copy the selected license's activation ID to the clipboard")),
-        Binding("u", "copy_download", N_("Copy download URL"), id="mine.copy-url",
-                tooltip=N_("Choose a download link of the selected license and copy it to the clipboard")),
-    ]
-    ACTIONS = [
-        PageAction(N_("Copy activation ID"), N_("Copy the selected license's activation ID to the clipboard"), "action_copy_activation_id"),
-        PageAction(N_("Copy download URL"), N_("Choose a download link of the selected license and copy it"), "action_copy_download"),
+    COMMANDS = [
+        Command("mine.copy-id", "copy", "copy_activation_id", N_("Copy activation ID"),
+                N_("Copy the selected license's activation ID to the clipboard")),
+        Command("mine.copy-url", "url", "copy_download", N_("Copy download URL"),
+                N_("Choose a download link of the selected license and copy it to the clipboard")),
     ]
 
     DEFAULT_CSS = """

@@ -14,7 +14,6 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.events import Resize
 from textual.widgets import Static
@@ -22,8 +21,9 @@ from textual.widgets import Static
 from elp_tui.i18n import N_, _
 from elp_tui.portal import PortalError
 from elp_tui.portal.feed import feed_note
-from elp_tui.screens.base import Page, PageAction
-from elp_tui.screens.details import DetailAction, key_for, show_details, team_sections, user_sections
+from elp_tui.screens.base import Page
+from elp_tui.screens.details import DetailAction, show_details, team_sections, user_sections
+from elp_tui.widgets.commands import Command
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.screens.requests import RequestsPanel
 from elp_tui.widgets.filter import FilterBar
@@ -76,30 +76,21 @@ class TeamsPage(Page):
         Column("team_admin", N_("Team Admin"), 10, format=lambda v: _("yes") if v else ""),
     ]
 
-    # `o` (sort) and `r` (refresh) are taken by the table and the screen.
-    BINDINGS = [
-        Binding("n", "create_team", N_("New team"), id="teams.create", tooltip=N_("Create a team in a seat pool")),
-        Binding("a", "add_member", N_("Add member"), id="teams.add", tooltip=N_("Add a member to the selected team")),
-        Binding("x,delete", "remove_member", N_("Remove member"), id="teams.remove",
-                tooltip=N_("Remove the selected member from the selected team")),
-        Binding("m", "request_seats", N_("Request seats"), id="teams.request",
-                tooltip=N_("Ask the vendor for more seats")),
-        Binding("t", "team_admin", N_("Team Admin"), id="teams.admin",
-                tooltip=N_("Make the selected member the team's Team Admin, or no longer")),
-        Binding("space", "details", N_("Details"), id="teams.details", show=False,
-                tooltip=N_("The selected team's members, seats, Team Admins and history (enter too)")),
-    ]
-    # An organization admin's only: a Team Admin is not offered them (keys, footer, palette).
-    ADMIN_ACTIONS = frozenset({"action_create_team", "action_request_seats", "action_team_admin"})
-
-    ACTIONS = [
-        PageAction(N_("Create team"), N_("Create a team in a seat pool"), "action_create_team"),
-        PageAction(N_("Add member"), N_("Add a member to the selected team"), "action_add_member"),
-        PageAction(N_("Remove member"), N_("Remove the selected member from the selected team"), "action_remove_member"),
-        PageAction(N_("Request seats"), N_("Ask the vendor's enterprise team for more seats"), "action_request_seats"),
-        PageAction(N_("Team Admin"), N_("Make the selected member the team's Team Admin, or no longer"),
-                   "action_team_admin"),
-        PageAction(N_("Team details"), N_("The selected team's members, seats, Team Admins and history"), "action_details"),
+    # New team, Request seats and Team Admin are an organization admin's: a Team Admin's footer and
+    # palette do not offer them, and their keys do nothing (reached anyway, the portal refuses).
+    COMMANDS = [
+        Command("teams.add", "add", "add_member", N_("Add member"), N_("Add a member to the selected team")),
+        Command("teams.remove", "remove", "remove_member", N_("Remove member"),
+                N_("Remove the selected member from the selected team")),
+        Command("teams.create", "new", "create_team", N_("New team"), N_("Create a team in a seat pool"),
+                title=N_("Create team"), admin_only=True),
+        Command("teams.admin", "admin", "team_admin", N_("Team Admin"),
+                N_("Make the selected member the team's Team Admin, or no longer"), admin_only=True),
+        Command("teams.request", "more", "request_seats", N_("Request seats"),
+                N_("Ask the vendor's enterprise team for more seats"), admin_only=True),
+        Command("teams.details", "details", "details", N_("Details"),
+                N_("The selected team's members, seats, Team Admins and history (enter too)"),
+                title=N_("Team details"), show=False),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -130,13 +121,6 @@ class TeamsPage(Page):
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width >= 110, "-wide")
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """New team, Request seats and Team Admin are an organization admin's: a Team Admin's footer
-        does not offer them and their keys do nothing (reached anyway, the portal refuses)."""
-        if f"action_{action}" in self.ADMIN_ACTIONS and not self.elp.is_admin:
-            return False
-        return True
 
     def _admin_only(self, attempt: Any) -> bool:
         """A Team Admin who reached an admin's action anyway (palette, action string): the portal
@@ -228,10 +212,10 @@ class TeamsPage(Page):
         details = await self.call_portal(self.portal.team_details, self.me, team_id)
         if details is None:
             return
-        actions = [DetailAction("add_member", key_for(self, "add_member", "a"), N_("Add member"))]
+        actions = [DetailAction("add_member", self.key_of("add_member"), N_("Add member"))]
         run = {"add_member": self.action_add_member}
         if self.elp.is_admin:  # a Team Admin asks the vendor for nothing
-            actions.append(DetailAction("request_seats", key_for(self, "request_seats", "m"), N_("Request seats")))
+            actions.append(DetailAction("request_seats", self.key_of("request_seats"), N_("Request seats")))
             run["request_seats"] = self.action_request_seats
         show_details(self, _("Team {team}").format(team=details["team"]["name"]), team_sections(details), actions, run)
 
@@ -249,7 +233,7 @@ class TeamsPage(Page):
         if details is None:
             return
         team = (self.table.current_row or {}).get("name", "")
-        actions = [DetailAction("remove_member", key_for(self, "remove_member", "x"),
+        actions = [DetailAction("remove_member", self.key_of("remove_member"),
                                 _("Remove from {team}").format(team=team), None, N_("Remove member"))]
         show_details(self, _("Member {email}").format(email=details["user"]["email"]), user_sections(details), actions,
                      {"remove_member": self.action_remove_member})

@@ -24,8 +24,9 @@ from elp_tui.portal import PortalError
 from elp_tui.portal.errors import LicensesHeld
 from elp_tui.portal.keys import ENROL_DAYS
 from elp_tui.screens.activity import short_fingerprint
-from elp_tui.screens.base import Page, PageAction
-from elp_tui.screens.details import DetailAction, key_for, show_details, user_sections
+from elp_tui.screens.base import Page
+from elp_tui.screens.details import DetailAction, show_details, user_sections
+from elp_tui.widgets.commands import Command
 from elp_tui.screens.dialogs.actions import ActionMenu
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.screens.dialogs.keys import PublicKeyDialog
@@ -129,33 +130,25 @@ class UsersPage(Page):
         Column("last_used_on", N_("Last used"), 10, format=lambda v: v or _("never")),
     ]
 
-    # `o` (sort) and `r` (refresh) are taken by the table and the screen.
-    BINDINGS = [
-        Binding("a", "invite", N_("Invite"), id="users.invite", tooltip=N_("Invite a user by email")),
-        Binding("e", "change_role", N_("Role"), id="users.role", tooltip=N_("Make the selected user an admin or a regular user")),
-        Binding("s", "change_status", N_("Status"), id="users.status", tooltip=N_("Set the selected user active or inactive")),
-        Binding("x,delete", "delete_user", N_("Delete"), id="users.delete", tooltip=N_("Remove the selected user from the organization")),
-        Binding("b", "add_key", N_("Add key"), id="users.add_key",
-                tooltip=N_("Bind an SSH public key to the selected user: over SSH it signs in as them")),
-        Binding("v", "revoke_key", N_("Revoke key"), id="users.revoke_key",
-                tooltip=N_("Revoke one of the selected user's SSH keys")),
-        Binding("i", "reinvite", N_("Reinvite"), id="users.reinvite",
-                tooltip=N_("Send the selected invited user a new invitation with a new enrolment code")),
-        Binding("space", "details", N_("Details"), id="users.details", show=False,
-                tooltip=N_("The selected member's role, teams, licenses, keys and history (enter too)")),
-    ]
-
-    ACTIONS = [
-        PageAction(N_("Invite user"), N_("Invite a user by email; they receive an invitation"), "action_invite"),
-        PageAction(N_("Change role"), N_("Make the selected user an admin or a regular user"), "action_change_role"),
-        PageAction(N_("Change status"), N_("Set the selected user active or inactive"), "action_change_status"),
-        PageAction(N_("Delete user"), N_("Remove the selected user from the organization"), "action_delete_user"),
-        PageAction(N_("Add SSH key"), N_("Bind an SSH public key to the selected user"), "action_add_key"),
-        PageAction(N_("Revoke SSH key"), N_("Revoke one of the selected user's SSH keys"), "action_revoke_key"),
-        PageAction(N_("Send a new invitation"), N_("A new invitation and enrolment code for the selected invited user"),
-                   "action_reinvite"),
-        PageAction(N_("Member details"), N_("The selected member's role, teams, licenses, keys and history"),
-                   "action_details"),
+    COMMANDS = [
+        Command("users.invite", "add", "invite", N_("Invite"), N_("Invite a user by email; they receive an invitation"),
+                title=N_("Invite user")),
+        Command("users.role", "admin", "change_role", N_("Role"), N_("Make the selected user an admin or a regular user"),
+                title=N_("Change role")),
+        Command("users.status", "status", "change_status", N_("Status"), N_("Set the selected user active or inactive"),
+                title=N_("Change status")),
+        Command("users.delete", "remove", "delete_user", N_("Delete"), N_("Remove the selected user from the organization"),
+                title=N_("Delete user")),
+        Command("users.add_key", "bind-key", "add_key", N_("Add key"),
+                N_("Bind an SSH public key to the selected user: over SSH it signs in as them"), title=N_("Add SSH key")),
+        Command("users.revoke_key", "revoke-key", "revoke_key", N_("Revoke key"),
+                N_("Revoke one of the selected user's SSH keys"), title=N_("Revoke SSH key"), show=False),
+        Command("users.reinvite", "send-again", "reinvite", N_("Reinvite"),
+                N_("Send the selected invited user a new invitation with a new enrolment code"),
+                title=N_("Send a new invitation"), show=False),
+        Command("users.details", "details", "details", N_("Details"),
+                N_("The selected member's role, teams, licenses, keys and history (enter too)"),
+                title=N_("Member details"), show=False),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -312,16 +305,16 @@ class UsersPage(Page):
             return
         user, why = details["user"], details["actions"]
         actions = [
-            DetailAction("role", key_for(self, "change_role", "e"),
+            DetailAction("role", self.key_of("change_role"),
                          N_("Make regular user") if user["role"] == "admin" else N_("Make admin"), why["role"], N_("Role")),
-            DetailAction("status", key_for(self, "change_status", "s"),
+            DetailAction("status", self.key_of("change_status"),
                          N_("Activate") if user["status"] == "inactive" else N_("Deactivate"), why["status"], N_("Status")),
-            DetailAction("delete", key_for(self, "delete_user", "x"), N_("Delete from the organization"), why["delete"],
+            DetailAction("delete", self.key_of("delete_user"), N_("Delete from the organization"), why["delete"],
                          N_("Delete")),
-            DetailAction("add_key", key_for(self, "add_key", "b"), N_("Add an SSH key"), why["add_key"], N_("Add key")),
-            DetailAction("revoke_key", key_for(self, "revoke_key", "v"), N_("Revoke an SSH key"), why["revoke_key"],
+            DetailAction("add_key", self.key_of("add_key"), N_("Add an SSH key"), why["add_key"], N_("Add key")),
+            DetailAction("revoke_key", self.key_of("revoke_key"), N_("Revoke an SSH key"), why["revoke_key"],
                          N_("Revoke key")),
-            DetailAction("reinvite", key_for(self, "reinvite", "i"), N_("Send a new invitation"), why["reinvite"],
+            DetailAction("reinvite", self.key_of("reinvite"), N_("Send a new invitation"), why["reinvite"],
                          N_("Reinvite")),
         ]
         show_details(self, _("Member {email}").format(email=user["email"]), user_sections(details), actions, {
@@ -446,7 +439,7 @@ class UsersPage(Page):
             lambda q: ConfirmDialog(
                 _("Add this SSH key for {email}?").format(email=q.email),
                 q.lines(),
-                warning=_("Over SSH this key signs in as {email}, with no password, until it is revoked (v).").format(
+                warning=_("Over SSH this key signs in as {email}, with no password, until it is revoked (B).").format(
                     email=q.email),
                 confirm_label=N_("Add key"),
             ),
