@@ -146,6 +146,27 @@ async def test_the_footer_shows_quit_and_help_whole_on_every_page(portal, bank, 
                 assert own[0].binding().description in {k.description for k in keys} or width == 80, page_cls.PAGE_ID
 
 
+async def test_the_vendor_desk_footer_shows_quit_and_help_whole_at_80_columns(portal, bank, tmp_path):
+    from textual.widgets._footer import FooterKey
+
+    from elp_tui.app import make_app
+    from elp_tui.screens.main import ElpFooter
+    from tests.conftest import VENDOR
+
+    portal.request_credits(ADMIN, bank["id"], 10)
+    app = make_app(portal.store, VENDOR, clock=TODAY, settings_file=tmp_path / "s.json")
+    async with app.run_test(size=(80, 24)) as pilot:
+        for number, page_cls in enumerate(app.allowed_pages(), start=1):
+            await pilot.press(str(number))
+            await until(pilot, lambda: app.screen.query_one(page_cls).display and app.screen.query_one(page_cls).loaded)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            await pilot.pause()
+            keys = list(app.screen.query_one(ElpFooter).query(FooterKey).results())
+            assert {"Quit", "Help"} <= {k.description for k in keys}, page_cls.PAGE_ID
+            assert all(k.region.right <= 80 for k in keys), page_cls.PAGE_ID
+
+
 # -- your own keys --------------------------------------------------------------------------------
 async def test_a_key_remapped_in_the_settings_file_runs_the_action_and_bad_entries_are_one_line_each(portal, bank, tmp_path):
     import json

@@ -26,7 +26,7 @@ GENERAL: list[tuple[str, str, tuple[str, ...]]] = [
     ("/", N_("Filter the rows of this page"), ("slash",)),
     ("escape", N_("Back, or clear the filter"), ("escape",)),
     ("j / k", N_("Down / up in a table or the sidebar"), ("j", "k", "down", "up")),
-    ("g / G", N_("First / last row"), ("g", "G", "home", "end")),
+    ("g / G", N_("First / last row"), ("g", "G")),
     ("pgup / pgdn", N_("A page up / down"), ("pageup", "pagedown")),
     ("r", N_("Refresh this page"), ("r",)),
     ("? / f1", N_("This help"), ("question_mark", "f1")),

@@ -62,7 +62,7 @@ RESERVED_KEYS: dict[str, str] = {
     "tab": N_("next pane"), "shift+tab": N_("previous pane"),
     "backslash": N_("hide or show the sidebar"),
     "j": N_("down"), "k": N_("up"), "down": N_("down"), "up": N_("up"),
-    "g": N_("first row"), "G": N_("last row"), "home": N_("first row"), "end": N_("last row"),
+    "g": N_("first row"), "G": N_("last row"), "home": N_("first row or column"), "end": N_("last row or column"),
     "h": N_("left"), "l": N_("right"), "left": N_("left"), "right": N_("right"),
     "pageup": N_("page up"), "pagedown": N_("page down"),
     "o": N_("sort"), "enter": N_("open or select"),
