@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import math
 import random
 import re
 from dataclasses import dataclass, field
@@ -515,7 +516,7 @@ class DemoBuilder:
         mix = {s: w for s, w in PROFILES[bank.kind].statuses.items() if self._feasible(bank, s)}
         if not mix:
             mix = {s: 1.0 for s in ("active", "expired", "scheduled") if self._feasible(bank, s)}
-        total = sum(mix.values())
+        total = math.fsum(mix.values())  # exactly rounded: the same demo on every Python (3.12 changed sum())
         exact = {s: count * w / total for s, w in mix.items()}
         counts = {s: int(v) for s, v in exact.items()}
         for s in sorted(exact, key=lambda s: counts[s] - exact[s])[: count - sum(counts.values())]:
@@ -528,7 +529,8 @@ class DemoBuilder:
         plan = org.plan
         banks = [b for b in self.banks if b.org is org]
         weights = [BANK_WEIGHT[b.kind] * (0.5 + self.rng.random() if b.jitter else 1.0) for b in banks]
-        exact = [plan.licenses * w / sum(weights) for w in weights]
+        total_weight = math.fsum(weights)  # not sum(): see _statuses
+        exact = [plan.licenses * w / total_weight for w in weights]
         counts = [int(x) for x in exact]
         for i in sorted(range(len(banks)), key=lambda i: counts[i] - exact[i])[: plan.licenses - sum(counts)]:
             counts[i] += 1

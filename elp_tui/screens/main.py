@@ -207,7 +207,8 @@ class MainScreen(TranslatedBindings, Screen[None]):
         index = sidebar.get_option_index(page_id)
         if sidebar.highlighted != index:
             sidebar.highlighted = index
-        self.call_after_refresh(self._focus_page)
+        # A page opens at its top (section titles above its table), whenever its rows arrive.
+        self.call_after_refresh(self._focus_page, False)
         return True
 
     def _switch(self, page_id: str) -> None:
@@ -234,13 +235,13 @@ class MainScreen(TranslatedBindings, Screen[None]):
         if page is not None:
             page.store_changed(marker)
 
-    def _focus_page(self) -> None:
+    def _focus_page(self, scroll_visible: bool = True) -> None:
         page = self.current_page()
         if page is not None:
             focusable = [w for w in page.query("*").results() if w.focusable and w.display]
             tables = [w for w in focusable if isinstance(w, RecordTable)]
             if tables or focusable:
-                (tables or focusable)[0].focus()
+                (tables or focusable)[0].focus(scroll_visible=scroll_visible)
 
     @on(OptionList.OptionHighlighted, "#sidebar")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
