@@ -104,7 +104,7 @@ FORMS = [
     ("teams create", "teams", "n", None, [("name", "name")]),
     ("teams add member", "teams", "a", None, [("email", "email")]),
     ("teams request seats", "teams", "m", None, [("seats", "number")]),
-    ("banks request credits", "banks", "q", None, [("credits", "number")]),
+    ("banks request credits", "banks", "m", None, [("credits", "number")]),
     # the add form in two sessions, so the two test workers share it
     ("licenses add", "licenses", "a", None, [("months", "number"), ("start", "date")]),
     ("licenses add (quantity, email)", "licenses", "a", None, [("quantity", "number"), ("email", "email")]),
@@ -221,7 +221,7 @@ async def test_a_number_with_leading_zeros_is_read_as_its_value_in_a_form(portal
     app = app_for(portal, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await open_page(app, pilot, "banks")
-        await pilot.press("q")
+        await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, FormDialog), "request form")
         await enter(pilot, app.screen.query_one("#field-credits", Input), "0" * 30 + "7")
         await pilot.press("ctrl+s")

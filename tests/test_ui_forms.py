@@ -65,7 +65,7 @@ async def test_request_credits_on_an_expired_bank_stays_in_the_form_beside_the_b
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_banks(pilot)
-        await pilot.press("q")
+        await pilot.press("m")
         dialog = await form(pilot, app)
         await pilot.press(*"10", "ctrl+s")
         await until(pilot, lambda: "expired" in dialog.shown_error("bank"), "the refusal beside the bank")
@@ -86,7 +86,7 @@ async def test_restrict_with_nothing_selected_stays_in_the_form_beside_the_build
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_people_page(app, pilot, VersionsPage)
-        await pilot.press("e")
+        await pilot.press("f")
         dialog = await form(pilot, app)
         await pilot.press("ctrl+s")
         await until(pilot, lambda: "no build selected" in dialog.shown_error("builds"), "the refusal beside the builds")
@@ -211,15 +211,15 @@ async def test_demoting_yourself_opens_on_cancel_and_ends_on_a_page_you_can_use(
         page = await open_people_page(app, pilot, UsersPage)
         await cursor_to(pilot, page.table, "email", ADMIN)
         before = store_bytes(portal.store.path)
-        await pilot.press("enter", "enter")  # the row's menu, its first action: Make regular user
+        await pilot.press("A")  # the role: Make regular user
         dialog = await confirmation(pilot, app)
         assert "This is you" in dialog.warning and dialog.focused.id == "cancel"
-        await pilot.press("enter")  # enter-enter-enter does not demote you
+        await pilot.press("enter")  # A then a stray enter does not demote you
         await settle(pilot, app)
         assert store_bytes(portal.store.path) == before and users(portal)[ADMIN]["role"] == "admin"
         page.table.focus()
         await cursor_to(pilot, page.table, "email", ADMIN)
-        await pilot.press("enter", "enter")
+        await pilot.press("A")
         await confirmation(pilot, app)
         await pilot.press("y")
         await until(pilot, lambda: app.screen.query(MyLicensesPage) and app.screen.query_one(MyLicensesPage).display,
@@ -260,7 +260,7 @@ async def test_a_vendor_grant_refused_at_commit_returns_to_the_form_with_the_ref
         await pilot.press("2")
         await until(pilot, lambda: app.screen.query_one(ContentSwitcher).current == "page-vendor-orgs", "organizations")
         await app.workers.wait_for_complete()
-        await pilot.press("b")
+        await pilot.press("a")  # Grant bank
         dialog = await form(pilot, app)
         # A bank that expired before today: the vendor cannot grant it.
         await pilot.press(*ANIMATE, "tab", *"120", "tab", "ctrl+u", *"2026-01-01", "tab", *"2026-06-01", "ctrl+s")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 
 import pytest
@@ -107,6 +108,52 @@ async def test_add_licenses_creates_licenses_and_charges_the_quoted_credits(port
     assert len(rows) == 3 and {r["assignee"] for r in rows} == {ANA} and {r["type"] for r in rows} == {"node-lock"}
     assert sum(e["credits"] for e in ledger(portal)) == expected.credits == 6
     assert remaining(portal, bank["id"]) == expected.remaining_after == 94
+
+
+async def test_add_licenses_proposes_a_start_the_preselected_bank_accepts(portal, tmp_path):
+    """A bank that starts in two weeks: the form proposes its start, and Review goes through."""
+    member(portal, ANA)
+    later = grant_bank(portal, product="Quillstone Animate", credits=50, start="2026-12-07", expires_on="2027-12-07",
+                       product_version="25.1", portable=True)
+    expected = portal.quote_generate(ADMIN, bank=later["id"], type="node-lock", months=12, quantity=1,
+                                     start="2026-12-07", email=ANA)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_page(app, pilot)
+        await pilot.press("a")
+        dialog = await form(pilot, app)
+        assert dialog.values()[0]["start"] in ("2026-12-07", dt.date(2026, 12, 7))
+        await pilot.press("tab", "tab", "tab", "tab", "tab", *ANA, "ctrl+s")
+        confirm = await confirmation(pilot, app)
+        assert confirm.rows == expected.lines()
+        await pilot.press("y")
+        await settle(pilot, app)
+    [row] = fresh(portal).list_licenses(ADMIN)
+    assert (row["start"], row["status"]) == ("2026-12-07", "scheduled")
+
+
+async def test_add_licenses_asks_a_multiseat_for_its_computers(portal, bank, tmp_path):
+    member(portal, ANA)
+    expected = portal.quote_generate(ADMIN, bank=bank["id"], type="multiseat", months=2, quantity=5, start=TODAY, email=ANA)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_page(app, pilot)
+        await pilot.press("a")
+        dialog = await form(pilot, app)
+
+        def quantity_label() -> str:
+            return str(dialog.query_one("#field-quantity").parent.query_one(".form-label").render())
+
+        assert quantity_label() == "Number of licenses"
+        await pilot.press("tab", "enter", "down", "enter")  # the type: node-lock -> multiseat
+        await until(pilot, lambda: quantity_label() == "Number of computers", "label follows the type")
+        await pilot.press("tab", "ctrl+u", "2", "tab", "ctrl+u", "5", "tab", "tab", *ANA, "ctrl+s")
+        confirm = await confirmation(pilot, app)
+        assert confirm.rows == expected.lines()
+        await pilot.press("y")
+        await settle(pilot, app)
+    [row] = fresh(portal).list_licenses(ADMIN)
+    assert (row["type"], row["computers"]) == ("multiseat", 5)
 
 
 async def test_escape_at_the_form_or_the_confirmation_writes_nothing(portal, bank, tmp_path):
@@ -234,7 +281,7 @@ async def test_renew_extends_the_license_and_charges_credits(portal, bank, tmp_p
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot)
         await select(pilot, page, lic["activation_id"])
-        await pilot.press("n")
+        await pilot.press("e")
         await form(pilot, app)
         await pilot.press("ctrl+u", "2", "ctrl+s")
         dialog = await confirmation(pilot, app)
@@ -245,6 +292,27 @@ async def test_renew_extends_the_license_and_charges_credits(portal, bank, tmp_p
     assert row["expires_on"] == expected.expires_after.isoformat() == "2027-02-23"
     assert row["credits_used"] == 1 + expected.credits == 3
     assert remaining(portal, bank["id"]) == expected.remaining_after == 97
+
+
+async def test_renew_form_starts_with_the_licenses_current_term(portal, bank, tmp_path):
+    """Seed 000: "a 1-month license renews for another month": the form says 1, not 12."""
+    member(portal, ANA)
+    [lic] = make(portal, bank, months=1)
+    expected = portal.quote_renew(ADMIN, lic["activation_id"])
+    assert expected.months == 1
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        await select(pilot, page, lic["activation_id"])
+        await pilot.press("e")
+        dialog = await form(pilot, app)
+        assert dialog.values()[0]["months"] == 1
+        await pilot.press("ctrl+s")
+        confirm = await confirmation(pilot, app)
+        assert ("Months", "1 (the license's current term)") in confirm.rows
+        await pilot.press("y")
+        await settle(pilot, app)
+    assert license_row(portal, lic["activation_id"])["expires_on"] == expected.expires_after.isoformat() == "2027-01-23"
 
 
 async def test_multiseat_renew_raises_computers(portal, bank, tmp_path):
@@ -308,9 +376,9 @@ async def test_return_refused_on_a_non_portable_bank_says_why(portal, tmp_path):
         await select(pilot, page, lic["activation_id"])
         assert "not portable" in str(page.query_one("#detail-move").render())
         await pilot.press("t")
-        await until(pilot, lambda: "Return not possible: bank is not portable" in messages(app), "reason")
+        await until(pilot, lambda: "cannot be returned: bank is not portable" in messages(app), "reason")
         await pilot.press("s")
-        await until(pilot, lambda: "Assign not possible: bank is not portable" in messages(app), "reason")
+        await until(pilot, lambda: "cannot be reassigned: bank is not portable" in messages(app), "reason")
         await settle(pilot, app)
         assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
     assert store_bytes(portal.store.path) == before
@@ -409,16 +477,33 @@ async def test_filter_counts_and_product_jump(portal, bank, tmp_path):
 
 
 def test_every_palette_action_exists():
-    titles = {a.title for a in LicensesPage.ACTIONS}
-    assert titles == {"Add licenses", "Renew", "Return", "Assign", "Download CSV"}
-    for action in LicensesPage.ACTIONS:
-        assert callable(getattr(LicensesPage, action.method))
+    titles = {c.palette_title for c in LicensesPage.COMMANDS}
+    assert titles == {"Add licenses", "Renew", "Return", "Assign", "Download CSV", "License details"}
+    for command in LicensesPage.COMMANDS:
+        assert callable(getattr(LicensesPage, f"action_{command.action}"))
 
 
-@pytest.mark.parametrize("status, blocked", [("expired", "expired"), ("returned", "already returned")])
-def test_return_reasons_follow_the_row(status, blocked):
-    row = {"status": status, "return_blocked": None, "assignee": None}
-    assert blocked in LicensesPage.return_blocked(row)
+async def test_the_page_says_the_portals_reason_for_a_returned_license_and_renew_is_refused(portal, bank, tmp_path):
+    """The detail lines and the keys say what the portal's license_actions says (no guess of
+    their own): a returned license offers Assign, and Renew says to assign it first."""
+    member(portal, ANA)
+    [lic] = make(portal, bank, months=2)
+    aid = lic["activation_id"]
+    portal.return_license(ADMIN, aid, ANA)
+    reasons = portal.license_actions(ADMIN, aid)
+    before = store_bytes(portal.store.path)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        await select(pilot, page, aid)
+        assert str(page.query_one("#detail-renew").render()) == reasons["renew"]
+        assert "Assign (s): available" in str(page.query_one("#detail-move").render())
+        await pilot.press("e")
+        await until(pilot, lambda: reasons["renew"] in messages(app), "the portal's reason")
+        await settle(pilot, app)
+        assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
+    assert "assign it to a member first" in reasons["renew"]
+    assert store_bytes(portal.store.path) == before
 
 
 async def test_store_text_is_shown_literally_never_as_markup(portal, tmp_path):
@@ -441,9 +526,9 @@ async def test_store_text_is_shown_literally_never_as_markup(portal, tmp_path):
         assert app.is_running
 
 
-async def test_enter_on_a_license_offers_its_actions(portal, bank, tmp_path):
+async def test_enter_on_a_license_opens_its_details_and_e_there_opens_the_renewal(portal, bank, tmp_path):
     from elp_tui.app import make_app
-    from elp_tui.screens.dialogs.actions import ActionMenu
+    from elp_tui.screens.details import DetailsScreen
     from elp_tui.screens.dialogs.form import FormDialog
     from tests.conftest import ADMIN, TODAY
 
@@ -456,10 +541,8 @@ async def test_enter_on_a_license_offers_its_actions(portal, bank, tmp_path):
         await app.workers.wait_for_complete()
         await pilot.pause()
         await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, ActionMenu)
-        await pilot.press("enter")  # Renew
-        await pilot.pause()
-        assert isinstance(app.screen, FormDialog)
+        await until(pilot, lambda: isinstance(app.screen, DetailsScreen), "details")
+        await pilot.press("e")  # Renew
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), "renewal form")
         await pilot.press("escape")
         await pilot.pause()

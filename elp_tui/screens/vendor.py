@@ -8,11 +8,11 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.widgets import Static
 
 from elp_tui.i18n import N_, _
-from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.base import Page
+from elp_tui.widgets.commands import Command
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.screens.requests import answer_text, request_rows, state_label
 from elp_tui.widgets.filter import FilterBar
@@ -42,14 +42,12 @@ class VendorRequestsPage(Page):
         Column("actor", N_("Asked by"), 26),
         Column("answer", N_("Answer"), 28),
     ]
-    BINDINGS = [
-        Binding("a", "grant", N_("Grant"), id="vendor.grant", tooltip=N_("Grant the selected request (approve)")),
-        Binding("d", "decline", N_("Decline"), id="vendor.decline", tooltip=N_("Decline the selected request, saying why")),
-        Binding("v", "toggle_all", N_("Open/all"), id="vendor.all", tooltip=N_("Show answered requests too, or only open ones")),
-    ]
-    ACTIONS = [
-        PageAction(N_("Grant request"), N_("Grant the selected request"), "action_grant"),
-        PageAction(N_("Decline request"), N_("Decline the selected request, saying why"), "action_decline"),
+    COMMANDS = [
+        Command("vendor.grant", "add", "grant", N_("Grant"), N_("Grant the selected request (approve)"),
+                title=N_("Grant request")),
+        Command("vendor.decline", "remove", "decline", N_("Decline"), N_("Decline the selected request, saying why"),
+                title=N_("Decline request")),
+        Command("vendor.all", "view", "toggle_all", N_("Open/all"), N_("Show answered requests too, or only open ones")),
     ]
     DEFAULT_CSS = """
     VendorRequestsPage #vendor-requests-table { height: 1fr; }
@@ -95,7 +93,7 @@ class VendorRequestsPage(Page):
                 who=request["actor"])
             text += "\n" + _("State: {state} · {answer}").format(state=state_label(request["state"]), answer=answer_text(request))
             if request["state"] == "requested":
-                text += "\n" + _("a: grant · d: decline")
+                text += "\n" + _("a: grant · x: decline")
         self.query_one("#vendor-request-detail", Static).update(content(text))
 
     def action_toggle_all(self) -> None:
@@ -205,15 +203,12 @@ class VendorOrganizationsPage(Page):
         Column("open_requests", N_("Open requests"), 13, "right"),
         Column("language", N_("Mail"), 4),
     ]
-    BINDINGS = [
-        Binding("b", "grant_bank", N_("Grant bank"), id="vendor.bank", tooltip=N_("Grant a credit bank to the selected organization")),
-        Binding("s", "grant_seats", N_("Grant seats"), id="vendor.seats", tooltip=N_("Grant seats to the selected organization")),
-        Binding("t", "top_up", N_("Top up"), id="vendor.topup", tooltip=N_("Add credits to a bank or move its expiry")),
-    ]
-    ACTIONS = [
-        PageAction(N_("Grant a credit bank"), N_("Grant a credit bank to the selected organization"), "action_grant_bank"),
-        PageAction(N_("Grant seats"), N_("Grant seats to the selected organization"), "action_grant_seats"),
-        PageAction(N_("Top up a bank"), N_("Add credits to a bank or move its expiry"), "action_top_up"),
+    COMMANDS = [
+        Command("vendor.bank", "add", "grant_bank", N_("Grant bank"), N_("Grant a credit bank to the selected organization"),
+                title=N_("Grant a credit bank")),
+        Command("vendor.seats", "more", "grant_seats", N_("Grant seats"), N_("Grant seats to the selected organization")),
+        Command("vendor.topup", "extend", "top_up", N_("Top up"), N_("Add credits to a bank or move its expiry"),
+                title=N_("Top up a bank")),
     ]
     DEFAULT_CSS = """
     VendorOrganizationsPage #vendor-orgs-table { height: 1fr; }
@@ -224,7 +219,7 @@ class VendorOrganizationsPage(Page):
         yield self.title_widget()
         yield FilterBar(self.table, id="vendor-orgs-filter")
         yield self.table
-        yield Static(content(_("b: grant a credit bank · s: grant seats · t: top up a bank")), classes="page-note")
+        yield Static(content(_("a: grant a credit bank · m: grant seats · e: top up a bank")), classes="page-note")
 
     def fetch(self) -> list[dict[str, Any]]:
         return self.portal.list_organizations(self.me)

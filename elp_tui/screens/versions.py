@@ -9,12 +9,12 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 
 from elp_tui.i18n import N_, _
-from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.base import Page
+from elp_tui.widgets.commands import Command
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.widgets.filter import FilterBar
 from elp_tui.widgets.safe import content
@@ -75,17 +75,11 @@ class VersionsPage(Page):
         *[Column(f"os_{os}", label, 7, "left", available) for os, label in OPERATING_SYSTEMS],
     ]
 
-    # `o` (sort) and `r` (refresh) are taken by the table and the screen.
-    BINDINGS = [
-        Binding("e", "restrict", N_("Restrict"), id="versions.restrict",
-                tooltip=N_("Enable the restriction: only the builds you select are accessible")),
-        Binding("d", "allow_all", N_("Allow all"), id="versions.allow_all",
-                tooltip=N_("Disable the restriction: every build is accessible")),
-    ]
-
-    ACTIONS = [
-        PageAction(N_("Restrict builds"), N_("Only the builds you select are accessible"), "action_restrict"),
-        PageAction(N_("Allow all builds"), N_("Disable the restriction of the selected product"), "action_allow_all"),
+    COMMANDS = [
+        Command("versions.restrict", "restrict", "restrict", N_("Restrict"),
+                N_("Enable the restriction: only the builds you select are accessible"), title=N_("Restrict builds")),
+        Command("versions.allow_all", "allow-all", "allow_all", N_("Allow all"),
+                N_("Disable the restriction: every build is accessible"), title=N_("Allow all builds")),
     ]
 
     def compose(self) -> ComposeResult:
