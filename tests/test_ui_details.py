@@ -129,7 +129,7 @@ async def test_enter_on_a_bank_shows_its_licenses_and_ledger_and_p_opens_its_lic
         text = (await details_of(pilot)).text()
         assert f"Bank {bank['id']}" in text and "2 licenses" in text
         assert all(lic["activation_id"] in text for lic in made)
-        assert "1 credits · generate" in text and "bank-add" in text
+        assert "1 credits · generation" in text and "bank-add" in text
         await pilot.press("p")
         await until(pilot, lambda: isinstance(app.screen, MainScreen), "closed")
         licenses = app.screen.query_one(LicensesPage)
