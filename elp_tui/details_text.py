@@ -90,7 +90,8 @@ def history_lines(entries: list[dict[str, Any]], total: int, where: str = "app")
             entry.get("details") or entry.get("target") or "", tail,
         ))
     if total > len(entries):
-        lines.append(line(_(MORE[where]["history"]).format(n=total - len(entries))))
+        more = MORE[where]["history"]
+        lines.append(line(_(more).format(n=total - len(entries))))
     return lines
 
 
@@ -206,7 +207,8 @@ def bank_sections(d: dict[str, Any], where: str = "app") -> list[Section]:
         fields.append(field(N_("Returns"), bank["return_blocked"]))
     licenses: list[Row] = [license_line(row) for row in d["licenses"]] or [line(_("No license from this bank."))]
     if d["licenses_total"] > len(d["licenses"]):
-        licenses.append(line(_(MORE[where]["licenses"]).format(n=d["licenses_total"] - len(d["licenses"]))))
+        more = MORE[where]["licenses"]
+        licenses.append(line(_(more).format(n=d["licenses_total"] - len(d["licenses"]))))
     requests: list[Row] = [line(_("#{id} · {on} · {amount} credits · {state} · by {actor}").format(
         id=r["id"], on=r["on"], amount=r["amount"], state=named(REQUEST_STATE_NAMES, r["state"]), actor=r["actor"]))
         for r in d["requests"]] or [line(_("No credit request."))]
