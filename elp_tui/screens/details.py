@@ -28,7 +28,6 @@ from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.safe import content, plain
 
 
-
 @dataclass(frozen=True)
 class DetailAction:
     """One action the details offer: the page's key for it, its label, and why not (None: possible)."""
