@@ -46,6 +46,7 @@ TEXTUAL_TEXTS = [
     N_("Keys"), N_("Hide the keys and widget help panel"), N_("Show help for the focused widget and a summary of available keys"),
     N_("Minimize"), N_("Minimize the widget and restore to normal size"),
     N_("Maximize"), N_("Maximize the focused widget"),
+    N_("Copy selected text"), N_("Focus Next"), N_("Focus Previous"),  # every screen's own bindings
 ]
 # Textual's own commands ELP does not offer: they write files on the machine ELP runs on.
 HIDDEN_SYSTEM_COMMANDS = {"Screenshot"}

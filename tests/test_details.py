@@ -276,3 +276,62 @@ def test_elp_show_of_someone_elses_license_is_refused_exit_1_and_logged(portal, 
     assert refused_cli.code == 1 and "only organization admins" in refused_cli.err and refused_cli.out == ""
     only_refusal_logged(old, store_tables(portal.store.path), ANA, "license_details")
     assert elp("licenses", "show", make(portal, bank)[0]["activation_id"], user=ANA).code == 0  # her own
+
+
+# -- the CLI in French: the app's words, every stored value by its name ------------------------
+ENGLISH = ["credits", " by ", "since", "until", "(Team Admin)", "returned", "generate", "requested"]
+
+
+def without_history_entries(out: str) -> str:
+    """The output less the activity entries: those quote the log as it was written (data), and the
+    action ids (license-generate) are the log's own, as on the Activity page."""
+    return "\n".join(line for line in out.splitlines() if not line.startswith("  #"))
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_elp_show_in_french_says_every_word_and_value_in_french(portal, bank, elp):
+    member(portal, ANA)
+    grant_seats(portal, SEATS, 2)
+    portal.create_team(ADMIN, "Layout", SEATS)
+    portal.team_add(ADMIN, "Layout", ANA)
+    portal.set_team_admin(ADMIN, "Layout", ANA)
+    returned = make(portal, bank)[0]["activation_id"]
+    portal.return_license(ADMIN, returned, ANA)
+    kept = make(portal, bank)[0]["activation_id"]
+    portal.request_credits(ADMIN, bank["id"], 5)
+
+    shown = {
+        "license": elp("--lang", "fr", "licenses", "show", returned),
+        "user": elp("--lang", "fr", "users", "show", ANA),
+        "bank": elp("--lang", "fr", "banks", "show", bank["id"]),
+        "team": elp("--lang", "fr", "teams", "show", "Layout"),
+    }
+
+    assert all(r.code == 0 for r in shown.values()), {k: r.err for k, r in shown.items()}
+    for what, result in shown.items():
+        text = without_history_entries(result.out)
+        assert [w for w in ENGLISH if w in text] == [], (what, text)
+    lic, user, bank_out, team = (shown[k].out for k in ("license", "user", "bank", "team"))
+    assert "Statut:" in lic and "retournée" in lic and "personne (retournée)" in lic and "génération" in lic
+    assert "Historique :" in lic and "crédits déduits" in lic.lower()
+    assert f"{kept} · active · node-lock × 1 · jusqu'au" in user and "utilisateur normal" in user
+    assert "Layout (Frameloop Teams) · Team Admin" in user and "depuis le" in user
+    assert f"{returned} · retournée" in bank_out and "5 crédits · demandée · par" in bank_out
+    assert f"{ANA} · en attente · depuis le" in team or f"{ANA} · actif · depuis le" in team
+    assert "Actions :" in lic and "assign: disponible" in lic  # the CLI's own command names, in French around them
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_elp_show_json_stays_the_portals_data_with_its_stored_values_in_french_too(portal, bank, elp):
+    from elp_tui.cli.console import to_json
+
+    member(portal, ANA)
+    aid = make(portal, bank)[0]["activation_id"]
+    portal.return_license(ADMIN, aid, ANA)
+
+    english = elp("licenses", "show", aid, "--json")
+    assert english.out.strip() == to_json(portal.license_details(ADMIN, aid))  # the portal's dict, as it is
+    french = elp("--lang", "fr", "licenses", "show", aid, "--json")
+    data = french.json()  # stored values stay values (only the portal's refusal sentences speak French)
+    assert data["license"]["status"] == "returned" and data["license"]["type"] == "node-lock"
+    assert [e["reason"] for e in data["ledger"]] == ["generate"]

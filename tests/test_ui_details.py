@@ -129,7 +129,7 @@ async def test_enter_on_a_bank_shows_its_licenses_and_ledger_and_p_opens_its_lic
         text = (await details_of(pilot)).text()
         assert f"Bank {bank['id']}" in text and "2 licenses" in text
         assert all(lic["activation_id"] in text for lic in made)
-        assert "1 credits · generate" in text and "bank-add" in text
+        assert "1 credits · generation" in text and "bank-add" in text
         await pilot.press("p")
         await until(pilot, lambda: isinstance(app.screen, MainScreen), "closed")
         licenses = app.screen.query_one(LicensesPage)
@@ -200,3 +200,27 @@ async def test_enter_on_a_team_member_shows_the_member_and_x_there_removes_them_
         await app.workers.wait_for_complete()
     layout = next(t for t in portal.list_teams(ADMIN) if t["name"] == "Layout")
     assert [m["email"] for m in layout["members"]] == [ANA]
+
+
+async def test_the_app_and_elp_licenses_show_give_a_license_the_same_fields(portal, bank, tmp_path, capsys):
+    from elp_tui.cli import main
+    from elp_tui.details_text import license_fields
+
+    member(portal, ANA)
+    aid = make(portal, bank, type="multiseat", quantity=2)[0]["activation_id"]
+    fields = license_fields(portal.license_details(ADMIN, aid))  # the one function both surfaces read
+    assert [label for label, _value in fields][:3] == ["Activation ID", "Product", "Type"]
+
+    assert main(["--store", str(portal.store.path), "--as", ADMIN, "licenses", "show", aid]) == 0
+    printed = capsys.readouterr().out
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot, LicensesPage)
+        await cursor_to(pilot, page.table, "activation_id", aid)
+        shown = (await details_of(pilot)).text()
+
+    for label, value in fields:  # the same label with the same value, in the app's two columns and the CLI's pairs
+        assert f"{label}  {value}" in shown, label
+        assert any(line.strip().startswith(f"{label}:") and line.strip().endswith(f" {value}")
+                   for line in printed.splitlines()), label
+    assert "Status  active" in shown and "Type  multiseat" in shown

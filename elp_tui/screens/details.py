@@ -20,13 +20,12 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from elp_tui.i18n import N_, _, ngettext
-# The portal's own names (a license's status agrees with the license, a user's with the user).
-from elp_tui.portal.credits import LICENSE_STATUS_NAMES
-from elp_tui.portal.quotes import ROLE_WORDS as ROLE_NAMES, STATUS_WORDS as USER_STATUS_NAMES, TYPE_NAMES
+from elp_tui.details_text import (  # noqa: F401  (the pages import the sections from here)
+    Line, Row, Section, bank_sections, license_sections, team_sections, user_sections,
+)
+from elp_tui.i18n import N_, _
 from elp_tui.widgets.bindings import TranslatedBindings
-from elp_tui.widgets.safe import content, one_line, plain
-
+from elp_tui.widgets.safe import content, plain
 
 
 @dataclass(frozen=True)
@@ -40,170 +39,15 @@ class DetailAction:
     short: str = ""  # the footer's word for it (the label when empty)
 
 
-# A section: its heading and its rows; a row is a line of text, or a (label, value) pair drawn in two
-# columns so that a long value (a refusal, an email) wraps under itself, not under the label.
-Row = Content | tuple[str, str]
-Section = tuple[str, list[Row]]
+# The sections come from elp_tui.details_text (the same words `elp licenses show` prints): a pair is
+# drawn in two columns so that a long value (a refusal, an email) wraps under itself, not under the
+# label; a line keeps its emphasis (muted, bold) as this screen's styles.
+STYLES = {"": "", "muted": "$text-muted", "bold": "bold"}
 
 
-def _named(table: dict[str, str], value: Any) -> str:
-    return "—" if value is None else _(table.get(str(value), str(value)))
-
-
-def field(label: str, value: Any) -> tuple[str, str]:
-    """A (label, value) row; the label a message id, the value shown as plain text (never markup)."""
-    return label, "—" if value is None or value == "" else plain(value)
-
-
-def history_lines(entries: list[dict[str, Any]], total: int) -> list[Content]:
-    """The activity entries about one thing, newest first: when, who, what, the details."""
-    if not entries:
-        return [content(_("Nothing in the activity log yet."))]
-    lines = []
-    for entry in entries:
-        amounts = []
-        if entry.get("credits"):
-            amounts.append(_("{n:+d} credits").format(n=entry["credits"]))
-        if entry.get("seats"):
-            amounts.append(_("{n:+d} seats").format(n=entry["seats"]))
-        tail = f" ({', '.join(amounts)})" if amounts else ""
-        lines.append(Content.assemble(
-            (f"#{entry['seq']} {entry['on']} {one_line(entry['actor'])}", "$text-muted"), " ",
-            (one_line(entry["action"]), "bold"), " ", one_line(entry.get("details") or entry.get("target") or ""), tail,
-        ))
-    if total > len(entries):
-        lines.append(content(_("… and {n} earlier entries on the Activity page.").format(n=total - len(entries))))
-    return lines
-
-
-def _ledger_lines(entries: list[dict[str, Any]], total: int, *, by_license: bool) -> list[Content]:
-    if not entries:
-        return [content(_("No credits charged."))]
-    lines = [content(_("{on} · {credits} credits · {reason} · {what} · by {actor}").format(
-        on=e["on"], credits=e["credits"], reason=e["reason"], what=e["license"] if by_license else e["bank"],
-        actor=e["actor"])) for e in entries]
-    if total > len(entries):
-        lines.append(content(_("… and {n} earlier charges.").format(n=total - len(entries))))
-    return lines
-
-
-def _license_line(row: dict[str, Any], *, holder: bool = True) -> Content:
-    line = _("{aid} · {status} · {type} × {computers} · until {expires}").format(
-        aid=row["activation_id"], status=_named(LICENSE_STATUS_NAMES, row["status"]), type=_named(TYPE_NAMES, row["type"]),
-        computers=row["computers"], expires=row["expires_on"])
-    if holder:
-        line += " · " + (row.get("assignee") or _("nobody (returned)"))
-    return content(line)
-
-
-# -- one layout per kind of thing -------------------------------------------------------------
-def license_sections(d: dict[str, Any]) -> list[Section]:
-    lic, bank = d["license"], d["bank"]
-    fields = [
-        field(N_("Activation ID"), lic["activation_id"]),
-        field(N_("Product"), lic["product"]),
-        field(N_("Type"), _named(TYPE_NAMES, lic["type"])),
-        field(N_("Computers"), lic["computers"]),
-        field(N_("Status"), _named(LICENSE_STATUS_NAMES, lic["status"])),
-        field(N_("Assigned to"), lic.get("assignee") or _("nobody (returned)")),
-        field(N_("Start date"), lic["start"]),
-        field(N_("Expires on"), lic["expires_on"]),
-        field(N_("Credits used"), lic["credits_used"]),
-        field(N_("Created on"), d.get("created_on")),
-    ]
-    portable = _("portable") if bank["portable"] else _("not portable")
-    bank_fields = [
-        field(N_("Bank"), f"{bank['id']} · {bank['product']}"),
-        field(N_("Bank start"), bank["start"]),
-        field(N_("Bank expiry"), bank["expires_on"] + (" · " + _("expired") if bank["expired"] else "")),
-        field(N_("Bank credits"), _("{remaining} remaining of {granted} granted").format(
-            remaining=bank["remaining"], granted=bank["credits_granted"])),
-        field(N_("Version"), f"{bank.get('product_version') or '—'} · {portable}"),
-    ]
-    return [
-        (N_("License"), fields),
-        (N_("Bank"), bank_fields),
-        (N_("Credits charged"), _ledger_lines(d["ledger"], len(d["ledger"]), by_license=False)),
-        (N_("History"), history_lines(d["history"], d["history_total"])),
-    ]
-
-
-def user_sections(d: dict[str, Any]) -> list[Section]:
-    user = d["user"]
-    fields = [
-        field(N_("Email"), user["email"]),
-        field(N_("Role"), _named(ROLE_NAMES, user["role"])),
-        field(N_("Status"), _named(USER_STATUS_NAMES, user["status"])),
-        field(N_("Invited on"), user.get("invited_on")),
-        field(N_("First sign-in"), user.get("signed_in_on") or _("never")),
-    ]
-    teams = [content(
-        t["name"] + f" ({t['product']})" + (" · " + _("Team Admin") if t["team_admin"] else "")
-        + ("" if t["member"] else " · " + _("not a member"))) for t in d["teams"]] or [content(_("In no team."))]
-    seats = [content(_("{product} since {since}").format(**s)) for s in d["seats"]] or [content(_("No seat."))]
-    licenses = [_license_line(row, holder=False) for row in d["licenses"]] or [content(_("No license."))]
-    keys = [content(_("{fingerprint} · {type} · {comment} · added {added_on} by {added_by} · last used {last}").format(
-        fingerprint=k["fingerprint"], type=k["type"], comment=k.get("comment") or "—", added_on=k["added_on"],
-        added_by=k["added_by"], last=k.get("last_used_on") or _("never"))) for k in d["keys"]] or [content(_("No SSH key."))]
-    return [
-        (N_("Member"), fields),
-        (N_("Teams"), teams),
-        (N_("Seats"), seats),
-        (N_("Licenses"), licenses),
-        (N_("SSH keys"), keys),
-        (N_("History"), history_lines(d["history"], d["history_total"])),
-    ]
-
-
-def bank_sections(d: dict[str, Any]) -> list[Section]:
-    bank = d["bank"]
-    portable = _("portable") if bank["portable"] else _("not portable")
-    fields = [
-        field(N_("Bank"), bank["id"]),
-        field(N_("Product"), bank["product"]),
-        field(N_("Version"), f"{bank.get('product_version') or '—'} · {portable}"),
-        field(N_("Start date"), bank["start"]),
-        field(N_("Expires on"), bank["expires_on"] + (" · " + _("expired") if bank["expired"] else "")),
-        field(N_("Requested"), bank["credits_requested"]),
-        field(N_("Granted"), bank["credits_granted"]),
-        field(N_("Used"), bank["used"]),
-        field(N_("Remaining"), bank["remaining"]),
-        field(N_("Forfeited"), bank["forfeited"] or "—"),
-    ]
-    if bank.get("return_blocked"):
-        fields.append(field(N_("Returns"), bank["return_blocked"]))
-    licenses = [_license_line(row) for row in d["licenses"]] or [content(_("No license from this bank."))]
-    if d["licenses_total"] > len(d["licenses"]):
-        licenses.append(content(_("… and {n} more on Manage Licenses.").format(n=d["licenses_total"] - len(d["licenses"]))))
-    requests = [content(_("#{id} · {on} · {amount} credits · {state} · by {actor}").format(
-        id=r["id"], on=r["on"], amount=r["amount"], state=r["state"], actor=r["actor"])) for r in d["requests"]] \
-        or [content(_("No credit request."))]
-    return [
-        (N_("Bank"), fields),
-        (ngettext("{n} license", "{n} licenses", d["licenses_total"]).format(n=d["licenses_total"]), licenses),
-        (N_("Ledger"), _ledger_lines(d["ledger"], d["ledger_total"], by_license=True)),
-        (N_("Credit requests"), requests),
-        (N_("History"), history_lines(d["history"], d["history_total"])),
-    ]
-
-
-def team_sections(d: dict[str, Any]) -> list[Section]:
-    team, pool = d["team"], d["pool"]
-    fields = [
-        field(N_("Team"), team["name"]),
-        field(N_("Seat pool"), pool["product"]),
-        field(N_("Seats"), _("{purchased} purchased · {active} active · {pending} pending · {unassigned} unassigned · "
-                             "{unused} unused").format(**pool)),
-        field(N_("Team Admins"), ", ".join(team["admins"]) or _("none")),
-    ]
-    members = [content(_("{email} · {state} · since {since}").format(
-        email=m["email"], state=m["state"], since=m.get("since") or "—") + (" · " + _("Team Admin") if m["team_admin"] else ""))
-        for m in d["members"]] or [content(_("No member yet."))]
-    return [
-        (N_("Team"), fields),
-        (ngettext("{n} member", "{n} members", len(d["members"])).format(n=len(d["members"])), members),
-        (N_("History"), history_lines(d["history"], d["history_total"])),
-    ]
+def line_content(row: Line) -> Content:
+    """A details line as literal content (never markup), its pieces styled."""
+    return Content.assemble(*((plain(text), STYLES.get(style, "")) for text, style in row.pieces))
 
 
 def action_rows(actions: Iterable[DetailAction]) -> ComposeResult:
@@ -220,8 +64,8 @@ def section_rows(rows: list[Row]) -> ComposeResult:
     """Two-column rows for the (label, value) pairs; consecutive lines of text as one block."""
     lines: list[Content] = []
     for row in rows + [None]:  # type: ignore[operator]
-        if isinstance(row, Content):
-            lines.append(row)
+        if isinstance(row, Line):
+            lines.append(line_content(row))
             continue
         if lines:
             yield Static(Content("\n").join(lines), classes="details-lines")
@@ -229,7 +73,7 @@ def section_rows(rows: list[Row]) -> ComposeResult:
         if row is not None:
             label, value = row
             with Horizontal(classes="details-row"):
-                yield Static(content(_(label)), classes="details-label")
+                yield Static(content(label), classes="details-label")
                 yield Static(content(value), classes="details-value")
 
 
@@ -275,7 +119,7 @@ class DetailsScreen(TranslatedBindings, ModalScreen[str | None]):
                     yield Static(_("Actions"), classes="details-heading", markup=False)
                     yield from action_rows(self.actions.values())
                 for heading, rows in self.sections:
-                    yield Static(_(heading), classes="details-heading", markup=False)
+                    yield Static(heading, classes="details-heading", markup=False)
                     yield from section_rows(rows)
         yield Footer()
 

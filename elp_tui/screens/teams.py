@@ -27,10 +27,11 @@ from elp_tui.widgets.commands import Command
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.screens.requests import RequestsPanel
 from elp_tui.widgets.filter import FilterBar
+from elp_tui.portal.names import SEAT_STATE_NAMES
 from elp_tui.widgets.safe import content
 from elp_tui.widgets.table import Column, RecordTable
 
-SEAT_LABELS = {"active": N_("active"), "pending": N_("pending"), "unassigned": N_("unassigned")}
+SEAT_LABELS = SEAT_STATE_NAMES  # the portal's names, shared with the details and `elp teams show`
 
 
 def seat_label(state: Any) -> str:
