@@ -35,6 +35,7 @@ from elp_tui.screens.versions import VersionsPage
 from elp_tui.settings import load_settings, save_settings, settings_path
 from elp_tui.store import Store, StoreError
 from elp_tui.widgets.bindings import TranslatedBindings
+from elp_tui.widgets.commands import Command, check_keymap
 from elp_tui.widgets.safe import SafeDisplay, plain
 
 # Texts Textual itself shows (palette key, system commands): marked here so the catalog has them.
@@ -45,6 +46,7 @@ TEXTUAL_TEXTS = [
     N_("Keys"), N_("Hide the keys and widget help panel"), N_("Show help for the focused widget and a summary of available keys"),
     N_("Minimize"), N_("Minimize the widget and restore to normal size"),
     N_("Maximize"), N_("Maximize the focused widget"),
+    N_("Copy selected text"), N_("Focus Next"), N_("Focus Previous"),  # every screen's own bindings
 ]
 # Textual's own commands ELP does not offer: they write files on the machine ELP runs on.
 HIDDEN_SYSTEM_COMMANDS = {"Screenshot"}
@@ -148,10 +150,21 @@ class ELPApp(TranslatedBindings, App[None]):
         if theme in self.available_themes:
             self.theme = theme
         self._theme_ready = True
+        self._apply_keymap()
         self.push_screen(self.main_screen())
         self._identity_marker: object = self.portal.version()
         self.set_interval(STORE_POLL_S, self._poll_store, name="store-poll")
         self._start_mail_delivery()
+
+    def _apply_keymap(self) -> None:
+        """The user's own keys from the settings file (`"keys": {"licenses.renew": "n"}`); an entry
+        that cannot work is said in one line and left out, the rest apply."""
+        scopes = {page.PAGE_ID: page.COMMANDS for page in [*PAGES, *VENDOR_PAGES]}
+        keymap, problems = check_keymap(self.settings.get("keys"), scopes)
+        if keymap:
+            self.set_keymap(keymap)
+        for problem in problems:
+            self.notify(problem, title=_("Settings"), severity="warning", timeout=10)
 
     # -- mail ------------------------------------------------------------------------------
     def _start_mail_delivery(self) -> None:
@@ -340,7 +353,9 @@ class ELPApp(TranslatedBindings, App[None]):
     # -- navigation --------------------------------------------------------------------
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.screen))
+            main = self._main()
+            page = main.current_page() if main is not None and self.screen is main else None
+            self.push_screen(HelpScreen(self.screen, page=page, pages=len(self.allowed_pages())))
 
     def action_show_page(self, page_id: str) -> None:
         main = self._main()
@@ -354,12 +369,20 @@ class ELPApp(TranslatedBindings, App[None]):
         return None
 
     def run_page_action(self, page_id: str, method: str) -> None:
+        """Run a page's command by its method name (`action_invite`); anything that is no command
+        of a page this user may see does nothing."""
         main = self._main()
-        if main is None or not main.show_page(page_id):
-            return
-        page = main.page(page_id)
-        if page is not None:
-            self.call_after_refresh(getattr(page, method))
+        page_cls = next((p for p in self.allowed_pages() if p.PAGE_ID == page_id), None)
+        command = page_cls.command(method) if page_cls is not None else None
+        if main is not None and command is not None:
+            main.run_command(page_id, command)
+        elif main is not None and page_cls is None:
+            main.show_page(page_id)  # an admin page reached by a regular user: refused and logged
+
+    def _run_command(self, page_id: str, command: Command) -> None:
+        main = self._main()
+        if main is not None:
+            main.run_command(page_id, command)
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not CommandPalette.is_open(self):
@@ -375,12 +398,12 @@ class ELPApp(TranslatedBindings, App[None]):
                 _("Go to: {page}").format(page=title), _("Open the {page} page").format(page=title),
                 lambda pid=page_cls.PAGE_ID: self.action_show_page(pid),
             )
-            for action in page_cls.ACTIONS:
-                if not self.is_admin and action.method in getattr(page_cls, "ADMIN_ACTIONS", ()):
+            for command in page_cls.COMMANDS:
+                if command.admin_only and not self.is_admin:
                     continue  # a Team Admin's Teams page offers no New team, no Request seats
                 yield SystemCommand(
-                    f"{title}: {_(action.title)}", _(action.help),
-                    lambda pid=page_cls.PAGE_ID, m=action.method: self.run_page_action(pid, m),
+                    _("{page}: {action}").format(page=title, action=_(command.palette_title)), _(command.help),
+                    lambda pid=page_cls.PAGE_ID, c=command: self._run_command(pid, c),
                 )
 
 

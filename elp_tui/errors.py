@@ -7,4 +7,12 @@ from __future__ import annotations
 
 class PortalError(Exception):
     """A refusal: what was wrong and what to do instead. Nothing was changed (an `AdminRequired`
-    adds only its activity entry)."""
+    adds only its activity entry). `field`: the operation's parameter the refusal is about (its
+    name, e.g. "start", "email"), so a form can show the refusal beside that field."""
+
+    field: str | None = None
+
+    def __init__(self, *args: object, field: str | None = None) -> None:
+        super().__init__(*args)
+        if field is not None:
+            self.field = field

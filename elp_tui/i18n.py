@@ -46,8 +46,24 @@ def language() -> str:
     return _language
 
 
+class InContext(str):
+    """A message id that needs its context to be translated: one English word, several French ones
+    (a license is "active", a user "actif"). Made by NC_(); `_()` translates it in its context."""
+
+    context: str
+
+
+def NC_(context: str, message: str) -> str:
+    """Mark a message with its gettext context (extracted as `NC_:1c,2`), translated later by `_()`."""
+    marked = InContext(message)
+    marked.context = context
+    return marked
+
+
 def _(message: str) -> str:
     """Translate a message id (English text) into the current language."""
+    if isinstance(message, InContext):
+        return _translation.pgettext(message.context, message)
     return _translation.gettext(message)
 
 
@@ -58,3 +74,10 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:
     """Mark a message for the catalog without translating it yet (class-level text)."""
     return message
+
+
+def number(n: int) -> str:
+    """A whole number grouped by thousands as the language writes it: 1,000,000 in English,
+    1 000 000 in French (a narrow no-break space, so it never wraps in the middle)."""
+    grouped = f"{n:,}"
+    return grouped.replace(",", "\u202f") if _language == "fr" else grouped

@@ -116,6 +116,9 @@ class License(Doc):
     expires_on: dt.date
     credits_used: int = 0
     created_on: dt.date | None = None
+    # The months asked at generation or at the last renewal that added months: what a renewal
+    # repeats by default (SPEC §4 Renew). Absent in older stores: see portal.credits.license_term.
+    term_months: int | None = None
 
 
 class LedgerEntry(Doc):

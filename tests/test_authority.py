@@ -89,6 +89,8 @@ CLI_CASES: dict[tuple[str, str | None], list[str]] = {
     ("outbox", "list"): ["outbox", "list"],
     ("outbox", "retry"): ["outbox", "retry", "1"],
     ("org", "language"): ["org", "language", "fr"],
+    ("banks", "show"): ["banks", "show", "{bank}"],
+    ("teams", "show"): ["teams", "show", "Story"],
 }
 
 
@@ -164,7 +166,7 @@ VENDOR_METHODS = sorted(name for name, method in public_methods(Portal).items() 
 TEAM_METHODS = sorted(name for name, method in public_methods(Portal).items() if is_team_scoped(method))
 # Public methods that are not operations for someone, or are any member's own: decided, not forgotten.
 NOT_ADMIN = {
-    "my_licenses", "sign_in", "init_organization", "today", "organization_name", "flag_expiring_banks", "version",
+    "my_licenses", "my_seats", "sign_in", "init_organization", "today", "organization_name", "flag_expiring_banks", "version",
     # The whole store, not one organization: run by whoever owns the store file, like `elp check`.
     "check", "invariant_problems",
     # Check their restorer themselves (a store that does not open has no one to sign in): test_damaged.py.
@@ -179,19 +181,22 @@ NOT_ADMIN = {
     "user_for_key", "ssh_sign_in", "enrol", "quote_add_key", "add_key", "list_keys", "revoke_key",
     # The teams a member is the Team Admin of (the app's pages, `elp signin`): their own.
     "my_team_admin",
+    # Details (issue 12): an admin's of everything in the organization, a member's of their own license
+    # and of themselves; anyone else's is refused and logged (tests/test_details.py).
+    "license_details", "user_details",
 }
 
 
 def test_every_public_portal_method_is_an_admin_operation_or_listed_here():
     assert set(public_methods(Portal)) - set(ADMIN_METHODS) - set(VENDOR_METHODS) - set(TEAM_METHODS) == NOT_ADMIN
     assert set(TEAM_METHODS) == {"seats_overview", "list_teams", "quote_team_add", "team_add", "quote_team_remove",
-                                 "team_remove"}
+                                 "team_remove", "team_details"}
     assert {"set_team_admin", "quote_set_team_admin", "create_team", "request_seats"} <= set(ADMIN_METHODS)
     assert {"add_bank", "add_seats", "top_up_bank", "add_build", "grant_request", "decline_request", "vendor_requests",
             "list_organizations", "add_vendor_staff", "update_vendor"} <= set(VENDOR_METHODS)
     assert {"list_requests", "vendor_contact"} <= set(ADMIN_METHODS)
     assert {"list_banks", "list_licenses", "export_csv", "dashboard", "activity", "quote_generate", "generate",
-            "invite", "delete_user", "refresh_banks"} <= set(ADMIN_METHODS)
+            "invite", "delete_user", "refresh_banks", "bank_details"} <= set(ADMIN_METHODS)
 
 
 def _placeholder_args(method) -> tuple[list[Any], dict[str, Any]]:

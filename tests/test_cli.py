@@ -226,6 +226,30 @@ def test_renew_json_and_quote(elp, bank_id):
     assert set(lic) == LICENSE_KEYS and lic["expires_on"] == "2027-04-23" and lic["credits_used"] == 5
 
 
+def test_renew_without_months_repeats_the_licenses_current_term(elp, bank_id):
+    """Seed 000: "a 1-month license renews for another month" — --months is optional."""
+    aid = generate(elp, bank_id, ANA, "--yes", "--json", months="1").json()[0]["activation_id"]
+    result = elp("licenses", "renew", aid, "--yes")
+    assert result.code == 0, result.err
+    assert "1 (the license's current term)" in result.out
+    assert "now expires on 2027-01-23" in result.out  # 2026-12-23 + 1 month
+    result = elp("licenses", "renew", aid, "--months", "2", "--yes", "--json")
+    assert result.json()["expires_on"] == "2027-03-23"
+    again = elp("licenses", "renew", aid, "--yes", "--json")  # now its term is the 2 months last asked
+    assert again.code == 0, again.err
+    assert again.json()["expires_on"] == "2027-05-01"  # 2 months, capped by the bank
+
+
+def test_renew_of_a_returned_license_is_refused_until_assigned(elp, bank_id, regular, org):
+    aid = generate(elp, bank_id, ANA, "--yes", "--json").json()[0]["activation_id"]
+    assert elp("licenses", "return", aid, "--email", ANA, "--yes").code == 0
+    before = store_bytes(org)
+    result = elp("licenses", "renew", aid, "--months", "1", "--yes")
+    one_refusal_line(result)
+    assert "assign it to a member first" in result.err
+    assert store_bytes(org) == before
+
+
 # -- confirmations ---------------------------------------------------------------------
 def test_generate_without_yes_and_no_terminal_refuses(elp, bank_id, org):
     before = store_bytes(org)
@@ -568,8 +592,12 @@ ADMIN_COMMANDS = [
     ["outbox", "list"],
     ["outbox", "retry", "1"],
     ["org", "language", "fr"],
+    ["banks", "show", "BK-0001"],
+    ["teams", "show", "Layout"],
 ]
-USER_COMMANDS = {("licenses", "mine"), ("signin", None), ("keys", "add"), ("keys", "list"), ("keys", "revoke")}  # a regular user's own data
+# A regular user's own data (the details: of their own license and themselves; the portal refuses the rest).
+USER_COMMANDS = {("licenses", "mine"), ("signin", None), ("keys", "add"), ("keys", "list"), ("keys", "revoke"),
+                 ("licenses", "show"), ("users", "show")}
 # The vendor's commands: refused to every member of an organization, admins included, and logged.
 # (`vendor setup` signs in itself: the first run needs no one; its refusal is tested below.)
 VENDOR_ONLY_COMMANDS = {
@@ -595,7 +623,7 @@ def test_every_admin_command_is_in_the_regular_user_test():
     assert ANY_MEMBER == USER_COMMANDS  # the CLI refuses the others to a regular user before signing them in
     # ... except to a Team Admin, for these four on their own teams (tests/test_team_admins.py): a regular
     # user who is no Team Admin is still refused them here, before signing in, and it is logged.
-    assert TEAM_SCOPED == {("teams", "list"), ("teams", "add"), ("teams", "remove"), ("seats", "show")}
+    assert TEAM_SCOPED == {("teams", "list"), ("teams", "add"), ("teams", "remove"), ("seats", "show"), ("teams", "show")}
     assert TEAM_SCOPED <= covered
 
 
@@ -644,6 +672,21 @@ def test_regular_user_sees_own_licenses_with_accessible_downloads(elp, bank_id, 
     text = elp("licenses", "mine", user=ANA).out
     assert "https://downloads.example/25.2/linux" in text and "25.1" not in text
     assert BOB not in text
+
+
+def test_licenses_mine_shows_the_seats_a_member_holds(elp, bank_id, regular, org):
+    assert elp("seats", "add", "--org", ORG, "--product", SEATS_PRODUCT, "--seats", "2", user=VENDOR).code == 0
+    assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
+    assert elp("teams", "add", "Layout", ANA, "--yes").code == 0
+    add_builds(org, SEATS_PRODUCT, ["25.1"])
+    generate(elp, bank_id, ANA, "--yes")
+    mine = elp("licenses", "mine", "--json", user=ANA).json()
+    assert [m["kind"] for m in mine] == ["license", "seat"]
+    seat = mine[1]
+    assert (seat["product"], seat["teams"], seat["state"]) == (SEATS_PRODUCT, ["Layout"], "active")
+    text = elp("licenses", "mine", user=ANA).out
+    assert f"Team seat  {SEATS_PRODUCT}  [active]" in text and "Layout" in text
+    assert "https://downloads.example/25.1/linux" in text
 
 
 def test_invited_user_becomes_active_on_any_command(elp, bank_id):
@@ -706,13 +749,27 @@ def test_check_ok_then_drift(elp, bank_id, org):
     assert "ledger sums to" in result.out and "problem" in result.err
 
 
+def test_teams_remove_says_what_the_portal_says_happens_to_the_seat(elp, team, org):
+    assert elp("teams", "create", "Story", "--pool", SEATS_PRODUCT).code == 0
+    assert elp("teams", "add", team, ANA, "--yes").code == 0
+    assert elp("teams", "add", "Story", ANA, "--yes").code == 0
+    result = elp("teams", "remove", team, ANA)
+    assert result.code == 0, result.err
+    assert f"{ANA} left {team}. {ANA} stays in Story and keeps their seat." in result.out
+    result = elp("teams", "remove", "Story", ANA)
+    assert f"{ANA} left Story. {ANA} becomes unassigned" in " ".join(result.out.split())
+    before = store_bytes(org)
+    one_refusal_line(elp("teams", "remove", "Story", ANA))  # no longer in it: refused, nothing written
+    assert store_bytes(org) == before
+
+
 def test_seats_teams_and_log(elp, org):
     assert elp("seats", "add", "--org", ORG, "--product", SEATS_PRODUCT, "--seats", "3", "--json", user=VENDOR).json()["purchased"] == 3
     assert elp("teams", "create", "Layout", "--pool", SEATS_PRODUCT).code == 0
     assert elp("teams", "add", "Layout", ANA, "--yes").code == 0
     assert elp("teams", "add", "Layout", BOB, "--yes").code == 0
     result = elp("teams", "remove", "Layout", BOB)
-    assert result.code == 0 and "still hold their seat" in result.out
+    assert result.code == 0 and "becomes unassigned: they keep their seat" in result.out
     pool = elp("seats", "show", "--json").json()[0]
     assert (pool["purchased"], pool["pending"], pool["unassigned"], pool["unused"]) == (3, 1, 1, 1)
     text = elp("seats", "show").out

@@ -41,6 +41,7 @@ def test_remaining_credits_sum_valid_banks_only_and_nearest_expiry(portal):
     assert animate["valid_banks"] == 2
     assert animate["nearest_expiry"] == "2027-03-01"
     assert animate["nearest_bank"] == near["id"]
+    assert animate["nearest_remaining"] == 30  # that bank's own credits, not the product's 122
     assert animate["days_left"] == 98
 
 
@@ -49,7 +50,7 @@ def test_product_with_only_expired_banks_shows_zero_and_no_expiry(portal):
     (storyboard,) = portal.dashboard(ADMIN)["products"]
     assert storyboard == {
         "product": STORYBOARD, "remaining": 0, "valid_banks": 0, "nearest_expiry": None,
-        "nearest_bank": None, "days_left": None, "credits_at_risk": 0,
+        "nearest_bank": None, "nearest_remaining": None, "days_left": None, "credits_at_risk": 0,
     }
 
 

@@ -356,3 +356,28 @@ def test_small_demo_prints_no_progress(tmp_path, capsys):
 def test_demo_never_imports_textual():
     code = "import sys, elp_tui.demo; assert 'textual' not in sys.modules, 'textual imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_demo_charges_what_the_portal_would_charge(small):
+    """Every license of the demo that was never renewed cost what a quote_generate of its term
+    would have cost, and ends when it would have ended (the bank's expiry cutting it, a cut
+    month counted once): the demo charges with the portal's rules, not a copy of them."""
+    from elp_tui.portal.credits import charge
+
+    tables = tables_of(small[0])
+    banks = {b["id"]: b for b in docs(tables, "banks")}
+    entries = defaultdict(list)
+    for entry in docs(tables, "ledger"):
+        entries[entry["license"]].append(entry)
+    checked = cut = 0
+    for lic in docs(tables, "licenses"):
+        reasons = [e["reason"] for e in entries[lic["activation_id"]]]
+        if reasons != ["generate"]:
+            continue
+        bank_end = dt.date.fromisoformat(banks[lic["bank"]]["expires_on"])
+        expected = charge(dt.date.fromisoformat(lic["start"]), lic["term_months"], bank_end)
+        assert lic["expires_on"] == expected.expires_on.isoformat(), lic["activation_id"]
+        assert entries[lic["activation_id"]][0]["credits"] == lic["credits_used"] == lic["computers"] * expected.months_charged
+        checked += 1
+        cut += expected.cut_by_bank
+    assert checked > 100 and cut > 0, "the demo has licenses of every kind, some cut by their bank"

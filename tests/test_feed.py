@@ -727,7 +727,7 @@ async def test_app_request_says_when_the_feed_did_not_take_it(portal, animate, v
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_banks(pilot)
-        await pilot.press("q")
+        await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, FormDialog), "the request form")
         await pilot.press(*"25", "ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the confirmation")
@@ -842,3 +842,20 @@ def test_no_feed_leaves_a_bank_below_its_use_or_short_of_its_licenses(tmp_path_f
     assert portal.check() == []
     applied = (row["credits_granted"], row["start"], row["expires_on"]) == (granted, start.isoformat(), end.isoformat())
     assert applied != any(line.startswith("refused: bank") for line in changes), changes
+
+
+def test_a_new_bank_that_has_already_expired_is_not_added(portal, animate, vendor_feed):
+    """As with the vendor's own grant: a bank whose credits could never be spent is refused, said, not stored."""
+    feed = feed_of(portal)
+    feed["banks"].append({"id": "QS-0100", "product": "Quillstone Storyboard", "credits_requested": 60,
+                          "credits_granted": 60, "start": "2025-01-01", "expires_on": "2026-01-01",
+                          "product_version": "25.2", "portable": False})
+    vendor_feed.serve(feed)
+    before = file_bytes(portal)
+
+    banks, changes = portal.refresh_banks(ADMIN, None)
+
+    assert "QS-0100" not in {b["id"] for b in banks}
+    assert changes == [f"refused: bank QS-0100: it expires on 2026-01-01, which is not after today ({portal.today()}): its credits "
+                       "could never be spent, so it is not added. Ask the vendor to correct its expiry."]
+    assert file_bytes(portal) == before, "a feed whose only change is refused leaves the store as it was"

@@ -22,24 +22,24 @@ from elp_tui.screens.dialogs.form import FormDialog
 from elp_tui.screens.licenses import LicensesPage
 from elp_tui.screens.main import Sidebar
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import messages, store_bytes, until
+from tests.helpers import store_bytes, until
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "elp_tui"
 PO = PACKAGE / "locale" / "fr" / "LC_MESSAGES" / "elp.po"
 MO = PO.with_suffix(".mo")
 # The keywords of `make i18n` (pybabel extract -k _ -k N_ -k ngettext:1,2), on top of babel's defaults.
-KEYWORDS = {**DEFAULT_KEYWORDS, "_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {**DEFAULT_KEYWORDS, "_": None, "N_": None, "NC_": ((1, "c"), 2), "ngettext": (1, 2)}
 ANA = "ana@lf.io"
 
 
-def extracted() -> dict[str | tuple[str, ...], str]:
-    """Every message id in the code, with where it was found."""
-    found: dict[str | tuple[str, ...], str] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+def extracted() -> dict[tuple[str | tuple[str, ...], str | None], str]:
+    """Every message id in the code (with its context, if any), with where it was found."""
+    found: dict[tuple[str | tuple[str, ...], str | None], str] = {}
+    for filename, lineno, message, _comments, context in extract_from_dir(
         str(PACKAGE), method_map=[("**.py", "python")], keywords=KEYWORDS
     ):
-        found.setdefault(message, f"{filename}:{lineno}")
+        found.setdefault((message, context), f"{filename}:{lineno}")
     return found
 
 
@@ -57,8 +57,8 @@ def placeholders(text: str) -> list[tuple[str, str, str]]:
 def test_every_extracted_message_has_a_french_translation_with_the_same_placeholders():
     cat = catalog()
     problems = []
-    for msgid, where in sorted(extracted().items(), key=lambda kv: str(kv[0])):
-        entry = cat.get(msgid)
+    for (msgid, context), where in sorted(extracted().items(), key=lambda kv: str(kv[0])):
+        entry = cat.get(msgid, context=context)
         if entry is None:
             problems.append(f"{where}: {msgid!r} is not in the French catalog (run `make i18n`)")
             continue
@@ -168,12 +168,14 @@ async def test_app_in_french_then_english_again(portal, bank, tmp_path):
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, FormDialog), "form")
         await pilot.press("tab", "tab", "tab", "ctrl+u", *"200", "tab", "tab", *ANA, "ctrl+s")
-        await until(pilot, lambda: "il en manque" in messages(app), "French refusal")
+        form = app.screen  # the refusal is said beside the quantity, the form open
+        await until(pilot, lambda: "il en manque" in " ".join(form.shown_error("quantity").split()), "French refusal")
         with pytest.raises(RuleViolation) as refusal:  # the very message the portal gives, in French
             portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=6, quantity=200, start=TODAY, email=ANA)
-        assert str(refusal.value) in messages(app)
+        said = " ".join(form.shown_error("quantity").split())
+        assert " ".join(str(refusal.value).split()) == said
         assert str(refusal.value).startswith("Il reste 100 crédits dans la banque")
-        assert "short" not in messages(app)
+        assert "short" not in said
         await pilot.press("escape")
         await pilot.pause()
 
@@ -237,3 +239,85 @@ def test_cli_json_and_csv_stay_untranslated(store_path, bank, cli_today, capsys)
     assert '"status": "active"' in out.replace('":"', '": "') and '"type": "node-lock"' in out.replace('":"', '": "')
     assert main([*common, "licenses", "export"]) == 0
     assert capsys.readouterr().out.startswith("activation_id,product,type,computers,assignee,start,expires_on,status")
+
+
+# -- (f) French written as French: the library's English stays out, numbers grouped the French way --------
+@pytest.mark.parametrize("typed", ["ana.studio.com", "@studio.com", "ana@", "ana@studio", "ana..b@studio.com"])
+def test_a_french_email_refusal_is_french_throughout(typed):
+    from elp_tui.portal.inputs import normalise_email
+    from elp_tui.portal import InvalidInput
+
+    set_language("fr")
+    with pytest.raises(InvalidInput) as refused:
+        normalise_email(typed)
+    french = str(refused.value)
+    assert "n'est pas une adresse courriel valide" in french
+    for english in ("@-sign", "must", "There ", "The part", "cannot", "period"):
+        assert english not in french, french
+    set_language("en")
+    with pytest.raises(InvalidInput) as refused:
+        normalise_email(typed)
+    english = str(refused.value)
+    assert "is not a valid email address" in english
+    reason = english.split("valid email address: ", 1)[1].split(" Type it as", 1)[0]
+    assert reason and reason not in french, f"the reason was left in English: {french}"
+
+
+def test_numbers_are_grouped_as_the_language_writes_them():
+    from elp_tui.portal.inputs import MAX_COUNT, positive_int
+    from elp_tui.portal import InvalidInput
+
+    set_language("fr")
+    with pytest.raises(InvalidInput) as refused:
+        positive_int("0", "La quantité")
+    assert "1\u202f000\u202f000\u202f000" in str(refused.value) and "1,000" not in str(refused.value)
+    set_language("en")
+    with pytest.raises(InvalidInput) as refused:
+        positive_int("0", "The quantity")
+    assert MAX_COUNT == 1_000_000_000 and "1,000,000,000" in str(refused.value)
+
+
+def test_french_puts_a_space_before_the_colon_and_other_double_marks():
+    """French typography: a space (no-break, so the mark never starts a line) before : ; ! ? in
+    every French message; placeholders, times and addresses are not punctuation."""
+    wrong = []
+    for message in catalog():
+        if not message.id or not message.string:
+            continue
+        for text in (message.string if isinstance(message.string, tuple) else (message.string,)):
+            prose = string.Formatter()
+            stripped = "".join(lit for lit, *_rest in prose.parse(text.replace("{{", "(").replace("}}", ")")))
+            for i, ch in enumerate(stripped):
+                if ch in ":;!?" and i > 0 and stripped[i - 1] not in " \u00a0\u202f" and stripped[i - 1].isalnum():
+                    after = stripped[i + 1:i + 3]
+                    word = stripped[:i].split()[-1] if stripped[:i].split() else ""
+                    if ch == ":" and (after.startswith("//") or after[:1].isdigit() or word.isupper()):
+                        continue  # https://, 12:30, SHA256:
+                    wrong.append(text)
+                    break
+    assert not wrong, f"{len(wrong)} French messages lack the space before a double mark, e.g. {wrong[:5]}"
+
+
+def test_french_uses_one_word_for_assign_and_one_for_computers():
+    """The vendor's guide says "attribuer" a license and "ordinateurs"; never "assigner", "machines" or "postes"."""
+    import re
+
+    def words(text: object) -> str:  # the prose, without its {placeholders}
+        return re.sub(r"\{[^}]*\}", "", str(text)).lower()
+
+    wrong = [m.string for m in catalog() if m.id and m.string
+             and any(w in words(m.string) for w in ("assign", "machine", "poste de travail", "postes"))]
+    assert not wrong, wrong[:5]
+
+
+def test_a_license_status_agrees_with_the_license_a_user_status_with_the_user():
+    from elp_tui.portal.credits import LICENSE_STATUS_NAMES
+    from elp_tui.portal.quotes import STATUS_WORDS
+
+    set_language("fr")
+    assert _(LICENSE_STATUS_NAMES["returned"]) == _("(returned)").strip("()") == "retournée"
+    assert _(LICENSE_STATUS_NAMES["expired"]) == "expirée"
+    assert _(LICENSE_STATUS_NAMES["active"]) == "active"
+    assert _(STATUS_WORDS["active"]) == "actif"  # un utilisateur actif
+    set_language("en")
+    assert _(LICENSE_STATUS_NAMES["returned"]) == "returned" and _(STATUS_WORDS["active"]) == "active"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_LAYERS = ["elp_tui.portal", "elp_tui.store", "elp_tui.models"]
+DATA_LAYERS = ["elp_tui.portal", "elp_tui.store", "elp_tui.models", "elp_tui.details_text", "elp_tui.cli.details"]
 
 
 def run_python(code: str) -> subprocess.CompletedProcess:

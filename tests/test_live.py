@@ -203,7 +203,9 @@ async def test_confirmation_on_stale_data_is_refused_and_the_fresh_quote_shown(p
         await until(pilot, lambda: "data changed" in messages(app), "the refusal said")
         assert store_bytes(portal.store.path) == theirs, "the stale confirmation wrote something"
 
-        await pilot.press("n")
+        await pilot.press("n")  # back to the form, as typed; escape leaves it
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), "the form again")
+        await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, MainScreen), "cancelled")
     assert store_bytes(portal.store.path) == theirs
     check = fresh(portal.store.path)

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from elp_tui.portal import (
-    GenerateQuote, InvalidInput, PermissionDenied, Portal, PortalError, RenewQuote, RuleViolation, StaleQuote, fixed_clock,
+    GenerateQuote, InvalidInput, NotFound, PermissionDenied, Portal, PortalError, RenewQuote, RuleViolation, StaleQuote, fixed_clock,
 )
 from elp_tui.portal.credits import CSV_COLUMNS, neutralise_cell
 from elp_tui.portal.dates import add_months, months_to_cover, version_key
@@ -743,3 +743,110 @@ def test_quote_return_runs_every_return_rule_and_writes_nothing(portal, bank):
     assert portal.quote_return(ADMIN, aid, "ANA@lumenfox.studio")["activation_id"] == aid
     refused(portal, RuleViolation, portal.quote_return, ADMIN, aid, "bob@lumenfox.studio", match="not assigned to")
     assert store_bytes(portal.store.path) == before
+
+
+# -- what a license allows: the reasons the commits give, asked beforehand ---------------
+def _refusal_of(call) -> str | None:
+    try:
+        call()
+    except RuleViolation as exc:
+        return str(exc)
+    return None
+
+
+def test_license_actions_give_the_commits_own_refusal_for_each_action(portal, bank):
+    """For every state a license can be in, license_actions says available exactly when the
+    commit's quote goes through, and otherwise gives the very sentence the quote refuses with."""
+    member(portal)
+    [active] = make(portal, bank, months=2, email=ANA)
+    [returned] = make(portal, bank, months=2, email=ANA)
+    portal.return_license(ADMIN, returned["activation_id"], ANA)
+    [at_bank_end] = make(portal, bank, months=12, email=ANA)
+    [scheduled] = make(portal, bank, months=1, email=ANA, start="2026-12-10")
+    [short] = make(portal, bank, months=1, email=ANA)
+    stiff = add_bank(portal, product_version="24.0")
+    [old_version] = make(portal, stiff, months=2, email=ANA)
+    later = at(portal, "2026-12-23")  # `short` has expired that day
+    cases = [(portal, active), (portal, returned), (portal, at_bank_end), (portal, scheduled), (portal, old_version),
+             (later, short)]
+    seen = set()
+    for p, lic in cases:
+        aid = lic["activation_id"]
+        before = file_bytes(p)
+        actions = p.license_actions(ADMIN, aid)
+        assert file_bytes(p) == before, "asking what is possible writes nothing"
+        assert set(actions) == {"renew", "return", "assign"}
+        assert actions["renew"] == _refusal_of(lambda: p.quote_renew(ADMIN, aid, months=1)), aid
+        assert actions["return"] == _refusal_of(lambda: p.quote_return(ADMIN, aid, ANA)), aid
+        assert actions["assign"] == _refusal_of(lambda: p.quote_assign(ADMIN, aid, BOB)), aid
+        row = license_row(p, aid)
+        assert p.license_row_actions(row) == actions, "a listed row gets the same answer without a read"
+        seen.add(tuple(v is None for v in actions.values()))
+    assert len(seen) >= 4, "the cases cover different answers"
+    actions = portal.license_actions(ADMIN, active["activation_id"])
+    assert actions["renew"] is None and actions["return"] is None and "return it first" in actions["assign"]
+
+
+def test_a_returned_license_cannot_be_renewed_until_it_is_assigned(portal, bank):
+    member(portal)
+    [lic] = make(portal, bank, months=2, email=ANA)
+    aid = lic["activation_id"]
+    portal.return_license(ADMIN, aid, ANA)
+    e = refused(portal, RuleViolation, portal.quote_renew, ADMIN, aid, months=1)
+    assert "assign it to a member first" in str(e)
+    assert portal.license_actions(ADMIN, aid)["renew"] == str(e)
+    portal.assign_license(ADMIN, aid, BOB)
+    assert portal.license_actions(ADMIN, aid)["renew"] is None
+    portal.renew(ADMIN, portal.quote_renew(ADMIN, aid, months=1))
+    assert license_row(portal, aid)["expires_on"] == "2027-02-23"
+
+
+def test_a_multiseat_at_its_banks_expiry_may_still_raise_its_computers(portal, bank):
+    [lic] = make(portal, bank, type="multiseat", quantity=2, months=12)  # capped at the bank's expiry
+    aid = lic["activation_id"]
+    assert portal.license_actions(ADMIN, aid)["renew"] is None
+    assert portal.quote_renew(ADMIN, aid, months=0, computers=3).computers_after == 3
+    refused(portal, RuleViolation, portal.quote_renew, ADMIN, aid, months=1, match="bank's expiry")
+
+
+def test_license_actions_of_another_organizations_license_is_not_found(portal, bank):
+    [lic] = make(portal, bank, months=1)
+    portal.init_organization("Other Studio", "boss@other.example")
+    refused(portal, NotFound, portal.license_actions, "boss@other.example", lic["activation_id"])
+    member(portal)
+    with pytest.raises(PermissionDenied):  # a regular user: refused (and the refusal logged, as every one)
+        portal.license_actions(ANA, lic["activation_id"])
+
+
+# -- a renewal follows the previous settings (seed 000) ---------------------------------
+def test_renewal_defaults_to_the_licenses_current_term(portal, bank):
+    [one] = make(portal, bank, months=1)  # until 2026-12-23
+    q = portal.quote_renew(ADMIN, one["activation_id"])
+    assert (q.months, q.term_months, q.expires_after) == (1, 1, D("2027-01-23"))
+    assert ("Months", "1 (the license's current term)") in q.lines()
+    [three] = make(portal, bank, months=3)
+    assert portal.quote_renew(ADMIN, three["activation_id"]).months == 3
+    portal.renew(ADMIN, portal.quote_renew(ADMIN, three["activation_id"], months=1))
+    assert license_row(portal, three["activation_id"])["term_months"] == 1  # the months last asked, kept
+    q = portal.quote_renew(ADMIN, three["activation_id"])
+    assert q.months == 1 and q.expires_after == D("2027-04-23")  # 2027-02-23 + 1 + 1
+    other = portal.quote_renew(ADMIN, three["activation_id"], months=2)
+    assert ("Months", "2 (its current term is 1)") in other.lines()
+
+
+def test_renewal_default_for_a_license_written_before_terms_were_kept(portal, bank):
+    [lic] = make(portal, bank, months=2)
+    with portal.store.transaction() as db:  # as an older ELP wrote it: no term_months
+        doc = db.get("licenses", activation_id=lic["activation_id"])
+        db.update("licenses", {k: v for k, v in doc.items() if k != "term_months"} | {"term_months": None},
+                  activation_id=lic["activation_id"])
+    assert portal.quote_renew(ADMIN, lic["activation_id"]).months == 2  # the months its dates cover
+    assert portal.license_term(license_row(portal, lic["activation_id"])) == 2  # what the Renew form proposes
+    assert portal.check() == []
+
+
+def test_multiseat_at_its_banks_expiry_defaults_to_computers_only(portal, bank):
+    [lic] = make(portal, bank, type="multiseat", quantity=2, months=12)  # capped at the bank's expiry
+    q = portal.quote_renew(ADMIN, lic["activation_id"], computers=3)
+    assert (q.months, q.computers_after) == (0, 3)
+    assert ("Months", "0 (computers only)") in q.lines()

@@ -257,3 +257,39 @@ def test_active_member_with_no_recorded_sign_in_becomes_active_seat_at_sign_in(p
     pool = portal.seats_overview(ADMIN)[0]
     assert (pool["active"], pool["pending"]) == (1, 0)
     assert portal.check() == []
+
+
+# -- a seat holder sees the product in My Assigned Licenses (issue 12) -------------------
+def _sketch_builds(portal: Portal, versions: list[str]) -> None:
+    """The vendor catalog's builds of Sketch (the vendor side has no admin operation for them)."""
+    with portal.store.transaction() as db:
+        db.update("products", {"builds": [
+            {"version": v, "released": f"2026-0{i + 1}-15",
+             "downloads": {"linux": f"https://downloads.example/sketch/{v}/linux"}}
+            for i, v in enumerate(versions)
+        ]}, name=SKETCH)
+
+
+def test_a_seat_holder_sees_the_product_its_teams_and_the_allowed_builds(seats):
+    _sketch_builds(seats, ["25.1", "25.2"])
+    member(seats, ANA)
+    member(seats, BOB)
+    seats.team_add(ADMIN, "Story", ANA)
+    seats.team_add(ADMIN, "Layout", ANA)
+    assert seats.my_seats(BOB) == []  # no seat, nothing shown
+    [seat] = seats.my_seats(ANA)
+    assert (seat["product"], seat["teams"], seat["since"], seat["state"]) == (SKETCH, ["Layout", "Story"], TODAY.isoformat(), "active")
+    assert [d["version"] for d in seat["downloads"]] == ["25.2", "25.1"]  # newest first
+    seats.restrict(ADMIN, SKETCH, ["25.1"])
+    assert [d["version"] for d in seats.my_seats(ANA)[0]["downloads"]] == ["25.1"]  # the allowed builds only
+    seats.team_remove(ADMIN, "Story", ANA)
+    seats.team_remove(ADMIN, "Layout", ANA)
+    [seat] = seats.my_seats(ANA)
+    assert (seat["teams"], seat["state"], seat["downloads"]) == ([], "unassigned", [])  # still held, in no team
+
+
+def test_my_seats_shows_only_ones_own_organizations_seats(seats, portal):
+    member(seats, ANA)
+    seats.team_add(ADMIN, "Story", ANA)
+    portal.init_organization("Other Studio", "boss@other.example")
+    assert portal.my_seats("boss@other.example") == []

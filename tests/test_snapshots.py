@@ -224,7 +224,7 @@ def test_dialog_command_palette(snap_compare, demo):
 def test_dialog_team_details(snap_compare, demo):
     async def run_before(pilot):
         await started(pilot)
-        await press_for(pilot, TeamDistributionDialog, "t")
+        await press_for(pilot, TeamDistributionDialog, "w")
 
     assert snap_compare(app_for(demo), terminal_size=WIDE, run_before=run_before)
 
@@ -254,7 +254,7 @@ def test_dialog_add_licenses_confirm(snap_compare, demo):
 def test_dialog_renew_form(snap_compare, demo):
     async def run_before(pilot):
         await open_page(pilot, "licenses")
-        await press_for(pilot, FormDialog, "n")
+        await press_for(pilot, FormDialog, "e")
 
     assert snap_compare(app_for(demo), terminal_size=WIDE, run_before=run_before)
 
@@ -262,7 +262,7 @@ def test_dialog_renew_form(snap_compare, demo):
 def test_dialog_renew_confirm(snap_compare, demo):
     async def run_before(pilot):
         await open_page(pilot, "licenses")
-        await press_for(pilot, FormDialog, "n")
+        await press_for(pilot, FormDialog, "e")
         await press_for(pilot, ConfirmDialog, "ctrl+s")
 
     assert snap_compare(app_for(demo), terminal_size=WIDE, run_before=run_before)
@@ -326,7 +326,7 @@ def test_dialog_csv_written(snap_compare, demo, tmp_path, monkeypatch):
 def test_dialog_request_credits_form(snap_compare, demo):
     async def run_before(pilot):
         await open_page(pilot, "banks")
-        await press_for(pilot, FormDialog, "q")
+        await press_for(pilot, FormDialog, "m")
         await pilot.press(*"50")
 
     assert snap_compare(app_for(demo), terminal_size=WIDE, run_before=run_before)
@@ -336,7 +336,7 @@ def test_dialog_request_credits_confirm(snap_compare, demo):
     async def run_before(pilot):
         await open_page(pilot, "banks")
         await pilot.press("j")  # the first bank has expired: its request is refused before confirming
-        await press_for(pilot, FormDialog, "q")
+        await press_for(pilot, FormDialog, "m")
         await pilot.press(*"50")
         await press_for(pilot, ConfirmDialog, "ctrl+s")
 
@@ -365,22 +365,22 @@ def test_dialog_invite_confirm(snap_compare, demo):
     assert snap_compare(app_for(demo), terminal_size=WIDE, run_before=run_before)
 
 
-def test_dialog_user_action_menu(snap_compare, demo):
-    from elp_tui.screens.dialogs.actions import ActionMenu
+def test_dialog_user_details(snap_compare, demo):
+    from elp_tui.screens.details import DetailsScreen
 
     async def run_before(pilot):
         await open_page(pilot, "users")
-        await press_for(pilot, ActionMenu, "enter")
+        await press_for(pilot, DetailsScreen, "enter")
 
     assert snap_compare(app_for(demo), terminal_size=WIDE, run_before=run_before)
 
 
-def test_dialog_license_action_menu(snap_compare, demo):
-    from elp_tui.screens.dialogs.actions import ActionMenu
+def test_dialog_license_details(snap_compare, demo):
+    from elp_tui.screens.details import DetailsScreen
 
     async def run_before(pilot):
         await open_page(pilot, "licenses")
-        await press_for(pilot, ActionMenu, "enter")
+        await press_for(pilot, DetailsScreen, "enter")
 
     assert snap_compare(app_for(demo), terminal_size=WIDE, run_before=run_before)
 
@@ -388,7 +388,7 @@ def test_dialog_license_action_menu(snap_compare, demo):
 def test_dialog_role_change_confirm(snap_compare, demo):
     async def run_before(pilot):
         await open_page(pilot, "users")
-        await press_for(pilot, ConfirmDialog, "e")
+        await press_for(pilot, ConfirmDialog, "A")
 
     assert snap_compare(app_for(demo), terminal_size=WIDE, run_before=run_before)
 
@@ -396,7 +396,7 @@ def test_dialog_role_change_confirm(snap_compare, demo):
 def test_dialog_status_change_confirm(snap_compare, demo):
     async def run_before(pilot):
         await open_page(pilot, "users")
-        await press_for(pilot, ConfirmDialog, "s")
+        await press_for(pilot, ConfirmDialog, "z")
 
     assert snap_compare(app_for(demo), terminal_size=WIDE, run_before=run_before)
 
@@ -479,7 +479,7 @@ def test_dialog_request_seats_confirm(snap_compare, demo):
 def test_dialog_restrict_builds_form(snap_compare, demo):
     async def run_before(pilot):
         await open_page(pilot, "versions")
-        await press_for(pilot, FormDialog, "e")
+        await press_for(pilot, FormDialog, "f")
         await pilot.press("space")
 
     assert snap_compare(app_for(demo), terminal_size=WIDE, run_before=run_before)
@@ -488,7 +488,7 @@ def test_dialog_restrict_builds_form(snap_compare, demo):
 def test_dialog_restrict_builds_confirm(snap_compare, demo):
     async def run_before(pilot):
         await open_page(pilot, "versions")
-        await press_for(pilot, FormDialog, "e")
+        await press_for(pilot, FormDialog, "f")
         await pilot.press("space")
         await press_for(pilot, ConfirmDialog, "ctrl+s")
 
@@ -499,7 +499,7 @@ def test_dialog_allow_all_builds_confirm(snap_compare, demo):
     async def run_before(pilot):
         await open_page(pilot, "versions")
         await pilot.press("j")
-        await press_for(pilot, ConfirmDialog, "d")
+        await press_for(pilot, ConfirmDialog, "F")
 
     assert snap_compare(app_for(demo), terminal_size=WIDE, run_before=run_before)
 
@@ -540,7 +540,7 @@ def test_dialog_vendor_grant_confirm(snap_compare, demo):
 def test_dialog_vendor_decline_form(snap_compare, demo):
     async def run_before(pilot):
         await started(pilot)
-        await press_for(pilot, FormDialog, "d")
+        await press_for(pilot, FormDialog, "x")
         await pilot.press(*"over the contract")
 
     assert snap_compare(app_for(demo, demo.vendor), terminal_size=WIDE, run_before=run_before)

@@ -296,7 +296,7 @@ def test_cli_a_team_admin_invites_a_new_member_with_the_seat_quote_and_yes(led, 
 
 @pytest.mark.parametrize("argv, operation", [
     (["teams", "add", "Layout", NEW, "--yes"], "quote_team_add"),
-    (["teams", "remove", "Layout", BOB], "team_remove"),
+    (["teams", "remove", "Layout", BOB], "quote_team_remove"),  # asked first, as for add: what happens to the seat
 ])
 def test_cli_a_team_admin_on_another_team_is_refused_and_it_is_logged(led, store_path, argv, operation):
     led.team_add(ADMIN, "Layout", BOB)

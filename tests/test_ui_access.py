@@ -64,8 +64,8 @@ async def test_regular_user_palette_lists_no_admin_page_or_action(portal, tmp_pa
         for page in PAGES:
             if page.ADMIN_ONLY:
                 assert not any(_(page.TITLE) in t for t in titles)
-                for action in page.ACTIONS:
-                    assert not any(t.endswith(": " + _(action.title)) for t in titles)
+                for command in page.COMMANDS:
+                    assert not any(t.endswith(": " + _(command.palette_title)) for t in titles)
         # Typing an admin page name in the real palette finds nothing to open.
         await pilot.press("ctrl+p")
         await pilot.press(*"Dashboard")
@@ -127,3 +127,12 @@ async def test_unknown_and_inactive_users_are_refused_clearly(portal, tmp_path):
     portal.set_status(ADMIN, "gone@lumenfox.studio", "inactive")
     with pytest.raises(SignInRefused, match="inactive"):
         make_app(portal.store, "gone@lumenfox.studio", clock=TODAY)
+
+
+async def test_the_french_palette_writes_a_space_before_the_colon(portal, tmp_path):
+    app = make_app(portal.store, ADMIN, clock=TODAY, lang="fr", settings_file=tmp_path / "s.json")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        actions = [t for t in titles if t.startswith("Gérer les licences")]
+        assert actions and all(t.startswith("Gérer les licences : ") for t in actions), actions

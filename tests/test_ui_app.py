@@ -137,7 +137,7 @@ async def test_an_admin_who_demotes_themselves_loses_the_admin_pages_at_once(por
         await app.workers.wait_for_complete()
         await pilot.press("slash", *ADMIN, "enter")
         await pilot.pause()
-        await pilot.press("e")
+        await pilot.press("A")
         await pilot.pause()
         await pilot.press("y")
         await app.workers.wait_for_complete()

@@ -90,7 +90,7 @@ async def test_request_credits_by_keys_records_emails_and_logs(portal, bank, tmp
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_banks(pilot)
-        await pilot.press("q")
+        await pilot.press("m")
         await pilot.pause()
         assert isinstance(app.screen, FormDialog)
         await pilot.press(*"25", "ctrl+s")
@@ -116,16 +116,18 @@ async def test_request_credits_cancel_at_form_and_at_confirmation_writes_nothing
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_banks(pilot)
-        await pilot.press("q")
+        await pilot.press("m")
         await pilot.pause()
         await pilot.press(*"30", "escape")
         await settle(pilot)
         assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
-        await pilot.press("q")
+        await pilot.press("m")
         await pilot.pause()
         await pilot.press(*"30", "ctrl+s")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmDialog)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirmation")
+        await pilot.press("escape")  # back to the form, as typed
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), "the form again")
+        assert app.screen.values()[0]["credits"] == 30
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
@@ -137,7 +139,7 @@ async def test_request_credits_bad_number_stays_in_form(portal, bank, tmp_path):
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_banks(pilot)
-        await pilot.press("q")
+        await pilot.press("m")
         await pilot.pause()
         await pilot.press("0", "ctrl+s")
         await pilot.pause()
@@ -155,7 +157,7 @@ async def test_request_credits_refused_when_no_longer_admin(portal, bank, tmp_pa
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_banks(pilot)
-        await pilot.press("q")
+        await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, FormDialog), "request form")
         await pilot.press(*"10", "ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirmation")
@@ -210,12 +212,26 @@ async def test_banks_page_warns_and_marks_expiring_banks(portal, tmp_path):
         await pilot.pause()
         detail = text_of(app.screen.query_one("#banks-detail", Static))
         assert "40 unused credits will be lost on 2026-12-12 (in 19 days)" in detail
-        await pilot.press("enter")
+        await pilot.press("p")
         await settle(pilot)
         assert current_page(app) == "page-licenses"
 
 
 # -- Dashboard ----------------------------------------------------------------------------
+async def test_dashboard_row_says_which_credits_expire_first_not_the_whole_total(portal, tmp_path):
+    """A million credits in a far bank and 40 in a bank ending in 19 days: the row does not read as
+    "a million credits expire in 19 days"."""
+    grant_bank(portal, product=STORYBOARD, credits=1_000_000, start="2026-10-01", expires_on="2027-10-01")
+    grant_bank(portal, product=STORYBOARD, credits=40, start="2026-10-01", expires_on="2026-12-12")
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        [row] = app.screen.query_one("#dashboard-products", RecordTable).visible_rows()
+        assert (row["remaining"], row["expiring_first"], row["days_left"]) == (1_000_040, "40 on 2026-12-12", 19)
+        screen_text = app.export_screenshot().replace("&#160;", " ")
+        assert "40 on 2026-12-12" in screen_text
+
+
 async def test_dashboard_shows_remaining_credits_pools_and_alerts(portal, bank, tmp_path):
     portal.invite(ADMIN, ANA)
     quote = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=3, start=TODAY, email=ANA)
@@ -234,6 +250,9 @@ async def test_dashboard_shows_remaining_credits_pools_and_alerts(portal, bank, 
         assert products[STORYBOARD]["nearest_expiry"] == "2026-12-12"
         screen_text = app.export_screenshot().replace("&#160;", " ")
         assert "97" in screen_text and "Remaining credits" in screen_text
+        # What expires first is that bank's credits, not the product's total (issue 12).
+        assert products[STORYBOARD]["expiring_first"] == "40 on 2026-12-12"
+        assert "Expiring first" in screen_text and "40 on 2026-12-12" in screen_text
 
         (bar,) = app.screen.query(ConsumptionBar).results()
         assert bar.describe() == "0 active, 1 pending, 0 unassigned, 9 unused of 10 seats"  # Ana has not signed in
@@ -244,7 +263,7 @@ async def test_dashboard_shows_remaining_credits_pools_and_alerts(portal, bank, 
         nearest = app.screen.query_one("#dashboard-expiring", RecordTable).visible_rows()
         assert {r["activation_id"] for r in nearest} == {lic["activation_id"] for lic in licenses}
 
-        await pilot.press("t")
+        await pilot.press("w")
         await pilot.pause()
         assert isinstance(app.screen, TeamDistributionDialog)
         shown = " ".join(text_of(s) for s in app.screen.query(Static).results())
@@ -275,7 +294,7 @@ async def test_dashboard_without_data_says_so(portal, tmp_path):
         await settle(pilot)
         assert "No credit bank yet" in text_of(app.screen.query_one("#dashboard-products-note", Static))
         assert "Nothing needs attention" in text_of(app.screen.query_one("#dashboard-alerts", Static))
-        await pilot.press("l")  # nothing to open: a message, no crash
+        await pilot.press("p")  # nothing to open: a message, no crash
         await pilot.pause()
         assert current_page(app) == "page-dashboard"
 
@@ -348,7 +367,7 @@ async def test_store_text_with_markup_is_shown_literally(portal, tmp_path):
         await settle(pilot)
         assert product in text_of(app.screen.query_one("#dashboard-alerts", Static))
         assert "[red]Seats[/]" in app.export_screenshot().replace("&#160;", " ")
-        await pilot.press("t")
+        await pilot.press("w")
         await pilot.pause()
         assert "[@click=app.quit]Team" in app.export_screenshot().replace("&#160;", " ")
         await pilot.click("VerticalScroll", offset=(5, 6))
@@ -364,9 +383,9 @@ async def test_request_credits_on_an_expired_bank_is_refused_before_confirming(p
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_banks(pilot)
-        await pilot.press("q")
+        await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, FormDialog), "request form")
         await pilot.press(*"10", "ctrl+s")
-        await until(pilot, lambda: "expired" in messages(app), "the refusal")
-        assert not isinstance(app.screen, ConfirmDialog)  # no "Request 10 credits?" for a bank that takes none
+        await until(pilot, lambda: "expired" in app.screen.shown_error("bank"), "the refusal")
+        assert isinstance(app.screen, FormDialog)  # no "Request 10 credits?" for a bank that takes none
     assert store_bytes(portal.store.path) == before

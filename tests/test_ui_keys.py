@@ -119,7 +119,7 @@ async def test_a_hostile_comment_is_shown_as_text(portal, tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         page = await users_page(app, pilot, ANA)
         page.keys_table.focus()
-        await pilot.press("v")
+        await pilot.press("B")
         dialog = await on_screen(pilot, ConfirmDialog)
         await pilot.pause()
         assert "[b]bold[/b]" in screen_text(app) and not raw_on_screen(app)
@@ -138,7 +138,7 @@ async def test_revoke_one_of_two_keys_picked_from_the_list(portal, tmp_path):
     app = app_for(portal, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await users_page(app, pilot, ANA)
-        await pilot.press("v")
+        await pilot.press("B")
         await on_screen(pilot, ActionMenu, "which key")
         await pilot.press("2")
         dialog = await on_screen(pilot, ConfirmDialog)
@@ -159,7 +159,7 @@ async def test_revoke_the_key_under_the_cursor_of_the_keys_table_or_cancel(porta
         page = await users_page(app, pilot, ANA)
         page.keys_table.focus()
         await pilot.press("j")  # the second key
-        await pilot.press("v")
+        await pilot.press("B")
         dialog = await on_screen(pilot, ConfirmDialog)
         assert order[1] in confirm_text(dialog)
         before = file_bytes(portal)
@@ -180,7 +180,7 @@ async def test_revoke_says_so_when_the_user_has_no_key(portal, tmp_path):
     app = app_for(portal, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await users_page(app, pilot, ANA)
-        await pilot.press("v")
+        await pilot.press("B")
         await pilot.pause()
         assert "has no SSH key" in messages(app) and not isinstance(app.screen, ConfirmDialog)
     assert file_bytes(portal) == before
@@ -210,16 +210,19 @@ async def test_reinvite_an_invited_member_sends_a_new_code(portal, tmp_path):
     assert fresh(portal).activity(ADMIN)[0]["action"] == "user-reinvite"
 
 
-async def test_the_row_menu_offers_the_key_actions(portal, tmp_path):
+async def test_the_members_details_offer_the_key_actions(portal, tmp_path):
+    from elp_tui.screens.details import DetailsScreen
+
     portal.invite(ADMIN, BOB, "regular")
     app = app_for(portal, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         page = await users_page(app, pilot, BOB)
         page.table.focus()
         await pilot.press("enter")
-        menu = await on_screen(pilot, ActionMenu)
-        offered = {action: why for action, _label, _key, why in menu.choices}
-        assert offered["add_key"] is None and offered["reinvite"] is None and offered["revoke_key"] is not None
+        details = await on_screen(pilot, DetailsScreen)
+        offered = {action.id: action.why_not for action in details.actions.values()}
+        assert offered["add_key"] is None and offered["reinvite"] is None
+        assert offered["revoke_key"] == f"{BOB} has no SSH key."
         await pilot.press("b")
         await on_screen(pilot, PublicKeyDialog)
         await paste(pilot, pub_line("bob"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 
 import pytest
@@ -109,6 +110,52 @@ async def test_add_licenses_creates_licenses_and_charges_the_quoted_credits(port
     assert remaining(portal, bank["id"]) == expected.remaining_after == 94
 
 
+async def test_add_licenses_proposes_a_start_the_preselected_bank_accepts(portal, tmp_path):
+    """A bank that starts in two weeks: the form proposes its start, and Review goes through."""
+    member(portal, ANA)
+    later = grant_bank(portal, product="Quillstone Animate", credits=50, start="2026-12-07", expires_on="2027-12-07",
+                       product_version="25.1", portable=True)
+    expected = portal.quote_generate(ADMIN, bank=later["id"], type="node-lock", months=12, quantity=1,
+                                     start="2026-12-07", email=ANA)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_page(app, pilot)
+        await pilot.press("a")
+        dialog = await form(pilot, app)
+        assert dialog.values()[0]["start"] in ("2026-12-07", dt.date(2026, 12, 7))
+        await pilot.press("tab", "tab", "tab", "tab", "tab", *ANA, "ctrl+s")
+        confirm = await confirmation(pilot, app)
+        assert confirm.rows == expected.lines()
+        await pilot.press("y")
+        await settle(pilot, app)
+    [row] = fresh(portal).list_licenses(ADMIN)
+    assert (row["start"], row["status"]) == ("2026-12-07", "scheduled")
+
+
+async def test_add_licenses_asks_a_multiseat_for_its_computers(portal, bank, tmp_path):
+    member(portal, ANA)
+    expected = portal.quote_generate(ADMIN, bank=bank["id"], type="multiseat", months=2, quantity=5, start=TODAY, email=ANA)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_page(app, pilot)
+        await pilot.press("a")
+        dialog = await form(pilot, app)
+
+        def quantity_label() -> str:
+            return str(dialog.query_one("#field-quantity").parent.query_one(".form-label").render())
+
+        assert quantity_label() == "Number of licenses"
+        await pilot.press("tab", "enter", "down", "enter")  # the type: node-lock -> multiseat
+        await until(pilot, lambda: quantity_label() == "Number of computers", "label follows the type")
+        await pilot.press("tab", "ctrl+u", "2", "tab", "ctrl+u", "5", "tab", "tab", *ANA, "ctrl+s")
+        confirm = await confirmation(pilot, app)
+        assert confirm.rows == expected.lines()
+        await pilot.press("y")
+        await settle(pilot, app)
+    [row] = fresh(portal).list_licenses(ADMIN)
+    assert (row["type"], row["computers"]) == ("multiseat", 5)
+
+
 async def test_escape_at_the_form_or_the_confirmation_writes_nothing(portal, bank, tmp_path):
     before = store_bytes(portal.store.path)
     app = app_for(portal, tmp_path)
@@ -130,24 +177,32 @@ async def test_escape_at_the_form_or_the_confirmation_writes_nothing(portal, ban
         assert "new@lf.io is not a member yet" in dialog.warning
         assert "Credits to deduct: 6" in text
         await pilot.press("n")
+        # Cancelling the confirmation returns to the form with what was typed.
+        again = await form(pilot, app)
+        values, invalid = again.values()
+        assert values["months"] == 12 and values["email"] == "new@lf.io" and not invalid
+        await pilot.press("escape")
         await settle(pilot, app)
-        assert "nothing was changed" in messages(app)
+        assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
     assert store_bytes(portal.store.path) == before
 
 
-async def test_refused_quote_is_said_and_the_form_comes_back_with_the_input(portal, bank, tmp_path):
+async def test_refused_quote_stays_in_the_form_beside_its_field_with_the_input(portal, bank, tmp_path):
     before = store_bytes(portal.store.path)
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_page(app, pilot)
         await pilot.press("a")
-        await form(pilot, app)
+        dialog = await form(pilot, app)
         # 200 node-lock licenses x 6 months: far more than the 100 credits
         await pilot.press("tab", "tab", "tab", "ctrl+u", *"200", "tab", "tab", *ANA, "ctrl+s")
-        await until(pilot, lambda: "short" in messages(app), "refusal")
-        again = await form(pilot, app)
-        values, invalid = again.values()
+        await until(pilot, lambda: "short" in dialog.shown_error("quantity"), "refusal beside the quantity")
+        assert app.screen is dialog and dialog.focused.id == "field-quantity"
+        assert "short" not in messages(app)  # beside the field, not a toast
+        values, invalid = dialog.values()
         assert values["quantity"] == 200 and values["email"] == ANA and not invalid
+        await pilot.press("ctrl+u", "2")  # typing again clears the refusal
+        assert dialog.shown_error("quantity") == ""
         await pilot.press("escape")
         await settle(pilot, app)
     assert store_bytes(portal.store.path) == before
@@ -167,10 +222,11 @@ async def test_stale_quote_with_credits_gone_is_refused_and_nothing_is_written(p
         make(other, bank, months=1, quantity=100, email=ANA)
         changed = store_bytes(portal.store.path)
         await pilot.press("y")
-        await until(pilot, lambda: "data changed" in messages(app), "stale refusal")
-        await settle(pilot, app)
-        assert not isinstance(app.screen, ConfirmDialog)
+        dialog = await form(pilot, app)
+        await until(pilot, lambda: "data changed" in dialog.shown_error(), "stale refusal in the form")
         await until(pilot, lambda: page.table.total_count == 100, "reload")
+        await pilot.press("escape")
+        await settle(pilot, app)
     assert store_bytes(portal.store.path) == changed
     assert remaining(portal, bank["id"]) == 0
 
@@ -225,7 +281,7 @@ async def test_renew_extends_the_license_and_charges_credits(portal, bank, tmp_p
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot)
         await select(pilot, page, lic["activation_id"])
-        await pilot.press("n")
+        await pilot.press("e")
         await form(pilot, app)
         await pilot.press("ctrl+u", "2", "ctrl+s")
         dialog = await confirmation(pilot, app)
@@ -236,6 +292,27 @@ async def test_renew_extends_the_license_and_charges_credits(portal, bank, tmp_p
     assert row["expires_on"] == expected.expires_after.isoformat() == "2027-02-23"
     assert row["credits_used"] == 1 + expected.credits == 3
     assert remaining(portal, bank["id"]) == expected.remaining_after == 97
+
+
+async def test_renew_form_starts_with_the_licenses_current_term(portal, bank, tmp_path):
+    """Seed 000: "a 1-month license renews for another month": the form says 1, not 12."""
+    member(portal, ANA)
+    [lic] = make(portal, bank, months=1)
+    expected = portal.quote_renew(ADMIN, lic["activation_id"])
+    assert expected.months == 1
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        await select(pilot, page, lic["activation_id"])
+        await pilot.press("e")
+        dialog = await form(pilot, app)
+        assert dialog.values()[0]["months"] == 1
+        await pilot.press("ctrl+s")
+        confirm = await confirmation(pilot, app)
+        assert ("Months", "1 (the license's current term)") in confirm.rows
+        await pilot.press("y")
+        await settle(pilot, app)
+    assert license_row(portal, lic["activation_id"])["expires_on"] == expected.expires_after.isoformat() == "2027-01-23"
 
 
 async def test_multiseat_renew_raises_computers(portal, bank, tmp_path):
@@ -299,9 +376,9 @@ async def test_return_refused_on_a_non_portable_bank_says_why(portal, tmp_path):
         await select(pilot, page, lic["activation_id"])
         assert "not portable" in str(page.query_one("#detail-move").render())
         await pilot.press("t")
-        await until(pilot, lambda: "Return not possible: bank is not portable" in messages(app), "reason")
+        await until(pilot, lambda: "cannot be returned: bank is not portable" in messages(app), "reason")
         await pilot.press("s")
-        await until(pilot, lambda: "Assign not possible: bank is not portable" in messages(app), "reason")
+        await until(pilot, lambda: "cannot be reassigned: bank is not portable" in messages(app), "reason")
         await settle(pilot, app)
         assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
     assert store_bytes(portal.store.path) == before
@@ -339,19 +416,16 @@ async def test_assign_refuses_before_confirming_and_the_portal_says_who_is_invit
         page = await open_page(app, pilot)
         await select(pilot, page, lic["activation_id"])
         await pilot.press("s")
-        await form(pilot, app)
+        assign = await form(pilot, app)
         await pilot.press(*BOB, "enter")
-        await until(pilot, lambda: "is inactive" in messages(app), "refusal")
-        await settle(pilot, app)
-        assert not isinstance(app.screen, (FormDialog, ConfirmDialog))  # refused before the confirmation
+        # Refused before the confirmation, beside the email, the form still open.
+        await until(pilot, lambda: "is inactive" in assign.shown_error("email"), "refusal")
+        assert app.screen is assign and assign.focused.id == "field-email"
         assert store_bytes(portal.store.path) == before
-        await until(pilot, lambda: page.table.row_count == 1 and page.table.current_row is not None, "row")
-        page.table.focus()
-        await pilot.press("s")
-        await form(pilot, app)
-        await pilot.press(*carol, "enter")
+        await pilot.press("ctrl+u", *carol, "enter")
         dialog = await confirmation(pilot, app)
         assert ("Assign to", carol) in dialog.rows and "will be invited" in dialog.warning
+        assert app.screen.focused.id == "cancel"  # inviting someone new is not one stray Enter away
         await pilot.press("y")
         await settle(pilot, app)
     assert license_row(portal, lic["activation_id"])["assignee"] == carol
@@ -403,16 +477,33 @@ async def test_filter_counts_and_product_jump(portal, bank, tmp_path):
 
 
 def test_every_palette_action_exists():
-    titles = {a.title for a in LicensesPage.ACTIONS}
-    assert titles == {"Add licenses", "Renew", "Return", "Assign", "Download CSV"}
-    for action in LicensesPage.ACTIONS:
-        assert callable(getattr(LicensesPage, action.method))
+    titles = {c.palette_title for c in LicensesPage.COMMANDS}
+    assert titles == {"Add licenses", "Renew", "Return", "Assign", "Download CSV", "License details"}
+    for command in LicensesPage.COMMANDS:
+        assert callable(getattr(LicensesPage, f"action_{command.action}"))
 
 
-@pytest.mark.parametrize("status, blocked", [("expired", "expired"), ("returned", "already returned")])
-def test_return_reasons_follow_the_row(status, blocked):
-    row = {"status": status, "return_blocked": None, "assignee": None}
-    assert blocked in LicensesPage.return_blocked(row)
+async def test_the_page_says_the_portals_reason_for_a_returned_license_and_renew_is_refused(portal, bank, tmp_path):
+    """The detail lines and the keys say what the portal's license_actions says (no guess of
+    their own): a returned license offers Assign, and Renew says to assign it first."""
+    member(portal, ANA)
+    [lic] = make(portal, bank, months=2)
+    aid = lic["activation_id"]
+    portal.return_license(ADMIN, aid, ANA)
+    reasons = portal.license_actions(ADMIN, aid)
+    before = store_bytes(portal.store.path)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot)
+        await select(pilot, page, aid)
+        assert str(page.query_one("#detail-renew").render()) == reasons["renew"]
+        assert "Assign (s): available" in str(page.query_one("#detail-move").render())
+        await pilot.press("e")
+        await until(pilot, lambda: reasons["renew"] in messages(app), "the portal's reason")
+        await settle(pilot, app)
+        assert not isinstance(app.screen, (FormDialog, ConfirmDialog))
+    assert "assign it to a member first" in reasons["renew"]
+    assert store_bytes(portal.store.path) == before
 
 
 async def test_store_text_is_shown_literally_never_as_markup(portal, tmp_path):
@@ -435,9 +526,9 @@ async def test_store_text_is_shown_literally_never_as_markup(portal, tmp_path):
         assert app.is_running
 
 
-async def test_enter_on_a_license_offers_its_actions(portal, bank, tmp_path):
+async def test_enter_on_a_license_opens_its_details_and_e_there_opens_the_renewal(portal, bank, tmp_path):
     from elp_tui.app import make_app
-    from elp_tui.screens.dialogs.actions import ActionMenu
+    from elp_tui.screens.details import DetailsScreen
     from elp_tui.screens.dialogs.form import FormDialog
     from tests.conftest import ADMIN, TODAY
 
@@ -450,10 +541,8 @@ async def test_enter_on_a_license_offers_its_actions(portal, bank, tmp_path):
         await app.workers.wait_for_complete()
         await pilot.pause()
         await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, ActionMenu)
-        await pilot.press("enter")  # Renew
-        await pilot.pause()
-        assert isinstance(app.screen, FormDialog)
+        await until(pilot, lambda: isinstance(app.screen, DetailsScreen), "details")
+        await pilot.press("e")  # Renew
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), "renewal form")
         await pilot.press("escape")
         await pilot.pause()

@@ -84,7 +84,7 @@ async def test_without_smtp_the_app_still_queues_the_days_reminders_once_and_del
     assert sorted(states(portal).values()) == ["queued", "queued"]
 
 
-async def test_a_failed_message_shows_its_error_and_t_retries_it(portal, inbox, tmp_path):
+async def test_a_failed_message_shows_its_error_and_i_retries_it(portal, inbox, tmp_path):
     portal.invite(ADMIN, ANA)
     inbox.refuse(ANA, "550 5.1.1 no such user")
     app = app_for(portal, tmp_path)
@@ -96,7 +96,7 @@ async def test_a_failed_message_shows_its_error_and_t_retries_it(portal, inbox, 
         assert "550 5.1.1 no such user" in shown(page)
         assert "Email delivery: recipient refused: 550" in messages(app)
         inbox.accept_all()
-        await pilot.press("t")
+        await pilot.press("i")
         await until(pilot, lambda: len(inbox.messages(ANA)) == 1, "delivered after the retry")
         await until(pilot, lambda: states(portal)[ANA] == "sent", "marked sent")
         assert "queued again" in messages(app)

@@ -199,14 +199,14 @@ async def test_invite_confirms_the_stored_address_and_refuses_a_member_before_co
         await on_screen(pilot, FormDialog)
         await pilot.press(*ANA.upper())  # the same member, typed in capitals
         await pilot.press("ctrl+s")
-        await back_on_page(pilot)  # no "Invite this user?" for someone already here
-        assert "already a member" in messages(app)
-        await pilot.press("a")
-        await on_screen(pilot, FormDialog)
-        await pilot.press(*NEW.upper())
+        # No "Invite this user?" for someone already here: said beside the email, the form open.
+        await until(pilot, lambda: "already a member" in pilot.app.screen.shown_error("email"), "refusal")
+        await pilot.press("ctrl+u", *NEW.upper())
         await pilot.press("ctrl+s")
         dialog = await on_screen(pilot, ConfirmDialog)
         assert NEW in confirm_text(dialog) and NEW.upper() not in confirm_text(dialog)  # what will be stored
+        await pilot.press("escape")
+        await on_screen(pilot, FormDialog)  # back to the form, as typed
         await pilot.press("escape")
         await back_on_page(pilot)
     assert file_bytes(portal) == before
@@ -228,6 +228,9 @@ async def test_invite_cancelled_at_form_or_confirmation_writes_nothing(portal, t
         await pilot.press("ctrl+s")
         await on_screen(pilot, ConfirmDialog)
         await pilot.press("escape")
+        dialog = await on_screen(pilot, FormDialog)  # back to the form, as typed
+        assert dialog.values()[0]["email"] == NEW
+        await pilot.press("escape")
         await back_on_page(pilot)
     assert file_bytes(portal) == before
 
@@ -238,14 +241,14 @@ async def test_role_and_status_change_after_confirmation(portal, tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot, UsersPage)
         await cursor_to(pilot, page.table, "email", ANA)
-        await pilot.press("e")
+        await pilot.press("A")
         dialog = await on_screen(pilot, ConfirmDialog)
         assert "regular user → admin" in confirm_text(dialog)
         await pilot.press("y")
         await back_on_page(pilot)
         assert users(portal)[ANA]["role"] == "admin"
         await cursor_to(pilot, page.table, "email", ANA)
-        await pilot.press("s")
+        await pilot.press("z")
         dialog = await on_screen(pilot, ConfirmDialog)
         assert "active → inactive" in confirm_text(dialog)
         await pilot.press("y")
@@ -427,6 +430,31 @@ async def test_remove_member_leaves_them_unassigned_with_their_seat(portal, tmp_
     assert pool(portal)["unused"] == 1
 
 
+async def test_remove_member_in_another_team_shows_the_portals_seat_outcome(portal, tmp_path):
+    """The confirmation says what the portal's quote says happens to the seat (kept, still in
+    Story), not a guess from the member's current state."""
+    member(portal, ANA)
+    grant_seats(portal, SEATS, 2)
+    portal.create_team(ADMIN, "Layout", SEATS)
+    portal.create_team(ADMIN, "Story", SEATS)
+    portal.team_add(ADMIN, "Layout", ANA)
+    portal.team_add(ADMIN, "Story", ANA)
+    quote = portal.quote_team_remove(ADMIN, "Layout", ANA)
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot, TeamsPage)
+        assert page.table.current_row["name"] == "Layout" and page.members.current_row["email"] == ANA
+        await pilot.press("x")
+        dialog = await on_screen(pilot, ConfirmDialog)
+        assert dialog.rows == quote.lines()
+        assert ("Seat", "kept (still in Story)") in dialog.rows
+        assert f"{ANA} stays in Story and keeps their seat." in confirm_text(dialog)
+        await pilot.press("y")
+        await back_on_page(pilot)
+    assert states(portal) == {ANA: "active"}
+    assert pool(portal)["unused"] == 1
+
+
 async def test_add_member_without_unused_seat_is_refused(portal, tmp_path):
     member(portal, ANA)
     member(portal, BOB)
@@ -441,9 +469,12 @@ async def test_add_member_without_unused_seat_is_refused(portal, tmp_path):
         await on_screen(pilot, FormDialog)
         await pilot.press(*BOB)
         await pilot.press("enter")
-        await until(pilot, lambda: "No unused seat" in messages(app), "the refusal")
-        assert "request more seats" in messages(app)
-        assert isinstance(app.screen, MainScreen)
+        # Said beside the email, the form still open with what was typed.
+        await until(pilot, lambda: "No unused seat" in app.screen.shown_error("email"), "the refusal")
+        assert "request more seats" in app.screen.shown_error("email")
+        assert isinstance(app.screen, FormDialog) and app.screen.values()[0]["email"] == BOB
+        await pilot.press("escape")
+        await back_on_page(pilot)
     assert file_bytes(portal) == before
 
 
@@ -488,6 +519,8 @@ async def test_team_name_with_markup_is_text_and_runs_nothing(portal, tmp_path):
         dialog = await on_screen(pilot, ConfirmDialog)
         assert name in dialog.title_text
         await pilot.click(".quote-value", offset=(2, 0))
+        await pilot.press("escape")  # back to the form, then out of it
+        await on_screen(pilot, FormDialog)
         await pilot.press("escape")
         await back_on_page(pilot)
         assert app.is_running
@@ -500,7 +533,7 @@ async def test_restrict_to_the_chosen_builds(portal, bank, tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot, VersionsPage)
         assert page.table.current_row["product"] == ANIMATE
-        await pilot.press("e")
+        await pilot.press("f")
         await on_screen(pilot, FormDialog)
         # Newest first: select 25.2 and 25.1.
         await pilot.press("space", "down", "space")
@@ -524,21 +557,24 @@ async def test_restrict_with_no_build_is_refused_and_cancel_writes_nothing(porta
     async with app.run_test(size=(120, 36)) as pilot:
         await open_page(app, pilot, VersionsPage)
         # Nothing selected: the portal's refusal.
-        await pilot.press("e")
+        await pilot.press("f")
         await on_screen(pilot, FormDialog)
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: "no build selected" in messages(app), "the refusal")
+        await until(pilot, lambda: "no build selected" in app.screen.shown_error("builds"), "the refusal")
+        await pilot.press("escape")
         await back_on_page(pilot)
-        # Escape at the form, then at the confirmation.
-        await pilot.press("e")
+        # Escape at the form, then at the confirmation (back to the form), then at the form.
+        await pilot.press("f")
         await on_screen(pilot, FormDialog)
         await pilot.press("space", "escape")
         await back_on_page(pilot)
-        await pilot.press("e")
+        await pilot.press("f")
         await on_screen(pilot, FormDialog)
         await pilot.press("space", "ctrl+s")
         await on_screen(pilot, ConfirmDialog)
         await pilot.press("n")
+        await on_screen(pilot, FormDialog)
+        await pilot.press("escape")
         await back_on_page(pilot)
     assert file_bytes(portal) == before
 
@@ -550,7 +586,7 @@ async def test_allow_all_builds(portal, bank, tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot, VersionsPage)
         assert page.builds.current_row["version"] == "25.2"
-        await pilot.press("d")
+        await pilot.press("F")
         dialog = await on_screen(pilot, ConfirmDialog)
         assert "Disabled" in confirm_text(dialog)
         await pilot.press("y")
@@ -575,10 +611,10 @@ async def test_palette_lists_the_actions_of_the_three_pages(portal, tmp_path):
         await back_on_page(pilot)
 
 
-async def test_enter_on_a_user_opens_the_action_menu_and_runs_the_chosen_action(portal, tmp_path):
-    """The portal's user action dropdown: Enter, pick "Deactivate", confirm: the store says inactive."""
+async def test_enter_on_a_user_opens_their_details_and_z_there_deactivates_them(portal, tmp_path):
+    """The member's details carry their actions: Enter, then s (Deactivate), confirm: the store says inactive."""
     from elp_tui.app import make_app
-    from elp_tui.screens.dialogs.actions import ActionMenu
+    from elp_tui.screens.details import DetailsScreen
     from tests.conftest import ADMIN, TODAY
 
     portal.invite(ADMIN, "zed@lumenfox.studio")
@@ -590,10 +626,10 @@ async def test_enter_on_a_user_opens_the_action_menu_and_runs_the_chosen_action(
         await pilot.press("slash", *"zed@", "enter")
         await pilot.pause()
         await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, ActionMenu)
-        await pilot.press("down", "enter")  # Make admin, then Deactivate
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(app.screen, DetailsScreen), "details")
+        assert "Member zed@lumenfox.studio" in app.screen.text()
+        await pilot.press("z")  # Deactivate
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "confirmation")
         await pilot.press("y")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -633,7 +669,7 @@ async def test_role_change_confirmed_on_a_user_deactivated_meanwhile_shows_the_f
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot, UsersPage)
         await cursor_to(pilot, page.table, "email", ANA)
-        await pilot.press("e")
+        await pilot.press("A")
         first = await on_screen(pilot, ConfirmDialog)
         assert ("Status", "active") in first.rows
         fresh(portal).set_status(ADMIN, ANA, "inactive")

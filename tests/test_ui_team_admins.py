@@ -86,7 +86,7 @@ async def test_a_team_admin_sees_my_licenses_and_teams_only_and_adds_a_member_to
         assert not keys & {"teams.create", "teams.request", "teams.admin"}
 
         before = store_tables(portal.store.path)
-        await pilot.press("n", "m", "t")  # an admin's keys: nothing happens, nothing written
+        await pilot.press("n", "m", "A")  # an admin's keys: nothing happens, nothing written
         await pilot.pause()
         assert isinstance(app.screen, MainScreen) and store_tables(portal.store.path) == before
 
@@ -132,20 +132,20 @@ async def test_an_admin_makes_the_highlighted_member_team_admin_from_the_teams_p
         page = await open_teams(app, pilot)
         assert page.table.current_row["name"] == "Layout" and page.members.current_row["email"] == ANA
         assert "teams.admin" in footer_keys(app)
-        await pilot.press("t")
+        await pilot.press("A")
         dialog = await on_screen(pilot, ConfirmDialog)
         assert f"Make {ANA} a Team Admin of Layout?" in confirm_text(dialog)
         assert "no → yes" in confirm_text(dialog)
         await pilot.press("n")  # cancelled: nothing written
         await back_on_page(pilot)
         assert team(portal, "Layout")["admins"] == []
-        await pilot.press("t")
+        await pilot.press("A")
         await on_screen(pilot, ConfirmDialog)
         await pilot.press("y")
         await back_on_page(pilot)
         assert team(portal, "Layout")["admins"] == [ANA]
         assert page.members.current_row["team_admin"] is True
-        await pilot.press("t")  # again: no longer
+        await pilot.press("A")  # again: no longer
         dialog = await on_screen(pilot, ConfirmDialog)
         assert "yes → no" in confirm_text(dialog)
         await pilot.press("y")

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from elp_tui.cli import credits, keys, mail, people, seats, setup, ssh, vendor
+from elp_tui.cli import credits, details, keys, mail, people, seats, setup, ssh, vendor
 from elp_tui.cli.console import Console, Refused, plain
 from elp_tui.cli.parser import build_parser
 from elp_tui.cli.session import Session
@@ -37,6 +37,7 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("banks", "request"): credits.banks_request,
     ("banks", "refresh"): credits.banks_refresh,
     ("banks", "requests"): vendor.banks_requests,
+    ("banks", "show"): details.banks_show,
     ("licenses", "list"): credits.licenses_list,
     ("licenses", "generate"): credits.licenses_generate,
     ("licenses", "renew"): credits.licenses_renew,
@@ -44,12 +45,14 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("licenses", "assign"): credits.licenses_assign,
     ("licenses", "export"): credits.licenses_export,
     ("licenses", "mine"): credits.licenses_mine,
+    ("licenses", "show"): details.licenses_show,
     ("users", "list"): people.users_list,
     ("users", "invite"): people.users_invite,
     ("users", "set-role"): people.users_set_role,
     ("users", "set-status"): people.users_set_status,
     ("users", "delete"): people.users_delete,
     ("users", "reinvite"): keys.users_reinvite,
+    ("users", "show"): details.users_show,
     ("keys", "add"): keys.keys_add,
     ("keys", "list"): keys.keys_list,
     ("keys", "revoke"): keys.keys_revoke,
@@ -64,6 +67,7 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("teams", "add"): seats.teams_add,
     ("teams", "remove"): seats.teams_remove,
     ("teams", "admin"): seats.teams_admin,
+    ("teams", "show"): details.teams_show,
     ("outbox", "send"): mail.outbox_send,
     ("outbox", "list"): mail.outbox_list,
     ("outbox", "retry"): mail.outbox_retry,
@@ -86,7 +90,9 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
 NO_USER = {"init", "demo", "check", "restore", ("outbox", "send"), "ssh"}
 # What a regular user may run: their own licenses, their sign-in. Every other command is for admins:
 # a regular user is refused it before signing in, and the refusal, naming the command, is logged.
-ANY_MEMBER = {("licenses", "mine"), ("signin", None), ("keys", "add"), ("keys", "list"), ("keys", "revoke")}
+ANY_MEMBER = {("licenses", "mine"), ("signin", None), ("keys", "add"), ("keys", "list"), ("keys", "revoke"),
+              # Details: a member's own license and themselves; the portal refuses (and logs) anyone else's.
+              ("licenses", "show"), ("users", "show")}
 # The vendor's commands: anyone else is refused before signing in (an organization member's
 # refusal, naming the command, is logged in their organization). `vendor setup` signs in itself:
 # its first run needs no one.
@@ -95,7 +101,7 @@ SIGNS_IN_ITSELF = {("vendor", "setup")}
 # Admin commands a Team Admin (seed 002) runs too, on their own teams: a regular user who is no
 # Team Admin is refused before signing in, like any admin command (and logged); a Team Admin signs
 # in, and the portal refuses (and logs) acting on a team that is not theirs.
-TEAM_SCOPED = {("teams", "list"), ("teams", "add"), ("teams", "remove"), ("seats", "show")}
+TEAM_SCOPED = {("teams", "list"), ("teams", "add"), ("teams", "remove"), ("seats", "show"), ("teams", "show")}
 # Admin commands the vendor's staff run too (the handler shows them their side).
 EITHER = {("banks", "requests"), ("outbox", "list"), ("outbox", "retry"), ("keys", "add"), ("keys", "list"),
           ("keys", "revoke")}

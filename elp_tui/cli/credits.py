@@ -269,13 +269,23 @@ def licenses_export(s: Session) -> None:
     s.console.raw(text)
 
 
+def _downloads(c: Any, downloads: list[dict[str, Any]]) -> None:
+    c.line("  Downloads:")
+    for build in downloads:
+        c.line(f"    {plain(build['version'])} (released {plain(build['released'])})")
+        for os_name, url in sorted(build.get("urls", {}).items()):
+            c.line(f"      {plain(os_name):<8} {plain(url)}")
+
+
 def licenses_mine(s: Session) -> None:
+    """My licenses, then the seats of seat pools I hold (SPEC §7), each with its download links."""
     licenses = s.portal.my_licenses(s.actor)
+    seats = s.portal.my_seats(s.actor)
     if s.args.json:
-        s.console.json(licenses)
+        s.console.json([{"kind": "license", **lic} for lic in licenses] + [{"kind": "seat", **seat} for seat in seats])
         return
     c = s.console
-    if not licenses:
+    if not licenses and not seats:
         c.line("No licenses are assigned to you. Ask your organization admin.")
         return
     for n, lic in enumerate(licenses):
@@ -293,8 +303,18 @@ def licenses_mine(s: Session) -> None:
         if not lic["downloads"]:
             c.line("  Downloads: none accessible (your admin restricted the builds, or none are published).")
             continue
-        c.line("  Downloads:")
-        for build in lic["downloads"]:
-            c.line(f"    {plain(build['version'])} (released {plain(build['released'])})")
-            for os_name, url in sorted(build.get("urls", {}).items()):
-                c.line(f"      {plain(os_name):<8} {plain(url)}")
+        _downloads(c, lic["downloads"])
+    for n, seat in enumerate(seats):
+        if n or licenses:
+            c.line()
+        c.line(f"Team seat  {plain(seat['product'])}  [{seat['state']}]")
+        c.pairs([
+            ("Teams", ", ".join(plain(t) for t in seat["teams"]) or "none (ask your admin to add you to a team)"),
+            ("Since", seat["since"]),
+        ])
+        if not seat["teams"]:
+            c.line("  Downloads: none (you are in no team of this product now).")
+        elif not seat["downloads"]:
+            c.line("  Downloads: none accessible (your admin restricted the builds, or none are published).")
+        else:
+            _downloads(c, seat["downloads"])

@@ -68,6 +68,16 @@ def _group(sub: argparse._SubParsersAction, name: str, help: str, common: argpar
     return actions
 
 
+def _version() -> str:
+    """The installed distribution's version (a wheel, pipx or uv tool install, or the editable one)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("elp-tui")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _globals(defaults=False)
     parser = Parser(
@@ -76,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, opens the terminal app.",
         parents=[_globals(defaults=True)],
     )
+    parser.add_argument("--version", action="version", version=f"elp {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("init", help="create an organization and its first admin", parents=[common])
@@ -108,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = banks.add_parser("requests", help="requests to the vendor and their state (the vendor: every open one)",
                          parents=[common])
     _json(p)
+    p = banks.add_parser("show", help="one bank whole: its licenses, ledger, requests and history", parents=[common])
+    p.add_argument("bank_id", metavar="BANK_ID")
+    _json(p)
 
     # -- licenses ------------------------------------------------------------------
     lic = _group(sub, "licenses", "licenses", common)
@@ -124,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     _json(p)
     p = lic.add_parser("renew", help="extend a license (and raise a multiseat's computers)", parents=[common])
     p.add_argument("activation_id", metavar="ACTIVATION_ID")
-    p.add_argument("--months", required=True, type=count("--months", minimum=0), metavar="N")
+    p.add_argument("--months", type=count("--months", minimum=0), metavar="N",
+                   help="months to add (default: the license's current term, as a renewal follows the previous settings)")
     p.add_argument("--computers", type=count("--computers"), metavar="N")
     _yes(p)
     _json(p)
@@ -138,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     _yes(p)
     lic.add_parser("export", help="CSV of every license on stdout", parents=[common])
     p = lic.add_parser("mine", help="my assigned licenses with download links", parents=[common])
+    _json(p)
+    p = lic.add_parser("show", help="one license whole: every field, why an action is not possible, its history",
+                       parents=[common])
+    p.add_argument("activation_id", metavar="ACTIVATION_ID")
     _json(p)
 
     # -- users ---------------------------------------------------------------------
@@ -158,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     _yes(p)
     p = users.add_parser("reinvite", help="send an invited member a new invitation and enrolment code", parents=[common])
     p.add_argument("email", metavar="EMAIL")
+    p = users.add_parser("show", help="one member whole: role, teams, seats, licenses, keys, history", parents=[common])
+    p.add_argument("email", metavar="EMAIL")
+    _json(p)
 
     # -- SSH keys ------------------------------------------------------------------
     keys = _group(sub, "keys", "SSH keys: who you are over SSH", common)
@@ -217,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("team", metavar="TEAM")
     p.add_argument("email", metavar="EMAIL")
     p.add_argument("--remove", action="store_true", help="they stop being its Team Admin")
+    p = teams.add_parser("show", help="one team whole: members and since when, seats, Team Admins, history",
+                         parents=[common])
+    p.add_argument("team", metavar="TEAM")
+    _json(p)
 
     # -- email ---------------------------------------------------------------------
     outbox = _group(sub, "outbox", "email waiting to be sent, sent, failed", common)

@@ -8,7 +8,6 @@ from elp_tui.cli.console import Column, plain
 from elp_tui.cli.credits import say_posted
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _
-from elp_tui.portal.base import normalise_email
 
 BAR_WIDTH = 40
 # active / pending / unassigned / unused, in the order the dashboard bar shows them
@@ -148,10 +147,11 @@ def teams_add(s: Session) -> None:
 
 
 def teams_remove(s: Session) -> None:
-    pool = s.portal.team_remove(s.actor, s.args.team, s.args.email)
-    email = normalise_email(s.args.email)
-    note = " They still hold their seat (unassigned) until deleted from the organization." if email in pool["unassigned_members"] else ""
-    s.console.line(f"{plain(email)} left {plain(s.args.team)}.{note}")
+    # The portal's quote says what happens to the seat; the commit re-checks it (StaleQuote if not).
+    quote = s.portal.quote_team_remove(s.actor, s.args.team, s.args.email)
+    s.portal.team_remove(s.actor, s.args.team, quote.email, expected=quote)
+    s.console.line(_("{email} left {team}.").format(email=plain(quote.email), team=plain(quote.team))
+                   + " " + plain(quote.seat_effect()))
 
 
 def teams_admin(s: Session) -> None:

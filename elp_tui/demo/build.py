@@ -3,7 +3,8 @@
 Why not the portal's own operations: the large demo has 100k licenses, and one
 transaction per operation (each rewriting the whole file) would take hours. Instead the
 history is planned with the portal's own date arithmetic (`add_months`, `months_to_cover`)
-and the same charging rules, then written once. `Portal.check()` proves the result.
+and charged with the portal's own charging rules (`charge`, `added_computers_months`: the very
+functions the quotes use), then written once. `Portal.check()` proves the result.
 
 Determinism: one `random.Random` with a fixed seed, no wall clock, no set iteration;
 every date (and every activity timestamp) is derived from `today`.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import math
 import random
 import re
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ from elp_tui.portal.base import (
 )
 from elp_tui.models import Email, MailState, Request, Role, User, UserStatus, Vendor
 from elp_tui.portal import mail
-from elp_tui.portal.credits import return_blocked_reason
+from elp_tui.portal.credits import added_computers_months, charge, return_blocked_reason
 from elp_tui.portal.dates import add_months, months_to_cover
 
 SIZES = {"small": SMALL, "large": LARGE}
@@ -204,6 +206,7 @@ class DemoBuilder:
         self.activation_ids: set[str] = set()
         self._add_cache: dict[tuple[dt.date, int], dt.date] = {}
         self._cover_cache: dict[tuple[dt.date, dt.date], int] = {}
+        self._charge_cache: dict[tuple[dt.date, int, dt.date], Any] = {}
 
     # -- small helpers -------------------------------------------------------------
     def _add(self, day: dt.date, months: int) -> dt.date:
@@ -218,6 +221,15 @@ class DemoBuilder:
         value = self._cover_cache.get(key)
         if value is None:
             value = self._cover_cache[key] = months_to_cover(start, end)
+        return value
+
+    def _charge_of(self, start: dt.date, months: int, bank_end: dt.date) -> Any:
+        """The portal's `charge` (when it ends, cut or not, months charged), remembered: many
+        licenses of the large demo share a start, a term and a bank."""
+        key = (start, months, bank_end)
+        value = self._charge_cache.get(key)
+        if value is None:
+            value = self._charge_cache[key] = charge(start, months, bank_end)
         return value
 
     def _day(self, lo: dt.date, hi: dt.date) -> dt.date:
@@ -477,7 +489,7 @@ class DemoBuilder:
             start = self._day(max(bs, today + ONE_DAY), min(be - ONE_DAY, today + days(75)))
             created = self._day(max(bank.add_day, today - days(30)), today)
             months = rng.choice((3, 6, 12))
-        term = Term(start, created, months, min(self._add(start, months), be), computers)
+        term = Term(start, created, months, self._charge_of(start, months, be).expires_on, computers)
         if renew and term.first_end < be:
             last = min(term.first_end - ONE_DAY, today)
             term.renew_on = self._day(max(created, min(term.first_end - days(25), last)), last)
@@ -490,7 +502,7 @@ class DemoBuilder:
             else:
                 more = rng.choice((3, 6))
             term.renew_months = more
-            term.end = min(self._add(term.first_end, more), be)
+            term.end = self._charge_of(term.first_end, more, be).expires_on
             term.added = rng.randint(1, 4) if grow else 0
         return term
 
@@ -504,7 +516,7 @@ class DemoBuilder:
         mix = {s: w for s, w in PROFILES[bank.kind].statuses.items() if self._feasible(bank, s)}
         if not mix:
             mix = {s: 1.0 for s in ("active", "expired", "scheduled") if self._feasible(bank, s)}
-        total = sum(mix.values())
+        total = math.fsum(mix.values())  # exactly rounded: the same demo on every Python (3.12 changed sum())
         exact = {s: count * w / total for s, w in mix.items()}
         counts = {s: int(v) for s, v in exact.items()}
         for s in sorted(exact, key=lambda s: counts[s] - exact[s])[: count - sum(counts.values())]:
@@ -517,7 +529,8 @@ class DemoBuilder:
         plan = org.plan
         banks = [b for b in self.banks if b.org is org]
         weights = [BANK_WEIGHT[b.kind] * (0.5 + self.rng.random() if b.jitter else 1.0) for b in banks]
-        exact = [plan.licenses * w / sum(weights) for w in weights]
+        total_weight = math.fsum(weights)  # not sum(): see _statuses
+        exact = [plan.licenses * w / total_weight for w in weights]
         counts = [int(x) for x in exact]
         for i in sorted(range(len(banks)), key=lambda i: counts[i] - exact[i])[: plan.licenses - sum(counts)]:
             counts[i] += 1
@@ -571,10 +584,10 @@ class DemoBuilder:
         first = holder if holder is not None else self._member(org, term.created)
         actor = self._admin(org, term.created)
         be = bank.expires_on
-        charged = min(term.months, self._cover(term.start, be))
-        credits = computers * charged
+        first_charge = self._charge_of(term.start, term.months, be)
+        credits = computers * first_charge.months_charged
         self._charge(bank, aid, credits, "generate", actor, term.created)
-        cut = " (cut by bank expiry)" if self._add(term.start, term.months) > be else ""
+        cut = " (cut by bank expiry)" if first_charge.cut_by_bank else ""
         self._log(term.created, org.id, actor, "license-generate", aid,
                   f"1 x {spec.type} {bank.product} for {first.email}, {term.start} .. {term.first_end}{cut}", credits=credits)
         self._mail(term.created, "license-generate", first.email, f"New {bank.product} license(s) assigned to you",
@@ -585,15 +598,16 @@ class DemoBuilder:
             day = term.renew_on
             renewer = self._admin(org, day)
             computers_now = computers + term.added
-            renewal = computers_now * min(term.renew_months, self._cover(term.first_end, be))
+            renewal_charge = self._charge_of(term.first_end, term.renew_months, be)
+            renewal = computers_now * renewal_charge.months_charged
             self._charge(bank, aid, renewal, "renew", renewer, day)
             detail = f"expires {term.first_end} -> {term.expires_on}"
             extra = 0
             if term.added:
-                extra = term.added * self._cover(max(day, term.start), term.first_end)
+                extra = term.added * added_computers_months(max(day, term.start), term.first_end)
                 self._charge(bank, aid, extra, "renew-computers", renewer, day)
                 detail += f", computers {computers} -> {computers_now}"
-            if self._add(term.first_end, term.renew_months) > be:
+            if renewal_charge.cut_by_bank:
                 detail += " (cut by bank expiry)"
             credits += renewal + extra
             self._log(day, org.id, renewer, "license-renew", aid, detail, credits=renewal + extra)
@@ -621,6 +635,7 @@ class DemoBuilder:
             "expires_on": term.expires_on.isoformat(),
             "credits_used": credits,
             "created_on": term.created.isoformat(),
+            "term_months": term.renew_months or term.months,
         }))
 
     def _charge(self, bank: BankState, aid: str, credits: int, reason: str, actor: str, day: dt.date) -> None:

@@ -53,6 +53,8 @@ class AlertsMixin(PortalBase):
                     "valid_banks": len(valid),
                     "nearest_expiry": nearest["expires_on"] if nearest else None,
                     "nearest_bank": nearest["id"] if nearest else None,
+                    # The credits of that bank alone: what expires first, not the product's total.
+                    "nearest_remaining": nearest["remaining"] if nearest else None,
                     "days_left": nearest["days_left"] if nearest else None,
                     "credits_at_risk": sum(b["remaining"] for b in valid if b["expiring_soon"]),
                 }

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from operator import itemgetter
-from typing import Any, Collection
+from typing import Any, Collection, NamedTuple
 
 
-from elp_tui.i18n import N_, _
+from elp_tui.i18n import NC_, N_, _
 from elp_tui.models import Bank, LedgerEntry, License, LicenseStatus, LicenseType, Product, Request, UserStatus
 from elp_tui.portal.base import (
     T_BANKS,
@@ -33,9 +33,11 @@ from elp_tui.portal.quotes import (
 from elp_tui.store.repository import View
 
 RETURN_MIN_VERSION = (25, 1)
-# How a message names a license status.
+# How the screens and messages name a license status (in French a license is feminine: "retournée",
+# where a user is "actif": hence the context).
 LICENSE_STATUS_NAMES = {
-    "active": N_("active"), "scheduled": N_("scheduled"), "expired": N_("expired"), "returned": N_("returned"),
+    "active": NC_("license", "active"), "scheduled": NC_("license", "scheduled"),
+    "expired": NC_("license", "expired"), "returned": NC_("license", "returned"),
 }
 # What `refresh_banks` compares, with the name it gives each field in a change line.
 REFRESH_FIELDS = {
@@ -59,6 +61,44 @@ CSV_COLUMNS = [
     "bank_start",
     "bank_expires_on",
 ]
+
+
+# -- what a license costs (SPEC §4): one place, used by the quotes and by the demo's builder ----
+class Charge(NamedTuple):
+    """A term of `months` from `start`, capped by the bank's expiry: when it ends, whether the
+    bank cut it, and the months charged (a partial month cut by the bank counts as one; nothing
+    is charged for months the bank cannot cover). Credits = computers x months_charged."""
+
+    expires_on: dt.date
+    cut_by_bank: bool
+    months_charged: int
+
+
+def charge(start: dt.date, months: int, bank_end: dt.date) -> Charge:
+    """The charge of a new license starting on `start`, or of a renewal extending from `start` (its expiry)."""
+    full_end = add_months(start, months)
+    return Charge(min(full_end, bank_end), full_end > bank_end, min(months, months_to_cover(start, bank_end)))
+
+
+def added_computers_months(term_from: dt.date, expires: dt.date) -> int:
+    """Months a renewal charges each added computer: the rest of the current term, from `term_from`
+    (today, or the license's start if later) to its present expiry; a partial month counts as one."""
+    return months_to_cover(term_from, expires)
+
+
+def license_term(doc: dict[str, Any]) -> int:
+    """The license's current term in months: what a renewal repeats by default ("a 1-month
+    license renews for another month", SPEC §4). The months last asked (generation or renewal);
+    for a license written before ELP kept them, the months its dates cover."""
+    term = doc.get("term_months")
+    if term:
+        return int(term)
+    return max(1, months_to_cover(dt.date.fromisoformat(doc["start"]), dt.date.fromisoformat(doc["expires_on"])))
+
+
+def first_start(bank: dict[str, Any], today: dt.date) -> dt.date:
+    """The earliest start a new license of this bank may have: today, or the bank's start if later."""
+    return max(today, dt.date.fromisoformat(bank["start"]))
 
 
 def license_status(doc: dict[str, Any], today_iso: str) -> str:
@@ -88,6 +128,65 @@ def cannot_return(activation_id: str, reason: str) -> str:
 
 def cannot_reassign(activation_id: str, reason: str) -> str:
     return _("License {id} cannot be reassigned: {reason}.").format(id=activation_id, reason=reason)
+
+
+# -- what a license allows ---------------------------------------------------------------
+# One rule per action, written once: the commits (quote_renew, quote_return, quote_assign) raise
+# these reasons, and `license_actions` / `license_row_actions` return the very same sentences so a
+# screen or the CLI can say why an action is not available instead of guessing.
+LICENSE_ACTIONS = ("renew", "return", "assign")
+
+
+def renew_refusal(row: dict[str, Any], *, extending: bool = True) -> str | None:
+    """Why the license of this row (`_license_row`) cannot be renewed, or None. `extending`: the
+    renewal adds months (a multiseat renewal may only raise its computers, and that stays possible
+    at the bank's expiry)."""
+    aid, status = row["activation_id"], row["status"]
+    if status == LicenseStatus.expired.value:
+        return _("License {id} expired on {date}: expired licenses cannot be renewed; generate a new one.").format(
+            id=aid, date=row["expires_on"])
+    if status == LicenseStatus.returned.value:
+        return _("License {id} is returned (nobody holds it): assign it to a member first, then renew it.").format(id=aid)
+    if extending and row["expires_on"] >= row["bank_expires_on"]:
+        return _(
+            "License {id} already ends at its bank's expiry ({date}): it cannot be extended. "
+            "Generate a new license from a newer bank."
+        ).format(id=aid, date=row["bank_expires_on"])
+    return None
+
+
+def return_refusal(row: dict[str, Any]) -> str | None:
+    """Why the license of this row cannot be returned, or None (whoever holds it)."""
+    aid, status = row["activation_id"], row["status"]
+    if row.get("return_blocked"):
+        return cannot_return(aid, row["return_blocked"])
+    if status == LicenseStatus.expired.value:
+        return _("License {id} has expired: there is nothing to return.").format(id=aid)
+    if status == LicenseStatus.returned.value:
+        return _("License {id} is already returned: assign it instead.").format(id=aid)
+    return None
+
+
+def assign_refusal(row: dict[str, Any]) -> str | None:
+    """Why the license of this row cannot be assigned (to anyone), or None."""
+    aid, status = row["activation_id"], row["status"]
+    if row.get("return_blocked"):
+        return cannot_reassign(aid, row["return_blocked"])
+    if status == LicenseStatus.expired.value:
+        return _("License {id} has expired: it cannot be assigned.").format(id=aid)
+    if status != LicenseStatus.returned.value:
+        return _("License {id} is assigned to {email}: return it first, then assign it.").format(
+            id=aid, email=row.get("assignee") or "")
+    return None
+
+
+def license_row_actions(row: dict[str, Any]) -> dict[str, str | None]:
+    """{"renew" | "return" | "assign": None when available, else the reason the commit would give}."""
+    return {
+        "renew": renew_refusal(row, extending=row["type"] != LicenseType.multiseat.value),
+        "return": return_refusal(row),
+        "assign": assign_refusal(row),
+    }
 
 
 def expired_bank_request(bank_id: str, expires_on: str) -> str:
@@ -157,6 +256,7 @@ class CreditsMixin(PortalBase):
             "portable": bool(bank.get("portable")),
             "expired": expired,
             "days_left": (dt.date.fromisoformat(bank["expires_on"]) - self.today()).days,
+            "first_start": first_start(bank, self.today()).isoformat(),  # what Add licenses proposes
             "return_blocked": return_blocked_reason(bank),
         }
 
@@ -174,7 +274,7 @@ class CreditsMixin(PortalBase):
         bank = self._org_bank(db, me, bank_id)
         self._vendor_or_refuse(db, bank["product"])  # type: ignore[attr-defined]
         if self.today().isoformat() >= bank["expires_on"]:
-            raise RuleViolation(expired_bank_request(bank["id"], bank["expires_on"]))
+            raise RuleViolation(expired_bank_request(bank["id"], bank["expires_on"]), field="bank")
         return bank, credits
 
     def _quote_request_credits(self, db: View, me: dict[str, Any], bank_id: str, credits: Any) -> CreditRequestQuote:
@@ -265,10 +365,11 @@ class CreditsMixin(PortalBase):
                 _(
                     "{email} belongs to another organization: they must be removed there before they can "
                     "receive licenses here."
-                ).format(email=address)
+                ).format(email=address), field="email",
             )
         if user["status"] == UserStatus.inactive.value:
-            raise RuleViolation(_("{email} is inactive: reactivate them on the Users page first.").format(email=address))
+            raise RuleViolation(_("{email} is inactive: reactivate them on the Users page first.").format(email=address),
+                                field="email")
         return address, False
 
     # -- generate ----------------------------------------------------------------
@@ -293,38 +394,36 @@ class CreditsMixin(PortalBase):
             raise RuleViolation(
                 _("Bank {bank} holds {bank_product} credits, not {product}: pick a {product} bank.").format(
                     bank=bank["id"], bank_product=bank["product"], product=product
-                )
+                ), field="bank",
             )
         if today >= bank_end:
             raise RuleViolation(
                 _("Bank {bank} expired on {date}: its credits are lost. Pick a valid bank or request credits.").format(
                     bank=bank["id"], date=bank_end
-                )
+                ), field="bank",
             )
         # The allowed starts, said in every refusal: today or later, within the bank's validity.
-        first, last = max(today, bank_start), bank_end - dt.timedelta(days=1)
+        first, last = first_start(bank, today), bank_end - dt.timedelta(days=1)
         if start_d < today:
             raise InvalidInput(
                 _("Start date {start} is in the past: pick a start from {first} to {last} (bank {bank} runs until {bank_end}).").format(
                     start=start_d, first=first, last=last, bank=bank["id"], bank_end=bank_end
-                )
+                ), field="start",
             )
         if start_d < bank_start:
             raise RuleViolation(
                 _("Start date {start} is before bank {bank} starts ({bank_start}): pick a start from {first} to {last}.").format(
                     start=start_d, bank=bank["id"], bank_start=bank_start, first=first, last=last
-                )
+                ), field="start",
             )
         if start_d >= bank_end:
             raise RuleViolation(
                 _("Start date {start} is not before bank {bank} expires ({bank_end}): pick a start from {first} to {last}.").format(
                     start=start_d, bank=bank["id"], bank_end=bank_end, first=first, last=last
-                )
+                ), field="start",
             )
         address, invites = self._recipient(db, me, email)
-        full_end = add_months(start_d, months)
-        expires = min(full_end, bank_end)
-        charged_months = min(months, months_to_cover(start_d, bank_end))
+        expires, cut_by_bank, charged_months = charge(start_d, months, bank_end)
         licenses, computers = (quantity, 1) if kind is LicenseType.node_lock else (1, quantity)
         credits = licenses * computers * charged_months
         remaining = self._remaining(db, bank)
@@ -337,12 +436,12 @@ class CreditsMixin(PortalBase):
                 ).format(
                     bank=bank["id"], remaining=remaining, credits=credits, computers=licenses * computers,
                     months=charged_months, short=credits - remaining,
-                )
+                ), field="quantity",
             )
         return GenerateQuote(
             bank=bank["id"], product=bank["product"], type=kind, months=months, quantity=quantity, start=start_d,
             email=address, licenses=licenses, computers=computers, expires_on=expires,
-            cut_by_bank=full_end > bank_end, bank_expires_on=bank_end, months_charged=charged_months,
+            cut_by_bank=cut_by_bank, bank_expires_on=bank_end, months_charged=charged_months,
             credits=credits, remaining_before=remaining, remaining_after=remaining - credits, invites_recipient=invites,
         )
 
@@ -372,7 +471,7 @@ class CreditsMixin(PortalBase):
                     activation_id=self._activation_id(db, taken), organization=me["organization"], product=fresh.product,
                     bank=fresh.bank, type=fresh.type, computers=fresh.computers, assignee=fresh.email,
                     start=fresh.start, expires_on=fresh.expires_on,
-                    credits_used=fresh.computers * fresh.months_charged, created_on=self.today(),
+                    credits_used=fresh.computers * fresh.months_charged, created_on=self.today(), term_months=fresh.months,
                 )
                 created.append(lic.to_doc())
             db.insert_many(T_LICENSES, created)
@@ -406,8 +505,15 @@ class CreditsMixin(PortalBase):
 
     def _quote_renew(self, db: View, me: dict[str, Any], activation_id: str, months: Any, computers: Any) -> RenewQuote:
         lic = self._org_license(db, me, activation_id)
-        months = positive_int(months, _("Months"), minimum=0)
         kind = LicenseType(lic["type"])
+        term = license_term(lic)
+        if months in (None, ""):
+            # No months given: the license's current term; a multiseat at its bank's expiry can
+            # only gain computers, so there it is 0.
+            bank_doc = db.get(T_BANKS, id=lic["bank"])
+            at_bank_end = bank_doc is not None and lic["expires_on"] >= bank_doc["expires_on"]
+            months = 0 if (kind is LicenseType.multiseat and at_bank_end) else term
+        months = positive_int(months, _("Months"), minimum=0)
         new_computers = lic["computers"] if computers in (None, "") else positive_int(computers, _("Computers"))
         if new_computers != lic["computers"] and kind is not LicenseType.multiseat:
             raise RuleViolation(
@@ -426,27 +532,15 @@ class CreditsMixin(PortalBase):
         today = self.today()
         expires = dt.date.fromisoformat(lic["expires_on"])
         start = dt.date.fromisoformat(lic["start"])
-        if today >= expires:
-            raise RuleViolation(
-                _("License {id} expired on {date}: expired licenses cannot be renewed; generate a new one.").format(
-                    id=lic["activation_id"], date=expires
-                )
-            )
         bank = db.get(T_BANKS, id=lic["bank"])
         assert bank is not None
         bank_end = dt.date.fromisoformat(bank["expires_on"])
-        if months and expires >= bank_end:
-            raise RuleViolation(
-                _(
-                    "License {id} already ends at its bank's expiry ({date}): it cannot be extended. "
-                    "Generate a new license from a newer bank."
-                ).format(id=lic["activation_id"], date=bank_end)
-            )
-        full_end = add_months(expires, months)
-        new_expires = min(full_end, bank_end)
-        charged_months = min(months, months_to_cover(expires, bank_end))
+        refusal = renew_refusal(self._license_row(lic, bank, blocked=None), extending=bool(months))
+        if refusal:
+            raise RuleViolation(refusal)
+        new_expires, cut_by_bank, charged_months = charge(expires, months, bank_end)
         added = new_computers - lic["computers"]
-        term_left = months_to_cover(max(today, start), expires)
+        term_left = added_computers_months(max(today, start), expires)
         credits_renewal = new_computers * charged_months
         credits_added = added * term_left
         credits = credits_renewal + credits_added
@@ -461,12 +555,14 @@ class CreditsMixin(PortalBase):
         return RenewQuote(
             activation_id=lic["activation_id"], bank=bank["id"], product=lic["product"], type=kind, months=months,
             computers_before=lic["computers"], computers_after=new_computers, expires_before=expires,
-            expires_after=new_expires, cut_by_bank=full_end > bank_end, bank_expires_on=bank_end,
+            expires_after=new_expires, cut_by_bank=cut_by_bank, bank_expires_on=bank_end,
             months_charged=charged_months, credits_renewal=credits_renewal, credits_added_computers=credits_added,
             term_months_left=term_left, credits=credits, remaining_before=remaining, remaining_after=remaining - credits,
+            term_months=term,
         )
 
-    def quote_renew(self, actor: str, activation_id: str, *, months: Any, computers: Any = None) -> RenewQuote:
+    def quote_renew(self, actor: str, activation_id: str, *, months: Any = None, computers: Any = None) -> RenewQuote:
+        """What renewing would do. `months` None: the license's current term (`license_term`)."""
         db = self.store.read()
         me = self._actor(db, actor)
         return self._quote_renew(db, me, activation_id, months, computers)
@@ -495,6 +591,7 @@ class CreditsMixin(PortalBase):
                     "expires_on": fresh.expires_after.isoformat(),
                     "computers": fresh.computers_after,
                     "credits_used": lic["credits_used"] + fresh.credits,
+                    "term_months": fresh.months or license_term(lic),  # the next renewal repeats these months
                 },
                 activation_id=fresh.activation_id,
             )
@@ -516,14 +613,9 @@ class CreditsMixin(PortalBase):
         lic = self._org_license(db, me, activation_id)
         bank = self._org_bank(db, me, lic["bank"])
         address = normalise_email(email)
-        blocked = return_blocked_reason(bank)
-        if blocked:
-            raise RuleViolation(cannot_return(lic["activation_id"], blocked))
-        status = license_status(lic, self.today().isoformat())
-        if status == LicenseStatus.expired.value:
-            raise RuleViolation(_("License {id} has expired: there is nothing to return.").format(id=lic["activation_id"]))
-        if status == LicenseStatus.returned.value:
-            raise RuleViolation(_("License {id} is already returned: assign it instead.").format(id=lic["activation_id"]))
+        refusal = return_refusal(self._license_row(lic, bank))
+        if refusal:
+            raise RuleViolation(refusal)
         if lic["assignee"] != address:
             raise RuleViolation(
                 _("License {id} is not assigned to {email}: check the email (it is assigned to someone else).").format(
@@ -553,18 +645,9 @@ class CreditsMixin(PortalBase):
         """What assigning a returned license to `email` does; every refusal raised here."""
         lic = self._org_license(db, me, activation_id)
         bank = self._org_bank(db, me, lic["bank"])
-        blocked = return_blocked_reason(bank)
-        if blocked:
-            raise RuleViolation(cannot_reassign(lic["activation_id"], blocked))
-        status = license_status(lic, self.today().isoformat())
-        if status == LicenseStatus.expired.value:
-            raise RuleViolation(_("License {id} has expired: it cannot be assigned.").format(id=lic["activation_id"]))
-        if status != LicenseStatus.returned.value:
-            raise RuleViolation(
-                _("License {id} is assigned to {email}: return it first, then assign it.").format(
-                    id=lic["activation_id"], email=lic["assignee"]
-                )
-            )
+        refusal = assign_refusal(self._license_row(lic, bank))
+        if refusal:
+            raise RuleViolation(refusal)
         address, invites = self._recipient(db, me, email)
         return AssignQuote(
             activation_id=lic["activation_id"], product=lic["product"], type=lic["type"], computers=lic["computers"],
@@ -615,10 +698,29 @@ class CreditsMixin(PortalBase):
             "expires_on": lic["expires_on"],
             "status": license_status(lic, today_iso),
             "credits_used": lic["credits_used"],
+            "term_months": lic.get("term_months"),  # None for a license of an older store: see license_term
             "bank_start": bank["start"],
             "bank_expires_on": bank["expires_on"],
             "return_blocked": return_blocked_reason(bank) if blocked is ... else blocked,
         }
+
+    def license_actions(self, actor: str, activation_id: str) -> dict[str, str | None]:
+        """Which actions the license allows now: {"renew" | "return" | "assign": None when
+        available, else the one sentence the commit would refuse with}. Read fresh from the store."""
+        db = self.store.read()
+        me = self._actor(db, actor)
+        lic = self._org_license(db, me, activation_id)
+        return license_row_actions(self._license_row(lic, self._org_bank(db, me, lic["bank"])))
+
+    @staticmethod
+    def license_term(row: dict[str, Any]) -> int:
+        """What a renewal of this license (a `list_licenses` row) repeats by default: its current term in months."""
+        return license_term(row)
+
+    @staticmethod
+    def license_row_actions(row: dict[str, Any]) -> dict[str, str | None]:
+        """The same answer for a row `list_licenses` returned (no store read: a table's highlight)."""
+        return license_row_actions(row)
 
     def list_licenses(self, actor: str) -> list[dict[str, Any]]:
         db = self.store.read()

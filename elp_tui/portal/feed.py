@@ -461,6 +461,11 @@ class Reconcile:
         if old is None:
             def insert() -> None:
                 try:
+                    today = self.portal.today()
+                    if fb.expires_on <= today:  # as the vendor's own grant: credits that could never be spent
+                        raise Skip(_("it expires on {end}, which is not after today ({today}): its credits could never be spent, "
+                                     "so it is not added. Ask the vendor to correct its expiry.").format(
+                                         end=fb.expires_on, today=today))
                     self._product(fb.product, "credits")
                 except Skip as exc:
                     self.refused.append(_("bank {bank}: {reason}").format(bank=bank_id, reason=exc))

@@ -24,7 +24,8 @@ from typing import Any, Iterable
 import regex
 from email_validator import EmailNotValidError, validate_email
 
-from elp_tui.i18n import _
+from elp_tui.i18n import N_, _, language
+from elp_tui.i18n import number as grouped
 from elp_tui.portal.errors import InvalidInput, RuleViolation
 
 # Far above any real order, far below what the store's JSON integers can hold (64 bits).
@@ -118,7 +119,7 @@ def check_text(text: Any, what: str, *, limit: int = MAX_TEXT) -> str:
         )
     if len(value) > limit:
         raise InvalidInput(
-            _("{what} is {n:,} characters long; the limit is {limit:,}: shorten it.").format(what=what, n=len(value), limit=limit)
+            _("{what} is {n} characters long; the limit is {limit}: shorten it.").format(what=what, n=grouped(len(value)), limit=grouped(limit))
         )
     return value
 
@@ -153,8 +154,8 @@ def normalise_email(text: str | None) -> str:
         )
     if len(address) > MAX_EMAIL:
         raise InvalidInput(
-            _("An email address has at most {limit} characters; this one has {n:,}: check what was typed or pasted.").format(
-                limit=MAX_EMAIL, n=len(address)
+            _("An email address has at most {limit} characters; this one has {n}: check what was typed or pasted.").format(
+                limit=MAX_EMAIL, n=grouped(len(address))
             )
         )
     try:
@@ -162,10 +163,43 @@ def normalise_email(text: str | None) -> str:
     except EmailNotValidError as exc:
         raise InvalidInput(
             _("{text} is not a valid email address: {reason} Type it as name@domain (e.g. ana@studio.com).").format(
-                text=shown(address), reason=exc
+                text=shown(address), reason=_email_reason(str(exc))
             )
         ) from None
     return info.normalized.lower()
+
+
+# email-validator explains in English only: its common reasons are said in ELP's words (so a
+# French refusal is French throughout); a rarer one falls back on where the fault is.
+_EMAIL_REASONS = (
+    ("An email address must have an @-sign", N_("it has no @ sign.")),
+    ("There must be something before the @-sign", N_("nothing comes before the @ sign.")),
+    ("There must be something after the @-sign", N_("nothing comes after the @ sign.")),
+    ("The part after the @-sign is not valid. It should have a period", N_("the domain after the @ sign has no dot (e.g. studio.com).")),
+    ("The part after the @-sign is not valid. It is not within a valid top-level domain", N_("the domain after the @ sign does not end in a valid top-level domain.")),
+    ("The part after the @-sign is a special-use or reserved name", N_("the domain after the @ sign is reserved and receives no email.")),
+    ("An email address cannot have two periods in a row", N_("it has two dots in a row.")),
+    ("An email address cannot have a period and a hyphen next to each other", N_("it has a dot and a hyphen next to each other.")),
+    ("An email address cannot end with a period", N_("it ends with a dot.")),
+    ("An email address cannot start with a period", N_("it starts with a dot.")),
+    ("The email address contains invalid characters before the @-sign", N_("the part before the @ sign has a character email does not allow.")),
+    ("The part after the @-sign contains invalid characters", N_("the domain after the @ sign has a character domains do not allow.")),
+    ("The email address is too long", N_("it is too long.")),
+    ("There can't be anything after the email address", N_("something follows the address.")),
+)
+
+
+def _email_reason(message: str) -> str:
+    for prefix, reason in _EMAIL_REASONS:
+        if message.startswith(prefix):
+            return _(reason)
+    if language() == "en":
+        return message
+    if "after the @-sign" in message:
+        return _("the domain after the @ sign is not valid.")
+    if "before the @-sign" in message:
+        return _("the part before the @ sign is not valid.")
+    return _("it is not written as an email address.")
 
 
 def _digits(text: str) -> str:
@@ -191,25 +225,25 @@ def positive_int(value: Any, what: str, *, minimum: int = 1, maximum: int = MAX_
         match = _NUMBER.fullmatch(_digits(text))
         if match is None:  # not is_whole_number(text)
             raise InvalidInput(
-                _("{what} must be a whole number from {minimum} to {maximum:,} (got {value}).").format(
-                    what=what, minimum=minimum, maximum=maximum, value=shown(text)
+                _("{what} must be a whole number from {minimum} to {maximum} (got {value}).").format(
+                    what=what, minimum=grouped(minimum), maximum=grouped(maximum), value=shown(text)
                 )
             )
         sign, digits = match.groups()
         digits = digits.lstrip("0") or "0"
         # More digits than any bound has: out of range either way, no need to convert them all.
         number = int(sign + digits) if len(digits) <= 18 else (-1 if sign == "-" else 1) * 10**18
-        written = sign + digits if len(digits) <= 24 else f"{sign}{digits[:24]}… ({len(digits):,} digits)"
+        written = sign + digits if len(digits) <= 24 else _("{start}… ({n} digits)").format(start=sign + digits[:24], n=grouped(len(digits)))
     if number < minimum:
         raise InvalidInput(
-            _("{what} must be at least {minimum} and at most {maximum:,} (got {number}).").format(
-                what=what, minimum=minimum, maximum=maximum, number=written
+            _("{what} must be at least {minimum} and at most {maximum} (got {number}).").format(
+                what=what, minimum=grouped(minimum), maximum=grouped(maximum), number=written
             )
         )
     if number > maximum:
         raise InvalidInput(
-            _("{what} must be at most {maximum:,} and at least {minimum} (got {number}).").format(
-                what=what, minimum=minimum, maximum=maximum, number=written
+            _("{what} must be at most {maximum} and at least {minimum} (got {number}).").format(
+                what=what, minimum=grouped(minimum), maximum=grouped(maximum), number=written
             )
         )
     return number

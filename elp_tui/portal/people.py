@@ -103,12 +103,13 @@ class PeopleMixin(PortalBase):
         existing = self._user(db, address)
         if existing is not None:
             if existing.get("organization") == me["organization"]:
-                raise RuleViolation(_("{email} is already a member of your organization.").format(email=address))
+                raise RuleViolation(_("{email} is already a member of your organization.").format(email=address),
+                                    field="email")
             raise RuleViolation(
                 _(
                     "{email} belongs to another organization: a user belongs to one organization at a time. "
                     "They must be removed there first (and hold no licenses there)."
-                ).format(email=address)
+                ).format(email=address), field="email",
             )
         return address, role_v
 
@@ -353,7 +354,8 @@ class PeopleMixin(PortalBase):
         wanted = [product_version(b, _("A build version")) for b in builds if b and b.strip()]
         catalog = self._org_product(db, me["organization"], product)
         if not wanted:
-            raise InvalidInput(_("Enabling the restriction with no build selected is refused: select at least one build."))
+            raise InvalidInput(_("Enabling the restriction with no build selected is refused: select at least one build."),
+                               field="builds")
         known = {b["version"] for b in catalog.get("builds", [])}
         unknown = [b for b in wanted if b not in known]
         if unknown:
@@ -399,21 +401,34 @@ class PeopleMixin(PortalBase):
         and logged by the authority guard, like any admin operation."""
 
     # -- my licenses -------------------------------------------------------------
+    @staticmethod
+    def _accessible_downloads(db: View, org: str) -> Any:
+        """product -> the download links of its builds this organization allows, newest first (SPEC §5)."""
+        catalog = {p["name"]: p for p in rows(db, T_PRODUCTS)}
+        restrictions = {r["product"]: r for r in rows(db, T_RESTRICTIONS) if r["organization"] == org and r["enabled"]}
+        cache: dict[str, list[dict[str, Any]]] = {}
+
+        def downloads(product: str) -> list[dict[str, Any]]:
+            if product not in cache:
+                rule = restrictions.get(product)
+                builds = [b for b in catalog.get(product, {}).get("builds", []) if rule is None or b["version"] in rule["builds"]]
+                builds.sort(key=lambda b: b["released"], reverse=True)
+                cache[product] = [{"version": b["version"], "released": b["released"], "urls": b["downloads"]} for b in builds]
+            return [dict(d) for d in cache[product]]
+
+        return downloads
+
     @any_member
     def my_licenses(self, actor: str) -> list[dict[str, Any]]:
         """The signed-in user's own licenses, with download links for accessible builds only."""
         db = self.store.read()
         me = self._actor(db, actor, admin=False)
         org = me["organization"]
-        catalog = {p["name"]: p for p in rows(db, T_PRODUCTS)}
-        restrictions = {r["product"]: r for r in rows(db, T_RESTRICTIONS) if r["organization"] == org and r["enabled"]}
+        downloads = self._accessible_downloads(db, org)
         today_iso = self.today().isoformat()
         out = []
         for lic in db.find(T_LICENSES, assignee=me["email"], organization=org):
-            rule = restrictions.get(lic["product"])
-            builds = catalog.get(lic["product"], {}).get("builds", [])
-            accessible = [b for b in builds if rule is None or b["version"] in rule["builds"]]
-            accessible.sort(key=lambda b: b["released"], reverse=True)
+            status = license_status(lic, today_iso)
             out.append(
                 {
                     "activation_id": lic["activation_id"],
@@ -422,13 +437,41 @@ class PeopleMixin(PortalBase):
                     "computers": lic["computers"],
                     "start": lic["start"],
                     "expires_on": lic["expires_on"],
-                    "status": license_status(lic, today_iso),
+                    "status": status,
                     # An expired license offers no downloads (nothing it could activate): `expired` says why.
-                    "downloads": [] if license_status(lic, today_iso) == "expired" else [
-                        {"version": b["version"], "released": b["released"], "urls": b["downloads"]} for b in accessible],
+                    "downloads": [] if status == "expired" else downloads(lic["product"]),
                 }
             )
         out.sort(key=lambda r: (r["status"] == "expired", r["expires_on"]))
+        return out
+
+    @any_member
+    def my_seats(self, actor: str) -> list[dict[str, Any]]:
+        """The seats of seat pools the signed-in user holds (SPEC §7): the product, the teams they
+        are in, since when they hold the seat, its state, and the download links of the builds
+        their organization allows. A seat held in no team (unassigned) offers no downloads."""
+        db = self.store.read()
+        me = self._actor(db, actor, admin=False)
+        org = me["organization"]
+        downloads = self._accessible_downloads(db, org)
+        pools = {p["id"]: p for p in rows(db, T_POOLS) if p["organization"] == org}
+        out = []
+        for holder in rows(db, T_HOLDERS):
+            pool = pools.get(holder["pool"])
+            if pool is None or holder["email"] != me["email"]:
+                continue
+            teams = sorted((t["name"] for t in rows(db, T_TEAMS) if t["pool"] == pool["id"] and me["email"] in t["members"]),
+                           key=str.lower)
+            state = "active" if teams else "unassigned"
+            out.append({
+                "pool": pool["id"],
+                "product": pool["product"],
+                "teams": teams,
+                "since": holder["since"],
+                "state": state,
+                "downloads": downloads(pool["product"]) if teams else [],
+            })
+        out.sort(key=lambda r: r["product"].lower())
         return out
 
     # -- activity ----------------------------------------------------------------

@@ -85,6 +85,15 @@ class RenewQuote(BaseModel):
     credits: int
     remaining_before: int
     remaining_after: int
+    term_months: int = 0  # the license's current term, what a renewal repeats by default
+
+    def months_text(self) -> str:
+        """The months asked, and whether they repeat the license's current term."""
+        if self.months == 0:
+            return _("0 (computers only)")
+        if self.months == self.term_months:
+            return _("{months} (the license's current term)").format(months=self.months)
+        return _("{months} (its current term is {term})").format(months=self.months, term=self.term_months)
 
     def lines(self) -> list[tuple[str, str]]:
         """(label, value) pairs in the order a confirmation lists them, in the current language."""
@@ -95,6 +104,7 @@ class RenewQuote(BaseModel):
             (_("License"), self.activation_id),
             (_("Product"), self.product),
             (_("Type"), _(TYPE_NAMES[self.type.value])),
+            (_("Months"), self.months_text()),
             (_("Computers"), f"{self.computers_before} → {self.computers_after}"),
             (_("Expires on"), expiry),
             (_("Renewal credits"), credits_detail(self.credits_renewal, self.computers_after, self.months_charged)),
@@ -248,7 +258,19 @@ class TeamRemoveQuote(Quote):
     becomes_unassigned: bool
 
     def lines(self) -> list[tuple[str, str]]:
-        return [(_("Team"), self.team), (_("Member"), self.email), (_("Seat pool"), self.product)]
+        if self.becomes_unassigned:
+            seat = _("kept, unassigned (in no team of the pool)")
+        else:
+            seat = _("kept (still in {teams})").format(teams=", ".join(self.other_teams))
+        return [(_("Team"), self.team), (_("Member"), self.email), (_("Seat pool"), self.product), (_("Seat"), seat)]
+
+    def seat_effect(self) -> str:
+        """What happens to the member's seat, said once for the confirmation and the CLI (SPEC §7:
+        a seat returns to the pool only when its holder is deleted from the organization)."""
+        if self.becomes_unassigned:
+            return _("{email} becomes unassigned: they keep their seat until they join another team "
+                     "or are deleted from the organization.").format(email=self.email)
+        return _("{email} stays in {teams} and keeps their seat.").format(email=self.email, teams=", ".join(self.other_teams))
 
 
 class RestrictQuote(Quote):

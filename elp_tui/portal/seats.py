@@ -24,7 +24,7 @@ from elp_tui.portal.base import (
 )
 from elp_tui.portal import mail
 from elp_tui.portal.authority import any_member, team_scoped
-from elp_tui.portal.errors import AdminRequired, InvalidInput, NotFound, RuleViolation
+from elp_tui.portal.errors import AdminRequired, InvalidInput, NotFound, PortalError, RuleViolation
 from elp_tui.portal.quotes import Quote, SeatRequestQuote, TeamAddQuote, TeamRemoveQuote, keep_promise
 from elp_tui.store.repository import View
 from elp_tui.portal.inputs import check_new_name, name_key, name_taken
@@ -283,23 +283,43 @@ class SeatsMixin(PortalBase):
                 out.append({**team, "pool": pool["id"], "product": pool["product"]})
         return out
 
-    def create_team(self, actor: str, name: str, pool_product: str) -> dict[str, Any]:
-        name = clean_name(name, _("The team name"))
+    def _check_new_team(self, db: View, me: dict[str, Any], name: str, pool_product: str) -> tuple[str, dict[str, Any]]:
+        """The new team's name as it will be stored and its pool, or the refusal: every rule of a
+        new team, once (the quote before the confirmation and the commit ask the same)."""
+        try:
+            name = clean_name(name, _("The team name"))
+        except PortalError as exc:
+            exc.field = "name"
+            raise
         if not name:
-            raise InvalidInput(_("A team name is needed."))
+            raise InvalidInput(_("A team name is needed."), field="name")
         if TEAM_ID.fullmatch(name_key(name)):
             raise InvalidInput(
-                _("{name!r} looks like a team ID (such as T-0001), which would make lookups ambiguous: pick another name.").format(name=name)
+                _("{name!r} looks like a team ID (such as T-0001), which would make lookups ambiguous: pick another name.").format(name=name),
+                field="name",
             )
+        pool = self._pool_by_product(db, me["organization"], pool_product)
+        try:
+            existing = self._team(db, me["organization"], name)
+        except NotFound:
+            pass
+        else:  # one name with another team's, case, width and spaces aside (`animation` beside `Animation`)
+            taken = name_taken(_("The team"), name, existing["name"])
+            taken.field = "name"
+            raise taken
+        return name, pool
+
+    def quote_create_team(self, actor: str, name: str, pool_product: str) -> dict[str, Any]:
+        """The team a create would make (its name as stored, its pool's product), or the refusal;
+        writes nothing (asked before the confirmation)."""
+        db = self.store.read()
+        name, pool = self._check_new_team(db, self._actor(db, actor), name, pool_product)
+        return {"name": name, "product": pool["product"]}
+
+    def create_team(self, actor: str, name: str, pool_product: str) -> dict[str, Any]:
         with self.store.transaction() as db:
             me = self._actor(db, actor)
-            pool = self._pool_by_product(db, me["organization"], pool_product)
-            try:
-                existing = self._team(db, me["organization"], name)
-            except NotFound:
-                pass
-            else:
-                raise name_taken(_("The team"), name, existing["name"])
+            name, pool = self._check_new_team(db, me, name, pool_product)
             team = Team(id=self._next_id(db, T_TEAMS, "T-"), organization=me["organization"], pool=pool["id"], name=name)
             db.insert(T_TEAMS, team.to_doc())
             self._log(db, me["organization"], me["email"], "team-create", name, f"team of the {pool['product']} pool")

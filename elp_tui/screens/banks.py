@@ -6,7 +6,6 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
@@ -14,8 +13,10 @@ from textual.widgets import Static
 from elp_tui.i18n import N_, _, ngettext
 from elp_tui.portal import FeedError, PortalError
 from elp_tui.portal.feed import feed_note
-from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.base import Page
+from elp_tui.widgets.commands import Command
 from elp_tui.screens.dashboard import in_days, open_licenses_of
+from elp_tui.screens.details import DetailAction, bank_sections, show_details
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.screens.requests import RequestsPanel
 from elp_tui.widgets.filter import FilterBar
@@ -38,16 +39,15 @@ class BanksPage(Page):
     TITLE = N_("Manage Banks")
     ADMIN_ONLY = True
 
-    BINDINGS = [
-        Binding("q", "request_credits", N_("Request credits"), id="banks.request",
-                tooltip=N_("Ask the vendor for more credits in the selected bank")),
-        Binding("l", "open_licenses", N_("Licenses"), id="banks.licenses",
-                tooltip=N_("Manage the licenses of this bank's product (enter works too)")),
-    ]
-    ACTIONS = [
-        PageAction(N_("Refresh banks"), N_("Reload the latest grants and say what changed"), "action_refresh_page"),
-        PageAction(N_("Request credits"), N_("Ask the vendor for more credits in the selected bank"), "action_request_credits"),
-        PageAction(N_("Manage licenses of the selected bank's product"), N_("Open Manage Licenses narrowed to that product"), "action_open_licenses"),
+    COMMANDS = [
+        Command("banks.request", "more", "request_credits", N_("Request credits"),
+                N_("Ask the vendor for more credits in the selected bank")),
+        Command("banks.licenses", "product", "open_licenses", N_("Licenses"),
+                N_("Manage the licenses of this bank's product"),
+                title=N_("Manage licenses of the selected bank's product")),
+        Command("banks.details", "details", "details", N_("Details"),
+                N_("The selected bank's licenses, ledger, requests and history (enter too)"),
+                title=N_("Bank details"), show=False),
     ]
 
     DEFAULT_CSS = """
@@ -155,11 +155,13 @@ class BanksPage(Page):
                                    for r in waiting))))
         if bank["return_blocked"]:
             lines.append(content(_("Returns: {reason}.").format(reason=bank["return_blocked"])))
-        lines.append(content(_("enter or l: manage this product's licenses · q: request credits · r: refresh banks")))
+        lines.append(content(_("enter: details · {product}: manage this product's licenses · {more}: request credits · "
+                               "r: refresh banks").format(product=self.key_of("open_licenses"), more=self.key_of("request_credits"))))
         detail.update(Content("\n").join(lines))
 
     # -- refresh -----------------------------------------------------------------------
-    def action_refresh_page(self) -> None:
+    def refresh_page(self) -> None:
+        """`r` here also asks the vendor's feed for the latest grants, and says what changed."""
         self.loaded = True
         self._refresh_worker(self.rows)
 
@@ -193,8 +195,30 @@ class BanksPage(Page):
     # -- actions -----------------------------------------------------------------------
     @on(RecordTable.Selected, "#banks-table")
     def _bank_chosen(self, event: RecordTable.Selected) -> None:
+        """Enter on a bank: its details (licenses, ledger, requests, history) and its actions."""
         event.stop()
-        open_licenses_of(self, event.row["product"])
+        if event.row is not None:
+            self._details_flow(event.row["id"])
+
+    def action_details(self) -> None:
+        bank = self._selected_bank()
+        if bank is not None:
+            self._details_flow(bank["id"])
+
+    @work(exclusive=True, group="banks-details")
+    async def _details_flow(self, bank_id: str) -> None:
+        details = await self.call_portal(self.portal.bank_details, self.me, bank_id)
+        if details is None:
+            return
+        why = details["actions"]
+        actions = [
+            DetailAction("request_credits", self.key_of("request_credits"), N_("Request credits"),
+                         why["request_credits"]),
+            DetailAction("open_licenses", self.key_of("open_licenses"), N_("Manage this product's licenses"),
+                         why["open_licenses"], N_("Licenses")),
+        ]
+        show_details(self, _("Bank {bank}").format(bank=details["bank"]["id"]), bank_sections(details), actions,
+                     {"request_credits": self.action_request_credits, "open_licenses": self.action_open_licenses})
 
     def _selected_bank(self) -> dict[str, Any] | None:
         bank = self.table.current_row
@@ -214,6 +238,32 @@ class BanksPage(Page):
 
     @work(exclusive=True, group="banks-request")
     async def _request_credits(self, bank: dict[str, Any]) -> None:
+        contact: dict[str, str] = {}
+
+        def quote_with_contact(values: dict[str, Any]) -> Any:
+            # An expired bank, a bad number, no vendor set up: said in the form, before confirming.
+            quoted = self.portal.quote_request_credits(self.me, bank["id"], values["credits"])
+            contact["email"] = (self.portal.vendor_contact(self.me, quoted["product"]) or {}).get("email", "")
+            return quoted
+
+        async def submit(values: dict[str, Any]) -> Any:
+            return await self.quote_confirm_commit(
+                lambda: quote_with_contact(values),
+                lambda q: ConfirmDialog(
+                    _("Request {n} credits from the vendor?").format(n=q["credits"]),
+                    [
+                        (N_("Bank"), q["bank"]),
+                        (N_("Product"), q["product"]),
+                        (N_("Credits requested"), str(q["credits"])),
+                        (N_("Requested so far"), str(q["requested"])),
+                        (N_("Granted so far"), str(q["granted"])),
+                        (N_("Email to (queued)"), contact["email"]),
+                    ],
+                    confirm_label=N_("Record request"),
+                ),
+                lambda q: (q, self.portal.request_credits(self.me, q["bank"], q["credits"], q)),
+            )
+
         form = FormDialog(
             _("Request credits"),
             [
@@ -221,32 +271,13 @@ class BanksPage(Page):
                 Field("credits", N_("Credits wanted"), kind="int", placeholder=_("e.g. 100")),
             ],
             note=_("The vendor's enterprise team receives the request by email and grants the credits; refresh the banks to see them."),
+            submit=submit, refusal_field="credits",
         )
-        values = await self.app.push_screen_wait(form)
-        if not values:
+        result = await self.app.push_screen_wait(form)
+        if not result:
             return
-        quote = await self.call_portal(self.portal.quote_request_credits, self.me, bank["id"], values["credits"])
-        if quote is None:  # an expired bank, a bad number, no vendor set up: said before asking to confirm
-            return
-        vendor_email = (self.portal.vendor_contact(self.me, quote["product"]) or {}).get("email", "")
-        done = await self.confirm_and_commit(
-            lambda q: ConfirmDialog(
-                _("Request {n} credits from the vendor?").format(n=q["credits"]),
-                [
-                    (N_("Bank"), q["bank"]),
-                    (N_("Product"), q["product"]),
-                    (N_("Credits requested"), str(q["credits"])),
-                    (N_("Requested so far"), str(q["requested"])),
-                    (N_("Granted so far"), str(q["granted"])),
-                    (N_("Email to (queued)"), vendor_email),
-                ],
-                confirm_label=N_("Record request"),
-            ),
-            lambda q: self.portal.request_credits(self.me, q["bank"], q["credits"], q),
-            quote,
-        )
-        if done is None:
-            return
+        quote, done = result
+        vendor_email = contact["email"]
         credits = quote["credits"]
         self.elp.notify(
             _("Request for {n} credits of {product} recorded; its email to the vendor ({email}) is queued.").format(

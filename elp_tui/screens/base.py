@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from textual import work
 from textual.worker import get_current_worker
+from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Input, Static
 
 from elp_tui.i18n import _
 from elp_tui.portal import PortalError, StaleQuote
+from elp_tui.screens.dialogs.form import KEEP_FORM
 from elp_tui.widgets.bindings import TranslatedBindings
+from elp_tui.widgets.commands import Command, bindings_of
 from elp_tui.widgets.safe import content, plain
 
 if TYPE_CHECKING:
@@ -21,13 +24,14 @@ if TYPE_CHECKING:
     from elp_tui.screens.dialogs.confirm import ConfirmDialog
 
 
-@dataclass(frozen=True)
-class PageAction:
-    """An action of a page, offered in the command palette (title/help are message ids)."""
+class OpenPage(Message):
+    """A page asks the main screen to show another page, narrowed to `narrow` (e.g. a product)
+    when that page can narrow (the Dashboard's and Manage Banks' "the licenses of this product")."""
 
-    title: str
-    help: str
-    method: str
+    def __init__(self, page_id: str, narrow: str | None = None) -> None:
+        super().__init__()
+        self.page_id = page_id
+        self.narrow = narrow
 
 
 class Page(TranslatedBindings, Vertical):
@@ -37,7 +41,64 @@ class Page(TranslatedBindings, Vertical):
     TITLE: ClassVar[str] = ""
     ADMIN_ONLY: ClassVar[bool] = True
     VENDOR_ONLY: ClassVar[bool] = False  # the vendor's desk: only vendor staff see it, and nothing else
-    ACTIONS: ClassVar[list[PageAction]] = []
+    # The page's actions, declared once: its key bindings (footer, Help) and its palette entries
+    # are made from them (see widgets/commands.py). BINDINGS holds only what is no command.
+    COMMANDS: ClassVar[list[Command]] = []
+
+    _command_methods: ClassVar[dict[str, Callable[..., Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        commands = cls.__dict__.get("COMMANDS")
+        if commands is not None:
+            cls.BINDINGS = [*bindings_of(commands), *cls.__dict__.get("BINDINGS", [])]
+            # Each command's method, found once when the page is defined: a command naming no
+            # method of its page fails at import, not when a user presses its key.
+            methods: dict[str, Callable[..., Any]] = {}
+            for command in commands:
+                method = getattr(cls, f"action_{command.action}", None)
+                if not callable(method):
+                    raise TypeError(f"{cls.__name__}: command {command.id} has no method action_{command.action}")
+                methods[command.id] = method
+            cls._command_methods = methods
+        super().__init_subclass__(**kwargs)
+
+    async def run_command(self, command: Command) -> None:
+        """Run a command as its key would, from the palette or a row's menu. Not filtered by
+        `check_action`: a Team Admin who reaches an admin's command is refused by the portal, and
+        the refusal is logged like every other."""
+        result = self._command_methods[command.id](self)
+        if asyncio.iscoroutine(result):
+            await result
+
+    @classmethod
+    def command(cls, action: str) -> Command | None:
+        """The command that runs `action_<action>` (None: no command of this page)."""
+        action = action.removeprefix("action_")
+        return next((c for c in cls.COMMANDS if c.action == action), None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """An organization admin's command is not offered to a Team Admin: not in the footer, and
+        its key does nothing (reached anyway, from an action string, the portal refuses it)."""
+        command = self.command(action)
+        if command is not None and command.admin_only and not self.elp.is_admin:
+            return False
+        return True
+
+    def key_of(self, action: str) -> str:
+        """The key that runs `action_<action>` here now (the user's remap, else the command's own)."""
+        command = self.command(action)
+        if command is None:
+            return ""
+        key = self.app._keymap.get(command.id, command.key).split(",")[0]
+        return self.app.get_key_display(Binding(key, action))
+
+    def narrow(self, text: str) -> None:
+        """Show only the rows about `text` (another page sent the user here with it)."""
+
+    def refresh_page(self) -> None:
+        """`r`: read the store again (Manage Banks also asks the vendor's feed)."""
+        self.reload()
+        self.elp.notify(_("Reloaded."), timeout=2)
 
     DEFAULT_CSS = """
     Page { height: 1fr; padding: 0 1; }
@@ -160,6 +221,26 @@ class Page(TranslatedBindings, Vertical):
                     return None
                 self.notify(plain(str(exc)), severity="warning", timeout=8, markup=False)
                 quote = exc.fresh
+
+    async def quote_confirm_commit(
+        self, quote: Callable[[], Any], dialog: Callable[[Any], "ConfirmDialog"], commit: Callable[[Any], Any],
+    ) -> Any:
+        """A form's submit (FormDialog(submit=...)): the portal's quote, its confirmation, the commit.
+        A refusal (of the quote or the commit) is raised for the form to show beside its field;
+        cancelling the confirmation returns KEEP_FORM, the form still open with what was typed;
+        a quote that no longer holds comes back fresh and is confirmed again (nothing was written)."""
+        quoted = await asyncio.to_thread(quote)
+        while True:
+            if not await self.app.push_screen_wait(dialog(quoted)):
+                return KEEP_FORM
+            try:
+                return await asyncio.to_thread(commit, quoted)
+            except StaleQuote as exc:
+                if exc.fresh is None:  # no longer possible: said in the form; the page shows what changed
+                    self.reload()
+                    raise
+                self.notify(plain(str(exc)), severity="warning", timeout=8, markup=False)
+                quoted = exc.fresh
 
     def has_filter(self) -> bool:
         return any(w.has_class("filter") for w in self.query(Input).results())

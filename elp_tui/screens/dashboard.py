@@ -17,7 +17,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from elp_tui.i18n import N_, _, ngettext
-from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.base import OpenPage, Page
+from elp_tui.widgets.commands import Command
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.consumption import ConsumptionBar
 from elp_tui.widgets.safe import content, plain
@@ -28,15 +29,8 @@ if TYPE_CHECKING:
 
 
 def open_licenses_of(page: "Widget", product: str) -> None:
-    """Switch to Manage Licenses, narrowed to one product (if that page can narrow)."""
-    main = page.screen
-    show_page = getattr(main, "show_page", None)
-    if show_page is None or not show_page("licenses"):
-        return
-    target = main.page("licenses")  # type: ignore[attr-defined]
-    narrow = getattr(target, "show_product", None)
-    if callable(narrow):
-        narrow(product)
+    """Ask for Manage Licenses, narrowed to one product (the main screen shows it)."""
+    page.post_message(OpenPage("licenses", narrow=product))
 
 
 def in_days(days: int) -> str:
@@ -50,19 +44,8 @@ def _or_dash(value: Any) -> str:
 class TeamDistributionDialog(TranslatedBindings, ModalScreen[None]):
     """The FAQ's "Details": members per team and seat state, for every seat pool."""
 
-    DEFAULT_CSS = """
-    TeamDistributionDialog { align: center middle; }
-    TeamDistributionDialog > VerticalScroll {
-        width: 84; max-width: 95%; height: auto; max-height: 90%;
-        border: thick $accent; background: $surface; padding: 1 2;
-    }
-    TeamDistributionDialog .dialog-title { text-style: bold; color: $accent; margin-bottom: 1; }
-    TeamDistributionDialog .pool-title { text-style: bold; margin-top: 1; }
-    TeamDistributionDialog .team-header { color: $text-muted; text-style: bold; }
-    TeamDistributionDialog .muted { color: $text-muted; }
-    TeamDistributionDialog .dialog-note { color: $text-muted; margin-top: 1; }
-    """
-    BINDINGS = [Binding("escape,t,q", "close", N_("Close"), id="dialog.close")]
+    DEFAULT_CLASSES = "dialog"  # its frame and parts: elp.tcss
+    BINDINGS = [Binding("escape,w,q", "close", N_("Close"), id="dialog.close")]
 
     def __init__(self, pools: list[dict[str, Any]]):
         super().__init__()
@@ -146,15 +129,12 @@ class DashboardPage(Page):
     TITLE = N_("Dashboard")
     ADMIN_ONLY = True
 
-    BINDINGS = [
-        Binding("l", "open_licenses", N_("Licenses"), id="dashboard.licenses",
-                tooltip=N_("Manage the licenses of the selected product (enter works too)")),
-        Binding("t", "team_details", N_("Team details"), id="dashboard.teams",
-                tooltip=N_("Members per team and seat state, for every seat pool")),
-    ]
-    ACTIONS = [
-        PageAction(N_("Manage licenses of the selected product"), N_("Open Manage Licenses narrowed to that product"), "action_open_licenses"),
-        PageAction(N_("Team details"), N_("Members per team and seat state, for every seat pool"), "action_team_details"),
+    COMMANDS = [
+        Command("dashboard.licenses", "product", "open_licenses", N_("Licenses"),
+                N_("Manage the licenses of the selected product (enter works too)"),
+                title=N_("Manage licenses of the selected product")),
+        Command("dashboard.teams", "who", "team_details", N_("Team details"),
+                N_("Members per team and seat state, for every seat pool")),
     ]
 
     DEFAULT_CSS = """
@@ -171,7 +151,8 @@ class DashboardPage(Page):
     COLUMNS = [
         Column("product", N_("Product"), 21, min_width=14, priority=1),
         Column("remaining", N_("Remaining credits"), 17, "right", min_width=9, priority=1),
-        Column("nearest_expiry", N_("Bank expiration"), 15, format=_or_dash, min_width=10, priority=1),
+        # The bank that expires first: its own credits and date (the total does not all expire then).
+        Column("expiring_first", N_("Expiring first"), 18, format=_or_dash, priority=1),
         Column("days_left", N_("Days left"), 9, "right", _or_dash, priority=1),
         Column("valid_banks", N_("Banks"), 5, "right", priority=3),
     ]
@@ -193,10 +174,10 @@ class DashboardPage(Page):
         with DashboardBody(id="dashboard-body"):
             yield Static(content(_("Monthly term credits per product")), classes="section -first")
             yield self.table
-            yield Static(content(_("enter or l: manage the licenses of the selected product")), classes="page-note", id="dashboard-products-note")
+            yield Static(content(_("enter or p: manage the licenses of the selected product")), classes="page-note", id="dashboard-products-note")
             yield Static(content(_("Seat pools")), classes="section")
             yield Vertical(id="dashboard-pools")
-            yield Static(content(_("t: members per team")), classes="page-note", id="dashboard-pools-note")
+            yield Static(content(_("w: members per team")), classes="page-note", id="dashboard-pools-note")
             yield Static(content(_("Alerts: the next 30 days")), classes="section")
             yield Static("", id="dashboard-alerts")
             yield self.expiring
@@ -210,18 +191,25 @@ class DashboardPage(Page):
 
     def show_data(self, data: dict[str, Any]) -> None:
         self.data = data
-        products = data["products"]
+        products = [{**p, "expiring_first": self.expiring_first(p)} for p in data["products"]]
         self.table.set_rows(products, keep="product")
         self.table.display = bool(products)
         note = self.query_one("#dashboard-products-note", Static)
         if products:
-            note.update(content(_("enter or l: manage the licenses of the selected product")))
+            note.update(content(_("enter or p: manage the licenses of the selected product")))
         else:
             note.update(content(_("No credit bank yet: credits the vendor grants appear here and on Manage Banks.")))
         self._show_pools(data["pools"])
         self.query_one("#dashboard-alerts", Static).update(self._alerts(data))
         self.expiring.set_rows(data["alerts"]["licenses"], keep="activation_id")
         self.expiring.display = bool(data["alerts"]["licenses"])
+
+    @staticmethod
+    def expiring_first(product: dict[str, Any]) -> str | None:
+        """"40 on 2026-12-12": the credits of the product's bank that expires first, and when."""
+        if product.get("nearest_expiry") is None:
+            return None
+        return _("{credits} on {date}").format(credits=product["nearest_remaining"], date=product["nearest_expiry"])
 
     def _show_pools(self, pools: list[dict[str, Any]]) -> None:
         holder = self.query_one("#dashboard-pools", Vertical)
@@ -234,7 +222,7 @@ class DashboardPage(Page):
         for bar, pool in zip(bars, pools):
             bar.update(pool, title=_("{product} · {purchased} seats purchased").format(product=pool["product"], purchased=pool["purchased"]))
         note = self.query_one("#dashboard-pools-note", Static)
-        note.update(content(_("t: members per team") if pools else _("No seat pool: products sold as seats appear here.")))
+        note.update(content(_("w: members per team") if pools else _("No seat pool: products sold as seats appear here.")))
 
     def _alerts(self, data: dict[str, Any]) -> Content:
         alerts = data["alerts"]

@@ -17,27 +17,28 @@ from typing import Any, Callable, Iterable, Iterator
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
+from elp_tui.portal.credits import LICENSE_STATUS_NAMES
 from elp_tui.i18n import N_, _, ngettext
+from elp_tui.screens.base import Page
+from elp_tui.screens.details import DetailAction, license_sections, show_details
+from elp_tui.widgets.commands import Command
 from elp_tui.screens.dialogs.actions import ActionMenu
-from elp_tui.screens.base import Page, PageAction
-from elp_tui.screens.dialogs.confirm import ConfirmDialog
+from elp_tui.screens.dialogs.confirm import ConfirmDialog, spends_many
 from elp_tui.screens.dialogs.form import FormDialog
 from elp_tui.screens.dialogs.licenses_forms import (
-    ASSIGN_NOTE, GENERATE_NOTE, LARGE_CLIPBOARD, RENEW_NOTE, RETURN_NOTE, ExportDoneDialog, assign_fields,
-    generate_fields, human_size, renew_fields, return_fields,
+    ASSIGN_NOTE, GENERATE_NOTE, LARGE_CLIPBOARD, RENEW_NOTE, RETURN_NOTE, ExportDoneDialog, GenerateForm,
+    assign_fields, generate_fields, human_size, renew_fields, return_fields,
 )
 from elp_tui.widgets.filter import FilterBar
 from elp_tui.widgets.safe import content, plain
 from elp_tui.widgets.table import Column, RecordTable
 
 # Values the portal stores, offered to the catalog so they can be shown translated.
-STATUS_LABELS = {"active": N_("active"), "scheduled": N_("scheduled"), "expired": N_("expired"), "returned": N_("returned")}
+STATUS_LABELS = LICENSE_STATUS_NAMES
 TYPE_LABELS = {"node-lock": N_("node-lock"), "multiseat": N_("multiseat"), "floating": N_("floating")}
-RETURNABLE = ("active", "scheduled")
 SHOWN_IDS = 8
 
 
@@ -119,27 +120,22 @@ class LicensesPage(Page):
     LicensesPage #detail-license { text-style: bold; }
     LicensesPage #licenses-detail .available { color: $success; }
     LicensesPage #licenses-detail .blocked { color: $text-muted; }
+    /* Why an action is not available is the portal's whole sentence: two lines rather than cut. */
+    LicensesPage #licenses-detail Static.blocked { height: auto; max-height: 2; text-wrap: wrap; }
     """
 
-    BINDINGS = [
-        Binding("a", "add_licenses", N_("Add licenses"), id="licenses.add",
-                tooltip=N_("Generate new licenses from a credit bank")),
-        Binding("n,e", "renew", N_("Renew"), id="licenses.renew",
-                tooltip=N_("Extend the selected license (and raise a multiseat's computers)")),
-        Binding("t", "return_license", N_("Return"), id="licenses.return",
-                tooltip=N_("Take the selected license back from its user (portable banks 25.1+)")),
-        Binding("s", "assign", N_("Assign"), id="licenses.assign",
-                tooltip=N_("Give the selected returned license to a member")),
-        Binding("d", "download_csv", N_("CSV"), id="licenses.download",
-                tooltip=N_("Download every license (active and expired) as CSV")),
-    ]
-
-    ACTIONS = [
-        PageAction(N_("Add licenses"), N_("Generate new licenses from a credit bank"), "action_add_licenses"),
-        PageAction(N_("Renew"), N_("Extend the selected license"), "action_renew"),
-        PageAction(N_("Return"), N_("Return the selected license (portable banks, version 25.1 or later)"), "action_return_license"),
-        PageAction(N_("Assign"), N_("Assign the selected returned license to a member"), "action_assign"),
-        PageAction(N_("Download CSV"), N_("Write every license to a CSV file and offer to copy it"), "action_download_csv"),
+    COMMANDS = [
+        Command("licenses.add", "add", "add_licenses", N_("Add licenses"), N_("Generate new licenses from a credit bank")),
+        Command("licenses.renew", "extend", "renew", N_("Renew"),
+                N_("Extend the selected license (and raise a multiseat's computers)")),
+        Command("licenses.return", "take-back", "return_license", N_("Return"),
+                N_("Take the selected license back from its user (portable banks 25.1+)")),
+        Command("licenses.assign", "assign", "assign", N_("Assign"), N_("Give the selected returned license to a member")),
+        Command("licenses.download", "download", "download_csv", N_("CSV"),
+                N_("Download every license (active and expired) as CSV"), title=N_("Download CSV")),
+        Command("licenses.details", "details", "details", N_("Details"),
+                N_("Every field of the selected license, why an action is not possible, its history (enter too)"),
+                title=N_("License details"), show=False),
     ]
 
     COLUMNS = [
@@ -213,8 +209,12 @@ class LicensesPage(Page):
             text = "{total} · {shown}".format(total=text, shown=FilterBar.counts_text(self.table.filter_text, shown, total))
         self.query_one("#licenses-count", Static).update(content(text))
 
+    def narrow(self, text: str) -> None:
+        """Narrow the table to one product (the Dashboard and Manage Banks send the user here with it)."""
+        self.show_product(text)
+
     def show_product(self, product: str) -> None:
-        """Narrow the table to one product (the Dashboard jumps here with it)."""
+        """Narrow the table to one product."""
         bar = self.query_one(FilterBar)
         with bar.prevent(Input.Changed):  # filtered once, here, not again by the bar's own event
             bar.value = product
@@ -222,50 +222,18 @@ class LicensesPage(Page):
         self._update_counts()
 
     # -- what the selected row allows (said, never a dead key) ---------------------------
-    @staticmethod
-    def renew_blocked(row: dict[str, Any]) -> str | None:
-        if row["status"] == "expired":
-            return _("Renew not possible: the license has expired; add a new license instead.")
-        if row["expires_on"] == row["bank_expires_on"] and row["type"] != "multiseat":
-            return _("Renew not possible: the license already ends when its bank expires ({date}).").format(
-                date=row["bank_expires_on"])
-        return None
+    def actions_of(self, row: dict[str, Any]) -> dict[str, str | None]:
+        """The portal's answer for this row: each action's refusal, the commit's own sentence, or None."""
+        return self.portal.license_row_actions(row)
 
     @staticmethod
-    def return_blocked(row: dict[str, Any]) -> str | None:
-        if row.get("return_blocked"):
-            return _("Return not possible: {reason}").format(reason=row["return_blocked"])
-        if row["status"] == "expired":
-            return _("Return not possible: the license has expired.")
-        if row["status"] == "returned":
-            return _("Return not possible: the license is already returned; assign it instead.")
-        if row["status"] not in RETURNABLE:
-            return _("Return not possible: the license is {status}.").format(status=_(STATUS_LABELS.get(row["status"], row["status"])))
-        return None
-
-    @staticmethod
-    def assign_blocked(row: dict[str, Any]) -> str | None:
-        if row.get("return_blocked"):
-            return _("Assign not possible: {reason}").format(reason=row["return_blocked"])
-        if row["status"] == "expired":
-            return _("Assign not possible: the license has expired.")
-        if row["status"] != "returned":
-            return _("Assign not possible: the license is assigned to {email}; return it first.").format(
-                email=row.get("assignee") or "")
-        return None
-
-    def move_line(self, row: dict[str, Any]) -> tuple[str, bool]:
+    def move_line(actions: dict[str, str | None]) -> tuple[str, bool]:
         """Return and Assign in one line: which of the two the row allows, or why neither."""
-        returning, assigning = self.return_blocked(row), self.assign_blocked(row)
-        if row.get("return_blocked"):
-            return _("Return/Assign not possible: {reason}").format(reason=row["return_blocked"]), False
-        if row["status"] == "expired":
-            return _("Return/Assign not possible: the license has expired."), False
-        if not returning:
+        if actions["return"] is None:
             return _("Return (t): available · Assign (s): after a return"), True
-        if not assigning:
+        if actions["assign"] is None:
             return _("Assign (s): available · Return: already returned"), True
-        return returning, False
+        return actions["return"] or "", False
 
     def _update_detail(self, row: dict[str, Any] | None) -> None:
         lines: dict[str, tuple[str, bool | None]] = {
@@ -279,9 +247,11 @@ class LicensesPage(Page):
                 _("{aid} · {product} · {holder}").format(aid=row["activation_id"], product=row["product"], holder=holder),
                 None,
             )
-            renewing = self.renew_blocked(row)
-            lines["detail-renew"] = (renewing, False) if renewing else (_("Renew (n): available"), True)
-            lines["detail-move"] = self.move_line(row)
+            actions = self.actions_of(row)
+            renewing = actions["renew"]
+            lines["detail-renew"] = (renewing, False) if renewing else (
+                _("Renew ({key}): available").format(key=self.key_of("renew")), True)
+            lines["detail-move"] = self.move_line(actions)
         for wid, (text, available) in lines.items():
             widget = self.query_one(f"#{wid}", Static)
             widget.update(content(text))
@@ -298,34 +268,42 @@ class LicensesPage(Page):
     def _say(self, message: str, severity: str = "information", timeout: float = 6) -> None:
         self.notify(plain(message), severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
 
-    # -- confirm, then commit (a stale quote shows the fresh one) -------------------------
-    async def _confirm_and_commit(
-        self, title: str, quote: Any, commit: Callable[[str, Any], Any], confirm_label: str,
-        warning: Callable[[Any], str],
-    ) -> Any:
-        return await self.confirm_and_commit(
-            lambda q: ConfirmDialog(title, q.lines(), warning=warning(q), confirm_label=confirm_label),
-            lambda q: commit(self.me, q),
-            quote,
+    # -- quote, confirm, then commit, from within the form ----------------------------------
+    def _credits_dialog(self, title: str, confirm_label: str, warning: Callable[[Any], str]) -> Callable[[Any], ConfirmDialog]:
+        """The confirmation of a quote that spends credits: many credits (or an invitation) open it on Cancel."""
+        return lambda q: ConfirmDialog(
+            title, q.lines(), warning=warning(q), confirm_label=confirm_label,
+            careful=spends_many(q.credits) or bool(getattr(q, "invites_recipient", False)),
         )
 
-    # -- add licenses --------------------------------------------------------------------
+    # -- details (enter or space on a license) ----------------------------------------------
     def on_record_table_selected(self, event: RecordTable.Selected) -> None:
-        """Enter on a license: its actions (each one says why when it is not possible)."""
+        """Enter on a license: its details, with its actions and why one is not possible."""
         event.stop()
-        self._menu_flow(event.row)
+        if event.row is not None:
+            self._details_flow(event.row["activation_id"])
 
-    @work(exclusive=True, group="licenses-menu")
-    async def _menu_flow(self, row: dict[str, Any]) -> None:
-        choices = [
-            ("renew", _("Renew"), "n", None),
-            ("return_license", _("Return"), "t", None),
-            ("assign", _("Assign"), "s", None),
+    def action_details(self) -> None:
+        row = self._selected()
+        if row is not None:
+            self._details_flow(row["activation_id"])
+
+    @work(exclusive=True, group="licenses-details")
+    async def _details_flow(self, activation_id: str) -> None:
+        details = await self.call_portal(self.portal.license_details, self.me, activation_id)
+        if details is None:
+            return
+        why = details["actions"]
+        actions = [
+            DetailAction("renew", self.key_of("renew"), N_("Renew"), why["renew"]),
+            DetailAction("return", self.key_of("return_license"), N_("Return"), why["return"]),
+            DetailAction("assign", self.key_of("assign"), N_("Assign"), why["assign"]),
         ]
-        chosen = await self.app.push_screen_wait(ActionMenu(row["activation_id"], choices))
-        if chosen:
-            getattr(self, f"action_{chosen}")()
+        show_details(self, _("License {aid}").format(aid=details["license"]["activation_id"]),
+                     license_sections(details), actions,
+                     {"renew": self.action_renew, "return": self.action_return_license, "assign": self.action_assign})
 
+    # -- add licenses --------------------------------------------------------------------
     def action_add_licenses(self) -> None:
         self._add_flow()
 
@@ -340,22 +318,21 @@ class LicensesPage(Page):
             return
         today = self.portal.today().isoformat()
         values: dict[str, Any] = {"bank": self._preferred_bank(valid)}
-        while True:
-            answer = await self.app.push_screen_wait(
-                FormDialog(_("Add licenses"), generate_fields(valid, values, today), submit_label=N_("Review"),
-                           note=_(GENERATE_NOTE))
+
+        async def submit(answer: dict[str, Any]) -> Any:
+            # A refusal shows beside its field, the form open; cancelling the confirmation returns to it.
+            return await self.quote_confirm_commit(
+                lambda: self.portal.quote_generate(
+                    self.me, bank=answer["bank"], type=answer["type"], months=answer["months"],
+                    quantity=answer["quantity"], start=answer["start"], email=answer["email"],
+                ),
+                self._credits_dialog(_("Confirm new licenses"), N_("Add licenses"), self._generate_warning),
+                lambda q: self.portal.generate(self.me, q),
             )
-            if answer is None:
-                return
-            values = answer
-            quote = await self.call_portal(
-                self.portal.quote_generate, self.me, bank=answer["bank"], type=answer["type"], months=answer["months"],
-                quantity=answer["quantity"], start=answer["start"], email=answer["email"],
-            )
-            if quote is not None:
-                break  # a refusal was shown: the form comes back with what was typed
-        created = await self._confirm_and_commit(
-            _("Confirm new licenses"), quote, self.portal.generate, N_("Add licenses"), self._generate_warning,
+
+        created = await self.app.push_screen_wait(
+            GenerateForm(_("Add licenses"), generate_fields(valid, values, today), submit_label=N_("Review"),
+                         note=_(GENERATE_NOTE), submit=submit)
         )
         if created is None:
             return
@@ -395,7 +372,7 @@ class LicensesPage(Page):
         row = self._selected()
         if row is None:
             return
-        blocked = self.renew_blocked(row)
+        blocked = self.actions_of(row)["renew"]
         if blocked:
             self._say(blocked, severity="warning")
             return
@@ -403,23 +380,19 @@ class LicensesPage(Page):
 
     @work(exclusive=True, group="licenses-flow")
     async def _renew_flow(self, row: dict[str, Any]) -> None:
-        values: dict[str, Any] = {}
-        while True:
-            answer = await self.app.push_screen_wait(
-                FormDialog(_("Renew license {aid}").format(aid=row["activation_id"]), renew_fields(row, values),
-                           submit_label=N_("Review"), note=_(RENEW_NOTE))
+        async def submit(answer: dict[str, Any]) -> Any:
+            return await self.quote_confirm_commit(
+                lambda: self.portal.quote_renew(
+                    self.me, row["activation_id"], months=answer["months"], computers=answer.get("computers"),
+                ),
+                self._credits_dialog(_("Confirm renewal"), N_("Renew"), self._renew_warning),
+                lambda q: self.portal.renew(self.me, q),
             )
-            if answer is None:
-                return
-            values = answer
-            quote = await self.call_portal(
-                self.portal.quote_renew, self.me, row["activation_id"], months=answer["months"],
-                computers=answer.get("computers"),
-            )
-            if quote is not None:
-                break
-        renewed = await self._confirm_and_commit(
-            _("Confirm renewal"), quote, self.portal.renew, N_("Renew"), self._renew_warning,
+
+        renewed = await self.app.push_screen_wait(
+            FormDialog(_("Renew license {aid}").format(aid=row["activation_id"]),
+                       renew_fields(row, term=self.portal.license_term(row)),
+                       submit_label=N_("Review"), note=_(RENEW_NOTE), submit=submit, refusal_field="months")
         )
         if renewed is None:
             return
@@ -441,7 +414,7 @@ class LicensesPage(Page):
         row = self._selected()
         if row is None:
             return
-        blocked = self.return_blocked(row)
+        blocked = self.actions_of(row)["return"]
         if blocked:
             self._say(blocked, severity="warning", timeout=8)
             return
@@ -449,34 +422,40 @@ class LicensesPage(Page):
 
     @work(exclusive=True, group="licenses-flow")
     async def _return_flow(self, row: dict[str, Any]) -> None:
-        answer = await self.app.push_screen_wait(
-            FormDialog(_("Return license"), return_fields(row), submit_label=N_("Review"), note=_(RETURN_NOTE))
-        )
-        if answer is None:
-            return
         aid = row["activation_id"]
-        # The portal's checks (fresh data) before the confirmation: never confirm what it will refuse.
-        if await self.call_portal(self.portal.quote_return, self.me, aid, answer["email"]) is None:
-            return
-        ok = await self.app.push_screen_wait(ConfirmDialog(
-            _("Return license {aid}?").format(aid=aid),
-            [
-                (N_("Activation ID"), aid),
-                (N_("Product"), row["product"]),
-                (N_("User"), answer["email"]),
-                (N_("Expires on"), _("{date} (unchanged)").format(date=row["expires_on"])),
-                (N_("Credits back"), _("none")),
-            ],
-            warning=_("{email} can no longer use this license. It stays returned until you assign it.").format(
-                email=answer["email"]),
-            confirm_label=N_("Return"), danger=True,
-        ))
-        if not ok:
-            self._say(_("Cancelled: nothing was changed."), timeout=3)
-            return
-        done = await self.call_portal(self.portal.return_license, self.me, aid, answer["email"])
+
+        def dialog(email: str) -> ConfirmDialog:
+            return ConfirmDialog(
+                _("Return license {aid}?").format(aid=aid),
+                [
+                    (N_("Activation ID"), aid),
+                    (N_("Product"), row["product"]),
+                    (N_("User"), email),
+                    (N_("Expires on"), _("{date} (unchanged)").format(date=row["expires_on"])),
+                    (N_("Credits back"), _("none")),
+                ],
+                warning=_("{email} can no longer use this license. It stays returned until you assign it.").format(
+                    email=email),
+                confirm_label=N_("Return"), danger=True,
+            )
+
+        async def submit(answer: dict[str, Any]) -> Any:
+            def checked() -> str:
+                # The portal's checks (fresh data) before the confirmation: never confirm what it will refuse.
+                self.portal.quote_return(self.me, aid, answer["email"])
+                return answer["email"]
+
+            return await self.quote_confirm_commit(
+                checked,
+                dialog,
+                lambda email: self.portal.return_license(self.me, aid, email),
+            )
+
+        done = await self.app.push_screen_wait(
+            FormDialog(_("Return license"), return_fields(row), submit_label=N_("Review"), note=_(RETURN_NOTE),
+                       submit=submit, refusal_field="email")
+        )
         if done is None:
-            self.reload()
             return
         self._say(_("License {aid} returned: press s to assign it to another member.").format(aid=aid), timeout=8)
         self.reload()
@@ -486,7 +465,7 @@ class LicensesPage(Page):
         row = self._selected()
         if row is None:
             return
-        blocked = self.assign_blocked(row)
+        blocked = self.actions_of(row)["assign"]
         if blocked:
             self._say(blocked, severity="warning", timeout=8)
             return
@@ -494,18 +473,7 @@ class LicensesPage(Page):
 
     @work(exclusive=True, group="licenses-flow")
     async def _assign_flow(self, row: dict[str, Any]) -> None:
-        answer = await self.app.push_screen_wait(
-            FormDialog(_("Assign license"), assign_fields(row), submit_label=N_("Review"), note=_(ASSIGN_NOTE))
-        )
-        if answer is None:
-            return
         aid = row["activation_id"]
-        # The portal's quote: refusals (another organization's member, an inactive user) come before
-        # the confirmation, and it says whether the recipient will be invited.
-        quote = await self.call_portal(self.portal.quote_assign, self.me, aid, answer["email"])
-        if quote is None:
-            self.reload()
-            return
 
         def dialog(quote: dict[str, Any]) -> ConfirmDialog:
             email = quote["email"]
@@ -522,13 +490,23 @@ class LicensesPage(Page):
                     (N_("Expires on"), quote["expires_on"]),
                     (N_("Assign to"), email),
                 ],
-                warning=warning, confirm_label=N_("Assign"),
+                warning=warning, confirm_label=N_("Assign"), careful=bool(quote["invites"]),
             )
 
-        done = await self.confirm_and_commit(
-            dialog, lambda q: self.portal.assign_license(self.me, aid, q["email"], q), quote)
+        async def submit(answer: dict[str, Any]) -> Any:
+            # The portal's quote: refusals (another organization's member, an inactive user) come before
+            # the confirmation, and it says whether the recipient will be invited.
+            return await self.quote_confirm_commit(
+                lambda: self.portal.quote_assign(self.me, aid, answer["email"]),
+                dialog,
+                lambda q: self.portal.assign_license(self.me, aid, q["email"], q),
+            )
+
+        done = await self.app.push_screen_wait(
+            FormDialog(_("Assign license"), assign_fields(row), submit_label=N_("Review"), note=_(ASSIGN_NOTE),
+                       submit=submit, refusal_field="email")
+        )
         if done is None:
-            self.reload()
             return
         self._say(_("License {aid} assigned to {email}; an email to them is queued.").format(aid=aid, email=done["assignee"]),
                   timeout=8)

@@ -9,12 +9,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
+from rich.cells import cell_len
+from textual.events import Resize
 from textual.widgets import ContentSwitcher, Footer, OptionList, Static
+from textual.widgets._footer import FooterKey
 from textual.widgets.option_list import Option
 
 from elp_tui.i18n import N_, _
 from elp_tui.portal import PortalError
-from elp_tui.screens.base import Page
+from elp_tui.screens.base import OpenPage, Page
+from elp_tui.widgets.commands import Command
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.safe import content
 from elp_tui.widgets.table import RecordTable
@@ -23,12 +27,85 @@ if TYPE_CHECKING:
     from elp_tui.app import ELPApp
 
 
-class Sidebar(OptionList):
+class Sidebar(TranslatedBindings, OptionList):
     """Manage Workspace / Manage Organization, as in the portal."""
+
+    # j/k move like in every list of ELP (the arrows work too).
+    BINDINGS = [
+        Binding("j", "cursor_down", N_("Down"), show=False),
+        Binding("k", "cursor_up", N_("Up"), show=False),
+    ]
 
     DEFAULT_CSS = """
     Sidebar { width: 28; height: 1fr; border: none; border-right: tall $panel; background: $surface; padding: 0; }
     """
+
+
+class ElpFooter(Footer):
+    """The keys of the page, never cut: Quit and Help always show, at the right; the page's own
+    actions come first, then the table's and the screen's, and those that do not fit the width
+    are left out whole (Help and the palette list every one)."""
+
+    PINNED = ("app.quit", "app.help")
+
+    def __init__(self) -> None:
+        super().__init__(compact=True)
+        self._width = 0
+
+    @staticmethod
+    def _cells(key: str, description: str) -> int:
+        """A compact FooterKey's width: key, space, description, then its right margin."""
+        return cell_len(key) + (1 + cell_len(description) if description else 0) + 1
+
+    def _rank(self, node: object) -> int:
+        if isinstance(node, Page):
+            return 0
+        if node is self.screen:
+            return 2
+        return 1
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        active = self.screen.active_bindings
+        items: list[tuple[int, object, object, bool, str]] = []
+        seen: set[tuple[int, str]] = set()
+        for node, binding, enabled, tooltip in active.values():
+            if not binding.show or (id(node), binding.action) in seen:
+                continue
+            seen.add((id(node), binding.action))
+            items.append((self._rank(node), node, binding, enabled, tooltip))
+        pinned = [i for i in items if i[2].id in self.PINNED]
+        others = sorted((i for i in items if i[2].id not in self.PINNED), key=lambda i: i[0])
+        width = self.size.width or self.app.size.width
+        palette = active.get(self.app.COMMAND_PALETTE_BINDING) if self.show_command_palette else None
+        room = width - 1
+        if palette is not None:
+            room -= self._cells(self.app.get_key_display(palette.binding), palette.binding.description) + 1
+        room -= sum(self._cells(self.app.get_key_display(b), b.description) for _r, _n, b, _e, _t in pinned)
+        shown = []
+        for item in others:
+            cells = self._cells(self.app.get_key_display(item[2]), item[2].description)
+            if cells > room:
+                break  # in order: a page action is never dropped for the table's Sort
+            shown.append(item)
+            room -= cells
+        for _rank, _node, binding, enabled, tooltip in [*shown, *pinned]:
+            yield FooterKey(
+                binding.key, self.app.get_key_display(binding), binding.description, binding.action,
+                disabled=not enabled, tooltip=tooltip or binding.tooltip,
+            ).data_bind(compact=Footer.compact)
+        if palette is not None:
+            binding = palette.binding
+            yield FooterKey(
+                binding.key, self.app.get_key_display(binding), binding.description, binding.action,
+                classes="-command-palette", disabled=not palette.enabled, tooltip=binding.tooltip or binding.description,
+            )
+
+    def on_resize(self, event: Resize) -> None:
+        if event.size.width != self._width:
+            self._width = event.size.width
+            self.call_after_refresh(self.recompose)
 
 
 class MainScreen(TranslatedBindings, Screen[None]):
@@ -42,8 +119,9 @@ class MainScreen(TranslatedBindings, Screen[None]):
         Binding("slash", "filter", N_("Filter"), id="main.filter", tooltip=N_("Filter the rows of this page")),
         Binding("r", "refresh", N_("Refresh"), id="main.refresh", tooltip=N_("Reload this page from the store")),
         Binding("escape", "back", N_("Back"), id="main.back", show=False),
-        Binding("tab", "focus_next", N_("Next pane"), show=False),
-        Binding("shift+tab", "focus_previous", N_("Previous pane"), show=False),
+        # The screen's own focus chain: sidebar, filter, table, second table (members, alerts, keys).
+        Binding("tab", "app.focus_next", N_("Next pane"), id="main.next-pane", show=False),
+        Binding("shift+tab", "app.focus_previous", N_("Previous pane"), id="main.previous-pane", show=False),
         Binding("backslash", "toggle_sidebar", N_("Sidebar"), id="main.sidebar", show=False),
     ]
 
@@ -75,7 +153,7 @@ class MainScreen(TranslatedBindings, Screen[None]):
             with ContentSwitcher(initial=f"page-{self.start}", id="pages"):
                 for page_cls in self.page_classes:
                     yield page_cls()
-        yield Footer()
+        yield ElpFooter()
 
     def _options(self) -> list[Option | None]:
         options: list[Option | None] = []
@@ -129,7 +207,8 @@ class MainScreen(TranslatedBindings, Screen[None]):
         index = sidebar.get_option_index(page_id)
         if sidebar.highlighted != index:
             sidebar.highlighted = index
-        self.call_after_refresh(self._focus_page)
+        # A page opens at its top (section titles above its table), whenever its rows arrive.
+        self.call_after_refresh(self._focus_page, False)
         return True
 
     def _switch(self, page_id: str) -> None:
@@ -156,13 +235,13 @@ class MainScreen(TranslatedBindings, Screen[None]):
         if page is not None:
             page.store_changed(marker)
 
-    def _focus_page(self) -> None:
+    def _focus_page(self, scroll_visible: bool = True) -> None:
         page = self.current_page()
         if page is not None:
             focusable = [w for w in page.query("*").results() if w.focusable and w.display]
             tables = [w for w in focusable if isinstance(w, RecordTable)]
             if tables or focusable:
-                (tables or focusable)[0].focus()
+                (tables or focusable)[0].focus(scroll_visible=scroll_visible)
 
     @on(OptionList.OptionHighlighted, "#sidebar")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -189,12 +268,24 @@ class MainScreen(TranslatedBindings, Screen[None]):
     def action_refresh(self) -> None:
         page = self.current_page()
         if page is not None:
-            refresh = getattr(page, "action_refresh_page", None)
-            if refresh is not None:
-                refresh()
-            else:
-                page.reload()
-                self.elp.notify(_("Reloaded."), timeout=2)
+            page.refresh_page()
+
+    @on(OpenPage)
+    def _open_page(self, event: OpenPage) -> None:
+        event.stop()
+        if self.show_page(event.page_id) and event.narrow is not None:
+            page = self.page(event.page_id)
+            if page is not None:
+                page.narrow(event.narrow)
+
+    def run_command(self, page_id: str, command: Command) -> None:
+        """The palette's way to a page's action: show the page, then run it as its key would
+        (a Team Admin reaching an admin's command this way is refused by the portal, and logged)."""
+        if not self.show_page(page_id):
+            return
+        page = self.page(page_id)
+        if page is not None:
+            self.call_after_refresh(page.run_command, command)
 
     def action_back(self) -> None:
         focused = self.focused

@@ -22,14 +22,29 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from elp_tui.portal.credits import LICENSE_STATUS_NAMES
+from elp_tui.portal.quotes import TYPE_NAMES
 from elp_tui.i18n import N_, _, ngettext
-from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.base import Page
+from elp_tui.widgets.commands import Command
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.safe import content, plain, text
 from elp_tui.widgets.table import Column, RecordTable
 
-STATUS_LABELS = {"active": N_("active"), "scheduled": N_("scheduled"), "expired": N_("expired"), "returned": N_("returned")}
-TYPE_LABELS = {"node-lock": N_("node-lock"), "multiseat": N_("multiseat"), "floating": N_("floating")}
+# A row is a license (its status agrees with the license) or a seat of a seat pool (held, or not in a team).
+STATUS_LABELS = {**LICENSE_STATUS_NAMES, "pending": N_("pending"), "unassigned": N_("unassigned")}
+TYPE_LABELS = {**TYPE_NAMES, "seat": N_("team seat")}
+SEAT = "seat"  # the `type` of a row that is a seat of a seat pool, not a license
+
+
+def seat_row(seat: dict[str, Any]) -> dict[str, Any]:
+    """A seat the portal's my_seats returned, as a row of the licenses table (no activation ID,
+    no expiry: it is held until the member leaves the organization)."""
+    return {
+        "activation_id": _("(team seat)"), "key": f"seat:{seat['pool']}", "product": seat["product"], "type": SEAT,
+        "computers": "—", "start": seat["since"], "expires_on": "—", "status": seat["state"], "teams": seat["teams"],
+        "downloads": seat["downloads"],
+    }
 OS_ORDER = ["windows", "macos", "linux"]
 OS_NAMES = {"windows": "Windows", "macos": "macOS", "linux": "Linux"}
 
@@ -61,16 +76,7 @@ def _status(value: Any) -> str:
 class DownloadChooser(TranslatedBindings, ModalScreen[str | None]):
     """Pick one download link of a license; enter copies it. w / m / l: newest build for that OS."""
 
-    DEFAULT_CSS = """
-    DownloadChooser { align: center middle; }
-    DownloadChooser > Vertical {
-        width: 100; max-width: 95%; height: auto; max-height: 90%;
-        border: thick $accent; background: $surface; padding: 1 2;
-    }
-    DownloadChooser .dialog-title { text-style: bold; color: $accent; margin-bottom: 1; }
-    DownloadChooser .dialog-note { color: $text-muted; margin-top: 1; }
-    DownloadChooser OptionList { height: auto; max-height: 20; }
-    """
+    DEFAULT_CLASSES = "dialog"  # its frame and parts: elp.tcss
     BINDINGS = [
         Binding("escape", "cancel", N_("Cancel"), id="dialog.cancel"),
         Binding("j", "move(1)", N_("Down"), show=False),
@@ -152,15 +158,11 @@ class MyLicensesPage(Page):
     TITLE = N_("My Assigned Licenses")
     ADMIN_ONLY = False
 
-    BINDINGS = [
-        Binding("c", "copy_activation_id", N_("Copy activation ID"), id="mine.copy-id",
-                tooltip=N_("Copy the selected license's activation ID to the clipboard")),
-        Binding("u", "copy_download", N_("Copy download URL"), id="mine.copy-url",
-                tooltip=N_("Choose a download link of the selected license and copy it to the clipboard")),
-    ]
-    ACTIONS = [
-        PageAction(N_("Copy activation ID"), N_("Copy the selected license's activation ID to the clipboard"), "action_copy_activation_id"),
-        PageAction(N_("Copy download URL"), N_("Choose a download link of the selected license and copy it"), "action_copy_download"),
+    COMMANDS = [
+        Command("mine.copy-id", "copy", "copy_activation_id", N_("Copy activation ID"),
+                N_("Copy the selected license's activation ID to the clipboard")),
+        Command("mine.copy-url", "url", "copy_download", N_("Copy download URL"),
+                N_("Choose a download link of the selected license and copy it to the clipboard")),
     ]
 
     DEFAULT_CSS = """
@@ -196,11 +198,12 @@ class MyLicensesPage(Page):
     RELOAD_ON_SHOW = True
 
     def fetch(self) -> list[dict[str, Any]]:
-        return self.portal.my_licenses(self.me)
+        licenses = [{**lic, "key": lic["activation_id"]} for lic in self.portal.my_licenses(self.me)]
+        return licenses + [seat_row(seat) for seat in self.portal.my_seats(self.me)]
 
     def show_data(self, data: list[dict[str, Any]]) -> None:
         self.rows = data
-        self.table.set_rows(data, keep="activation_id")
+        self.table.set_rows(data, keep="key")
         empty = self.query_one("#mine-empty", Static)
         self.table.display = bool(data)
         self.query_one("#mine-detail-box").display = bool(data)
@@ -222,6 +225,9 @@ class MyLicensesPage(Page):
         if row is None:
             detail.update("")
             return
+        if row["type"] == SEAT:
+            detail.update(Group(*self._seat_detail(row)))
+            return
         computers = ngettext("{n} computer", "{n} computers", row["computers"]).format(n=row["computers"])
         head = text(row["product"], "bold")
         head.append(plain(" · {aid} · {type} · {computers} · {status}".format(
@@ -237,23 +243,44 @@ class MyLicensesPage(Page):
         parts: list[Any] = [head, text(period.format(start=row["start"], end=row["expires_on"])), Text("")]
         if not row["downloads"] and row["status"] == "expired":
             parts.append(text(_("This license has expired: it offers no downloads. Ask your admin to renew it.")))
-        elif not row["downloads"]:
-            parts.append(text(_(
-                "No download is accessible for this product: your admin restricted the builds, or none is published yet."
-            )))
         else:
-            parts.append(text(_("Downloads (newest first)"), "bold underline"))
-            # Two columns: a long URL folds inside its own column, under itself, never under the label.
-            grid = Table.grid(padding=(0, 2))
-            grid.add_column(no_wrap=True)
-            grid.add_column(overflow="fold")
-            for build in row["downloads"]:
-                grid.add_row(text(build["version"], "bold"), text(_("released {date}").format(date=build["released"])))
-                for key, url in ordered_urls(build["urls"]):
-                    grid.add_row(text("  " + os_name(key)), text(url))
-            parts.append(grid)
+            parts += self._downloads(row)
         parts += [Text(""), text(_("c: copy the activation ID · u: copy a download URL"))]
         detail.update(Group(*parts))
+
+    @staticmethod
+    def _downloads(row: dict[str, Any]) -> list[Any]:
+        if not row["downloads"]:
+            return [text(_(
+                "No download is accessible for this product: your admin restricted the builds, or none is published yet."
+            ))]
+        # Two columns: a long URL folds inside its own column, under itself, never under the label.
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        for build in row["downloads"]:
+            grid.add_row(text(build["version"], "bold"), text(_("released {date}").format(date=build["released"])))
+            for key, url in ordered_urls(build["urls"]):
+                grid.add_row(text("  " + os_name(key)), text(url))
+        return [text(_("Downloads (newest first)"), "bold underline"), grid]
+
+    def _seat_detail(self, row: dict[str, Any]) -> list[Any]:
+        """A seat of a seat pool: which teams, since when, and the allowed builds' links."""
+        head = text(row["product"], "bold")
+        head.append(plain(" · {kind} · {status}".format(kind=_("team seat"), status=_status(row["status"]))))
+        if row["teams"]:
+            held = ngettext("You hold a seat of this product since {since}, through team {teams}.",
+                            "You hold a seat of this product since {since}, through teams {teams}.",
+                            len(row["teams"])).format(since=row["start"], teams=", ".join(row["teams"]))
+            parts: list[Any] = [head, text(held), Text("")]
+            parts += self._downloads(row)
+        else:
+            parts = [head, text(_(
+                "You hold a seat of this product since {since} but are in no team now: it offers no downloads. "
+                "Ask your admin to add you to a team."
+            ).format(since=row["start"]))]
+        parts += [Text(""), text(_("u: copy a download URL"))]
+        return parts
 
     # -- actions -----------------------------------------------------------------------
     def _selected(self) -> dict[str, Any] | None:
@@ -265,6 +292,10 @@ class MyLicensesPage(Page):
     def action_copy_activation_id(self) -> None:
         row = self._selected()
         if row is None:
+            return
+        if row["type"] == SEAT:
+            self.elp.notify(_("A team seat has no activation ID: press u to copy a download link."),
+                            severity="warning", timeout=5, markup=False)
             return
         self.app.copy_to_clipboard(row["activation_id"])
         self.elp.notify(
@@ -278,6 +309,8 @@ class MyLicensesPage(Page):
         if not row["downloads"]:
             self.elp.notify(
                 _("This license has expired: it offers no downloads. Ask your admin to renew it.") if row["status"] == "expired"
+                else _("You are in no team of this product now: ask your admin to add you to a team.")
+                if row["type"] == SEAT and not row["teams"]
                 else _("No download is accessible for this product: your admin restricted the builds, or none is published yet."),
                 severity="warning", timeout=5, markup=False,
             )

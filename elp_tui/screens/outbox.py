@@ -7,12 +7,12 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from elp_tui.i18n import N_, _
-from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.base import Page
+from elp_tui.widgets.commands import Command
 from elp_tui.widgets.filter import FilterBar
 from elp_tui.widgets.safe import content
 from elp_tui.widgets.table import Column, RecordTable
@@ -31,12 +31,8 @@ class OutboxPage(Page):
     TITLE = N_("Outbox")
     ADMIN_ONLY = True
 
-    BINDINGS = [
-        Binding("t", "retry_mail", N_("Retry"), id="outbox.retry",
-                tooltip=N_("Send the selected failed or stuck message again")),
-    ]
-    ACTIONS = [
-        PageAction(N_("Retry"), N_("Send the selected failed or stuck message again"), "action_retry_mail"),
+    COMMANDS = [
+        Command("outbox.retry", "send-again", "retry_mail", N_("Retry"), N_("Send the selected failed or stuck message again")),
     ]
 
     DEFAULT_CSS = """
@@ -101,7 +97,7 @@ class OutboxPage(Page):
                 lines.append(_("Next attempt not before {at}").format(at=row["next_attempt_at"]))
             if row.get("stuck"):
                 lines.append(_("Its sender stopped while sending it (since {since}): it may have been delivered. "
-                               "Check with the recipient, then press t to send it again.").format(since=row["sending_since"]))
+                               "Check with the recipient, then press i to send it again.").format(since=row["sending_since"]))
             if row.get("last_error"):
                 lines.append(_("Last error: {error}").format(error=row["last_error"]))
             lines += ["", row.get("body") or ""]

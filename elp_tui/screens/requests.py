@@ -10,10 +10,11 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from elp_tui.i18n import N_, _
+# The portal's names: the details and `elp banks show` name a request's state the same way.
+from elp_tui.portal.names import REQUEST_STATE_NAMES as STATE_NAMES
 from elp_tui.widgets.safe import content
 from elp_tui.widgets.table import Column, RecordTable
 
-STATE_NAMES = {"requested": N_("requested"), "granted": N_("granted"), "declined": N_("declined")}
 
 
 def state_label(state: Any) -> str:

@@ -14,7 +14,6 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.events import Resize
 from textual.widgets import Static
@@ -22,14 +21,17 @@ from textual.widgets import Static
 from elp_tui.i18n import N_, _
 from elp_tui.portal import PortalError
 from elp_tui.portal.feed import feed_note
-from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.base import Page
+from elp_tui.screens.details import DetailAction, show_details, team_sections, user_sections
+from elp_tui.widgets.commands import Command
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.screens.requests import RequestsPanel
 from elp_tui.widgets.filter import FilterBar
+from elp_tui.portal.names import SEAT_STATE_NAMES
 from elp_tui.widgets.safe import content
 from elp_tui.widgets.table import Column, RecordTable
 
-SEAT_LABELS = {"active": N_("active"), "pending": N_("pending"), "unassigned": N_("unassigned")}
+SEAT_LABELS = SEAT_STATE_NAMES  # the portal's names, shared with the details and `elp teams show`
 
 
 def seat_label(state: Any) -> str:
@@ -75,27 +77,21 @@ class TeamsPage(Page):
         Column("team_admin", N_("Team Admin"), 10, format=lambda v: _("yes") if v else ""),
     ]
 
-    # `o` (sort) and `r` (refresh) are taken by the table and the screen.
-    BINDINGS = [
-        Binding("n", "create_team", N_("New team"), id="teams.create", tooltip=N_("Create a team in a seat pool")),
-        Binding("a", "add_member", N_("Add member"), id="teams.add", tooltip=N_("Add a member to the selected team")),
-        Binding("x,delete", "remove_member", N_("Remove member"), id="teams.remove",
-                tooltip=N_("Remove the selected member from the selected team")),
-        Binding("m", "request_seats", N_("Request seats"), id="teams.request",
-                tooltip=N_("Ask the vendor for more seats")),
-        Binding("t", "team_admin", N_("Team Admin"), id="teams.admin",
-                tooltip=N_("Make the selected member the team's Team Admin, or no longer")),
-    ]
-    # An organization admin's only: a Team Admin is not offered them (keys, footer, palette).
-    ADMIN_ACTIONS = frozenset({"action_create_team", "action_request_seats", "action_team_admin"})
-
-    ACTIONS = [
-        PageAction(N_("Create team"), N_("Create a team in a seat pool"), "action_create_team"),
-        PageAction(N_("Add member"), N_("Add a member to the selected team"), "action_add_member"),
-        PageAction(N_("Remove member"), N_("Remove the selected member from the selected team"), "action_remove_member"),
-        PageAction(N_("Request seats"), N_("Ask the vendor's enterprise team for more seats"), "action_request_seats"),
-        PageAction(N_("Team Admin"), N_("Make the selected member the team's Team Admin, or no longer"),
-                   "action_team_admin"),
+    # New team, Request seats and Team Admin are an organization admin's: a Team Admin's footer and
+    # palette do not offer them, and their keys do nothing (reached anyway, the portal refuses).
+    COMMANDS = [
+        Command("teams.add", "add", "add_member", N_("Add member"), N_("Add a member to the selected team")),
+        Command("teams.remove", "remove", "remove_member", N_("Remove member"),
+                N_("Remove the selected member from the selected team")),
+        Command("teams.create", "new", "create_team", N_("New team"), N_("Create a team in a seat pool"),
+                title=N_("Create team"), admin_only=True),
+        Command("teams.admin", "admin", "team_admin", N_("Team Admin"),
+                N_("Make the selected member the team's Team Admin, or no longer"), admin_only=True),
+        Command("teams.request", "more", "request_seats", N_("Request seats"),
+                N_("Ask the vendor's enterprise team for more seats"), admin_only=True),
+        Command("teams.details", "details", "details", N_("Details"),
+                N_("The selected team's members, seats, Team Admins and history (enter too)"),
+                title=N_("Team details"), show=False),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -126,13 +122,6 @@ class TeamsPage(Page):
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width >= 110, "-wide")
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """New team, Request seats and Team Admin are an organization admin's: a Team Admin's footer
-        does not offer them and their keys do nothing (reached anyway, the portal refuses)."""
-        if f"action_{action}" in self.ADMIN_ACTIONS and not self.elp.is_admin:
-            return False
-        return True
 
     def _admin_only(self, attempt: Any) -> bool:
         """A Team Admin who reached an admin's action anyway (palette, action string): the portal
@@ -209,7 +198,46 @@ class TeamsPage(Page):
 
     @on(RecordTable.Selected, "#teams-table")
     def _team_selected(self, event: RecordTable.Selected) -> None:
-        self.members.focus()
+        """Enter on a team: its details (members and since when, seats, Team Admins, history)."""
+        event.stop()
+        if event.row is not None:
+            self._details_flow(event.row["id"])
+
+    def action_details(self) -> None:
+        team = self._team()
+        if team is not None:
+            self._details_flow(team["id"])
+
+    @work(exclusive=True, group="teams-details")
+    async def _details_flow(self, team_id: str) -> None:
+        details = await self.call_portal(self.portal.team_details, self.me, team_id)
+        if details is None:
+            return
+        actions = [DetailAction("add_member", self.key_of("add_member"), N_("Add member"))]
+        run = {"add_member": self.action_add_member}
+        if self.elp.is_admin:  # a Team Admin asks the vendor for nothing
+            actions.append(DetailAction("request_seats", self.key_of("request_seats"), N_("Request seats")))
+            run["request_seats"] = self.action_request_seats
+        show_details(self, _("Team {team}").format(team=details["team"]["name"]), team_sections(details), actions, run)
+
+    @on(RecordTable.Selected, "#team-members")
+    def _member_selected(self, event: RecordTable.Selected) -> None:
+        """Enter on a member: an organization admin sees their details (a Team Admin sees only their
+        teams, not the members' other licenses and teams: the portal would refuse it)."""
+        event.stop()
+        if event.row is not None and self.elp.is_admin:
+            self._member_details_flow(event.row["email"])
+
+    @work(exclusive=True, group="teams-details")
+    async def _member_details_flow(self, email: str) -> None:
+        details = await self.call_portal(self.portal.user_details, self.me, email)
+        if details is None:
+            return
+        team = (self.table.current_row or {}).get("name", "")
+        actions = [DetailAction("remove_member", self.key_of("remove_member"),
+                                _("Remove from {team}").format(team=team), None, N_("Remove member"))]
+        show_details(self, _("Member {email}").format(email=details["user"]["email"]), user_sections(details), actions,
+                     {"remove_member": self.action_remove_member})
 
     # -- helpers -----------------------------------------------------------------------
     def _team(self) -> dict[str, Any] | None:
@@ -243,29 +271,30 @@ class TeamsPage(Page):
     @work(exclusive=True, group="teams-flow")
     async def _create_flow(self) -> None:
         current = (self.table.current_row or {}).get("product")
-        values = await self.app.push_screen_wait(
+
+        async def submit(values: dict[str, Any]) -> Any:
+            # The portal's checks (a name taken, `animation` beside `Animation`) before the confirmation.
+            return await self.quote_confirm_commit(
+                lambda: self.portal.quote_create_team(self.me, values["name"], values["product"]),
+                lambda q: ConfirmDialog(
+                    _("Create this team?"),
+                    [(N_("Team"), q["name"]), (N_("Seat pool"), q["product"])],
+                    warning=_("The team starts empty; add members with a."),
+                    confirm_label=N_("Create"),
+                ),
+                lambda q: self.portal.create_team(self.me, q["name"], q["product"]),
+            )
+
+        team = await self.app.push_screen_wait(
             FormDialog(
                 _("Create a team"),
                 [Field("name", N_("Team name"), "name"), self._pool_field("product", N_("Seat pool"), current)],
                 submit_label=N_("Create"),
                 note=_("Members of the team take seats of its pool; a member in several teams holds one seat."),
+                submit=submit, refusal_field="name",
             )
         )
-        if not values:
-            return
-        name, product = values["name"], values["product"]
-        ok = await self.app.push_screen_wait(
-            ConfirmDialog(
-                _("Create this team?"),
-                [(N_("Team"), name), (N_("Seat pool"), product)],
-                warning=_("The team starts empty; add members with a."),
-                confirm_label=N_("Create"),
-            )
-        )
-        if not ok:
-            return
-        team = await self.call_portal(self.portal.create_team, self.me, name, product)
-        if team is not None:
+        if team:
             self._select_after = team["id"]
             self.done(_("Team {team} created.").format(team=team["name"]))
 
@@ -277,20 +306,6 @@ class TeamsPage(Page):
 
     @work(exclusive=True, group="teams-flow")
     async def _add_flow(self, team: dict[str, Any]) -> None:
-        values = await self.app.push_screen_wait(
-            FormDialog(
-                _("Add a member to {team}").format(team=team["name"]),
-                [Field("email", N_("Email"), "email", placeholder="ana@studio.com")],
-                submit_label=N_("Continue"),
-                note=_("Someone who is not a member of the organization yet is invited as a regular user."),
-            )
-        )
-        if not values:
-            return
-        quote = await self.call_portal(self.portal.quote_team_add, self.me, team["id"], values["email"])
-        if quote is None:
-            return
-
         def dialog(quote: dict[str, Any]) -> ConfirmDialog:
             lines = quote.lines()
             if quote["invites"]:
@@ -299,11 +314,27 @@ class TeamsPage(Page):
             else:
                 warning = _("An email to {email} is queued.").format(email=quote["email"])
             return ConfirmDialog(_("Add {email} to {team}?").format(email=quote["email"], team=team["name"]), lines,
-                                 warning=warning, confirm_label=N_("Add"))
+                                 warning=warning, confirm_label=N_("Add"), careful=bool(quote["invites"]))
 
-        pool = await self.confirm_and_commit(
-            dialog, lambda q: self.portal.team_add(self.me, team["id"], q["email"], q), quote)
-        if pool is not None:
+        async def submit(values: dict[str, Any]) -> Any:
+            # Refusals (already in the team, another organization, no seat left) beside the email.
+            return await self.quote_confirm_commit(
+                lambda: self.portal.quote_team_add(self.me, team["id"], values["email"]),
+                dialog,
+                lambda q: (q, self.portal.team_add(self.me, team["id"], q["email"], q)),
+            )
+
+        result = await self.app.push_screen_wait(
+            FormDialog(
+                _("Add a member to {team}").format(team=team["name"]),
+                [Field("email", N_("Email"), "email", placeholder="ana@studio.com")],
+                submit_label=N_("Continue"),
+                note=_("Someone who is not a member of the organization yet is invited as a regular user."),
+                submit=submit, refusal_field="email",
+            )
+        )
+        if result:
+            quote, _pool = result
             self.done(_("{email} joined {team}.").format(email=quote["email"], team=team["name"]))
 
     # -- remove member -----------------------------------------------------------------
@@ -324,16 +355,12 @@ class TeamsPage(Page):
         if quote is None:
             return
 
-        def dialog(q: dict[str, Any]) -> ConfirmDialog:
-            if q["other_teams"]:
-                warning = _("{email} stays in {teams} and keeps their seat.").format(email=email, teams=", ".join(q["other_teams"]))
-            else:
-                warning = _("{email} becomes unassigned: they keep their seat until they join another team "
-                            "or are deleted from the organization (Users page).").format(email=email)
+        def dialog(q: Any) -> ConfirmDialog:
+            # What happens to the seat is the portal's quote (its lines and its seat_effect), never re-derived here.
             return ConfirmDialog(
                 _("Remove {email} from {team}?").format(email=email, team=team["name"]),
-                [(N_("Team"), team["name"]), (N_("Member"), email), (N_("Seat"), seat_label(member["state"]))],
-                warning=warning,
+                q.lines(),
+                warning=q.seat_effect(),
                 confirm_label=N_("Remove"),
                 danger=True,
             )
@@ -352,32 +379,38 @@ class TeamsPage(Page):
     @work(exclusive=True, group="teams-flow")
     async def _request_flow(self) -> None:
         current = (self.table.current_row or {}).get("product")
-        values = await self.app.push_screen_wait(
+        contact: dict[str, str] = {}
+
+        def quote_with_contact(values: dict[str, Any]) -> Any:
+            quoted = self.portal.quote_request_seats(self.me, values["product"], values["seats"])
+            contact["email"] = (self.portal.vendor_contact(self.me, quoted["product"]) or {}).get("email", "")
+            return quoted
+
+        async def submit(values: dict[str, Any]) -> Any:
+            return await self.quote_confirm_commit(
+                lambda: quote_with_contact(values),
+                lambda q: ConfirmDialog(
+                    _("Request {n} more seats?").format(n=q["seats"]),
+                    [(N_("Seat pool"), q["product"]), (N_("Seats requested"), str(q["seats"])),
+                     (N_("Purchased now"), str(q["purchased"])), (N_("Email to (queued)"), contact["email"])],
+                    warning=_("Nothing changes in the pool until the vendor grants the seats."),
+                    confirm_label=N_("Record request"),
+                ),
+                lambda q: (q, self.portal.request_seats(self.me, q["product"], q["seats"], q)),
+            )
+
+        result = await self.app.push_screen_wait(
             FormDialog(
                 _("Request more seats"),
                 [self._pool_field("product", N_("Seat pool"), current), Field("seats", N_("Seats wanted"), "int", minimum=1)],
                 submit_label=N_("Continue"),
                 note=_("The request is recorded and an email to the vendor's enterprise team is queued; they will reply to you."),
+                submit=submit, refusal_field="seats",
             )
         )
-        if not values:
-            return
-        quote = await self.call_portal(self.portal.quote_request_seats, self.me, values["product"], values["seats"])
-        if quote is None:
-            return
-        vendor_email = (self.portal.vendor_contact(self.me, quote["product"]) or {}).get("email", "")
-        request = await self.confirm_and_commit(
-            lambda q: ConfirmDialog(
-                _("Request {n} more seats?").format(n=q["seats"]),
-                [(N_("Seat pool"), q["product"]), (N_("Seats requested"), str(q["seats"])),
-                 (N_("Purchased now"), str(q["purchased"])), (N_("Email to (queued)"), vendor_email)],
-                warning=_("Nothing changes in the pool until the vendor grants the seats."),
-                confirm_label=N_("Record request"),
-            ),
-            lambda q: self.portal.request_seats(self.me, q["product"], q["seats"], q),
-            quote,
-        )
-        if request is not None:
+        if result:
+            quote, request = result
+            vendor_email = contact["email"]
             self.done(_("Request for {n} seats of {product} recorded; its email to {vendor} is queued.").format(
                 n=quote["seats"], product=quote["product"], vendor=vendor_email))
             note = feed_note(request)

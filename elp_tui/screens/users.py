@@ -24,7 +24,9 @@ from elp_tui.portal import PortalError
 from elp_tui.portal.errors import LicensesHeld
 from elp_tui.portal.keys import ENROL_DAYS
 from elp_tui.screens.activity import short_fingerprint
-from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.base import Page
+from elp_tui.screens.details import DetailAction, show_details, user_sections
+from elp_tui.widgets.commands import Command
 from elp_tui.screens.dialogs.actions import ActionMenu
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.screens.dialogs.keys import PublicKeyDialog
@@ -53,19 +55,7 @@ def status_label(status: Any) -> str:
 class HeldLicensesDialog(TranslatedBindings, ModalScreen[None]):
     """The refusal to delete a member who still holds licenses: the portal's message and every ID."""
 
-    DEFAULT_CSS = """
-    HeldLicensesDialog { align: center middle; }
-    HeldLicensesDialog > Vertical {
-        width: 76; max-width: 95%; height: auto; max-height: 90%;
-        border: thick $error; background: $surface; padding: 1 2;
-    }
-    HeldLicensesDialog .dialog-title { text-style: bold; color: $error; margin-bottom: 1; }
-    HeldLicensesDialog .held-message { height: auto; margin-bottom: 1; }
-    HeldLicensesDialog .held-heading { color: $text-muted; }
-    HeldLicensesDialog VerticalScroll { height: auto; max-height: 12; border-left: tall $panel; padding-left: 1; }
-    HeldLicensesDialog .held-id { height: 1; }
-    HeldLicensesDialog .dialog-buttons { height: auto; margin-top: 1; align-horizontal: right; }
-    """
+    DEFAULT_CLASSES = "dialog"  # its frame and parts: elp.tcss
 
     BINDINGS = [Binding("escape,enter,o", "close", N_("Close"), id="dialog.close")]
 
@@ -128,29 +118,25 @@ class UsersPage(Page):
         Column("last_used_on", N_("Last used"), 10, format=lambda v: v or _("never")),
     ]
 
-    # `o` (sort) and `r` (refresh) are taken by the table and the screen.
-    BINDINGS = [
-        Binding("a", "invite", N_("Invite"), id="users.invite", tooltip=N_("Invite a user by email")),
-        Binding("e", "change_role", N_("Role"), id="users.role", tooltip=N_("Make the selected user an admin or a regular user")),
-        Binding("s", "change_status", N_("Status"), id="users.status", tooltip=N_("Set the selected user active or inactive")),
-        Binding("x,delete", "delete_user", N_("Delete"), id="users.delete", tooltip=N_("Remove the selected user from the organization")),
-        Binding("b", "add_key", N_("Add key"), id="users.add_key",
-                tooltip=N_("Bind an SSH public key to the selected user: over SSH it signs in as them")),
-        Binding("v", "revoke_key", N_("Revoke key"), id="users.revoke_key",
-                tooltip=N_("Revoke one of the selected user's SSH keys")),
-        Binding("i", "reinvite", N_("Reinvite"), id="users.reinvite",
-                tooltip=N_("Send the selected invited user a new invitation with a new enrolment code")),
-    ]
-
-    ACTIONS = [
-        PageAction(N_("Invite user"), N_("Invite a user by email; they receive an invitation"), "action_invite"),
-        PageAction(N_("Change role"), N_("Make the selected user an admin or a regular user"), "action_change_role"),
-        PageAction(N_("Change status"), N_("Set the selected user active or inactive"), "action_change_status"),
-        PageAction(N_("Delete user"), N_("Remove the selected user from the organization"), "action_delete_user"),
-        PageAction(N_("Add SSH key"), N_("Bind an SSH public key to the selected user"), "action_add_key"),
-        PageAction(N_("Revoke SSH key"), N_("Revoke one of the selected user's SSH keys"), "action_revoke_key"),
-        PageAction(N_("Send a new invitation"), N_("A new invitation and enrolment code for the selected invited user"),
-                   "action_reinvite"),
+    COMMANDS = [
+        Command("users.invite", "add", "invite", N_("Invite"), N_("Invite a user by email; they receive an invitation"),
+                title=N_("Invite user")),
+        Command("users.role", "admin", "change_role", N_("Role"), N_("Make the selected user an admin or a regular user"),
+                title=N_("Change role")),
+        Command("users.status", "status", "change_status", N_("Status"), N_("Set the selected user active or inactive"),
+                title=N_("Change status")),
+        Command("users.delete", "remove", "delete_user", N_("Delete"), N_("Remove the selected user from the organization"),
+                title=N_("Delete user")),
+        Command("users.add_key", "bind-key", "add_key", N_("Add key"),
+                N_("Bind an SSH public key to the selected user: over SSH it signs in as them"), title=N_("Add SSH key")),
+        Command("users.revoke_key", "revoke-key", "revoke_key", N_("Revoke key"),
+                N_("Revoke one of the selected user's SSH keys"), title=N_("Revoke SSH key"), show=False),
+        Command("users.reinvite", "send-again", "reinvite", N_("Reinvite"),
+                N_("Send the selected invited user a new invitation with a new enrolment code"),
+                title=N_("Send a new invitation"), show=False),
+        Command("users.details", "details", "details", N_("Details"),
+                N_("The selected member's role, teams, licenses, keys and history (enter too)"),
+                title=N_("Member details"), show=False),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -255,7 +241,22 @@ class UsersPage(Page):
 
     @work(exclusive=True, group="users-flow")
     async def _invite_flow(self) -> None:
-        values = await self.app.push_screen_wait(
+        async def submit(values: dict[str, Any]) -> Any:
+            # Already a member, in another organization, not an address: beside the email, before confirming.
+            return await self.quote_confirm_commit(
+                lambda: self.portal.quote_invite(self.me, values["email"], values["role"]),
+                lambda q: ConfirmDialog(
+                    _("Invite this user?"),
+                    q.lines(),
+                    warning=_("An invitation email to {email} is queued in the outbox. "
+                              "They stay invited until they first sign in with this address.").format(email=q["email"]),
+                    confirm_label=N_("Invite"),
+                    careful=True,  # someone new gets an email: not one stray Enter away
+                ),
+                lambda q: self.portal.invite(self.me, q["email"], q["role"], q),
+            )
+
+        user = await self.app.push_screen_wait(
             FormDialog(
                 _("Invite a user"),
                 [
@@ -268,47 +269,47 @@ class UsersPage(Page):
                 submit_label=N_("Continue"),
                 note=_("Admins have the same permissions as the original administrator; "
                        "regular users see only their own licenses and downloads."),
+                submit=submit, refusal_field="email",
             )
         )
-        if not values:
-            return
-        done, quote = await self._attempt(self.portal.quote_invite, values["email"], values["role"])
-        if not done:  # already a member, in another organization, or not an address: said before confirming
-            return
-        user = await self.confirm_and_commit(
-            lambda q: ConfirmDialog(
-                _("Invite this user?"),
-                q.lines(),
-                warning=_("An invitation email to {email} is queued in the outbox. "
-                          "They stay invited until they first sign in with this address.").format(email=q["email"]),
-                confirm_label=N_("Invite"),
-            ),
-            lambda q: self.portal.invite(self.me, q["email"], q["role"], q),
-            quote,
-        )
-        if user is not None:
+        if user:
             self.done(_("{email} is invited: the invitation email is queued (see the Outbox page).").format(email=user["email"]))
 
-    # -- the row's action menu (the portal's user action dropdown) --------------------
+    # -- details (enter or space on a member): their actions live there ----------------------
     @on(RecordTable.Selected, "#users-table")
     def _user_selected(self, event: RecordTable.Selected) -> None:
         event.stop()
-        self._menu_flow(event.row)
+        if event.row is not None:
+            self._details_flow(event.row["email"])
 
-    @work(exclusive=True, group="users-flow")
-    async def _menu_flow(self, row: dict[str, Any]) -> None:
-        admin = row["role"] == "admin"
-        choices = [
-            ("change_role", _("Make regular user") if admin else _("Make admin"), "e", None),
-            ("change_status", _("Activate") if row["status"] == "inactive" else _("Deactivate"), "s", None),
-            ("delete_user", _("Delete from the organization"), "x", None),
-            ("add_key", _("Add an SSH key"), "b", None),
-            ("revoke_key", _("Revoke an SSH key"), "v", None if self.keys_of.get(row["email"]) else _("no key")),
-            ("reinvite", _("Send a new invitation"), "i", None if row["status"] == "invited" else _("not invited")),
+    def action_details(self) -> None:
+        row = self._selected()
+        if row is not None:
+            self._details_flow(row["email"])
+
+    @work(exclusive=True, group="users-details")
+    async def _details_flow(self, email: str) -> None:
+        details = await self.call_portal(self.portal.user_details, self.me, email)
+        if details is None:
+            return
+        user, why = details["user"], details["actions"]
+        actions = [
+            DetailAction("role", self.key_of("change_role"),
+                         N_("Make regular user") if user["role"] == "admin" else N_("Make admin"), why["role"], N_("Role")),
+            DetailAction("status", self.key_of("change_status"),
+                         N_("Activate") if user["status"] == "inactive" else N_("Deactivate"), why["status"], N_("Status")),
+            DetailAction("delete", self.key_of("delete_user"), N_("Delete from the organization"), why["delete"],
+                         N_("Delete")),
+            DetailAction("add_key", self.key_of("add_key"), N_("Add an SSH key"), why["add_key"], N_("Add key")),
+            DetailAction("revoke_key", self.key_of("revoke_key"), N_("Revoke an SSH key"), why["revoke_key"],
+                         N_("Revoke key")),
+            DetailAction("reinvite", self.key_of("reinvite"), N_("Send a new invitation"), why["reinvite"],
+                         N_("Reinvite")),
         ]
-        chosen = await self.app.push_screen_wait(ActionMenu(row["email"], choices))
-        if chosen:
-            getattr(self, f"action_{chosen}")()
+        show_details(self, _("Member {email}").format(email=user["email"]), user_sections(details), actions, {
+            "role": self.action_change_role, "status": self.action_change_status, "delete": self.action_delete_user,
+            "add_key": self.action_add_key, "revoke_key": self.action_revoke_key, "reinvite": self.action_reinvite,
+        })
 
     # -- role --------------------------------------------------------------------------
     def action_change_role(self) -> None:
@@ -336,13 +337,23 @@ class UsersPage(Page):
                 q.lines(),
                 warning=warning,
                 confirm_label=N_("Change role"),
+                careful=bool(q["yourself"]),  # demoting yourself is never one stray Enter away
             )
 
         user = await self.confirm_and_commit(dialog, lambda q: self.portal.set_role(self.me, q["email"], q["role"], q), quote)
         if user is not None:
-            self.done(_("{email} is now {role}.").format(email=user["email"], role=role_label(user["role"])))
-            if user["email"] == self.me:
-                self.elp.identity_changed()
+            self._changed_user(_("{email} is now {role}.").format(email=user["email"], role=role_label(user["role"])), user)
+
+    def _changed_user(self, message: str, user: dict[str, Any]) -> None:
+        """A change went through. Your own account: the app rebuilds what you may see (a demoted
+        admin lands on My Assigned Licenses) and this admin page is not read again, which would be
+        a refused admin operation written in your name."""
+        if user["email"] != self.me:
+            self.done(message)
+            return
+        self.notify(message, markup=False)
+        if any(self.elp.user.get(k) != user.get(k) for k in ("role", "status")):  # the store poll may have been first
+            self.elp.identity_changed()
 
     # -- status ------------------------------------------------------------------------
     def action_change_status(self) -> None:
@@ -370,14 +381,13 @@ class UsersPage(Page):
                 warning=warning,
                 confirm_label=N_("Change status"),
                 danger=q["status"] == "inactive",
+                careful=bool(q["yourself"]),
             )
 
         user = await self.confirm_and_commit(
             dialog, lambda q: self.portal.set_status(self.me, q["email"], new, q), quote)
         if user is not None:
-            self.done(_("{email} is now {status}.").format(email=user["email"], status=status_label(user["status"])))
-            if user["email"] == self.me:
-                self.elp.identity_changed()
+            self._changed_user(_("{email} is now {status}.").format(email=user["email"], status=status_label(user["status"])), user)
 
     # -- delete ------------------------------------------------------------------------
     def action_delete_user(self) -> None:
@@ -427,7 +437,7 @@ class UsersPage(Page):
             lambda q: ConfirmDialog(
                 _("Add this SSH key for {email}?").format(email=q.email),
                 q.lines(),
-                warning=_("Over SSH this key signs in as {email}, with no password, until it is revoked (v).").format(
+                warning=_("Over SSH this key signs in as {email}, with no password, until it is revoked (B).").format(
                     email=q.email),
                 confirm_label=N_("Add key"),
             ),

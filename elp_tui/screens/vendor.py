@@ -8,11 +8,11 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.widgets import Static
 
 from elp_tui.i18n import N_, _
-from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.base import Page
+from elp_tui.widgets.commands import Command
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.screens.requests import answer_text, request_rows, state_label
 from elp_tui.widgets.filter import FilterBar
@@ -42,14 +42,12 @@ class VendorRequestsPage(Page):
         Column("actor", N_("Asked by"), 26, priority=3),
         Column("answer", N_("Answer"), 28, min_width=16, priority=3),
     ]
-    BINDINGS = [
-        Binding("a", "grant", N_("Grant"), id="vendor.grant", tooltip=N_("Grant the selected request (approve)")),
-        Binding("d", "decline", N_("Decline"), id="vendor.decline", tooltip=N_("Decline the selected request, saying why")),
-        Binding("v", "toggle_all", N_("Open/all"), id="vendor.all", tooltip=N_("Show answered requests too, or only open ones")),
-    ]
-    ACTIONS = [
-        PageAction(N_("Grant request"), N_("Grant the selected request"), "action_grant"),
-        PageAction(N_("Decline request"), N_("Decline the selected request, saying why"), "action_decline"),
+    COMMANDS = [
+        Command("vendor.grant", "add", "grant", N_("Grant"), N_("Grant the selected request (approve)"),
+                title=N_("Grant request")),
+        Command("vendor.decline", "remove", "decline", N_("Decline"), N_("Decline the selected request, saying why"),
+                title=N_("Decline request")),
+        Command("vendor.all", "view", "toggle_all", N_("Open/all"), N_("Show answered requests too, or only open ones")),
     ]
     DEFAULT_CSS = """
     VendorRequestsPage #vendor-requests-table { height: 1fr; }
@@ -95,7 +93,7 @@ class VendorRequestsPage(Page):
                 who=request["actor"])
             text += "\n" + _("State: {state} · {answer}").format(state=state_label(request["state"]), answer=answer_text(request))
             if request["state"] == "requested":
-                text += "\n" + _("a: grant · d: decline")
+                text += "\n" + _("a: grant · x: decline")
         self.query_one("#vendor-request-detail", Static).update(content(text))
 
     def action_toggle_all(self) -> None:
@@ -122,7 +120,29 @@ class VendorRequestsPage(Page):
     async def _grant_flow(self, request: dict[str, Any]) -> None:
         what = N_("Credits to grant") if request["kind"] == "credits" else N_("Seats to grant")
         where = N_("Into bank") if request["kind"] == "credits" else N_("Into pool")
-        values = await self.app.push_screen_wait(FormDialog(
+        now = N_("Granted now") if request["kind"] == "credits" else N_("Seats now")
+
+        def dialog(quote: Any) -> ConfirmDialog:
+            rows = [(N_("Request"), f"#{request['id']}"), (N_("Product"), quote["product"]), (where, quote["target"]),
+                    (N_("Wanted"), str(quote["asked"])), (what, str(quote["amount"])),
+                    (now, f"{quote['before']} → {quote['after']}")]
+            if quote.get("expires_on"):
+                rows.append((N_("Expiration date"), quote["expires_on"]))
+            return ConfirmDialog(
+                _("Grant {n} {unit} to {org}?").format(n=quote["amount"], unit=_unit(request), org=quote["organization_name"]),
+                rows, confirm_label=N_("Grant"),
+            )
+
+        async def submit(values: dict[str, Any]) -> Any:
+            # A wrong bank or pool, an expired bank: said in the form, before asking to confirm.
+            amount, target = int(values["amount"]), values["target"].strip()
+            return await self.quote_confirm_commit(
+                lambda: self.portal.quote_grant(self.me, request["id"], amount=amount, target=target),
+                dialog,
+                lambda q: (q, self.portal.grant_request(self.me, request["id"], amount=q["amount"], target=q["target"])),
+            )
+
+        result = await self.app.push_screen_wait(FormDialog(
             _("Grant request #{id}").format(id=request["id"]),
             [
                 Field("org", N_("Organization"), "info", value=request.get("organization_name") or request["organization"]),
@@ -131,27 +151,11 @@ class VendorRequestsPage(Page):
             ],
             submit_label=N_("Continue"),
             note=_("The grant is added and an email to the organization's admins is queued, in one step."),
+            submit=submit, refusal_field="target",
         ))
-        if not values:
-            return
-        amount, target = int(values["amount"]), values["target"].strip()
-        quote = await self.call_portal(self.portal.quote_grant, self.me, request["id"], amount=amount, target=target)
-        if quote is None:  # a wrong bank or pool, an expired bank: said before asking to confirm
-            return
-        now = N_("Granted now") if request["kind"] == "credits" else N_("Seats now")
-        rows = [(N_("Request"), f"#{request['id']}"), (N_("Product"), quote["product"]), (where, quote["target"]),
-                (N_("Wanted"), str(quote["asked"])), (what, str(quote["amount"])),
-                (now, f"{quote['before']} → {quote['after']}")]
-        if quote.get("expires_on"):
-            rows.append((N_("Expiration date"), quote["expires_on"]))
-        if not await self.confirmed(ConfirmDialog(
-            _("Grant {n} {unit} to {org}?").format(n=quote["amount"], unit=_unit(request), org=quote["organization_name"]),
-            rows, confirm_label=N_("Grant"),
-        )):
-            return
-        target = quote["target"]
-        done = await self.call_portal(self.portal.grant_request, self.me, request["id"], amount=amount, target=target)
-        if done is not None:
+        if result:
+            quote, _done = result
+            amount, target = quote["amount"], quote["target"]
             self.done(_("Request #{id} granted: {n} {unit} to {target}.").format(
                 id=request["id"], n=amount, unit=_unit(request), target=target))
 
@@ -162,23 +166,26 @@ class VendorRequestsPage(Page):
 
     @work(exclusive=True, group="vendor-flow")
     async def _decline_flow(self, request: dict[str, Any]) -> None:
-        values = await self.app.push_screen_wait(FormDialog(
+        async def submit(values: dict[str, Any]) -> Any:
+            return await self.quote_confirm_commit(
+                lambda: values["reason"],
+                lambda reason: ConfirmDialog(
+                    _("Decline request #{id}?").format(id=request["id"]),
+                    [(N_("Organization"), request.get("organization_name") or request["organization"]),
+                     (N_("Wanted"), f"{request['amount']} {_unit(request)} · {request['product']}"), (N_("Why"), reason)],
+                    confirm_label=N_("Decline"), danger=True,
+                ),
+                lambda reason: self.portal.decline_request(self.me, request["id"], reason),
+            )
+
+        done = await self.app.push_screen_wait(FormDialog(
             _("Decline request #{id}").format(id=request["id"]),
             [Field("reason", N_("Why"), "name", placeholder=_("e.g. the contract allows 200 at most"))],
             submit_label=N_("Continue"),
             note=_("An email with the reason is queued to the organization's admins."),
+            submit=submit, refusal_field="reason",
         ))
-        if not values:
-            return
-        if not await self.confirmed(ConfirmDialog(
-            _("Decline request #{id}?").format(id=request["id"]),
-            [(N_("Organization"), request.get("organization_name") or request["organization"]),
-             (N_("Wanted"), f"{request['amount']} {_unit(request)} · {request['product']}"), (N_("Why"), values["reason"])],
-            confirm_label=N_("Decline"), danger=True,
-        )):
-            return
-        done = await self.call_portal(self.portal.decline_request, self.me, request["id"], values["reason"])
-        if done is not None:
+        if done:
             self.done(_("Request #{id} declined.").format(id=request["id"]))
 
 
@@ -196,15 +203,12 @@ class VendorOrganizationsPage(Page):
         Column("open_requests", N_("Open requests"), 13, "right"),
         Column("language", N_("Mail"), 4),
     ]
-    BINDINGS = [
-        Binding("b", "grant_bank", N_("Grant bank"), id="vendor.bank", tooltip=N_("Grant a credit bank to the selected organization")),
-        Binding("s", "grant_seats", N_("Grant seats"), id="vendor.seats", tooltip=N_("Grant seats to the selected organization")),
-        Binding("t", "top_up", N_("Top up"), id="vendor.topup", tooltip=N_("Add credits to a bank or move its expiry")),
-    ]
-    ACTIONS = [
-        PageAction(N_("Grant a credit bank"), N_("Grant a credit bank to the selected organization"), "action_grant_bank"),
-        PageAction(N_("Grant seats"), N_("Grant seats to the selected organization"), "action_grant_seats"),
-        PageAction(N_("Top up a bank"), N_("Add credits to a bank or move its expiry"), "action_top_up"),
+    COMMANDS = [
+        Command("vendor.bank", "add", "grant_bank", N_("Grant bank"), N_("Grant a credit bank to the selected organization"),
+                title=N_("Grant a credit bank")),
+        Command("vendor.seats", "more", "grant_seats", N_("Grant seats"), N_("Grant seats to the selected organization")),
+        Command("vendor.topup", "extend", "top_up", N_("Top up"), N_("Add credits to a bank or move its expiry"),
+                title=N_("Top up a bank")),
     ]
     DEFAULT_CSS = """
     VendorOrganizationsPage #vendor-orgs-table { height: 1fr; }
@@ -215,7 +219,7 @@ class VendorOrganizationsPage(Page):
         yield self.title_widget()
         yield FilterBar(self.table, id="vendor-orgs-filter")
         yield self.table
-        yield Static(content(_("b: grant a credit bank · s: grant seats · t: top up a bank")), classes="page-note")
+        yield Static(content(_("a: grant a credit bank · m: grant seats · e: top up a bank")), classes="page-note")
 
     def fetch(self) -> list[dict[str, Any]]:
         return self.portal.list_organizations(self.me)
@@ -237,7 +241,24 @@ class VendorOrganizationsPage(Page):
     @work(exclusive=True, group="vendor-flow")
     async def _bank_flow(self, org: dict[str, Any]) -> None:
         today = self.portal.today()
-        values = await self.app.push_screen_wait(FormDialog(
+
+        def dialog(values: dict[str, Any]) -> ConfirmDialog:
+            rows = [(N_("Organization"), org["name"]), (N_("Product"), values["product"]), (N_("Credits"), str(values["credits"])),
+                    (N_("Valid"), f"{values['start']} .. {values['expires']}"), (N_("Version"), values.get("version") or "—"),
+                    (N_("Portable"), _("yes") if values.get("portable") == "yes" else _("no"))]
+            return ConfirmDialog(_("Grant this bank?"), rows, confirm_label=N_("Grant"))
+
+        async def submit(values: dict[str, Any]) -> Any:
+            # The vendor's refusals (an expired bank, an expiry not after the start) come back to the form.
+            return await self.quote_confirm_commit(
+                lambda: values,
+                dialog,
+                lambda v: self.portal.add_bank(
+                    self.me, organization=org["id"], product=v["product"], credits=v["credits"], start=v["start"],
+                    expires_on=v["expires"], product_version=v.get("version") or None, portable=v.get("portable") == "yes"),
+            )
+
+        bank = await self.app.push_screen_wait(FormDialog(
             _("Grant a credit bank to {org}").format(org=org["name"]),
             [
                 Field("product", N_("Product"), "name", placeholder="Quillstone Animate"),
@@ -249,19 +270,9 @@ class VendorOrganizationsPage(Page):
                       options=[(content(_("no")), "no"), (content(_("yes")), "yes")]),
             ],
             submit_label=N_("Continue"),
+            submit=submit,
         ))
-        if not values:
-            return
-        rows = [(N_("Organization"), org["name"]), (N_("Product"), values["product"]), (N_("Credits"), str(values["credits"])),
-                (N_("Valid"), f"{values['start']} .. {values['expires']}"), (N_("Version"), values.get("version") or "—"),
-                (N_("Portable"), _("yes") if values.get("portable") == "yes" else _("no"))]
-        if not await self.confirmed(ConfirmDialog(_("Grant this bank?"), rows, confirm_label=N_("Grant"))):
-            return
-        bank = await self.call_portal(
-            self.portal.add_bank, self.me, organization=org["id"], product=values["product"], credits=values["credits"],
-            start=values["start"], expires_on=values["expires"], product_version=values.get("version") or None,
-            portable=values.get("portable") == "yes")
-        if bank is not None:
+        if bank:
             self.done(_("Bank {bank} granted to {org}: {n} credits of {product}.").format(
                 bank=bank["id"], org=org["name"], n=bank["credits_granted"], product=bank["product"]))
 
@@ -272,19 +283,25 @@ class VendorOrganizationsPage(Page):
 
     @work(exclusive=True, group="vendor-flow")
     async def _seats_flow(self, org: dict[str, Any]) -> None:
-        values = await self.app.push_screen_wait(FormDialog(
+        async def submit(values: dict[str, Any]) -> Any:
+            return await self.quote_confirm_commit(
+                lambda: values,
+                lambda v: ConfirmDialog(
+                    _("Grant these seats?"),
+                    [(N_("Organization"), org["name"]), (N_("Product"), v["product"]), (N_("Seats"), str(v["seats"]))],
+                    confirm_label=N_("Grant"),
+                ),
+                lambda v: self.portal.add_seats(self.me, org["id"], v["product"], v["seats"]),
+            )
+
+        pool = await self.app.push_screen_wait(FormDialog(
             _("Grant seats to {org}").format(org=org["name"]),
             [Field("product", N_("Product"), "name", placeholder="Quillstone Frameloop"), Field("seats", N_("Seats"), "int")],
             submit_label=N_("Continue"),
             note=_("Adds seats to the organization's pool of that product, or opens the pool."),
+            submit=submit,
         ))
-        if not values:
-            return
-        rows = [(N_("Organization"), org["name"]), (N_("Product"), values["product"]), (N_("Seats"), str(values["seats"]))]
-        if not await self.confirmed(ConfirmDialog(_("Grant these seats?"), rows, confirm_label=N_("Grant"))):
-            return
-        pool = await self.call_portal(self.portal.add_seats, self.me, org["id"], values["product"], values["seats"])
-        if pool is not None:
+        if pool:
             self.done(_("{org} now has {n} seats of {product}.").format(org=org["name"], n=pool["purchased"], product=pool["product"]))
 
     def action_top_up(self) -> None:
@@ -294,7 +311,21 @@ class VendorOrganizationsPage(Page):
 
     @work(exclusive=True, group="vendor-flow")
     async def _top_up_flow(self, org: dict[str, Any]) -> None:
-        values = await self.app.push_screen_wait(FormDialog(
+        def dialog(values: dict[str, Any]) -> ConfirmDialog:
+            rows = [(N_("Organization"), org["name"]), (N_("Bank"), values["bank"]),
+                    (N_("Credits to add"), str(values.get("credits") or "—")),
+                    (N_("New expiration date"), values.get("expires") or "—")]
+            return ConfirmDialog(_("Top up this bank?"), rows, confirm_label=N_("Top up"))
+
+        async def submit(values: dict[str, Any]) -> Any:
+            return await self.quote_confirm_commit(
+                lambda: values,
+                dialog,
+                lambda v: self.portal.top_up_bank(self.me, v["bank"], credits=v.get("credits") or None,
+                                                  expires_on=v.get("expires") or None),
+            )
+
+        bank = await self.app.push_screen_wait(FormDialog(
             _("Top up a bank of {org}").format(org=org["name"]),
             [
                 Field("bank", N_("Bank"), "text", placeholder="BK-0001"),
@@ -303,16 +334,8 @@ class VendorOrganizationsPage(Page):
             ],
             submit_label=N_("Continue"),
             note=_("Leave a field empty to keep it. An expiry never moves before a license the bank already covers."),
+            submit=submit,
         ))
-        if not values:
-            return
-        credits = values.get("credits") or None
-        expires = values.get("expires") or None
-        rows = [(N_("Organization"), org["name"]), (N_("Bank"), values["bank"]),
-                (N_("Credits to add"), str(credits or "—")), (N_("New expiration date"), expires or "—")]
-        if not await self.confirmed(ConfirmDialog(_("Top up this bank?"), rows, confirm_label=N_("Top up"))):
-            return
-        bank = await self.call_portal(self.portal.top_up_bank, self.me, values["bank"], credits=credits, expires_on=expires)
-        if bank is not None:
+        if bank:
             self.done(_("Bank {bank}: {n} credits granted, expires on {day}.").format(
                 bank=bank["id"], n=bank["credits_granted"], day=bank["expires_on"]))

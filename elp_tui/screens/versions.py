@@ -9,12 +9,12 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 
 from elp_tui.i18n import N_, _
-from elp_tui.screens.base import Page, PageAction
+from elp_tui.screens.base import Page
+from elp_tui.widgets.commands import Command
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.widgets.filter import FilterBar
 from elp_tui.widgets.safe import content
@@ -75,17 +75,11 @@ class VersionsPage(Page):
         *[Column(f"os_{os}", label, 7, "left", available) for os, label in OPERATING_SYSTEMS],
     ]
 
-    # `o` (sort) and `r` (refresh) are taken by the table and the screen.
-    BINDINGS = [
-        Binding("e", "restrict", N_("Restrict"), id="versions.restrict",
-                tooltip=N_("Enable the restriction: only the builds you select are accessible")),
-        Binding("d", "allow_all", N_("Allow all"), id="versions.allow_all",
-                tooltip=N_("Disable the restriction: every build is accessible")),
-    ]
-
-    ACTIONS = [
-        PageAction(N_("Restrict builds"), N_("Only the builds you select are accessible"), "action_restrict"),
-        PageAction(N_("Allow all builds"), N_("Disable the restriction of the selected product"), "action_allow_all"),
+    COMMANDS = [
+        Command("versions.restrict", "restrict", "restrict", N_("Restrict"),
+                N_("Enable the restriction: only the builds you select are accessible"), title=N_("Restrict builds")),
+        Command("versions.allow_all", "allow-all", "allow_all", N_("Allow all"),
+                N_("Disable the restriction: every build is accessible"), title=N_("Allow all builds")),
     ]
 
     def compose(self) -> ComposeResult:
@@ -166,44 +160,38 @@ class VersionsPage(Page):
         name = product["product"]
         options = [(content(f"{b['version']}  ({b['released']})"), b["version"]) for b in product["builds"]]
         chosen = [b["version"] for b in product["builds"] if b["selected"]]
-        values = await self.app.push_screen_wait(
-            FormDialog(
-                _("Restrict the builds of {product}").format(product=name),
-                [Field("builds", N_("Accessible builds"), "multi", value=chosen, options=options, required=False)],
-                submit_label=N_("Continue"),
-                note=_("Select the builds your users may download (space toggles a build)."),
-            )
-        )
-        if values is None:
-            return
-        builds = list(values["builds"] or [])
-        if not builds:
-            # Enabling with no build selected: the portal refuses and says what to do (nothing is written).
-            await self.call_portal(self.portal.restrict, self.me, name, [])
-            return
-        quote = await self.call_portal(self.portal.quote_restrict, self.me, name, builds)
-        if quote is None:
-            return
         shown = [b["version"] for b in product["builds"]]  # newest first, as on the page
 
         def ordered(versions: list[str]) -> str:
             return ", ".join(sorted(versions, key=lambda v: shown.index(v) if v in shown else -1)) or _("none")
 
-        rule = await self.confirm_and_commit(
-            lambda q: ConfirmDialog(
-                _("Restrict {product}?").format(product=name),
-                [
-                    (N_("Restriction"), restriction_label("enabled")),
-                    (N_("Accessible builds"), ordered(q["builds"])),
-                    (N_("Not accessible"), ordered(q["blocked"])),
-                ],
-                warning=_("Only these builds will be accessible: users see download links for them only."),
-                confirm_label=N_("Restrict"),
-            ),
-            lambda q: self.portal.restrict(self.me, name, q["builds"], q),
-            quote,
+        async def submit(values: dict[str, Any]) -> Any:
+            # With no build selected the portal refuses (beside the builds, the form open; nothing written).
+            return await self.quote_confirm_commit(
+                lambda: self.portal.quote_restrict(self.me, name, list(values["builds"] or [])),
+                lambda q: ConfirmDialog(
+                    _("Restrict {product}?").format(product=name),
+                    [
+                        (N_("Restriction"), restriction_label("enabled")),
+                        (N_("Accessible builds"), ordered(q["builds"])),
+                        (N_("Not accessible"), ordered(q["blocked"])),
+                    ],
+                    warning=_("Only these builds will be accessible: users see download links for them only."),
+                    confirm_label=N_("Restrict"),
+                ),
+                lambda q: self.portal.restrict(self.me, name, q["builds"], q),
+            )
+
+        rule = await self.app.push_screen_wait(
+            FormDialog(
+                _("Restrict the builds of {product}").format(product=name),
+                [Field("builds", N_("Accessible builds"), "multi", value=chosen, options=options, required=False)],
+                submit_label=N_("Continue"),
+                note=_("Select the builds your users may download (space toggles a build)."),
+                submit=submit, refusal_field="builds",
+            )
         )
-        if rule is not None:
+        if rule:
             self.done(_("{product}: only builds {builds} are accessible now.").format(
                 product=name, builds=", ".join(rule["builds"])))
 

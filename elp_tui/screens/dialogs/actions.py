@@ -17,12 +17,7 @@ from elp_tui.widgets.safe import content
 class ActionMenu(TranslatedBindings, ModalScreen[str | None]):
     """Choices of (action id, label, key, why-not or None); dismisses with the chosen action id."""
 
-    DEFAULT_CSS = """
-    ActionMenu { align: center middle; }
-    ActionMenu > Vertical { width: 64; max-width: 95%; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
-    ActionMenu .dialog-title { text-style: bold; color: $accent; margin-bottom: 1; }
-    ActionMenu OptionList { height: auto; max-height: 12; }
-    """
+    DEFAULT_CLASSES = "dialog"  # its frame and parts: elp.tcss
     BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="dialog.cancel")]
 
     def __init__(self, title: str, choices: list[tuple[str, str, str, str | None]]):

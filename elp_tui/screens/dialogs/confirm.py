@@ -13,26 +13,19 @@ from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.safe import content
 
 
+# More credits than this in one confirmation (a year of one computer is 12) is not one stray
+# Enter away: the confirmation opens on Cancel.
+MANY_CREDITS = 12
+
+
+def spends_many(credits: int) -> bool:
+    return credits > MANY_CREDITS
+
+
 class ConfirmDialog(TranslatedBindings, ModalScreen[bool]):
     """Rows of (label, value); `y` / Confirm → True, `n` / `escape` / Cancel → False."""
 
-    DEFAULT_CSS = """
-    ConfirmDialog { align: center middle; }
-    ConfirmDialog > Vertical {
-        width: 76; max-width: 95%; height: auto; max-height: 90%;
-        border: thick $accent; background: $surface; padding: 1 2;
-    }
-    ConfirmDialog .dialog-title { text-style: bold; color: $accent; margin-bottom: 1; }
-    ConfirmDialog .dialog-warning { color: $warning; margin-top: 1; }
-    ConfirmDialog .quote-row { height: auto; }
-    ConfirmDialog .quote-label { width: 30; color: $text-muted; }
-    ConfirmDialog .quote-value { width: 1fr; }
-    ConfirmDialog .dialog-buttons { height: auto; margin-top: 1; align-horizontal: right; }
-    ConfirmDialog Button { margin-left: 2; }
-    /* A short terminal (80x24): tighter spacing so the buttons stay in sight. */
-    ConfirmDialog.-short > Vertical { padding: 0 2; }
-    ConfirmDialog.-short .dialog-warning, ConfirmDialog.-short .dialog-buttons { margin-top: 0; }
-    """
+    DEFAULT_CLASSES = "dialog"  # its frame and parts: elp.tcss
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     BINDINGS = [
@@ -48,13 +41,18 @@ class ConfirmDialog(TranslatedBindings, ModalScreen[bool]):
         warning: str = "",
         confirm_label: str = N_("Confirm"),
         danger: bool = False,
+        careful: bool = False,
     ):
+        """`danger`: destructive (a red button, focus on Cancel). `careful`: not destructive but
+        not to be confirmed by a stray Enter either (it affects yourself, invites someone new,
+        spends many credits): focus on Cancel; `y` or the button still confirm."""
         super().__init__()
         self.title_text = title
         self.rows = rows
         self.warning = warning
         self.confirm_label = confirm_label
         self.danger = danger
+        self.careful = careful
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -71,7 +69,7 @@ class ConfirmDialog(TranslatedBindings, ModalScreen[bool]):
 
     def on_mount(self) -> None:
         # A destructive change is never one stray Enter away: focus Cancel (y still confirms).
-        self.query_one("#cancel" if self.danger else "#confirm", Button).focus()
+        self.query_one("#cancel" if self.danger or self.careful else "#confirm", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "confirm")

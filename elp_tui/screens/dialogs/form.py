@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -15,9 +15,9 @@ from textual.widgets import Button, Input, Select, SelectionList, Static
 from elp_tui.i18n import N_, _
 from elp_tui.portal.base import MAX_NAME, check_text, clean_name, normalise_email, positive_int
 from elp_tui.portal.dates import parse_date
-from elp_tui.portal.errors import PortalError
+from elp_tui.portal.errors import PermissionDenied, PortalError
 from elp_tui.widgets.bindings import TranslatedBindings
-from elp_tui.widgets.safe import SafeDisplay, content
+from elp_tui.widgets.safe import SafeDisplay, content, plain
 
 
 @dataclass
@@ -74,6 +74,10 @@ def field_error(spec: Field, raw: Any) -> str | None:
     return None
 
 
+KEEP_FORM = object()
+"""What a form's submit returns when the confirmation was cancelled: the form stays open."""
+
+
 class FormInput(Input):
     """A form's one-line input. A paste goes in whole: Textual's Input keeps only its first line,
     which would accept `ana@x.com` out of `ana@x.com\r\nBcc: ...` silently; here the line break
@@ -90,30 +94,7 @@ class FormInput(Input):
 
 
 class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
-    DEFAULT_CSS = """
-    FormDialog { align: center middle; }
-    FormDialog > Vertical {
-        width: 76; max-width: 95%; height: auto; max-height: 95%;
-        border: thick $accent; background: $surface; padding: 1 2;
-    }
-    FormDialog VerticalScroll { height: auto; max-height: 24; }
-    FormDialog .dialog-title { text-style: bold; color: $accent; margin-bottom: 1; }
-    FormDialog .dialog-note { color: $text-muted; margin-bottom: 1; }
-    FormDialog .form-row { height: auto; }
-    FormDialog .form-label { width: 22; padding-top: 1; }
-    FormDialog .form-input { width: 1fr; }
-    FormDialog Input, FormDialog Select { width: 1fr; }
-    FormDialog SelectionList { height: auto; max-height: 8; width: 1fr; }
-    FormDialog .form-error { color: $error; height: auto; padding-left: 22; }
-    FormDialog .form-error.-ok { display: none; }
-    FormDialog .form-info { width: 1fr; padding-top: 1; }
-    FormDialog .dialog-buttons { height: auto; margin-top: 1; align-horizontal: right; }
-    FormDialog Button { margin-left: 2; }
-    /* A short terminal (80x24): the fields scroll, the buttons stay in sight. */
-    FormDialog.-short > Vertical { padding: 0 2; }
-    FormDialog.-short VerticalScroll { max-height: 9; }
-    FormDialog.-short .dialog-buttons { margin-top: 0; }
-    """
+    DEFAULT_CLASSES = "dialog"  # its frame and parts: elp.tcss
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     BINDINGS = [
@@ -121,24 +102,36 @@ class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
         Binding("escape", "cancel", N_("Cancel"), id="dialog.cancel"),
     ]
 
-    def __init__(self, title: str, fields: list[Field], *, submit_label: str = N_("Continue"), note: str = ""):
+    def __init__(
+        self, title: str, fields: list[Field], *, submit_label: str = N_("Continue"), note: str = "",
+        submit: Callable[[dict[str, Any]], Awaitable[Any]] | None = None, refusal_field: str | None = None,
+    ):
+        """`submit(values)`: what Continue does while the form stays open (the portal's quote, the
+        confirmation, the commit). It returns the form's result, or KEEP_FORM (the confirmation was
+        cancelled: the form is back as it was typed); a refusal it raises is shown beside the field
+        it names (`PortalError.field`, else `refusal_field`, else above the buttons) and that field
+        gets the focus. Without `submit` the form dismisses with the checked values."""
         super().__init__()
         self.title_text = title
         self.fields = fields
         self.submit_label = submit_label
         self.note = note
+        self.submit = submit
+        self.refusal_field = refusal_field
+        self.busy = False
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with Vertical(id="form-frame"):
             yield Static(content(self.title_text), classes="dialog-title")
             if self.note:
                 yield Static(content(self.note), classes="dialog-note")
-            with VerticalScroll():
+            with VerticalScroll(id="form-fields"):
                 for spec in self.fields:
                     with Horizontal(classes="form-row"):
                         yield Static(content(_(spec.label)), classes="form-label")
                         yield self._widget(spec)
                     yield Static("", id=f"error-{spec.name}", classes="form-error -ok")
+            yield Static("", id="form-refusal", classes="form-error -ok")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(_("Cancel") + " (esc)", id="cancel")
                 yield Button(_(self.submit_label) + " (ctrl+s)", id="submit", variant="primary")
@@ -165,6 +158,26 @@ class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
             if spec.kind != "info":
                 self.query_one(f"#field-{spec.name}").focus()
                 break
+        self.call_after_refresh(self._fit)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        """The fields scroll within what the screen leaves after the title, the note and the
+        buttons: a form taller than the terminal (Add licenses at 100x30) keeps its buttons in
+        sight, and the focused field scrolls into view (Textual scrolls focus within its container)."""
+        frame = self.query_one("#form-frame", Vertical)
+        fields = self.query_one("#form-fields", VerticalScroll)
+        others = sum(w.outer_size.height + w.styles.margin.height for w in frame.children if w is not fields and w.display)
+        room = int(self.size.height * 0.95) - frame.styles.gutter.height - others
+        fields.styles.max_height = max(3, room)
+        focused = self.focused
+        if focused is not None:
+            focused.scroll_visible(animate=False)
+            refusal = self.query(f"#error-{(focused.id or '').removeprefix('field-')}")
+            if refusal and not refusal.first().has_class("-ok"):
+                refusal.first().scroll_visible(animate=False)  # the field's refusal in sight too
 
     def _raw(self, spec: Field) -> Any:
         widget = self.query_one(f"#field-{spec.name}")
@@ -181,12 +194,51 @@ class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
         label.update(content(message or ""))
         label.set_class(not message, "-ok")
 
+    def shown_error(self, name: str | None = None) -> str:
+        """What the form says beside field `name` (None: above the buttons), as the user reads it."""
+        label = self.query_one(f"#error-{name}" if name else "#form-refusal", Static)
+        return "" if label.has_class("-ok") else str(label.render())
+
+    def _show_refusal(self, message: str | None) -> None:
+        """A refusal that names no field of this form: above the buttons, in the form."""
+        label = self.query_one("#form-refusal", Static)
+        label.update(content(message or ""))
+        label.set_class(not message, "-ok")
+        self.call_after_refresh(self._fit)
+
+    def refused(self, exc: PortalError) -> None:
+        """Show the portal's refusal beside the field it names and put the focus there; the
+        form stays open with everything typed."""
+        names = {spec.name: spec for spec in self.fields}
+        name = getattr(exc, "field", None) or self.refusal_field
+        spec = names.get(name or "")
+        if spec is None:
+            self._show_refusal(str(exc))
+            return
+        self._show_refusal(None)
+        self._show_error(spec, str(exc))
+        label = self.query_one(f"#error-{spec.name}", Static)
+        if spec.kind != "info":
+            self.query_one(f"#field-{spec.name}").focus()
+        # The field and its refusal both in sight (the field above it comes along).
+        self.call_after_refresh(label.scroll_visible, animate=False)
+
     @on(Input.Changed)
     def _typed(self, event: Input.Changed) -> None:
         name = (event.input.id or "").removeprefix("field-")
         for spec in self.fields:
             if spec.name == name:
                 self._show_error(spec, field_error(spec, event.value) if event.value else None)
+
+    @on(Select.Changed)
+    @on(SelectionList.SelectedChanged)
+    def _chosen(self, event: Select.Changed | SelectionList.SelectedChanged) -> None:
+        """A new choice clears the refusal shown beside it (the portal judges it again on Continue)."""
+        widget = event.control if isinstance(event, SelectionList.SelectedChanged) else event.select
+        name = (widget.id or "").removeprefix("field-")
+        for spec in self.fields:
+            if spec.name == name:
+                self._show_error(spec, None)
 
     @on(Input.Submitted)
     def _enter(self, event: Input.Submitted) -> None:
@@ -213,11 +265,35 @@ class FormDialog(TranslatedBindings, ModalScreen[dict[str, Any] | None]):
         return values, invalid
 
     def action_submit(self) -> None:
+        if self.busy:  # the quote, the confirmation or the commit of this form is on its way
+            return
         values, invalid = self.values()
         if invalid:
             self.query_one(f"#field-{invalid[0]}").focus()
             return
-        self.dismiss(values)
+        if self.submit is None:
+            self.dismiss(values)
+            return
+        self.busy = True
+        self._show_refusal(None)
+        self.run_worker(self._submitting(values), group="form-submit", exclusive=True)
+
+    async def _submitting(self, values: dict[str, Any]) -> None:
+        try:
+            result = await self.submit(values)  # type: ignore[misc]
+        except PermissionDenied as exc:
+            # Not something the form can fix (demoted meanwhile, say): it closes and says why.
+            self.notify(plain(str(exc)), title=_("Refused"), severity="error", timeout=8, markup=False)
+            self.dismiss(None)
+            return
+        except PortalError as exc:
+            self.refused(exc)
+            return
+        finally:
+            self.busy = False
+        if result is KEEP_FORM:
+            return  # the confirmation was cancelled: back to the form, as typed
+        self.dismiss(result)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -24,23 +24,7 @@ from elp_tui.widgets.safe import SafeDisplay, content
 class PublicKeyDialog(TranslatedBindings, ModalScreen[str | None]):
     """Dismisses with the pasted text once it reads as one public key; None on cancel."""
 
-    DEFAULT_CSS = """
-    PublicKeyDialog { align: center middle; }
-    PublicKeyDialog > Vertical {
-        width: 84; max-width: 95%; height: auto; max-height: 95%;
-        border: thick $accent; background: $surface; padding: 1 2;
-    }
-    PublicKeyDialog .dialog-title { text-style: bold; color: $accent; margin-bottom: 1; }
-    PublicKeyDialog .dialog-note { color: $text-muted; margin-bottom: 1; }
-    PublicKeyDialog #key-text { width: 1fr; }
-    PublicKeyDialog #key-check { height: auto; color: $text-muted; }
-    PublicKeyDialog #key-check.-error { color: $error; }
-    PublicKeyDialog .dialog-buttons { height: auto; margin-top: 1; align-horizontal: right; }
-    PublicKeyDialog Button { margin-left: 2; }
-    PublicKeyDialog.-short > Vertical { padding: 0 2; }
-    PublicKeyDialog.-short .dialog-note { margin-bottom: 0; }
-    PublicKeyDialog.-short .dialog-buttons { margin-top: 0; }
-    """
+    DEFAULT_CLASSES = "dialog"  # its frame and parts: elp.tcss
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
 
     BINDINGS = [

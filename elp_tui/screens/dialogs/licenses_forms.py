@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Select, Static
 
 from elp_tui.i18n import N_, _
 from elp_tui.portal import PortalError
 from elp_tui.portal.base import normalise_email
 from elp_tui.portal.quotes import TYPE_NAMES
-from elp_tui.screens.dialogs.form import Field
+from elp_tui.screens.dialogs.form import Field, FormDialog
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.safe import content, plain, text
 
@@ -29,6 +30,15 @@ LICENSE_TYPES = [
 ]
 
 DEFAULT_MONTHS = 12
+# What the quantity counts (SPEC §4 Generate): node-lock makes that many licenses; multiseat and
+# floating make one license for that many computers.
+QUANTITY_LABELS = {
+    "node-lock": N_("Number of licenses"), "multiseat": N_("Number of computers"), "floating": N_("Number of computers"),
+}
+
+
+def quantity_label(license_type: Any) -> str:
+    return QUANTITY_LABELS.get(license_type, QUANTITY_LABELS["node-lock"])
 
 
 def bank_option(bank: dict[str, Any]) -> str:
@@ -39,18 +49,37 @@ def bank_option(bank: dict[str, Any]) -> str:
 
 
 def generate_fields(banks: list[dict[str, Any]], values: dict[str, Any], today: str) -> list[Field]:
-    """Bank, type, months, number of licenses, start date, recipient (values: last input, kept on refusal)."""
+    """Bank, type, months, number of licenses, start date, recipient (values: last input, kept on refusal).
+    The start proposed is one the preselected bank accepts (the portal's `first_start`: today, or the
+    bank's start when it starts later)."""
+    chosen = next((b for b in banks if b["id"] == values.get("bank")), None)
+    start = (chosen or {}).get("first_start") or today
     return [
         Field("bank", N_("Bank"), kind="select", value=values.get("bank") or "",
               options=[(text(bank_option(b)), b["id"]) for b in banks]),
         Field("type", N_("License type"), kind="select", value=values.get("type") or "node-lock",
               options=[(text(_(label)), value) for value, label in LICENSE_TYPES]),
         Field("months", N_("Months"), kind="int", value=values.get("months", DEFAULT_MONTHS)),
-        Field("quantity", N_("Number of licenses"), kind="int", value=values.get("quantity", 1)),
-        Field("start", N_("Start date"), kind="date", value=values.get("start") or today, placeholder="YYYY-MM-DD"),
+        Field("quantity", quantity_label(values.get("type") or "node-lock"), kind="int", value=values.get("quantity", 1)),
+        Field("start", N_("Start date"), kind="date", value=values.get("start") or start, placeholder="YYYY-MM-DD"),
         Field("email", N_("Recipient email"), kind="email", value=values.get("email") or "",
               placeholder=_("e.g. ana@studio.com")),
     ]
+
+
+class GenerateForm(FormDialog):
+    """Add licenses: the quantity's label follows the type chosen (licenses for node-lock,
+    computers for multiseat and floating), and so does what a refusal of it calls it."""
+
+    @on(Select.Changed, "#field-type")
+    def _type_chosen(self, event: Select.Changed) -> None:
+        label = quantity_label(event.value)
+        for spec in self.fields:
+            if spec.name == "quantity":
+                spec.label = label
+        row = self.query_one("#field-quantity").parent
+        if row is not None:
+            row.query_one(".form-label", Static).update(content(_(label)))
 
 
 GENERATE_NOTE = N_(
@@ -59,29 +88,33 @@ GENERATE_NOTE = N_(
 )
 
 
-def renew_fields(row: dict[str, Any], values: dict[str, Any] | None = None) -> list[Field]:
-    """Months (and computers for multiseat); `values` keeps what was typed when a quote was refused."""
+def renew_fields(row: dict[str, Any], values: dict[str, Any] | None = None, term: int | None = None) -> list[Field]:
+    """Months (and computers for multiseat); `values` keeps what was typed when a quote was refused;
+    `term`: the license's current term (the portal's `license_term`), the months proposed."""
     values = values or {}
     fields = [
         Field("license", N_("License"), kind="info", value=f"{row['activation_id']} · {row['product']}"),
         Field("expires", N_("Expires on"), kind="info", value=row["expires_on"]),
     ]
+    # A renewal follows the previous settings: the license's current term (the portal's figure).
+    term = term or row.get("term_months") or DEFAULT_MONTHS
     if row["type"] == "multiseat":
         # A multiseat renewal may only raise the computers, so 0 months is allowed here; at the
         # bank's expiry nothing else is possible, so 0 is the default there.
-        at_bank_end = row["expires_on"] == row["bank_expires_on"]
-        months = values.get("months", 0 if at_bank_end else DEFAULT_MONTHS)
+        at_bank_end = row["expires_on"] >= row["bank_expires_on"]
+        months = values.get("months", 0 if at_bank_end else term)
         fields.append(Field("months", N_("Months"), kind="int", value=months, minimum=0))
         fields.append(Field("computers", N_("Computers"), kind="int", value=values.get("computers", row["computers"]),
                             minimum=row["computers"]))
     else:
-        fields.append(Field("months", N_("Months"), kind="int", value=values.get("months", DEFAULT_MONTHS)))
+        fields.append(Field("months", N_("Months"), kind="int", value=values.get("months", term)))
     return fields
 
 
 RENEW_NOTE = N_(
-    "The license is extended by these months, up to its bank's expiry. A multiseat license may also "
-    "get more computers (never fewer). The next step shows the credits to deduct."
+    "The license is extended by these months (its current term unless you change them), up to its "
+    "bank's expiry. A multiseat license may also get more computers (never fewer). The next step shows "
+    "the credits to deduct."
 )
 
 
@@ -153,19 +186,7 @@ LARGE_CLIPBOARD = 1024 * 1024
 class ExportDoneDialog(TranslatedBindings, ModalScreen[bool]):
     """Where the CSV was written; `c` copies the CSV to the clipboard, escape closes."""
 
-    DEFAULT_CSS = """
-    ExportDoneDialog { align: center middle; }
-    ExportDoneDialog > Vertical {
-        width: 76; max-width: 95%; height: auto; max-height: 90%;
-        border: thick $accent; background: $surface; padding: 1 2;
-    }
-    ExportDoneDialog .dialog-title { text-style: bold; color: $accent; margin-bottom: 1; }
-    ExportDoneDialog #export-path { text-style: bold; }
-    ExportDoneDialog .dialog-note { color: $text-muted; margin-top: 1; }
-    ExportDoneDialog .dialog-warning { color: $warning; margin-top: 1; }
-    ExportDoneDialog .dialog-buttons { height: auto; margin-top: 1; align-horizontal: right; }
-    ExportDoneDialog Button { margin-left: 2; }
-    """
+    DEFAULT_CLASSES = "dialog"  # its frame and parts: elp.tcss
 
     BINDINGS = [
         Binding("c", "copy", N_("Copy CSV"), id="export.copy", tooltip=N_("Copy the CSV to the clipboard (works over SSH)")),
