@@ -212,6 +212,31 @@ async def test_a_key_remapped_in_the_settings_file_runs_the_action_and_bad_entri
         assert "Cancelled" not in messages(app)
 
 
+async def test_the_hints_name_the_keys_as_remapped(portal, bank, tmp_path):
+    """A hint that names a key says the user's key, not the default letter."""
+    import json
+
+    from elp_tui.app import make_app
+    from elp_tui.screens.licenses import LicensesPage
+    from textual.widgets import Static
+
+    portal.generate(ADMIN, portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=1,
+                                                 start=TODAY, email=ADMIN))
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"keys": {"licenses.return": "ctrl+t", "licenses.renew": "v"}}))
+    app = make_app(portal.store, ADMIN, clock=TODAY, settings_file=settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot, LicensesPage)
+        await until(pilot, lambda: "available" in str(page.query_one("#detail-move", Static).render()), "the move line")
+        said = [n.message for n in app._notifications if n.title == "Settings"]
+        assert not said, said
+        move = str(page.query_one("#detail-move", Static).render())
+        renew = str(page.query_one("#detail-renew", Static).render())
+        assert "Return (^t)" in move and "(t)" not in move, move
+        assert "Assign (s)" in move, move  # not remapped: its own key
+        assert "Renew (v)" in renew, renew
+
+
 # -- help -----------------------------------------------------------------------------------------
 async def test_help_has_a_title_lists_each_key_once_and_says_what_the_filter_matches(portal, bank, tmp_path):
     from elp_tui.screens.help import HelpScreen

@@ -174,10 +174,10 @@ class DashboardPage(Page):
         with DashboardBody(id="dashboard-body"):
             yield Static(content(_("Monthly term credits per product")), classes="section -first")
             yield self.table
-            yield Static(content(_("enter or p: manage the licenses of the selected product")), classes="page-note", id="dashboard-products-note")
+            yield Static(content(self._products_note()), classes="page-note", id="dashboard-products-note")
             yield Static(content(_("Seat pools")), classes="section")
             yield Vertical(id="dashboard-pools")
-            yield Static(content(_("w: members per team")), classes="page-note", id="dashboard-pools-note")
+            yield Static(content(_("{key}: members per team").format(key=self.key_of("team_details"))), classes="page-note", id="dashboard-pools-note")
             yield Static(content(_("Alerts: the next 30 days")), classes="section")
             yield Static("", id="dashboard-alerts")
             yield self.expiring
@@ -196,13 +196,16 @@ class DashboardPage(Page):
         self.table.display = bool(products)
         note = self.query_one("#dashboard-products-note", Static)
         if products:
-            note.update(content(_("enter or p: manage the licenses of the selected product")))
+            note.update(content(self._products_note()))
         else:
             note.update(content(_("No credit bank yet: credits the vendor grants appear here and on Manage Banks.")))
         self._show_pools(data["pools"])
         self.query_one("#dashboard-alerts", Static).update(self._alerts(data))
         self.expiring.set_rows(data["alerts"]["licenses"], keep="activation_id")
         self.expiring.display = bool(data["alerts"]["licenses"])
+
+    def _products_note(self) -> str:
+        return _("enter or {key}: manage the licenses of the selected product").format(key=self.key_of("open_licenses"))
 
     @staticmethod
     def expiring_first(product: dict[str, Any]) -> str | None:
@@ -222,7 +225,7 @@ class DashboardPage(Page):
         for bar, pool in zip(bars, pools):
             bar.update(pool, title=_("{product} · {purchased} seats purchased").format(product=pool["product"], purchased=pool["purchased"]))
         note = self.query_one("#dashboard-pools-note", Static)
-        note.update(content(_("w: members per team") if pools else _("No seat pool: products sold as seats appear here.")))
+        note.update(content(_("{key}: members per team").format(key=self.key_of("team_details")) if pools else _("No seat pool: products sold as seats appear here.")))
 
     def _alerts(self, data: dict[str, Any]) -> Content:
         alerts = data["alerts"]

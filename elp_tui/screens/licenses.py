@@ -226,13 +226,13 @@ class LicensesPage(Page):
         """The portal's answer for this row: each action's refusal, the commit's own sentence, or None."""
         return self.portal.license_row_actions(row)
 
-    @staticmethod
-    def move_line(actions: dict[str, str | None]) -> tuple[str, bool]:
-        """Return and Assign in one line: which of the two the row allows, or why neither."""
+    def move_line(self, actions: dict[str, str | None]) -> tuple[str, bool]:
+        """Return and Assign in one line, with their keys: which of the two the row allows, or why neither."""
+        keys = {"return_key": self.key_of("return_license"), "assign_key": self.key_of("assign")}
         if actions["return"] is None:
-            return _("Return (t): available · Assign (s): after a return"), True
+            return _("Return ({return_key}): available · Assign ({assign_key}): after a return").format(**keys), True
         if actions["assign"] is None:
-            return _("Assign (s): available · Return: already returned"), True
+            return _("Assign ({assign_key}): available · Return: already returned").format(**keys), True
         return actions["return"] or "", False
 
     def _update_detail(self, row: dict[str, Any] | None) -> None:
@@ -457,7 +457,7 @@ class LicensesPage(Page):
         )
         if done is None:
             return
-        self._say(_("License {aid} returned: press s to assign it to another member.").format(aid=aid), timeout=8)
+        self._say(_("License {aid} returned: press {key} to assign it to another member.").format(aid=aid, key=self.key_of("assign")), timeout=8)
         self.reload()
 
     # -- assign ------------------------------------------------------------------------

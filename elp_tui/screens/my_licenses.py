@@ -245,7 +245,8 @@ class MyLicensesPage(Page):
             parts.append(text(_("This license has expired: it offers no downloads. Ask your admin to renew it.")))
         else:
             parts += self._downloads(row)
-        parts += [Text(""), text(_("c: copy the activation ID · u: copy a download URL"))]
+        parts += [Text(""), text(_("{copy}: copy the activation ID · {url}: copy a download URL").format(
+            copy=self.key_of("copy_activation_id"), url=self.key_of("copy_download")))]
         detail.update(Group(*parts))
 
     @staticmethod
@@ -279,7 +280,7 @@ class MyLicensesPage(Page):
                 "You hold a seat of this product since {since} but are in no team now: it offers no downloads. "
                 "Ask your admin to add you to a team."
             ).format(since=row["start"]))]
-        parts += [Text(""), text(_("u: copy a download URL"))]
+        parts += [Text(""), text(_("{url}: copy a download URL").format(url=self.key_of("copy_download")))]
         return parts
 
     # -- actions -----------------------------------------------------------------------
@@ -294,7 +295,8 @@ class MyLicensesPage(Page):
         if row is None:
             return
         if row["type"] == SEAT:
-            self.elp.notify(_("A team seat has no activation ID: press u to copy a download link."),
+            self.elp.notify(_("A team seat has no activation ID: press {url} to copy a download link.").format(
+                url=self.key_of("copy_download")),
                             severity="warning", timeout=5, markup=False)
             return
         self.app.copy_to_clipboard(row["activation_id"])

@@ -171,7 +171,7 @@ class TeamsPage(Page):
         if team is None:
             self.members.set_rows([])
             heading.update(content(_("Members")))
-            unassigned.update(content(_("No team yet: press n to create one.") if self.pools else ""))
+            unassigned.update(content(_("No team yet: press {key} to create one.").format(key=self.key_of("create_team")) if self.pools else ""))
             return
         self.members.set_rows(list(team["members"]), keep="email")
         heading.update(content(_("Members of {team} ({n})").format(team=team["name"], n=len(team["members"]))))
@@ -243,7 +243,7 @@ class TeamsPage(Page):
     def _team(self) -> dict[str, Any] | None:
         team = self.table.current_row
         if team is None:
-            self.notify(_("Select a team first (or press n to create one)."), severity="warning", markup=False)
+            self.notify(_("Select a team first (or press {key} to create one).").format(key=self.key_of("create_team")), severity="warning", markup=False)
         return team
 
     def _pool_field(self, name: str, label: str, current: str | None) -> Field:

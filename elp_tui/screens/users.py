@@ -437,8 +437,8 @@ class UsersPage(Page):
             lambda q: ConfirmDialog(
                 _("Add this SSH key for {email}?").format(email=q.email),
                 q.lines(),
-                warning=_("Over SSH this key signs in as {email}, with no password, until it is revoked (B).").format(
-                    email=q.email),
+                warning=_("Over SSH this key signs in as {email}, with no password, until it is revoked ({key}).").format(
+                    email=q.email, key=self.key_of("revoke_key")),
                 confirm_label=N_("Add key"),
             ),
             lambda q: self.portal.add_key(self.me, q.email, text, expected=q),
@@ -501,8 +501,8 @@ class UsersPage(Page):
             return
         if row["status"] != "invited":
             self.notify(
-                _("{email} is {status}: only an invited member gets a new invitation. To give them a key, press b.").format(
-                    email=row["email"], status=status_label(row["status"])),
+                _("{email} is {status}: only an invited member gets a new invitation. To give them a key, press {key}.").format(
+                    email=row["email"], status=status_label(row["status"]), key=self.key_of("add_key")),
                 severity="warning", markup=False)
             return
         self._reinvite_flow(row)

@@ -74,9 +74,10 @@ class VendorRequestsPage(Page):
         rows = [{**r, "wanted": f"{r['amount']} {_unit(r)}"} for r in request_rows(data)]
         self.table.set_rows(rows, keep="id")
         if self.open_only:
-            note = _("{n} open requests from every organization, newest first · v: show answered ones too").format(n=len(data))
+            note = _("{n} open requests from every organization, newest first · {key}: show answered ones too").format(
+                n=len(data), key=self.key_of("toggle_all"))
         else:
-            note = _("{n} requests, open and answered · v: open ones only").format(n=len(data))
+            note = _("{n} requests, open and answered · {key}: open ones only").format(n=len(data), key=self.key_of("toggle_all"))
         self.query_one("#vendor-requests-note", Static).update(content(note))
         self._detail(self.table.current_row)
 
@@ -93,7 +94,7 @@ class VendorRequestsPage(Page):
                 who=request["actor"])
             text += "\n" + _("State: {state} · {answer}").format(state=state_label(request["state"]), answer=answer_text(request))
             if request["state"] == "requested":
-                text += "\n" + _("a: grant · x: decline")
+                text += "\n" + _("{grant}: grant · {decline}: decline").format(grant=self.key_of("grant"), decline=self.key_of("decline"))
         self.query_one("#vendor-request-detail", Static).update(content(text))
 
     def action_toggle_all(self) -> None:
@@ -219,7 +220,8 @@ class VendorOrganizationsPage(Page):
         yield self.title_widget()
         yield FilterBar(self.table, id="vendor-orgs-filter")
         yield self.table
-        yield Static(content(_("a: grant a credit bank · m: grant seats · e: top up a bank")), classes="page-note")
+        yield Static(content(_("{bank}: grant a credit bank · {seats}: grant seats · {top_up}: top up a bank").format(
+            bank=self.key_of("grant_bank"), seats=self.key_of("grant_seats"), top_up=self.key_of("top_up"))), classes="page-note")
 
     def fetch(self) -> list[dict[str, Any]]:
         return self.portal.list_organizations(self.me)
