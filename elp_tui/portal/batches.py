@@ -265,7 +265,7 @@ def read_batch_csv(data: bytes, name: str, kind: str) -> list[CsvRow]:
     except UnicodeDecodeError as exc:
         raise InvalidInput(_("{file} is not UTF-8 text (byte {at} is not): save it as \"CSV UTF-8\" and try again.").format(
             file=name, at=grouped(exc.start + 1))) from None
-    if "\x00" in text:
+    if text.count("\x00") * 10 > len(text):  # UTF-16, a spreadsheet's own format: a NUL or two is a hostile cell
         raise InvalidInput(_("{file} is not a CSV file (it holds binary data): export the sheet as CSV with the columns {columns}.").format(
             file=name, columns=expected))
     records: list[CsvRow] = []
