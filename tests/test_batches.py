@@ -276,7 +276,8 @@ def test_batch_assign_invites_a_new_recipient_once_and_refuses_bad_rows(portal, 
         portal.return_license(ADMIN, aid, ANA)
     new = "newcomer@lumenfox.studio"
     pairs = [CsvRow(2, [ids[0], new]), CsvRow(3, [ids[1], new.upper()]), CsvRow(4, [ids[0], BOB]),
-             CsvRow(5, [ids[2], "not an email"]), CsvRow(6, [ids[3], BOB]), CsvRow(7, [ids[2]])]
+             CsvRow(5, [ids[2], "not an email"]), CsvRow(6, [ids[3], BOB]), CsvRow(7, [ids[2]]),
+             CsvRow(8, [ids[2], BOB, "Layout"])]
     quote = portal.quote_batch_assign(ADMIN, pairs)
     assert [(q.activation_id, q.email, q.invites) for q in quote.allowed] == [(ids[0], new, True), (ids[1], new, False)]
     reasons = {r.row: r.reason for r in quote.refused}
@@ -284,7 +285,8 @@ def test_batch_assign_invites_a_new_recipient_once_and_refuses_bad_rows(portal, 
     assert "is not a valid email address" in reasons[5]
     assert reasons[6] == single_refusal(portal.quote_assign, ADMIN, ids[3], BOB)
     assert "return it first" in reasons[6]
-    assert "lacks the email" in reasons[7]
+    assert reasons[7] == "This row lacks the email: a row holds an activation ID and an email."
+    assert reasons[8] == "This row has 3 cells; a row holds an activation ID and an email."
     portal.batch_assign(ADMIN, quote)
     users = {u["email"]: u["status"] for u in portal.list_users(ADMIN)}
     assert users[new] == "invited"
@@ -307,7 +309,7 @@ def test_users_import_sorts_rows_into_new_already_there_and_refused(portal):
     portal.team_add(ADMIN, "Layout", ANA)
     rows = csv_rows(
         "email,role,teams\n"
-        "cleo@lumenfox.studio,admin,Layout;Story\n"
+        "cleo@lumenfox.studio,admin,Layout;Story,,\n"
         f"{ANA},regular,Layout\n"
         f"{ANA.upper()},regular,\n"
         "dan@lumenfox.studio,,story\n"
@@ -315,6 +317,7 @@ def test_users_import_sorts_rows_into_new_already_there_and_refused(portal):
         "eve@lumenfox.studio,boss,\n"
         "fay@lumenfox.studio,regular,Nowhere\n"
         f"{ADMIN},regular,Story\n"
+        "gus@lumenfox.studio,regular,Layout,Story\n"
     )
     quote = portal.quote_users_import(ADMIN, rows)
     assert [(r.row, r.email, r.role, r.teams, r.seats) for r in quote.new] == [
@@ -324,7 +327,9 @@ def test_users_import_sorts_rows_into_new_already_there_and_refused(portal):
     assert [(r.row, r.email, r.teams) for r in quote.members] == [(3, ANA, []), (9, ADMIN, ["Story"])]
     assert "role stays admin" in quote.members[1].note
     reasons = {r.row: r.reason for r in quote.refused}
-    assert set(reasons) == {4, 6, 7, 8}
+    assert set(reasons) == {4, 6, 7, 8, 10}
+    assert reasons[10] == ("This row has 4 cells; a row holds an email, a role and the teams: put several teams in one "
+                           "cell, separated by ';'.")
     assert "listed twice (first on row 3)" in reasons[4]
     assert "is not a valid email address" in reasons[6]
     assert reasons[7] == "Role 'boss' is unknown: use admin or regular."
@@ -344,7 +349,7 @@ def test_users_import_sorts_rows_into_new_already_there_and_refused(portal):
     assert [e["action"] for e in added].count("team-add") == 4
     assert added[-1]["action"] == "users-import"
     assert "invited cleo@lumenfox.studio, dan@lumenfox.studio" in added[-1]["details"]
-    assert "4 refused: row 4:" in added[-1]["details"]
+    assert "5 refused: row 4:" in added[-1]["details"]
 
 
 def test_users_import_counts_the_seats_the_rows_before_take(portal):

@@ -158,6 +158,7 @@ class AssignAsk(BaseModel):
     activation_id: str
     email: str
     row: int | None = None
+    cells: int = 0  # how many cells the row has, when it has too many (refused)
 
 
 class BatchAssignQuote(BatchQuote):
@@ -184,6 +185,7 @@ class ImportAsk(BaseModel):
     role: str = ""
     teams: str = ""
     row: int | None = None
+    cells: int = 0  # how many cells the row has, when it has too many (refused)
 
 
 class ImportRow(BaseModel):
@@ -299,11 +301,9 @@ def read_batch_csv(data: bytes, name: str, kind: str) -> list[CsvRow]:
     return records
 
 
-def _too_many_cells(record: CsvRow, limit: int, columns: str) -> str | None:
-    extra = [c for c in record.cells[limit:] if c]
-    if extra:
-        return _("it has {n} cells; a row holds {columns}").format(n=len(record.cells), columns=columns)
-    return None
+def _extra_cells(record: CsvRow, limit: int) -> int:
+    """How many cells the row has when it has more than `limit` filled ones (0: it fits)."""
+    return len(record.cells) if any(c for c in record.cells[limit:]) else 0
 
 
 def assign_asks(records: Iterable[CsvRow | tuple[str, str]]) -> list[AssignAsk]:
@@ -312,7 +312,7 @@ def assign_asks(records: Iterable[CsvRow | tuple[str, str]]) -> list[AssignAsk]:
     for item in records:
         if isinstance(item, CsvRow):
             cells = item.cells + ["", ""]
-            asks.append(AssignAsk(activation_id=cells[0], email=cells[1], row=item.row))
+            asks.append(AssignAsk(activation_id=cells[0], email=cells[1], row=item.row, cells=_extra_cells(item, 2)))
         else:
             asks.append(AssignAsk(activation_id=item[0], email=item[1]))
     return asks
@@ -323,7 +323,7 @@ def import_asks(records: Iterable[CsvRow | dict[str, Any]]) -> list[ImportAsk]:
     for item in records:
         if isinstance(item, CsvRow):
             cells = item.cells + ["", "", ""]
-            asks.append(ImportAsk(email=cells[0], role=cells[1], teams=cells[2], row=item.row))
+            asks.append(ImportAsk(email=cells[0], role=cells[1], teams=cells[2], row=item.row, cells=_extra_cells(item, 3)))
         else:
             asks.append(ImportAsk(**item))
     return asks
@@ -478,8 +478,10 @@ class BatchesMixin(PortalBase):
         invited: set[str] = set()
         for ask in asks:
             try:
+                if ask.cells:
+                    raise InvalidInput(_("This row has {n} cells; a row holds an activation ID and an email.").format(n=ask.cells))
                 if not ask.activation_id.strip() or not ask.email.strip():
-                    raise InvalidInput(_("a row holds an activation ID and an email: this one lacks {what}.").format(
+                    raise InvalidInput(_("This row lacks {what}: a row holds an activation ID and an email.").format(
                         what=_("the email") if ask.activation_id.strip() else _("the activation ID")))
                 quote = self._quote_assign(db, me, ask.activation_id, ask.email)  # type: ignore[attr-defined]
                 if quote.activation_id in first_row:
@@ -531,6 +533,9 @@ class BatchesMixin(PortalBase):
         pools_seen: dict[str, tuple[str, int]] = {}  # pool id -> (product, unused before the batch)
         for ask in asks:
             try:
+                if ask.cells:
+                    raise InvalidInput(_("This row has {n} cells; a row holds an email, a role and the teams: put several "
+                                         "teams in one cell, separated by ';'.").format(n=ask.cells))
                 address = normalise_email(ask.email)
                 if address in first_row:
                     raise RuleViolation(_("{email} is listed twice (first on row {row}): only that row counts.").format(
