@@ -114,8 +114,8 @@ def licenses_assign(s: Session) -> None:
     a = s.args
     if a.from_csv is None:
         if a.activation_id is None or a.email is None:
-            raise Refused(_("say which license and to whom: 'elp licenses assign ACTIVATION_ID --email EMAIL', or "
-                            "'elp licenses assign --from-csv FILE' for many (rows of activation ID, email)."))
+            raise Refused(_("say which license and to whom: {one}, or {many} for many (rows of activation ID, email).").format(
+                one="'elp licenses assign ACTIVATION_ID --email EMAIL'", many="'elp licenses assign --from-csv FILE'"))
         if a.all_or_nothing:
             raise Refused(_("--all-or-nothing is for a batch: add --from-csv FILE, or leave it out."))
         credits.licenses_assign(s)
