@@ -69,9 +69,9 @@ def test_renew_expiring_within_prints_the_batch_quote_then_renews(portal, licens
     assert result.code == 0, result.err
     out = result.out
     assert "Renew 2 licenses that expire within 30 days (each for 1 month):" in out
-    assert f"Bank {bank}: 2 credits for 2 license(s), remaining {left} → {left - 2}" in out
+    assert f"Bank {bank}: 2 credit(s) for 2 license(s), remaining {left} → {left - 2}" in out
     for aid in licenses["soon"]:
-        assert f"{aid}: 2026-12-23 → 2027-01-23, 1 credits from {bank}" in out
+        assert f"{aid}: 2026-12-23 → 2027-01-23, 1 credit(s) from {bank}" in out
     assert licenses["bobs"] not in out and licenses["later"] not in out
     assert f"Renewed 2 licenses; 2 credit(s) deducted ({bank}: {left - 2} left)." in out
     now = expiries(portal)

@@ -116,13 +116,13 @@ class BatchRenewQuote(BatchQuote):
     def lines(self) -> list[tuple[str, str]]:
         rows: list[tuple[str, str]] = []
         for b in self.banks:
-            rows.append((_("Bank {bank}").format(bank=b.bank), _("{credits} credits for {n} license(s), remaining {before} → {after}").format(
+            rows.append((_("Bank {bank}").format(bank=b.bank), _("{credits} credit(s) for {n} license(s), remaining {before} → {after}").format(
                 credits=b.credits, n=b.licenses, before=b.remaining_before, after=b.remaining_after)))
         for q in self.allowed:
             expiry = f"{q.expires_before.isoformat()} → {q.expires_after.isoformat()}"
             if q.cut_by_bank:
                 expiry += " " + _("(cut short by bank {bank}; {months} months asked)").format(bank=q.bank, months=q.months)
-            rows.append((q.activation_id, _("{expiry}, {credits} credits from {bank}").format(
+            rows.append((q.activation_id, _("{expiry}, {credits} credit(s) from {bank}").format(
                 expiry=expiry, credits=q.credits, bank=q.bank)))
         rows += _refused_lines(self.refused)
         rows.append((_("Credits to deduct"), str(self.credits)))
