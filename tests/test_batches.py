@@ -77,7 +77,7 @@ def test_batch_renew_allows_some_rows_and_refuses_others_with_the_single_renewal
     at_bank_end = gen(portal, bank["id"], months=6)[0]  # cut at the bank's expiry
     returned = gen(portal, bank["id"])[0]
     portal.return_license(ADMIN, returned, ANA)
-    quote = portal.quote_batch_renew(ADMIN, [fine, at_bank_end, returned, "NOPE-NOPE-NOPE-NOPE"])
+    quote = portal.quote_batch_renew(ADMIN, [fine, at_bank_end, returned, "NOPE-NOPE-NOPE-NOPE", "\x1b[2JX"])
     assert [q.activation_id for q in quote.allowed] == [fine]
     assert (str(quote.allowed[0].expires_before), str(quote.allowed[0].expires_after)) == ("2026-12-23", "2027-01-23")
     reasons = {r.ref: r.reason for r in quote.refused}
@@ -86,8 +86,10 @@ def test_batch_renew_allows_some_rows_and_refuses_others_with_the_single_renewal
     assert reasons[returned] == single_refusal(portal.quote_renew, ADMIN, returned)
     assert "is returned (nobody holds it)" in reasons[returned]
     assert "No license 'NOPE-NOPE-NOPE-NOPE' in your organization" in reasons["NOPE-NOPE-NOPE-NOPE"]
+    assert "contains a control character (U+001B" in reasons["\x1b[2JX"]
     before = remaining(portal, bank["id"])
     portal.batch_renew(ADMIN, quote)
+    assert activity(portal)[-1]["details"].endswith("NOPE-NOPE-NOPE-NOPE, '\\x1b[2JX'")  # escaped, never raw
     assert expiry(portal, fine) == "2027-01-23"
     assert expiry(portal, at_bank_end) == "2027-05-01"
     assert remaining(portal, bank["id"]) == before - 1
@@ -349,7 +351,7 @@ def test_users_import_sorts_rows_into_new_already_there_and_refused(portal):
     assert [e["action"] for e in added].count("team-add") == 4
     assert added[-1]["action"] == "users-import"
     assert "invited cleo@lumenfox.studio, dan@lumenfox.studio" in added[-1]["details"]
-    assert "5 refused: row 4:" in added[-1]["details"]
+    assert added[-1]["details"].endswith("5 refused: row 4, row 6, row 7, row 8, row 10")
 
 
 def test_users_import_counts_the_seats_the_rows_before_take(portal):
@@ -382,6 +384,10 @@ def test_users_import_refuses_a_hostile_cell_with_its_row_and_reason(portal, cas
     assert why.row == 3
     for word in case.says:
         assert word in why.reason
+    portal.users_import(ADMIN, quote)
+    [entry] = [e for e in portal.activity(ADMIN) if e["action"] == "users-import"]
+    assert entry["details"].endswith("1 refused: row 3")  # the hostile cell is not copied into the log
+    assert portal.check() == []
 
 
 def test_a_hostile_team_cell_refuses_its_row(portal):

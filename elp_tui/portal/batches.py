@@ -33,7 +33,7 @@ from elp_tui.portal.base import T_HOLDERS, T_LICENSES, T_POOLS, PortalBase, norm
 from elp_tui.portal.credits import license_status, license_term, renewal_short, return_refusal
 from elp_tui.portal.errors import InvalidInput, PortalError, RuleViolation, StaleQuote
 from elp_tui.i18n import number as grouped
-from elp_tui.portal.inputs import check_text, name_key
+from elp_tui.portal.inputs import check_text, name_key, shown
 from elp_tui.portal.quotes import STALE, AssignQuote, Quote, RenewQuote, promise
 from elp_tui.portal.seats import no_unused_seat
 from elp_tui.store.repository import View
@@ -618,8 +618,17 @@ class BatchesMixin(PortalBase):
     def _log_batch(self, db: Any, me: dict[str, Any], action: str, ids: list[str], details: str,
                    refused: list[BatchRefusal], *, target: str | None = None) -> None:
         if refused:
-            details += f"; {len(refused)} refused: " + ", ".join(r.label() for r in refused)
+            details += f"; {len(refused)} refused: " + ", ".join(f"row {r.row}" if r.row else _logged(r.ref) for r in refused)
         self._log(db, me["organization"], me["email"], action, ", ".join(ids) if target is None else target, details)
+
+
+def _logged(ref: str) -> str:
+    """A refused row's reference as the activity log keeps it: as given when it is clean text,
+    else quoted with its escapes visible (the log never stores what a terminal would run)."""
+    try:
+        return check_text(ref, "", limit=60)
+    except InvalidInput:
+        return shown(ref)
 
 
 def check_mode(mode: str) -> None:
