@@ -86,6 +86,18 @@ def test_a_bank_with_no_use_loses_everything_it_has():
         "BK-0003 has charged no credits in the last 90 days: at this rate all its 500 credits will be lost on 2027-01-01.")
 
 
+def test_a_bank_that_begins_later_and_has_charged_nothing_risks_all_it_has():
+    f = forecast(bank("BK-0008", granted=300, start="2027-01-01", expires="2027-07-01"), [], TODAY)
+    assert (f["kind"], f["remaining"], f["window_days"], f["credits_at_risk"]) == (IDLE, 300, 0, 300)
+    assert forecast_sentence(f) == (
+        "BK-0008 has charged no credits yet: at this rate all its 300 credits will be lost on 2027-07-01.")
+    # Licenses generated ahead of its start: the rate runs from the first charge (3 days: 30 credits, 10 a
+    # day), and 270 left last 27 days from today.
+    ahead = forecast(bank("BK-0008", granted=300, start="2027-01-01", expires="2027-07-01"),
+                     [charge("2026-11-21", 30)], TODAY)
+    assert (ahead["window_days"], ahead["rate"], ahead["kind"], ahead["runs_out_on"]) == (3, 10.0, RUNS_OUT, "2026-12-20")
+
+
 def test_an_expired_bank_says_what_was_lost_and_nothing_remains():
     f = forecast(bank("BK-0001", granted=500, start="2026-01-01", expires="2026-10-01"), [charge("2026-02-01", 120)], TODAY)
     assert (f["kind"], f["remaining"], f["credits_at_risk"]) == (EXPIRED, 0, 380)

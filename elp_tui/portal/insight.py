@@ -160,13 +160,18 @@ def forecast_sentence(f: dict[str, Any]) -> str:
         return ngettext("At this rate {bank} will lose about {credits} credit on {date}.",
                         "At this rate {bank} will lose about {credits} credits on {date}.", lost).format(
             bank=bank, credits=number(lost), date=expires)
+    if kind == IDLE and not f["window_days"]:  # a bank that begins later and has charged nothing yet
+        lost = f["credits_at_risk"]
+        return ngettext("{bank} has charged no credits yet: at this rate its {credits} credit will be lost on {date}.",
+                        "{bank} has charged no credits yet: at this rate all its {credits} credits will be lost on "
+                        "{date}.", lost).format(bank=bank, credits=number(lost), date=expires)
     if kind == IDLE:
         lost = f["credits_at_risk"]
         return ngettext("{bank} has charged no credits in the last {days} days: at this rate its {credits} credit "
                         "will be lost on {date}.",
                         "{bank} has charged no credits in the last {days} days: at this rate all its {credits} "
                         "credits will be lost on {date}.", lost).format(
-            bank=bank, days=number(max(f["window_days"], 1)), credits=number(lost), date=expires)
+            bank=bank, days=number(f["window_days"]), credits=number(lost), date=expires)
     if kind == ON_TRACK:
         return _("At this rate {bank} uses its credits up around its expiry on {date}: about none will be lost.").format(
             bank=bank, date=expires)
