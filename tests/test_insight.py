@@ -9,6 +9,8 @@ import random
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from elp_tui.i18n import set_language
 from elp_tui.portal import AdminRequired, PermissionDenied, Portal, fixed_clock
@@ -305,3 +307,41 @@ def test_the_sentences_in_french_group_numbers_as_french_does():
         set_language("en")
     assert sentence == ("La banque BK-0002 n'a consommé aucun crédit ces 90 derniers jours\u202f: à ce rythme, "
                         "ses 4\u202f000 crédits seront tous perdus le 2026-12-15.")
+
+
+# -- whatever the ledger, the forecast holds together ----------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(granted=st.integers(0, 5000), start=st.integers(-500, 100), length=st.integers(1, 900),
+       charges=st.lists(st.tuples(st.integers(0, 900), st.integers(0, 300)), max_size=30))
+def test_the_forecast_holds_together_whatever_the_ledger(granted, start, length, charges):
+    """Remaining never below zero; what is at risk is at most what is left; a bank that runs out
+    does so after today and before its expiry; one that loses credits loses what the rate leaves
+    (to the rounding); the burn-down only goes down and ends at today's remaining."""
+    begins = TODAY + dt.timedelta(days=start)
+    expires = begins + dt.timedelta(days=length)
+    last = min(TODAY, expires - dt.timedelta(days=1))
+    ledger, spent = [], 0
+    for offset, credits in charges:  # charged on a day between the bank's start and today (or its last day)
+        day = begins + dt.timedelta(days=offset)
+        if day <= last and spent + credits <= granted:
+            ledger.append(charge(day.isoformat(), credits))
+            spent += credits
+    b = bank("BK-0001", granted=granted, start=begins.isoformat(), expires=expires.isoformat())
+    f = forecast(b, ledger, TODAY)
+    left = granted - spent
+    assert f["remaining"] == (0 if TODAY >= expires else left) and f["remaining"] >= 0
+    assert 0 <= f["credits_at_risk"] <= left
+    if f["kind"] == RUNS_OUT:
+        assert TODAY < dt.date.fromisoformat(f["runs_out_on"]) < expires and f["credits_at_risk"] == 0
+    if f["kind"] == LOSES:
+        lost = left - f["window_credits"] / f["window_days"] * (expires - TODAY).days
+        assert abs(f["credits_at_risk"] - lost) <= 0.5 + 1e-9 and f["credits_at_risk"] > 0
+    if f["kind"] in (IDLE, EXPIRED):
+        assert f["credits_at_risk"] == left
+    assert f["kind"] != USED_UP or left == 0
+    assert forecast_sentence(f) and bank_summary(f)
+    points = burn_down(b, ledger, TODAY)
+    assert all(a["remaining"] >= z["remaining"] and a["on"] <= z["on"] for a, z in zip(points, points[1:]))
+    assert points[-1]["remaining"] == f["remaining"]

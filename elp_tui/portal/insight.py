@@ -27,6 +27,7 @@ The arithmetic is in pure functions (hand-made ledgers in tests have known answe
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from fractions import Fraction
 from typing import Any, Iterable
@@ -54,7 +55,7 @@ def _day(value: Any) -> dt.date:
 
 def _round(value: Fraction) -> int:
     """Half up, as a person rounds 216.5 credits: 217."""
-    return int((value + Fraction(1, 2)).__floor__())
+    return math.floor(value + Fraction(1, 2))
 
 
 # -- a bank ------------------------------------------------------------------------------------
@@ -357,10 +358,11 @@ class InsightMixin(PortalBase):
             now = {state: states.count(state) for state in ("active", "pending", "unassigned")}
             points = list(series.get(pool["id"], []))
             last = points[-1] if points else None
-            if last is None or (last["active"], last["pending"], last["unassigned"]) != (
-                    now["active"], now["pending"], now["unassigned"]):
+            if last is None or any(last[k] != now[k] for k in now):
                 # The log does not account for today's seats (a store written by hand, or older
                 # than the log's seat entries): today's own figures end the series.
+                if last is not None and last["on"] == today.isoformat():
+                    points.pop()
                 points.append({"on": today.isoformat(), **now})
             seat_rows.append({"pool": pool["id"], "product": pool["product"], "purchased": pool["seats"], **now,
                               "unused": max(0, pool["seats"] - sum(now.values())), "points": points})
