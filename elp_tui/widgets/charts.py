@@ -18,7 +18,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from elp_tui.i18n import _, number
+from elp_tui.i18n import _, ngettext, number
 from elp_tui.widgets.safe import content
 
 # One marker per series (not colour): what a monochrome terminal and a colour-blind reader tell apart.
@@ -62,22 +62,21 @@ class Chart(Vertical):
         super().__init__(**kwargs)
         self.title = title
         self.figures = ""
+        # Made here, not in compose: a chart can be given its data before it is mounted.
+        self._title = Static(content(title), classes="chart-title")
+        self.plot = PlotextPlot(classes="chart-plot")
+        self.plot.theme = "clear"  # no colour of its own: the terminal's, as the app's theme draws it
+        self._figures = Static("", classes="chart-figures")
 
     def compose(self) -> ComposeResult:
-        yield Static(content(self.title), classes="chart-title")
-        plot = PlotextPlot(classes="chart-plot")
-        plot.theme = "clear"  # no colour of its own: the terminal's, as the app's theme draws it
-        yield plot
-        yield Static("", classes="chart-figures")
-
-    @property
-    def plot(self) -> PlotextPlot:
-        return self.query_one(PlotextPlot)
+        yield self._title
+        yield self.plot
+        yield self._figures
 
     def _show(self, title: str, figures: str) -> None:
         self.title, self.figures = title, figures
-        self.query_one(".chart-title", Static).update(content(title))
-        self.query_one(".chart-figures", Static).update(content(figures))
+        self._title.update(content(title))
+        self._figures.update(content(figures))
         self.plot.refresh()
 
     def _fresh(self):  # noqa: ANN202 - the plotext figure, emptied
@@ -169,7 +168,9 @@ def burn_down_figures(dates: Sequence[str], remaining: Sequence[int], *, today: 
 def weekly_figures(weeks: Sequence[tuple[str, str, int]]) -> str:
     """One line per week: its number, its days, how many licenses expire."""
     return "\n".join(
-        _("Week {n}, {first} to {last}: {licenses}").format(n=i, first=first, last=last, licenses=number(count))
+        ngettext("Week {n}, {first} to {last}: {licenses} license expires",
+                 "Week {n}, {first} to {last}: {licenses} licenses expire", count).format(
+            n=i, first=first, last=last, licenses=number(count))
         for i, (first, last, count) in enumerate(weeks, start=1)
     )
 
