@@ -79,7 +79,13 @@ class BanksPage(Page):
     BanksPage #banks-forecast { height: auto; margin-bottom: 1; text-style: bold; }
     BanksPage #banks-chart { width: 1fr; margin-left: 1; }
     BanksPage #banks-chart PlotextPlot { height: 10; }
+    BanksPage.-narrow #banks-table { height: 1fr; max-height: 100%; }
     BanksPage.-narrow #banks-detail-box { layout: vertical; }
+    /* Narrow, and the user moved into the bank's text and chart: they take most of the page
+       (the selected row stays in view; shift+tab: back to the table). */
+    BanksPage.-narrow.-reading #banks-warning, BanksPage.-narrow.-reading #banks-filter { display: none; }
+    BanksPage.-narrow.-reading #banks-table { height: 4; min-height: 4; }
+    BanksPage.-narrow.-reading #banks-requests { max-height: 2; }
     BanksPage.-narrow #banks-chart { margin-left: 0; margin-top: 1; }
     BanksPage #banks-requests { height: auto; max-height: 7; border-top: solid $panel; }
     BanksPage #banks-requests-table { height: auto; max-height: 5; }
@@ -127,6 +133,13 @@ class BanksPage(Page):
     def on_resize(self, event: events.Resize) -> None:
         # Beside the bank's text, a chart needs about 40 columns: below it when the page is narrower.
         self.set_class(event.size.width < 84, "-narrow")
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.set_class(event.widget.id == "banks-detail-box", "-reading")
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        if event.widget.id == "banks-detail-box":
+            self.remove_class("-reading")
 
     # -- data --------------------------------------------------------------------------
     def fetch(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
