@@ -65,11 +65,16 @@ def text(widget: Static) -> str:
     return widget.content.plain  # type: ignore[union-attr]
 
 
-def points_in(line: str, prefix: str) -> list[tuple[str, int]]:
-    """'Remaining credits: 2026-01-01 1,200 · 2026-02-01 900.' -> [(date, credits), ...]."""
-    assert line.startswith(prefix), line
-    body = line[len(prefix):].rstrip(".")
-    return [(day, int(n.replace(",", ""))) for day, n in (p.split(" ") for p in body.split(" · "))]
+def points_in(lines: list[str], heading: str) -> list[tuple[str, int]]:
+    """The points under `heading`, one a line ('  2026-01-01: 1,200') -> [(date, credits), ...]."""
+    start = lines.index(heading) + 1
+    points = []
+    for line in lines[start:]:
+        if not line.startswith("  "):
+            break
+        day, n = line.strip().split(": ")
+        points.append((day, int(n.replace(",", ""))))
+    return points
 
 
 def figure_lines(chart) -> list[str]:
@@ -95,12 +100,12 @@ async def test_manage_banks_shows_each_selected_banks_forecast_and_burn_down_as_
             lines = figure_lines(chart)
             assert lines[0] == "Burn rate: {rate} credits a day over the last {days} days ({credits} credits).".format(
                 rate=row["rate"], days=row["window_days"], credits=row["window_credits"])
-            assert points_in(lines[1], "Remaining credits: ") == [(p["on"], p["remaining"]) for p in row["burn_down"]]
+            assert points_in(lines, "Remaining credits:") == [(p["on"], p["remaining"]) for p in row["burn_down"]]
             if row["kind"] in ("runs-out", "on-track"):
-                assert points_in(lines[2], f"Forecast from {report['today']}: ") == [
+                assert points_in(lines, f"Forecast from {report['today']}:") == [
                     (report["today"], row["remaining"]), (row["runs_out_on"], 0)]
             elif row["kind"] in ("loses", "idle"):
-                assert points_in(lines[2], f"Forecast from {report['today']}: ") == [
+                assert points_in(lines, f"Forecast from {report['today']}:") == [
                     (report["today"], row["remaining"]), (row["expires_on"], row["credits_at_risk"])]
             else:  # expired or used up: nothing ahead to forecast
                 assert not any(line.startswith("Forecast") for line in lines)
@@ -140,7 +145,7 @@ async def test_at_80x24_the_figures_are_there_and_reached_by_keys(demo, tmp_path
         await pilot.pause()
         chart = app.screen.query_one("#banks-chart", BurnDownChart)
         figures = chart.query_one(".chart-figures", Static)
-        assert points_in(figure_lines(chart)[1], "Remaining credits: ") == [(p["on"], p["remaining"]) for p in row["burn_down"]]
+        assert points_in(figure_lines(chart), "Remaining credits:") == [(p["on"], p["remaining"]) for p in row["burn_down"]]
         # Below the bank's text at this size: tab to the box, end shows the figures on screen.
         await pilot.press("tab")
         assert app.focused is app.screen.query_one("#banks-detail-box")

@@ -156,11 +156,12 @@ def burn_down_figures(dates: Sequence[str], remaining: Sequence[int], *, today: 
                       summary: str = "") -> str:
     """The burn-down as text: every point (date, remaining), the forecast's points, the expiry."""
     lines = [summary] if summary else []
-    points = " · ".join(f"{d} {number(n)}" for d, n in zip(dates, remaining))
-    lines.append(_("Remaining credits: {points}.").format(points=points or _("none")))
+    lines.append(_("Remaining credits:") if dates else _("Remaining credits: none recorded."))
+    # One point a line: a wrapped line never parts a date from its number.
+    lines += [f"  {d}: {number(n)}" for d, n in zip(dates, remaining)]
     if forecast_dates:
-        ahead = " · ".join(f"{d} {number(n)}" for d, n in zip(forecast_dates, forecast_remaining))
-        lines.append(_("Forecast from {today}: {points}.").format(today=today, points=ahead))
+        lines.append(_("Forecast from {today}:").format(today=today))
+        lines += [f"  {d}: {number(n)}" for d, n in zip(forecast_dates, forecast_remaining)]
     lines.append(_("Expires on {date}.").format(date=expires_on))
     return "\n".join(lines)
 
