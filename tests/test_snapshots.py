@@ -194,6 +194,37 @@ def test_page_80x24_my_licenses_regular_user(snap_compare, demo):
     assert snap_compare(app_for(demo, demo.regular), terminal_size=NARROW, run_before=started)
 
 
+# -- charts (issue 13) ----------------------------------------------------------------------------
+# Manage Banks: the second bank of the demo (BK-0005) runs out before it expires: its burn-down,
+# the dotted forecast to the day it runs out, the expiry line; its figures as text.
+@pytest.mark.parametrize("size", [WIDE, NARROW], ids=["120x36", "80x24"])
+def test_chart_burn_down(snap_compare, demo, size):
+    async def run_before(pilot):
+        await open_page(pilot, "banks")
+        await pilot.press("j")
+        await pilot.pause()
+        if size == NARROW:  # below the bank's text at 80 columns: tab to it, scrolled to the plot
+            await pilot.press("tab")
+            chart = pilot.app.screen.query_one("#banks-chart")
+            chart.plot.scroll_visible(animate=False, top=True, immediate=True)
+            await pilot.pause()
+
+    assert snap_compare(app_for(demo), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("chart", ["dashboard-weeks", "dashboard-seat-use"])
+def test_chart_dashboard(snap_compare, demo, chart):
+    """The Dashboard's licenses expiring per week and seat use over time, scrolled into view as
+    the page's own scrolling would."""
+
+    async def run_before(pilot):
+        await started(pilot)
+        pilot.app.screen.query_one(f"#{chart}").scroll_visible(animate=False, top=True, immediate=True)
+        await pilot.pause()
+
+    assert snap_compare(app_for(demo), terminal_size=WIDE, run_before=run_before)
+
+
 # -- French ------------------------------------------------------------------------------------
 def test_page_french_dashboard(snap_compare, demo):
     assert snap_compare(app_for(demo, lang="fr"), terminal_size=WIDE, run_before=started)

@@ -6,19 +6,22 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
+from textual import events
 from textual.content import Content
 from textual.widgets import Static
 
 from elp_tui.i18n import N_, _, ngettext
 from elp_tui.portal import FeedError, PortalError
 from elp_tui.portal.feed import feed_note
+from elp_tui.portal.insight import IDLE, LOSES, ON_TRACK, RUNS_OUT
 from elp_tui.screens.base import Page
 from elp_tui.widgets.commands import Command
 from elp_tui.screens.dashboard import in_days, open_licenses_of
 from elp_tui.screens.details import DetailAction, bank_sections, show_details
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.screens.requests import RequestsPanel
+from elp_tui.widgets.charts import BurnDownChart
 from elp_tui.widgets.filter import FilterBar
 from elp_tui.widgets.safe import content
 from elp_tui.widgets.table import Column, RecordTable
@@ -32,6 +35,23 @@ def _blank_zero(value: Any) -> str:
 
 def _version(value: Any) -> str:
     return value or "—"
+
+
+def burn_down_data(row: dict[str, Any], today: str) -> dict[str, Any]:
+    """A bank of `Portal.report` as the chart's plain data: its burn-down points, and the forecast
+    from today's remaining credits to where it ends (0 on the day it runs out, or the credits
+    lost on its expiry day); no forecast for an expired or used-up bank."""
+    points = row["burn_down"]
+    data: dict[str, Any] = {
+        "dates": [p["on"] for p in points], "remaining": [p["remaining"] for p in points],
+        "today": today, "expires_on": row["expires_on"], "forecast_dates": [], "forecast_remaining": [],
+    }
+    if row["kind"] in (RUNS_OUT, ON_TRACK) and row["runs_out_on"]:
+        data["forecast_dates"], data["forecast_remaining"] = [today, row["runs_out_on"]], [row["remaining"], 0]
+    elif row["kind"] in (LOSES, IDLE):
+        data["forecast_dates"] = [today, row["expires_on"]]
+        data["forecast_remaining"] = [row["remaining"], row["credits_at_risk"]]
+    return data
 
 
 class BanksPage(Page):
@@ -52,9 +72,21 @@ class BanksPage(Page):
 
     DEFAULT_CSS = """
     BanksPage #banks-warning { color: $warning; height: auto; }
-    BanksPage #banks-table { height: 1fr; min-height: 4; }
-    BanksPage #banks-detail-box { height: auto; max-height: 8; border-top: solid $panel; }
+    BanksPage #banks-table { height: auto; max-height: 50%; min-height: 4; }
+    BanksPage #banks-detail-box { height: 1fr; min-height: 4; border-top: solid $panel; layout: horizontal; }
+    BanksPage #banks-detail-text { height: auto; width: 1fr; }
     BanksPage #banks-detail { height: auto; }
+    BanksPage #banks-forecast { height: auto; margin-bottom: 1; text-style: bold; }
+    BanksPage #banks-chart { width: 1fr; margin-left: 1; }
+    BanksPage #banks-chart PlotextPlot { height: 10; }
+    BanksPage.-narrow #banks-table { height: 1fr; max-height: 100%; }
+    BanksPage.-narrow #banks-detail-box { layout: vertical; }
+    /* Narrow, and the user moved into the bank's text and chart: they take most of the page
+       (the selected row stays in view; shift+tab: back to the table). */
+    BanksPage.-narrow.-reading #banks-warning, BanksPage.-narrow.-reading #banks-filter { display: none; }
+    BanksPage.-narrow.-reading #banks-table { height: 4; min-height: 4; }
+    BanksPage.-narrow.-reading #banks-requests { max-height: 2; }
+    BanksPage.-narrow #banks-chart { margin-left: 0; margin-top: 1; }
     BanksPage #banks-requests { height: auto; max-height: 7; border-top: solid $panel; }
     BanksPage #banks-requests-table { height: auto; max-height: 5; }
     """
@@ -78,6 +110,7 @@ class BanksPage(Page):
         super().__init__(**kwargs)
         self.rows: list[dict[str, Any]] | None = None
         self.requests: list[dict[str, Any]] = []
+        self.report: dict[str, Any] | None = None  # Portal.report: each bank's burn-down and forecast
 
     def compose(self) -> ComposeResult:
         self.table = RecordTable(self.COLUMNS, id="banks-table", muted=lambda r: r["expired"], sort=("product", False))
@@ -88,16 +121,33 @@ class BanksPage(Page):
         )
         yield FilterBar(self.table, id="banks-filter")
         yield self.table
-        with VerticalScroll(id="banks-detail-box", can_focus=False):
-            yield Static("", id="banks-detail")
+        # The bank's text beside its chart (one below the other when narrow), scrolling as one.
+        # Focusable: the chart's figures can be below the fold; tab, then the arrows.
+        with VerticalScroll(id="banks-detail-box"):
+            with Vertical(id="banks-detail-text"):
+                yield Static("", id="banks-forecast")
+                yield Static("", id="banks-detail")
+            yield BurnDownChart(id="banks-chart")
         yield RequestsPanel("credits", N_("Credit requests"), id="banks-requests")
 
-    # -- data --------------------------------------------------------------------------
-    def fetch(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        return self.portal.flag_expiring_banks(self.portal.list_banks(self.me)), self.portal.list_requests(self.me)
+    def on_resize(self, event: events.Resize) -> None:
+        # Beside the bank's text, a chart needs about 40 columns: below it when the page is narrower.
+        self.set_class(event.size.width < 84, "-narrow")
 
-    def show_data(self, data: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
-        data, self.requests = data
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.set_class(event.widget.id == "banks-detail-box", "-reading")
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        if event.widget.id == "banks-detail-box":
+            self.remove_class("-reading")
+
+    # -- data --------------------------------------------------------------------------
+    def fetch(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+        return (self.portal.flag_expiring_banks(self.portal.list_banks(self.me)), self.portal.list_requests(self.me),
+                self.portal.report(self.me))
+
+    def show_data(self, data: tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]) -> None:
+        data, self.requests, self.report = data
         self.query_one(RequestsPanel).show(self.requests)
         self.rows = data
         marked = [{**row, "label": row["id"] + (" ⚠" if row["expiring_soon"] else "")} for row in data]
@@ -119,6 +169,7 @@ class BanksPage(Page):
 
     def _show_detail(self, bank: dict[str, Any] | None) -> None:
         detail = self.query_one("#banks-detail", Static)
+        self._show_chart(bank)
         if bank is None:
             if self.rows == []:
                 detail.update(content(_("No credit bank yet. Banks appear when the vendor grants credits to your organization; press r to refresh.")))
@@ -159,6 +210,22 @@ class BanksPage(Page):
                                "r: refresh banks").format(product=self.key_of("open_licenses"), more=self.key_of("request_credits"))))
         detail.update(Content("\n").join(lines))
 
+    def _show_chart(self, bank: dict[str, Any] | None) -> None:
+        """The selected bank's forecast sentence and burn-down chart (hidden: no bank selected)."""
+        chart = self.query_one("#banks-chart", BurnDownChart)
+        sentence = self.query_one("#banks-forecast", Static)
+        row = None
+        if bank is not None and self.report is not None:
+            row = next((b for b in self.report["banks"] if b["bank"] == bank["id"]), None)
+        chart.display = sentence.display = row is not None
+        if row is None:
+            return
+        sentence.update(content(row["sentence"]))
+        chart.show(_("Burn-down of {bank}: remaining credits").format(bank=row["bank"]),
+                   **burn_down_data(row, self.report["today"]),  # type: ignore[index]
+                   summary=_("Burn rate: {rate} credits a day over the last {days} days ({credits} credits).").format(
+                       rate=row["rate"], days=row["window_days"], credits=row["window_credits"]))
+
     # -- refresh -----------------------------------------------------------------------
     def refresh_page(self) -> None:
         """`r` here also asks the vendor's feed for the latest grants, and says what changed."""
@@ -171,6 +238,7 @@ class BanksPage(Page):
             rows, changes = self.portal.refresh_banks(self.me, previous)
             rows = self.portal.flag_expiring_banks(rows)
             requests = self.portal.list_requests(self.me)
+            report = self.portal.report(self.me)
         except FeedError as exc:  # offline, refused, slow or malformed: one line, nothing changed
             self.app.call_from_thread(self.elp.notify, str(exc), title=_("Vendor feed"), severity="error", timeout=10,
                                       markup=False)
@@ -178,10 +246,11 @@ class BanksPage(Page):
         except PortalError as exc:
             self.app.call_from_thread(self.elp.refuse, exc)
             return
-        self.app.call_from_thread(self._refreshed, rows, requests, changes)
+        self.app.call_from_thread(self._refreshed, rows, requests, report, changes)
 
-    def _refreshed(self, rows: list[dict[str, Any]], requests: list[dict[str, Any]], changes: list[str]) -> None:
-        self.show_data((rows, requests))
+    def _refreshed(self, rows: list[dict[str, Any]], requests: list[dict[str, Any]], report: dict[str, Any],
+                   changes: list[str]) -> None:
+        self.show_data((rows, requests, report))
         if not changes:
             self.elp.notify(_("No change: the banks are as they were."), title=_("Banks refreshed"), timeout=4, markup=False)
             return

@@ -20,6 +20,7 @@ from elp_tui.i18n import N_, _, ngettext
 from elp_tui.screens.base import OpenPage, Page
 from elp_tui.widgets.commands import Command
 from elp_tui.widgets.bindings import TranslatedBindings
+from elp_tui.widgets.charts import SeatUseChart, WeeklyBarsChart
 from elp_tui.widgets.consumption import ConsumptionBar
 from elp_tui.widgets.safe import content, plain
 from elp_tui.widgets.table import Column, RecordTable
@@ -146,6 +147,9 @@ class DashboardPage(Page):
     DashboardPage #dashboard-expiring { height: auto; }
     DashboardPage ConsumptionBar { margin-bottom: 1; }
     DashboardPage #dashboard-alerts { height: auto; }
+    DashboardPage #dashboard-forecasts { height: auto; }
+    DashboardPage #dashboard-seat-use { height: auto; }
+    DashboardPage Chart { margin-bottom: 1; }
     """
 
     COLUMNS = [
@@ -175,19 +179,25 @@ class DashboardPage(Page):
             yield Static(content(_("Monthly term credits per product")), classes="section -first")
             yield self.table
             yield Static(content(self._products_note()), classes="page-note", id="dashboard-products-note")
+            yield Static(content(_("Forecasts at the recent burn rate")), classes="section")
+            yield Static("", id="dashboard-forecasts")
             yield Static(content(_("Seat pools")), classes="section")
             yield Vertical(id="dashboard-pools")
             yield Static(content(_("{key}: members per team").format(key=self.key_of("team_details"))), classes="page-note", id="dashboard-pools-note")
             yield Static(content(_("Alerts: the next 30 days")), classes="section")
             yield Static("", id="dashboard-alerts")
             yield self.expiring
+            yield Static(content(_("Licenses expiring per week")), classes="section")
+            yield WeeklyBarsChart(id="dashboard-weeks")
+            yield Static(content(_("Seat use over time")), classes="section", id="dashboard-seat-use-title")
+            yield Vertical(id="dashboard-seat-use")
 
     # -- data --------------------------------------------------------------------------
     # An overview: always as the store is now (licenses made elsewhere change it).
     RELOAD_ON_SHOW = True
 
     def fetch(self) -> dict[str, Any]:
-        return self.portal.dashboard(self.me)
+        return {**self.portal.dashboard(self.me), "report": self.portal.report(self.me)}
 
     def show_data(self, data: dict[str, Any]) -> None:
         self.data = data
@@ -203,6 +213,32 @@ class DashboardPage(Page):
         self.query_one("#dashboard-alerts", Static).update(self._alerts(data))
         self.expiring.set_rows(data["alerts"]["licenses"], keep="activation_id")
         self.expiring.display = bool(data["alerts"]["licenses"])
+        self._show_report(data["report"])
+
+    def _show_report(self, report: dict[str, Any]) -> None:
+        """Part of `Portal.report`: one line per bank's forecast, the licenses expiring per week,
+        each seat pool's use over time."""
+        lines = [row["summary"] for row in report["banks"]]
+        self.query_one("#dashboard-forecasts", Static).update(content(
+            "\n".join(lines) if lines else _("No credit bank yet: nothing to forecast.")))
+        weeks = [(w["from"], w["to"], w["licenses"]) for w in report["expiring_per_week"]]
+        self.query_one("#dashboard-weeks", WeeklyBarsChart).show(
+            _("Licenses expiring in each of the next {n} weeks").format(n=len(weeks)), weeks)
+        holder = self.query_one("#dashboard-seat-use", Vertical)
+        charts = list(holder.query(SeatUseChart).results())
+        pools = report["seats"]
+        if len(charts) != len(pools):
+            holder.remove_children()
+            charts = [SeatUseChart() for _pool in pools]
+            if charts:
+                holder.mount(*charts)
+        self.query_one("#dashboard-seat-use-title", Static).display = bool(pools)
+        for chart, pool in zip(charts, pools):
+            points = pool["points"]
+            chart.show(
+                _("{product}: seats in use over time").format(product=pool["product"]),
+                [p["on"] for p in points], [p["active"] for p in points], [p["pending"] for p in points],
+                [p["unassigned"] for p in points], purchased=pool["purchased"])
 
     def _products_note(self) -> str:
         return _("enter or {key}: manage the licenses of the selected product").format(key=self.key_of("open_licenses"))
