@@ -74,6 +74,7 @@ CLI_CASES: dict[tuple[str, str | None], list[str]] = {
     ("users", "set-role"): ["users", "set-role", ANA, "admin"],
     ("users", "set-status"): ["users", "set-status", BOB, "inactive"],
     ("users", "delete"): ["users", "delete", ADMIN, "--yes"],
+    ("users", "import"): ["users", "import", "people.csv", "--yes"],
     ("versions", "list"): ["versions", "list"],
     ("versions", "restrict"): ["versions", "restrict", PRODUCT, "--builds", "25.2"],
     ("versions", "unrestrict"): ["versions", "unrestrict", PRODUCT],
@@ -197,6 +198,8 @@ def test_every_public_portal_method_is_an_admin_operation_or_listed_here():
     assert {"list_requests", "vendor_contact"} <= set(ADMIN_METHODS)
     assert {"list_banks", "list_licenses", "export_csv", "dashboard", "activity", "quote_generate", "generate",
             "invite", "delete_user", "refresh_banks", "bank_details"} <= set(ADMIN_METHODS)
+    assert {"licenses_expiring", "quote_batch_renew", "batch_renew", "quote_batch_return", "batch_return",
+            "quote_batch_assign", "batch_assign", "quote_users_import", "users_import"} <= set(ADMIN_METHODS)
 
 
 def _placeholder_args(method) -> tuple[list[Any], dict[str, Any]]:

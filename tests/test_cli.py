@@ -574,6 +574,7 @@ ADMIN_COMMANDS = [
     ["licenses", "export"],
     ["users", "list"],
     ["users", "invite", BOB],
+    ["users", "import", "people.csv", "--yes"],
     ["users", "set-role", ANA, "admin"],
     ["users", "set-status", ADMIN, "inactive"],
     ["users", "delete", ADMIN, "--yes"],

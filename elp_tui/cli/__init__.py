@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from elp_tui.cli import credits, details, keys, mail, people, seats, setup, ssh, vendor
+from elp_tui.cli import batches, credits, details, keys, mail, people, seats, setup, ssh, vendor
 from elp_tui.cli.console import Console, Refused, plain
 from elp_tui.cli.parser import build_parser
 from elp_tui.cli.session import Session
@@ -40,9 +40,9 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("banks", "show"): details.banks_show,
     ("licenses", "list"): credits.licenses_list,
     ("licenses", "generate"): credits.licenses_generate,
-    ("licenses", "renew"): credits.licenses_renew,
+    ("licenses", "renew"): batches.licenses_renew,  # one license, or a batch (--expiring-within)
     ("licenses", "return"): credits.licenses_return,
-    ("licenses", "assign"): credits.licenses_assign,
+    ("licenses", "assign"): batches.licenses_assign,  # one license, or a batch (--from-csv)
     ("licenses", "export"): credits.licenses_export,
     ("licenses", "mine"): credits.licenses_mine,
     ("licenses", "show"): details.licenses_show,
@@ -51,6 +51,7 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("users", "set-role"): people.users_set_role,
     ("users", "set-status"): people.users_set_status,
     ("users", "delete"): people.users_delete,
+    ("users", "import"): batches.users_import,
     ("users", "reinvite"): keys.users_reinvite,
     ("users", "show"): details.users_show,
     ("keys", "add"): keys.keys_add,

@@ -200,7 +200,7 @@ class Console:
             return
         label_width = max(len(label) for label, _ in items)
         for label, value in items:
-            self.line(f"{indent}{label + ':':<{label_width + 1}} {plain(value)}")
+            self.line(f"{indent}{plain(label) + ':':<{label_width + 1}} {plain(value)}")
 
     # -- confirmation ------------------------------------------------------------
     def stdin_is_terminal(self) -> bool:

@@ -62,6 +62,11 @@ def _yes(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
 
+def _all_or_nothing(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--all-or-nothing", action="store_true",
+                        help="a batch: if any row is refused, change nothing (default: go ahead with the allowed rows)")
+
+
 def _group(sub: argparse._SubParsersAction, name: str, help: str, common: argparse.ArgumentParser) -> argparse._SubParsersAction:
     parser = sub.add_parser(name, help=help, description=help, parents=[common])
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -136,20 +141,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--email", required=True, metavar="EMAIL")
     _yes(p)
     _json(p)
-    p = lic.add_parser("renew", help="extend a license (and raise a multiseat's computers)", parents=[common])
-    p.add_argument("activation_id", metavar="ACTIVATION_ID")
+    p = lic.add_parser("renew", help="extend a license (and raise a multiseat's computers), or with --expiring-within "
+                       "every license that expires soon, in one batch", parents=[common])
+    p.add_argument("activation_id", metavar="ACTIVATION_ID", nargs="?", help="the license (or --expiring-within for a batch)")
     p.add_argument("--months", type=count("--months", minimum=0), metavar="N",
                    help="months to add (default: the license's current term, as a renewal follows the previous settings)")
     p.add_argument("--computers", type=count("--computers"), metavar="N")
+    p.add_argument("--expiring-within", type=count("--expiring-within", minimum=0), metavar="DAYS",
+                   help="a batch: every license that expires within DAYS days (with the filters below)")
+    p.add_argument("--product", metavar="NAME", help="a batch: only this product's licenses")
+    p.add_argument("--bank", metavar="ID", help="a batch: only the licenses of this bank")
+    p.add_argument("--assignee", metavar="EMAIL", help="a batch: only the licenses assigned to this member")
+    _all_or_nothing(p)
     _yes(p)
     _json(p)
     p = lic.add_parser("return", help="take a portable license back from its user", parents=[common])
     p.add_argument("activation_id", metavar="ACTIVATION_ID")
     p.add_argument("--email", required=True, metavar="EMAIL", help="the user it is assigned to")
     _yes(p)
-    p = lic.add_parser("assign", help="give a returned license to a member", parents=[common])
-    p.add_argument("activation_id", metavar="ACTIVATION_ID")
-    p.add_argument("--email", required=True, metavar="EMAIL")
+    p = lic.add_parser("assign", help="give a returned license to a member, or many from a CSV file", parents=[common])
+    p.add_argument("activation_id", metavar="ACTIVATION_ID", nargs="?", help="the license (or --from-csv for a batch)")
+    p.add_argument("--email", metavar="EMAIL", help="who receives it")
+    p.add_argument("--from-csv", metavar="FILE", help="a batch: rows of activation ID, email (a header row is optional)")
+    _all_or_nothing(p)
     _yes(p)
     lic.add_parser("export", help="CSV of every license on stdout", parents=[common])
     p = lic.add_parser("mine", help="my assigned licenses with download links", parents=[common])
@@ -174,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("status", choices=("active", "inactive"))
     p = users.add_parser("delete", help="remove a member (their seats return to the pools)", parents=[common])
     p.add_argument("email", metavar="EMAIL")
+    _yes(p)
+    p = users.add_parser("import", help="invite members and add them to teams from a CSV file (email, role, teams)",
+                         parents=[common])
+    p.add_argument("file", metavar="FILE.csv", help="rows of email, role (admin or regular; empty: regular), "
+                   "teams separated by ';' (a header row is optional)")
+    _all_or_nothing(p)
     _yes(p)
     p = users.add_parser("reinvite", help="send an invited member a new invitation and enrolment code", parents=[common])
     p.add_argument("email", metavar="EMAIL")

@@ -6,6 +6,7 @@ Never imports textual: the CLI and the screens call the very same functions.
 from elp_tui.portal.alerts import AlertsMixin
 from elp_tui.portal.authority import authority_checked
 from elp_tui.portal.backups import BackupsMixin
+from elp_tui.portal.batches import ALL_OR_NOTHING, ALLOWED_ONLY, BatchesMixin, read_batch_csv
 from elp_tui.portal.check import CheckMixin
 from elp_tui.portal.clock import fixed_clock, system_clock
 from elp_tui.portal.credits import CreditsMixin
@@ -25,7 +26,7 @@ from elp_tui.portal.vendor import VendorMixin
 
 @authority_checked
 class Portal(CreditsMixin, PeopleMixin, SeatsMixin, VendorMixin, OutboxMixin, CheckMixin, AlertsMixin, BackupsMixin,
-             FeedMixin, KeysMixin, DetailsMixin):
+             FeedMixin, KeysMixin, DetailsMixin, BatchesMixin):
     """One object for every operation; each takes the acting user's email first.
 
     Every public method is guarded (portal/authority.py): one taking `actor` first is for admins
@@ -34,5 +35,5 @@ class Portal(CreditsMixin, PeopleMixin, SeatsMixin, VendorMixin, OutboxMixin, Ch
 
 __all__ = [
     "Portal", "PortalError", "PermissionDenied", "AdminRequired", "NotFound", "InvalidInput", "RuleViolation", "SignInRefused",
-    "StaleQuote", "FeedError", "VendorRequired", "GenerateQuote", "RenewQuote", "fixed_clock", "system_clock",
+    "StaleQuote", "FeedError", "ALLOWED_ONLY", "ALL_OR_NOTHING", "read_batch_csv", "VendorRequired", "GenerateQuote", "RenewQuote", "fixed_clock", "system_clock",
 ]

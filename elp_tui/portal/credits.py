@@ -155,6 +155,14 @@ def renew_refusal(row: dict[str, Any], *, extending: bool = True) -> str | None:
     return None
 
 
+def renewal_short(bank_id: str, remaining: int, credits: int) -> str:
+    """Why a renewal does not fit in its bank (a batch says it of the row that no longer fits)."""
+    return _(
+        "Bank {bank} has {remaining} credits left; this renewal needs {credits}: {short} short. "
+        "Renew for fewer months, or request credits."
+    ).format(bank=bank_id, remaining=remaining, credits=credits, short=credits - remaining)
+
+
 def return_refusal(row: dict[str, Any]) -> str | None:
     """Why the license of this row cannot be returned, or None (whoever holds it)."""
     aid, status = row["activation_id"], row["status"]
@@ -546,12 +554,7 @@ class CreditsMixin(PortalBase):
         credits = credits_renewal + credits_added
         remaining = self._remaining(db, dict(bank))
         if credits > remaining:
-            raise RuleViolation(
-                _(
-                    "Bank {bank} has {remaining} credits left; this renewal needs {credits}: {short} short. "
-                    "Renew for fewer months, or request credits."
-                ).format(bank=bank["id"], remaining=remaining, credits=credits, short=credits - remaining)
-            )
+            raise RuleViolation(renewal_short(bank["id"], remaining, credits))
         return RenewQuote(
             activation_id=lic["activation_id"], bank=bank["id"], product=lic["product"], type=kind, months=months,
             computers_before=lic["computers"], computers_after=new_computers, expires_before=expires,
@@ -578,34 +581,39 @@ class CreditsMixin(PortalBase):
             except PortalError as exc:
                 raise StaleQuote(_("The data changed since the quote: {reason}").format(reason=exc), None) from None
             keep_promise(quote, fresh)
-            lic = self._org_license(db, me, fresh.activation_id)
-            for credits, reason in ((fresh.credits_renewal, "renew"), (fresh.credits_added_computers, "renew-computers")):
-                if credits:
-                    db.insert(T_LEDGER, LedgerEntry(
-                        id=db.next_seq(T_LEDGER), bank=fresh.bank, license=fresh.activation_id, credits=credits,
-                        reason=reason, actor=me["email"], on=self.today(),
-                    ).to_doc())
-            db.update(
-                T_LICENSES,
-                {
-                    "expires_on": fresh.expires_after.isoformat(),
-                    "computers": fresh.computers_after,
-                    "credits_used": lic["credits_used"] + fresh.credits,
-                    "term_months": fresh.months or license_term(lic),  # the next renewal repeats these months
-                },
-                activation_id=fresh.activation_id,
-            )
-            detail = f"expires {fresh.expires_before} -> {fresh.expires_after}"
-            if fresh.computers_after != fresh.computers_before:
-                detail += f", computers {fresh.computers_before} -> {fresh.computers_after}"
-            if fresh.cut_by_bank:
-                detail += " (cut by bank expiry)"
-            self._log(db, me["organization"], me["email"], "license-renew", fresh.activation_id, detail, credits=fresh.credits)
+            updated = self._write_renewal(db, me, fresh)
             bank = self._org_bank(db, me, fresh.bank)
-            updated = self._org_license(db, me, fresh.activation_id)
             if updated.get("assignee"):
                 self._queue_license_notice(db, me, updated["assignee"], "renewed", [updated])
             return self._license_row(updated, bank)
+
+    def _write_renewal(self, db: Any, me: dict[str, Any], fresh: RenewQuote) -> dict[str, Any]:
+        """What a renewal writes (its ledger entries, the license, its activity entry), for a
+        single renewal and each license of a batch alike; returns the license as it now is."""
+        lic = self._org_license(db, me, fresh.activation_id)
+        for credits, reason in ((fresh.credits_renewal, "renew"), (fresh.credits_added_computers, "renew-computers")):
+            if credits:
+                db.insert(T_LEDGER, LedgerEntry(
+                    id=db.next_seq(T_LEDGER), bank=fresh.bank, license=fresh.activation_id, credits=credits,
+                    reason=reason, actor=me["email"], on=self.today(),
+                ).to_doc())
+        db.update(
+            T_LICENSES,
+            {
+                "expires_on": fresh.expires_after.isoformat(),
+                "computers": fresh.computers_after,
+                "credits_used": lic["credits_used"] + fresh.credits,
+                "term_months": fresh.months or license_term(lic),  # the next renewal repeats these months
+            },
+            activation_id=fresh.activation_id,
+        )
+        detail = f"expires {fresh.expires_before} -> {fresh.expires_after}"
+        if fresh.computers_after != fresh.computers_before:
+            detail += f", computers {fresh.computers_before} -> {fresh.computers_after}"
+        if fresh.cut_by_bank:
+            detail += " (cut by bank expiry)"
+        self._log(db, me["organization"], me["email"], "license-renew", fresh.activation_id, detail, credits=fresh.credits)
+        return self._org_license(db, me, fresh.activation_id)
 
     # -- return / assign ---------------------------------------------------------
     def _check_return(self, db: View, me: dict[str, Any], activation_id: str, email: str) -> tuple[dict[str, Any], dict[str, Any], str]:
@@ -635,11 +643,15 @@ class CreditsMixin(PortalBase):
         with self.store.transaction() as db:
             me = self._actor(db, actor)
             lic, bank, address = self._check_return(db, me, activation_id, email)
-            db.update(T_LICENSES, {"assignee": None}, activation_id=lic["activation_id"])
-            self._log(db, me["organization"], me["email"], "license-return", lic["activation_id"], f"returned by {address}; no credits come back")
+            self._write_return(db, me, lic, address)
             self._queue_license_notice(db, me, address, "returned", [lic])
             lic["assignee"] = None
             return self._license_row(lic, bank)
+
+    def _write_return(self, db: Any, me: dict[str, Any], lic: dict[str, Any], address: str) -> None:
+        """What a return writes (single or in a batch): the license unassigned, its activity entry."""
+        db.update(T_LICENSES, {"assignee": None}, activation_id=lic["activation_id"])
+        self._log(db, me["organization"], me["email"], "license-return", lic["activation_id"], f"returned by {address}; no credits come back")
 
     def _quote_assign(self, db: View, me: dict[str, Any], activation_id: str, email: str) -> AssignQuote:
         """What assigning a returned license to `email` does; every refusal raised here."""
@@ -673,14 +685,20 @@ class CreditsMixin(PortalBase):
             lic = self._org_license(db, me, activation_id)
             bank = self._org_bank(db, me, lic["bank"])
             address = quote["email"]
-            if quote["invites"]:
-                self._invite_in(db, me, address, f"to receive license {lic['activation_id']}", reason="license",
-                                about=lic["activation_id"])
-            db.update(T_LICENSES, {"assignee": address}, activation_id=lic["activation_id"])
-            self._log(db, me["organization"], me["email"], "license-assign", lic["activation_id"], f"assigned to {address}")
-            lic["assignee"] = address
+            self._write_assign(db, me, lic, quote)
             self._queue_license_notice(db, me, address, "reassigned", [lic])
             return self._license_row(lic, bank)
+
+    def _write_assign(self, db: Any, me: dict[str, Any], lic: dict[str, Any], quote: AssignQuote) -> None:
+        """What an assignment writes (single or in a batch): the invitation when the quote says
+        so, the license assigned, its activity entry; `lic` is updated in place."""
+        address = quote.email
+        if quote.invites:
+            self._invite_in(db, me, address, f"to receive license {lic['activation_id']}", reason="license",
+                            about=lic["activation_id"])
+        db.update(T_LICENSES, {"assignee": address}, activation_id=lic["activation_id"])
+        self._log(db, me["organization"], me["email"], "license-assign", lic["activation_id"], f"assigned to {address}")
+        lic["assignee"] = address
 
     # -- lists and export --------------------------------------------------------
     def _license_row(

@@ -43,6 +43,18 @@ class TeamAdminQuote(Quote):
         return [(_("Team"), self.team), (_("Member"), self.email), (_("Team Admin"), f"{before} → {after}")]
 
 
+def no_unused_seat(row: dict[str, Any]) -> str:
+    """Why joining a team is refused when its pool (a `_pool_row`) has no unused seat left."""
+    return _(
+        "No unused seat left in the {product} pool ({purchased} purchased: "
+        "{active} active, {pending} pending, {unassigned} unassigned). "
+        "Free one by deleting a member from the organization, or request more seats."
+    ).format(
+        product=row["product"], purchased=row["purchased"], active=row["active"], pending=row["pending"],
+        unassigned=row["unassigned"],
+    )
+
+
 def not_team_admin_of(email: str, team: str, mine: list[str]) -> str:
     return _(
         "{email} is not a Team Admin of team {team}: a Team Admin manages only their own teams ({mine}). "
@@ -337,16 +349,7 @@ class SeatsMixin(PortalBase):
         holds = db.exists(T_HOLDERS, pool=pool["id"], email=address)
         row = self._pool_row(db, pool)
         if not holds and row["unused"] <= 0:
-            raise RuleViolation(
-                _(
-                    "No unused seat left in the {product} pool ({purchased} purchased: "
-                    "{active} active, {pending} pending, {unassigned} unassigned). "
-                    "Free one by deleting a member from the organization, or request more seats."
-                ).format(
-                    product=pool["product"], purchased=row["purchased"], active=row["active"], pending=row["pending"],
-                    unassigned=row["unassigned"],
-                )
-            )
+            raise RuleViolation(no_unused_seat(row))
         return TeamAddQuote(
             team=team["name"], email=address, product=pool["product"], takes_seat=not holds, invites=user is None,
             unused_before=row["unused"], unused_after=row["unused"] - (0 if holds else 1),
@@ -370,23 +373,31 @@ class SeatsMixin(PortalBase):
             address = normalise_email(email)
             quote = self._quote_team_add(db, me, team, address)
             keep_promise(expected, quote)  # the same seat taken or reused, the same invitation
-            pool = db.get(T_POOLS, id=team["pool"])
-            assert pool is not None
-            user = self._user(db, address)
-            seats_moved = 0
-            if quote["takes_seat"]:
-                db.insert(T_HOLDERS, SeatHolder(pool=pool["id"], email=address, since=self.today()).to_doc())
-                seats_moved = 1
-            if user is None:
-                self._invite_in(db, me, address, f"to join team {team['name']}", reason="team", about=team["name"])
-            db.update(T_TEAMS, {"members": team["members"] + [address]}, id=team["id"])
-            how = "took an unused seat" if seats_moved else "reuses their seat"
-            self._log(db, me["organization"], me["email"], "team-add", team["name"], f"{address} joined ({how})", seats=seats_moved)
-            org_id = me["organization"]
-            self._queue(db, mail.team_joined(self._org_language(db, org_id), org_id=org_id,
-                                             org=self._organization_name_in(db, org_id), to=address, inviter=me["email"],
-                                             team=team["name"], product=pool["product"]))
+            pool = self._write_team_add(db, me, team, address, quote["takes_seat"])
             return self._pool_row(db, pool)
+
+    def _write_team_add(self, db: Any, me: dict[str, Any], team: dict[str, Any], address: str,
+                        takes_seat: bool) -> dict[str, Any]:
+        """What joining a team writes (single or in a users import): the seat when one is taken, the
+        invitation of one who is not a member yet, the team, its activity entry, the email; returns the pool."""
+        pool = db.get(T_POOLS, id=team["pool"])
+        assert pool is not None
+        team = db.get(T_TEAMS, id=team["id"]) or team  # as it is now (an import adds several members)
+        user = self._user(db, address)
+        seats_moved = 0
+        if takes_seat:
+            db.insert(T_HOLDERS, SeatHolder(pool=pool["id"], email=address, since=self.today()).to_doc())
+            seats_moved = 1
+        if user is None:
+            self._invite_in(db, me, address, f"to join team {team['name']}", reason="team", about=team["name"])
+        db.update(T_TEAMS, {"members": team["members"] + [address]}, id=team["id"])
+        how = "took an unused seat" if seats_moved else "reuses their seat"
+        self._log(db, me["organization"], me["email"], "team-add", team["name"], f"{address} joined ({how})", seats=seats_moved)
+        org_id = me["organization"]
+        self._queue(db, mail.team_joined(self._org_language(db, org_id), org_id=org_id,
+                                         org=self._organization_name_in(db, org_id), to=address, inviter=me["email"],
+                                         team=team["name"], product=pool["product"]))
+        return pool
 
     def _quote_team_remove(self, db: View, me: dict[str, Any], team: dict[str, Any], address: str) -> TeamRemoveQuote:
         """What removing `address` from `team` does: whether they keep their seat unassigned
