@@ -614,8 +614,7 @@ class LicensesPage(Page):
                   placeholder=_("empty: each license for its own term")),
         ]
         done = await self.app.push_screen_wait(
-            FormDialog(title, fields, submit_label=N_("Review"), note=_(BATCH_RENEW_NOTE), submit=submit,
-                       refusal_field="months"))
+            FormDialog(title, fields, submit_label=N_("Review"), note=_(BATCH_RENEW_NOTE), submit=submit))
         if done is None:
             return
         self._batch_done(ngettext(
@@ -656,8 +655,7 @@ class LicensesPage(Page):
             Field("email", N_("User email"), kind="email", value="", placeholder=_("e.g. ana@studio.com")),
         ]
         done = await self.app.push_screen_wait(
-            FormDialog(title, fields, submit_label=N_("Review"), note=_(BATCH_ASSIGN_NOTE), submit=submit,
-                       refusal_field="email"))
+            FormDialog(title, fields, submit_label=N_("Review"), note=_(BATCH_ASSIGN_NOTE), submit=submit))
         if done is None:
             return
         self._batch_done(ngettext("{n} license assigned; an email is queued.", "{n} licenses assigned; emails are queued.",
