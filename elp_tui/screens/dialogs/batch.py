@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -20,6 +21,7 @@ from elp_tui.widgets.safe import content
 # The portal's two commit modes (elp_tui.portal.batches.ALLOWED_ONLY / ALL_OR_NOTHING).
 ALLOWED = "allowed"
 ALL = "all"
+LABEL_MAX = 34
 
 
 def batch_summary(quote: Any, done: str) -> str:
@@ -56,6 +58,8 @@ class BatchConfirmDialog(TranslatedBindings, ModalScreen[str | None]):
         Binding("k,up", "scroll(-1)", N_("Up"), show=False),
         Binding("pagedown,space", "scroll(8)", N_("Page down"), show=False),
         Binding("pageup", "scroll(-8)", N_("Page up"), show=False),
+        Binding("home,g", "scroll(-100000)", N_("First row"), show=False),
+        Binding("end,G", "scroll(100000)", N_("Last row"), show=False),
     ]
 
     def __init__(self, title: str, quote: Any, *, summary: str, warning: str = "", confirm_label: str = N_("Confirm"),
@@ -94,6 +98,10 @@ class BatchConfirmDialog(TranslatedBindings, ModalScreen[str | None]):
     def on_mount(self) -> None:
         # Many credits or a return: never one stray Enter away (y still confirms).
         self.query_one("#cancel" if self.careful else "#allowed", Button).focus()
+        # The labels as wide as the longest (an activation ID, a row and its email), up to LABEL_MAX.
+        width = min(LABEL_MAX, max((cell_len(_(label)) for label, _value in self.rows), default=10)) + 2
+        for label in self.query(".quote-label"):
+            label.styles.width = width
         self.call_after_refresh(self._say_if_scrolls)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
