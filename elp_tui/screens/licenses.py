@@ -226,6 +226,8 @@ class LicensesPage(Page):
             text = "{total} · {shown}".format(total=text, shown=FilterBar.counts_text(self.table.filter_text, shown, total))
         marked = len(self.table.marked)
         if marked:
+            if self.table.filter_text and shown:  # narrow screens: "40 of 138 shown · 40 marked" says it all
+                text = FilterBar.counts_text(self.table.filter_text, shown, total)
             text = "{total} · {marked}".format(total=text, marked=_("{n} marked").format(n=marked))
         self.query_one("#licenses-count", Static).update(content(text))
         line = self.query_one("#detail-marks", Static)
