@@ -24,7 +24,7 @@ demo-large: $(STAMP)
 	$(BIN)/elp --store demo-store/elp-large.json demo --size large --force
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2  # the import-linter contracts run inside it (tests/test_import_hygiene.py)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)  # the import-linter contracts run inside it (tests/test_import_hygiene.py)
 
 bench: $(STAMP)
 	$(BIN)/python -m elp_tui.bench

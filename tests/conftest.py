@@ -130,3 +130,15 @@ def sshd(tmp_path_factory):
 def ssh_store(sshd):
     """The store sshd's AuthorizedKeysCommand names, emptied for this test."""
     return sshd.reset_store()
+
+
+# Files .ci/run runs on the oldest Python only (marker "once", pyproject.toml): their subject is
+# OpenSSH, killed processes, the app's input matrices (the portal checks they drive run on every
+# Python through test_hostile_cli) or the large demo's size; the rest runs on every Python.
+ONCE_FILES = {"test_ssh.py", "test_hostile_app.py", "test_processes.py", "test_large_store.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in ONCE_FILES:
+            item.add_marker(pytest.mark.once)

@@ -58,6 +58,7 @@ def world(portal, bank) -> dict[str, Any]:
 # Every admin command, with arguments an admin would run successfully on `world`.
 CLI_CASES: dict[tuple[str, str | None], list[str]] = {
     ("log", None): ["log"],
+    ("report", None): ["report"],
     ("banks", "list"): ["banks", "list", "--json"],
     ("banks", "request"): ["banks", "request", "{bank}", "--credits", "5", "--yes"],
     ("banks", "refresh"): ["banks", "refresh"],

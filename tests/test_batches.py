@@ -20,7 +20,7 @@ from elp_tui.portal.errors import InvalidInput, PortalError
 from elp_tui.store import Store
 
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import file_bytes, grant_bank, grant_seats, refused, store_tables
+from tests.helpers import grant_bank, grant_seats, refused, store_tables
 from tests.hostile_cases import CONTROLS, EMAIL_CASES, INVISIBLE_SAMPLES
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -590,6 +590,7 @@ ADMIN_COMMANDS = [
     ["teams", "admin", "Layout", ANA],
     ["users", "reinvite", ANA],
     ["log"],
+    ["report"],
     ["outbox", "list"],
     ["outbox", "retry", "1"],
     ["org", "language", "fr"],

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from elp_tui.cli import batches, credits, details, keys, mail, people, seats, setup, ssh, vendor
+from elp_tui.cli import batches, credits, details, insight, keys, mail, people, seats, setup, ssh, vendor
 from elp_tui.cli.console import Console, Refused, plain
 from elp_tui.cli.parser import build_parser
 from elp_tui.cli.session import Session
@@ -32,6 +32,7 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("restore", None): setup.restore,
     ("signin", None): people.signin,
     ("log", None): people.log,
+    ("report", None): insight.report,
     ("banks", "list"): credits.banks_list,
     ("banks", "add"): credits.banks_add,
     ("banks", "request"): credits.banks_request,

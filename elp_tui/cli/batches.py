@@ -10,7 +10,6 @@ nothing to do, nothing is asked: the commit is refused, and the store unchanged.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from elp_tui.cli import credits
 from elp_tui.cli.console import Console, Refused, plain

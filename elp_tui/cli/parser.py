@@ -316,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--linux", metavar="URL")
 
     # -- the rest ------------------------------------------------------------------
+    p = sub.add_parser("report", help="where the credits go: burn rate and forecast per bank, licenses expiring "
+                       "per week, seat use over time", parents=[common])
+    _json(p)
     p = sub.add_parser("log", help="the activity log, newest first", parents=[common])
     _json(p)
     sub.add_parser("check", help="check every invariant of the store", parents=[common])

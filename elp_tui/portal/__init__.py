@@ -12,6 +12,7 @@ from elp_tui.portal.clock import fixed_clock, system_clock
 from elp_tui.portal.credits import CreditsMixin
 from elp_tui.portal.details import DetailsMixin
 from elp_tui.portal.feed import FeedError, FeedMixin
+from elp_tui.portal.insight import InsightMixin
 from elp_tui.portal.keys import KeysMixin
 from elp_tui.portal.outbox import OutboxMixin
 from elp_tui.portal.errors import (
@@ -26,7 +27,7 @@ from elp_tui.portal.vendor import VendorMixin
 
 @authority_checked
 class Portal(CreditsMixin, PeopleMixin, SeatsMixin, VendorMixin, OutboxMixin, CheckMixin, AlertsMixin, BackupsMixin,
-             FeedMixin, KeysMixin, DetailsMixin, BatchesMixin):
+             FeedMixin, KeysMixin, DetailsMixin, BatchesMixin, InsightMixin):
     """One object for every operation; each takes the acting user's email first.
 
     Every public method is guarded (portal/authority.py): one taking `actor` first is for admins

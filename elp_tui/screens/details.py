@@ -80,22 +80,7 @@ def section_rows(rows: list[Row]) -> ComposeResult:
 class DetailsScreen(TranslatedBindings, ModalScreen[str | None]):
     """The details of one thing; dismisses with the id of the action whose key was pressed (None: closed)."""
 
-    DEFAULT_CSS = """
-    DetailsScreen { align: center middle; }
-    DetailsScreen > Vertical {
-        width: 110; max-width: 100%; height: 1fr; max-height: 100%;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
-    DetailsScreen .dialog-title { text-style: bold; color: $accent; height: 1; }
-    DetailsScreen #details-body { height: 1fr; }
-    DetailsScreen .details-heading { text-style: bold; color: $accent; margin-top: 1; }
-    DetailsScreen .details-lines { height: auto; }
-    DetailsScreen .details-row { height: auto; }
-    DetailsScreen .details-label { width: 24; color: $text-muted; }
-    DetailsScreen .details-value { width: 1fr; }
-    DetailsScreen .-available .details-value { color: $success; }
-    DetailsScreen .-blocked .details-value, DetailsScreen .-blocked .details-label { color: $text-muted; }
-    """
+    DEFAULT_CLASSES = "dialog"  # the modal frame, and its own size: elp.tcss
 
     BINDINGS = [
         Binding("escape", "close", N_("Close"), id="details.close"),

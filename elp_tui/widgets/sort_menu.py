@@ -18,14 +18,7 @@ from elp_tui.widgets.safe import content
 class SortMenu(TranslatedBindings, ModalScreen[tuple[str, bool] | None]):
     """Columns as (key, translated label); dismisses with (key, descending) or None."""
 
-    DEFAULT_CSS = """
-    SortMenu { align: center middle; }
-    SortMenu > Vertical { width: 48; max-width: 95%; height: auto; max-height: 90%;
-                          border: thick $accent; background: $surface; padding: 1 2; }
-    SortMenu .dialog-title { text-style: bold; color: $accent; margin-bottom: 1; }
-    SortMenu .dialog-note { color: $text-muted; margin-top: 1; }
-    SortMenu OptionList { height: auto; max-height: 16; }
-    """
+    DEFAULT_CLASSES = "dialog"  # the modal frame: elp.tcss
     BINDINGS = [Binding("escape,o", "cancel", N_("Cancel"), id="sort.cancel")]
 
     def __init__(self, columns: list[tuple[str, str]], current: str | None, descending: bool):
