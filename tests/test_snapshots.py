@@ -299,6 +299,41 @@ def test_dialog_renew_confirm(snap_compare, demo):
     assert snap_compare(app_for(demo), terminal_size=WIDE, run_before=run_before)
 
 
+def _batch_renew_confirm(size):
+    """Every license marked (`*`), e, the form left empty (each license's own term): the batch
+    confirmation with its totals per bank, the licenses a bank cuts short and the refused rows."""
+    from elp_tui.screens.dialogs.batch import BatchConfirmDialog
+
+    async def run_before(pilot):
+        page = await open_page(pilot, "licenses")
+        page.table.focus()  # type: ignore[attr-defined]
+        await pilot.press("asterisk")
+        await pilot.pause()
+        await press_for(pilot, FormDialog, "e")
+        await press_for(pilot, BatchConfirmDialog, "ctrl+s")
+
+    return run_before
+
+
+def test_dialog_batch_renew_confirm(snap_compare, demo):
+    assert snap_compare(app_for(demo), terminal_size=WIDE, run_before=_batch_renew_confirm(WIDE))
+
+
+def test_dialog_batch_renew_confirm_80x24(snap_compare, demo):
+    assert snap_compare(app_for(demo), terminal_size=NARROW, run_before=_batch_renew_confirm(NARROW))
+
+
+def test_page_licenses_with_marks_80x24(snap_compare, demo):
+    """Two licenses marked: ✓ in their first cell, "2 marked" in the header and under the table."""
+    async def run_before(pilot):
+        page = await open_page(pilot, "licenses")
+        page.table.focus()  # type: ignore[attr-defined]
+        await pilot.press("space", "j", "space")
+        await pilot.pause()
+
+    assert snap_compare(app_for(demo), terminal_size=NARROW, run_before=run_before)
+
+
 def test_dialog_return_form(snap_compare, demo):
     async def run_before(pilot):
         await open_page(pilot, "licenses")

@@ -68,14 +68,18 @@ async def test_enter_on_a_license_shows_that_license_its_history_and_why_return_
         assert page.table.current_row["activation_id"] == second
 
 
-async def test_space_opens_the_details_too_and_escape_closes_them(portal, bank, tmp_path):
+async def test_enter_opens_the_details_space_marks_instead_and_escape_closes_them(portal, bank, tmp_path):
+    # Issue 13: space marks a license (batches); the details are on enter only.
     member(portal, ANA)
     aid = make(portal, bank)[0]["activation_id"]
     app = app_for(portal, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         page = await open_page(app, pilot, LicensesPage)
         page.table.focus()
-        details = await details_of(pilot, "space")
+        await pilot.press("space")
+        await until(pilot, lambda: page.table.marked == {aid}, "the license marked")
+        assert isinstance(app.screen, MainScreen), "space opens no details any more"
+        details = await details_of(pilot, "enter")
         assert f"License {aid}" in details.text()
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, MainScreen), "closed")

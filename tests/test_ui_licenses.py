@@ -478,7 +478,8 @@ async def test_filter_counts_and_product_jump(portal, bank, tmp_path):
 
 def test_every_palette_action_exists():
     titles = {c.palette_title for c in LicensesPage.COMMANDS}
-    assert titles == {"Add licenses", "Renew", "Return", "Assign", "Download CSV", "License details"}
+    assert titles == {"Add licenses", "Renew", "Return", "Assign", "Download CSV", "License details", "Mark",
+                      "Mark every license shown"}
     for command in LicensesPage.COMMANDS:
         assert callable(getattr(LicensesPage, f"action_{command.action}"))
 

@@ -66,7 +66,7 @@ class BanksPage(Page):
                 N_("Manage the licenses of this bank's product"),
                 title=N_("Manage licenses of the selected bank's product")),
         Command("banks.details", "details", "details", N_("Details"),
-                N_("The selected bank's licenses, ledger, requests and history (enter too)"),
+                N_("The selected bank's licenses, ledger, requests and history"),
                 title=N_("Bank details"), show=False),
     ]
 

@@ -242,6 +242,38 @@ class Page(TranslatedBindings, Vertical):
                 self.notify(plain(str(exc)), severity="warning", timeout=8, markup=False)
                 quoted = exc.fresh
 
+    async def batch_confirm_commit(
+        self, quote: Callable[[], Any], dialog: Callable[[Any], Any], commit: Callable[[Any, str], Any], *,
+        in_form: bool = True,
+    ) -> Any:
+        """A batch's quote, its one confirmation (BatchConfirmDialog: the allowed rows only, or all
+        or nothing), then its one commit, where the portal re-checks the quote: a quote that no
+        longer holds comes back fresh and is confirmed again (nothing was written). In a form
+        (`in_form`), as `quote_confirm_commit`: refusals are raised for the form, cancelling
+        returns KEEP_FORM. Outside one, a refusal is said and None returned (cancelled too)."""
+        try:
+            quoted = await asyncio.to_thread(quote)
+            while True:
+                mode = await self.app.push_screen_wait(dialog(quoted))
+                if mode is None:
+                    if in_form:
+                        return KEEP_FORM
+                    self.notify(_("Cancelled: nothing was changed."), timeout=3, markup=False)
+                    return None
+                try:
+                    return await asyncio.to_thread(commit, quoted, mode)
+                except StaleQuote as exc:
+                    if exc.fresh is None:
+                        self.reload()
+                        raise
+                    self.notify(plain(str(exc)), severity="warning", timeout=8, markup=False)
+                    quoted = exc.fresh
+        except PortalError as exc:
+            if in_form:
+                raise
+            self.elp.refuse(exc)
+            return None
+
     def has_filter(self) -> bool:
         return any(w.has_class("filter") for w in self.query(Input).results())
 

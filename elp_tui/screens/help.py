@@ -24,7 +24,7 @@ GENERAL: list[tuple[str, str, tuple[str, ...]]] = [
     ("tab / shift+tab", N_("Next / previous pane: sidebar, filter, table, second table"), ("tab", "shift+tab")),
     ("\\", N_("Hide or show the sidebar"), ("backslash",)),
     ("/", N_("Filter the rows of this page"), ("slash",)),
-    ("escape", N_("Back, or clear the filter"), ("escape",)),
+    ("escape", N_("Back, or clear the filter or the marks"), ("escape",)),
     ("j / k", N_("Down / up in a table or the sidebar"), ("j", "k", "down", "up")),
     ("g / G", N_("First / last row"), ("g", "G")),
     ("pgup / pgdn", N_("A page up / down"), ("pageup", "pagedown")),

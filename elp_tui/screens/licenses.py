@@ -27,7 +27,8 @@ from elp_tui.screens.details import DetailAction, license_sections, show_details
 from elp_tui.widgets.commands import Command
 from elp_tui.screens.dialogs.actions import ActionMenu
 from elp_tui.screens.dialogs.confirm import ConfirmDialog, spends_many
-from elp_tui.screens.dialogs.form import FormDialog
+from elp_tui.screens.dialogs.batch import BatchConfirmDialog, batch_summary
+from elp_tui.screens.dialogs.form import Field, FormDialog
 from elp_tui.screens.dialogs.licenses_forms import (
     ASSIGN_NOTE, GENERATE_NOTE, LARGE_CLIPBOARD, RENEW_NOTE, RETURN_NOTE, ExportDoneDialog, GenerateForm,
     assign_fields, generate_fields, human_size, renew_fields, return_fields,
@@ -40,6 +41,15 @@ from elp_tui.widgets.table import Column, RecordTable
 STATUS_LABELS = LICENSE_STATUS_NAMES
 TYPE_LABELS = {"node-lock": N_("node-lock"), "multiseat": N_("multiseat"), "floating": N_("floating")}
 SHOWN_IDS = 8
+BATCH_RENEW_NOTE = N_(
+    "Every marked license is renewed by the same number of months, or each for its own term when Months is "
+    "empty. The next screen shows the credits per bank and the rows that would be refused, before anything "
+    "is written."
+)
+BATCH_ASSIGN_NOTE = N_(
+    "Give every marked returned license to one member. The next screen shows the rows that would be "
+    "refused, before anything is written."
+)
 
 
 def _label(table: dict[str, str]) -> Callable[[Any], str]:
@@ -118,6 +128,7 @@ class LicensesPage(Page):
     LicensesPage #licenses-detail { height: auto; padding: 0 1; background: $boost; border-top: solid $panel; }
     LicensesPage #licenses-detail Static { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
     LicensesPage #detail-license { text-style: bold; }
+    LicensesPage #detail-marks { color: $accent; text-style: bold; }
     LicensesPage #licenses-detail .available { color: $success; }
     LicensesPage #licenses-detail .blocked { color: $text-muted; }
     /* Why an action is not available is the portal's whole sentence: two lines rather than cut. */
@@ -131,10 +142,15 @@ class LicensesPage(Page):
         Command("licenses.return", "take-back", "return_license", N_("Return"),
                 N_("Take the selected license back from its user (portable banks 25.1+)")),
         Command("licenses.assign", "assign", "assign", N_("Assign"), N_("Give the selected returned license to a member")),
+        Command("licenses.mark", "mark", "mark", N_("Mark"),
+                N_("Mark or unmark the highlighted license: Renew, Return and Assign then act on every marked license")),
+        Command("licenses.mark_all", "mark-all", "mark_all", N_("Mark shown"),
+                N_("Mark every license the filter shows; again: unmark them (escape clears every mark)"),
+                title=N_("Mark every license shown"), show=False),
         Command("licenses.download", "download", "download_csv", N_("CSV"),
                 N_("Download every license (active and expired) as CSV"), title=N_("Download CSV")),
         Command("licenses.details", "details", "details", N_("Details"),
-                N_("Every field of the selected license, why an action is not possible, its history (enter too)"),
+                N_("Every field of the selected license, why an action is not possible, its history"),
                 title=N_("License details"), show=False),
     ]
 
@@ -161,13 +177,14 @@ class LicensesPage(Page):
 
     def compose(self) -> ComposeResult:
         self.table = RecordTable(self.COLUMNS, id="licenses-table", muted=lambda r: r["status"] == "expired",
-                                 sort=("expires_on", True))
+                                 sort=("expires_on", True), mark="activation_id")
         with Horizontal(id="licenses-header"):
             yield Static(content(_(self.TITLE)), classes="licenses-title")
             yield Static(content(_("Loading licenses…")), id="licenses-count")
         yield FilterBar(self.table, id="licenses-filter")
         yield self.table
         with Vertical(id="licenses-detail"):
+            yield Static("", id="detail-marks")
             yield Static("", id="detail-license")
             yield Static("", id="detail-renew")
             yield Static("", id="detail-move")
@@ -207,7 +224,37 @@ class LicensesPage(Page):
         text = ngettext("{n} license", "{n} licenses", total).format(n=total)
         if self.table.filter_text:  # the words of every filter: "N of M shown", "no rows match"
             text = "{total} · {shown}".format(total=text, shown=FilterBar.counts_text(self.table.filter_text, shown, total))
+        marked = len(self.table.marked)
+        if marked:
+            if self.table.filter_text and shown:  # narrow screens: "40 of 138 shown · 40 marked" says it all
+                text = FilterBar.counts_text(self.table.filter_text, shown, total)
+            text = "{total} · {marked}".format(total=text, marked=_("{n} marked").format(n=marked))
         self.query_one("#licenses-count", Static).update(content(text))
+        line = self.query_one("#detail-marks", Static)
+        line.display = bool(marked)
+        if marked:
+            line.update(content(ngettext(
+                "{n} marked · {renew} {ret} {assign} act on it · escape unmarks",
+                "{n} marked · {renew} {ret} {assign} act on them · escape unmarks",
+                marked).format(n=marked, renew=self.key_of("renew"), ret=self.key_of("return_license"),
+                               assign=self.key_of("assign"))))
+
+    def on_record_table_marks_changed(self, event: RecordTable.MarksChanged) -> None:
+        if event.table is self.table:
+            self._update_counts()
+
+    # -- marking rows --------------------------------------------------------------------
+    def action_mark(self) -> None:
+        if self.table.toggle_mark() is None:
+            self.notify(_("No license selected: pick one in the table first."), severity="warning", markup=False)
+
+    def action_mark_all(self) -> None:
+        """`*`: the filter's rows marked, or unmarked when all were; the header and the line
+        under the table say how many are marked (no toast over the confirmation that follows)."""
+        self.table.mark_shown()
+
+    def _marked_ids(self) -> list[str]:
+        return [row["activation_id"] for row in self.table.marked_rows()]
 
     def narrow(self, text: str) -> None:
         """Narrow the table to one product (the Dashboard and Manage Banks send the user here with it)."""
@@ -276,7 +323,7 @@ class LicensesPage(Page):
             careful=spends_many(q.credits) or bool(getattr(q, "invites_recipient", False)),
         )
 
-    # -- details (enter or space on a license) ----------------------------------------------
+    # -- details (enter on a license) ----------------------------------------------
     def on_record_table_selected(self, event: RecordTable.Selected) -> None:
         """Enter on a license: its details, with its actions and why one is not possible."""
         event.stop()
@@ -369,6 +416,9 @@ class LicensesPage(Page):
 
     # -- renew -----------------------------------------------------------------------
     def action_renew(self) -> None:
+        if self.table.marked:
+            self._batch_renew_flow(self._marked_ids())
+            return
         row = self._selected()
         if row is None:
             return
@@ -411,6 +461,9 @@ class LicensesPage(Page):
 
     # -- return ------------------------------------------------------------------------
     def action_return_license(self) -> None:
+        if self.table.marked:
+            self._batch_return_flow(self._marked_ids())
+            return
         row = self._selected()
         if row is None:
             return
@@ -462,6 +515,9 @@ class LicensesPage(Page):
 
     # -- assign ------------------------------------------------------------------------
     def action_assign(self) -> None:
+        if self.table.marked:
+            self._batch_assign_flow(self._marked_ids())
+            return
         row = self._selected()
         if row is None:
             return
@@ -511,6 +567,98 @@ class LicensesPage(Page):
         self._say(_("License {aid} assigned to {email}; an email to them is queued.").format(aid=aid, email=done["assignee"]),
                   timeout=8)
         self.reload()
+
+    # -- batches: the marked licenses ---------------------------------------------------------
+    @staticmethod
+    def _ids_text(ids: list[str]) -> str:
+        shown = ", ".join(ids[:SHOWN_IDS])
+        if len(ids) > SHOWN_IDS:
+            shown = _("{ids} and {n} more").format(ids=shown, n=len(ids) - SHOWN_IDS)
+        return shown
+
+    def _batch_dialog(self, title: str, done: str, confirm_label: str, *, careful: Callable[[Any], bool],
+                      warning: Callable[[Any], str] = lambda q: "") -> Callable[[Any], BatchConfirmDialog]:
+        return lambda q: BatchConfirmDialog(title, q, summary=batch_summary(q, done), warning=warning(q),
+                                            confirm_label=confirm_label, careful=careful(q))
+
+    def _batch_done(self, message: str) -> None:
+        """A batch went through: said, its marks cleared (the batch is done), the page re-read."""
+        self.table.clear_marks()
+        self._say(message, timeout=10)
+        self.reload()
+
+    @staticmethod
+    def _committed_refused(quote: Any) -> str:
+        if not quote.refused:
+            return ""
+        return " " + ngettext("{n} refused row was left out.", "{n} refused rows were left out.",
+                              len(quote.refused)).format(n=len(quote.refused))
+
+    @work(exclusive=True, group="licenses-flow")
+    async def _batch_renew_flow(self, ids: list[str]) -> None:
+        title = ngettext("Renew {n} marked license", "Renew {n} marked licenses", len(ids)).format(n=len(ids))
+
+        async def submit(answer: dict[str, Any]) -> Any:
+            months = answer.get("months") or None
+            return await self.batch_confirm_commit(
+                lambda: self.portal.quote_batch_renew(self.me, ids, months=months),
+                self._batch_dialog(_("Confirm the renewal of {n} licenses").format(n=len(ids)), _("renewed"), N_("Renew"),
+                                   careful=lambda q: spends_many(q.credits)),
+                lambda q, mode: self.portal.batch_renew(self.me, q, mode),
+            )
+
+        fields = [
+            Field("licenses", N_("Licenses"), kind="info", value=self._ids_text(ids)),
+            Field("months", N_("Months"), kind="int", value="", required=False,
+                  placeholder=_("empty: each license for its own term")),
+        ]
+        done = await self.app.push_screen_wait(
+            FormDialog(title, fields, submit_label=N_("Review"), note=_(BATCH_RENEW_NOTE), submit=submit))
+        if done is None:
+            return
+        self._batch_done(ngettext(
+            "{n} license renewed, {credits} credit(s) deducted.", "{n} licenses renewed, {credits} credit(s) deducted.",
+            len(done.allowed)).format(n=len(done.allowed), credits=done.credits) + self._committed_refused(done))
+
+    @work(exclusive=True, group="licenses-flow")
+    async def _batch_return_flow(self, ids: list[str]) -> None:
+        done = await self.batch_confirm_commit(
+            lambda: self.portal.quote_batch_return(self.me, ids),
+            self._batch_dialog(_("Return {n} marked licenses?").format(n=len(ids)), _("returned"), N_("Return"),
+                               careful=lambda q: True,
+                               warning=lambda q: _("Their users can no longer use them; no credits come back. "
+                                                   "They stay returned until you assign them.")),
+            lambda q, mode: self.portal.batch_return(self.me, q, mode),
+            in_form=False,
+        )
+        if done is None:
+            return
+        self._batch_done(ngettext("{n} license returned.", "{n} licenses returned.", len(done.allowed)).format(
+            n=len(done.allowed)) + self._committed_refused(done))
+
+    @work(exclusive=True, group="licenses-flow")
+    async def _batch_assign_flow(self, ids: list[str]) -> None:
+        title = ngettext("Assign {n} marked license", "Assign {n} marked licenses", len(ids)).format(n=len(ids))
+
+        async def submit(answer: dict[str, Any]) -> Any:
+            pairs = [(aid, answer["email"]) for aid in ids]
+            return await self.batch_confirm_commit(
+                lambda: self.portal.quote_batch_assign(self.me, pairs),
+                self._batch_dialog(_("Assign {n} licenses?").format(n=len(ids)), _("assigned"), N_("Assign"),
+                                   careful=lambda q: any(a.invites for a in q.allowed)),
+                lambda q, mode: self.portal.batch_assign(self.me, q, mode),
+            )
+
+        fields = [
+            Field("licenses", N_("Licenses"), kind="info", value=self._ids_text(ids)),
+            Field("email", N_("User email"), kind="email", value="", placeholder=_("e.g. ana@studio.com")),
+        ]
+        done = await self.app.push_screen_wait(
+            FormDialog(title, fields, submit_label=N_("Review"), note=_(BATCH_ASSIGN_NOTE), submit=submit))
+        if done is None:
+            return
+        self._batch_done(ngettext("{n} license assigned; an email is queued.", "{n} licenses assigned; emails are queued.",
+                                  len(done.allowed)).format(n=len(done.allowed)) + self._committed_refused(done))
 
     # -- CSV download ------------------------------------------------------------------
     def action_download_csv(self) -> None:

@@ -90,7 +90,7 @@ class TeamsPage(Page):
         Command("teams.request", "more", "request_seats", N_("Request seats"),
                 N_("Ask the vendor's enterprise team for more seats"), admin_only=True),
         Command("teams.details", "details", "details", N_("Details"),
-                N_("The selected team's members, seats, Team Admins and history (enter too)"),
+                N_("The selected team's members, seats, Team Admins and history"),
                 title=N_("Team details"), show=False),
     ]
 

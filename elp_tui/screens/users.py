@@ -34,6 +34,38 @@ from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.filter import FilterBar
 from elp_tui.widgets.safe import content
 from elp_tui.widgets.table import Column, RecordTable
+from elp_tui.portal.batches import MAX_CSV_BYTES, read_batch_csv
+from elp_tui.portal.errors import InvalidInput
+from elp_tui.screens.dialogs.batch import BatchConfirmDialog
+from elp_tui.widgets.safe import plain
+
+IMPORT_NOTE = N_(
+    "One row per user: email, role (admin or regular; empty: regular), teams (several separated by ';'). "
+    "A header row is allowed. The next screen shows who is new, who is already there and the rows refused, "
+    "before anything is written."
+)
+
+
+def read_csv_file(name: str) -> bytes:
+    """The bytes of a batch file typed in the form (at most one more than a batch file may hold),
+    or a refusal saying why not, shown beside the field."""
+    from pathlib import Path
+
+    path = Path(name).expanduser()
+    try:
+        with path.open("rb") as handle:
+            return handle.read(MAX_CSV_BYTES + 1)
+    except IsADirectoryError:
+        raise InvalidInput(_("{file} is a folder, not a CSV file: nothing was changed.").format(file=plain(name))) from None
+    except OSError as exc:
+        raise InvalidInput(_("cannot read {file} ({reason}): nothing was changed.").format(
+            file=plain(name), reason=exc.strerror or exc)) from None
+
+
+def import_summary(quote: Any) -> str:
+    members = len(quote.members)
+    return _("{new} new, {members} already there, {refused} refused.").format(
+        new=len(quote.new), members=members, refused=len(quote.refused))
 
 ROLE_LABELS = {"admin": N_("admin"), "regular": N_("regular user")}
 SHORT_ROLE_LABELS = {"admin": N_("admin"), "regular": N_("regular")}
@@ -134,8 +166,11 @@ class UsersPage(Page):
         Command("users.reinvite", "send-again", "reinvite", N_("Reinvite"),
                 N_("Send the selected invited user a new invitation with a new enrolment code"),
                 title=N_("Send a new invitation"), show=False),
+        Command("users.import", "import", "import_users", N_("Import"),
+                N_("Invite users and add them to teams from a CSV file (email, role, teams): a preview, then one confirmation"),
+                title=N_("Import users from a CSV file"), show=False),
         Command("users.details", "details", "details", N_("Details"),
-                N_("The selected member's role, teams, licenses, keys and history (enter too)"),
+                N_("The selected member's role, teams, licenses, keys and history"),
                 title=N_("Member details"), show=False),
     ]
 
@@ -236,6 +271,44 @@ class UsersPage(Page):
         return False, None
 
     # -- invite ------------------------------------------------------------------------
+    # -- import from a CSV file ------------------------------------------------------------
+    def action_import_users(self) -> None:
+        self._import_flow()
+
+    @work(exclusive=True, group="users-flow")
+    async def _import_flow(self) -> None:
+        async def submit(values: dict[str, Any]) -> Any:
+            name = str(values["path"]).strip()
+
+            def quote() -> Any:
+                rows = read_batch_csv(read_csv_file(name), plain(name), "users")
+                return self.portal.quote_users_import(self.me, rows)
+
+            return await self.batch_confirm_commit(
+                quote,
+                lambda q: BatchConfirmDialog(
+                    _("Import users from {file}?").format(file=plain(name)), q,
+                    summary=import_summary(q),
+                    warning=_("Each new user gets an invitation email (queued in the outbox).") if q.new else "",
+                    confirm_label=N_("Import"), careful=True,
+                ),
+                lambda q, mode: self.portal.users_import(self.me, q, mode),
+            )
+
+        done = await self.app.push_screen_wait(FormDialog(
+            _("Import users from a CSV file"),
+            [Field("path", N_("CSV file"), "text", placeholder=_("e.g. ~/team.csv"))],
+            submit_label=N_("Preview"), note=_(IMPORT_NOTE), submit=submit, refusal_field="path",
+        ))
+        if done is None:
+            return
+        joined = sum(1 for r in done.new + done.members if r.teams)
+        message = _("Imported: {new} invited, {joined} joined teams.").format(new=len(done.new), joined=joined)
+        if done.refused:
+            message += " " + _("{n} refused row(s) left out.").format(n=len(done.refused))
+        self.notify(plain(message), timeout=10, markup=False)
+        self.reload()
+
     def action_invite(self) -> None:
         self._invite_flow()
 
@@ -275,7 +348,7 @@ class UsersPage(Page):
         if user:
             self.done(_("{email} is invited: the invitation email is queued (see the Outbox page).").format(email=user["email"]))
 
-    # -- details (enter or space on a member): their actions live there ----------------------
+    # -- details (enter on a member): their actions live there ----------------------
     @on(RecordTable.Selected, "#users-table")
     def _user_selected(self, event: RecordTable.Selected) -> None:
         event.stop()

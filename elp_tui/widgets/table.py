@@ -24,7 +24,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from elp_tui.i18n import N_, _
+from elp_tui.i18n import N_, _, ngettext
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.safe import one_line
 
@@ -56,6 +56,7 @@ class Column:
         return max(self.width, self.max_width)
 
 
+MARK = "✓"  # in the first cell of a marked row (the cell before the first column)
 GAP = 2  # spaces between two columns (and one before the first, one after the last)
 
 
@@ -190,6 +191,8 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
                 tooltip=N_("Back to the first column (and to the top row when already there)")),
         Binding("enter", "select", N_("Select"), show=False),
         Binding("o", "sort", N_("Sort"), id="table.sort", tooltip=N_("Choose the column to sort by")),
+        Binding("escape", "clear_marks", N_("Clear the marks"), id="table.clear_marks", show=False,
+                tooltip=N_("Unmark every marked row (with no marks: back)")),
         Binding("greater_than_sign", "sort_step(1)", N_("Sort by the next column"), id="table.sort_next", show=False),
         Binding("less_than_sign", "sort_step(-1)", N_("Sort by the previous column"), id="table.sort_previous", show=False),
     ]
@@ -203,6 +206,17 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
     class Selected(_RowMessage):
         """Enter or a double click on `row`."""
 
+    class MarksChanged(Message):
+        """Rows were marked or unmarked (`table.marked` holds their keys)."""
+
+        def __init__(self, table: "RecordTable"):
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> "RecordTable":
+            return self.table
+
     def __init__(
         self,
         columns: list[Column],
@@ -211,11 +225,14 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
         flex: str | None = None,
         flex_max: int = 60,
         sort: tuple[str, bool] | None = None,
+        mark: str | None = None,
         **kwargs: Any,
     ):
         """`flex`: the key of a column that may grow up to `flex_max` (the same as its
         `max_width`). `sort`: (column key, descending) the rows arrive in, shown by the arrow
-        on that column's header before anyone sorts."""
+        on that column's header before anyone sorts. `mark`: the key field of a row (an
+        activation ID) when rows can be marked: marked rows show MARK in their first cell, and
+        keep it across `set_rows` while a row with that key is still there."""
         super().__init__(**kwargs)
         if flex is not None:
             columns = [replace(c, max_width=max(c.max_width, flex_max)) if c.key == flex else c for c in columns]
@@ -232,6 +249,8 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
         self._room = 0
         self._order: list[Column] = list(columns)  # laid out for `_room`
         self.first_column = 0  # how many columns (after the first) are scrolled past on the left
+        self.mark_key = mark
+        self.marked: set[Any] = set()  # the `mark` field of the marked rows
 
     # -- data ----------------------------------------------------------------------
     @staticmethod
@@ -252,6 +271,11 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
         if haystack is None or len(haystack) != len(rows):
             haystack = self.build_haystack(self.columns, rows)
         self._haystack = haystack
+        if self.marked:  # a mark lives as long as its row: rows that vanished drop theirs
+            still = self.marked & {r.get(self.mark_key) for r in rows}
+            if still != self.marked:
+                self.marked = still
+                self.post_message(self.MarksChanged(self))
         self._measure()
         self._rebuild()
         if keep and current is not None:
@@ -327,6 +351,66 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
     def visible_rows(self) -> list[dict[str, Any]]:
         return [self._rows[i] for i in self._view]
 
+    # -- marks ---------------------------------------------------------------------
+    def is_marked(self, row: dict[str, Any]) -> bool:
+        return self.mark_key is not None and row.get(self.mark_key) in self.marked
+
+    def marked_rows(self) -> list[dict[str, Any]]:
+        """The marked rows in the order the table shows them (the filter may hide some: they
+        come after, in their stored order)."""
+        if not self.marked:
+            return []
+        shown = [self._rows[i] for i in self._view if self.is_marked(self._rows[i])]
+        seen = {r.get(self.mark_key) for r in shown}
+        return shown + [r for r in self._rows if self.is_marked(r) and r.get(self.mark_key) not in seen]
+
+    def _marks_changed(self) -> None:
+        self.refresh()
+        self.post_message(self.MarksChanged(self))
+
+    def toggle_mark(self) -> bool | None:
+        """Mark or unmark the highlighted row: True marked, False unmarked, None no row."""
+        row = self.current_row
+        if row is None or self.mark_key is None:
+            return None
+        key = row.get(self.mark_key)
+        if key in self.marked:
+            self.marked.discard(key)
+        else:
+            self.marked.add(key)
+        self._marks_changed()
+        return key in self.marked
+
+    def mark_shown(self) -> int:
+        """Mark every row the filter shows; when all of them are marked already, unmark them.
+        How many rows changed: positive marked, negative unmarked."""
+        if self.mark_key is None:
+            return 0
+        keys = {self._rows[i].get(self.mark_key) for i in self._view}
+        if keys and keys <= self.marked:
+            self.marked -= keys
+            self._marks_changed()
+            return -len(keys)
+        added = keys - self.marked
+        self.marked |= added
+        self._marks_changed()
+        return len(added)
+
+    def clear_marks(self) -> int:
+        n = len(self.marked)
+        if n:
+            self.marked = set()
+            self._marks_changed()
+        return n
+
+    def action_clear_marks(self) -> None:
+        """escape: unmark every row (said); with no marks the key goes on (back)."""
+        n = self.clear_marks()
+        if not n:
+            raise SkipAction()
+        self.notify(ngettext("{n} mark cleared: nothing was changed.", "{n} marks cleared: nothing was changed.", n).format(n=n),
+                    timeout=3, markup=False)
+
     # -- columns -------------------------------------------------------------------
     def _relayout(self) -> None:
         sized = [replace(c, width=self._fit[c.key]) if c.key in self._fit else c for c in self.columns]
@@ -390,7 +474,8 @@ class RecordTable(TranslatedBindings, ScrollView, can_focus=True):
         return line + " " * max(0, self._room - cell_len(line) - 1) + after
 
     def _row_line(self, row: dict[str, Any]) -> str:
-        return " " + "  ".join(_pad(_text(row.get(c.key), c), replace(c, width=w)) for c, w in self.shown_columns()) + " "
+        lead = MARK if self.is_marked(row) else " "
+        return lead + "  ".join(_pad(_text(row.get(c.key), c), replace(c, width=w)) for c, w in self.shown_columns()) + " "
 
     def action_column_right(self) -> None:
         if not self.columns_beyond:
