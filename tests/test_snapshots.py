@@ -202,6 +202,8 @@ def test_chart_burn_down(snap_compare, demo, size):
     async def run_before(pilot):
         await open_page(pilot, "banks")
         await pilot.press("j")
+        await settle(pilot)
+        await pilot.wait_for_scheduled_animations()
         await pilot.pause()
         if size == NARROW:  # below the bank's text at 80 columns: tab to it, scrolled to the plot
             await pilot.press("tab")

@@ -546,9 +546,9 @@ def test_an_admins_key_opens_the_app_in_a_terminal(sshd, served, keys, tmp_path)
         screen = tmux.wait_for("Lumenfox Studios", ADMIN, f"key {short}…", "Dashboard")
         assert "(admin)" in screen
         bank = next(iter(store_tables(sshd.store_path)["banks"].values()))["id"]
-        assert bank not in screen  # the Dashboard sums banks per product
-        tmux.run("send-keys", "-t", "elp", "3")  # the third page: Manage Banks, one row per bank
-        tmux.wait_for(bank, PRODUCT)
+        assert "Burn-down of" not in screen  # the Dashboard: the forecasts in a line per bank, no chart
+        tmux.run("send-keys", "-t", "elp", "3")  # the third page: Manage Banks, the selected bank's chart
+        tmux.wait_for(f"Burn-down of {bank}", PRODUCT)
         tmux.run("send-keys", "-t", "elp", "C-q")
         deadline = time.monotonic() + 60
         while not status.exists() or not status.read_text().strip():

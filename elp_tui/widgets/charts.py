@@ -17,11 +17,17 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
+import plotext._utility as _plotext_utility
 
 from elp_tui.i18n import _, ngettext, number
 from elp_tui.widgets.safe import content
 
 # One marker per series (not colour): what a monochrome terminal and a colour-blind reader tell apart.
+# plotext removes duplicate points through a set, so the same data drew differently from one process
+# to the next (string hashes are salted per process): a tick label one column off. Keep the first
+# of each, in order, so one report always draws the same chart.
+_plotext_utility.no_duplicates = lambda data: list(dict.fromkeys(data))
+
 MARK_REMAINING = "•"
 MARK_FORECAST = "·"
 MARK_EXPIRY = "│"
