@@ -168,7 +168,7 @@ class UsersPage(Page):
                 title=N_("Send a new invitation"), show=False),
         Command("users.import", "import", "import_users", N_("Import"),
                 N_("Invite users and add them to teams from a CSV file (email, role, teams): a preview, then one confirmation"),
-                title=N_("Import users from a CSV file"), show=False),
+                title=N_("Import users from a CSV file"), show=True),
         Command("users.details", "details", "details", N_("Details"),
                 N_("The selected member's role, teams, licenses, keys and history"),
                 title=N_("Member details"), show=False),
