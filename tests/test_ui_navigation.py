@@ -237,6 +237,21 @@ async def test_the_hints_name_the_keys_as_remapped(portal, bank, tmp_path):
         assert "Renew (v)" in renew, renew
 
 
+async def test_the_users_note_names_the_keys_the_page_binds(portal, tmp_path):
+    """The line under Users names the keys that really run Invite, Role, Status and Delete."""
+    from elp_tui.screens.users import UsersPage
+    from textual.widgets import Static
+
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        page = await open_page(app, pilot, UsersPage)
+        note = str(page.query_one("#users-count", Static).render())
+        for action, word in (("invite", "invite"), ("change_role", "role"), ("change_status", "status"),
+                             ("delete_user", "delete")):
+            assert f"{page.key_of(action)} {word}" in note, note
+        assert "A role" in note and "z status" in note, note  # the keys of the command table, not older letters
+
+
 # -- help -----------------------------------------------------------------------------------------
 async def test_help_has_a_title_lists_each_key_once_and_says_what_the_filter_matches(portal, bank, tmp_path):
     from elp_tui.screens.help import HelpScreen

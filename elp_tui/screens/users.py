@@ -208,7 +208,9 @@ class UsersPage(Page):
             self.keys_of.setdefault(key["email"], []).append(key)
         self.table.set_rows(users, keep="email")
         self.query_one("#users-count", Static).update(
-            content(_("{n} users · a invite · e role · s status · x delete").format(n=len(users)))
+            content(_("{n} users · {invite} invite · {role} role · {status} status · {delete} delete").format(
+                n=len(users), invite=self.key_of("invite"), role=self.key_of("change_role"),
+                status=self.key_of("change_status"), delete=self.key_of("delete_user")))
         )
         self._show_keys(self.table.current_row)
 
