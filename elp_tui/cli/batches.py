@@ -9,13 +9,12 @@ nothing to do, nothing is asked: the commit is refused, and the store unchanged.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from elp_tui.cli import credits
 from elp_tui.cli.console import Console, Refused, plain
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _, ngettext
-from elp_tui.portal.batches import ALL_OR_NOTHING, ALLOWED_ONLY, MAX_CSV_BYTES, BatchQuote, read_batch_csv
+from elp_tui.portal.batches import ALL_OR_NOTHING, ALLOWED_ONLY, BatchQuote, read_batch_csv, read_batch_file
 
 
 def _mode(s: Session) -> str:
@@ -35,19 +34,6 @@ def _goes_ahead(s: Session, quote: BatchQuote, writes: int) -> bool:
     if writes == 0 or (_mode(s) == ALL_OR_NOTHING and quote.refused):
         return False
     return True
-
-
-def read_file(name: str) -> bytes:
-    """The bytes of a batch file (at most one more than a batch file may hold), or one line saying why not."""
-    path = Path(name).expanduser()
-    try:
-        with path.open("rb") as handle:
-            return handle.read(MAX_CSV_BYTES + 1)
-    except IsADirectoryError:
-        raise Refused(_("{file} is a folder, not a CSV file: nothing was changed.").format(file=plain(name))) from None
-    except OSError as exc:
-        raise Refused(_("cannot read {file} ({reason}): nothing was changed.").format(
-            file=plain(name), reason=exc.strerror or exc)) from None
 
 
 def _json_or_line(s: Session, quote: BatchQuote, line: str) -> None:
@@ -121,7 +107,7 @@ def licenses_assign(s: Session) -> None:
         return
     if a.activation_id is not None or a.email is not None:
         raise Refused(_("give ACTIVATION_ID --email EMAIL or --from-csv FILE, not both: one license, or a batch."))
-    rows = read_batch_csv(read_file(a.from_csv), plain(a.from_csv), "assign")
+    rows = read_batch_csv(read_batch_file(a.from_csv), a.from_csv, "assign")
     quote = s.portal.quote_batch_assign(s.actor, rows)
     show_batch(s.console, ngettext(
         "Assign licenses from {file} ({n} row; an email to each recipient is queued):",
@@ -144,7 +130,7 @@ def _refused_tail(done: BatchQuote) -> str:
 # -- elp users import -----------------------------------------------------------------
 def users_import(s: Session) -> None:
     a = s.args
-    rows = read_batch_csv(read_file(a.file), plain(a.file), "users")
+    rows = read_batch_csv(read_batch_file(a.file), a.file, "users")
     quote = s.portal.quote_users_import(s.actor, rows)
     title = _("Import {file}: {new} new, {there} already there, {refused} refused.").format(
         file=plain(a.file), new=len(quote.new), there=len(quote.members), refused=len(quote.refused))

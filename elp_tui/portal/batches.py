@@ -23,6 +23,7 @@ import csv
 import datetime as dt
 import io
 from collections import defaultdict
+from pathlib import Path
 from typing import Any, Iterable, NamedTuple, Sequence
 
 from pydantic import BaseModel
@@ -251,6 +252,21 @@ def _label(row: int | None, ref: str) -> str:
 # -- reading a batch file ---------------------------------------------------------------------
 def _header_key(cell: str) -> str:
     return "".join(ch for ch in cell.lower() if ch not in " -_.")
+
+
+def read_batch_file(name: str) -> bytes:
+    """The bytes of the batch file at `name` (`~` expanded), at most one more than a batch file may
+    hold (so that read_batch_csv says it is too large); or InvalidInput saying why it cannot be read.
+    The CLI and the app's import form both read through here."""
+    path = Path(name).expanduser()
+    try:
+        with path.open("rb") as handle:
+            return handle.read(MAX_CSV_BYTES + 1)
+    except IsADirectoryError:
+        raise InvalidInput(_("{file} is a folder, not a CSV file: nothing was changed.").format(file=name)) from None
+    except OSError as exc:
+        raise InvalidInput(_("cannot read {file} ({reason}): nothing was changed.").format(
+            file=name, reason=exc.strerror or exc)) from None
 
 
 def read_batch_csv(data: bytes, name: str, kind: str) -> list[CsvRow]:

@@ -34,7 +34,7 @@ from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.filter import FilterBar
 from elp_tui.widgets.safe import content
 from elp_tui.widgets.table import Column, RecordTable
-from elp_tui.portal.batches import MAX_CSV_BYTES, read_batch_csv
+from elp_tui.portal.batches import read_batch_csv, read_batch_file
 from elp_tui.portal.errors import InvalidInput
 from elp_tui.screens.dialogs.batch import BatchConfirmDialog
 from elp_tui.widgets.safe import plain
@@ -44,22 +44,6 @@ IMPORT_NOTE = N_(
     "A header row is allowed. The next screen shows who is new, who is already there and the rows refused, "
     "before anything is written."
 )
-
-
-def read_csv_file(name: str) -> bytes:
-    """The bytes of a batch file typed in the form (at most one more than a batch file may hold),
-    or a refusal saying why not, shown beside the field."""
-    from pathlib import Path
-
-    path = Path(name).expanduser()
-    try:
-        with path.open("rb") as handle:
-            return handle.read(MAX_CSV_BYTES + 1)
-    except IsADirectoryError:
-        raise InvalidInput(_("{file} is a folder, not a CSV file: nothing was changed.").format(file=plain(name))) from None
-    except OSError as exc:
-        raise InvalidInput(_("cannot read {file} ({reason}): nothing was changed.").format(
-            file=plain(name), reason=exc.strerror or exc)) from None
 
 
 def import_summary(quote: Any) -> str:
@@ -283,7 +267,7 @@ class UsersPage(Page):
             name = str(values["path"]).strip()
 
             def quote() -> Any:
-                rows = read_batch_csv(read_csv_file(name), plain(name), "users")
+                rows = read_batch_csv(read_batch_file(name), name, "users")
                 return self.portal.quote_users_import(self.me, rows)
 
             return await self.batch_confirm_commit(
