@@ -142,3 +142,26 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in ONCE_FILES:
             item.add_marker(pytest.mark.once)
+
+
+# -- PostgreSQL: one real server on 127.0.0.1 a session (per xdist worker), tests/pg_server.py --
+@pytest.fixture(scope="session")
+def pg_server():
+    """The system's PostgreSQL in a temporary folder; skipped, saying why, where it is missing."""
+    import shutil
+
+    from tests.pg_server import missing, session_server
+
+    why = missing()
+    if why:
+        pytest.skip(why)
+    server, folder = session_server()
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A new, empty database of the session's server (no ELP schema yet)."""
+    return pg_server.fresh_database()
