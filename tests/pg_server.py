@@ -166,6 +166,15 @@ class Postgres:
         self.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
         return self.url(name)
 
+    def drop_database(self, url: str) -> None:
+        """Drop a test's database (its stores in this process closed first, other connections cut)."""
+        from elp_tui.store.pg import close_stores
+
+        close_stores(url)
+        name = url.rsplit("/", 1)[1]
+        if self.process is not None and self.process.poll() is None:
+            self.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
     def kill(self) -> None:
         """SIGKILL the server (postmaster and, by its session, every backend): a crash."""
         if self.process is not None and self.process.poll() is None:

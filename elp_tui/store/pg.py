@@ -199,6 +199,20 @@ CREATE TABLE IF NOT EXISTS elp_kept (
   name text PRIMARY KEY, kept_on timestamptz NOT NULL DEFAULT now(), tables json NOT NULL);
 """
 
+# Every PgStore holding a pool (its threads and connections), until closed: `close_stores` lets
+# go of those on one database (a test's, before the database is dropped).
+_POOLED: list["PgStore"] = []
+_POOLED_LOCK = threading.Lock()
+
+
+def close_stores(url: str | None = None) -> None:
+    """Close every open PgStore (of database `url`, or all)."""
+    with _POOLED_LOCK:
+        stores = [store for store in _POOLED if url is None or store.url == url]
+    for store in stores:
+        store.close()
+
+
 _MIGRATE_LOCK = 0x454C50  # pg_advisory_xact_lock key: one migration at a time
 
 
@@ -350,6 +364,8 @@ class PgStore:
                         self.url, min_size=1, max_size=max(1, POOL_SIZE), open=True, timeout=30,
                         kwargs={"connect_timeout": CONNECT_TIMEOUT_S, "autocommit": True}, configure=self._configure,
                         name="elp")
+                    with _POOLED_LOCK:
+                        _POOLED.append(self)
         return self._pool
 
     @contextmanager
@@ -377,6 +393,9 @@ class PgStore:
             if self._pool is not None:
                 self._pool.close()
                 self._pool = None
+                with _POOLED_LOCK:
+                    if self in _POOLED:
+                        _POOLED.remove(self)
         with self._changed:
             self._changed.notify_all()
 
