@@ -402,3 +402,24 @@ def test_a_process_killed_mid_transaction_loses_nothing_acknowledged(portal, sto
     assert "held@lf.io" not in {d["email"] for d in after["users"].values()}
     assert after["_meta"]["1"]["generation"] == before["_meta"]["1"]["generation"] + 2  # the invitation, the sign-in
     assert fresh(store_target).check() == []
+
+
+# -- the app on a database -------------------------------------------------------------------
+async def test_the_app_on_a_database_shows_another_process_s_commit_by_itself(portal, store_target, tmp_path):
+    from elp_tui.app import make_app
+    from elp_tui.screens.licenses import LicensesPage
+    from tests.helpers import until
+
+    bank = grant_bank(portal, product="Quillstone Animate", credits=100, start="2026-11-01", expires_on="2027-05-01")
+    member(portal, ANA)
+    app = make_app(store_target, ADMIN, clock=TODAY, settings_file=tmp_path / "settings.json")  # the URL, as `elp --db` passes it
+    async with app.run_test(size=(120, 36)) as pilot:
+        number = [p.PAGE_ID for p in app.allowed_pages()].index("licenses") + 1
+        await pilot.press(str(number))
+        page = app.screen.query_one(LicensesPage)
+        await until(pilot, lambda: page._fetched and page.display and page.table.has_focus, "licenses loaded")
+        assert page.table.total_count == 0
+        done = elp("--db", store_target, "--as", ADMIN, *generate_args(bank["id"], ANA))
+        assert done.returncode == 0, done.stderr
+        await until(pilot, lambda: page.table.total_count == 1, "the other process's license, no key pressed")
+    app.portal.store.close()
