@@ -85,6 +85,54 @@ def test_a_commit_is_seen_by_another_store_and_a_body_that_raises_writes_nothing
     assert fresh(store_target).check() == []
 
 
+def test_one_store_shared_by_threads_commits_every_change_once(portal, store_target):
+    """The server and the app call one store from many threads: more threads than the pool has
+    connections, committing and reading whole tables at once, lose nothing and overdraw nothing."""
+    import threading
+
+    from elp_tui.portal import RuleViolation, StaleQuote
+
+    bank = grant_bank(portal, product="Quillstone Animate", credits=30, start="2026-11-01", expires_on="2027-05-01")
+    shared = Portal(open_store(store_target), fixed_clock(TODAY))
+    made: list[str] = []
+    refused: list[str] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _n in range(4):
+                shared.store.tables()  # a whole read between commits
+                while True:
+                    try:
+                        quote = shared.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=1,
+                                                      start=TODAY, email=ADMIN)
+                        made.extend(row["activation_id"] for row in shared.generate(ADMIN, quote))
+                        break
+                    except StaleQuote as exc:
+                        if exc.fresh is None and "short" in str(exc):
+                            refused.append(str(exc))
+                            break  # the credits went meanwhile
+                    except RuleViolation as exc:  # no credits left: said, nothing written
+                        refused.append(str(exc))
+                        break
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors and not any(thread.is_alive() for thread in threads), errors
+    assert len(made) == len(set(made)) == 30  # every credit spent once
+    assert len(refused) == 48 - 30 and all("short" in reason for reason in refused), refused
+    after = fresh(store_target)
+    assert after.check() == []
+    row = next(b for b in after.list_banks(ADMIN) if b["id"] == bank["id"])
+    assert row["used"] == len(made)
+    shared.store.close()
+
+
 def test_wait_for_change_returns_on_a_commit_made_by_another_process(portal, store_target):
     marker = portal.store.marker()
     assert portal.store.wait_for_change(marker, 0.2) == marker  # nothing committed: the same marker back

@@ -472,6 +472,12 @@ class PgStore:
         return tables
 
     def _refresh(self) -> Tables:
+        return self._refresh_state()[0]
+
+    def _refresh_state(self) -> tuple[Tables, dict[str, Any]]:
+        """The committed tables, caught up, and their `_meta` document (taken together). The
+        cache lock is taken only once a connection is held: a thread holding it never waits for
+        the pool, whose connections may be held by commits waiting for it."""
         with self._conn() as conn:
             if not self._check_schema(conn):
                 raise self._no_store()
@@ -480,8 +486,7 @@ class PgStore:
                 raise self._no_store()
             with self._cache_lock:
                 tables = self._caught_up(conn, row[0], row[1])
-            conn.rollback()  # leave no transaction open on a pooled connection
-            return tables
+                return tables, self._meta_doc()
 
     def read(self) -> View:
         return View(self._refresh())
@@ -495,16 +500,15 @@ class PgStore:
                 **{k: v for k, v in self._meta.items() if k not in ("schema", "generation", "commit")}}
 
     def tables(self) -> dict[str, dict[str, Any]]:
-        with self._cache_lock:
-            data = plain(self._refresh().everything())
-            return {META_TABLE: {"1": self._meta_doc()}, **{k: v for k, v in data.items() if k != META_TABLE}}
+        current, meta = self._refresh_state()
+        data = plain(current.everything())
+        return {META_TABLE: {"1": meta}, **{k: v for k, v in data.items() if k != META_TABLE}}
 
     def head_meta(self) -> dict[str, Any] | None:
         with self._conn() as conn:
             if not self._check_schema(conn):
                 return None
             row = conn.execute("SELECT doc, generation FROM elp_meta WHERE id = 1").fetchone()
-            conn.rollback()
         if row is None:
             return None
         return {"schema": SCHEMA_VERSION, "generation": row[1], **{k: v for k, v in row[0].items() if k != "generation"}}
@@ -515,7 +519,6 @@ class PgStore:
             if not self._check_schema(conn):
                 return None
             row = conn.execute("SELECT generation, epoch FROM elp_meta WHERE id = 1").fetchone()
-            conn.rollback()
         return None if row is None else (row[1], row[0])
 
     # -- waiting for another commit ----------------------------------------------------
