@@ -216,6 +216,13 @@ HAND_MADE = {
     "a license that ends before it starts":
         """UPDATE elp_licenses SET doc = json_build_object('activation_id', doc->>'activation_id', 'organization',
            doc->>'organization', 'bank', doc->>'bank', 'computers', 1, 'start', '2027-01-01', 'expires_on', '2026-01-01')""",
+    "a license whose credits_used is not what its ledger charged":
+        """UPDATE elp_licenses SET doc = (doc::jsonb || '{"credits_used": 7}')::json""",
+    "a vendor's staff member inside an organization":
+        """UPDATE elp_users SET doc = (doc::jsonb || '{"role": "vendor"}')::json WHERE organization IS NOT NULL""",
+    "two teams of one organization with the same name":
+        """INSERT INTO elp_teams (key, doc) SELECT 9999, (doc::jsonb || json_build_object('id', 'T-X',
+           'name', upper(doc->>'name'))::jsonb)::json FROM elp_teams LIMIT 1""",
     "a second activity entry with the same number":
         "INSERT INTO elp_activity (key, doc) SELECT 99999, doc FROM elp_activity LIMIT 1",
 }
@@ -230,6 +237,7 @@ def test_the_database_refuses_a_hand_made_row_that_breaks_a_rule(portal, store_t
     quote = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=1, start=TODAY, email=ANA)
     portal.generate(ADMIN, quote)
     grant_seats(portal, "Race Seats", 2)
+    portal.create_team(ADMIN, "Racers", "Race Seats")
     before = store_tables(store_target)
     with pytest.raises(psycopg.Error):
         sql(store_target, HAND_MADE[what])
