@@ -20,7 +20,7 @@ import pytest
 from elp_tui.portal import Portal, fixed_clock
 from elp_tui.store import StoreError, open_store
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import grant_bank, grant_seats, store_tables
+from tests.helpers import grant_bank, grant_seats, store_args, store_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCS = Path(__file__).resolve().parent / "procs"
@@ -133,11 +133,12 @@ def test_one_store_shared_by_threads_commits_every_change_once(portal, store_tar
     shared.store.close()
 
 
+@pytest.mark.parametrize("backend", ["json", "pg"], indirect=True)
 def test_wait_for_change_returns_on_a_commit_made_by_another_process(portal, store_target):
     marker = portal.store.marker()
     assert portal.store.wait_for_change(marker, 0.2) == marker  # nothing committed: the same marker back
-    proc = subprocess.Popen([sys.executable, "-m", "elp_tui", "--db", store_target, "--as", ADMIN, "users", "invite",
-                             ANA], cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "elp_tui", *store_args(store_target), "--as", ADMIN, "users",
+                             "invite", ANA], cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     changed = portal.store.wait_for_change(marker, 120)
     proc.communicate(timeout=120)
     assert proc.returncode == 0
@@ -446,7 +447,7 @@ def test_a_process_killed_mid_transaction_loses_nothing_acknowledged(portal, sto
         assert fresh(store_target).check() == [], f"after kill {kill}"
     assert reported > 0  # the writer did commit between kills
 
-    holder = spawn("pg_lock_holder.py", store_target, "held@lf.io")
+    holder = spawn("pg_lock_holder.py", store_target, "held@lf.io")  # killed with its commit's rows written
     assert holder.stdout.readline().strip() == "inside", holder.stderr.read()
     before = store_tables(store_target)
     holder.send_signal(signal.SIGKILL)
@@ -479,3 +480,57 @@ async def test_the_app_on_a_database_shows_another_process_s_commit_by_itself(po
         assert done.returncode == 0, done.stderr
         await until(pilot, lambda: page.table.total_count == 1, "the other process's license, no key pressed")
     app.portal.store.close()
+
+
+def test_postgresql_killed_mid_commit_keeps_every_acknowledged_commit(tmp_path):
+    """The database server itself SIGKILLed (every PostgreSQL process) while a writer commits:
+    once it is started again on the same files, every commit the writer saw acknowledged is there
+    and the store passes check. A server of its own, so no other test sees the crash."""
+    import tempfile
+
+    from tests.pg_server import Postgres
+
+    folder = Path(tempfile.mkdtemp(prefix="elp-pg-crash-"))
+    server = Postgres(folder)
+    server.start()
+    try:
+        url = server.fresh_database()
+        seed = Portal(open_store(url), fixed_clock(TODAY))
+        seed.init_organization("Lumenfox Studios", ADMIN)
+        seed.setup_vendor("Quillstone", "enterprise@quillstone.example.com", "desk@quillstone.example.com")
+        bank = grant_bank(seed, product="Quillstone Animate", credits=1_000_000, start="2026-11-01", expires_on="2036-11-01")
+        seed.store.close()
+        writer = spawn("writer.py", url, bank["id"], ADMIN, TODAY)
+        assert writer.stdout.readline().strip() == "ready", writer.stderr.read()
+        reported = []
+        while len(reported) < 20:  # let it commit a while
+            line = writer.stdout.readline()
+            assert line.endswith("\n"), writer.stderr.read()
+            reported.append(line)
+        server.kill()
+        writer.wait(timeout=60)  # it cannot go on without its database
+        reported += [line for line in writer.stdout.read().splitlines(keepends=True) if line.endswith("\n")]
+        writer.stdout.close()
+        writer.stderr.close()
+        server.start()  # crash recovery from PostgreSQL's write-ahead log
+        url = server.url(url.rsplit("/", 1)[1])
+        data = store_tables(url)
+        licenses = {d["activation_id"]: d for d in data["licenses"].values()}
+        emails = {d["email"] for d in data["users"].values()}
+        for line in reported:
+            kind, key, *rest = line.split()
+            if kind == "license":
+                assert key in licenses, f"acknowledged license {key} lost in the crash"
+            elif kind == "user":
+                assert key in emails, f"acknowledged invitation of {key} lost in the crash"
+            else:
+                assert licenses[key]["expires_on"] >= rest[0], f"acknowledged renewal of {key} lost in the crash"
+        assert fresh(url).check() == []
+    finally:
+        from elp_tui.store.pg import close_stores
+
+        close_stores()
+        server.stop()
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
