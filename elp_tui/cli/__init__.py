@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from elp_tui.cli import batches, credits, details, insight, keys, mail, people, seats, setup, ssh, vendor
+from elp_tui.cli import batches, credits, details, insight, keys, mail, people, seats, serve, setup, ssh, vendor
 from elp_tui.cli.console import Console, Refused, plain
 from elp_tui.cli.parser import build_parser
 from elp_tui.cli.session import Session
@@ -88,10 +88,11 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("ssh", "authorized-keys"): ssh.authorized_keys,
     ("ssh", "session"): ssh.session,
     ("ssh", "enrol"): ssh.enrol,
+    ("serve", None): serve.serve,
 }
 # restore: the portal checks its restorer itself, since it must also mend a store nobody can sign in to.
 # outbox send: run by the machine that holds the SMTP settings (cron, a service), like check.
-NO_USER = {"init", "demo", "check", "restore", ("outbox", "send"), "ssh", "db", "migrate"}
+NO_USER = {"init", "demo", "check", "restore", ("outbox", "send"), "ssh", "db", "migrate", "serve"}
 # What a regular user may run: their own licenses, their sign-in. Every other command is for admins:
 # a regular user is refused it before signing in, and the refusal, naming the command, is logged.
 ANY_MEMBER = {("licenses", "mine"), ("signin", None), ("keys", "add"), ("keys", "list"), ("keys", "revoke"),
