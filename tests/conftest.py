@@ -52,9 +52,17 @@ BOTH_BACKENDS = {"test_rules_credits.py", "test_rules_people.py", "test_rules_se
                  "test_batches.py"}
 
 
+# Modules whose `portal` is always on PostgreSQL (the backend's own tests).
+PG_ONLY = {"test_pg_store.py"}
+
+
 def pytest_generate_tests(metafunc):
-    if metafunc.definition.path.name in BOTH_BACKENDS and "backend" in metafunc.fixturenames:
+    if "backend" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.path.name in BOTH_BACKENDS:
         metafunc.parametrize("backend", ["json", "pg"], indirect=True)
+    elif metafunc.definition.path.name in PG_ONLY:
+        metafunc.parametrize("backend", ["pg"], indirect=True)
 
 
 @pytest.fixture

@@ -143,7 +143,8 @@ def run(args: argparse.Namespace, console: Console, *, via_key: str | None = Non
     path = store_path(args)
     store = open_store(path)
     # ELP_TODAY steers only a demo or test store: on a real one it is refused here, before anything.
-    portal = Portal(store, store_clock(store))
+    # `db migrate` and `migrate` read no store through this portal (the schema may not be there yet).
+    portal = Portal(store, system_clock if args.command in ("db", "migrate") else store_clock(store))
     portal.via_key = via_key
     session = Session(portal, console, path, args)
     if args.command is None:
