@@ -34,7 +34,7 @@ from elp_tui.screens.users import UsersPage
 from elp_tui.screens.vendor import VendorOrganizationsPage, VendorRequestsPage
 from elp_tui.screens.versions import VersionsPage
 from elp_tui.settings import load_settings, save_settings, settings_path
-from elp_tui.store import Store, StoreError
+from elp_tui.store import Store, StoreError, open_store
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.commands import Command, check_keymap
 from elp_tui.widgets.safe import SafeDisplay, plain
@@ -459,8 +459,8 @@ def make_app(
         if clock is not None:
             raise ValueError("an ELP server runs on its own clock: give no clock with a RemotePortal")
         return ELPApp(store, user_email or store.user["email"], settings_file=settings_file)
-    if not isinstance(store, Store):
-        store = Store(store)
+    if isinstance(store, (str, Path)):
+        store = open_store(store)  # a path: the JSON store; a postgresql:// URL: the database
     if clock is None:
         clock_fn: Clock = store_clock(store)  # ELP_TODAY on a real store: refused, nothing drawn
     elif callable(clock):

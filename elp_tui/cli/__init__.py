@@ -12,14 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from elp_tui.cli import batches, client, credits, details, insight, keys, mail, people, seats, setup, ssh, vendor
+from elp_tui.cli import batches, client, credits, details, insight, keys, mail, people, seats, serve, setup, ssh, vendor
 from elp_tui.cli.console import Console, Refused, plain
 from elp_tui.cli.parser import build_parser
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _, detect_language, set_language
 from elp_tui.portal import Portal, PortalError, StaleQuote, system_clock
 from elp_tui.portal.clock import store_clock
-from elp_tui.store import Store, StoreError, default_store_path
+from elp_tui.store import StoreError, default_store_path, is_url, open_store
 
 Handler = Callable[[Session], "int | None"]
 
@@ -31,6 +31,8 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("backup", None): setup.backup,
     ("restore", None): setup.restore,
     ("signin", None): people.signin,
+    ("db", "migrate"): setup.db_migrate,
+    ("migrate", None): setup.migrate,
     ("log", None): people.log,
     ("report", None): insight.report,
     ("banks", "list"): credits.banks_list,
@@ -86,10 +88,11 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("ssh", "authorized-keys"): ssh.authorized_keys,
     ("ssh", "session"): ssh.session,
     ("ssh", "enrol"): ssh.enrol,
+    ("serve", None): serve.serve,
 }
 # restore: the portal checks its restorer itself, since it must also mend a store nobody can sign in to.
 # outbox send: run by the machine that holds the SMTP settings (cron, a service), like check.
-NO_USER = {"init", "demo", "check", "restore", ("outbox", "send"), "ssh"}
+NO_USER = {"init", "demo", "check", "restore", ("outbox", "send"), "ssh", "db", "migrate", "serve"}
 # What a regular user may run: their own licenses, their sign-in. Every other command is for admins:
 # a regular user is refused it before signing in, and the refusal, naming the command, is logged.
 ANY_MEMBER = {("licenses", "mine"), ("signin", None), ("keys", "add"), ("keys", "list"), ("keys", "revoke"),
@@ -116,10 +119,20 @@ def state_path(server: str) -> Path:
     return path_for(server)
 
 
-def store_path(args: argparse.Namespace) -> Path:
-    """--store, else $ELP_STORE, else the user data folder."""
+def store_path(args: argparse.Namespace) -> Path | str:
+    """--db URL, else --store PATH, else $ELP_DB, else $ELP_STORE, else the user data folder. A
+    PostgreSQL URL (postgresql://...) is kept as the text it is; a path is a Path."""
+    if getattr(args, "db", None):
+        if not is_url(args.db):
+            raise Refused(_("--db takes a PostgreSQL URL (postgresql://USER@HOST/DATABASE); for a store file use --store PATH."))
+        return args.db
     if getattr(args, "store", None):
         return Path(args.store).expanduser()
+    env = os.environ.get("ELP_DB")
+    if env:
+        if not is_url(env):
+            raise Refused(_("ELP_DB must be a PostgreSQL URL (postgresql://USER@HOST/DATABASE); for a store file set ELP_STORE."))
+        return env
     return default_store_path()
 
 
@@ -144,7 +157,7 @@ def run(args: argparse.Namespace, console: Console, *, via_key: str | None = Non
         finally:
             portal.close()
     path = store_path(args)
-    store = Store(path)
+    store = open_store(path)
     # ELP_TODAY steers only a demo or test store: on a real one it is refused here, before anything.
     portal = Portal(store, store_clock(store))
     portal.via_key = via_key

@@ -48,6 +48,8 @@ def _globals(defaults: bool) -> argparse.ArgumentParser:
     default = None if defaults else argparse.SUPPRESS
     parent.add_argument("--store", metavar="PATH", default=default,
                         help="the store file (default: $ELP_STORE, else your user data folder)")
+    parent.add_argument("--db", metavar="URL", default=default,
+                        help="a PostgreSQL database instead of a store file: postgresql://USER@HOST/DB (default: $ELP_DB)")
     parent.add_argument("--as", dest="as_user", metavar="EMAIL", default=default,
                         help="act as this user (default: $ELP_USER)")
     parent.add_argument("--lang", choices=LANGS, default=default, help="language of the terminal app")
@@ -336,6 +338,26 @@ def build_parser() -> argparse.ArgumentParser:
     _yes(p)
     _json(p)
     sub.add_parser("signin", help="first sign-in of an invited user", parents=[common])
+    db = _group(sub, "db", "the PostgreSQL database behind --db / $ELP_DB", common)
+    db.add_parser("migrate", help="create ELP's schema in the database, or bring it to this release's version",
+                  parents=[common])
+    p = sub.add_parser("migrate", help="move a whole store between a file and a PostgreSQL database (either way), "
+                       "checked on both sides", parents=[common])
+    p.add_argument("--from", dest="source", required=True, metavar="PATH_OR_URL", help="the store to copy")
+    p.add_argument("--to", dest="target", required=True, metavar="PATH_OR_URL", help="where to write it (must be empty)")
+    p.add_argument("--force", action="store_true", help="replace a store already at the target")
+
+    # -- the HTTP service (elp_tui.server) --------------------------------------------
+    p = sub.add_parser("serve", help="serve the portal over HTTP (JSON API, API tokens) for the app and the CLI elsewhere",
+                       parents=[common])
+    p.add_argument("--listen", default="127.0.0.1:8750", metavar="HOST:PORT",
+                   help="the address and port to listen on (default: 127.0.0.1:8750)")
+    if not any("--db" in action.option_strings for action in p._actions):
+        p.add_argument("--db", metavar="URL", help="serve this PostgreSQL database (postgresql://...) instead of a store file")
+    p.add_argument("--ssl-certfile", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
+    p.add_argument("--ssl-keyfile", metavar="FILE", help="the certificate's private key (PEM)")
+    p.add_argument("--max-auth-failures", type=count("--max-auth-failures"), default=None, metavar="N",
+                   help="failed authentications a client address may make a minute before it is refused (default: 10)")
 
     # -- sign-in by SSH key (OpenSSH runs these; `setup` prints the server's configuration) --
     ssh = _group(sub, "ssh", "sign-in by SSH key through OpenSSH", common)

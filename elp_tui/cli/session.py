@@ -17,7 +17,7 @@ from elp_tui.portal import Portal, PermissionDenied
 class Session:
     portal: Portal
     console: Console
-    store_path: Path
+    store_path: Path | str  # a store file, or a PostgreSQL URL (--db)
     args: argparse.Namespace
     user: dict[str, Any] | None = None
 
