@@ -300,11 +300,12 @@ class RemotePortal:
     # -- the version signal and the connection ----------------------------------------------
     def version(self) -> object:
         """A value that changes with every commit on the server, by anyone: the last one the
-        event stream announced (started on the first call); while the stream is down, the
-        server's answer to GET /v1/version, else the last value seen (None: never reached)."""
+        event stream announced (started on the first call); until the stream is open, the
+        server's answer to GET /v1/version; while the server is lost, the last value seen (None:
+        never reached)."""
         self._start_events()
-        if self._streaming:
-            return self._version
+        if self._streaming or self._connected is False:
+            return self._version  # streaming: current; lost: the reader reconnects, and says when
         try:
             answer = self._http.get(f"/{wire.API_VERSION}/version", timeout=VERSION_S)
             version = orjson.loads(answer.content).get("version") if answer.status_code == 200 else None
