@@ -102,8 +102,7 @@ class ELPApp(TranslatedBindings, App[None]):
         self.portal = portal
         # The ELP server the portal runs on (a RemotePortal), None on a store of this host.
         self.server_url: str | None = getattr(portal, "server_url", None)
-        self._server_lost = False
-        self._title_before_loss: str | None = None
+        self.server_lost = False  # through a server: it does not answer just now (the portal reconnects)
         self.user = portal.sign_in(user_email)
         self.user_email: str = self.user["email"]
         self.organization = portal.organization_name(self.user.get("organization"))
@@ -270,16 +269,15 @@ class ELPApp(TranslatedBindings, App[None]):
         portal reconnects, with a backoff), and when it is back, refresh what is shown. False
         while it is lost."""
         connected = getattr(self.portal, "connected", None)
-        if connected is False and not self._server_lost:
-            self._server_lost = True
-            self._title_before_loss = self.sub_title
-            self.sub_title = _("lost the server at {url}: reconnecting…").format(url=self.server_url)
+        if connected is False and not self.server_lost:
+            self.server_lost = True
+            self._say_server_state()
             self.notify(_("Lost the server at {url}: reconnecting… Until it is back, what you ask is refused and "
                           "nothing is half-done.").format(url=self.server_url),
                         title=_("Server"), severity="error", timeout=10)
-        elif connected and self._server_lost:
-            self._server_lost = False
-            self.sub_title = self._title_before_loss or ""
+        elif connected and self.server_lost:
+            self.server_lost = False
+            self._say_server_state()
             self.notify(_("Reconnected to the server at {url}: the page shows what it holds now.").format(
                 url=self.server_url), title=_("Server"), timeout=5)
             self._identity_marker = object()  # the account may have changed meanwhile: look again
@@ -287,7 +285,12 @@ class ELPApp(TranslatedBindings, App[None]):
             page = main.current_page() if main is not None and main.query("ContentSwitcher") else None
             if page is not None and page.loaded:
                 page.reload()
-        return not self._server_lost
+        return not self.server_lost
+
+    def _say_server_state(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                screen.server_state_changed()
 
     async def _check_identity(self, marker: object) -> bool:
         """False while the signed-in user's own account differs from what the app shows."""
@@ -498,9 +501,11 @@ def run_app(store_path: str | Path, user_email: str | None, lang: str | None = N
     if key:
         app.portal.via_key = key
     app.sub_title = signed_in_as(app.user_email, key)
-    if portal is not None:
-        app.sub_title = f"{app.sub_title} · {portal.server_url}"
-    app.run()
+    try:
+        app.run()
+    finally:
+        if portal is not None:
+            portal.close()
     return 0
 
 
