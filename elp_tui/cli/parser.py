@@ -39,7 +39,7 @@ def count(what: str, minimum: int = 1) -> Callable[[str], str]:
 
 
 def _globals(defaults: bool) -> argparse.ArgumentParser:
-    """--store/--as/--lang, accepted before the command and after it.
+    """--store/--as/--lang/--server/--token, accepted before the command and after it.
 
     After the command they default to SUPPRESS so they never overwrite the values given
     before it.
@@ -53,6 +53,10 @@ def _globals(defaults: bool) -> argparse.ArgumentParser:
     parent.add_argument("--as", dest="as_user", metavar="EMAIL", default=default,
                         help="act as this user (default: $ELP_USER)")
     parent.add_argument("--lang", choices=LANGS, default=default, help="language of the terminal app")
+    parent.add_argument("--server", metavar="URL", default=default,
+                        help="use the ELP server at URL ('elp serve') instead of a store (default: $ELP_SERVER)")
+    parent.add_argument("--token", metavar="TOKEN", default=default,
+                        help="your API token for --server (default: $ELP_TOKEN; 'elp tokens create' makes one)")
     return parent
 
 
