@@ -21,7 +21,7 @@ def cli_env(monkeypatch):
     from tests.conftest import TODAY
 
     monkeypatch.setenv("ELP_TODAY", TODAY.isoformat())
-    for name in ("ELP_USER", "ELP_STORE", "ELP_LANG", "COLUMNS"):
+    for name in ("ELP_USER", "ELP_STORE", "ELP_LANG", "COLUMNS", "ELP_SERVER", "ELP_TOKEN"):
         # set, then delete: the undo then also removes what a command sets (elp --lang)
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)

@@ -617,7 +617,7 @@ VENDOR_ONLY_COMMANDS = {
 }
 NO_USER_COMMANDS = {("init", None), ("demo", None), ("check", None), ("restore", None), ("outbox", "send"),
                     ("ssh", "setup"), ("ssh", "authorized-keys"), ("ssh", "session"), ("ssh", "enrol"),
-                    ("db", "migrate"), ("migrate", None)}  # restore: tests/test_damaged.py; db and migrate: tests/test_pg_store.py
+                    ("db", "migrate"), ("migrate", None), ("serve", None)}  # restore: tests/test_damaged.py; db and migrate: tests/test_pg_store.py; serve: tests/test_server.py
 
 
 def test_every_admin_command_is_in_the_regular_user_test():

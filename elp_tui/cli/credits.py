@@ -144,6 +144,7 @@ def _save_snapshot(path: Path, actor: str, banks: list[dict[str, Any]]) -> None:
     except (OSError, orjson.JSONDecodeError):
         seen = {}
     seen[actor] = [only(b, BANK_KEYS) for b in banks]
+    path.parent.mkdir(parents=True, exist_ok=True)  # a server's: the user data folder, maybe not there yet
     atomic_write(path, orjson.dumps(seen), fsync_folder=False)
 
 

@@ -39,7 +39,7 @@ def count(what: str, minimum: int = 1) -> Callable[[str], str]:
 
 
 def _globals(defaults: bool) -> argparse.ArgumentParser:
-    """--store/--as/--lang, accepted before the command and after it.
+    """--store/--as/--lang/--server/--token, accepted before the command and after it.
 
     After the command they default to SUPPRESS so they never overwrite the values given
     before it.
@@ -53,6 +53,10 @@ def _globals(defaults: bool) -> argparse.ArgumentParser:
     parent.add_argument("--as", dest="as_user", metavar="EMAIL", default=default,
                         help="act as this user (default: $ELP_USER)")
     parent.add_argument("--lang", choices=LANGS, default=default, help="language of the terminal app")
+    parent.add_argument("--server", metavar="URL", default=default,
+                        help="use the ELP server at URL ('elp serve') instead of a store (default: $ELP_SERVER)")
+    parent.add_argument("--token", metavar="TOKEN", default=default,
+                        help="your API token for --server (default: $ELP_TOKEN; 'elp tokens create' makes one)")
     return parent
 
 
@@ -342,6 +346,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="source", required=True, metavar="PATH_OR_URL", help="the store to copy")
     p.add_argument("--to", dest="target", required=True, metavar="PATH_OR_URL", help="where to write it (must be empty)")
     p.add_argument("--force", action="store_true", help="replace a store already at the target")
+
+    # -- the HTTP service (elp_tui.server) --------------------------------------------
+    p = sub.add_parser("serve", help="serve the portal over HTTP (JSON API, API tokens) for the app and the CLI elsewhere",
+                       parents=[common])
+    p.add_argument("--listen", default="127.0.0.1:8750", metavar="HOST:PORT",
+                   help="the address and port to listen on (default: 127.0.0.1:8750)")
+    if not any("--db" in action.option_strings for action in p._actions):
+        p.add_argument("--db", metavar="URL", help="serve this PostgreSQL database (postgresql://...) instead of a store file")
+    p.add_argument("--ssl-certfile", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
+    p.add_argument("--ssl-keyfile", metavar="FILE", help="the certificate's private key (PEM)")
+    p.add_argument("--max-auth-failures", type=count("--max-auth-failures"), default=None, metavar="N",
+                   help="failed authentications a client address may make a minute before it is refused (default: 10)")
 
     # -- sign-in by SSH key (OpenSSH runs these; `setup` prints the server's configuration) --
     ssh = _group(sub, "ssh", "sign-in by SSH key through OpenSSH", common)

@@ -22,6 +22,11 @@ class Session:
     user: dict[str, Any] | None = None
 
     @property
+    def server(self) -> str | None:
+        """The ELP server the portal runs on (--server / ELP_SERVER), None on a store of this host."""
+        return getattr(self.portal, "server_url", None)
+
+    @property
     def lang(self) -> str | None:
         return getattr(self.args, "lang", None) or os.environ.get("ELP_LANG") or None
 

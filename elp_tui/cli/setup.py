@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
+from typing import Any
 
 from elp_tui.cli.console import Console, Refused, plain
 from elp_tui.cli.session import Session
@@ -188,8 +189,10 @@ def migrate(s: Session) -> int:
     return 0
 
 
-def open_app(console: Console, store_path: Path | str, email: str, lang: str | None, *, key: str | None = None) -> int:
-    """The terminal app as `email`; `key`: the SSH key fingerprint the session signed in with."""
+def open_app(console: Console, store_path: Path | str, email: str, lang: str | None, *, key: str | None = None,
+             portal: Any = None) -> int:
+    """The terminal app as `email`; `key`: the SSH key fingerprint the session signed in with;
+    `portal`: the RemotePortal of a server (--server), instead of the store at `store_path`."""
     if lang:
         os.environ["ELP_LANG"] = lang
     try:
@@ -200,11 +203,14 @@ def open_app(console: Console, store_path: Path | str, email: str, lang: str | N
             f"{plain(_command(store_path, email))} <command>"
         )
         return 0
-    result = run_app(store_path, email, lang, key=key) if key else run_app(store_path, email, lang)
+    if portal is not None:
+        result = run_app(store_path, email, lang, portal=portal)
+    else:
+        result = run_app(store_path, email, lang, key=key) if key else run_app(store_path, email, lang)
     return result if isinstance(result, int) else 0
 
 
 def app(s: Session) -> int:
     """`elp` with no command: the terminal app, signed in as --as / $ELP_USER."""
     user = s.sign_in()
-    return open_app(s.console, s.store_path, user["email"], s.lang)
+    return open_app(s.console, s.store_path, user["email"], s.lang, portal=s.portal if s.server else None)
