@@ -534,3 +534,19 @@ def test_postgresql_killed_mid_commit_keeps_every_acknowledged_commit(tmp_path):
         import shutil
 
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_demo_on_a_database_and_a_real_store_kept_before_a_demo_replaces_it(pg_url):
+    done = elp("--db", pg_url, "demo", "--no-open")
+    assert done.returncode == 0, done.stderr
+    assert f"elp --db {pg_url} --as" in done.stdout  # how to sign in, on the database
+    assert elp("--db", pg_url, "check").returncode == 0
+    again = elp("--db", pg_url, "demo", "--no-open")
+    assert again.returncode == 1 and "pass --force" in again.stderr, again.stderr
+    assert elp("--db", pg_url, "demo", "--no-open", "--force").returncode == 0  # a demo replaces a demo freely
+    assert sql(pg_url, "SELECT count(*) FROM elp_kept") == [(0,)]
+    sql(pg_url, """UPDATE elp_meta SET doc = (doc::jsonb - 'demo')::json""")  # now a real store (today: the calendar's)
+    done = elp("--db", pg_url, "demo", "--no-open", "--force", ELP_TODAY="")
+    assert done.returncode == 0, done.stderr
+    assert "kept as" in done.stdout and "elp_kept" in done.stdout, done.stdout
+    assert sql(pg_url, "SELECT count(*) FROM elp_kept") == [(1,)]  # kept before the demo replaced it
