@@ -550,3 +550,22 @@ def test_demo_on_a_database_and_a_real_store_kept_before_a_demo_replaces_it(pg_u
     assert done.returncode == 0, done.stderr
     assert "kept as" in done.stdout and "elp_kept" in done.stdout, done.stdout
     assert sql(pg_url, "SELECT count(*) FROM elp_kept") == [(1,)]  # kept before the demo replaced it
+
+
+def test_sign_in_by_ssh_key_serves_a_database_as_it_serves_a_file(portal, store_target, capsys, monkeypatch):
+    """sshd's AuthorizedKeysCommand on a database names it with --db in the forced command, and
+    the session it forces runs the member's command on that database."""
+    from elp_tui.cli import main
+    from tests.keyfiles import fingerprint, key_parts, pub_line
+
+    member(portal, ANA)
+    portal.add_key(ADMIN, ANA, pub_line("ana"))
+    for name in ("ELP_USER", "ELP_STORE", "ELP_DB", "ELP_TODAY", "ELP_CONFIG", "ELP_SERVER", "ELP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    code = main(["--db", store_target, "ssh", "authorized-keys", "elp", *key_parts("ana")])
+    out = capsys.readouterr().out
+    assert code == 0 and f"--db {store_target} ssh session --key {fingerprint('ana')}" in out, out
+    monkeypatch.setenv("SSH_ORIGINAL_COMMAND", "keys list")
+    code = main(["--db", store_target, "ssh", "session", "--key", fingerprint("ana")])
+    out, err = capsys.readouterr()
+    assert code == 0 and fingerprint("ana") in out, out + err
