@@ -425,6 +425,29 @@ def test_events_announce_a_change_made_by_another_process_within_a_second(site):
     assert arrived - committed < 1.0, f"announced {arrived - committed:.2f} s after the commit"
 
 
+def test_an_event_stream_ends_once_its_token_is_revoked(site):
+    made = create_token(site.portal, ADMIN)
+    with httpx.Client(timeout=httpx.Timeout(30, read=60)) as client:
+        with client.stream("GET", site.server.url + "/v1/events", headers=bearer(made["token"])) as response:
+            lines = response.iter_lines()
+            assert next(lines) == "event: change"
+            site.portal.revoke_token(ADMIN, made["id"])
+            site.portal.invite(ADMIN, "new@lumenfox.studio")  # a commit: the stream re-checks its token
+            deadline = time.monotonic() + 40  # a keep-alive comment every 15 s at least: the loop looks
+            rest = []
+            for line in lines:
+                rest.append(line)
+                assert time.monotonic() < deadline, "the stream of a revoked token goes on"
+    assert "event: change" not in rest[1:], rest
+
+
+def test_a_damaged_store_is_a_503_with_the_stores_own_message(site):
+    token = site.token()
+    site.path.write_bytes(b"{ this is not a store")
+    body = error(site.get("/v1/whoami", token), 503)
+    assert str(site.path) in body["message"]
+
+
 # -- the OpenAPI document --------------------------------------------------------------------------
 def test_the_openapi_document_is_valid_and_names_every_exposed_method(site):
     from jsonschema import Draft202012Validator

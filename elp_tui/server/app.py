@@ -370,6 +370,15 @@ def create_app(store: Any, *, auth_failures: int = AUTH_FAILURES, auth_window: f
     @handler("/v1/events")
     async def events(request: Request) -> Response:
         await service.authenticate(request)
+        secret = request.headers["authorization"].strip().partition(" ")[2].strip()
+
+        def still_valid() -> bool:
+            """Whether the token still names an active user (a revoked token's stream ends)."""
+            try:
+                service.portal().token_user(secret)
+            except PortalError:
+                return False
+            return True
         queue = service.watcher.subscribe()
         first = version_text(await run_in_threadpool(store.marker))
 
@@ -387,6 +396,9 @@ def create_app(store: Any, *, auth_failures: int = AUTH_FAILURES, auth_window: f
                             yield ": keep-alive\n\n"
                         continue
                     if version != last:
+                        if not await run_in_threadpool(still_valid):
+                            log.info("an event stream ended: its token is no longer valid")
+                            return
                         last = version
                         quiet_since = time.monotonic()
                         yield f"event: change\ndata: {json.dumps({'version': version})}\n\n"
