@@ -19,6 +19,7 @@ from elp_tui.config import ConfigError, SmtpSettings, smtp_settings
 from elp_tui.i18n import N_, _, detect_language, set_language
 from elp_tui.portal import Portal, PortalError
 from elp_tui.portal.clock import Clock, fixed_clock, store_clock
+from elp_tui.remote import RemotePortal, ServerUnavailable
 from elp_tui.screens.activity import ActivityPage
 from elp_tui.screens.banks import BanksPage
 from elp_tui.screens.base import Page
@@ -33,7 +34,7 @@ from elp_tui.screens.users import UsersPage
 from elp_tui.screens.vendor import VendorOrganizationsPage, VendorRequestsPage
 from elp_tui.screens.versions import VersionsPage
 from elp_tui.settings import load_settings, save_settings, settings_path
-from elp_tui.store import Store, StoreError
+from elp_tui.store import Store, StoreError, open_store
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.commands import Command, check_keymap
 from elp_tui.widgets.safe import SafeDisplay, plain
@@ -99,6 +100,9 @@ class ELPApp(TranslatedBindings, App[None]):
     ):
         super().__init__()
         self.portal = portal
+        # The ELP server the portal runs on (a RemotePortal), None on a store of this host.
+        self.server_url: str | None = getattr(portal, "server_url", None)
+        self.server_lost = False  # through a server: it does not answer just now (the portal reconnects)
         self.user = portal.sign_in(user_email)
         self.user_email: str = self.user["email"]
         self.organization = portal.organization_name(self.user.get("organization"))
@@ -170,7 +174,10 @@ class ELPApp(TranslatedBindings, App[None]):
     def _start_mail_delivery(self) -> None:
         """With an SMTP server configured (environment or config file), deliver the outbox in a
         background worker now and every MAIL_INTERVAL_S; without one, mail waits (queued). The
-        day's reminders are queued either way (once a day per session): they wait with the rest."""
+        day's reminders are queued either way (once a day per session): they wait with the rest.
+        Through a server, neither: mail is the server's host's job ('elp outbox send' there)."""
+        if self.server_url is not None:
+            return
         try:
             self.mail_delivery = smtp_settings()
         except ConfigError as exc:
@@ -183,6 +190,8 @@ class ELPApp(TranslatedBindings, App[None]):
         # slow the first screen down.
 
     def deliver_mail_now(self) -> None:
+        if self.server_url is not None:
+            return  # the server's host delivers the outbox
         if self.mail_delivery is not None:
             self.run_worker(self._deliver_mail, thread=True, group="mail", exit_on_error=False)
         elif self._reminders_on != self.portal.today():  # no delivery: only the day's reminders
@@ -243,6 +252,8 @@ class ELPApp(TranslatedBindings, App[None]):
             marker = await asyncio.to_thread(self.portal.version)
         except OSError:
             return  # unreadable for now: the next read or action says why
+        if self.server_url is not None and not self._watch_server():
+            return
         if marker is None:
             return
         # The account first: a demoted admin's admin page must not reload (each reload would be
@@ -253,11 +264,39 @@ class ELPApp(TranslatedBindings, App[None]):
         if main is not None:
             main.store_changed(marker)
 
+    def _watch_server(self) -> bool:
+        """Through a server: say when it is lost (and keep the status line saying so while the
+        portal reconnects, with a backoff), and when it is back, refresh what is shown. False
+        while it is lost."""
+        connected = getattr(self.portal, "connected", None)
+        if connected is False and not self.server_lost:
+            self.server_lost = True
+            self._say_server_state()
+            self.notify(_("Lost the server at {url}: reconnecting… Until it is back, what you ask is refused and "
+                          "nothing is half-done.").format(url=self.server_url),
+                        title=_("Server"), severity="error", timeout=10)
+        elif connected and self.server_lost:
+            self.server_lost = False
+            self._say_server_state()
+            self.notify(_("Reconnected to the server at {url}: the page shows what it holds now.").format(
+                url=self.server_url), title=_("Server"), timeout=5)
+            self._identity_marker = object()  # the account may have changed meanwhile: look again
+            main = self._main()
+            page = main.current_page() if main is not None and main.query("ContentSwitcher") else None
+            if page is not None and page.loaded:
+                page.reload()
+        return not self.server_lost
+
+    def _say_server_state(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                screen.server_state_changed()
+
     async def _check_identity(self, marker: object) -> bool:
         """False while the signed-in user's own account differs from what the app shows."""
         try:
             user = await asyncio.to_thread(self.portal.sign_in, self.user_email)
-        except (StoreError, OSError):  # the store is busy or being replaced: look again at the next poll
+        except (StoreError, OSError, ServerUnavailable):  # busy, being replaced, or the server away: next poll
             return True
         except PortalError as exc:  # deactivated or removed by another admin: nothing left to show
             self.exit(message=plain(str(exc)))
@@ -408,17 +447,23 @@ class ELPApp(TranslatedBindings, App[None]):
 
 
 def make_app(
-    store: Store | str | Path,
-    user_email: str,
+    store: Store | str | Path | RemotePortal,
+    user_email: str | None,
     *,
     clock: Clock | str | dt.date | None = None,
     lang: str | None = None,
     settings_file: Path | None = None,
 ) -> ELPApp:
-    """The app on a store, for a signed-in user (tests pass a temp store and a fixed clock)."""
+    """The app on a store, for a signed-in user (tests pass a temp store and a fixed clock); or
+    on an ELP server's RemotePortal, as its token's user (`user_email` None: the token's; the
+    server's clock, so no `clock`)."""
     set_language(detect_language(lang))
-    if not isinstance(store, Store):
-        store = Store(store)
+    if isinstance(store, RemotePortal):
+        if clock is not None:
+            raise ValueError("an ELP server runs on its own clock: give no clock with a RemotePortal")
+        return ELPApp(store, user_email or store.user["email"], settings_file=settings_file)
+    if isinstance(store, (str, Path)):
+        store = open_store(store)  # a path: the JSON store; a postgresql:// URL: the database
     if clock is None:
         clock_fn: Clock = store_clock(store)  # ELP_TODAY on a real store: refused, nothing drawn
     elif callable(clock):
@@ -438,22 +483,29 @@ def signed_in_as(email: str, key: str | None) -> str:
     return f"{email} · {key_shown(key)}" if key else email
 
 
-def run_app(store_path: str | Path, user_email: str | None, lang: str | None = None, *, key: str | None = None) -> int:
+def run_app(store_path: str | Path, user_email: str | None, lang: str | None = None, *, key: str | None = None,
+            portal: RemotePortal | None = None) -> int:
     """Open the terminal app; a user who cannot sign in gets a clear line, not a traceback.
     `key`: the SSH key fingerprint the session signed in with (`elp ssh session`): every activity
-    entry records it, and the title says it."""
+    entry records it, and the title says it. `portal`: an ELP server's (--server), used instead
+    of the store at `store_path`; the title names the server."""
     if not user_email:
         print("elp: " + _("Say who you are: pass --as EMAIL or set ELP_USER."), file=sys.stderr)
         return 1
     try:
-        app = make_app(store_path, user_email, lang=lang, settings_file=settings_path())
+        app = make_app(portal if portal is not None else store_path, user_email, lang=lang,
+                       settings_file=settings_path())
     except (PortalError, StoreError, ValueError) as exc:
         print(f"elp: {exc}", file=sys.stderr)
         return 1
     if key:
         app.portal.via_key = key
     app.sub_title = signed_in_as(app.user_email, key)
-    app.run()
+    try:
+        app.run()
+    finally:
+        if portal is not None:
+            portal.close()
     return 0
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from elp_tui.i18n import set_language
 from elp_tui.portal import Portal, fixed_clock
-from elp_tui.store import Store
+from elp_tui.store import Store, open_store
 from tests.feed_server import feed_server, no_vendor_feed, vendor_feed  # noqa: F401  (the vendor's feed over HTTP, one server a session)
 
 TODAY = dt.date(2026, 11, 23)
@@ -46,11 +46,50 @@ def store_path(tmp_path):
     return tmp_path / "data" / "elp.json"
 
 
+# The portal's rule tests run on both backends (as Harlequin runs its functional tests over
+# adapters): in these modules, `backend` is "json" (a store file) and "pg" (a PostgreSQL database).
+BOTH_BACKENDS = {"test_rules_credits.py", "test_rules_people.py", "test_rules_seats.py", "test_quote_promises.py",
+                 "test_batches.py"}
+
+
+# Modules whose `portal` is always on PostgreSQL (the backend's own tests).
+PG_ONLY = {"test_pg_store.py"}
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.path.name in BOTH_BACKENDS:
+        metafunc.parametrize("backend", ["json", "pg"], indirect=True)
+    elif metafunc.definition.path.name in PG_ONLY:
+        metafunc.parametrize("backend", ["pg"], indirect=True)
+
+
 @pytest.fixture
-def portal(store_path) -> Portal:
+def backend(request) -> str:
+    """The store's backend: "json" unless the module runs on both (BOTH_BACKENDS)."""
+    return getattr(request, "param", "json")
+
+
+@pytest.fixture
+def store_target(backend, request, store_path):
+    """Where the `portal` fixture's store lives: the store file `store_path`, or (backend "pg") the
+    URL of a new database holding ELP's schema, dropped after the test."""
+    if backend != "pg":
+        yield store_path
+        return
+    server = request.getfixturevalue("pg_server")
+    url = server.migrated_database()
+    yield url
+    server.drop_database(url)
+
+
+@pytest.fixture
+def portal(store_target) -> Portal:
     """A portal on a new store, today = 2026-11-23, one organization 'Lumenfox Studios' with ADMIN,
-    and the vendor (Quillstone, requests to VENDOR_EMAIL) with one staff member, VENDOR."""
-    p = Portal(Store(store_path), fixed_clock(TODAY), rng=random.Random(7))
+    and the vendor (Quillstone, requests to VENDOR_EMAIL) with one staff member, VENDOR. On the
+    backend the module runs on (`store_target`)."""
+    p = Portal(open_store(store_target), fixed_clock(TODAY), rng=random.Random(7))
     p.init_organization("Lumenfox Studios", ADMIN)
     p.setup_vendor("Quillstone", VENDOR_EMAIL, VENDOR)
     return p
@@ -142,3 +181,28 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in ONCE_FILES:
             item.add_marker(pytest.mark.once)
+
+
+# -- PostgreSQL: one real server on 127.0.0.1 a session (per xdist worker), tests/pg_server.py --
+@pytest.fixture(scope="session")
+def pg_server():
+    """The system's PostgreSQL in a temporary folder; skipped, saying why, where it is missing."""
+    import shutil
+
+    from tests.pg_server import missing, session_server
+
+    why = missing()
+    if why:
+        pytest.skip(why)
+    server, folder = session_server()
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A new, empty database of the session's server (no ELP schema yet), dropped after the test."""
+    url = pg_server.fresh_database()
+    yield url
+    pg_server.drop_database(url)

@@ -21,7 +21,7 @@ def cli_env(monkeypatch):
     from tests.conftest import TODAY
 
     monkeypatch.setenv("ELP_TODAY", TODAY.isoformat())
-    for name in ("ELP_USER", "ELP_STORE", "ELP_LANG", "COLUMNS"):
+    for name in ("ELP_USER", "ELP_STORE", "ELP_LANG", "COLUMNS", "ELP_SERVER", "ELP_TOKEN"):
         # set, then delete: the undo then also removes what a command sets (elp --lang)
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
@@ -69,7 +69,13 @@ def journal_path(path: Any) -> Path:
 def store_bytes(path: Any) -> bytes:
     """Everything the store at `path` holds on disk: the snapshot's bytes, then (once the store
     keeps a journal) a mark and the journal's bytes. A commit may append to the journal and leave
-    the snapshot as it was, so "nothing changed" and "it committed" compare this, not the snapshot."""
+    the snapshot as it was, so "nothing changed" and "it committed" compare this, not the snapshot.
+    A PostgreSQL store (a URL): its committed generation and every table, as JSON."""
+    if _is_url(path):
+        import orjson
+
+        tables = store_tables(path)
+        return orjson.dumps(tables, option=orjson.OPT_SORT_KEYS)
     path = Path(path)
     raw = path.read_bytes()
     journal = journal_path(path)
@@ -100,9 +106,24 @@ def copy_store(source: Any, target: Any) -> Path:
 def store_tables(path: Any) -> dict[str, dict[str, Any]]:
     """The committed tables of the store at `path` as the store itself reads them (snapshot plus
     journal), `_meta` included."""
-    from elp_tui.store import Store
+    from elp_tui.store import open_store
 
-    return Store(path).tables()
+    store = open_store(path)
+    try:
+        return store.tables()
+    finally:
+        store.close()
+
+
+def _is_url(target: Any) -> bool:
+    from elp_tui.store import is_url
+
+    return is_url(target)
+
+
+def store_args(target: Any) -> list[str]:
+    """The CLI's option naming a store: --store PATH, or --db URL for a PostgreSQL store."""
+    return ["--db", str(target)] if _is_url(target) else ["--store", str(target)]
 
 
 def file_bytes(portal: Any) -> bytes:

@@ -17,10 +17,10 @@ import pytest
 from elp_tui.portal import ALL_OR_NOTHING, Portal, RuleViolation, StaleQuote, fixed_clock, read_batch_csv
 from elp_tui.portal.batches import CsvRow
 from elp_tui.portal.errors import InvalidInput, PortalError
-from elp_tui.store import Store
+from elp_tui.store import Store, open_store
 
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import grant_bank, grant_seats, refused, store_tables
+from tests.helpers import grant_bank, grant_seats, refused, store_args, store_tables
 from tests.hostile_cases import CONTROLS, EMAIL_CASES, INVISIBLE_SAMPLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,7 @@ SEATS = "Frameloop Teams"
 
 def other(portal: Portal) -> Portal:
     """Another admin's session on the same store file."""
-    return Portal(Store(portal.store.path), fixed_clock(TODAY), rng=random.Random(11))
+    return Portal(open_store(portal.store.path), fixed_clock(TODAY), rng=random.Random(11))
 
 
 def member(portal: Portal, email: str) -> str:
@@ -183,13 +183,13 @@ def test_a_stale_batch_quote_is_refused_with_the_fresh_one_and_writes_nothing(po
     assert [expiry(portal, aid) for aid in ids] == ["2027-01-23", "2027-02-23"]
 
 
-def test_a_batch_quote_made_stale_by_another_process_is_refused(portal, bank, store_path):
+def test_a_batch_quote_made_stale_by_another_process_is_refused(portal, bank, store_target):
     member(portal, ANA)
     ids = gen(portal, bank["id"], quantity=2)
     quote = portal.quote_batch_renew(ADMIN, ids)
     env = {**os.environ, "ELP_TODAY": TODAY.isoformat(), "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-m", "elp_tui", "--store", str(store_path), "--as", ADMIN, "licenses", "return", ids[0],
+        [sys.executable, "-m", "elp_tui", *store_args(store_target), "--as", ADMIN, "licenses", "return", ids[0],
          "--email", ANA, "--yes"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )

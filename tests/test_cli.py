@@ -616,7 +616,8 @@ VENDOR_ONLY_COMMANDS = {
     ("vendor", "build"): ["vendor", "build", "--product", PRODUCT, "--version", "26.0", "--released", "2026-11-20"],
 }
 NO_USER_COMMANDS = {("init", None), ("demo", None), ("check", None), ("restore", None), ("outbox", "send"),
-                    ("ssh", "setup"), ("ssh", "authorized-keys"), ("ssh", "session"), ("ssh", "enrol")}  # restore: tests/test_damaged.py
+                    ("ssh", "setup"), ("ssh", "authorized-keys"), ("ssh", "session"), ("ssh", "enrol"),
+                    ("db", "migrate"), ("migrate", None), ("serve", None)}  # restore: tests/test_damaged.py; db and migrate: tests/test_pg_store.py; serve: tests/test_server.py
 
 
 def test_every_admin_command_is_in_the_regular_user_test():

@@ -12,7 +12,7 @@ import random
 import pytest
 
 from elp_tui.portal import Portal, StaleQuote, fixed_clock
-from elp_tui.store import Store
+from elp_tui.store import Store, open_store
 
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import file_bytes
@@ -25,7 +25,7 @@ SEATS = "Frameloop Teams"
 
 def other(portal: Portal) -> Portal:
     """Another admin's session on the same store file."""
-    return Portal(Store(portal.store.path), fixed_clock(TODAY), rng=random.Random(11))
+    return Portal(open_store(portal.store.path), fixed_clock(TODAY), rng=random.Random(11))
 
 
 def member(portal: Portal, email: str, role: str = "regular") -> str:

@@ -15,7 +15,7 @@ from elp_tui.portal import (
 )
 from elp_tui.portal.credits import CSV_COLUMNS, neutralise_cell
 from elp_tui.portal.dates import add_months, months_to_cover, version_key
-from elp_tui.store import Store
+from elp_tui.store import Store, open_store
 
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import file_bytes, refused, store_bytes
@@ -33,7 +33,7 @@ AID = re.compile(r"^[A-HJKMNP-TW-Z2-9]{4}(-[A-HJKMNP-TW-Z2-9]{4}){3}$")
 # -- helpers -------------------------------------------------------------------------
 def at(portal: Portal, day: str) -> Portal:
     """The same store seen on another day (a second Portal, like a later session)."""
-    return Portal(Store(portal.store.path), fixed_clock(day), rng=random.Random(11))
+    return Portal(open_store(portal.store.path), fixed_clock(day), rng=random.Random(11))
 
 
 def member(portal: Portal, email: str = ANA) -> str:
@@ -265,7 +265,7 @@ def test_bad_generate_input_is_refused(portal, bank, field, value):
 
 
 def test_unknown_bank_is_refused(portal, bank):
-    other = Portal(Store(portal.store.path), fixed_clock(TODAY))
+    other = Portal(open_store(portal.store.path), fixed_clock(TODAY))
     other.init_organization("Other Studio", "boss@other.example")
     theirs = grant_bank(other, org="other-studio", product=PRODUCT, credits=5, start="2026-11-01", expires_on="2027-01-01")
     # another organization's bank is as unknown as a bank that does not exist
@@ -308,7 +308,7 @@ def test_generate_to_a_member_notifies_them_and_does_not_invite(portal, bank):
 
 
 def test_generate_to_a_member_of_another_organization_is_refused(portal, bank):
-    other = Portal(Store(portal.store.path), fixed_clock(TODAY))
+    other = Portal(open_store(portal.store.path), fixed_clock(TODAY))
     other.init_organization("Other Studio", "boss@other.example")
     refused(portal, RuleViolation, portal.quote_generate, ADMIN,
             bank=bank["id"], type="node-lock", months=1, quantity=1, start=TODAY, email="BOSS@other.example",
@@ -572,7 +572,7 @@ def test_assign_to_a_member_of_another_organization_is_refused(portal, bank):
     member(portal)
     [lic] = make(portal, bank, months=3, email=ANA)
     portal.return_license(ADMIN, lic["activation_id"], ANA)
-    other = Portal(Store(portal.store.path), fixed_clock(TODAY))
+    other = Portal(open_store(portal.store.path), fixed_clock(TODAY))
     other.init_organization("Other Studio", "boss@other.example")
     refused(portal, RuleViolation, portal.assign_license, ADMIN, lic["activation_id"], "boss@other.example", match="another organization")
     assert license_row(portal, lic["activation_id"])["status"] == "returned"
@@ -629,7 +629,7 @@ def test_assign_quote_refuses_another_organizations_member_and_an_inactive_user(
     [lic] = make(portal, bank, months=3, email=ANA)
     aid = lic["activation_id"]
     portal.return_license(ADMIN, aid, ANA)
-    Portal(Store(portal.store.path), fixed_clock(TODAY)).init_organization("Other Studio", "boss@other.example")
+    Portal(open_store(portal.store.path), fixed_clock(TODAY)).init_organization("Other Studio", "boss@other.example")
     refused(portal, RuleViolation, portal.quote_assign, ADMIN, aid, "boss@other.example", match="another organization")
     portal.set_status(ADMIN, BOB, "inactive")
     refused(portal, RuleViolation, portal.quote_assign, ADMIN, aid, BOB, match="inactive")
@@ -722,7 +722,7 @@ def test_another_organizations_admin_cannot_touch_our_licenses(portal, bank):
     member(portal)
     [lic] = make(portal, bank, months=2, email=ANA)
     aid = lic["activation_id"]
-    other = Portal(Store(portal.store.path), fixed_clock(TODAY))
+    other = Portal(open_store(portal.store.path), fixed_clock(TODAY))
     other.init_organization("Other Studio", "boss@other.example")
     boss = "boss@other.example"
     refused(other, PortalError, other.quote_renew, boss, aid, months=1)

@@ -11,7 +11,7 @@ import pytest
 from elp_tui.portal import (
     InvalidInput, NotFound, PermissionDenied, Portal, PortalError, RuleViolation, SignInRefused, fixed_clock,
 )
-from elp_tui.store import Store
+from elp_tui.store import Store, open_store
 
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import file_bytes, only_refusal_logged, refused, store_bytes, store_tables
@@ -26,7 +26,7 @@ PRODUCT = "Quillstone Animate"
 
 # -- helpers -------------------------------------------------------------------------
 def at(portal: Portal, day: str) -> Portal:
-    return Portal(Store(portal.store.path), fixed_clock(day), rng=random.Random(3))
+    return Portal(open_store(portal.store.path), fixed_clock(day), rng=random.Random(3))
 
 
 def member(portal: Portal, email: str = ANA, role: str = "regular") -> str:
@@ -44,7 +44,7 @@ def outbox(portal: Portal) -> list[dict]:
 
 
 def other_org(portal: Portal) -> Portal:
-    other = Portal(Store(portal.store.path), fixed_clock(TODAY), rng=random.Random(5))
+    other = Portal(open_store(portal.store.path), fixed_clock(TODAY), rng=random.Random(5))
     other.init_organization("Otter Works", BOSS)
     return other
 
@@ -86,7 +86,7 @@ def test_emails_are_unique_case_insensitively(portal):
     refused(portal, RuleViolation, portal.invite, ADMIN, "ANA@Lumenfox.Studio", match="already")
     refused(portal, RuleViolation, portal.invite, ADMIN, ADMIN.upper(), match="already")
     with pytest.raises(RuleViolation):
-        Portal(Store(portal.store.path), fixed_clock(TODAY)).init_organization("Other", "Admin@LUMENFOX.studio")
+        Portal(open_store(portal.store.path), fixed_clock(TODAY)).init_organization("Other", "Admin@LUMENFOX.studio")
     assert [u for u in users(portal)] == sorted([ADMIN, ANA])
     assert portal.check() == []
 
@@ -498,7 +498,7 @@ def test_init_reports_a_folder_it_cannot_write(tmp_path, monkeypatch):
 
 
 def test_init_accepts_a_store_another_process_created_meanwhile(portal, monkeypatch):
-    other = Portal(Store(portal.store.path), fixed_clock(TODAY))
+    other = Portal(open_store(portal.store.path), fixed_clock(TODAY))
     monkeypatch.setattr(other.store, "exists", lambda: False)  # it did not exist when checked
     other.init_organization("Otter Works", BOSS)
     assert users(portal)[ADMIN]["organization"] == "lumenfox-studios"
@@ -537,7 +537,7 @@ def test_a_first_sign_in_racing_a_deactivation_is_refused(portal, monkeypatch):
     """Deactivated by another admin between the sign-in's first read and its transaction: the
     check inside the transaction refuses, and the user stays as the other admin left them."""
     portal.invite(ADMIN, "late@lumenfox.studio")
-    other = Portal(Store(portal.store.path), portal.clock)
+    other = Portal(open_store(portal.store.path), portal.clock)
     original = portal.store.transaction
     raced: list[bool] = []
 

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from elp_tui.portal import InvalidInput, NotFound, Portal, RuleViolation, fixed_clock
-from elp_tui.store import Store
+from elp_tui.store import Store, open_store
 
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import refused
@@ -176,7 +176,7 @@ def test_team_membership_changes_are_checked(seats):
 
 
 def test_a_member_of_another_organization_cannot_join_a_team(seats):
-    other = Portal(Store(seats.store.path), fixed_clock(TODAY), rng=random.Random(1))
+    other = Portal(open_store(seats.store.path), fixed_clock(TODAY), rng=random.Random(1))
     other.init_organization("Otter Works", "boss@otter.example")
     refused(seats, RuleViolation, seats.team_add, ADMIN, "Story", "boss@otter.example", match="another organization")
     # and the other organization sees neither our pool nor our teams

@@ -12,14 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from elp_tui.cli import batches, credits, details, insight, keys, mail, people, seats, serve, setup, ssh, vendor
+from elp_tui.cli import batches, client, credits, details, insight, keys, mail, people, seats, serve, setup, ssh, vendor
 from elp_tui.cli.console import Console, Refused, plain
 from elp_tui.cli.parser import build_parser
 from elp_tui.cli.session import Session
 from elp_tui.i18n import _, detect_language, set_language
 from elp_tui.portal import Portal, PortalError, StaleQuote, system_clock
 from elp_tui.portal.clock import store_clock
-from elp_tui.store import Store, StoreError, default_store_path
+from elp_tui.store import StoreError, default_store_path, is_url, open_store
 
 Handler = Callable[[Session], "int | None"]
 
@@ -31,6 +31,8 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("backup", None): setup.backup,
     ("restore", None): setup.restore,
     ("signin", None): people.signin,
+    ("db", "migrate"): setup.db_migrate,
+    ("migrate", None): setup.migrate,
     ("log", None): people.log,
     ("report", None): insight.report,
     ("banks", "list"): credits.banks_list,
@@ -90,7 +92,7 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
 }
 # restore: the portal checks its restorer itself, since it must also mend a store nobody can sign in to.
 # outbox send: run by the machine that holds the SMTP settings (cron, a service), like check.
-NO_USER = {"init", "demo", "check", "restore", ("outbox", "send"), "ssh", "serve"}
+NO_USER = {"init", "demo", "check", "restore", ("outbox", "send"), "ssh", "db", "migrate", "serve"}
 # What a regular user may run: their own licenses, their sign-in. Every other command is for admins:
 # a regular user is refused it before signing in, and the refusal, naming the command, is logged.
 ANY_MEMBER = {("licenses", "mine"), ("signin", None), ("keys", "add"), ("keys", "list"), ("keys", "revoke"),
@@ -110,16 +112,34 @@ EITHER = {("banks", "requests"), ("outbox", "list"), ("outbox", "retry"), ("keys
           ("keys", "revoke")}
 
 
-def store_path(args: argparse.Namespace) -> Path:
-    """--store, else $ELP_STORE, else the user data folder."""
+def state_path(server: str) -> Path:
+    """Where the CLI remembers things about a server between runs (the banks `banks refresh` saw)."""
+    from elp_tui.remote import state_path as path_for
+
+    return path_for(server)
+
+
+def store_path(args: argparse.Namespace) -> Path | str:
+    """--db URL, else --store PATH, else $ELP_DB, else $ELP_STORE, else the user data folder. A
+    PostgreSQL URL (postgresql://...) is kept as the text it is; a path is a Path."""
+    if getattr(args, "db", None):
+        if not is_url(args.db):
+            raise Refused(_("--db takes a PostgreSQL URL (postgresql://USER@HOST/DATABASE); for a store file use --store PATH."))
+        return args.db
     if getattr(args, "store", None):
         return Path(args.store).expanduser()
+    env = os.environ.get("ELP_DB")
+    if env:
+        if not is_url(env):
+            raise Refused(_("ELP_DB must be a PostgreSQL URL (postgresql://USER@HOST/DATABASE); for a store file set ELP_STORE."))
+        return env
     return default_store_path()
 
 
 def run(args: argparse.Namespace, console: Console, *, via_key: str | None = None) -> int:
     """One parsed command. `via_key`: the SSH key fingerprint the command came through (`elp ssh
-    session`, signed in by it): every activity entry it writes records it."""
+    session`, signed in by it): every activity entry it writes records it. With --server (or
+    ELP_SERVER) the command runs through that ELP server, as the token's user (cli/client.py)."""
     # --lang, else ELP_LANG, else the locale (LANG=fr_FR.UTF-8): refusals come from the portal in that language.
     set_language(detect_language(getattr(args, "lang", None)))
     try:
@@ -128,12 +148,25 @@ def run(args: argparse.Namespace, console: Console, *, via_key: str | None = Non
         raise Refused(str(exc)) from None
     if getattr(args, "lang", None):
         os.environ["ELP_LANG"] = args.lang
+    server = client.server_of(args)
+    if server is not None:  # the CLI as a client of `elp serve`: the same commands, run by the server
+        client.refuse_host_only(args, server)
+        portal = client.connect(args, server)
+        try:
+            return _run(Session(portal, console, state_path(server), args))
+        finally:
+            portal.close()
     path = store_path(args)
-    store = Store(path)
+    store = open_store(path)
     # ELP_TODAY steers only a demo or test store: on a real one it is refused here, before anything.
-    portal = Portal(store, store_clock(store))
+    # `db migrate` and `migrate` read no store through this portal (the schema may not be there yet).
+    portal = Portal(store, system_clock if args.command in ("db", "migrate") else store_clock(store))
     portal.via_key = via_key
-    session = Session(portal, console, path, args)
+    return _run(Session(portal, console, path, args))
+
+
+def _run(session: Session) -> int:
+    args = session.args
     if args.command is None:
         return setup.app(session)
     key = (args.command, getattr(args, "action", None))

@@ -113,8 +113,17 @@ def say_posted(s: Session, request: dict[str, Any]) -> None:
         s.console.note(f"elp: {plain(note)}")
 
 
-def _snapshot_path(store_path: Path) -> Path:
-    """What `banks refresh` saw last time, per user, next to the store (not inside it)."""
+def _snapshot_path(store_path: Path | str) -> Path:
+    """What `banks refresh` saw last time, per user, next to the store (not inside it); for a
+    PostgreSQL database, in the user data folder, named after the database."""
+    if isinstance(store_path, str):
+        import hashlib
+
+        from elp_tui.store import default_store_path
+        from elp_tui.store.pg import display_url
+
+        digest = hashlib.sha256(display_url(store_path).encode()).hexdigest()[:16]
+        return default_store_path().with_name(f".db-{digest}.banks-seen.json")
     return store_path.with_name(f".{store_path.name}.banks-seen.json")
 
 
@@ -135,6 +144,7 @@ def _save_snapshot(path: Path, actor: str, banks: list[dict[str, Any]]) -> None:
     except (OSError, orjson.JSONDecodeError):
         seen = {}
     seen[actor] = [only(b, BANK_KEYS) for b in banks]
+    path.parent.mkdir(parents=True, exist_ok=True)  # a server's: the user data folder, maybe not there yet
     atomic_write(path, orjson.dumps(seen), fsync_folder=False)
 
 

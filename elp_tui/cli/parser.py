@@ -39,7 +39,7 @@ def count(what: str, minimum: int = 1) -> Callable[[str], str]:
 
 
 def _globals(defaults: bool) -> argparse.ArgumentParser:
-    """--store/--as/--lang, accepted before the command and after it.
+    """--store/--as/--lang/--server/--token, accepted before the command and after it.
 
     After the command they default to SUPPRESS so they never overwrite the values given
     before it.
@@ -48,9 +48,15 @@ def _globals(defaults: bool) -> argparse.ArgumentParser:
     default = None if defaults else argparse.SUPPRESS
     parent.add_argument("--store", metavar="PATH", default=default,
                         help="the store file (default: $ELP_STORE, else your user data folder)")
+    parent.add_argument("--db", metavar="URL", default=default,
+                        help="a PostgreSQL database instead of a store file: postgresql://USER@HOST/DB (default: $ELP_DB)")
     parent.add_argument("--as", dest="as_user", metavar="EMAIL", default=default,
                         help="act as this user (default: $ELP_USER)")
     parent.add_argument("--lang", choices=LANGS, default=default, help="language of the terminal app")
+    parent.add_argument("--server", metavar="URL", default=default,
+                        help="use the ELP server at URL ('elp serve') instead of a store (default: $ELP_SERVER)")
+    parent.add_argument("--token", metavar="TOKEN", default=default,
+                        help="your API token for --server (default: $ELP_TOKEN; 'elp tokens create' makes one)")
     return parent
 
 
@@ -332,6 +338,14 @@ def build_parser() -> argparse.ArgumentParser:
     _yes(p)
     _json(p)
     sub.add_parser("signin", help="first sign-in of an invited user", parents=[common])
+    db = _group(sub, "db", "the PostgreSQL database behind --db / $ELP_DB", common)
+    db.add_parser("migrate", help="create ELP's schema in the database, or bring it to this release's version",
+                  parents=[common])
+    p = sub.add_parser("migrate", help="move a whole store between a file and a PostgreSQL database (either way), "
+                       "checked on both sides", parents=[common])
+    p.add_argument("--from", dest="source", required=True, metavar="PATH_OR_URL", help="the store to copy")
+    p.add_argument("--to", dest="target", required=True, metavar="PATH_OR_URL", help="where to write it (must be empty)")
+    p.add_argument("--force", action="store_true", help="replace a store already at the target")
 
     # -- the HTTP service (elp_tui.server) --------------------------------------------
     p = sub.add_parser("serve", help="serve the portal over HTTP (JSON API, API tokens) for the app and the CLI elsewhere",

@@ -17,9 +17,14 @@ from elp_tui.portal import Portal, PermissionDenied
 class Session:
     portal: Portal
     console: Console
-    store_path: Path
+    store_path: Path | str  # a store file, or a PostgreSQL URL (--db)
     args: argparse.Namespace
     user: dict[str, Any] | None = None
+
+    @property
+    def server(self) -> str | None:
+        """The ELP server the portal runs on (--server / ELP_SERVER), None on a store of this host."""
+        return getattr(self.portal, "server_url", None)
 
     @property
     def lang(self) -> str | None:

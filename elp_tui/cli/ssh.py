@@ -24,7 +24,7 @@ from elp_tui.i18n import _
 
 # Set in a session's environment, these would change who or where: sshd passes on only what its
 # configuration accepts (AcceptEnv), so seeing one means the server lets clients set them.
-SESSION_ENV_REFUSED = ("ELP_USER", "ELP_STORE", "ELP_TODAY", "ELP_CONFIG")
+SESSION_ENV_REFUSED = ("ELP_USER", "ELP_STORE", "ELP_TODAY", "ELP_CONFIG", "ELP_SERVER", "ELP_TOKEN")
 # Commands of the store's owner (the service account's administrator), never of a member over SSH.
 OWNER_COMMANDS = {"init", "demo", "check", "backup", "restore", "ssh", ("outbox", "send"), ("vendor", "setup")}
 MAX_CODES = 3  # enrolment codes one connection may try (the portal locks the enrolment at 5 wrong ones)
@@ -198,6 +198,9 @@ def _guard(words: Sequence[str]) -> Any:
         raise Refused(_("--as refused: over SSH your key says who you are. Nothing was done."))
     if args.store is not None:
         raise Refused(_("--store refused: over SSH the server says where the store is. Nothing was done."))
+    if args.server is not None or args.token is not None:
+        raise Refused(_("--server and --token refused: over SSH the command runs on this server, as your key "
+                        "says. Nothing was done."))
     key = (args.command, getattr(args, "action", None))
     if args.command in OWNER_COMMANDS or key in OWNER_COMMANDS:
         raise Refused(_("'{command}' is for the server's administrator, on the server itself, not over SSH. "

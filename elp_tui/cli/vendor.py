@@ -63,7 +63,8 @@ def setup(s: Session) -> None:
     """The first set-up needs no one signed in; once a vendor exists, its staff change it."""
     a = s.args
     products = a.products.split(",") if a.products is not None else None
-    if not s.portal.store.exists() or not s.portal.store.read().all("vendors"):
+    # The first set-up is the store's host's (through a server, the vendor's staff sign in below).
+    if s.server is None and (not s.portal.store.exists() or not s.portal.store.read().all("vendors")):
         missing = [flag for flag, value in (("--name", a.name), ("--email", a.email), ("--staff", a.staff)) if not value]
         if missing:
             raise Refused(_("The vendor's first set-up needs {flags}: its name, the address requests go to, and its "

@@ -13,7 +13,7 @@ from typing import Any
 from elp_tui.demo.build import SIZES, DemoData, build_demo
 from elp_tui.demo.progress import ProgressBar
 from elp_tui.portal.clock import system_clock
-from elp_tui.store import Store, StoreError
+from elp_tui.store import Store, StoreError, is_url, open_store
 
 
 def write_demo(
@@ -30,8 +30,8 @@ def write_demo(
     """
     if size not in SIZES:
         raise ValueError(f"Demo size {size!r} is unknown: use {' or '.join(SIZES)}.")
-    path = Path(store_path).expanduser()
-    store = Store(path)
+    path = store_path if is_url(store_path) else Path(store_path).expanduser()
+    store = open_store(path)
     if store.exists() and not force:
         raise StoreError(f"A store already exists at {path}: pass --force to replace it.")
     bar = ProgressBar(enabled=progress and size != "small")

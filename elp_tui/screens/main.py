@@ -139,7 +139,9 @@ class MainScreen(TranslatedBindings, Screen[None]):
     def elp(self) -> "ELPApp":
         return self.app  # type: ignore[return-value]
 
-    def compose(self) -> ComposeResult:
+    def signed_in(self) -> str:
+        """The top line: who is signed in, where, by which SSH key or through which server (and
+        whether that server is lost just now)."""
         app = self.elp
         where = app.organization or _("Vendor desk")
         who = f" ELP · {where} · {app.user_email} ({app.role_name()})"
@@ -147,7 +149,18 @@ class MainScreen(TranslatedBindings, Screen[None]):
             from elp_tui.app import key_shown
 
             who += f" · {key_shown(app.portal.via_key)}"
-        yield Static(content(who), id="signed-in")
+        if app.server_url is not None:  # through an ELP server
+            who += " · " + (_("lost the server at {url}: reconnecting…").format(url=app.server_url)
+                            if app.server_lost else app.server_url)
+        return who
+
+    def server_state_changed(self) -> None:
+        """The server was lost, or is back: the top line says so."""
+        for line in self.query("#signed-in").results(Static):
+            line.update(content(self.signed_in()))
+
+    def compose(self) -> ComposeResult:
+        yield Static(content(self.signed_in()), id="signed-in")
         with Horizontal(id="body"):
             yield Sidebar(*self._options(), id="sidebar")
             with ContentSwitcher(initial=f"page-{self.start}", id="pages"):

@@ -841,6 +841,19 @@ class Store:
             journal = 0
         return (*snapshot, journal)
 
+    def wait_for_change(self, marker: Any, timeout: float) -> Any:
+        """The current `marker()` as soon as it differs from `marker` (a commit by anyone), or
+        after `timeout` seconds: the file is looked at every 50 ms (two stats and a 4 KB read)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            now = self.marker()
+            if now != marker or time.monotonic() >= deadline:
+                return now
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+    def close(self) -> None:
+        """Nothing to let go: every read and commit opens and closes its files (the seam's PgStore has a pool)."""
+
     # -- access ----------------------------------------------------------------
     @staticmethod
     def view(tables: dict[str, dict[str, Any]]) -> View:

@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 from elp_tui.portal import Portal, RuleViolation, StaleQuote, fixed_clock
-from elp_tui.store import Store
+from elp_tui.store import open_store
 
 
 def main() -> None:
     store_path, bank, actor, today, attempts, go_file = sys.argv[1:7]
-    portal = Portal(Store(store_path), fixed_clock(today))
+    portal = Portal(open_store(store_path), fixed_clock(today))
     print("ready", flush=True)
     deadline = time.monotonic() + 20
     while not Path(go_file).exists():  # start together with the other workers

@@ -15,7 +15,7 @@ import os
 import sys
 
 from elp_tui.portal import Portal, StaleQuote, fixed_clock
-from elp_tui.store import Store
+from elp_tui.store import open_store
 
 
 def report(line: str) -> None:
@@ -31,7 +31,7 @@ def main() -> None:
         import elp_tui.store.journal
 
         elp_tui.store.journal.COMPACT_BYTES = elp_tui.store.db.COMPACT_BYTES = int(sys.argv[5])
-    portal = Portal(Store(store_path), fixed_clock(today))
+    portal = Portal(open_store(store_path), fixed_clock(today))
     portal.list_banks(actor)  # the store opens and parses before the test starts its timer
     print("ready", flush=True)
     pid = os.getpid()
