@@ -448,6 +448,51 @@ def test_a_damaged_store_is_a_503_with_the_stores_own_message(site):
     assert str(site.path) in body["message"]
 
 
+def first_event_then(lines: Iterator[str]) -> str:
+    """The version of the next `event: change` in an event stream."""
+    event = None
+    for line in lines:
+        if line.startswith("event: "):
+            event = line[len("event: "):]
+        elif line.startswith("data: ") and event == "change":
+            return json.loads(line[len("data: "):])["version"]
+    raise AssertionError("the event stream ended")
+
+
+def test_two_servers_on_one_postgresql_database_announce_each_others_commits(pg_server, tmp_path):
+    """A commit through one `elp serve --db` is on the other's event stream within a second
+    (LISTEN/NOTIFY between the two processes), and both serve the same data."""
+    from elp_tui.store import open_store
+
+    url = pg_server.migrated_database()
+    try:
+        portal = Portal(open_store(url), fixed_clock(TODAY), rng=random.Random(7))
+        portal.init_organization("Lumenfox Studios", ADMIN)
+        portal.setup_vendor("Quillstone", VENDOR_EMAIL, VENDOR)
+        token = create_token(portal, ADMIN)["token"]
+        one = ElpServer(url, env=server_env(tmp_path), log_path=tmp_path / "one.log").start()
+        two = ElpServer(url, env=server_env(tmp_path), log_path=tmp_path / "two.log").start()
+        try:
+            with httpx.Client(timeout=httpx.Timeout(30, read=60)) as client:
+                with client.stream("GET", two.url + "/v1/events", headers=bearer(token)) as response:
+                    lines = response.iter_lines()
+                    first = first_event_then(lines)
+                    answer = call(one, token, "invite", email="new@lumenfox.studio")
+                    committed = time.monotonic()
+                    assert answer.status_code == 200, answer.text
+                    second = first_event_then(lines)
+                    arrived = time.monotonic()
+            assert second != first
+            assert arrived - committed < 1.0, f"announced {arrived - committed:.2f} s after the commit"
+            users = result(call(two, token, "list_users"))
+            assert "new@lumenfox.studio" in {user["email"] for user in users}
+        finally:
+            one.stop()
+            two.stop()
+    finally:
+        pg_server.drop_database(url)
+
+
 # -- the OpenAPI document --------------------------------------------------------------------------
 def test_the_openapi_document_is_valid_and_names_every_exposed_method(site):
     from jsonschema import Draft202012Validator
