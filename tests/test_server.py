@@ -602,3 +602,25 @@ def test_sigterm_stops_the_server_gracefully_even_with_an_event_stream_open(tmp_
     finally:
         server.kill()
     assert server.log().rstrip().endswith("elp serve INFO: stopped")
+
+
+def test_workers_share_the_port_and_stop_together(tmp_path):
+    folder = tmp_path / "store"
+    folder.mkdir()
+    portal = Portal(Store(folder / "elp.json"), fixed_clock(TODAY))
+    portal.init_organization("Lumenfox Studios", ADMIN)
+    token = create_token(portal, ADMIN)["token"]
+    server = ElpServer(folder / "elp.json", env=server_env(tmp_path), log_path=tmp_path / "serve.log",
+                       extra=["--workers", "2"]).start()
+    try:
+        # Several connections: each is taken by whichever process accepts it first; all answer.
+        for n in range(6):
+            assert result(call(server, token, "invite", email=f"user{n}@lumenfox.studio"))["email"]
+        assert server.log().count("Application startup complete") == 2  # two processes serve
+        assert server.stop() == 0
+    finally:
+        server.kill()
+    assert {u["email"] for u in portal.list_users(ADMIN)} >= {f"user{n}@lumenfox.studio" for n in range(6)}
+    assert server.log().count("Finished server process") == 2
+    assert server.log().rstrip().endswith("elp serve INFO: stopped")
+

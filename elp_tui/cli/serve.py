@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from elp_tui.cli.session import Session
+from elp_tui.portal.inputs import positive_int
 
 
 def serve(session: Session) -> int:
@@ -10,6 +11,8 @@ def serve(session: Session) -> int:
     from elp_tui.server import serve as run_server
 
     args = session.args
+    workers = positive_int(args.workers, "--workers", maximum=64)
     return run_server(session.portal.store, listen=args.listen, ssl_certfile=args.ssl_certfile,
                       ssl_keyfile=args.ssl_keyfile,
-                      auth_failures=int(args.max_auth_failures) if args.max_auth_failures else None)
+                      auth_failures=positive_int(args.max_auth_failures, "--max-auth-failures")
+                      if args.max_auth_failures else None, workers=workers)
