@@ -344,6 +344,21 @@ def test_unknown_and_missing_arguments_are_refused_400_naming_them(site):
     assert "email" in body["message"]
 
 
+def test_an_argument_of_the_wrong_type_is_refused_400_naming_it(site):
+    """What the portal refuses itself is its own refusal; what makes it fail otherwise is a 400
+    naming the argument against the method's request schema (its signature's types)."""
+    token = site.token()
+    before = store_bytes(site.path)
+    body = error(site.call(token, "flag_expiring_banks", banks=5), 400)
+    assert body["message"] == ("flag_expiring_banks: the argument banks is not of its type: "
+                               "Input should be a valid list.")
+    with pytest.raises(PortalError) as in_process:
+        site.portal.quote_set_role(ADMIN, REGULAR, {"a": 1})
+    body = error(site.call(token, "quote_set_role", email=REGULAR, role={"a": 1}), 422)
+    assert body["message"] == str(in_process.value)  # the portal's own check, as in-process
+    assert store_bytes(site.path) == before
+
+
 def test_an_unknown_method_or_route_is_404(site):
     token = site.token()
     assert error(site.call(token, "format_disk"), 404)["type"] == "NotFound"
@@ -362,8 +377,8 @@ def test_a_local_only_method_is_refused_over_http(site, method):
 
 def test_an_internal_error_is_a_500_with_an_id_and_no_traceback(site):
     offset = len(site.server.log())
-    # flag_expiring_banks takes a list of banks: given a number, the portal fails, not a rule.
-    body = error(site.call(site.token(), "flag_expiring_banks", banks=5), 500)
+    # flag_expiring_banks takes a list of banks: given an empty one, the portal fails, not a rule.
+    body = error(site.call(site.token(), "flag_expiring_banks", banks=[{}]), 500)
     ident = body["message"].removeprefix("internal error (logged as ").removesuffix(")")
     assert body["message"] == f"internal error (logged as {ident})"
     log = site.server.log()[offset:]

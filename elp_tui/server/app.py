@@ -363,7 +363,18 @@ def create_app(store: Any, *, auth_failures: int = AUTH_FAILURES, auth_window: f
         def run() -> Any:
             portal = service.portal()
             portal.via_key = f"token:{token_id}" if token_id else "token"
-            return wire.encode(getattr(portal, name)(*bound.args, **bound.kwargs))
+            try:
+                value = getattr(portal, name)(*bound.args, **bound.kwargs)
+            except PortalError:
+                raise
+            except Exception:
+                # Not a refusal: arguments of the wrong type (a 400 naming the argument), else a bug (500).
+                problem = api.schema_problem(name, bound.arguments)
+                if problem is None:
+                    raise
+                log.info("a call of %s refused: %s", name, problem)
+                raise Refusal(400, InvalidInput(problem)) from None
+            return wire.encode(value)
 
         return JSONResponse({"result": await run_in_threadpool(run)})
 
