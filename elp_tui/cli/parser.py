@@ -366,10 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
                        parents=[common])
     p.add_argument("--listen", default="127.0.0.1:8750", metavar="HOST:PORT",
                    help="the address and port to listen on (default: 127.0.0.1:8750)")
-    if not any("--db" in action.option_strings for action in p._actions):
-        p.add_argument("--db", metavar="URL", help="serve this PostgreSQL database (postgresql://...) instead of a store file")
     p.add_argument("--ssl-certfile", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--ssl-keyfile", metavar="FILE", help="the certificate's private key (PEM)")
+    p.add_argument("--workers", type=count("--workers"), default="1", metavar="N",
+                   help="server processes sharing the port (default: 1)")
     p.add_argument("--max-auth-failures", type=count("--max-auth-failures"), default=None, metavar="N",
                    help="failed authentications a client address may make a minute before it is refused (default: 10)")
 
