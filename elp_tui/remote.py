@@ -110,8 +110,12 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return _("no answer in time")
     text = str(exc) or type(exc).__name__
-    text = re.sub(r"^\[Errno -?\d+\]\s*", "", text.splitlines()[-1] if text.splitlines() else text)
-    return text.strip().rstrip(".").lower() or type(exc).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        detail = re.sub(r"\s*\(_ssl\.c:\d+\)", "", text.rpartition("certificate verify failed:")[2]).strip()
+        return _("its TLS certificate is not trusted here: {detail}; if it is right, point SSL_CERT_FILE at the "
+                 "certificate of its authority").format(detail=detail or "?")
+    text = re.sub(r"^\[Errno -?\d+\]\s*", "", text.splitlines()[-1] if text.splitlines() else text).strip().rstrip(".")
+    return (text[:1].lower() + text[1:]) if text else type(exc).__name__
 
 
 def _sendable(value: Any) -> Any:

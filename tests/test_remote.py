@@ -15,6 +15,7 @@ import inspect
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -256,6 +257,31 @@ def test_the_cli_shows_the_fresh_quote_when_the_server_says_stale(tokens, server
     assert err.startswith("elp: ") and err.count("\n") == 1 and "data changed" in err, err
     assert "The quote as it stands now" in out and f"{ANA} (will be invited)" in out, out
     assert store_bytes(world.store.path) == before
+
+
+def test_over_tls_the_client_trusts_the_certificate_it_is_told_to_and_no_other(tokens, world, capsys, tmp_path,
+                                                                              monkeypatch):
+    from tests.smtp_server import self_signed_certificate
+
+    made = self_signed_certificate(tmp_path)
+    if made is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    cert, key = made
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    srv = ElpServer(world.store.path, env=server_env(), extra=["--ssl-certfile", str(cert), "--ssl-keyfile", str(key)],
+                    verify=ssl.create_default_context(cafile=str(cert)))
+    srv.start()
+    try:
+        assert srv.url.startswith("https://")
+        err = one_line(remote(capsys, srv, tokens[ANA], "licenses", "mine"))  # a certificate nobody vouches for
+        assert f"Cannot reach the ELP server at {srv.url}" in err and "certificate is not trusted" in err, err
+        assert "SSL_CERT_FILE" in err and "_ssl.c" not in err, err
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the server's certificate (or its CA's), trusted
+        mine = remote(capsys, srv, tokens[ANA], "licenses", "mine")
+        assert mine.code == 0 and mine.out == local(capsys, world.store.path, ANA, "licenses", "mine").out
+    finally:
+        srv.stop()
 
 
 # -- refused before anything is sent ---------------------------------------------------------
