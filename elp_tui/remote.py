@@ -166,17 +166,16 @@ ANSWERED_HERE = frozenset({"today", "version", "license_row_actions", "license_t
 class RemotePortal:
     """Every Portal operation, run by the ELP server at `server_url` as the user of `token`."""
 
-    def __init__(self, server_url: str, token: str, *, transport: httpx.BaseTransport | None = None):
+    def __init__(self, server_url: str, token: str):
         self.server_url = check_server_url(server_url)
         self.token = token or ""
         # Set by the CLI like a Portal's; the server records the token a change came through.
         self.via_key: str | None = None
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json",
                    "User-Agent": "elp-client"}
-        self._http = httpx.Client(base_url=self.server_url, headers=headers, transport=transport,
+        self._http = httpx.Client(base_url=self.server_url, headers=headers,
                                   timeout=httpx.Timeout(ANSWER_S, connect=CONNECT_S), follow_redirects=False)
         self._events_http: httpx.Client | None = None
-        self._transport = transport
         self._lock = threading.Lock()
         self._user: dict[str, Any] | None = None
         self._today: tuple[dt.date, float] | None = None
@@ -233,14 +232,14 @@ class RemotePortal:
         if response.status_code == 200 and isinstance(body, dict) and "result" in body:
             try:
                 return wire.decode(body["result"])
-            except wire.WireError as exc:
-                raise ServerUnavailable(self._unreadable(operation, response, str(exc))) from None
+            except wire.WireError:
+                raise ServerUnavailable(self._unreadable(operation, response)) from None
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             default = SignInRefused if response.status_code == 401 else PortalError
             raise wire.decode_error(body, default=default)
-        raise ServerUnavailable(self._unreadable(operation, response, None))
+        raise ServerUnavailable(self._unreadable(operation, response))
 
-    def _unreadable(self, operation: str, response: httpx.Response, problem: str | None) -> str:
+    def _unreadable(self, operation: str, response: httpx.Response) -> str:
         status = f"HTTP {response.status_code} {response.reason_phrase}".strip()
         if is_read(operation) or response.status_code in (400, 401, 403, 404, 405, 413, 429):
             return _("The ELP server at {url} gave an answer this client cannot read ({status}): is it an ELP "
@@ -259,11 +258,11 @@ class RemotePortal:
             if isinstance(body, dict) and isinstance(body.get("error"), dict):
                 default = SignInRefused if response.status_code == 401 else PortalError
                 raise wire.decode_error(body, default=default)
-            raise ServerUnavailable(self._unreadable(operation, response, None))
+            raise ServerUnavailable(self._unreadable(operation, response))
         try:
             return wire.decode(body)
-        except wire.WireError as exc:
-            raise ServerUnavailable(self._unreadable(operation, response, str(exc))) from None
+        except wire.WireError:
+            raise ServerUnavailable(self._unreadable(operation, response)) from None
 
     # -- who, when ----------------------------------------------------------------------------
     def whoami(self) -> dict[str, Any]:
@@ -338,7 +337,7 @@ class RemotePortal:
     def _read_events(self) -> None:
         """Read the server's announcements until closed; reconnect with a backoff when they stop."""
         self._events_http = httpx.Client(
-            base_url=self.server_url, transport=self._transport, follow_redirects=False,
+            base_url=self.server_url, follow_redirects=False,
             headers={"Authorization": f"Bearer {self.token}", "Accept": "text/event-stream", "User-Agent": "elp-client"},
             timeout=httpx.Timeout(EVENTS_SILENCE_S, connect=CONNECT_S),
         )
@@ -425,7 +424,7 @@ def _socket_of(response: httpx.Response) -> socket.socket | None:
     stream = response.extensions.get("network_stream")
     try:
         return stream.get_extra_info("socket") if stream is not None else None
-    except Exception:  # noqa: BLE001 - a transport without sockets (tests' in-memory ones)
+    except Exception:  # noqa: BLE001 - a stream that cannot say (then close() waits for the next keep-alive)
         return None
 
 

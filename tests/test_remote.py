@@ -119,6 +119,17 @@ def test_the_remote_portal_offers_every_public_portal_method_with_its_signature(
         assert inspect.signature(mine) == inspect.signature(method), name
 
 
+def test_the_client_loads_no_ui():
+    """The CLI through a server starts without textual or rich (httpx brings rich for its own
+    command line, which the client keeps out)."""
+    code = ("import sys\nimport elp_tui.remote, elp_tui.cli.client\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'click')))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=server_env(), capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout
+
+
 READS = [
     (ADMIN, ["banks", "list"]), (ADMIN, ["banks", "list", "--json"]), (ADMIN, ["licenses", "list"]),
     (ADMIN, ["licenses", "export"]), (ADMIN, ["users", "list"]), (ADMIN, ["users", "show", ANA]),
