@@ -236,7 +236,13 @@ class RemotePortal:
                 raise ServerUnavailable(self._unreadable(operation, response)) from None
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             default = SignInRefused if response.status_code == 401 else PortalError
-            raise wire.decode_error(body, default=default)
+            error = wire.decode_error(body, default=default)
+            if response.status_code >= 500 and type(error) is PortalError and not is_read(operation):
+                # An error the server did not foresee: it may have struck after the commit.
+                raise ServerUnavailable(_("The ELP server at {url} failed on {operation}: {error}. The change may or "
+                                          "may not have been made: look (reload, or list) before trying again.")
+                                        .format(url=self.server_url, operation=operation, error=error))
+            raise error
         raise ServerUnavailable(self._unreadable(operation, response))
 
     def _unreadable(self, operation: str, response: httpx.Response) -> str:

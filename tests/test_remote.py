@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from elp_tui.cli import main
-from elp_tui.portal import AdminRequired, GenerateQuote, Portal, StaleQuote, fixed_clock
+from elp_tui.portal import AdminRequired, GenerateQuote, Portal, PortalError, StaleQuote, fixed_clock
 from elp_tui.portal.authority import public_methods
 from elp_tui.remote import HostOnly, RemotePortal, ServerUnavailable
 from elp_tui.store import Store
@@ -365,9 +365,11 @@ def test_server_and_store_together_or_a_malformed_address_are_refused(capsys, wo
 # -- an answer lost on the way back ----------------------------------------------------------
 class Vanishing:
     """A server that reads a whole request, then closes the connection without answering (it
-    died after the request reached it): a real socket on 127.0.0.1."""
+    died after the request reached it), or gives `reply` (a proxy's page, a crash's 500): a real
+    socket on 127.0.0.1."""
 
-    def __init__(self) -> None:
+    def __init__(self, reply: bytes | None = None) -> None:
+        self.reply = reply
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.requests: list[bytes] = []
@@ -388,6 +390,8 @@ class Vanishing:
                 while len(body) < length:
                     body += conn.recv(65536)
                 self.requests.append(head + body)
+                if self.reply is not None:
+                    conn.sendall(self.reply)
 
     def close(self) -> None:
         self.sock.close()
@@ -407,3 +411,27 @@ def test_a_commit_whose_answer_was_lost_says_it_may_have_been_made():
         assert "nothing was changed" in str(info.value) and "may or may not" not in str(info.value)
     finally:
         gone.close()
+
+
+def http_reply(status: str, content_type: str, body: bytes) -> bytes:
+    head = f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    return head.encode() + body
+
+
+def test_an_error_the_server_did_not_foresee_on_a_change_says_it_may_have_been_made():
+    crash = Vanishing(http_reply("500 Internal Server Error", "application/json",
+                                 b'{"error": {"type": "PortalError", "message": "internal error (logged as 1a2b3c4d)"}}'))
+    proxy = Vanishing(http_reply("502 Bad Gateway", "text/html", b"<h1>Bad Gateway</h1>"))
+    try:
+        with pytest.raises(ServerUnavailable, match="may or may not have been made") as info:
+            RemotePortal(crash.url, "t").return_license(ADMIN, "AAAA-BBBB-CCCC-DDDD", ANA)
+        assert "internal error (logged as 1a2b3c4d)" in str(info.value)
+        with pytest.raises(PortalError) as info:  # a read: the server's line as it is
+            RemotePortal(crash.url, "t").list_licenses(ADMIN)
+        assert str(info.value) == "internal error (logged as 1a2b3c4d)"
+        with pytest.raises(ServerUnavailable, match="may or may not have been made") as info:
+            RemotePortal(proxy.url, "t").return_license(ADMIN, "AAAA-BBBB-CCCC-DDDD", ANA)
+        assert "HTTP 502 Bad Gateway" in str(info.value) and "\n" not in str(info.value)
+    finally:
+        crash.close()
+        proxy.close()
