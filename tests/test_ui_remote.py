@@ -172,3 +172,29 @@ def restart(server: ElpServer) -> None:
     server.process = subprocess.Popen(server.argv(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, env=server.env)
     assert server._ready(30), "the server did not start again"
+
+
+@pytest.mark.parametrize("backend", ["pg"], indirect=True)
+async def test_a_change_through_the_other_server_on_one_database_shows_on_screen(world, bank, store_target, token,
+                                                                               tmp_path):
+    """Two `elp serve` on one PostgreSQL database: the app is a client of the first; a change made
+    through the second reaches its screen by itself (NOTIFY between the servers, then the first
+    server's event stream), with no key pressed."""
+    first, second = ElpServer(store_target, env=env()), ElpServer(store_target, env=env())
+    first.start()
+    second.start()
+    portal = RemotePortal(first.url, token)
+    app = make_app(portal, None, settings_file=tmp_path / "settings.json")
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            page = await open_licenses(app, pilot)
+            assert page.table.total_count == 1
+            code, _out, err = await elp("--server", second.url, "--token", token, *generate_args(bank["id"], 2))
+            assert code == 0, err
+            await until(pilot, lambda: page.table.total_count == 3, "the other server's change on screen",
+                        timeout=SHOWS_S)
+            assert "Refused" not in messages(app)
+    finally:
+        portal.close()
+        first.stop()
+        second.stop()
