@@ -350,3 +350,17 @@ def test_over_ssh_a_member_creates_lists_and_revokes_their_own_token(portal, ana
     assert code == 0, err
     with pytest.raises(SignInRefused, match="revoked"):
         fresh(portal).token_user(secret)
+
+
+# -- a member's details ------------------------------------------------------------------------------
+def test_a_members_details_list_their_live_tokens_never_a_secret(portal, elp):
+    member(portal, ANA)
+    secret = portal.create_token(ANA, "ci")["token"]
+    portal.create_token(ANA, "old")
+    portal.revoke_token(ANA, "tok-0002")
+    details = fresh(portal).user_details(ADMIN, ANA)
+    assert [(t["id"], t["name"]) for t in details["tokens"]] == [("tok-0001", "ci")]
+    shown = elp("users", "show", ANA)
+    assert shown.code == 0 and "API tokens" in shown.out and "tok-0001 · ci" in shown.out
+    assert "tok-0002" not in shown.out.split("API tokens")[1].split("History")[0] and secret not in shown.out
+    assert "No API token." in elp("users", "show", ADMIN).out
