@@ -188,8 +188,9 @@ class Service:
         return Portal(self.store, store_clock(self.store))
 
     # -- authentication ----------------------------------------------------------------
-    async def authenticate(self, request: Request) -> tuple[dict[str, Any], str | None]:
-        """The token's user (public user document) and the token's id, or a Refusal (401, 429)."""
+    async def authenticate(self, request: Request) -> tuple[dict[str, Any], str]:
+        """The token's user (public user document) and the `via_key` its calls write in the
+        activity log ("token:<id>"), or a Refusal (401, 429)."""
         address = request.client.host if request.client else "unknown"
         if self.failures.blocked(address):
             log.warning("refused a request from %s: too many failed authentications", address)
@@ -210,24 +211,8 @@ class Service:
             count = self.failures.record(address)
             log.warning("failed authentication from %s (%d in the last minute): %s", address, count, exc)
             raise Refusal(401, exc) from None
-        token_id = await run_in_threadpool(self._token_id, user, secret)
-        return user, token_id
-
-    def _token_id(self, user: dict[str, Any], secret: str) -> str | None:
-        """The id of the token `secret` (for the activity log's `via`): given with the user, else
-        the tokens table's document holding the secret's sha256."""
-        for key in ("token_id", "token"):
-            if isinstance(user.get(key), str) and user[key] != secret:
-                return user.pop(key)
-        digest = hashlib.sha256(secret.encode()).hexdigest()
-        try:
-            docs = self.store.read().all("tokens")
-        except Exception:
-            return None
-        for doc in docs:
-            if digest in doc.values():
-                return doc.get("id")
-        return None
+        # token_user sets the portal's via_key ("token:<id>"): the calls of this request write it.
+        return user, portal.via_key or "token"
 
 
 # -- requests ------------------------------------------------------------------------------
@@ -339,7 +324,7 @@ def create_app(store: Any, *, auth_failures: int = AUTH_FAILURES, auth_window: f
         length = request.headers.get("content-length", "")
         if length.strip().isdigit() and int(length) > wire.MAX_BODY_BYTES:
             await read_body(request)  # refused (413) before anything is read
-        user, token_id = await service.authenticate(request)
+        user, via_key = await service.authenticate(request)
         if name in wire.LOCAL_ONLY:
             raise Refusal(404, NotFound(_(
                 "{name} is not offered over the network: run it on the host that holds the store."
@@ -362,7 +347,7 @@ def create_app(store: Any, *, auth_failures: int = AUTH_FAILURES, auth_window: f
 
         def run() -> Any:
             portal = service.portal()
-            portal.via_key = f"token:{token_id}" if token_id else "token"
+            portal.via_key = via_key
             try:
                 value = getattr(portal, name)(*bound.args, **bound.kwargs)
             except PortalError:
