@@ -182,15 +182,28 @@ class Service:
         self.store = store
         self.failures = FailedAuthentications(auth_failures, auth_window)
         self.watcher = Watcher(store)
+        self._clock: Any = None
 
     def portal(self) -> Portal:
         """A Portal for one request, on the store's clock (ELP_TODAY only steers a demo or test store)."""
-        return Portal(self.store, store_clock(self.store))
+        return Portal(self.store, self.clock())
+
+    def clock(self) -> Any:
+        """The store's clock (`store_clock`: a set ELP_TODAY is refused on a real store), asked
+        again until there is a store, then kept: whether a store may have its today fixed is
+        written when it is created."""
+        if self._clock is not None:
+            return self._clock
+        clock = store_clock(self.store)
+        if self.store.exists():
+            self._clock = clock
+        return clock
 
     # -- authentication ----------------------------------------------------------------
-    async def authenticate(self, request: Request) -> tuple[dict[str, Any], str]:
-        """The token's user (public user document) and the `via_key` its calls write in the
-        activity log ("token:<id>"), or a Refusal (401, 429)."""
+    async def authenticate(self, request: Request) -> tuple[dict[str, Any], Portal]:
+        """The token's user (public user document) and the request's Portal, acting through the
+        token (`token_user` sets its `via_key`, "token:<id>", written on every activity entry it
+        makes), or a Refusal (401, 429)."""
         address = request.client.host if request.client else "unknown"
         if self.failures.blocked(address):
             log.warning("refused a request from %s: too many failed authentications", address)
@@ -211,8 +224,8 @@ class Service:
             count = self.failures.record(address)
             log.warning("failed authentication from %s (%d in the last minute): %s", address, count, exc)
             raise Refusal(401, exc) from None
-        # token_user sets the portal's via_key ("token:<id>"): the calls of this request write it.
-        return user, portal.via_key or "token"
+        portal.via_key = portal.via_key or "token"
+        return user, portal
 
 
 # -- requests ------------------------------------------------------------------------------
@@ -304,10 +317,9 @@ def create_app(store: Any, *, auth_failures: int = AUTH_FAILURES, auth_window: f
 
     @handler("/v1/whoami")
     async def whoami(request: Request) -> Response:
-        user, _token = await service.authenticate(request)
+        user, portal = await service.authenticate(request)
 
         def answer() -> dict[str, Any]:
-            portal = service.portal()
             return {"user": wire.encode(user), "today": wire.encode(portal.today()),
                     "version": version_text(store.marker())}
 
@@ -324,7 +336,7 @@ def create_app(store: Any, *, auth_failures: int = AUTH_FAILURES, auth_window: f
         length = request.headers.get("content-length", "")
         if length.strip().isdigit() and int(length) > wire.MAX_BODY_BYTES:
             await read_body(request)  # refused (413) before anything is read
-        user, via_key = await service.authenticate(request)
+        user, portal = await service.authenticate(request)
         if name in wire.LOCAL_ONLY:
             raise Refusal(404, NotFound(_(
                 "{name} is not offered over the network: run it on the host that holds the store."
@@ -346,8 +358,6 @@ def create_app(store: Any, *, auth_failures: int = AUTH_FAILURES, auth_window: f
             raise Refusal(exc.status, error) from None
 
         def run() -> Any:
-            portal = service.portal()
-            portal.via_key = via_key
             try:
                 value = getattr(portal, name)(*bound.args, **bound.kwargs)
             except PortalError:
