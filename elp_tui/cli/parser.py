@@ -223,6 +223,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("fingerprint", metavar="FINGERPRINT", help="as 'elp keys list' shows it (SHA256:...)")
     _yes(p)
 
+    # -- API tokens (elp serve) ------------------------------------------------------
+    tokens = _group(sub, "tokens", "API tokens: who you are to 'elp serve' (ELP_TOKEN)", common)
+    p = tokens.add_parser("create", help="a new token of your own, shown once (ELP keeps only its hash)",
+                          parents=[common])
+    p.add_argument("--name", metavar="NAME", help="what it is for: a machine, a script (e.g. ci)")
+    _json(p)
+    p = tokens.add_parser("list", help="tokens you manage (an admin: the organization's; anyone: their own)",
+                          parents=[common])
+    p.add_argument("--email", metavar="EMAIL", help="only this member's tokens")
+    _json(p)
+    p = tokens.add_parser("revoke", help="revoke a token: the server refuses it from then on", parents=[common])
+    p.add_argument("id", metavar="ID", help="as 'elp tokens list' shows it (tok-0001)")
+    _yes(p)
+
     # -- versions ------------------------------------------------------------------
     versions = _group(sub, "versions", "product versions and restrictions", common)
     p = versions.add_parser("list", help="builds and which are accessible", parents=[common])
