@@ -323,7 +323,7 @@ def test_the_environment_names_the_server_and_the_token(tokens, server, world, c
     assert cli(capsys, "--store", str(world.store.path), "--as", ADMIN, "check").code == 0
 
 
-def test_a_wrong_or_missing_token_is_refused_in_one_line(tokens, server, world, capsys):
+def test_a_wrong_revoked_or_missing_token_is_refused_in_one_line(tokens, server, world, capsys):
     assert remote(capsys, server, tokens[ANA], "licenses", "mine").code == 0  # the right one works
     before = store_bytes(world.store.path)
     err = one_line(remote(capsys, server, "elp_NOTATOKENNOTATOKENNOTATOKEN23", "licenses", "mine"))
@@ -331,6 +331,11 @@ def test_a_wrong_or_missing_token_is_refused_in_one_line(tokens, server, world, 
     err = one_line(cli(capsys, "--server", server.url, "licenses", "mine"))
     assert "No token for the server" in err and "ELP_TOKEN" in err
     assert store_bytes(world.store.path) == before
+    spare = world.create_token(ANA)
+    assert remote(capsys, server, spare["token"], "licenses", "mine").code == 0
+    world.revoke_token(ANA, spare["id"])
+    err = one_line(remote(capsys, server, spare["token"], "licenses", "mine"))
+    assert "revoked" in err and spare["id"] in err
 
 
 def test_acting_as_anyone_but_the_tokens_user_is_refused(tokens, server, world, capsys, monkeypatch):
