@@ -27,6 +27,7 @@ the reason: null in bench.json, named under "skipped", and the bench still succe
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -61,9 +62,12 @@ def missing() -> str | None:
     return None
 
 
-def _env(today: str, folder: Path) -> dict[str, str]:
+def _env(folder: Path) -> dict[str, str]:
+    """The servers' and the clients' environment: none of the developer's ELP settings, and no
+    ELP_TODAY either: the servers run on the system clock, as in production (with ELP_TODAY set,
+    every request would also check that the store may have its clock fixed)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ELP_")}
-    env.update(ELP_TODAY=today, ELP_CONFIG=str(folder / "no-settings.json"), LANG="C.UTF-8")
+    env.update(ELP_CONFIG=str(folder / "no-settings.json"), LANG="C.UTF-8")
     return env
 
 
@@ -83,7 +87,8 @@ def measure_server(folder: Path, small_store: Path, admin: str, vendor: str, tod
     pg_folder = Path(tempfile.mkdtemp(prefix="elp-bench-pg-"))
     postgres = Postgres(pg_folder)
     servers: list[Any] = []
-    env = _env(today.isoformat(), folder)
+    env = _env(folder)
+    now = dt.date.today()  # the servers' today: licenses start on it
     try:
         postgres.start()
         url = postgres.fresh_database()
@@ -96,8 +101,9 @@ def measure_server(folder: Path, small_store: Path, admin: str, vendor: str, tod
         demo_bank = pick_bank(portal, admin)
         [row] = [b for b in portal.list_banks(admin) if b["id"] == demo_bank]
         me = store.read().get("users", email=admin)
+        until = max(today, now)
         bank = portal.add_bank(vendor, organization=me["organization"], product=row["product"], credits=1_000_000,
-                               start=today.isoformat(), expires_on=today.replace(year=today.year + 2).isoformat())["id"]
+                               start=min(today, now).isoformat(), expires_on=until.replace(year=until.year + 2).isoformat())["id"]
         token = portal.create_token(admin)["token"]
         out["server_store_licenses"] = len(store.read().all("licenses"))
         store.close()
@@ -108,7 +114,7 @@ def measure_server(folder: Path, small_store: Path, admin: str, vendor: str, tod
                 server.start()
                 servers.append(server)
             say(f"  {CLIENTS} clients, {count} server(s)")
-            run = load([s.url for s in servers], token, bank, admin, today.isoformat(), folder / f"load-{count}")
+            run = load([s.url for s in servers], token, bank, admin, now.isoformat(), folder / f"load-{count}")
             out[f"server_commits_per_s_{count}"] = run["commits_per_s"]
             out[f"server_generate_ms_p50_{count}"] = run["generate_ms_p50"]
             out[f"server_generate_ms_p95_{count}"] = run["generate_ms_p95"]
