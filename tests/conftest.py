@@ -59,6 +59,8 @@ PG_ONLY = {"test_pg_store.py"}
 def pytest_generate_tests(metafunc):
     if "backend" not in metafunc.fixturenames:
         return
+    if any(mark.args and mark.args[0] == "backend" for mark in metafunc.definition.iter_markers("parametrize")):
+        return  # the test names its backends itself
     if metafunc.definition.path.name in BOTH_BACKENDS:
         metafunc.parametrize("backend", ["json", "pg"], indirect=True)
     elif metafunc.definition.path.name in PG_ONLY:

@@ -176,11 +176,34 @@ class Postgres:
             self.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     def kill(self) -> None:
-        """SIGKILL the server (postmaster and, by its session, every backend): a crash."""
+        """SIGKILL the server (postmaster and, by its process group, every backend): a crash."""
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, 9)
             self.process.wait()
         self.process = None
+        self._clear_stale_lock()
+
+    def _clear_stale_lock(self) -> None:
+        """Remove postmaster.pid once its postmaster is dead: killed, it may linger as a zombie
+        (its parent was killed with it, and the init process here may be slow to reap it), which
+        PostgreSQL would take for a running server and refuse to start."""
+        lock = self.data / "postmaster.pid"
+        try:
+            pid = int(lock.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                break  # gone
+            if "\nState:\tZ" in status:
+                break  # a zombie: dead
+            time.sleep(0.05)
+        else:
+            return
+        lock.unlink(missing_ok=True)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -20,7 +20,7 @@ import pytest
 from elp_tui.portal import Portal, fixed_clock
 from elp_tui.store import StoreError, open_store
 from tests.conftest import ADMIN, TODAY
-from tests.helpers import grant_bank, grant_seats, store_tables
+from tests.helpers import grant_bank, grant_seats, store_args, store_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCS = Path(__file__).resolve().parent / "procs"
@@ -85,11 +85,60 @@ def test_a_commit_is_seen_by_another_store_and_a_body_that_raises_writes_nothing
     assert fresh(store_target).check() == []
 
 
+def test_one_store_shared_by_threads_commits_every_change_once(portal, store_target):
+    """The server and the app call one store from many threads: more threads than the pool has
+    connections, committing and reading whole tables at once, lose nothing and overdraw nothing."""
+    import threading
+
+    from elp_tui.portal import RuleViolation, StaleQuote
+
+    bank = grant_bank(portal, product="Quillstone Animate", credits=30, start="2026-11-01", expires_on="2027-05-01")
+    shared = Portal(open_store(store_target), fixed_clock(TODAY))
+    made: list[str] = []
+    refused: list[str] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _n in range(4):
+                shared.store.tables()  # a whole read between commits
+                while True:
+                    try:
+                        quote = shared.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=1,
+                                                      start=TODAY, email=ADMIN)
+                        made.extend(row["activation_id"] for row in shared.generate(ADMIN, quote))
+                        break
+                    except StaleQuote as exc:
+                        if exc.fresh is None and "short" in str(exc):
+                            refused.append(str(exc))
+                            break  # the credits went meanwhile
+                    except RuleViolation as exc:  # no credits left: said, nothing written
+                        refused.append(str(exc))
+                        break
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors and not any(thread.is_alive() for thread in threads), errors
+    assert len(made) == len(set(made)) == 30  # every credit spent once
+    assert len(refused) == 48 - 30 and all("short" in reason for reason in refused), refused
+    after = fresh(store_target)
+    assert after.check() == []
+    row = next(b for b in after.list_banks(ADMIN) if b["id"] == bank["id"])
+    assert row["used"] == len(made)
+    shared.store.close()
+
+
+@pytest.mark.parametrize("backend", ["json", "pg"], indirect=True)
 def test_wait_for_change_returns_on_a_commit_made_by_another_process(portal, store_target):
     marker = portal.store.marker()
     assert portal.store.wait_for_change(marker, 0.2) == marker  # nothing committed: the same marker back
-    proc = subprocess.Popen([sys.executable, "-m", "elp_tui", "--db", store_target, "--as", ADMIN, "users", "invite",
-                             ANA], cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "elp_tui", *store_args(store_target), "--as", ADMIN, "users",
+                             "invite", ANA], cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     changed = portal.store.wait_for_change(marker, 120)
     proc.communicate(timeout=120)
     assert proc.returncode == 0
@@ -168,6 +217,13 @@ HAND_MADE = {
     "a license that ends before it starts":
         """UPDATE elp_licenses SET doc = json_build_object('activation_id', doc->>'activation_id', 'organization',
            doc->>'organization', 'bank', doc->>'bank', 'computers', 1, 'start', '2027-01-01', 'expires_on', '2026-01-01')""",
+    "a license whose credits_used is not what its ledger charged":
+        """UPDATE elp_licenses SET doc = (doc::jsonb || '{"credits_used": 7}')::json""",
+    "a vendor's staff member inside an organization":
+        """UPDATE elp_users SET doc = (doc::jsonb || '{"role": "vendor"}')::json WHERE organization IS NOT NULL""",
+    "two teams of one organization with the same name":
+        """INSERT INTO elp_teams (key, doc) SELECT 9999, (doc::jsonb || json_build_object('id', 'T-X',
+           'name', upper(doc->>'name'))::jsonb)::json FROM elp_teams LIMIT 1""",
     "a second activity entry with the same number":
         "INSERT INTO elp_activity (key, doc) SELECT 99999, doc FROM elp_activity LIMIT 1",
 }
@@ -182,6 +238,7 @@ def test_the_database_refuses_a_hand_made_row_that_breaks_a_rule(portal, store_t
     quote = portal.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=1, quantity=1, start=TODAY, email=ANA)
     portal.generate(ADMIN, quote)
     grant_seats(portal, "Race Seats", 2)
+    portal.create_team(ADMIN, "Racers", "Race Seats")
     before = store_tables(store_target)
     with pytest.raises(psycopg.Error):
         sql(store_target, HAND_MADE[what])
@@ -390,7 +447,7 @@ def test_a_process_killed_mid_transaction_loses_nothing_acknowledged(portal, sto
         assert fresh(store_target).check() == [], f"after kill {kill}"
     assert reported > 0  # the writer did commit between kills
 
-    holder = spawn("pg_lock_holder.py", store_target, "held@lf.io")
+    holder = spawn("pg_lock_holder.py", store_target, "held@lf.io")  # killed with its commit's rows written
     assert holder.stdout.readline().strip() == "inside", holder.stderr.read()
     before = store_tables(store_target)
     holder.send_signal(signal.SIGKILL)
@@ -423,3 +480,92 @@ async def test_the_app_on_a_database_shows_another_process_s_commit_by_itself(po
         assert done.returncode == 0, done.stderr
         await until(pilot, lambda: page.table.total_count == 1, "the other process's license, no key pressed")
     app.portal.store.close()
+
+
+def test_postgresql_killed_mid_commit_keeps_every_acknowledged_commit(tmp_path):
+    """The database server itself SIGKILLed (every PostgreSQL process) while a writer commits:
+    once it is started again on the same files, every commit the writer saw acknowledged is there
+    and the store passes check. A server of its own, so no other test sees the crash."""
+    import tempfile
+
+    from tests.pg_server import Postgres
+
+    folder = Path(tempfile.mkdtemp(prefix="elp-pg-crash-"))
+    server = Postgres(folder)
+    server.start()
+    try:
+        url = server.fresh_database()
+        seed = Portal(open_store(url), fixed_clock(TODAY))
+        seed.init_organization("Lumenfox Studios", ADMIN)
+        seed.setup_vendor("Quillstone", "enterprise@quillstone.example.com", "desk@quillstone.example.com")
+        bank = grant_bank(seed, product="Quillstone Animate", credits=1_000_000, start="2026-11-01", expires_on="2036-11-01")
+        seed.store.close()
+        writer = spawn("writer.py", url, bank["id"], ADMIN, TODAY)
+        assert writer.stdout.readline().strip() == "ready", writer.stderr.read()
+        reported = []
+        while len(reported) < 20:  # let it commit a while
+            line = writer.stdout.readline()
+            assert line.endswith("\n"), writer.stderr.read()
+            reported.append(line)
+        server.kill()
+        writer.wait(timeout=60)  # it cannot go on without its database
+        reported += [line for line in writer.stdout.read().splitlines(keepends=True) if line.endswith("\n")]
+        writer.stdout.close()
+        writer.stderr.close()
+        server.start()  # crash recovery from PostgreSQL's write-ahead log
+        url = server.url(url.rsplit("/", 1)[1])
+        data = store_tables(url)
+        licenses = {d["activation_id"]: d for d in data["licenses"].values()}
+        emails = {d["email"] for d in data["users"].values()}
+        for line in reported:
+            kind, key, *rest = line.split()
+            if kind == "license":
+                assert key in licenses, f"acknowledged license {key} lost in the crash"
+            elif kind == "user":
+                assert key in emails, f"acknowledged invitation of {key} lost in the crash"
+            else:
+                assert licenses[key]["expires_on"] >= rest[0], f"acknowledged renewal of {key} lost in the crash"
+        assert fresh(url).check() == []
+    finally:
+        from elp_tui.store.pg import close_stores
+
+        close_stores()
+        server.stop()
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_demo_on_a_database_and_a_real_store_kept_before_a_demo_replaces_it(pg_url):
+    done = elp("--db", pg_url, "demo", "--no-open")
+    assert done.returncode == 0, done.stderr
+    assert f"elp --db {pg_url} --as" in done.stdout  # how to sign in, on the database
+    assert elp("--db", pg_url, "check").returncode == 0
+    again = elp("--db", pg_url, "demo", "--no-open")
+    assert again.returncode == 1 and "pass --force" in again.stderr, again.stderr
+    assert elp("--db", pg_url, "demo", "--no-open", "--force").returncode == 0  # a demo replaces a demo freely
+    assert sql(pg_url, "SELECT count(*) FROM elp_kept") == [(0,)]
+    sql(pg_url, """UPDATE elp_meta SET doc = (doc::jsonb - 'demo')::json""")  # now a real store (today: the calendar's)
+    done = elp("--db", pg_url, "demo", "--no-open", "--force", ELP_TODAY="")
+    assert done.returncode == 0, done.stderr
+    assert "kept as" in done.stdout and "elp_kept" in done.stdout, done.stdout
+    assert sql(pg_url, "SELECT count(*) FROM elp_kept") == [(1,)]  # kept before the demo replaced it
+
+
+def test_sign_in_by_ssh_key_serves_a_database_as_it_serves_a_file(portal, store_target, capsys, monkeypatch):
+    """sshd's AuthorizedKeysCommand on a database names it with --db in the forced command, and
+    the session it forces runs the member's command on that database."""
+    from elp_tui.cli import main
+    from tests.keyfiles import fingerprint, key_parts, pub_line
+
+    member(portal, ANA)
+    portal.add_key(ADMIN, ANA, pub_line("ana"))
+    for name in ("ELP_USER", "ELP_STORE", "ELP_DB", "ELP_TODAY", "ELP_CONFIG", "ELP_SERVER", "ELP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    code = main(["--db", store_target, "ssh", "authorized-keys", "elp", *key_parts("ana")])
+    out = capsys.readouterr().out
+    assert code == 0 and f"--db {store_target} ssh session --key {fingerprint('ana')}" in out, out
+    monkeypatch.setenv("SSH_ORIGINAL_COMMAND", "keys list")
+    code = main(["--db", store_target, "ssh", "session", "--key", fingerprint("ana")])
+    out, err = capsys.readouterr()
+    assert code == 0 and fingerprint("ana") in out, out + err

@@ -278,12 +278,16 @@ REFUSED_IN_A_SESSION = [  # (remote command, what the one line names)
     ("licenses mine --a admin@lumenfox.studio", "--as refused"),  # argparse's abbreviation of --as
     ("--store /tmp/other.json licenses mine", "--store refused"),
     ("licenses mine --sto /tmp/other.json", "--store refused"),
+    ("--db postgresql://elp@127.0.0.1/other licenses mine", "--db refused"),  # another database, as the service account
+    ("licenses mine --db=postgresql://elp@127.0.0.1/other", "--db refused"),
+    ("ELP_DB=postgresql://elp@127.0.0.1/other licenses mine", "ELP_DB=... refused"),
     ("ELP_USER=admin@lumenfox.studio users invite noor@lumenfox.studio", "ELP_USER=... refused"),
     ("ELP_STORE=/tmp/other.json licenses mine", "ELP_STORE=... refused"),
     ("elp ELP_USER=admin@lumenfox.studio licenses mine", "ELP_USER=... refused"),
     *((command, "for the server's administrator") for command in (
         "backup /tmp/copy.json", "restore /tmp/copy.json --yes", "init --org X --admin x@x.io", "check",
-        "demo --force", "ssh setup", "ssh session --key SHA256:x", "outbox send", "vendor setup --name X")),
+        "demo --force", "ssh setup", "ssh session --key SHA256:x", "outbox send", "vendor setup --name X",
+        "db migrate", "migrate --from /srv/elp/elp.json --to /tmp/mine.json")),
 ]
 NOT_ELP = ["bash -c id", "sh", "sh -c 'touch /tmp/elp-ssh-shell'", "id", "/bin/sh", "env ELP_USER=x elp licenses mine",
            "python3 -c 'print(1)'", "'licenses mine; id'"]

@@ -27,14 +27,8 @@ from elp_tui.screens.licenses import LicensesPage
 from elp_tui.screens.main import MainScreen
 from elp_tui.store import Store
 from tests.conftest import ADMIN, TODAY
+from tests.elp_server import ElpServer
 from tests.helpers import messages, until
-
-# Until the server (tests/elp_server.py, elp_tui/server) and the tokens (Portal.create_token) are
-# merged, these tests have nothing to run against: skipped, saying so.
-pytest.importorskip("tests.elp_server", reason="elp serve (tests/elp_server.py) is not merged yet")
-if not hasattr(Portal, "create_token"):
-    pytest.skip("API tokens (Portal.create_token) are not merged yet", allow_module_level=True)
-from tests.elp_server import ElpServer  # noqa: E402
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,11 +64,14 @@ def server(world):
 
 @pytest.fixture
 def token(world) -> str:
+    """ADMIN's API token (skipped, saying so, on a build without tokens)."""
+    if not hasattr(world, "create_token"):
+        pytest.skip("API tokens (Portal.create_token / token_user) are not in this build")
     return world.create_token(ADMIN)["token"]
 
 
 @pytest.fixture
-def remote_app(server, token, tmp_path):
+def remote_app(token, server, tmp_path):
     portal = RemotePortal(server.url, token)
     app = make_app(portal, None, settings_file=tmp_path / "settings.json")
     yield app

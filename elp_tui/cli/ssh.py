@@ -24,9 +24,10 @@ from elp_tui.i18n import _
 
 # Set in a session's environment, these would change who or where: sshd passes on only what its
 # configuration accepts (AcceptEnv), so seeing one means the server lets clients set them.
-SESSION_ENV_REFUSED = ("ELP_USER", "ELP_STORE", "ELP_TODAY", "ELP_CONFIG", "ELP_SERVER", "ELP_TOKEN")
+SESSION_ENV_REFUSED = ("ELP_USER", "ELP_STORE", "ELP_DB", "ELP_TODAY", "ELP_CONFIG", "ELP_SERVER", "ELP_TOKEN")
 # Commands of the store's owner (the service account's administrator), never of a member over SSH.
-OWNER_COMMANDS = {"init", "demo", "check", "backup", "restore", "ssh", ("outbox", "send"), ("vendor", "setup")}
+OWNER_COMMANDS = {"init", "demo", "check", "backup", "restore", "ssh", ("outbox", "send"), ("vendor", "setup"), "db",
+                  "migrate"}
 MAX_CODES = 3  # enrolment codes one connection may try (the portal locks the enrolment at 5 wrong ones)
 ENV_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 # The settings of the service account's `Match User` block, in the order `elp ssh setup` prints them.
@@ -51,7 +52,7 @@ def sshd_match_block(account: str, elp_command: str, store: str | Path) -> list[
     """The sshd_config block for the service account: `elp ssh setup` prints it, the tests' sshd
     runs it. `elp_command`: how sshd runs elp (an absolute path, root-owned up to /)."""
     lines = [f"Match User {account}",
-             f"    AuthorizedKeysCommand {elp_command} --store {store} ssh authorized-keys %u %t %k"]
+             f"    AuthorizedKeysCommand {elp_command} {_option(store)} {store} ssh authorized-keys %u %t %k"]
     for name, value in SSHD_SETTINGS:
         lines.append(f"    {name} {value if value is not None else account}")
     return lines
@@ -72,18 +73,27 @@ def sh_word(word: str) -> str:
     return quoted if '"' not in quoted else "'" + word.replace("'", "'\\''") + "'"
 
 
-def forced_command(store: Path, *words: str) -> str:
+def forced_command(store: Path | str, *words: str) -> str:
     """What goes inside command="...": shell words (the account's shell runs it), with no double
     quote or newline (authorized_keys options cannot hold them safely)."""
-    text = " ".join([elp_invocation(), "--store", sh_word(str(store)), *(sh_word(w) for w in words)])
+    text = " ".join([elp_invocation(), _option(store), sh_word(str(store)), *(sh_word(w) for w in words)])
     if '"' in text or "\n" in text or "\r" in text:
         raise Refused(_("The store path {path} holds a double quote or a line break: sshd cannot be given it. "
                         "Move the store to a plain path.").format(path=plain(store)))
     return text
 
 
-def _store(s: Session) -> Path:
-    return Path(os.path.abspath(s.store_path))
+def _option(store: str | Path) -> str:
+    """How the CLI is told the store: --db for a PostgreSQL URL, else --store."""
+    from elp_tui.store import is_url
+
+    return "--db" if is_url(store) else "--store"
+
+
+def _store(s: Session) -> Path | str:
+    from elp_tui.store import is_url
+
+    return s.store_path if is_url(s.store_path) else Path(os.path.abspath(s.store_path))
 
 
 def setup(s: Session) -> int:
@@ -198,6 +208,8 @@ def _guard(words: Sequence[str]) -> Any:
         raise Refused(_("--as refused: over SSH your key says who you are. Nothing was done."))
     if args.store is not None:
         raise Refused(_("--store refused: over SSH the server says where the store is. Nothing was done."))
+    if args.db is not None:
+        raise Refused(_("--db refused: over SSH the server says where the store is. Nothing was done."))
     if args.server is not None or args.token is not None:
         raise Refused(_("--server and --token refused: over SSH the command runs on this server, as your key "
                         "says. Nothing was done."))
@@ -226,7 +238,7 @@ def session(s: Session) -> int:
         return open_app(s.console, store, user["email"], lang or s.lang, key=s.args.fingerprint)
     from elp_tui.cli import main
 
-    argv = [f"--store={store}", f"--as={user['email']}", *words]  # type: ignore[misc]
+    argv = [f"{_option(store)}={store}", f"--as={user['email']}", *words]  # type: ignore[misc]
     return main(argv, via_key=s.args.fingerprint)
 
 

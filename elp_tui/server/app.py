@@ -363,13 +363,33 @@ def create_app(store: Any, *, auth_failures: int = AUTH_FAILURES, auth_window: f
         def run() -> Any:
             portal = service.portal()
             portal.via_key = f"token:{token_id}" if token_id else "token"
-            return wire.encode(getattr(portal, name)(*bound.args, **bound.kwargs))
+            try:
+                value = getattr(portal, name)(*bound.args, **bound.kwargs)
+            except PortalError:
+                raise
+            except Exception:
+                # Not a refusal: arguments of the wrong type (a 400 naming the argument), else a bug (500).
+                problem = api.schema_problem(name, bound.arguments)
+                if problem is None:
+                    raise
+                log.info("a call of %s refused: %s", name, problem)
+                raise Refusal(400, InvalidInput(problem)) from None
+            return wire.encode(value)
 
         return JSONResponse({"result": await run_in_threadpool(run)})
 
     @handler("/v1/events")
     async def events(request: Request) -> Response:
         await service.authenticate(request)
+        secret = request.headers["authorization"].strip().partition(" ")[2].strip()
+
+        def still_valid() -> bool:
+            """Whether the token still names an active user (a revoked token's stream ends)."""
+            try:
+                service.portal().token_user(secret)
+            except PortalError:
+                return False
+            return True
         queue = service.watcher.subscribe()
         first = version_text(await run_in_threadpool(store.marker))
 
@@ -387,6 +407,9 @@ def create_app(store: Any, *, auth_failures: int = AUTH_FAILURES, auth_window: f
                             yield ": keep-alive\n\n"
                         continue
                     if version != last:
+                        if not await run_in_threadpool(still_valid):
+                            log.info("an event stream ended: its token is no longer valid")
+                            return
                         last = version
                         quiet_since = time.monotonic()
                         yield f"event: change\ndata: {json.dumps({'version': version})}\n\n"

@@ -14,9 +14,14 @@ the database itself refuses a row `elp check` would report, even one written by 
 unique activation IDs, emails (stored in lower case), bank / pool / organization / team / ledger /
 request / outbox / vendor identifiers and activity numbers; foreign keys from each document to the
 organization, bank, license or pool it names; CHECKs on counts (credits, seats, computers >= 0,
-a license and a bank ending after they start); and deferred constraint triggers that refuse a
-commit whose ledger makes a bank's used credits exceed its granted credits, or whose holders
-exceed a pool's seats. `elp_meta` is one row: the store's `_meta` document, its `generation`
+a license and a bank ending after they start); the vendor's staff in no organization and
+everyone else in one; team names unique (case-folded) per organization; and deferred constraint
+triggers that refuse a commit whose ledger makes a bank's used credits exceed its granted
+credits, whose holders exceed a pool's seats, or after which a license's credits_used is not
+what its ledger charged (or a ledger entry charges another bank than its license's). What
+PostgreSQL cannot express simply (a gapless activity log, text without control characters,
+teams' member lists against seat holders) stays with `elp check`, which runs on the database
+as on the file. `elp_meta` is one row: the store's `_meta` document, its `generation`
 (+1 per commit), its `epoch` (+1 when the whole store is replaced) and the counters (next
 document key per table, last number of the numbered tables). `elp_changes` logs each commit's
 documents (generation, table, key, document or NULL for a removal).
@@ -81,6 +86,8 @@ _COLS: dict[str, list[tuple[str, str, str]]] = {
     "users": [
         ("email", "doc->>'email'", "text NOT NULL UNIQUE CHECK (email = lower(email))"),
         ("organization", "doc->>'organization'", "text REFERENCES elp_organizations(id) DEFERRABLE INITIALLY DEFERRED"),
+        # The vendor's staff belong to no organization, everyone else to one.
+        ("role", "doc->>'role'", "text CHECK ((role = 'vendor') = (organization IS NULL))"),
     ],
     "products": [("name", "doc->>'name'", "text NOT NULL UNIQUE DEFERRABLE INITIALLY DEFERRED")],
     "restrictions": [
@@ -124,6 +131,7 @@ _COLS: dict[str, list[tuple[str, str, str]]] = {
         ("id", "doc->>'id'", "text NOT NULL UNIQUE DEFERRABLE INITIALLY DEFERRED"),
         ("organization", "doc->>'organization'", "text NOT NULL REFERENCES elp_organizations(id) DEFERRABLE INITIALLY DEFERRED"),
         ("pool", "doc->>'pool'", "text NOT NULL REFERENCES elp_seat_pools(id) DEFERRABLE INITIALLY DEFERRED"),
+        ("name_folded", "lower(doc->>'name')", "text NOT NULL"),
     ],
     "requests": [
         ("id", "(doc->>'id')::numeric", "numeric NOT NULL UNIQUE DEFERRABLE INITIALLY DEFERRED CHECK (id >= 1)"),
@@ -141,6 +149,7 @@ _MULTI_UNIQUE = [
     ("restrictions", "elp_restrictions_org_product", "organization, product"),
     ("seat_pools", "elp_seat_pools_org_product", "organization, product"),
     ("seat_holders", "elp_seat_holders_pool_email", "pool, email"),
+    ("teams", "elp_teams_org_name", "organization, name_folded"),
 ]
 # Referenced tables first (a foreign key needs its target).
 _ORDER = ["organizations", "banks", "licenses", "seat_pools"]
@@ -172,6 +181,30 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
+CREATE OR REPLACE FUNCTION elp_license_paid() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE aid text; charged numeric; lic_bank text; lic_used numeric; other_bank text;
+BEGIN
+  IF TG_TABLE_NAME = 'elp_licenses' THEN aid := NEW.activation_id; ELSE aid := NEW.license; END IF;
+  SELECT bank, credits_used INTO lic_bank, lic_used FROM elp_licenses WHERE activation_id = aid;
+  IF lic_bank IS NULL THEN RETURN NULL; END IF;
+  SELECT COALESCE(sum(credits), 0) INTO charged FROM elp_ledger WHERE license = aid;
+  IF charged IS DISTINCT FROM COALESCE(lic_used, 0) THEN
+    RAISE EXCEPTION 'license % would have credits_used % but its ledger sums to %', aid, COALESCE(lic_used, 0), charged
+      USING ERRCODE = 'check_violation', CONSTRAINT = 'elp_license_paid';
+  END IF;
+  SELECT bank INTO other_bank FROM elp_ledger WHERE license = aid AND bank <> lic_bank LIMIT 1;
+  IF other_bank IS NOT NULL THEN
+    RAISE EXCEPTION 'a ledger entry would charge bank % for license % of bank %', other_bank, aid, lic_bank
+      USING ERRCODE = 'check_violation', CONSTRAINT = 'elp_license_paid';
+  END IF;
+  RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS elp_ledger_license ON elp_ledger;
+CREATE CONSTRAINT TRIGGER elp_ledger_license AFTER INSERT OR UPDATE ON elp_ledger
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION elp_license_paid();
+DROP TRIGGER IF EXISTS elp_licenses_paid ON elp_licenses;
+CREATE CONSTRAINT TRIGGER elp_licenses_paid AFTER INSERT OR UPDATE ON elp_licenses
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION elp_license_paid();
 DROP TRIGGER IF EXISTS elp_ledger_bank ON elp_ledger;
 CREATE CONSTRAINT TRIGGER elp_ledger_bank AFTER INSERT OR UPDATE ON elp_ledger
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION elp_bank_not_overdrawn();
@@ -472,6 +505,12 @@ class PgStore:
         return tables
 
     def _refresh(self) -> Tables:
+        return self._refresh_state()[0]
+
+    def _refresh_state(self) -> tuple[Tables, dict[str, Any]]:
+        """The committed tables, caught up, and their `_meta` document (taken together). The
+        cache lock is taken only once a connection is held: a thread holding it never waits for
+        the pool, whose connections may be held by commits waiting for it."""
         with self._conn() as conn:
             if not self._check_schema(conn):
                 raise self._no_store()
@@ -480,8 +519,7 @@ class PgStore:
                 raise self._no_store()
             with self._cache_lock:
                 tables = self._caught_up(conn, row[0], row[1])
-            conn.rollback()  # leave no transaction open on a pooled connection
-            return tables
+                return tables, self._meta_doc()
 
     def read(self) -> View:
         return View(self._refresh())
@@ -495,16 +533,15 @@ class PgStore:
                 **{k: v for k, v in self._meta.items() if k not in ("schema", "generation", "commit")}}
 
     def tables(self) -> dict[str, dict[str, Any]]:
-        with self._cache_lock:
-            data = plain(self._refresh().everything())
-            return {META_TABLE: {"1": self._meta_doc()}, **{k: v for k, v in data.items() if k != META_TABLE}}
+        current, meta = self._refresh_state()
+        data = plain(current.everything())
+        return {META_TABLE: {"1": meta}, **{k: v for k, v in data.items() if k != META_TABLE}}
 
     def head_meta(self) -> dict[str, Any] | None:
         with self._conn() as conn:
             if not self._check_schema(conn):
                 return None
             row = conn.execute("SELECT doc, generation FROM elp_meta WHERE id = 1").fetchone()
-            conn.rollback()
         if row is None:
             return None
         return {"schema": SCHEMA_VERSION, "generation": row[1], **{k: v for k, v in row[0].items() if k != "generation"}}
@@ -515,7 +552,6 @@ class PgStore:
             if not self._check_schema(conn):
                 return None
             row = conn.execute("SELECT generation, epoch FROM elp_meta WHERE id = 1").fetchone()
-            conn.rollback()
         return None if row is None else (row[1], row[0])
 
     # -- waiting for another commit ----------------------------------------------------
