@@ -266,9 +266,9 @@ def decode_args(raw: bytes) -> dict[str, Any]:
     try:
         data = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError):
-        raise Refusal(400, InvalidInput(_("The request body is not JSON: send {\"args\": {name: value, ...}}."))) from None
+        raise Refusal(400, InvalidInput(_("The request body is not JSON: send a JSON object whose \"args\" maps each argument's name to its value."))) from None
     if not isinstance(data, dict) or set(data) - {"args"} or not isinstance(data.get("args", {}), dict):
-        raise Refusal(400, InvalidInput(_("The request body must be {\"args\": {name: value, ...}}.")))
+        raise Refusal(400, InvalidInput(_("The request body must be a JSON object whose \"args\" maps each argument's name to its value.")))
     try:
         return {str(name): wire.decode(value) for name, value in data.get("args", {}).items()}
     except wire.WireError as exc:
