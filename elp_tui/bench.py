@@ -36,11 +36,20 @@ Figures (the keys of bench.json):
   reads); against baseline_dashboard_s_large, `Portal.dashboard` on the same portal, measured
   the same way (report_ratio_to_dashboard). cli_report_s_large: a whole `elp report --json`
   process, against cli_banks_list_s_large (cli_report_ratio_to_banks_list).
+- server_commits_per_s_1, server_commits_per_s_2, server_generate_ms_p50, server_generate_ms_p95
+  (issue 14; elp_tui/bench_server.py): 8 client processes generating (quote, then commit) through
+  one, then two `elp serve` processes on one PostgreSQL the bench starts itself, loaded with the
+  small demo; server_vs_inprocess_ratio = server_generate_ms_p50 / commit_generate_ms_p50_small;
+  where the time goes (CPU per generate of the servers, PostgreSQL, the clients; one commit
+  alone on PostgreSQL against the same on the JSON store): see elp_tui/bench_server.py.
+  Skipped, with the reason under "skipped" in bench.json, where PostgreSQL is missing.
 - demo_write_s_large, store_open_s_large, cli_startup_s_small against python_bare_s and
   python_import_textual_s: the older figures, kept.
 
 A figure that could not be measured is null in bench.json and named under "errors"; the
-command then exits 1 (a MISS alone does not fail it: the targets are goals).
+command then exits 1 (a MISS alone does not fail it: the targets are goals). A figure this
+machine cannot measure (no PostgreSQL) is null, named under "skipped" with why, and printed as
+SKIP: that does not fail the command.
 """
 
 from __future__ import annotations
@@ -94,7 +103,14 @@ TARGETS: dict[str, tuple[str, float]] = {
     "ssh_authorized_keys_ratio_large_to_small": ("<=", 2),
     # "Computing the report for the large demo takes under a second" (issue 13).
     "report_s_large": ("<=", 1),
+    # elp serve on PostgreSQL, 8 concurrent clients, on the 2-core machine (issue 14).
+    "server_commits_per_s_1": (">=", 200),
+    "server_commits_per_s_2": (">=", 200),
+    "server_generate_ms_p95": ("<=", 100),
 }
+
+# What the server section measures (skipped together, with the reason, where PostgreSQL is missing).
+SERVER_FIGURES = ("server_commits_per_s_1", "server_commits_per_s_2", "server_generate_ms_p50", "server_generate_ms_p95")
 
 # The printed table: what, ours (key, unit), baseline (key, name), ratio key, target key.
 ROWS: list[tuple[str, str, str, str | None, str | None, str | None]] = [
@@ -126,6 +142,18 @@ ROWS: list[tuple[str, str, str, str | None, str | None, str | None]] = [
      "report_ratio_to_dashboard", "report_s_large"),
     ("elp report --json, large vs elp banks list", "cli_report_s_large", "s", "cli_banks_list_s_large",
      "cli_report_ratio_to_banks_list", None),
+    ("server generates/s, 8 clients, 1 server", "server_commits_per_s_1", "/s", None, None,
+     "server_commits_per_s_1"),
+    ("server generates/s, 8 clients, 2 servers", "server_commits_per_s_2", "/s", None, None,
+     "server_commits_per_s_2"),
+    ("server generate p50 vs in-process commit, small", "server_generate_ms_p50", "ms", "commit_generate_ms_p50_small",
+     "server_vs_inprocess_ratio", None),
+    ("server generate p95, 8 clients, 2 servers", "server_generate_ms_p95", "ms", None, None, "server_generate_ms_p95"),
+    ("  CPU a generate, 2 servers: elp serve", "server_cpu_ms_per_generate_serve_2", "ms", None, None, None),
+    ("  CPU a generate, 2 servers: PostgreSQL", "server_cpu_ms_per_generate_postgres_2", "ms", None, None, None),
+    ("  CPU a generate, 2 servers: the 8 clients", "server_cpu_ms_per_generate_clients_2", "ms", None, None, None),
+    ("  one commit alone on PostgreSQL vs JSON, small", "pg_commit_generate_ms_p50_small", "ms",
+     "commit_generate_ms_p50_small", "pg_commit_ratio_to_json", None),
     ("large demo written", "demo_write_s_large", "s", None, None, "demo_write_s_large"),
     ("open the large store (all checks) vs JSON parse", "store_open_s_large", "s", "json_parse_s_large",
      "store_open_ratio_to_json_parse", None),
@@ -508,6 +536,7 @@ class Bench:
     def __init__(self) -> None:
         self.figures: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
+        self.skipped: dict[str, str] = {}  # figure -> why it could not be measured on this machine (not an error)
 
     def section(self, name: str, fn: Callable[[], None]) -> None:
         """Run one group of measures; a failure is noted and the others still run."""
@@ -629,7 +658,21 @@ def measure(folder: Path) -> Bench:
 
     b.section("open the large store", store_open)
     b.section("in-process commits", commits)
+    def server() -> None:
+        from elp_tui import bench_server
+
+        why = bench_server.missing()
+        if why:
+            for key in SERVER_FIGURES:
+                b.skipped[key] = why
+            print(f"  skipped: {why}", file=sys.stderr, flush=True)
+            return
+        b.set(**bench_server.measure_server(folder, small, admin["small"], info["small"]["vendor"], TODAY, pick_bank,
+                                            say=lambda text: print(text, file=sys.stderr, flush=True)))
+
     b.section("stock TinyDB baseline", tinydb)
+    if "small" in banks:
+        b.section("elp serve on PostgreSQL", server)
     if banks.keys() >= {"small", "large"}:
         b.section("CLI processes", cli)
     b.section("app first frame", app_frames)
@@ -657,6 +700,8 @@ def derive(figures: dict[str, Any]) -> None:
         "cli_startup_ratio_to_bare": ("cli_startup_s_small", "python_bare_s"),
         "report_ratio_to_dashboard": ("report_s_large", "baseline_dashboard_s_large"),
         "cli_report_ratio_to_banks_list": ("cli_report_s_large", "cli_banks_list_s_large"),
+        "server_vs_inprocess_ratio": ("server_generate_ms_p50", "commit_generate_ms_p50_small"),
+        "pg_commit_ratio_to_json": ("pg_commit_generate_ms_p50_small", "commit_generate_ms_p50_small"),
     }
     for key, (a, b) in pairs.items():
         figures[key] = _ratio(g(a), g(b))
@@ -680,6 +725,8 @@ def verdicts(figures: dict[str, Any]) -> dict[str, bool | None]:
 def _fmt(value: Any, unit: str) -> str:
     if value is None:
         return "—"
+    if unit == "/s":
+        return f"{value:.0f} /s"
     if unit == "ms":
         return f"{value:.1f} ms"
     if unit == "MB":
@@ -693,7 +740,9 @@ def _target_text(key: str, unit: str) -> str:
     return f"{op} {bound:g}{suffix}"
 
 
-def report(figures: dict[str, Any], passed: dict[str, bool | None]) -> str:
+def report(figures: dict[str, Any], passed: dict[str, bool | None], skipped: dict[str, str] | None = None) -> str:
+    """The printed table; a target whose figure was skipped (`skipped`: figure -> why) says SKIP."""
+    skipped = skipped or {}
     head = f"{'what':<50} {'ours':>11} {'baseline':>11} {'ratio':>8}  {'target':<10} {'':<4}"
     lines = [head, "-" * len(head)]
     for what, ours_key, unit, base_key, ratio_key, target_key in ROWS:
@@ -703,7 +752,7 @@ def report(figures: dict[str, Any], passed: dict[str, bool | None]) -> str:
         ratio = f"{ratio_value:.1f}x" if ratio_value is not None else ("—" if ratio_key else "")
         if target_key:
             target = _target_text(target_key, unit)
-            verdict = {True: "PASS", False: "MISS", None: "ERR"}[passed.get(target_key)]
+            verdict = {True: "PASS", False: "MISS", None: "SKIP" if target_key in skipped else "ERR"}[passed.get(target_key)]
         else:
             target, verdict = "", ""
         lines.append(f"{what:<50} {ours:>11} {base:>11} {ratio:>8}  {target:<10} {verdict:<4}".rstrip())
@@ -722,6 +771,7 @@ def run_bench(output: Path) -> int:
         "targets": {key: {"op": op, "value": bound} for key, (op, bound) in TARGETS.items()},
         "pass": passed,
         "errors": bench.errors,
+        "skipped": bench.skipped,
         "meta": {
             "today": TODAY.isoformat(),
             "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -732,11 +782,13 @@ def run_bench(output: Path) -> int:
         },
     }
     output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    print(report(figures, passed))
+    print(report(figures, passed, bench.skipped))
     print(f"\n{sum(1 for v in passed.values() if v)} of {len(passed)} targets met; "
           f"figures in {output} ({document['meta']['bench_seconds']:.0f} s, load average {os.getloadavg()[0]:.1f}).")
     for name, error in bench.errors.items():
         print(f"could not measure ({name}): {error}")
+    for why in sorted(set(bench.skipped.values())):
+        print(f"skipped ({', '.join(k for k, v in bench.skipped.items() if v == why)}): {why}")
     return 1 if bench.errors else 0
 
 
@@ -745,6 +797,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--child-app", nargs=2, metavar=("STORE", "ADMIN"),
                         help="(internal) run the app headless and say when the Dashboard shows its data")
     parser.add_argument("--watch", action="store_true", help="(internal, with --child-app) then wait for a change")
+    parser.add_argument("--child-clients", nargs=7, metavar=("URL", "TOKEN", "BANK", "ADMIN", "TODAY", "GO_FILE", "SECONDS"),
+                        help="(internal) one client generating through elp serve (elp_tui.bench_server)")
     parser.add_argument("--output", default=OUTPUT, help=f"where to write the figures (default: ./{OUTPUT})")
     return parser.parse_args(argv)
 
@@ -754,6 +808,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.child_app:
         store, admin = args.child_app
         return child_app(store, admin, watch=args.watch)
+    if args.child_clients:
+        from elp_tui.bench_server import child_clients
+
+        return child_clients(*args.child_clients)
     return run_bench(Path(args.output))
 
 

@@ -251,3 +251,18 @@ class SshKey(Doc):
     # enrolment as an unknown key would be. Binding it again (`elp keys add`) replaces this record.
     revoked_on: dt.date | None = None
     revoked_by: str | None = None
+
+
+class ApiToken(Doc):
+    """A per-user API token (issue 14): `Authorization: Bearer` to `elp serve` acts as its user.
+    The secret is shown once, when it is made; the store keeps only its SHA-256 (hex)."""
+
+    id: str  # "tok-0001": what `elp tokens revoke` takes; never reused (a revoked token stays as a record)
+    email: str  # whose it is: a token acts as this user, never anyone else
+    organization: str | None  # None for the vendor's staff
+    name: str = ""  # what the user called it ("ci", "laptop")
+    hash: str  # sha256 hex of the secret: unique in the store
+    created_on: dt.date  # by the user themselves (through their SSH session, or `--as` on the server)
+    last_used_on: dt.date | None = None
+    revoked_on: dt.date | None = None
+    revoked_by: str | None = None

@@ -110,8 +110,12 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return _("no answer in time")
     text = str(exc) or type(exc).__name__
-    text = re.sub(r"^\[Errno -?\d+\]\s*", "", text.splitlines()[-1] if text.splitlines() else text)
-    return text.strip().rstrip(".").lower() or type(exc).__name__
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        detail = re.sub(r"\s*\(_ssl\.c:\d+\)", "", text.rpartition("certificate verify failed:")[2]).strip()
+        return _("its TLS certificate is not trusted here: {detail}; if it is right, point SSL_CERT_FILE at the "
+                 "certificate of its authority").format(detail=detail or "?")
+    text = re.sub(r"^\[Errno -?\d+\]\s*", "", text.splitlines()[-1] if text.splitlines() else text).strip().rstrip(".")
+    return (text[:1].lower() + text[1:]) if text else type(exc).__name__
 
 
 def _sendable(value: Any) -> Any:
@@ -162,17 +166,16 @@ ANSWERED_HERE = frozenset({"today", "version", "license_row_actions", "license_t
 class RemotePortal:
     """Every Portal operation, run by the ELP server at `server_url` as the user of `token`."""
 
-    def __init__(self, server_url: str, token: str, *, transport: httpx.BaseTransport | None = None):
+    def __init__(self, server_url: str, token: str):
         self.server_url = check_server_url(server_url)
         self.token = token or ""
         # Set by the CLI like a Portal's; the server records the token a change came through.
         self.via_key: str | None = None
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json",
                    "User-Agent": "elp-client"}
-        self._http = httpx.Client(base_url=self.server_url, headers=headers, transport=transport,
+        self._http = httpx.Client(base_url=self.server_url, headers=headers,
                                   timeout=httpx.Timeout(ANSWER_S, connect=CONNECT_S), follow_redirects=False)
         self._events_http: httpx.Client | None = None
-        self._transport = transport
         self._lock = threading.Lock()
         self._user: dict[str, Any] | None = None
         self._today: tuple[dt.date, float] | None = None
@@ -229,14 +232,20 @@ class RemotePortal:
         if response.status_code == 200 and isinstance(body, dict) and "result" in body:
             try:
                 return wire.decode(body["result"])
-            except wire.WireError as exc:
-                raise ServerUnavailable(self._unreadable(operation, response, str(exc))) from None
+            except wire.WireError:
+                raise ServerUnavailable(self._unreadable(operation, response)) from None
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             default = SignInRefused if response.status_code == 401 else PortalError
-            raise wire.decode_error(body, default=default)
-        raise ServerUnavailable(self._unreadable(operation, response, None))
+            error = wire.decode_error(body, default=default)
+            if response.status_code >= 500 and type(error) is PortalError and not is_read(operation):
+                # An error the server did not foresee: it may have struck after the commit.
+                raise ServerUnavailable(_("The ELP server at {url} failed on {operation}: {error}. The change may or "
+                                          "may not have been made: look (reload, or list) before trying again.")
+                                        .format(url=self.server_url, operation=operation, error=error))
+            raise error
+        raise ServerUnavailable(self._unreadable(operation, response))
 
-    def _unreadable(self, operation: str, response: httpx.Response, problem: str | None) -> str:
+    def _unreadable(self, operation: str, response: httpx.Response) -> str:
         status = f"HTTP {response.status_code} {response.reason_phrase}".strip()
         if is_read(operation) or response.status_code in (400, 401, 403, 404, 405, 413, 429):
             return _("The ELP server at {url} gave an answer this client cannot read ({status}): is it an ELP "
@@ -255,11 +264,11 @@ class RemotePortal:
             if isinstance(body, dict) and isinstance(body.get("error"), dict):
                 default = SignInRefused if response.status_code == 401 else PortalError
                 raise wire.decode_error(body, default=default)
-            raise ServerUnavailable(self._unreadable(operation, response, None))
+            raise ServerUnavailable(self._unreadable(operation, response))
         try:
             return wire.decode(body)
-        except wire.WireError as exc:
-            raise ServerUnavailable(self._unreadable(operation, response, str(exc))) from None
+        except wire.WireError:
+            raise ServerUnavailable(self._unreadable(operation, response)) from None
 
     # -- who, when ----------------------------------------------------------------------------
     def whoami(self) -> dict[str, Any]:
@@ -334,7 +343,7 @@ class RemotePortal:
     def _read_events(self) -> None:
         """Read the server's announcements until closed; reconnect with a backoff when they stop."""
         self._events_http = httpx.Client(
-            base_url=self.server_url, transport=self._transport, follow_redirects=False,
+            base_url=self.server_url, follow_redirects=False,
             headers={"Authorization": f"Bearer {self.token}", "Accept": "text/event-stream", "User-Agent": "elp-client"},
             timeout=httpx.Timeout(EVENTS_SILENCE_S, connect=CONNECT_S),
         )
@@ -421,7 +430,7 @@ def _socket_of(response: httpx.Response) -> socket.socket | None:
     stream = response.extensions.get("network_stream")
     try:
         return stream.get_extra_info("socket") if stream is not None else None
-    except Exception:  # noqa: BLE001 - a transport without sockets (tests' in-memory ones)
+    except Exception:  # noqa: BLE001 - a stream that cannot say (then close() waits for the next keep-alive)
         return None
 
 

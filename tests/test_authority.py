@@ -181,6 +181,9 @@ NOT_ADMIN = {
     # Sign-in by SSH key (portal/keys.py): OpenSSH asks about a key, no one acts yet; the enrolment's
     # proof is the invitation's code. Keys: every member manages their own, admins their members'.
     "user_for_key", "ssh_sign_in", "enrol", "quote_add_key", "add_key", "list_keys", "revoke_key",
+    # API tokens (portal/tokens.py, tests/test_tokens.py): the server asks about a token, no one acts
+    # yet; every member and the vendor's staff make their own, admins list and revoke their members'.
+    "token_user", "create_token", "list_tokens", "revoke_token",
     # The teams a member is the Team Admin of (the app's pages, `elp signin`): their own.
     "my_team_admin",
     # Details (issue 12): an admin's of everything in the organization, a member's of their own license

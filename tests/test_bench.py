@@ -33,3 +33,23 @@ def test_a_figure_that_could_not_be_measured_is_neither_pass_nor_miss():
     assert passed["table_fill_ratio"] is None
     table = bench.report(figures, passed)
     assert "PASS" in table and "MISS" in table and "ERR" in table
+
+
+def test_a_figure_skipped_for_want_of_postgresql_says_skip_and_why_not_err():
+    figures = {"commit_generate_ms_p50_small": 5.0, "server_generate_ms_p50": 20.0}
+    bench.derive(figures)
+    assert figures["server_vs_inprocess_ratio"] == 4.0
+    passed = bench.verdicts(figures)
+    assert passed["server_commits_per_s_2"] is None
+    why = {key: "PostgreSQL is not installed" for key in bench.SERVER_FIGURES}
+    rows = {line.split("  ")[0]: line for line in bench.report(figures, passed, why).splitlines()}
+    [two] = [line for what, line in rows.items() if what.startswith("server generates/s, 8 clients, 2")]
+    assert two.endswith("SKIP") and ">= 200 /s" in two
+    unexplained = [line for line in bench.report(figures, passed).splitlines() if line.startswith("server generates/s")]
+    assert all(line.endswith("ERR") for line in unexplained)  # without a reason, a figure missing is an error
+
+
+def test_client_mode_takes_a_server_a_token_a_bank_and_its_run():
+    args = bench.parse_args(["--child-clients", "http://127.0.0.1:8750", "elp_x", "B-0001", "ana@studio.com",
+                             "2026-11-23", "/tmp/go", "5"])
+    assert args.child_clients[0] == "http://127.0.0.1:8750" and args.child_clients[-1] == "5"

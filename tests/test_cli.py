@@ -599,6 +599,7 @@ ADMIN_COMMANDS = [
 ]
 # A regular user's own data (the details: of their own license and themselves; the portal refuses the rest).
 USER_COMMANDS = {("licenses", "mine"), ("signin", None), ("keys", "add"), ("keys", "list"), ("keys", "revoke"),
+                 ("tokens", "create"), ("tokens", "list"), ("tokens", "revoke"),
                  ("licenses", "show"), ("users", "show")}
 # The vendor's commands: refused to every member of an organization, admins included, and logged.
 # (`vendor setup` signs in itself: the first run needs no one; its refusal is tested below.)

@@ -15,6 +15,7 @@ import inspect
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -24,21 +25,14 @@ from pathlib import Path
 import pytest
 
 from elp_tui.cli import main
-from elp_tui.portal import AdminRequired, GenerateQuote, Portal, StaleQuote, fixed_clock
+from elp_tui.portal import AdminRequired, GenerateQuote, Portal, PortalError, StaleQuote, fixed_clock
 from elp_tui.portal.authority import public_methods
 from elp_tui.remote import HostOnly, RemotePortal, ServerUnavailable
 from elp_tui.store import Store
 from tests.conftest import ADMIN, TODAY, VENDOR
+from tests.elp_server import ElpServer
 from tests.helpers import Result, cli_env, copy_store, store_bytes, store_tables  # noqa: F401
 from tests.smtp_server import free_port
-
-# Until the server (tests/elp_server.py, elp_tui/server) and the tokens (Portal.create_token) are
-# merged, these tests have nothing to run against: skipped, saying so.
-pytest.importorskip("tests.elp_server", reason="elp serve (tests/elp_server.py) is not merged yet")
-if not hasattr(Portal, "create_token"):
-    pytest.skip("API tokens (Portal.create_token) are not merged yet", allow_module_level=True)
-from tests.elp_server import ElpServer  # noqa: E402
-
 
 pytestmark = pytest.mark.usefixtures("cli_env")
 
@@ -81,16 +75,24 @@ def world(portal, bank):
 
 
 @pytest.fixture
-def server(world):
-    srv = ElpServer(world.store.path, env=server_env())
-    srv.start()
-    yield srv
-    srv.stop()
+def tokens(world) -> dict[str, str]:
+    """An API token each for ADMIN, ANA and VENDOR (skipped, saying so, on a build without tokens)."""
+    if not hasattr(world, "create_token"):
+        pytest.skip("API tokens (Portal.create_token / token_user) are not in this build")
+    return {email: world.create_token(email)["token"] for email in (ADMIN, ANA, VENDOR)}
 
 
 @pytest.fixture
-def tokens(world) -> dict[str, str]:
-    return {email: world.create_token(email)["token"] for email in (ADMIN, ANA, VENDOR)}
+def server(world, tokens):
+    """`elp serve` on the world's store; each token used once already (the server notes the day a
+    token was last used: that bookkeeping is done before a test compares the store's bytes)."""
+    srv = ElpServer(world.store.path, env=server_env())
+    srv.start()
+    for token in tokens.values():
+        with RemotePortal(srv.url, token) as portal:
+            portal.whoami()
+    yield srv
+    srv.stop()
 
 
 def cli(capsys, *argv: str) -> Result:
@@ -122,6 +124,17 @@ def test_the_remote_portal_offers_every_public_portal_method_with_its_signature(
         assert inspect.signature(mine) == inspect.signature(method), name
 
 
+def test_the_client_loads_no_ui():
+    """The CLI through a server starts without textual or rich (httpx brings rich for its own
+    command line, which the client keeps out)."""
+    code = ("import sys\nimport elp_tui.remote, elp_tui.cli.client\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'click')))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=server_env(), capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout
+
+
 READS = [
     (ADMIN, ["banks", "list"]), (ADMIN, ["banks", "list", "--json"]), (ADMIN, ["licenses", "list"]),
     (ADMIN, ["licenses", "export"]), (ADMIN, ["users", "list"]), (ADMIN, ["users", "show", ANA]),
@@ -131,7 +144,7 @@ READS = [
 ]
 
 
-def test_commands_through_the_server_print_what_they_print_on_the_store(server, tokens, world, capsys):
+def test_commands_through_the_server_print_what_they_print_on_the_store(tokens, server, world, capsys):
     path = world.store.path
     before = store_bytes(path)
     for user, args in READS:
@@ -142,7 +155,7 @@ def test_commands_through_the_server_print_what_they_print_on_the_store(server, 
     assert store_bytes(path) == before, "a read through the server wrote to the store"
 
 
-def test_a_license_generated_through_the_server_is_in_the_store_file(server, tokens, world, bank, capsys, tmp_path):
+def test_a_license_generated_through_the_server_is_in_the_store_file(tokens, server, world, bank, capsys, tmp_path):
     path = world.store.path
     twin = copy_store(path, tmp_path / "twin.json")  # the same store, for the same command run locally
     had = {lic["activation_id"] for lic in world.list_licenses(ADMIN)}
@@ -165,7 +178,7 @@ def test_a_license_generated_through_the_server_is_in_the_store_file(server, tok
     assert entry["actor"] == ADMIN and (entry.get("via") or "").startswith("token"), entry  # came through a token
 
 
-def test_refusals_through_the_server_are_the_local_ones_word_for_word(server, tokens, world, bank, capsys, tmp_path):
+def test_refusals_through_the_server_are_the_local_ones_word_for_word(tokens, server, world, bank, capsys, tmp_path):
     path = world.store.path
     cases = [
         (ANA, ["banks", "list"]),  # a regular user, an admin command: refused and logged
@@ -191,7 +204,7 @@ def test_refusals_through_the_server_are_the_local_ones_word_for_word(server, to
             {t: old[t] for t in old if t not in ("_meta", "activity")}, args
 
 
-def test_remote_refusals_are_the_same_exception_classes_with_their_data(server, tokens, world, bank):
+def test_remote_refusals_are_the_same_exception_classes_with_their_data(tokens, server, world, bank):
     with RemotePortal(server.url, tokens[ANA]) as ana:
         with pytest.raises(AdminRequired) as info:
             ana.list_banks(ANA)
@@ -206,7 +219,7 @@ def test_remote_refusals_are_the_same_exception_classes_with_their_data(server, 
         assert admin.today() == TODAY  # the server's today, not this machine's
 
 
-def test_a_stale_quote_comes_back_with_the_fresh_quote(server, tokens, world, bank):
+def test_a_stale_quote_comes_back_with_the_fresh_quote(tokens, server, world, bank):
     with RemotePortal(server.url, tokens[ADMIN]) as admin:
         quote = admin.quote_generate(ADMIN, bank=bank["id"], type="node-lock", months=2, quantity=1, start=TODAY,
                                      email=ANA)
@@ -237,7 +250,7 @@ def _delete(path: Path, email: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def test_the_cli_shows_the_fresh_quote_when_the_server_says_stale(server, tokens, world, bank, tmp_path):
+def test_the_cli_shows_the_fresh_quote_when_the_server_says_stale(tokens, server, world, bank, tmp_path):
     """A real `elp` process quotes through the server, waits, and commits after another admin
     removed the recipient: exit 1, one line saying the data changed, the fresh quote on stdout."""
     ready, go = tmp_path / "ready", tmp_path / "go"
@@ -262,6 +275,31 @@ def test_the_cli_shows_the_fresh_quote_when_the_server_says_stale(server, tokens
     assert store_bytes(world.store.path) == before
 
 
+def test_over_tls_the_client_trusts_the_certificate_it_is_told_to_and_no_other(tokens, world, capsys, tmp_path,
+                                                                              monkeypatch):
+    from tests.smtp_server import self_signed_certificate
+
+    made = self_signed_certificate(tmp_path)
+    if made is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    cert, key = made
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    srv = ElpServer(world.store.path, env=server_env(), extra=["--ssl-certfile", str(cert), "--ssl-keyfile", str(key)],
+                    verify=ssl.create_default_context(cafile=str(cert)))
+    srv.start()
+    try:
+        assert srv.url.startswith("https://")
+        err = one_line(remote(capsys, srv, tokens[ANA], "licenses", "mine"))  # a certificate nobody vouches for
+        assert f"Cannot reach the ELP server at {srv.url}" in err and "certificate is not trusted" in err, err
+        assert "SSL_CERT_FILE" in err and "_ssl.c" not in err, err
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the server's certificate (or its CA's), trusted
+        mine = remote(capsys, srv, tokens[ANA], "licenses", "mine")
+        assert mine.code == 0 and mine.out == local(capsys, world.store.path, ANA, "licenses", "mine").out
+    finally:
+        srv.stop()
+
+
 # -- refused before anything is sent ---------------------------------------------------------
 def test_a_server_that_is_down_is_one_clear_line_and_exit_1(tmp_path):
     port = free_port()  # nothing listens there
@@ -276,7 +314,7 @@ def test_a_server_that_is_down_is_one_clear_line_and_exit_1(tmp_path):
         assert "nothing was changed" in done.stderr and "elp serve" in done.stderr
 
 
-def test_the_environment_names_the_server_and_the_token(server, tokens, world, capsys, monkeypatch):
+def test_the_environment_names_the_server_and_the_token(tokens, server, world, capsys, monkeypatch):
     monkeypatch.setenv("ELP_SERVER", server.url)
     monkeypatch.setenv("ELP_TOKEN", tokens[ANA])
     mine = cli(capsys, "licenses", "mine")
@@ -285,16 +323,22 @@ def test_the_environment_names_the_server_and_the_token(server, tokens, world, c
     assert cli(capsys, "--store", str(world.store.path), "--as", ADMIN, "check").code == 0
 
 
-def test_a_wrong_or_missing_token_is_refused_in_one_line(server, world, capsys):
+def test_a_wrong_revoked_or_missing_token_is_refused_in_one_line(tokens, server, world, capsys):
+    assert remote(capsys, server, tokens[ANA], "licenses", "mine").code == 0  # the right one works
     before = store_bytes(world.store.path)
     err = one_line(remote(capsys, server, "elp_NOTATOKENNOTATOKENNOTATOKEN23", "licenses", "mine"))
     assert "token" in err.lower()
     err = one_line(cli(capsys, "--server", server.url, "licenses", "mine"))
     assert "No token for the server" in err and "ELP_TOKEN" in err
     assert store_bytes(world.store.path) == before
+    spare = world.create_token(ANA)
+    assert remote(capsys, server, spare["token"], "licenses", "mine").code == 0
+    world.revoke_token(ANA, spare["id"])
+    err = one_line(remote(capsys, server, spare["token"], "licenses", "mine"))
+    assert "revoked" in err and spare["id"] in err
 
 
-def test_acting_as_anyone_but_the_tokens_user_is_refused(server, tokens, world, capsys, monkeypatch):
+def test_acting_as_anyone_but_the_tokens_user_is_refused(tokens, server, world, capsys, monkeypatch):
     before = store_bytes(world.store.path)
     err = one_line(remote(capsys, server, tokens[ADMIN], "--as", ANA, "licenses", "mine"))
     assert f"--as {ANA} refused: the token given belongs to {ADMIN}" in err
@@ -331,9 +375,11 @@ def test_server_and_store_together_or_a_malformed_address_are_refused(capsys, wo
 # -- an answer lost on the way back ----------------------------------------------------------
 class Vanishing:
     """A server that reads a whole request, then closes the connection without answering (it
-    died after the request reached it): a real socket on 127.0.0.1."""
+    died after the request reached it), or gives `reply` (a proxy's page, a crash's 500): a real
+    socket on 127.0.0.1."""
 
-    def __init__(self) -> None:
+    def __init__(self, reply: bytes | None = None) -> None:
+        self.reply = reply
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.requests: list[bytes] = []
@@ -354,6 +400,8 @@ class Vanishing:
                 while len(body) < length:
                     body += conn.recv(65536)
                 self.requests.append(head + body)
+                if self.reply is not None:
+                    conn.sendall(self.reply)
 
     def close(self) -> None:
         self.sock.close()
@@ -373,3 +421,27 @@ def test_a_commit_whose_answer_was_lost_says_it_may_have_been_made():
         assert "nothing was changed" in str(info.value) and "may or may not" not in str(info.value)
     finally:
         gone.close()
+
+
+def http_reply(status: str, content_type: str, body: bytes) -> bytes:
+    head = f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    return head.encode() + body
+
+
+def test_an_error_the_server_did_not_foresee_on_a_change_says_it_may_have_been_made():
+    crash = Vanishing(http_reply("500 Internal Server Error", "application/json",
+                                 b'{"error": {"type": "PortalError", "message": "internal error (logged as 1a2b3c4d)"}}'))
+    proxy = Vanishing(http_reply("502 Bad Gateway", "text/html", b"<h1>Bad Gateway</h1>"))
+    try:
+        with pytest.raises(ServerUnavailable, match="may or may not have been made") as info:
+            RemotePortal(crash.url, "t").return_license(ADMIN, "AAAA-BBBB-CCCC-DDDD", ANA)
+        assert "internal error (logged as 1a2b3c4d)" in str(info.value)
+        with pytest.raises(PortalError) as info:  # a read: the server's line as it is
+            RemotePortal(crash.url, "t").list_licenses(ADMIN)
+        assert str(info.value) == "internal error (logged as 1a2b3c4d)"
+        with pytest.raises(ServerUnavailable, match="may or may not have been made") as info:
+            RemotePortal(proxy.url, "t").return_license(ADMIN, "AAAA-BBBB-CCCC-DDDD", ANA)
+        assert "HTTP 502 Bad Gateway" in str(info.value) and "\n" not in str(info.value)
+    finally:
+        crash.close()
+        proxy.close()

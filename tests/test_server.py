@@ -77,7 +77,11 @@ class Site:
         return self.portal.store.path
 
     def token(self, email: str = ADMIN) -> str:
-        return create_token(self.portal, email)["token"]
+        """A new token of `email`, used once already: the day's first use of a token records it
+        (last_used_on), so a test comparing the store's bytes around a call starts after it."""
+        secret = create_token(self.portal, email)["token"]
+        assert self.get("/v1/whoami", secret).status_code == 200
+        return secret
 
     def call(self, token: str | None, method: str, **args: Any) -> httpx.Response:
         return call(self.server, token, method, **args)
@@ -330,8 +334,9 @@ def test_a_body_over_the_limit_is_refused_413_before_it_is_read(site):
     b'{"args": {"email": {"$date": "not a date"}}}', b'{"args": {"email": {"$model": "Nope", "data": {}}}}',
 ])
 def test_a_malformed_body_is_refused_400(site, body):
+    token = site.token()
     before = store_bytes(site.path)
-    response = httpx.post(site.server.url + "/v1/call/invite", content=body, headers=bearer(site.token()), timeout=30)
+    response = httpx.post(site.server.url + "/v1/call/invite", content=body, headers=bearer(token), timeout=30)
     assert error(response, 400)["type"] == "InvalidInput"
     assert store_bytes(site.path) == before
 
@@ -344,6 +349,21 @@ def test_unknown_and_missing_arguments_are_refused_400_naming_them(site):
     assert "email" in body["message"]
 
 
+def test_an_argument_of_the_wrong_type_is_refused_400_naming_it(site):
+    """What the portal refuses itself is its own refusal; what makes it fail otherwise is a 400
+    naming the argument against the method's request schema (its signature's types)."""
+    token = site.token()
+    before = store_bytes(site.path)
+    body = error(site.call(token, "flag_expiring_banks", banks=5), 400)
+    assert body["message"] == ("flag_expiring_banks: the argument banks is not of its type: "
+                               "Input should be a valid list.")
+    with pytest.raises(PortalError) as in_process:
+        site.portal.quote_set_role(ADMIN, REGULAR, {"a": 1})
+    body = error(site.call(token, "quote_set_role", email=REGULAR, role={"a": 1}), 422)
+    assert body["message"] == str(in_process.value)  # the portal's own check, as in-process
+    assert store_bytes(site.path) == before
+
+
 def test_an_unknown_method_or_route_is_404(site):
     token = site.token()
     assert error(site.call(token, "format_disk"), 404)["type"] == "NotFound"
@@ -354,16 +374,17 @@ def test_an_unknown_method_or_route_is_404(site):
 
 @pytest.mark.parametrize("method", sorted(wire.LOCAL_ONLY))
 def test_a_local_only_method_is_refused_over_http(site, method):
+    token = site.token()
     before = store_bytes(site.path)
-    body = error(site.call(site.token(), method), 404)
+    body = error(site.call(token, method), 404)
     assert "not offered over the network" in body["message"]
     assert store_bytes(site.path) == before
 
 
 def test_an_internal_error_is_a_500_with_an_id_and_no_traceback(site):
     offset = len(site.server.log())
-    # flag_expiring_banks takes a list of banks: given a number, the portal fails, not a rule.
-    body = error(site.call(site.token(), "flag_expiring_banks", banks=5), 500)
+    # flag_expiring_banks takes a list of banks: given an empty one, the portal fails, not a rule.
+    body = error(site.call(site.token(), "flag_expiring_banks", banks=[{}]), 500)
     ident = body["message"].removeprefix("internal error (logged as ").removesuffix(")")
     assert body["message"] == f"internal error (logged as {ident})"
     log = site.server.log()[offset:]
@@ -423,6 +444,74 @@ def test_events_announce_a_change_made_by_another_process_within_a_second(site):
     arrived, data = events[1]
     assert data["version"] != first
     assert arrived - committed < 1.0, f"announced {arrived - committed:.2f} s after the commit"
+
+
+def test_an_event_stream_ends_once_its_token_is_revoked(site):
+    made = create_token(site.portal, ADMIN)
+    with httpx.Client(timeout=httpx.Timeout(30, read=60)) as client:
+        with client.stream("GET", site.server.url + "/v1/events", headers=bearer(made["token"])) as response:
+            lines = response.iter_lines()
+            assert next(lines) == "event: change"
+            site.portal.revoke_token(ADMIN, made["id"])
+            site.portal.invite(ADMIN, "new@lumenfox.studio")  # a commit: the stream re-checks its token
+            deadline = time.monotonic() + 40  # a keep-alive comment every 15 s at least: the loop looks
+            rest = []
+            for line in lines:
+                rest.append(line)
+                assert time.monotonic() < deadline, "the stream of a revoked token goes on"
+    assert "event: change" not in rest[1:], rest
+
+
+def test_a_damaged_store_is_a_503_with_the_stores_own_message(site):
+    token = site.token()
+    site.path.write_bytes(b"{ this is not a store")
+    body = error(site.get("/v1/whoami", token), 503)
+    assert str(site.path) in body["message"]
+
+
+def first_event_then(lines: Iterator[str]) -> str:
+    """The version of the next `event: change` in an event stream."""
+    event = None
+    for line in lines:
+        if line.startswith("event: "):
+            event = line[len("event: "):]
+        elif line.startswith("data: ") and event == "change":
+            return json.loads(line[len("data: "):])["version"]
+    raise AssertionError("the event stream ended")
+
+
+def test_two_servers_on_one_postgresql_database_announce_each_others_commits(pg_server, tmp_path):
+    """A commit through one `elp serve --db` is on the other's event stream within a second
+    (LISTEN/NOTIFY between the two processes), and both serve the same data."""
+    from elp_tui.store import open_store
+
+    url = pg_server.migrated_database()
+    try:
+        portal = Portal(open_store(url), fixed_clock(TODAY), rng=random.Random(7))
+        portal.init_organization("Lumenfox Studios", ADMIN)
+        portal.setup_vendor("Quillstone", VENDOR_EMAIL, VENDOR)
+        token = create_token(portal, ADMIN)["token"]
+        one = ElpServer(url, env=server_env(tmp_path), log_path=tmp_path / "one.log").start()
+        two = ElpServer(url, env=server_env(tmp_path), log_path=tmp_path / "two.log").start()
+        try:
+            with httpx.Client(timeout=httpx.Timeout(30, read=60)) as client:
+                with client.stream("GET", two.url + "/v1/events", headers=bearer(token)) as response:
+                    lines = response.iter_lines()
+                    first = first_event_then(lines)
+                    answer = call(one, token, "invite", email="new@lumenfox.studio")
+                    committed = time.monotonic()
+                    assert answer.status_code == 200, answer.text
+                    second = first_event_then(lines)
+                    arrived = time.monotonic()
+            assert second != first
+            assert arrived - committed < 1.0, f"announced {arrived - committed:.2f} s after the commit"
+            users = result(call(two, token, "list_users"))
+            assert "new@lumenfox.studio" in {user["email"] for user in users}
+        finally:
+            one.stop()
+            two.stop()
+    finally:
+        pg_server.drop_database(url)
 
 
 # -- the OpenAPI document --------------------------------------------------------------------------
@@ -534,3 +623,25 @@ def test_sigterm_stops_the_server_gracefully_even_with_an_event_stream_open(tmp_
     finally:
         server.kill()
     assert server.log().rstrip().endswith("elp serve INFO: stopped")
+
+
+def test_workers_share_the_port_and_stop_together(tmp_path):
+    folder = tmp_path / "store"
+    folder.mkdir()
+    portal = Portal(Store(folder / "elp.json"), fixed_clock(TODAY))
+    portal.init_organization("Lumenfox Studios", ADMIN)
+    token = create_token(portal, ADMIN)["token"]
+    server = ElpServer(folder / "elp.json", env=server_env(tmp_path), log_path=tmp_path / "serve.log",
+                       extra=["--workers", "2"]).start()
+    try:
+        # Several connections: each is taken by whichever process accepts it first; all answer.
+        for n in range(6):
+            assert result(call(server, token, "invite", email=f"user{n}@lumenfox.studio"))["email"]
+        assert server.log().count("Application startup complete") == 2  # two processes serve
+        assert server.stop() == 0
+    finally:
+        server.kill()
+    assert {u["email"] for u in portal.list_users(ADMIN)} >= {f"user{n}@lumenfox.studio" for n in range(6)}
+    assert server.log().count("Finished server process") == 2
+    assert server.log().rstrip().endswith("elp serve INFO: stopped")
+

@@ -27,14 +27,8 @@ from elp_tui.screens.licenses import LicensesPage
 from elp_tui.screens.main import MainScreen
 from elp_tui.store import Store
 from tests.conftest import ADMIN, TODAY
+from tests.elp_server import ElpServer
 from tests.helpers import messages, until
-
-# Until the server (tests/elp_server.py, elp_tui/server) and the tokens (Portal.create_token) are
-# merged, these tests have nothing to run against: skipped, saying so.
-pytest.importorskip("tests.elp_server", reason="elp serve (tests/elp_server.py) is not merged yet")
-if not hasattr(Portal, "create_token"):
-    pytest.skip("API tokens (Portal.create_token) are not merged yet", allow_module_level=True)
-from tests.elp_server import ElpServer  # noqa: E402
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,11 +64,14 @@ def server(world):
 
 @pytest.fixture
 def token(world) -> str:
+    """ADMIN's API token (skipped, saying so, on a build without tokens)."""
+    if not hasattr(world, "create_token"):
+        pytest.skip("API tokens (Portal.create_token / token_user) are not in this build")
     return world.create_token(ADMIN)["token"]
 
 
 @pytest.fixture
-def remote_app(server, token, tmp_path):
+def remote_app(token, server, tmp_path):
     portal = RemotePortal(server.url, token)
     app = make_app(portal, None, settings_file=tmp_path / "settings.json")
     yield app
@@ -175,3 +172,29 @@ def restart(server: ElpServer) -> None:
     server.process = subprocess.Popen(server.argv(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, env=server.env)
     assert server._ready(30), "the server did not start again"
+
+
+@pytest.mark.parametrize("backend", ["pg"], indirect=True)
+async def test_a_change_through_the_other_server_on_one_database_shows_on_screen(world, bank, store_target, token,
+                                                                               tmp_path):
+    """Two `elp serve` on one PostgreSQL database: the app is a client of the first; a change made
+    through the second reaches its screen by itself (NOTIFY between the servers, then the first
+    server's event stream), with no key pressed."""
+    first, second = ElpServer(store_target, env=env()), ElpServer(store_target, env=env())
+    first.start()
+    second.start()
+    portal = RemotePortal(first.url, token)
+    app = make_app(portal, None, settings_file=tmp_path / "settings.json")
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            page = await open_licenses(app, pilot)
+            assert page.table.total_count == 1
+            code, _out, err = await elp("--server", second.url, "--token", token, *generate_args(bank["id"], 2))
+            assert code == 0, err
+            await until(pilot, lambda: page.table.total_count == 3, "the other server's change on screen",
+                        timeout=SHOWS_S)
+            assert "Refused" not in messages(app)
+    finally:
+        portal.close()
+        first.stop()
+        second.stop()

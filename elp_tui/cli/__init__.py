@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from elp_tui.cli import batches, client, credits, details, insight, keys, mail, people, seats, serve, setup, ssh, vendor
+from elp_tui.cli import batches, client, credits, details, insight, keys, mail, people, seats, serve, setup, ssh, tokens, vendor
 from elp_tui.cli.console import Console, Refused, plain
 from elp_tui.cli.parser import build_parser
 from elp_tui.cli.session import Session
@@ -60,6 +60,9 @@ COMMANDS: dict[tuple[str, str | None], Handler] = {
     ("keys", "add"): keys.keys_add,
     ("keys", "list"): keys.keys_list,
     ("keys", "revoke"): keys.keys_revoke,
+    ("tokens", "create"): tokens.tokens_create,
+    ("tokens", "list"): tokens.tokens_list,
+    ("tokens", "revoke"): tokens.tokens_revoke,
     ("versions", "list"): people.versions_list,
     ("versions", "restrict"): people.versions_restrict,
     ("versions", "unrestrict"): people.versions_unrestrict,
@@ -96,6 +99,7 @@ NO_USER = {"init", "demo", "check", "restore", ("outbox", "send"), "ssh", "db", 
 # What a regular user may run: their own licenses, their sign-in. Every other command is for admins:
 # a regular user is refused it before signing in, and the refusal, naming the command, is logged.
 ANY_MEMBER = {("licenses", "mine"), ("signin", None), ("keys", "add"), ("keys", "list"), ("keys", "revoke"),
+              ("tokens", "create"), ("tokens", "list"), ("tokens", "revoke"),
               # Details: a member's own license and themselves; the portal refuses (and logs) anyone else's.
               ("licenses", "show"), ("users", "show")}
 # The vendor's commands: anyone else is refused before signing in (an organization member's
@@ -109,7 +113,7 @@ SIGNS_IN_ITSELF = {("vendor", "setup")}
 TEAM_SCOPED = {("teams", "list"), ("teams", "add"), ("teams", "remove"), ("seats", "show"), ("teams", "show")}
 # Admin commands the vendor's staff run too (the handler shows them their side).
 EITHER = {("banks", "requests"), ("outbox", "list"), ("outbox", "retry"), ("keys", "add"), ("keys", "list"),
-          ("keys", "revoke")}
+          ("keys", "revoke"), ("tokens", "create"), ("tokens", "list"), ("tokens", "revoke")}
 
 
 def state_path(server: str) -> Path:

@@ -223,6 +223,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("fingerprint", metavar="FINGERPRINT", help="as 'elp keys list' shows it (SHA256:...)")
     _yes(p)
 
+    # -- API tokens (elp serve) ------------------------------------------------------
+    tokens = _group(sub, "tokens", "API tokens: who you are to 'elp serve' (ELP_TOKEN)", common)
+    p = tokens.add_parser("create", help="a new token of your own, shown once (ELP keeps only its hash)",
+                          parents=[common])
+    p.add_argument("--name", metavar="NAME", help="what it is for: a machine, a script (e.g. ci)")
+    _json(p)
+    p = tokens.add_parser("list", help="tokens you manage (an admin: the organization's; anyone: their own)",
+                          parents=[common])
+    p.add_argument("--email", metavar="EMAIL", help="only this member's tokens")
+    _json(p)
+    p = tokens.add_parser("revoke", help="revoke a token: the server refuses it from then on", parents=[common])
+    p.add_argument("id", metavar="ID", help="as 'elp tokens list' shows it (tok-0001)")
+    _yes(p)
+
     # -- versions ------------------------------------------------------------------
     versions = _group(sub, "versions", "product versions and restrictions", common)
     p = versions.add_parser("list", help="builds and which are accessible", parents=[common])
@@ -352,10 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
                        parents=[common])
     p.add_argument("--listen", default="127.0.0.1:8750", metavar="HOST:PORT",
                    help="the address and port to listen on (default: 127.0.0.1:8750)")
-    if not any("--db" in action.option_strings for action in p._actions):
-        p.add_argument("--db", metavar="URL", help="serve this PostgreSQL database (postgresql://...) instead of a store file")
     p.add_argument("--ssl-certfile", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--ssl-keyfile", metavar="FILE", help="the certificate's private key (PEM)")
+    p.add_argument("--workers", type=count("--workers"), default="1", metavar="N",
+                   help="server processes sharing the port (default: 1)")
     p.add_argument("--max-auth-failures", type=count("--max-auth-failures"), default=None, metavar="N",
                    help="failed authentications a client address may make a minute before it is refused (default: 10)")
 

@@ -22,12 +22,13 @@ from elp_tui.portal.errors import (
 from elp_tui.portal.people import PeopleMixin
 from elp_tui.portal.quotes import GenerateQuote, RenewQuote
 from elp_tui.portal.seats import SeatsMixin
+from elp_tui.portal.tokens import TokensMixin
 from elp_tui.portal.vendor import VendorMixin
 
 
 @authority_checked
 class Portal(CreditsMixin, PeopleMixin, SeatsMixin, VendorMixin, OutboxMixin, CheckMixin, AlertsMixin, BackupsMixin,
-             FeedMixin, KeysMixin, DetailsMixin, BatchesMixin, InsightMixin):
+             FeedMixin, KeysMixin, TokensMixin, DetailsMixin, BatchesMixin, InsightMixin):
     """One object for every operation; each takes the acting user's email first.
 
     Every public method is guarded (portal/authority.py): one taking `actor` first is for admins

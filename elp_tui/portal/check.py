@@ -14,7 +14,7 @@ from elp_tui.portal.base import (
 )
 from elp_tui.portal.credits import return_blocked_reason
 from elp_tui.portal.inputs import control_character
-from elp_tui.store.schema import gaps
+from elp_tui.store.schema import T_TOKENS, gaps
 
 
 _TEXT_FIELDS = [
@@ -93,6 +93,10 @@ class CheckMixin(PortalBase):
             _("SSH key {fingerprint} is bound to {email}, who is not a user: revoke it").format(
                 fingerprint=k["fingerprint"], email=k["email"])
             for k in _docs(tables, T_KEYS) if not k.get("revoked_on") and k["email"] not in known
+        ]
+        problems += [
+            _("API token {id} belongs to {email}, who is not a user: revoke it").format(id=t["id"], email=t["email"])
+            for t in _docs(tables, T_TOKENS) if not t.get("revoked_on") and t["email"] not in known
         ]
         emails = Counter(u["email"].lower() for u in users)
         problems += [_("email {email} is used by {n} users").format(email=e, n=n) for e, n in emails.items() if n > 1]

@@ -28,6 +28,7 @@ from elp_tui.portal.base import (
     rows,
 )
 from elp_tui.portal.authority import any_member
+from elp_tui.store.schema import T_TOKENS
 from elp_tui.portal.clock import clock_meta
 from elp_tui.portal.credits import license_status
 from elp_tui.portal.errors import InvalidInput, LicensesHeld, NotFound, RuleViolation
@@ -294,6 +295,10 @@ class PeopleMixin(PortalBase):
                 if not key.get("revoked_on"):
                     db.update(T_KEYS, {"revoked_on": self.today().isoformat(), "revoked_by": me["email"]},
                               fingerprint=key["fingerprint"])
+            # Their API tokens too: the server refuses them from now on.
+            for token in db.find(T_TOKENS, email=user["email"]):
+                if not token.get("revoked_on"):
+                    db.update(T_TOKENS, {"revoked_on": self.today().isoformat(), "revoked_by": me["email"]}, id=token["id"])
             db.remove(T_USERS, email=user["email"])
             self._log(
                 db, me["organization"], me["email"], "user-delete", user["email"],

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from elp_tui.i18n import N_, _
+from elp_tui.portal.tokens import via_token
 from elp_tui.screens.base import Page
 from elp_tui.widgets.filter import FilterBar
 from elp_tui.widgets.safe import content
@@ -19,7 +20,8 @@ def _signed(value: Any) -> str:
 
 
 def short_fingerprint(value: Any) -> str:
-    """`SHA256:abcdefgh…`: the SSH key an entry came through, short enough for a column ('' locally)."""
+    """`SHA256:abcdefgh…`: the SSH key an entry came through, short enough for a column ('' locally);
+    `token:tok-0001` for an API token."""
     if not value:
         return ""
     return str(value) if len(str(value)) <= 16 else str(value)[:15] + "…"
@@ -58,7 +60,9 @@ class ActivityPage(Page):
         text = ""
         if row is not None:
             text = f"#{row['seq']} {row['at']} · {row['actor']} · {row['action']} {row.get('target', '')}"
-            if row.get("via"):
+            if via_token(row.get("via")):
+                text += "\n" + _("via API token {id}").format(id=via_token(row["via"]))
+            elif row.get("via"):
                 text += "\n" + _("via SSH key {fingerprint}").format(fingerprint=row["via"])
             text += f"\n{row.get('details', '')}"
         self.query_one("#activity-detail", Static).update(content(text))

@@ -1,6 +1,7 @@
 """Users: the organization's members, their role and status; invite, change role or status, delete.
 Beside (or below) the table, the highlighted member's SSH keys: add one, revoke one, and send an
-invited member a new invitation (a new enrolment code).
+invited member a new invitation (a new enrolment code); and their API tokens (for `elp serve`):
+revoke one, or make a new one of your own, shown once.
 
 The actions mirror the portal's user action dropdown. Every change goes through a confirmation;
 a refused delete (last admin, licenses still held) says why, and lists the licenses.
@@ -30,6 +31,7 @@ from elp_tui.widgets.commands import Command
 from elp_tui.screens.dialogs.actions import ActionMenu
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.screens.dialogs.keys import PublicKeyDialog
+from elp_tui.screens.dialogs.tokens import new_token_flow
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.filter import FilterBar
 from elp_tui.widgets.safe import content
@@ -113,13 +115,16 @@ class UsersPage(Page):
     DEFAULT_CSS = """
     UsersPage #users-body { height: 1fr; layout: vertical; }
     UsersPage.-wide #users-body { layout: horizontal; }
-    UsersPage #users-left { height: 2fr; width: 1fr; }
-    UsersPage #users-keys { height: 1fr; min-height: 5; width: 1fr; }
-    UsersPage.-wide #users-left, UsersPage.-wide #users-keys { height: 1fr; }
+    UsersPage #users-left { height: 1fr; min-height: 4; width: 1fr; }
+    /* Below the members (narrow): the keys and tokens take what they need, each at most a few rows. */
+    UsersPage #users-keys { height: auto; max-height: 60%; width: 1fr; }
+    UsersPage #user-keys, UsersPage #user-tokens { height: auto; max-height: 6; }
+    UsersPage.-wide #users-left, UsersPage.-wide #users-keys { height: 1fr; max-height: 100%; }
     UsersPage.-wide #users-keys { margin-left: 2; }
-    UsersPage #users-table, UsersPage #user-keys { height: 1fr; }
+    UsersPage.-wide #user-keys, UsersPage.-wide #user-tokens { height: 1fr; max-height: 100%; }
+    UsersPage #users-table { height: 1fr; }
     UsersPage .users-heading { height: 1; color: $accent; text-style: bold; }
-    UsersPage #user-key-detail { height: auto; max-height: 2; color: $text-muted; }
+    UsersPage #user-key-detail, UsersPage #user-token-detail { height: auto; max-height: 2; color: $text-muted; }
     """
 
     COLUMNS = [
@@ -132,6 +137,12 @@ class UsersPage(Page):
         Column("comment", N_("Comment"), 8, format=lambda v: v or "—", priority=1),
         Column("added_on", N_("Added"), 10),
         Column("last_used_on", N_("Last used"), 10, format=lambda v: v or _("never")),
+    ]
+    TOKEN_COLUMNS = [
+        Column("id", N_("Token"), 8, priority=1),
+        Column("name", N_("Name"), 8, format=lambda v: v or "—", priority=1),
+        Column("last_used_on", N_("Last used"), 10, format=lambda v: v or _("never")),
+        Column("revoked_on", N_("State"), 10, format=lambda v: _("revoked") if v else _("live"), priority=1),
     ]
 
     COMMANDS = [
@@ -147,6 +158,12 @@ class UsersPage(Page):
                 N_("Bind an SSH public key to the selected user: over SSH it signs in as them"), title=N_("Add SSH key")),
         Command("users.revoke_key", "revoke-key", "revoke_key", N_("Revoke key"),
                 N_("Revoke one of the selected user's SSH keys"), title=N_("Revoke SSH key"), show=False),
+        Command("users.new_token", "new-token", "new_token", N_("New token"),
+                N_("Make a new API token of your own (for 'elp serve'), shown once"), title=N_("New API token"),
+                show=False),
+        Command("users.revoke_token", "revoke-token", "revoke_token", N_("Revoke token"),
+                N_("Revoke one of the selected user's API tokens: the server refuses it from then on"),
+                title=N_("Revoke API token"), show=False),
         Command("users.reinvite", "send-again", "reinvite", N_("Reinvite"),
                 N_("Send the selected invited user a new invitation with a new enrolment code"),
                 title=N_("Send a new invitation"), show=False),
@@ -161,6 +178,7 @@ class UsersPage(Page):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.keys_of: dict[str, list[dict[str, Any]]] = {}  # email -> that member's SSH keys
+        self.tokens_of: dict[str, list[dict[str, Any]]] = {}  # email -> that member's API tokens (revoked ones too)
 
     def compose(self) -> ComposeResult:
         self.table = RecordTable(
@@ -168,6 +186,8 @@ class UsersPage(Page):
             sort=("email", False)
         )
         self.keys_table = RecordTable(self.KEY_COLUMNS, id="user-keys", flex="comment", flex_max=40)
+        self.tokens_table = RecordTable(self.TOKEN_COLUMNS, id="user-tokens", flex="name", flex_max=40,
+                                        muted=lambda row: bool(row.get("revoked_on")))
         yield self.title_widget()
         yield FilterBar(self.table, id="users-filter")
         with Vertical(id="users-body"):
@@ -177,19 +197,25 @@ class UsersPage(Page):
                 yield Static("", id="user-keys-heading", classes="users-heading")
                 yield self.keys_table
                 yield Static("", id="user-key-detail")
+                yield Static("", id="user-tokens-heading", classes="users-heading")
+                yield self.tokens_table
+                yield Static("", id="user-token-detail")
         yield Static("", id="users-count", classes="page-note")
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width >= 110, "-wide")
 
-    def fetch(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        return self.portal.list_users(self.me), self.portal.list_keys(self.me)
+    def fetch(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        return self.portal.list_users(self.me), self.portal.list_keys(self.me), self.portal.list_tokens(self.me)
 
-    def show_data(self, data: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
-        users, keys = data
+    def show_data(self, data: tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+        users, keys, tokens = data
         self.keys_of = {}
         for key in keys:
             self.keys_of.setdefault(key["email"], []).append(key)
+        self.tokens_of = {}
+        for token in tokens:
+            self.tokens_of.setdefault(token["email"], []).append(token)
         self.table.set_rows(users, keep="email")
         self.query_one("#users-count", Static).update(
             content(_("{n} users · {invite} invite · {role} role · {status} status · {delete} delete").format(
@@ -197,6 +223,7 @@ class UsersPage(Page):
                 status=self.key_of("change_status"), delete=self.key_of("delete_user")))
         )
         self._show_keys(self.table.current_row)
+        self._show_tokens(self.table.current_row)
 
     # -- the highlighted member's keys ---------------------------------------------------
     def _show_keys(self, user: dict[str, Any] | None) -> None:
@@ -224,9 +251,54 @@ class UsersPage(Page):
             text = ""
         detail.update(content(text))
 
+    # -- the highlighted member's API tokens -----------------------------------------------
+    def _show_tokens(self, user: dict[str, Any] | None) -> None:
+        heading = self.query_one("#user-tokens-heading", Static)
+        if user is None:
+            self.tokens_table.set_rows([])
+            heading.update(content(_("API tokens")))
+            self._show_token(None)
+            return
+        tokens = self.tokens_of.get(user["email"], [])
+        self.tokens_table.set_rows(tokens, keep="id")
+        live = sum(1 for t in tokens if not t.get("revoked_on"))
+        heading.update(content(_("API tokens of {email} ({n} live)").format(email=user["email"], n=live)))
+        self._show_token(self.tokens_table.current_row, user)
+
+    def _show_token(self, token: dict[str, Any] | None, user: dict[str, Any] | None = None) -> None:
+        detail = self.query_one("#user-token-detail", Static)
+        if token is not None and token.get("revoked_on"):
+            text = _("{id} · created {created} · revoked {revoked} by {email}").format(
+                id=token["id"], created=token["created_on"], revoked=token["revoked_on"], email=token.get("revoked_by") or "?")
+        elif token is not None:
+            text = _("{id} · created {created} · {key} revokes it").format(
+                id=token["id"], created=token["created_on"], key=self.key_of("revoke_token"))
+        elif user is not None:
+            text = _("No token: each member makes their own ('elp tokens create'); {key} makes one of yours.").format(
+                key=self.key_of("new_token"))
+        else:
+            text = ""
+        detail.update(content(text))
+
+    @on(RecordTable.Highlighted, "#user-tokens")
+    def _token_highlighted(self, event: RecordTable.Highlighted) -> None:
+        self._show_token(event.row, self.table.current_row)
+
+    @on(RecordTable.Selected, "#user-tokens")
+    def _token_selected(self, event: RecordTable.Selected) -> None:
+        event.stop()
+        user = self.table.current_row
+        if user is not None and event.row is not None:
+            if event.row.get("revoked_on"):
+                self.notify(_("Token {id} was revoked on {date}.").format(id=event.row["id"], date=event.row["revoked_on"]),
+                            severity="warning", markup=False)
+                return
+            self._revoke_token_flow(user, event.row)
+
     @on(RecordTable.Highlighted, "#users-table")
     def _user_highlighted(self, event: RecordTable.Highlighted) -> None:
         self._show_keys(event.row)
+        self._show_tokens(event.row)
 
     @on(RecordTable.Highlighted, "#user-keys")
     def _key_highlighted(self, event: RecordTable.Highlighted) -> None:
@@ -552,6 +624,66 @@ class UsersPage(Page):
         done = await self.call_portal(self.portal.revoke_key, self.me, key["fingerprint"])
         if done is not None:
             self.done(_("Key {fingerprint} of {email} is revoked.").format(fingerprint=done["fingerprint"], email=done["email"]))
+
+    # -- API tokens --------------------------------------------------------------------
+    def action_new_token(self) -> None:
+        self._new_token_flow()
+
+    @work(exclusive=True, group="users-flow")
+    async def _new_token_flow(self) -> None:
+        await new_token_flow(self)
+
+    def action_revoke_token(self) -> None:
+        row = self._selected()
+        if row is None:
+            return
+        live = [t for t in self.tokens_of.get(row["email"], []) if not t.get("revoked_on")]
+        if not live:
+            self.notify(_("{email} has no live API token to revoke.").format(email=row["email"]), severity="warning",
+                        markup=False)
+            return
+        # From the tokens table, the token under its cursor; from the users table, ask which.
+        token = self.tokens_table.current_row if self.tokens_table.has_focus else None
+        if token is not None and token.get("revoked_on"):
+            self.notify(_("Token {id} was revoked on {date}.").format(id=token["id"], date=token["revoked_on"]),
+                        severity="warning", markup=False)
+            return
+        self._revoke_token_flow(row, token)
+
+    @work(exclusive=True, group="users-flow")
+    async def _revoke_token_flow(self, row: dict[str, Any], token: dict[str, Any] | None) -> None:
+        email = row["email"]
+        live = [t for t in self.tokens_of.get(email, []) if not t.get("revoked_on")]
+        if token is None and len(live) == 1:
+            token = live[0]
+        elif token is None:
+            choices = [
+                (t["id"],
+                 _("{id} · {name} · last used {date}").format(
+                     id=t["id"], name=t.get("name") or "—", date=t.get("last_used_on") or _("never")),
+                 str(n + 1) if n < 9 else "", None)
+                for n, t in enumerate(live)
+            ]
+            chosen = await self.app.push_screen_wait(
+                ActionMenu(_("Which API token of {email} to revoke?").format(email=email), choices))
+            token = next((t for t in live if t["id"] == chosen), None)
+            if token is None:
+                return
+        rows = [
+            (N_("User"), email),
+            (N_("Token"), token["id"]),
+            (N_("Name"), token.get("name") or "—"),
+            (N_("Created"), token["created_on"]),
+            (N_("Last used"), token.get("last_used_on") or _("never")),
+        ]
+        warning = _("The server refuses this token from then on: whatever uses it (a script, another machine) "
+                    "stops working until it is given a new one.")
+        if not await self.confirmed(ConfirmDialog(_("Revoke this API token of {email}?").format(email=email), rows,
+                                                  warning=warning, confirm_label=N_("Revoke"), danger=True)):
+            return
+        done = await self.call_portal(self.portal.revoke_token, self.me, token["id"])
+        if done is not None:
+            self.done(_("Token {id} of {email} is revoked.").format(id=done["id"], email=done["email"]))
 
     # -- a new invitation --------------------------------------------------------------
     def action_reinvite(self) -> None:

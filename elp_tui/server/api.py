@@ -70,6 +70,24 @@ def bind(name: str, args: dict[str, Any]) -> inspect.BoundArguments:
     return inspect.Signature(params).bind(**args)
 
 
+def schema_problem(name: str, arguments: dict[str, Any]) -> str | None:
+    """What in `arguments` does not fit `name`'s request schema (its signature's types), in one
+    line, or None. Asked only when the portal failed on them with something else than a refusal:
+    the portal's own checks (and messages) come first, as in-process."""
+    from pydantic import ValidationError
+
+    try:
+        args_model(name).model_validate(arguments)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "args"
+        return _("{method}: the argument {name} is not of its type: {problem}.").format(
+            method=name, name=where, problem=first.get("msg", "invalid"))
+    except Exception:
+        return None
+    return None
+
+
 # -- the OpenAPI document ------------------------------------------------------------------
 REF = "#/components/schemas/{model}"
 

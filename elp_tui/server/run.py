@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import re
 import signal
 import socket
@@ -79,58 +80,128 @@ def _log_to_stderr() -> None:
 
 
 def serve(store: Any, *, listen: str = DEFAULT_LISTEN, ssl_certfile: str | None = None, ssl_keyfile: str | None = None,
-          auth_failures: int | None = None) -> int:
+          auth_failures: int | None = None, workers: int = 1) -> int:
     """Serve `store` until SIGTERM or SIGINT (then requests in flight finish, event streams end,
-    and the process exits 0). Refusals to start raise ServeRefused (one line)."""
+    and the process exits 0). Refusals to start raise ServeRefused (one line).
+
+    `workers` > 1: that many server processes share the listening socket (forked once it is
+    bound), each with its own connection to the store; the first process passes SIGTERM on."""
+    if bool(ssl_certfile) != bool(ssl_keyfile):
+        raise ServeRefused(_("TLS needs both --ssl-certfile and --ssl-keyfile."))
+    if workers < 1 or (workers > 1 and not hasattr(os, "fork")):
+        raise ServeRefused(_("--workers must be 1 on this system, or a whole number of processes of 1 or more."))
+    host, port = parse_listen(listen)
+    _log_to_stderr()
+    if ssl_certfile:  # what uvicorn will load, tried first: a bad file is one line, before anything listens
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(ssl_certfile, ssl_keyfile)
+        except (OSError, ssl.SSLError) as exc:
+            raise ServeRefused(_("Cannot use the TLS certificate {cert} with the key {key}: {problem}.").format(
+                cert=ssl_certfile, key=ssl_keyfile, problem=getattr(exc, "strerror", None) or exc)) from None
+    sock = bind(host, port)
+    scheme = "https" if ssl_certfile else "http"
+    bound = sock.getsockname()
+    shown = f"[{bound[0]}]:{bound[1]}" if sock.family == socket.AF_INET6 else f"{bound[0]}:{bound[1]}"
+    where = getattr(store, "path", store)
+    log.info("serving %s on %s://%s%s", where, scheme, shown, f" ({workers} processes)" if workers > 1 else "")
+    if not store.exists():
+        log.warning("there is no store at %s yet: every call is refused until one is created (elp init)", where)
+    options = {"ssl_certfile": ssl_certfile, "ssl_keyfile": ssl_keyfile, "auth_failures": auth_failures}
+    try:
+        if workers == 1:
+            _run_one(store, sock, **options)
+        else:
+            _close(store)
+            _run_workers(getattr(store, "url", None) or str(store.path), workers, sock, **options)
+    finally:
+        sock.close()
+        _close(store)
+    log.info("stopped")
+    return 0
+
+
+def _close(store: Any) -> None:
+    close = getattr(store, "close", None)
+    if close is not None:
+        close()
+
+
+def _run_one(store: Any, sock: socket.socket, *, ssl_certfile: str | None, ssl_keyfile: str | None,
+             auth_failures: int | None) -> None:
+    """One uvicorn server on `sock` until SIGTERM / SIGINT."""
     import uvicorn
 
     from elp_tui.server.app import AUTH_FAILURES, create_app
 
-    if bool(ssl_certfile) != bool(ssl_keyfile):
-        raise ServeRefused(_("TLS needs both --ssl-certfile and --ssl-keyfile."))
-    host, port = parse_listen(listen)
-    _log_to_stderr()
     app = create_app(store, auth_failures=auth_failures or AUTH_FAILURES)
     service = app.state.service
     config = uvicorn.Config(app, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, log_level="info",
                             timeout_graceful_shutdown=GRACEFUL_S, server_header=False, lifespan="on",
                             proxy_headers=True)
-    try:
-        config.load()
-    except (OSError, ssl.SSLError) as exc:
-        raise ServeRefused(_("Cannot use the TLS certificate {cert} with the key {key}: {problem}.").format(
-            cert=ssl_certfile, key=ssl_keyfile, problem=getattr(exc, "strerror", None) or exc)) from None
-    sock = bind(host, port)
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: Any) -> None:
             service.watcher.stop()  # event streams end now: a stop does not wait for their clients
             super().handle_exit(sig, frame)
 
-    server = Server(config)
-    scheme = "https" if ssl_certfile else "http"
-    bound = sock.getsockname()
-    shown = f"[{bound[0]}]:{bound[1]}" if sock.family == socket.AF_INET6 else f"{bound[0]}:{bound[1]}"
-    log.info("serving %s on %s://%s", getattr(store, "path", store), scheme, shown)
-    if not store.exists():
-        log.warning("there is no store at %s yet: every call is refused until one is created (elp init)",
-                    getattr(store, "path", store))
     # uvicorn raises a signal it caught again once it has stopped: exit 0 then, a stop asked for.
     previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        server.run(sockets=[sock])
+        Server(config).run(sockets=[sock])
     except SystemExit as exc:
         if exc.code not in (0, None):
             raise
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        sock.close()
-        close = getattr(store, "close", None)
-        if close is not None:
-            close()
-    log.info("stopped")
-    return 0
+
+
+def _run_workers(target: str, workers: int, sock: socket.socket, **options: Any) -> None:
+    """`workers` forked processes, each serving its own store of `target` on `sock`; SIGTERM or
+    SIGINT here is passed on to each, and this returns once they have all stopped."""
+    from elp_tui.store import open_store
+
+    children: list[int] = []
+    for _n in range(workers):
+        pid = os.fork()
+        if pid == 0:  # a worker
+            code = 0
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                store = open_store(target)
+                try:
+                    _run_one(store, sock, **options)
+                finally:
+                    _close(store)
+            except BaseException:
+                log.exception("a server process failed")
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+
+    def pass_on(sig: int, frame: Any) -> None:
+        for child in children:
+            try:
+                os.kill(child, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    previous = {sig: signal.signal(sig, pass_on) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for child in children:
+            while True:
+                try:
+                    os.waitpid(child, 0)
+                    break
+                except ChildProcessError:
+                    break
+                except InterruptedError:
+                    continue
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _stopped(sig: int, frame: Any) -> None:

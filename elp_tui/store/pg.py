@@ -143,6 +143,17 @@ _COLS: dict[str, list[tuple[str, str, str]]] = {
     ],
     "outbox": [("id", "(doc->>'id')::numeric", "numeric NOT NULL UNIQUE DEFERRABLE INITIALLY DEFERRED CHECK (id >= 1)")],
     "vendors": [("id", "doc->>'id'", "text NOT NULL UNIQUE DEFERRABLE INITIALLY DEFERRED")],
+    # A key or a token is who you are: one user each, never two.
+    "ssh_keys": [
+        ("fingerprint", "doc->>'fingerprint'", "text NOT NULL UNIQUE DEFERRABLE INITIALLY DEFERRED"),
+        ("email", "doc->>'email'", "text NOT NULL"),
+    ],
+    "tokens": [
+        ("id", "doc->>'id'", "text NOT NULL UNIQUE DEFERRABLE INITIALLY DEFERRED"),
+        ("email", "doc->>'email'", "text NOT NULL"),
+        # Only the secret's SHA-256 is ever kept: a token in clear is refused by the database too.
+        ("hash", "doc->>'hash'", "text NOT NULL UNIQUE DEFERRABLE INITIALLY DEFERRED CHECK (hash ~ '^[0-9a-f]{64}$')"),
+    ],
 }
 # Unique over several columns: (table, constraint name, columns).
 _MULTI_UNIQUE = [

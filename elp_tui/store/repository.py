@@ -46,6 +46,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
     "outbox": ("state", "organization"),
     "vendors": ("id",),
     "ssh_keys": ("fingerprint", "email"),
+    "tokens": ("id", "hash", "email"),
 }
 
 Doc = dict[str, Any]

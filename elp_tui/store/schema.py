@@ -29,7 +29,7 @@ from typing_extensions import NotRequired, TypedDict
 from elp_tui.i18n import _
 from elp_tui.models import (
     Activity, Bank, Email, LedgerEntry, License, Organization, Product, Request, Restriction, SeatHolder, SeatPool, Team, User,
-    SshKey, Vendor,
+    SshKey, Vendor, ApiToken,
 )
 
 META_TABLE = "_meta"
@@ -48,6 +48,7 @@ T_ACTIVITY = "activity"
 T_OUTBOX = "outbox"
 T_VENDORS = "vendors"
 T_KEYS = "ssh_keys"
+T_TOKENS = "tokens"
 
 TABLES: dict[str, type[BaseModel]] = {
     T_ORGS: Organization,
@@ -65,6 +66,7 @@ TABLES: dict[str, type[BaseModel]] = {
     T_OUTBOX: Email,
     T_VENDORS: Vendor,
     T_KEYS: SshKey,
+    T_TOKENS: ApiToken,
 }
 
 # (table, field, table it points to, field there). Only references that must always hold:
@@ -91,7 +93,7 @@ _OPTIONAL = {(T_USERS, "organization"), (T_ACTIVITY, "organization")}
 _LABEL = {
     T_ORGS: "id", T_USERS: "email", T_BANKS: "id", T_LICENSES: "activation_id", T_LEDGER: "id", T_POOLS: "id",
     T_TEAMS: "name", T_REQUESTS: "id", T_ACTIVITY: "seq", T_OUTBOX: "id", T_PRODUCTS: "name", T_HOLDERS: "email",
-    T_VENDORS: "id", T_KEYS: "fingerprint",
+    T_VENDORS: "id", T_KEYS: "fingerprint", T_TOKENS: "id",
 }
 
 
@@ -128,6 +130,11 @@ _INTS: dict[tuple[str, str], Any] = {
     ("Email", "id"): Positive,
 }
 _VERSIONS = {("Bank", "product_version"), ("Build", "version"), ("Restriction", "builds")}
+# Text fields with a fixed form. A token's hash is a SHA-256 in hex: a secret stored in its place
+# (`elp_...`, shown once and never kept) makes the store refuse to open.
+TOKEN_ID = r"^tok-[0-9]{4,18}$"
+SHA256_HEX = r"^[0-9a-f]{64}$"
+_PATTERNS = {("ApiToken", "id"): TOKEN_ID, ("ApiToken", "hash"): SHA256_HEX}
 
 
 class Meta(TypedDict):
@@ -148,6 +155,8 @@ def _shape(kind: Any, model: str, field: str) -> Any:
     if kind is int:
         return _INTS.get((model, field), Count)
     if kind is str:
+        if (model, field) in _PATTERNS:
+            return Annotated[str, Field(pattern=_PATTERNS[(model, field)])]
         return Version if (model, field) in _VERSIONS else str
     if kind in (bool, float, type(None)):
         return kind
@@ -195,6 +204,12 @@ def _reason(error: Any) -> str:
             return _("{value} is not a day written YYYY-MM-DD (a day of the calendar, no time)").format(value=_shown(error["input"]))
         if pattern == VERSION:
             return _("{value} is not a version: digits separated by dots, such as 25.1").format(value=_shown(error["input"]))
+        if pattern == SHA256_HEX:
+            # Not shown: it may be a secret stored in clear.
+            return _("not a SHA-256 in hex (64 characters 0-9 a-f): a token is kept hashed, never in clear. "
+                     "Revoke it and create a new one")
+        if pattern == TOKEN_ID:
+            return _("{value} is not a token id such as tok-0001").format(value=_shown(error["input"]))
     return _("{reason} (found {value})").format(reason=error["msg"], value=_shown(error["input"]))
 
 
@@ -273,6 +288,7 @@ _UNIQUE: list[tuple[str, tuple[str, ...]]] = [
     (T_ORGS, ("id",)), (T_BANKS, ("id",)), (T_POOLS, ("id",)), (T_LICENSES, ("activation_id",)), (T_TEAMS, ("id",)),
     (T_LEDGER, ("id",)), (T_REQUESTS, ("id",)), (T_OUTBOX, ("id",)), (T_PRODUCTS, ("name",)), (T_VENDORS, ("id",)),
     (T_RESTRICTIONS, ("organization", "product")), (T_POOLS, ("organization", "product")),
+    (T_TOKENS, ("id",)), (T_TOKENS, ("hash",)),
 ]
 # Numbered 1, 2, 3 ... by the portal (the next is the count + 1), never deleted: a gap would make
 # the next one a duplicate.
