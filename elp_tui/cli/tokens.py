@@ -74,7 +74,8 @@ def tokens_revoke(s: Session) -> None:
     token_id = check_token_id(s.args.id)
     token = _managed_token(s, token_id)
     if token is None or token.get("revoked_on"):
-        s.portal.revoke_token(s.actor, token_id)  # refuses, saying why (not yours, revoked already, none such)
+        # Not one to show: the portal refuses, saying why (another member's, logged; revoked already; none such).
+        s.portal.revoke_token(s.actor, token_id)
         raise NotFound(_("No token {id} among the tokens you manage: 'elp tokens list' shows them.").format(id=token_id))
     s.console.line(_("Revoke this API token of {email}: the server refuses it from then on.").format(
         email=plain(token["email"])))
