@@ -39,7 +39,9 @@ Figures (the keys of bench.json):
 - server_commits_per_s_1, server_commits_per_s_2, server_generate_ms_p50, server_generate_ms_p95
   (issue 14; elp_tui/bench_server.py): 8 client processes generating (quote, then commit) through
   one, then two `elp serve` processes on one PostgreSQL the bench starts itself, loaded with the
-  small demo; server_vs_inprocess_ratio = server_generate_ms_p50 / commit_generate_ms_p50_small.
+  small demo; server_vs_inprocess_ratio = server_generate_ms_p50 / commit_generate_ms_p50_small;
+  where the time goes (CPU per generate of the servers, PostgreSQL, the clients; one commit
+  alone on PostgreSQL against the same on the JSON store): see elp_tui/bench_server.py.
   Skipped, with the reason under "skipped" in bench.json, where PostgreSQL is missing.
 - demo_write_s_large, store_open_s_large, cli_startup_s_small against python_bare_s and
   python_import_textual_s: the older figures, kept.
@@ -140,13 +142,18 @@ ROWS: list[tuple[str, str, str, str | None, str | None, str | None]] = [
      "report_ratio_to_dashboard", "report_s_large"),
     ("elp report --json, large vs elp banks list", "cli_report_s_large", "s", "cli_banks_list_s_large",
      "cli_report_ratio_to_banks_list", None),
-    ("elp serve + PostgreSQL: generates/s, 8 clients, 1 server", "server_commits_per_s_1", "/s", None, None,
+    ("server generates/s, 8 clients, 1 server", "server_commits_per_s_1", "/s", None, None,
      "server_commits_per_s_1"),
-    ("elp serve + PostgreSQL: generates/s, 8 clients, 2 servers", "server_commits_per_s_2", "/s", None, None,
+    ("server generates/s, 8 clients, 2 servers", "server_commits_per_s_2", "/s", None, None,
      "server_commits_per_s_2"),
-    ("server generate (p50) vs in-process JSON commit, small", "server_generate_ms_p50", "ms", "commit_generate_ms_p50_small",
+    ("server generate p50 vs in-process commit, small", "server_generate_ms_p50", "ms", "commit_generate_ms_p50_small",
      "server_vs_inprocess_ratio", None),
-    ("server generate, 8 clients, 2 servers (p95)", "server_generate_ms_p95", "ms", None, None, "server_generate_ms_p95"),
+    ("server generate p95, 8 clients, 2 servers", "server_generate_ms_p95", "ms", None, None, "server_generate_ms_p95"),
+    ("  CPU a generate, 2 servers: elp serve", "server_cpu_ms_per_generate_serve_2", "ms", None, None, None),
+    ("  CPU a generate, 2 servers: PostgreSQL", "server_cpu_ms_per_generate_postgres_2", "ms", None, None, None),
+    ("  CPU a generate, 2 servers: the 8 clients", "server_cpu_ms_per_generate_clients_2", "ms", None, None, None),
+    ("  one commit alone on PostgreSQL vs JSON, small", "pg_commit_generate_ms_p50_small", "ms",
+     "commit_generate_ms_p50_small", "pg_commit_ratio_to_json", None),
     ("large demo written", "demo_write_s_large", "s", None, None, "demo_write_s_large"),
     ("open the large store (all checks) vs JSON parse", "store_open_s_large", "s", "json_parse_s_large",
      "store_open_ratio_to_json_parse", None),
@@ -694,6 +701,7 @@ def derive(figures: dict[str, Any]) -> None:
         "report_ratio_to_dashboard": ("report_s_large", "baseline_dashboard_s_large"),
         "cli_report_ratio_to_banks_list": ("cli_report_s_large", "cli_banks_list_s_large"),
         "server_vs_inprocess_ratio": ("server_generate_ms_p50", "commit_generate_ms_p50_small"),
+        "pg_commit_ratio_to_json": ("pg_commit_generate_ms_p50_small", "commit_generate_ms_p50_small"),
     }
     for key, (a, b) in pairs.items():
         figures[key] = _ratio(g(a), g(b))

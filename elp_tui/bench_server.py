@@ -19,7 +19,13 @@ Figures:
   sees it: request, server, database, answer) in the two-server run; *_1 the same with one server;
   server_quote_ms_p50: the quote call, for scale;
 - server_vs_inprocess_ratio: server_generate_ms_p50 / commit_generate_ms_p50_small (the same
-  commit in-process on the JSON store of the same demo, measured in the same run).
+  commit in-process on the JSON store of the same demo, measured in the same run);
+- where the time goes: server_cpu_ms_per_generate_{serve,postgres,clients}_{1,2}, the CPU the
+  `elp serve` processes, PostgreSQL (all its processes) and the clients used during the load's
+  seconds, per generate committed (quote and commit: two requests); and
+  pg_commit_generate_ms_p50_small, one generate committed in-process on the database, alone: the
+  store commits one transaction at a time (a row lock held through PostgreSQL's commit, its WAL
+  flush included), so 1000 / it bounds the commits a second any number of servers can reach.
 
 Where PostgreSQL (or the tests' helpers, or API tokens) is missing, the figures are skipped with
 the reason: null in bench.json, named under "skipped", and the bench still succeeds.
@@ -27,6 +33,7 @@ the reason: null in bench.json, named under "skipped", and the bench still succe
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -35,7 +42,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 CLIENTS = 8
 LOAD_S = 5.0
@@ -61,9 +68,12 @@ def missing() -> str | None:
     return None
 
 
-def _env(today: str, folder: Path) -> dict[str, str]:
+def _env(folder: Path) -> dict[str, str]:
+    """The servers' and the clients' environment: none of the developer's ELP settings, and no
+    ELP_TODAY either: the servers run on the system clock, as in production (with ELP_TODAY set,
+    every request would also check that the store may have its clock fixed)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ELP_")}
-    env.update(ELP_TODAY=today, ELP_CONFIG=str(folder / "no-settings.json"), LANG="C.UTF-8")
+    env.update(ELP_CONFIG=str(folder / "no-settings.json"), LANG="C.UTF-8")
     return env
 
 
@@ -83,7 +93,8 @@ def measure_server(folder: Path, small_store: Path, admin: str, vendor: str, tod
     pg_folder = Path(tempfile.mkdtemp(prefix="elp-bench-pg-"))
     postgres = Postgres(pg_folder)
     servers: list[Any] = []
-    env = _env(today.isoformat(), folder)
+    env = _env(folder)
+    now = dt.date.today()  # the servers' today: licenses start on it
     try:
         postgres.start()
         url = postgres.fresh_database()
@@ -96,10 +107,17 @@ def measure_server(folder: Path, small_store: Path, admin: str, vendor: str, tod
         demo_bank = pick_bank(portal, admin)
         [row] = [b for b in portal.list_banks(admin) if b["id"] == demo_bank]
         me = store.read().get("users", email=admin)
+        until = max(today, now)
         bank = portal.add_bank(vendor, organization=me["organization"], product=row["product"], credits=1_000_000,
-                               start=today.isoformat(), expires_on=today.replace(year=today.year + 2).isoformat())["id"]
+                               start=min(today, now).isoformat(), expires_on=until.replace(year=until.year + 2).isoformat())["id"]
         token = portal.create_token(admin)["token"]
         out["server_store_licenses"] = len(store.read().all("licenses"))
+        # The same commit in-process on the database (quote made before the timer): one commit
+        # at a time holds the store's row lock this long, so 1000 / it is the most commits a
+        # second the database takes, whatever the servers do.
+        from elp_tui.bench import commit_generate_ms
+
+        out["pg_commit_generate_ms_p50_small"] = commit_generate_ms(portal, admin, bank)
         store.close()
 
         for count in (1, 2):
@@ -108,12 +126,15 @@ def measure_server(folder: Path, small_store: Path, admin: str, vendor: str, tod
                 server.start()
                 servers.append(server)
             say(f"  {CLIENTS} clients, {count} server(s)")
-            run = load([s.url for s in servers], token, bank, admin, today.isoformat(), folder / f"load-{count}")
+            run = load([s.url for s in servers], token, bank, admin, now.isoformat(), folder / f"load-{count}",
+                       servers=[s.pid for s in servers], postgres=postgres.process.pid if postgres.process else None)
             out[f"server_commits_per_s_{count}"] = run["commits_per_s"]
             out[f"server_generate_ms_p50_{count}"] = run["generate_ms_p50"]
             out[f"server_generate_ms_p95_{count}"] = run["generate_ms_p95"]
             out[f"server_quote_ms_p50_{count}"] = run["quote_ms_p50"]
             out[f"server_failures_{count}"] = run["failures"]
+            for who in ("serve", "postgres", "clients"):
+                out[f"server_cpu_ms_per_generate_{who}_{count}"] = run[f"cpu_ms_per_generate_{who}"]
         out["server_generate_ms_p50"] = out["server_generate_ms_p50_2"]
         out["server_generate_ms_p95"] = out["server_generate_ms_p95_2"]
         out["server_quote_ms_p50"] = out["server_quote_ms_p50_2"]
@@ -135,8 +156,42 @@ def _p(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def load(urls: list[str], token: str, bank: str, admin: str, today: str, prefix: Path) -> dict[str, Any]:
-    """CLIENTS client processes against `urls` for LOAD_S seconds: the merged figures."""
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(root: int) -> list[int]:
+    """`root` and every process below it (PostgreSQL's postmaster and its backends)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _cpu_of(pids: list[int]) -> dict[int, float]:
+    return {pid: _cpu_s(pid) for pid in pids}
+
+
+def load(urls: list[str], token: str, bank: str, admin: str, today: str, prefix: Path, *,
+         servers: Sequence[int] = (), postgres: int | None = None) -> dict[str, Any]:
+    """CLIENTS client processes against `urls` for LOAD_S seconds: the merged figures, and where
+    the CPU went during those seconds (Linux /proc: the `servers` processes, the tree under
+    `postgres`, and the clients' own count) per generate committed."""
     go = prefix.with_name(prefix.name + ".go")
     children = []
     for k in range(CLIENTS):
@@ -149,7 +204,12 @@ def load(urls: list[str], token: str, bank: str, admin: str, today: str, prefix:
             line = child.stdout.readline() if child.stdout else ""
             if line.strip() != "ready":
                 raise RuntimeError(f"a client did not start: {line!r} {child.stderr.read() if child.stderr else ''}")
-        go.write_text(repr(time.monotonic() + 0.2))
+        start = time.monotonic() + 0.2
+        watched = list(servers) + (_tree(postgres) if postgres else [])
+        before = _cpu_of(watched)
+        go.write_text(repr(start))
+        time.sleep(max(0.0, start + LOAD_S - time.monotonic()))
+        after = _cpu_of(watched)
         results = []
         for child in children:
             stdout, stderr = child.communicate(timeout=LOAD_S + 120)
@@ -163,7 +223,15 @@ def load(urls: list[str], token: str, bank: str, admin: str, today: str, prefix:
                 child.wait()
     commits = [ms for r in results for ms in r["generate_ms"]]
     quotes = [ms for r in results for ms in r["quote_ms"]]
+    used = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
+
+    def per_generate(seconds: float) -> float | None:
+        return seconds * 1000 / len(commits) if commits else None
+
     return {
+        "cpu_ms_per_generate_serve": per_generate(sum(used.get(pid, 0.0) for pid in servers)),
+        "cpu_ms_per_generate_postgres": per_generate(sum(v for pid, v in used.items() if pid not in servers)),
+        "cpu_ms_per_generate_clients": per_generate(sum(r["cpu_s"] for r in results)),
         "commits_per_s": len(commits) / LOAD_S,
         "generate_ms_p50": _p(commits, 0.5),
         "generate_ms_p95": _p(commits, 0.95),
@@ -202,6 +270,7 @@ def child_clients(url: str, token: str, bank: str, admin: str, today: str, go: s
     end = start + float(seconds)
     while time.monotonic() < start:
         time.sleep(0.001)
+    cpu_start = time.process_time()
     quote_ms: list[float] = []
     generate_ms: list[float] = []
     failures = 0
@@ -217,5 +286,7 @@ def child_clients(url: str, token: str, bank: str, admin: str, today: str, go: s
             break
         quote_ms.append(quoted)
         generate_ms.append(committed)
-    print(json.dumps({"quote_ms": quote_ms, "generate_ms": generate_ms, "failures": failures}), flush=True)
+    cpu_s = time.process_time() - cpu_start
+    print(json.dumps({"quote_ms": quote_ms, "generate_ms": generate_ms, "failures": failures, "cpu_s": cpu_s}),
+          flush=True)
     return 0

@@ -179,12 +179,16 @@ def user_sections(d: dict[str, Any], where: str = "app") -> list[Section]:
         "{fingerprint} · {type} · {comment} · added {added_on} by {added_by} · last used {last}").format(
         fingerprint=k["fingerprint"], type=k["type"], comment=k.get("comment") or "—", added_on=k["added_on"],
         added_by=k["added_by"], last=k.get("last_used_on") or _("never"))) for k in d["keys"]] or [line(_("No SSH key."))]
+    tokens: list[Row] = [line(_("{id} · {name} · created {created_on} · last used {last}").format(
+        id=t["id"], name=t.get("name") or "—", created_on=t["created_on"], last=t.get("last_used_on") or _("never")))
+        for t in d.get("tokens", [])] or [line(_("No API token."))]
     return [
         (_("Member"), fields),
         (_("Teams"), teams),
         (_("Seats"), seats),
         (_("Licenses"), licenses),
         (_("SSH keys"), keys),
+        (_("API tokens"), tokens),
         (_("History"), history_lines(d["history"], d["history_total"], where)),
     ]
 

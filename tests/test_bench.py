@@ -43,9 +43,9 @@ def test_a_figure_skipped_for_want_of_postgresql_says_skip_and_why_not_err():
     assert passed["server_commits_per_s_2"] is None
     why = {key: "PostgreSQL is not installed" for key in bench.SERVER_FIGURES}
     rows = {line.split("  ")[0]: line for line in bench.report(figures, passed, why).splitlines()}
-    [two] = [line for what, line in rows.items() if what.startswith("elp serve + PostgreSQL: generates/s, 8 clients, 2")]
+    [two] = [line for what, line in rows.items() if what.startswith("server generates/s, 8 clients, 2")]
     assert two.endswith("SKIP") and ">= 200 /s" in two
-    unexplained = [line for line in bench.report(figures, passed).splitlines() if line.startswith("elp serve + PostgreSQL")]
+    unexplained = [line for line in bench.report(figures, passed).splitlines() if line.startswith("server generates/s")]
     assert all(line.endswith("ERR") for line in unexplained)  # without a reason, a figure missing is an error
 
 

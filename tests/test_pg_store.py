@@ -21,6 +21,7 @@ from elp_tui.portal import Portal, fixed_clock
 from elp_tui.store import StoreError, open_store
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import grant_bank, grant_seats, store_args, store_tables
+from tests.keyfiles import pub_line
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCS = Path(__file__).resolve().parent / "procs"
@@ -224,6 +225,12 @@ HAND_MADE = {
     "two teams of one organization with the same name":
         """INSERT INTO elp_teams (key, doc) SELECT 9999, (doc::jsonb || json_build_object('id', 'T-X',
            'name', upper(doc->>'name'))::jsonb)::json FROM elp_teams LIMIT 1""",
+    "a second token with the same hash":
+        "INSERT INTO elp_tokens (key, doc) SELECT 9999, (doc::jsonb || '{\"id\": \"tok-9999\"}')::json FROM elp_tokens LIMIT 1",
+    "a token kept in clear instead of its hash":
+        """UPDATE elp_tokens SET doc = (doc::jsonb || '{"hash": "elp_ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"}')::json""",
+    "a second SSH key with the same fingerprint":
+        "INSERT INTO elp_ssh_keys (key, doc) SELECT 9999, doc FROM elp_ssh_keys LIMIT 1",
     "a second activity entry with the same number":
         "INSERT INTO elp_activity (key, doc) SELECT 99999, doc FROM elp_activity LIMIT 1",
 }
@@ -239,8 +246,10 @@ def test_the_database_refuses_a_hand_made_row_that_breaks_a_rule(portal, store_t
     portal.generate(ADMIN, quote)
     grant_seats(portal, "Race Seats", 2)
     portal.create_team(ADMIN, "Racers", "Race Seats")
+    portal.create_token(ADMIN, "ci")
+    portal.add_key(ADMIN, ANA, pub_line("ana"))
     before = store_tables(store_target)
-    with pytest.raises(psycopg.Error):
+    with pytest.raises(psycopg.errors.IntegrityError):  # a constraint refuses it, not a typo in the SQL
         sql(store_target, HAND_MADE[what])
     assert store_tables(store_target) == before
     assert fresh(store_target).check() == []

@@ -182,6 +182,31 @@ def test_deleting_a_member_revokes_their_tokens(portal):
     assert fresh(portal).check() == []
 
 
+def test_the_vendors_staff_make_and_use_their_own_tokens(portal):
+    made = portal.create_token(VENDOR, "feed bot")
+    assert made["email"] == VENDOR and tokens_in_file(portal)[made["id"]]["organization"] is None
+    user = fresh(portal).token_user(made["token"])
+    assert (user["email"], user["role"]) == (VENDOR, "vendor")
+    portal.revoke_token(VENDOR, made["id"])
+    with pytest.raises(SignInRefused, match="revoked"):
+        fresh(portal).token_user(made["token"])  # logged in the log of no organization: the vendor's
+    entry = fresh(portal).store.read().all("activity")[-1]
+    assert (entry["action"], entry["organization"], entry["actor"]) == ("token-refused", None, VENDOR)
+
+
+def test_check_reports_a_live_token_of_someone_who_is_not_a_user(portal):
+    member(portal, ANA)
+    portal.create_token(ANA)
+    assert fresh(portal).check() == []
+
+    def gone(data: dict) -> None:
+        data["users"] = {k: u for k, u in data["users"].items() if u["email"] != ANA}
+
+    hand_edit(portal.store.path, gone)
+    problems = Portal(Store(portal.store.path), fixed_clock(TODAY)).check()
+    assert f"API token tok-0001 belongs to {ANA}, who is not a user: revoke it" in problems
+
+
 # -- who sees and revokes whose ------------------------------------------------------------------
 def test_a_regular_user_sees_only_their_own_and_an_admin_their_organizations(portal):
     member(portal, ANA)
@@ -350,3 +375,17 @@ def test_over_ssh_a_member_creates_lists_and_revokes_their_own_token(portal, ana
     assert code == 0, err
     with pytest.raises(SignInRefused, match="revoked"):
         fresh(portal).token_user(secret)
+
+
+# -- a member's details ------------------------------------------------------------------------------
+def test_a_members_details_list_their_live_tokens_never_a_secret(portal, elp):
+    member(portal, ANA)
+    secret = portal.create_token(ANA, "ci")["token"]
+    portal.create_token(ANA, "old")
+    portal.revoke_token(ANA, "tok-0002")
+    details = fresh(portal).user_details(ADMIN, ANA)
+    assert [(t["id"], t["name"]) for t in details["tokens"]] == [("tok-0001", "ci")]
+    shown = elp("users", "show", ANA)
+    assert shown.code == 0 and "API tokens" in shown.out and "tok-0001 · ci" in shown.out
+    assert "tok-0002" not in shown.out.split("API tokens")[1].split("History")[0] and secret not in shown.out
+    assert "No API token." in elp("users", "show", ADMIN).out

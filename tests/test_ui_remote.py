@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import time
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -208,3 +208,29 @@ def test_elp_with_a_server_and_a_token_opens_the_app_in_a_terminal(world, server
         assert "Traceback" not in tmux.screen()
     finally:
         subprocess.run(["tmux", "-S", tmux.socket, "kill-server"], capture_output=True)
+
+
+@pytest.mark.parametrize("backend", ["pg"], indirect=True)
+async def test_a_change_through_the_other_server_on_one_database_shows_on_screen(world, bank, store_target, token,
+                                                                               tmp_path):
+    """Two `elp serve` on one PostgreSQL database: the app is a client of the first; a change made
+    through the second reaches its screen by itself (NOTIFY between the servers, then the first
+    server's event stream), with no key pressed."""
+    first, second = ElpServer(store_target, env=env()), ElpServer(store_target, env=env())
+    first.start()
+    second.start()
+    portal = RemotePortal(first.url, token)
+    app = make_app(portal, None, settings_file=tmp_path / "settings.json")
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            page = await open_licenses(app, pilot)
+            assert page.table.total_count == 1
+            code, _out, err = await elp("--server", second.url, "--token", token, *generate_args(bank["id"], 2))
+            assert code == 0, err
+            await until(pilot, lambda: page.table.total_count == 3, "the other server's change on screen",
+                        timeout=SHOWS_S)
+            assert "Refused" not in messages(app)
+    finally:
+        portal.close()
+        first.stop()
+        second.stop()

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import hashlib
 
-from textual.widgets import Input
+from textual.widgets import Input, Static
+
+from elp_tui.app import make_app
+from elp_tui.portal import Portal, fixed_clock
+from elp_tui.screens.activity import ActivityPage
+from elp_tui.screens.my_licenses import MyLicensesPage
+from elp_tui.store import Store
 
 from elp_tui.portal.tokens import MAX_TOKENS
 from elp_tui.screens.dialogs.actions import ActionMenu
@@ -17,6 +23,7 @@ from elp_tui.screens.users import UsersPage
 from tests.conftest import ADMIN, TODAY
 from tests.helpers import confirm_text, file_bytes, messages, until
 from tests.test_hostile_app import screen_text
+from tests.test_ui_my_licenses import open_mine
 from tests.test_ui_people import app_for, back_on_page, cursor_to, fresh, member, on_screen, open_page
 
 ANA = "ana@lf.studio"
@@ -153,3 +160,35 @@ async def test_the_new_token_form_says_a_refusal_beside_the_name_and_writes_noth
         await pilot.press("escape")
         await back_on_page(pilot)
     assert file_bytes(portal) == before
+
+
+async def test_a_regular_member_makes_their_own_token_from_my_assigned_licenses(portal, tmp_path):
+    member(portal, ANA)
+    app = make_app(portal.store, ANA, clock=TODAY, settings_file=tmp_path / "settings.json")
+    async with app.run_test(size=SIZE) as pilot:
+        page = await open_mine(app, pilot)
+        page.table.focus()
+        await pilot.press("N")
+        await on_screen(pilot, FormDialog)
+        await pilot.press("ctrl+s")  # no name: allowed
+        dialog = await on_screen(pilot, NewTokenDialog)
+        secret = dialog.query_one("#token-secret", Input).value
+        await pilot.press("escape")
+        await back_on_page(pilot)
+    assert [(t["id"], t["email"], t["name"]) for t in fresh(portal).list_tokens(ANA)] == [("tok-0001", ANA, "")]
+    assert fresh(portal).token_user(secret)["email"] == ANA and secret.encode() not in file_bytes(portal)
+
+
+async def test_the_activity_page_names_the_token_an_entry_came_through(portal, tmp_path):
+    member(portal, ANA)
+    secret = portal.create_token(ANA, "ci")["token"]
+    server = Portal(Store(portal.store.path), fixed_clock(TODAY))
+    server.token_user(secret)  # what `elp serve` does for a request with this token
+    server.create_token(ANA, "second")  # the newest entry, made through the token
+    app = app_for(portal, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        page = await open_page(app, pilot, ActivityPage)
+        assert page.table.current_row["via"] == "token:tok-0001"
+        await pilot.pause()
+        detail = str(page.query_one("#activity-detail", Static).render())
+        assert "via API token tok-0001" in detail and "SSH key" not in detail

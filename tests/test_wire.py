@@ -109,4 +109,4 @@ def test_an_error_body_of_an_unknown_kind_is_still_one_clear_refusal():
 def test_local_only_names_real_portal_methods():
     """A typo in LOCAL_ONLY would expose a host-only job over HTTP without anyone noticing."""
     names = set(public_methods(Portal)) | {"license_row_actions", "license_term"}  # the two static ones
-    assert wire.LOCAL_ONLY - {"token_user"} <= names
+    assert wire.LOCAL_ONLY <= names

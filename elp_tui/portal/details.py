@@ -21,6 +21,7 @@ from elp_tui.portal.base import (
 from elp_tui.portal.credits import license_row_actions
 from elp_tui.portal.errors import PortalError
 from elp_tui.store.repository import View
+from elp_tui.store.schema import T_TOKENS
 
 # The most history entries (and ledger lines, and a bank's licenses) one detail view carries: the
 # Activity page and `elp licenses list` have the rest. `*_total` says how many there are in all.
@@ -109,6 +110,8 @@ class DetailsMixin(PortalBase):
                     for lic in db.find(T_LICENSES, assignee=address, organization=org)]
         licenses.sort(key=lambda r: (r["status"] == "expired", r["expires_on"], r["activation_id"]))
         keys = [self._key_row(k) for k in db.find(T_KEYS, email=address) if not k.get("revoked_on")]  # type: ignore[attr-defined]
+        tokens = [self._token_row(t) for t in db.find(T_TOKENS, email=address) if not t.get("revoked_on")]  # type: ignore[attr-defined]
+        tokens.sort(key=lambda t: (t["created_on"], t["id"]))
         named = _mentions(address)
         history, total = self._history(
             db, org, lambda e: e["target"].lower() == address or bool(named.search(e["details"])))
@@ -119,6 +122,7 @@ class DetailsMixin(PortalBase):
             "seats": seats,
             "licenses": licenses,
             "keys": keys,
+            "tokens": tokens,
             "actions": self._user_why_not(db, me, user, bool(keys)),
             "history": history,
             "history_total": total,

@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -26,6 +26,7 @@ from elp_tui.portal.credits import LICENSE_STATUS_NAMES
 from elp_tui.portal.quotes import TYPE_NAMES
 from elp_tui.i18n import N_, _, ngettext
 from elp_tui.screens.base import Page
+from elp_tui.screens.dialogs.tokens import new_token_flow
 from elp_tui.widgets.commands import Command
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.safe import content, plain, text
@@ -163,6 +164,9 @@ class MyLicensesPage(Page):
                 N_("Copy the selected license's activation ID to the clipboard")),
         Command("mine.copy-url", "url", "copy_download", N_("Copy download URL"),
                 N_("Choose a download link of the selected license and copy it to the clipboard")),
+        Command("mine.new_token", "new-token", "new_token", N_("New token"),
+                N_("Make a new API token of your own (for 'elp serve'), shown once"), title=N_("New API token"),
+                show=False),
     ]
 
     DEFAULT_CSS = """
@@ -303,6 +307,13 @@ class MyLicensesPage(Page):
         self.elp.notify(
             _("Activation ID {aid} copied to the clipboard.").format(aid=row["activation_id"]), timeout=4, markup=False,
         )
+
+    def action_new_token(self) -> None:
+        self._new_token_flow()
+
+    @work(exclusive=True, group="mine-flow")
+    async def _new_token_flow(self) -> None:
+        await new_token_flow(self)
 
     def action_copy_download(self) -> None:
         row = self._selected()

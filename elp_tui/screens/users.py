@@ -31,7 +31,7 @@ from elp_tui.widgets.commands import Command
 from elp_tui.screens.dialogs.actions import ActionMenu
 from elp_tui.screens.dialogs import ConfirmDialog, Field, FormDialog
 from elp_tui.screens.dialogs.keys import PublicKeyDialog
-from elp_tui.screens.dialogs.tokens import NewTokenDialog
+from elp_tui.screens.dialogs.tokens import new_token_flow
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.filter import FilterBar
 from elp_tui.widgets.safe import content
@@ -631,22 +631,7 @@ class UsersPage(Page):
 
     @work(exclusive=True, group="users-flow")
     async def _new_token_flow(self) -> None:
-        async def submit(values: dict[str, Any]) -> Any:
-            # A refusal (a name with a control character, too many tokens) is said beside the field.
-            return await asyncio.to_thread(self.portal.create_token, self.me, values["name"])
-
-        made = await self.app.push_screen_wait(FormDialog(
-            _("A new API token of yours ({email})").format(email=self.me),
-            [Field("name", N_("Name"), "text", required=False, placeholder=_("what it is for: ci, laptop …"))],
-            submit_label=N_("Create"),
-            note=_("A token lets a program or another machine act as you through 'elp serve' (ELP_TOKEN). "
-                   "It is shown once, on the next screen: ELP keeps only its hash."),
-            submit=submit, refusal_field="name",
-        ))
-        if made is None:
-            return
-        await self.app.push_screen_wait(NewTokenDialog(made))
-        self.done(_("API token {id} created; it will not be shown again.").format(id=made["id"]))
+        await new_token_flow(self)
 
     def action_revoke_token(self) -> None:
         row = self._selected()

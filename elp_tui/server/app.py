@@ -182,14 +182,28 @@ class Service:
         self.store = store
         self.failures = FailedAuthentications(auth_failures, auth_window)
         self.watcher = Watcher(store)
+        self._clock: Any = None
 
     def portal(self) -> Portal:
         """A Portal for one request, on the store's clock (ELP_TODAY only steers a demo or test store)."""
-        return Portal(self.store, store_clock(self.store))
+        return Portal(self.store, self.clock())
+
+    def clock(self) -> Any:
+        """The store's clock (`store_clock`: a set ELP_TODAY is refused on a real store), asked
+        again until there is a store, then kept: whether a store may have its today fixed is
+        written when it is created."""
+        if self._clock is not None:
+            return self._clock
+        clock = store_clock(self.store)
+        if self.store.exists():
+            self._clock = clock
+        return clock
 
     # -- authentication ----------------------------------------------------------------
-    async def authenticate(self, request: Request) -> tuple[dict[str, Any], str | None]:
-        """The token's user (public user document) and the token's id, or a Refusal (401, 429)."""
+    async def authenticate(self, request: Request) -> tuple[dict[str, Any], Portal]:
+        """The token's user (public user document) and the request's Portal, acting through the
+        token (`token_user` sets its `via_key`, "token:<id>", written on every activity entry it
+        makes), or a Refusal (401, 429)."""
         address = request.client.host if request.client else "unknown"
         if self.failures.blocked(address):
             log.warning("refused a request from %s: too many failed authentications", address)
@@ -210,24 +224,8 @@ class Service:
             count = self.failures.record(address)
             log.warning("failed authentication from %s (%d in the last minute): %s", address, count, exc)
             raise Refusal(401, exc) from None
-        token_id = await run_in_threadpool(self._token_id, user, secret)
-        return user, token_id
-
-    def _token_id(self, user: dict[str, Any], secret: str) -> str | None:
-        """The id of the token `secret` (for the activity log's `via`): given with the user, else
-        the tokens table's document holding the secret's sha256."""
-        for key in ("token_id", "token"):
-            if isinstance(user.get(key), str) and user[key] != secret:
-                return user.pop(key)
-        digest = hashlib.sha256(secret.encode()).hexdigest()
-        try:
-            docs = self.store.read().all("tokens")
-        except Exception:
-            return None
-        for doc in docs:
-            if digest in doc.values():
-                return doc.get("id")
-        return None
+        portal.via_key = portal.via_key or "token"
+        return user, portal
 
 
 # -- requests ------------------------------------------------------------------------------
@@ -268,9 +266,9 @@ def decode_args(raw: bytes) -> dict[str, Any]:
     try:
         data = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError):
-        raise Refusal(400, InvalidInput(_("The request body is not JSON: send {\"args\": {name: value, ...}}."))) from None
+        raise Refusal(400, InvalidInput(_("The request body is not JSON: send a JSON object whose \"args\" maps each argument's name to its value."))) from None
     if not isinstance(data, dict) or set(data) - {"args"} or not isinstance(data.get("args", {}), dict):
-        raise Refusal(400, InvalidInput(_("The request body must be {\"args\": {name: value, ...}}.")))
+        raise Refusal(400, InvalidInput(_("The request body must be a JSON object whose \"args\" maps each argument's name to its value.")))
     try:
         return {str(name): wire.decode(value) for name, value in data.get("args", {}).items()}
     except wire.WireError as exc:
@@ -319,10 +317,9 @@ def create_app(store: Any, *, auth_failures: int = AUTH_FAILURES, auth_window: f
 
     @handler("/v1/whoami")
     async def whoami(request: Request) -> Response:
-        user, _token = await service.authenticate(request)
+        user, portal = await service.authenticate(request)
 
         def answer() -> dict[str, Any]:
-            portal = service.portal()
             return {"user": wire.encode(user), "today": wire.encode(portal.today()),
                     "version": version_text(store.marker())}
 
@@ -339,7 +336,7 @@ def create_app(store: Any, *, auth_failures: int = AUTH_FAILURES, auth_window: f
         length = request.headers.get("content-length", "")
         if length.strip().isdigit() and int(length) > wire.MAX_BODY_BYTES:
             await read_body(request)  # refused (413) before anything is read
-        user, token_id = await service.authenticate(request)
+        user, portal = await service.authenticate(request)
         if name in wire.LOCAL_ONLY:
             raise Refusal(404, NotFound(_(
                 "{name} is not offered over the network: run it on the host that holds the store."
@@ -361,8 +358,6 @@ def create_app(store: Any, *, auth_failures: int = AUTH_FAILURES, auth_window: f
             raise Refusal(exc.status, error) from None
 
         def run() -> Any:
-            portal = service.portal()
-            portal.via_key = f"token:{token_id}" if token_id else "token"
             try:
                 value = getattr(portal, name)(*bound.args, **bound.kwargs)
             except PortalError:

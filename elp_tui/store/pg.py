@@ -143,6 +143,17 @@ _COLS: dict[str, list[tuple[str, str, str]]] = {
     ],
     "outbox": [("id", "(doc->>'id')::numeric", "numeric NOT NULL UNIQUE DEFERRABLE INITIALLY DEFERRED CHECK (id >= 1)")],
     "vendors": [("id", "doc->>'id'", "text NOT NULL UNIQUE DEFERRABLE INITIALLY DEFERRED")],
+    # A key or a token is who you are: one user each, never two.
+    "ssh_keys": [
+        ("fingerprint", "doc->>'fingerprint'", "text NOT NULL UNIQUE DEFERRABLE INITIALLY DEFERRED"),
+        ("email", "doc->>'email'", "text NOT NULL"),
+    ],
+    "tokens": [
+        ("id", "doc->>'id'", "text NOT NULL UNIQUE DEFERRABLE INITIALLY DEFERRED"),
+        ("email", "doc->>'email'", "text NOT NULL"),
+        # Only the secret's SHA-256 is ever kept: a token in clear is refused by the database too.
+        ("hash", "doc->>'hash'", "text NOT NULL UNIQUE DEFERRABLE INITIALLY DEFERRED CHECK (hash ~ '^[0-9a-f]{64}$')"),
+    ],
 }
 # Unique over several columns: (table, constraint name, columns).
 _MULTI_UNIQUE = [
@@ -394,7 +405,7 @@ class PgStore:
                     from psycopg_pool import ConnectionPool
 
                     self._pool = ConnectionPool(
-                        self.url, min_size=1, max_size=max(1, POOL_SIZE), open=True, timeout=30,
+                        self.url, min_size=1, max_size=max(1, POOL_SIZE), open=True, timeout=10,
                         kwargs={"connect_timeout": CONNECT_TIMEOUT_S, "autocommit": True}, configure=self._configure,
                         name="elp")
                     with _POOLED_LOCK:
@@ -607,6 +618,7 @@ class PgStore:
             if not self._check_schema(conn):
                 raise self._no_store()
             new: Tables | None = None
+            saving = False  # past the body: the database is being written and asked to commit
             try:
                 with conn.transaction():
                     row = conn.execute("SELECT generation, epoch, counters FROM elp_meta WHERE id = 1 FOR UPDATE").fetchone()
@@ -626,11 +638,19 @@ class PgStore:
                             _("A change was refused before it reached the store {path}: {problems}. Nothing was written.").format(
                                 path=self.path, problems=listed(refused)))
                     new = committed.applied(changes)
+                    saving = True
                     self._write(conn, changes, generation + 1, new.counters)
-            except psycopg.errors.IntegrityError as exc:
+            except (psycopg.errors.IntegrityError, psycopg.errors.RaiseException, psycopg.errors.DataError) as exc:
                 raise self._refused(exc) from None
-            except psycopg.errors.RaiseException as exc:
-                raise self._refused(exc) from None
+            except psycopg.OperationalError as exc:
+                if not saving:
+                    raise
+                # The COMMIT may have reached the database before the connection went: say so.
+                raise StoreError(
+                    _("The connection to the database {where} was lost while this change was being saved ({reason}): "
+                      "it may or may not have been saved. Look (e.g. 'elp log') before doing it again.").format(
+                        where=self.path, reason=str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+                ) from None
             with self._cache_lock:
                 if new is not None and self._generation == generation and self._epoch == epoch:
                     self._tables, self._generation = new, generation + 1

@@ -12,7 +12,8 @@ would between a user's sessions).
 
 MODE and its ARGs:
   generate BANK EMAIL START   a node-lock license of one month for EMAIL from BANK (quote_generate + generate)
-  renew ID[,ID...]            one more month of one of these licenses, in turn (quote_renew + renew)
+  renew ID[,ID...]            one more month of these licenses in turn, every worker on the same one at
+                              the same attempt (quote_renew + renew)
   seat TEAM EMAIL[,EMAIL...]  these people into TEAM, one an attempt (quote_team_add + team_add)
 
 An attempt ends acknowledged (200 on the commit) or refused (a 4xx with the portal's error body).
@@ -201,7 +202,7 @@ def main(argv: list[str]) -> int:
             }), "generate", {"quote": None}, lambda rows: [row["activation_id"] for row in rows])
         elif mode == "renew":
             ids = rest[0].split(",")
-            aid = ids[(racer.worker + attempt) % len(ids)]
+            aid = ids[attempt % len(ids)]  # every worker at once on the same license
             racer.attempt("renew", attempt, ("quote_renew", {"activation_id": aid, "months": 1}), "renew",
                           {"quote": None},
                           lambda row: {"activation_id": row["activation_id"], "expires_on": row["expires_on"]})

@@ -4,6 +4,7 @@ shows it: the store keeps only its hash."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from textual.app import ComposeResult
@@ -13,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from elp_tui.i18n import N_, _
+from elp_tui.screens.dialogs.form import Field, FormDialog
 from elp_tui.widgets.bindings import TranslatedBindings
 from elp_tui.widgets.safe import content
 
@@ -65,3 +67,26 @@ class NewTokenDialog(TranslatedBindings, ModalScreen[bool]):
             self.action_copy()
         else:
             self.action_close()
+
+
+async def new_token_flow(page: Any) -> dict[str, Any] | None:
+    """A page's "new API token" command (every page offering it runs this): the name asked in a
+    form, the token made for the signed-in user (a refusal said beside the name, nothing written),
+    then shown once. The token made (without its secret), or None if cancelled."""
+
+    async def submit(values: dict[str, Any]) -> Any:
+        return await asyncio.to_thread(page.portal.create_token, page.me, values["name"])
+
+    made = await page.app.push_screen_wait(FormDialog(
+        _("A new API token of yours ({email})").format(email=page.me),
+        [Field("name", N_("Name"), "text", required=False, placeholder=_("what it is for: ci, laptop …"))],
+        submit_label=N_("Create"),
+        note=_("A token lets a program or another machine act as you through 'elp serve' (ELP_TOKEN). "
+               "It is shown once, on the next screen: ELP keeps only its hash."),
+        submit=submit, refusal_field="name",
+    ))
+    if made is None:
+        return None
+    await page.app.push_screen_wait(NewTokenDialog(made))
+    page.done(_("API token {id} created; it will not be shown again.").format(id=made["id"]))
+    return {k: v for k, v in made.items() if k != "token"}
