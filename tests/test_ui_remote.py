@@ -14,6 +14,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -172,6 +173,41 @@ def restart(server: ElpServer) -> None:
     server.process = subprocess.Popen(server.argv(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, env=server.env)
     assert server._ready(30), "the server did not start again"
+
+
+def test_elp_with_a_server_and_a_token_opens_the_app_in_a_terminal(world, server, token, tmp_path):
+    """`ELP_SERVER=URL ELP_TOKEN=T elp` in a real terminal: the app as the token's user, naming the
+    server; the server killed, the top line says it is lost; started again, it is back; ctrl+q, exit 0."""
+    import shlex
+    import shutil
+
+    from tests.test_ssh import Tmux
+
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed: .ci/run installs it")
+    tmux = Tmux(tmp_path)
+    status = tmp_path / "status"
+    variables = {"ELP_SERVER": server.url, "ELP_TOKEN": token, "XDG_DATA_HOME": str(tmp_path / "data-home"),
+                 "ELP_CONFIG": str(tmp_path / "settings.json"), "PYTHONPATH": env()["PYTHONPATH"]}
+    command = "env -u COLUMNS -u LINES " + " ".join(f"{k}={shlex.quote(v)}" for k, v in variables.items())
+    command += f" {shlex.quote(sys.executable)} -m elp_tui"
+    tmux.run("new-session", "-d", "-s", "elp", "-x", "130", "-y", "36", "-c", str(ROOT),
+             f"{command}; echo $? > {shlex.quote(str(status))}; sleep 30")
+    try:
+        tmux.wait_for(f"{ADMIN} (admin) · {server.url}", "Dashboard")
+        server.kill()
+        tmux.wait_for(f"lost the server at {server.url}: reconnecting")
+        restart(server)
+        tmux.wait_for(f"{ADMIN} (admin) · {server.url}", "Reconnected to the server")
+        tmux.run("send-keys", "-t", "elp", "C-q")
+        deadline = time.monotonic() + 60
+        while not status.exists() or not status.read_text().strip():
+            assert time.monotonic() < deadline, tmux.screen()
+            time.sleep(0.1)
+        assert status.read_text().strip() == "0"
+        assert "Traceback" not in tmux.screen()
+    finally:
+        subprocess.run(["tmux", "-S", tmux.socket, "kill-server"], capture_output=True)
 
 
 @pytest.mark.parametrize("backend", ["pg"], indirect=True)
