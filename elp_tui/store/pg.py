@@ -496,7 +496,9 @@ class PgStore:
 
     def _caught_up(self, conn: Any, generation: int, epoch: int) -> Tables:
         """The cached tables brought to `generation` (read from `conn`, under the cache lock)."""
-        if self._tables is not None and self._generation == generation and self._epoch == epoch:
+        if self._tables is not None and self._generation >= generation and self._epoch == epoch:
+            # Another thread of this process caught the cache up past what this one read: a state
+            # at least as new serves a read (a commit, holding the lock, never sees a newer one).
             return self._tables
         if self._tables is not None and self._epoch == epoch and self._generation < generation:
             rows = conn.execute(
