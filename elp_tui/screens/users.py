@@ -159,7 +159,7 @@ class UsersPage(Page):
         Command("users.revoke_key", "revoke-key", "revoke_key", N_("Revoke key"),
                 N_("Revoke one of the selected user's SSH keys"), title=N_("Revoke SSH key"), show=False),
         Command("users.new_token", "new-token", "new_token", N_("New token"),
-                N_("Make a new API token of your own (for 'elp serve'), shown once"), title=N_("New API token"),
+                N_("Make a new API token of your own (for 'elp serve'), shown once"), title=N_("New API token of your own"),
                 show=False),
         Command("users.revoke_token", "revoke-token", "revoke_token", N_("Revoke token"),
                 N_("Revoke one of the selected user's API tokens: the server refuses it from then on"),
