@@ -250,6 +250,9 @@ async def test_the_users_note_names_the_keys_the_page_binds(portal, tmp_path):
                              ("delete_user", "delete")):
             assert f"{page.key_of(action)} {word}" in note, note
         assert "A role" in note and "z status" in note, note  # the keys of the command table, not older letters
+        # The highlighted member has no SSH key: the line under their keys names the key that adds one.
+        hint = str(page.query_one("#user-key-detail", Static).render())
+        assert f"{page.key_of('add_key')} adds" in hint, hint
 
 
 # -- help -----------------------------------------------------------------------------------------

@@ -241,12 +241,13 @@ class UsersPage(Page):
     def _show_key(self, key: dict[str, Any] | None, user: dict[str, Any] | None = None) -> None:
         detail = self.query_one("#user-key-detail", Static)
         if key is not None:
-            text = _("{fingerprint} · {type} · added by {email} · v revokes").format(
-                fingerprint=key["fingerprint"], type=key["type"], email=key["added_by"])
+            text = _("{fingerprint} · {type} · added by {email} · {key} revokes").format(
+                fingerprint=key["fingerprint"], type=key["type"], email=key["added_by"], key=self.key_of("revoke_key"))
         elif user is not None and user.get("status") == "invited":
-            text = _("No key yet: they enrol one with the code of their invitation (i sends a new one), or b adds one.")
+            text = _("No key yet: they enrol one with the code of their invitation ({again} sends a new one), or {add} "
+                     "adds one.").format(again=self.key_of("reinvite"), add=self.key_of("add_key"))
         elif user is not None:
-            text = _("No key: b adds the .pub line they send you.")
+            text = _("No key: {add} adds the .pub line they send you.").format(add=self.key_of("add_key"))
         else:
             text = ""
         detail.update(content(text))
