@@ -174,9 +174,9 @@ def ssh_store(sshd):
 
 
 # Files .ci/run runs on the oldest Python only (marker "once", pyproject.toml): their subject is
-# OpenSSH, killed processes, the app's input matrices (the portal checks they drive run on every
+# OpenSSH, killed processes (servers racing and killed too), the app's input matrices (the portal checks they drive run on every
 # Python through test_hostile_cli) or the large demo's size; the rest runs on every Python.
-ONCE_FILES = {"test_ssh.py", "test_hostile_app.py", "test_processes.py", "test_large_store.py"}
+ONCE_FILES = {"test_ssh.py", "test_hostile_app.py", "test_processes.py", "test_large_store.py", "test_server_races.py"}
 
 
 def pytest_collection_modifyitems(config, items):
