@@ -47,7 +47,6 @@ log = logging.getLogger("elp.serve")
 AUTH_FAILURES = 10
 AUTH_WINDOW_S = 60.0
 KEEP_ALIVE_S = 15.0
-POLL_S = 0.05  # how often a store without wait_for_change is asked for its marker
 
 
 class Refusal(Exception):
@@ -75,20 +74,6 @@ def status_of(exc: PortalError) -> int:
 def version_text(marker: Any) -> str:
     """The store's marker as an opaque text that changes whenever it does."""
     return hashlib.sha256(repr(marker).encode()).hexdigest()[:24]
-
-
-def wait_for_change(store: Any, marker: Any, timeout: float) -> Any:
-    """The store's marker once it differs from `marker`, or after `timeout` the current one: the
-    store's own `wait_for_change` (PostgreSQL: LISTEN/NOTIFY) where it has one, else polled."""
-    wait = getattr(store, "wait_for_change", None)
-    if wait is not None:
-        return wait(marker, timeout)
-    deadline = time.monotonic() + timeout
-    while True:
-        now = store.marker()
-        if now != marker or time.monotonic() >= deadline:
-            return now
-        time.sleep(POLL_S)
 
 
 class FailedAuthentications:
@@ -156,7 +141,7 @@ class Watcher:
         first = True
         while not self.stopping.is_set():
             try:
-                marker = self.store.marker() if first else wait_for_change(self.store, marker, 1.0)
+                marker = self.store.marker() if first else self.store.wait_for_change(marker, 1.0)
             except Exception:  # the store unreadable for a moment: try again, say it once a second at most
                 log.warning("cannot read the store's version", exc_info=True)
                 time.sleep(1.0)
@@ -443,4 +428,4 @@ def create_app(store: Any, *, auth_failures: int = AUTH_FAILURES, auth_window: f
     return app
 
 
-__all__ = ["create_app", "Service", "status_of", "version_text", "wait_for_change", "RuleViolation"]
+__all__ = ["create_app", "Service", "status_of", "version_text", "RuleViolation"]

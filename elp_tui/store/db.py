@@ -886,12 +886,7 @@ class Store:
             yield tx
             if not tx.dirty:
                 return
-            changes = {table: docs for table, docs in tx.changes.items() if docs}
-            refused = written_problems(changes)
-            if refused:
-                raise StoreError(
-                    _("A change was refused before it reached the store {path}: {problems}. Nothing was written.").format(
-                        path=self.path, problems=listed(refused)))
+            changes = changes_to_write(tx, self.path)
             with self._cache_lock:
                 try:
                     snap = self._snap
@@ -934,6 +929,18 @@ class Store:
         self._tables = None
         self._ops = []
         self._journal_end = 0
+
+
+def changes_to_write(tx: Transaction, where: object) -> dict[str, dict[str, Any]]:
+    """A transaction's changes, table by table, as a store writes them; refused (StoreError, nothing
+    written) if a document is not one the schema allows. Every backend commits through this."""
+    changes = {table: docs for table, docs in tx.changes.items() if docs}
+    refused = written_problems(changes)
+    if refused:
+        raise StoreError(
+            _("A change was refused before it reached the store {path}: {problems}. Nothing was written.").format(
+                path=where, problems=listed(refused)))
+    return changes
 
 
 def _writable_by_others(folder: Path) -> os.stat_result | None:

@@ -69,7 +69,7 @@ import orjson
 
 from elp_tui.i18n import _
 from elp_tui.models import SCHEMA_VERSION
-from elp_tui.store.db import META_TABLE, Store, StoreDamaged, StoreError, StoreExists
+from elp_tui.store.db import META_TABLE, Store, StoreDamaged, StoreError, StoreExists, changes_to_write
 from elp_tui.store.journal import Counters
 from elp_tui.store.repository import Tables, Transaction, View, plain
 from elp_tui.store.schema import TABLES, listed, problems, written_problems
@@ -633,12 +633,7 @@ class PgStore:
                     yield tx
                     if not tx.dirty:
                         return
-                    changes = {table: docs for table, docs in tx.changes.items() if docs}
-                    refused = written_problems(changes)
-                    if refused:
-                        raise StoreError(
-                            _("A change was refused before it reached the store {path}: {problems}. Nothing was written.").format(
-                                path=self.path, problems=listed(refused)))
+                    changes = changes_to_write(tx, self.path)
                     new = committed.applied(changes)
                     saving = True
                     self._write(conn, changes, generation + 1, new.counters)
